@@ -1,0 +1,67 @@
+/**
+ * A refusal or failure the user can act on. `code` is stable (tests, logs, metrics and the
+ * one place that maps errors to what people see rely on it); `message` tells the person what
+ * to do instead, and never contains a stack trace.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const ErrorCodes = {
+  COMMAND_UNKNOWN: 'COMMAND.UNKNOWN',
+  COMMAND_INVALID: 'COMMAND.INVALID',
+  DURATION_INVALID: 'DURATION.INVALID',
+  DURATION_TOO_LONG: 'DURATION.TOO_LONG',
+  GROUP_UNKNOWN: 'GROUP.UNKNOWN',
+  JUSTIFICATION_REQUIRED: 'JUSTIFICATION.REQUIRED',
+  JUSTIFICATION_TOO_LONG: 'JUSTIFICATION.TOO_LONG',
+  TICKET_REQUIRED: 'TICKET.REQUIRED',
+  TICKET_INVALID: 'TICKET.INVALID',
+  REQUEST_NOT_FOUND: 'REQUEST.NOT_FOUND',
+  REQUEST_ALREADY_RESOLVED: 'REQUEST.ALREADY_RESOLVED',
+  REQUEST_ILLEGAL_TRANSITION: 'REQUEST.ILLEGAL_TRANSITION',
+  REQUEST_CONFLICT: 'REQUEST.CONFLICT',
+  REQUEST_RATE_LIMITED: 'REQUEST.RATE_LIMITED',
+  NOT_ELIGIBLE: 'AUTH.NOT_ELIGIBLE',
+  NOT_APPROVER: 'AUTH.NOT_APPROVER',
+  NOT_REQUESTER: 'AUTH.NOT_REQUESTER',
+  NOT_ADMIN: 'AUTH.NOT_ADMIN',
+  SELF_APPROVAL: 'AUTH.SELF_APPROVAL',
+  ALREADY_VOTED: 'AUTH.ALREADY_VOTED',
+  WRONG_TENANT: 'AUTH.WRONG_TENANT',
+  UNAUTHENTICATED: 'AUTH.UNAUTHENTICATED',
+  EXTENSION_TOO_LONG: 'EXTENSION.TOO_LONG',
+  GRANT_NOT_FOUND: 'GRANT.NOT_FOUND',
+  POLICY_INVALID: 'POLICY.INVALID',
+  DIRECTORY_PERMISSION: 'DIRECTORY.PERMISSION_MISSING',
+  DIRECTORY_GROUP_NOT_FOUND: 'DIRECTORY.GROUP_NOT_FOUND',
+  DIRECTORY_USER_NOT_FOUND: 'DIRECTORY.USER_NOT_FOUND',
+  DIRECTORY_DYNAMIC_GROUP: 'DIRECTORY.DYNAMIC_GROUP',
+  DIRECTORY_THROTTLED: 'DIRECTORY.THROTTLED',
+  DIRECTORY_UNAVAILABLE: 'DIRECTORY.UNAVAILABLE',
+  DIRECTORY_INVALID: 'DIRECTORY.INVALID_REQUEST',
+  STORE_CORRUPT: 'STORE.CORRUPT',
+  STORE_WRITE_FAILED: 'STORE.WRITE_FAILED',
+  CONNECTOR_FAILED: 'CONNECTOR.FAILED',
+  CONNECTOR_PERMANENT: 'CONNECTOR.PERMANENT',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Whether retrying the same call later can succeed (throttling, outages), as opposed to a refusal. */
+export function isTransient(error: unknown): boolean {
+  if (!(error instanceof DomainError)) return true; // unknown errors (network, bugs in a dependency) are retried, boundedly
+  return (
+    error.code === ErrorCodes.DIRECTORY_THROTTLED ||
+    error.code === ErrorCodes.DIRECTORY_UNAVAILABLE ||
+    error.code === ErrorCodes.CONNECTOR_FAILED ||
+    error.code === ErrorCodes.REQUEST_CONFLICT
+  );
+}

@@ -1,0 +1,225 @@
+import { z } from 'zod';
+import { parseDuration, formatDuration } from './duration';
+import { DomainError, ErrorCodes } from './errors';
+
+/** A duration written as text in the policy ("1h30m"), held as milliseconds. */
+const durationText = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use 30s, 15m, 2h, 1d or 1h30m)` });
+    return z.NEVER;
+  }
+});
+
+const regexText = z.string().superRefine((text, ctx) => {
+  try {
+    new RegExp(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(error as Error).message}` });
+  }
+});
+
+const principals = z
+  .object({
+    users: z.array(z.string().min(1)).default([]),
+    groups: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+const extension = z
+  .object({
+    requireApproval: z.boolean().optional(),
+    maxTotal: durationText.optional(),
+  })
+  .strict();
+
+/** Keys a group may set for itself, overriding `defaults`. */
+const overridable = {
+  defaultDuration: durationText.optional(),
+  maxDuration: durationText.optional(),
+  pendingTimeout: durationText.optional(),
+  remindAfter: durationText.optional(),
+  expiryWarning: durationText.optional(),
+  approvals: z.number().int().min(1).max(10).optional(),
+  requireJustification: z.boolean().optional(),
+  allowSelfApproval: z.boolean().optional(),
+  requireTicket: z.boolean().optional(),
+  ticketPattern: regexText.optional(),
+  extension: extension.optional(),
+};
+
+const groupSchema = z
+  .object({
+    groupId: z.string().min(1),
+    displayName: z.string().min(1).max(120),
+    approverChannel: z.string().min(1),
+    approvers: principals,
+    eligible: principals.optional(),
+    autoApprove: z
+      .object({ requesterInGroups: z.array(z.string().min(1)).min(1), maxDuration: durationText.optional() })
+      .strict()
+      .optional(),
+    breakGlass: z.object({ maxDuration: durationText }).strict().optional(),
+    enforce: z.enum(['report', 'remove']).optional(),
+    ...overridable,
+  })
+  .strict();
+
+const channelSchema = z.object({ teamId: z.string().min(1), channelId: z.string().min(1) }).strict();
+
+const ALIAS = /^[a-z0-9][a-z0-9._-]{0,39}$/;
+
+export const policySchema = z
+  .object({
+    approverChannels: z.record(z.string(), channelSchema),
+    admins: principals.default({ users: [], groups: [] }),
+    defaults: z.object(overridable).strict().default({}),
+    groups: z.record(z.string(), groupSchema),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (Object.keys(policy.groups).length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['groups'], message: 'at least one group is needed' });
+    }
+    for (const [alias, group] of Object.entries(policy.groups)) {
+      if (!ALIAS.test(alias)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['groups', alias],
+          message: 'a group alias is 1-40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+        });
+      }
+      if (!policy.approverChannels[group.approverChannel]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['groups', alias, 'approverChannel'],
+          message: `"${group.approverChannel}" is not one of approverChannels (${Object.keys(policy.approverChannels).join(', ') || 'none defined'})`,
+        });
+      }
+      if (group.approvers.users.length === 0 && group.approvers.groups.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['groups', alias, 'approvers'], message: 'name at least one approver user or group' });
+      }
+    }
+  });
+
+export type PolicyInput = z.input<typeof policySchema>;
+export type Policy = z.output<typeof policySchema>;
+export type PolicyGroup = Policy['groups'][string];
+export interface Principals {
+  users: string[];
+  groups: string[];
+}
+
+/** The rules that apply to one group once `defaults` and the group's own keys are merged. */
+export interface GroupRules {
+  alias: string;
+  groupId: string;
+  displayName: string;
+  approverChannel: string;
+  approvers: Principals;
+  eligible?: Principals;
+  defaultDurationMs: number;
+  maxDurationMs: number;
+  pendingTimeoutMs: number;
+  remindAfterMs: number;
+  expiryWarningMs: number;
+  approvals: number;
+  requireJustification: boolean;
+  allowSelfApproval: boolean;
+  requireTicket: boolean;
+  ticketPattern?: string;
+  extension: { requireApproval: boolean; maxTotalMs: number };
+  autoApprove?: { requesterInGroups: string[]; maxDurationMs: number };
+  breakGlass?: { maxDurationMs: number };
+  enforce: 'report' | 'remove';
+}
+
+const BUILT_IN = {
+  defaultDuration: 3_600_000,
+  maxDuration: 8 * 3_600_000,
+  pendingTimeout: 3_600_000,
+  remindAfter: 15 * 60_000,
+  expiryWarning: 10 * 60_000,
+  approvals: 1,
+  requireJustification: true,
+  allowSelfApproval: false,
+  requireTicket: false,
+  extensionRequireApproval: true,
+  extensionMaxTotal: 12 * 3_600_000,
+};
+
+/** A policy issue as people read it: `groups.db-read.maxDuration: "4x" is not a duration`. */
+export interface PolicyProblem {
+  path: string;
+  message: string;
+}
+
+/** Validates parsed YAML/JSON; throws a POLICY_INVALID DomainError listing every problem. */
+export function validatePolicy(raw: unknown, source = 'policy'): Policy {
+  const result = policySchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems: PolicyProblem[] = result.error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.') || '(top level)',
+    message: issue.message,
+  }));
+  throw new DomainError(
+    ErrorCodes.POLICY_INVALID,
+    `${source} is invalid:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
+    { problems },
+  );
+}
+
+/** Merges `defaults` into one group's keys. */
+export function rulesFor(policy: Policy, alias: string): GroupRules {
+  const group = policy.groups[alias];
+  if (!group) throw new DomainError(ErrorCodes.GROUP_UNKNOWN, `There is no group "${alias}".`);
+  const d = policy.defaults;
+  const pick = <K extends keyof typeof overridable>(key: K) => group[key] ?? d[key];
+  const maxDurationMs = pick('maxDuration') ?? BUILT_IN.maxDuration;
+  return {
+    alias,
+    groupId: group.groupId,
+    displayName: group.displayName,
+    approverChannel: group.approverChannel,
+    approvers: group.approvers,
+    eligible: group.eligible,
+    defaultDurationMs: Math.min(pick('defaultDuration') ?? BUILT_IN.defaultDuration, maxDurationMs),
+    maxDurationMs,
+    pendingTimeoutMs: pick('pendingTimeout') ?? BUILT_IN.pendingTimeout,
+    remindAfterMs: pick('remindAfter') ?? BUILT_IN.remindAfter,
+    expiryWarningMs: pick('expiryWarning') ?? BUILT_IN.expiryWarning,
+    approvals: pick('approvals') ?? BUILT_IN.approvals,
+    requireJustification: pick('requireJustification') ?? BUILT_IN.requireJustification,
+    allowSelfApproval: pick('allowSelfApproval') ?? BUILT_IN.allowSelfApproval,
+    requireTicket: pick('requireTicket') ?? BUILT_IN.requireTicket,
+    ticketPattern: pick('ticketPattern'),
+    extension: {
+      requireApproval:
+        group.extension?.requireApproval ?? d.extension?.requireApproval ?? BUILT_IN.extensionRequireApproval,
+      maxTotalMs: group.extension?.maxTotal ?? d.extension?.maxTotal ?? BUILT_IN.extensionMaxTotal,
+    },
+    autoApprove: group.autoApprove && {
+      requesterInGroups: group.autoApprove.requesterInGroups,
+      maxDurationMs: group.autoApprove.maxDuration ?? maxDurationMs,
+    },
+    breakGlass: group.breakGlass && { maxDurationMs: group.breakGlass.maxDuration },
+    enforce: group.enforce ?? 'report',
+  };
+}
+
+/** Finds a group by alias or display name, case-insensitively. */
+export function findGroupAlias(policy: Policy, text: string): string | undefined {
+  const wanted = text.trim().toLowerCase();
+  if (policy.groups[wanted]) return wanted;
+  return Object.entries(policy.groups).find(([, g]) => g.displayName.toLowerCase() === wanted)?.[0];
+}
+
+/** Whether a person, known by object id and UPN, is named directly in a principals list. */
+export function namesUser(principals: Principals | undefined, person: { id: string; upn?: string }): boolean {
+  if (!principals) return false;
+  const upn = person.upn?.toLowerCase();
+  return principals.users.some((u) => u === person.id || (!!upn && u.toLowerCase() === upn));
+}
+
+export { formatDuration };
