@@ -101,6 +101,8 @@ export interface AccessRequest {
   acknowledgedBy?: Person;
   claimedBy?: Person;
   failure?: { code: string; message: string };
+  /** Set once the worker has taken the membership away again (or found nothing to remove). */
+  membershipRemovedAt?: number;
   approvalCard?: MessageLocation;
   receiptCard?: MessageLocation;
 }
@@ -127,6 +129,9 @@ export interface RequestEvent {
     | 'warned'
     | 'acknowledged'
     | 'claimed'
+    | 'member_removed'
+    | 'member_kept'
+    | 'notify_failed'
     | 'refused';
   requestId: string;
   at: number;

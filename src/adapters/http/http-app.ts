@@ -1,0 +1,48 @@
+import express, { type Express } from 'express';
+import type { CloudAdapter } from 'botbuilder';
+import type { ActivityHandler } from 'botbuilder';
+import type { Logger } from '../../ports/logger';
+
+export interface HttpDeps {
+  adapter: CloudAdapter;
+  bot: ActivityHandler;
+  logger: Logger;
+  /** Whether the bot can serve (store open, workers running). */
+  ready: () => Promise<{ ok: boolean; detail?: Record<string, unknown> }>;
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+}
+
+/** The bot's HTTP surface: /api/messages for Teams, health and readiness probes, metrics. */
+export function createHttpApp(deps: HttpDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Teams activities are small; a larger body is refused before it is parsed.
+  app.use('/api/messages', express.json({ limit: '256kb' }));
+  app.post('/api/messages', async (req, res) => {
+    try {
+      await deps.adapter.process(req, res, (context) => deps.bot.run(context));
+    } catch (error) {
+      deps.logger.error({ err: error }, 'activity failed');
+      if (!res.headersSent) res.status(500).end();
+    }
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const state = await deps.ready().catch((error: Error) => ({ ok: false, detail: { error: error.message } }));
+    res.status(state.ok ? 200 : 503).json({ status: state.ok ? 'ready' : 'not ready', ...state.detail });
+  });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', async (_req, res) => {
+      const { contentType, body } = await metrics();
+      res.type(contentType).send(body);
+    });
+  }
+  // Malformed JSON and other body errors: a 400, never a stack trace.
+  app.use((error: Error & { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(error.status && error.status < 500 ? error.status : 400).json({ error: 'bad request' });
+  });
+  return app;
+}

@@ -1,0 +1,262 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Low } from 'lowdb' with { 'resolution-mode': 'import' };
+import { DomainError, ErrorCodes } from '../../domain/errors';
+import { isClosed, type AccessRequest, type RequestEvent } from '../../domain/request';
+import type { PersonalChat } from '../../ports/notifier';
+import type { AuditRecord, Commit, Effect, EffectLane, NewEffect, RequestQuery, Store } from '../../ports/store';
+import { AuditLog, readAuditFile } from './audit-log';
+import { History } from './history';
+
+/** What lowdb rewrites on every write: only open requests and pending work, never history. */
+interface HotState {
+  formatVersion: 1;
+  requests: Record<string, AccessRequest>;
+  effects: Effect[];
+  /** Audit events committed but perhaps not yet appended to the audit file. */
+  auditQueue: Array<{ seq: number; event: RequestEvent }>;
+  nextEffectSeq: number;
+  nextAuditSeq: number;
+  personalChats: Record<string, PersonalChat>;
+  serviceUrls: Record<string, string>;
+}
+
+const emptyState = (): HotState => ({
+  formatVersion: 1,
+  requests: {},
+  effects: [],
+  auditQueue: [],
+  nextEffectSeq: 1,
+  nextAuditSeq: 1,
+  personalChats: {},
+  serviceUrls: {},
+});
+
+export const laneOf = (kind: NewEffect['kind']): EffectLane => (kind.startsWith('directory.') ? 'directory' : 'teams');
+
+/**
+ * The default store: lowdb for the hot state (`timebox.json`, rewritten atomically on each
+ * write), an append-only `history.jsonl` for closed requests, and the hash-chained
+ * `audit.jsonl`. Keeping history out of the lowdb file is what keeps a write's cost flat as
+ * closed requests pile up (bench/store.ts measures it).
+ */
+export class LowdbStore implements Store {
+  private db!: Low<HotState>;
+  private readonly history: History;
+  private readonly audit: AuditLog;
+  private queue: Promise<unknown> = Promise.resolve();
+  readonly hotFile: string;
+
+  constructor(readonly dir: string) {
+    this.hotFile = path.join(dir, 'timebox.json');
+    this.history = new History(path.join(dir, 'history.jsonl'));
+    this.audit = new AuditLog(path.join(dir, 'audit.jsonl'));
+  }
+
+  get auditFile(): string {
+    return this.audit.file;
+  }
+
+  async open(): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const { Low } = await import('lowdb');
+    const { JSONFile } = await import('lowdb/node');
+    this.db = new Low<HotState>(new JSONFile<HotState>(this.hotFile), emptyState());
+    try {
+      await this.db.read();
+    } catch (error) {
+      throw new DomainError(
+        ErrorCodes.STORE_CORRUPT,
+        `The store file ${this.hotFile} cannot be read (${(error as Error).message}). It was left as it is; restore it from a backup or move it away to start empty.`,
+      );
+    }
+    if (this.db.data?.formatVersion !== 1) {
+      throw new DomainError(ErrorCodes.STORE_CORRUPT, `The store file ${this.hotFile} is not a Timebox store (no formatVersion 1). It was left as it is.`);
+    }
+    await this.history.load((id) => id in this.db.data.requests);
+    await this.audit.open();
+    this.db.data.nextAuditSeq = Math.max(this.db.data.nextAuditSeq, this.audit.seq + 1);
+    await this.flushAudit();
+  }
+
+  async close(): Promise<void> {
+    await this.serialized(async () => undefined);
+  }
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    return clone(this.state.requests[id] ?? this.history.get(id));
+  }
+
+  commit(change: Commit): Promise<AccessRequest> {
+    return this.serialized(async () => {
+      const { request } = change;
+      const current = this.state.requests[request.id] ?? this.history.get(request.id);
+      if (change.expectedVersion === null ? current !== undefined : current?.version !== change.expectedVersion) {
+        throw new DomainError(ErrorCodes.REQUEST_CONFLICT, `Request ${request.id} changed meanwhile; try again.`);
+      }
+      const stored: AccessRequest = { ...clone(request), version: (current?.version ?? 0) + 1 };
+      const closing = isClosed(stored.status);
+      await this.write(async (state) => {
+        if (closing) {
+          // History first: if we crash before the hot file is written, the hot copy (still
+          // open) wins at load, and the transition simply did not happen.
+          await this.history.append(stored);
+          delete state.requests[stored.id];
+        } else {
+          state.requests[stored.id] = stored;
+        }
+        const done = new Set(change.completedEffectIds ?? []);
+        if (done.size) state.effects = state.effects.filter((e) => !done.has(e.id));
+        for (const effect of change.effects ?? []) state.effects.push(this.newEffect(state, stored.id, effect, stored.updatedAt));
+        for (const event of change.events) state.auditQueue.push({ seq: state.nextAuditSeq++, event });
+      }, closing ? stored : undefined);
+      await this.flushAudit();
+      return clone(stored);
+    });
+  }
+
+  async listOpen(query: RequestQuery = {}): Promise<AccessRequest[]> {
+    return Object.values(this.state.requests)
+      .filter(
+        (r) =>
+          (!query.requesterId || r.requester.id === query.requesterId) &&
+          (!query.groupAlias || r.group.alias === query.groupAlias) &&
+          (!query.statuses || query.statuses.includes(r.status)),
+      )
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map(clone);
+  }
+
+  async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
+    return this.history.recentOf(requesterId, limit).map(clone);
+  }
+
+  async dueEffects(now: number, limit: number): Promise<Effect[]> {
+    return this.heads()
+      .filter((e) => e.notBefore <= now)
+      .slice(0, limit)
+      .map(clone);
+  }
+
+  async nextEffectAt(): Promise<number | undefined> {
+    const heads = this.heads();
+    return heads.length ? Math.min(...heads.map((e) => e.notBefore)) : undefined;
+  }
+
+  retryEffect(id: string, notBefore: number, error: string): Promise<void> {
+    return this.serialized(() =>
+      this.write(async (state) => {
+        const effect = state.effects.find((e) => e.id === id);
+        if (effect) Object.assign(effect, { attempts: effect.attempts + 1, notBefore, lastError: error.slice(0, 500) });
+      }),
+    );
+  }
+
+  completeEffect(id: string): Promise<void> {
+    return this.serialized(() =>
+      this.write(async (state) => {
+        state.effects = state.effects.filter((e) => e.id !== id);
+      }),
+    );
+  }
+
+  appendAudit(events: RequestEvent[]): Promise<void> {
+    return this.serialized(async () => {
+      // Refusals change no request, so they skip the hot write; queued behind any events not
+      // yet flushed, so the file keeps sequence order.
+      for (const event of events) this.state.auditQueue.push({ seq: this.state.nextAuditSeq++, event });
+      await this.flushAudit();
+    });
+  }
+
+  readAudit(): AsyncIterable<AuditRecord> {
+    return readAuditFile(this.audit.file);
+  }
+
+  savePersonalChat(userId: string, chat: PersonalChat): Promise<void> {
+    if (sameJson(this.state.personalChats[userId], chat)) return Promise.resolve();
+    return this.serialized(() => this.write(async (state) => void (state.personalChats[userId] = chat)));
+  }
+
+  async getPersonalChat(userId: string): Promise<PersonalChat | undefined> {
+    return clone(this.state.personalChats[userId]);
+  }
+
+  saveServiceUrl(tenantId: string, serviceUrl: string): Promise<void> {
+    if (this.state.serviceUrls[tenantId] === serviceUrl) return Promise.resolve();
+    return this.serialized(() => this.write(async (state) => void (state.serviceUrls[tenantId] = serviceUrl)));
+  }
+
+  async getServiceUrl(tenantId: string): Promise<string | undefined> {
+    return this.state.serviceUrls[tenantId];
+  }
+
+  private get state(): HotState {
+    if (!this.db?.data) throw new Error('LowdbStore used before open()');
+    return this.db.data;
+  }
+
+  /** The first effect of each (request, lane) queue: later ones wait for it. */
+  private heads(): Effect[] {
+    const seen = new Set<string>();
+    const heads: Effect[] = [];
+    for (const effect of [...this.state.effects].sort((a, b) => a.seq - b.seq)) {
+      const key = `${effect.requestId}/${effect.lane}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      heads.push(effect);
+    }
+    return heads.sort((a, b) => a.notBefore - b.notBefore || a.seq - b.seq);
+  }
+
+  private newEffect(state: HotState, requestId: string, effect: NewEffect, now: number): Effect {
+    const seq = state.nextEffectSeq++;
+    return { ...effect, id: `${requestId}:${seq}`, requestId, lane: laneOf(effect.kind), seq, attempts: 0, notBefore: now, createdAt: now };
+  }
+
+  /**
+   * Applies `mutate` to the hot state and writes it atomically. If the write fails, the
+   * in-memory state is put back as it was, so nothing is half-done.
+   */
+  private async write(mutate: (state: HotState) => Promise<void>, closed?: AccessRequest): Promise<void> {
+    const before = clone(this.state);
+    try {
+      await mutate(this.db.data);
+      await this.db.write();
+    } catch (error) {
+      this.db.data = before;
+      if (closed) this.history.forget(closed.id, this.db.data.requests[closed.id]);
+      if (error instanceof DomainError) throw error;
+      throw new DomainError(ErrorCodes.STORE_WRITE_FAILED, `Could not write the store in ${this.dir}: ${(error as Error).message}`);
+    }
+  }
+
+  private async flushAudit(): Promise<void> {
+    const state = this.state;
+    if (state.auditQueue.length === 0) return;
+    try {
+      await this.audit.append(state.auditQueue);
+      // The queue is trimmed in memory now and on disk with the next hot write; events left in
+      // the file's copy are skipped by sequence number when replayed.
+      state.auditQueue = state.auditQueue.filter((e) => e.seq > this.audit.seq);
+    } catch (error) {
+      // NB: the events stay queued in the committed hot file, so the next flush (or the next
+      // start) appends them; the transition itself did happen.
+      process.emitWarning(`audit append failed, will retry: ${(error as Error).message}`);
+    }
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function clone<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,150 @@
+import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext } from 'botbuilder';
+import { z } from 'zod';
+import { DomainError, ErrorCodes } from '../../domain/errors';
+import { parseDuration } from '../../domain/duration';
+import type { AccessRequest, Person } from '../../domain/request';
+import { normalizeId } from '../../app/access-service';
+import { CardVerb, renderApprovalCard, renderReceiptCard, renderRequestForm, renderStatusCard, renderMessageCard, type Viewer } from '../../cards';
+import type { BotDeps } from './timebox-bot';
+import { actorOf, tenantOf } from './actor';
+import { splitTicket } from './command-parser';
+import { userMessageOf } from './replies';
+
+const text = (max: number) => z.string().max(max).optional();
+
+/**
+ * What a card click may carry. Only the verb and the request id identify the action; the
+ * rest are the values of the card's own inputs. Who may act, and on what state, is decided
+ * from the store and the activity's sender — never from this data.
+ */
+const invokeSchema = z.object({
+  action: z.object({
+    type: z.literal('Action.Execute'),
+    verb: z.enum(Object.values(CardVerb) as [CardVerb, ...CardVerb[]]),
+    data: z
+      .object({
+        requestId: z.string().max(20).regex(/^[A-Za-z0-9-]+$/).optional(),
+        reason: text(1000),
+        duration: text(20),
+        group: text(200),
+        justification: text(1000),
+        ticket: text(100),
+      })
+      .passthrough()
+      .optional(),
+  }),
+  trigger: z.enum(['manual', 'automatic']).optional(),
+});
+
+type Click = z.infer<typeof invokeSchema>;
+
+const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.ALREADY_VOTED, ErrorCodes.WRONG_TENANT];
+
+export function cardResponse(card: object): AdaptiveCardInvokeResponse {
+  return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card as Record<string, unknown> };
+}
+
+export class InvokeHandler {
+  constructor(private readonly deps: BotDeps) {}
+
+  async handle(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    const parsed = invokeSchema.safeParse(value);
+    if (!parsed.success) {
+      return cardResponse(renderMessageCard('That action is not one Timebox knows; nothing was changed.', 'attention'));
+    }
+    const click = parsed.data;
+    let actor: Person | undefined;
+    try {
+      actor = await actorOf(context.activity, this.deps.directory, this.deps.tenantId);
+      return await this.dispatch(context, click, actor);
+    } catch (error) {
+      if (error instanceof DomainError && AUTH_CODES.includes(error.code)) {
+        await this.deps.service.auditRefusal(click.action.data?.requestId, actor, click.action.verb, error).catch(() => undefined);
+      }
+      const message = userMessageOf(error, this.deps.logger);
+      return this.currentCard(context, click, actor, message);
+    }
+  }
+
+  private async dispatch(context: TurnContext, click: Click, actor: Person): Promise<AdaptiveCardInvokeResponse> {
+    const { service } = this.deps;
+    const data = click.action.data ?? {};
+    const verb = click.action.verb;
+    // NB: an automatic refresh only ever renders; changing state on it would loop.
+    if (verb === CardVerb.REFRESH || click.trigger === 'automatic') return this.currentCard(context, click, actor);
+    if (verb === CardVerb.OPEN_REQUEST_FORM) return cardResponse(renderRequestForm({ groups: await service.requestableGroups(actor) }));
+    if (verb === CardVerb.SUBMIT_REQUEST) return this.submit(context, data, actor);
+    const id = requireId(data.requestId);
+    switch (verb) {
+      case CardVerb.APPROVE:
+        await service.decide(id, actor, 'approve', data.reason);
+        break;
+      case CardVerb.DENY:
+        await service.decide(id, actor, 'deny', data.reason);
+        break;
+      case CardVerb.CANCEL:
+        await service.cancel(id, actor);
+        break;
+      case CardVerb.RELEASE:
+        await service.release(id, actor);
+        break;
+      case CardVerb.REVOKE:
+        await service.revoke(id, actor, data.reason);
+        break;
+      case CardVerb.EXTEND:
+        await service.extend({ requestId: id, actor, addedMs: parseDuration(data.duration ?? ''), reason: data.reason });
+        break;
+      case CardVerb.CLAIM:
+        await service.claim(id, actor);
+        break;
+      case CardVerb.ACKNOWLEDGE:
+        await service.acknowledge(id, actor);
+        break;
+    }
+    return this.currentCard(context, click, actor);
+  }
+
+  private async submit(context: TurnContext, data: NonNullable<Click['action']['data']>, actor: Person): Promise<AdaptiveCardInvokeResponse> {
+    const { service } = this.deps;
+    const values = { group: data.group, duration: data.duration, justification: data.justification, ticket: data.ticket };
+    try {
+      if (!data.group) throw new DomainError(ErrorCodes.COMMAND_INVALID, 'Pick a group.');
+      const rules = service.resolveGroup(data.group);
+      const durationMs = data.duration ? parseDuration(data.duration) : undefined;
+      const fromText = splitTicket((data.justification ?? '').split(/\s+/).filter(Boolean), rules.ticketPattern);
+      const result = await service.submit({ requester: actor, tenantId: tenantOf(context.activity), group: rules.alias, durationMs, justification: data.justification ?? '', ticket: data.ticket || fromText.ticket });
+      return cardResponse(renderReceiptCard({ request: result.request, now: this.deps.clock.now() }));
+    } catch (error) {
+      // The form comes back with what the person typed and what to fix.
+      return cardResponse(renderRequestForm({ groups: await service.requestableGroups(actor), values, error: userMessageOf(error, this.deps.logger) }));
+    }
+  }
+
+  /** The card the click came from, as it is now for this person (with a short reason on a refusal). */
+  private async currentCard(context: TurnContext, click: Click, actor: Person | undefined, error?: string): Promise<AdaptiveCardInvokeResponse> {
+    const id = click.action.data?.requestId;
+    const request = id ? await this.deps.store.get(normalizeId(id)) : undefined;
+    const now = this.deps.clock.now();
+    if (!request || !actor) return cardResponse(renderMessageCard(error ?? 'That request no longer exists.', 'attention'));
+    const replyTo = context.activity.replyToId;
+    if (replyTo && request.receiptCard?.activityId === replyTo) return cardResponse(renderReceiptCard({ request, now, error }));
+    if (context.activity.conversation?.conversationType === 'personal') {
+      const open = await this.deps.store.listOpen({ requesterId: actor.id });
+      if (open.some((r) => r.id === request.id) || request.requester.id === actor.id) {
+        const recent = await this.deps.store.listRecentClosed(actor.id, 5);
+        return error ? cardResponse(renderReceiptCard({ request, now, error })) : cardResponse(renderStatusCard({ open, recent, now }));
+      }
+    }
+    return cardResponse(renderApprovalCard({ request, viewer: await this.viewerOf(request, actor), now, error }));
+  }
+
+  private async viewerOf(request: AccessRequest, actor: Person): Promise<Viewer> {
+    if (await this.deps.service.authorizer.isApprover(this.deps.service.rulesOf(request), actor)) return 'approver';
+    return request.requester.id === actor.id ? 'requester' : 'other';
+  }
+}
+
+function requireId(id: string | undefined): string {
+  if (!id) throw new DomainError(ErrorCodes.COMMAND_INVALID, 'That card action has no request id; nothing was changed.');
+  return normalizeId(id);
+}

@@ -1,0 +1,97 @@
+import { TurnContext } from 'botbuilder';
+import { DomainError, ErrorCodes } from '../../domain/errors';
+import { formatDuration } from '../../domain/duration';
+import { Status, type Person } from '../../domain/request';
+import { normalizeId } from '../../app/access-service';
+import { renderHelpCard, renderPendingCard, renderRequestForm, renderStatusCard } from '../../cards';
+import type { BotDeps } from './timebox-bot';
+import { actorOf, tenantOf } from './actor';
+import { parseCommand, splitTicket, type Command } from './command-parser';
+import { replyCard, replyText, userMessageOf } from './replies';
+
+const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.WRONG_TENANT];
+
+/** Chat commands (PRODUCT.md §3), in personal chat or by @mention in a channel or group chat. */
+export class MessageHandler {
+  constructor(private readonly deps: BotDeps) {}
+
+  async handle(context: TurnContext): Promise<void> {
+    const activity = context.activity;
+    const text = TurnContext.removeRecipientMention(activity) ?? activity.text ?? '';
+    let actor: Person | undefined;
+    let command: Command | undefined;
+    try {
+      command = parseCommand(text);
+      actor = await actorOf(activity, this.deps.directory, this.deps.tenantId);
+      await this.run(context, command, actor);
+    } catch (error) {
+      if (error instanceof DomainError && AUTH_CODES.includes(error.code)) {
+        await this.deps.service.auditRefusal(undefined, actor, command?.name ?? 'message', error).catch(() => undefined);
+      }
+      await replyText(context, userMessageOf(error, this.deps.logger));
+    }
+  }
+
+  private async run(context: TurnContext, command: Command, actor: Person): Promise<void> {
+    const { service, store } = this.deps;
+    const personal = context.activity.conversation?.conversationType === 'personal';
+    switch (command.name) {
+      case 'request': {
+        const groups = await service.requestableGroups(actor);
+        if (!command.group || (command.durationMs === undefined && command.rest.length === 0)) {
+          const group = command.group ? service.resolveGroup(command.group).alias : undefined;
+          return replyCard(context, renderRequestForm({ groups, values: { group } }));
+        }
+        const rules = service.resolveGroup(command.group);
+        const { justification, ticket } = splitTicket(command.rest, rules.ticketPattern);
+        const result = await service.submit({ requester: actor, tenantId: tenantOf(context.activity), group: rules.alias, durationMs: command.durationMs, justification, ticket, breakGlass: command.breakGlass });
+        const r = result.request;
+        if (result.outcome === 'extension') {
+          return replyText(context, r.pendingExtension
+            ? `You already hold ${r.group.alias}, so I asked the approvers to extend ${r.id} by ${formatDuration(r.pendingExtension.addedMs)} instead.`
+            : `You already hold ${r.group.alias}, so I extended ${r.id} instead: it now ends ${new Date(r.expiresAt!).toISOString().slice(11, 16)} UTC.`);
+        }
+        if (!personal) {
+          return replyText(context, `Filed ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}). I'll keep you posted in our personal chat.`);
+        }
+        return; // the receipt card comes from the worker, and updates live
+      }
+      case 'extend': {
+        const grant = await this.activeGrant(actor, command.group);
+        const r = await service.extend({ requestId: grant.id, actor, addedMs: command.durationMs, reason: command.reason });
+        return replyText(context, r.pendingExtension
+          ? `Asked the approvers of ${r.group.alias} to extend ${r.id} by ${formatDuration(command.durationMs)}.`
+          : `Extended ${r.id}: ${r.group.alias} now ends ${new Date(r.expiresAt!).toISOString().replace('T', ' ').slice(0, 16)} UTC.`);
+      }
+      case 'release': {
+        const grant = await this.activeGrant(actor, command.group);
+        const r = await service.release(grant.id, actor);
+        return replyText(context, `Released ${r.id}: you are being removed from ${r.group.alias} now.`);
+      }
+      case 'cancel': {
+        const r = await service.cancel(normalizeId(command.requestId), actor);
+        return replyText(context, `Cancelled ${r.id} (${r.group.alias}).`);
+      }
+      case 'status': {
+        const open = await store.listOpen({ requesterId: actor.id });
+        const recent = await store.listRecentClosed(actor.id, 5);
+        return replyCard(context, renderStatusCard({ open, recent, now: this.deps.clock.now() }));
+      }
+      case 'pending': {
+        const pending = await store.listOpen({ statuses: [Status.PENDING] });
+        const mine = [];
+        for (const r of pending) if (await service.authorizer.isApprover(service.rulesOf(r), actor)) mine.push(r);
+        return replyCard(context, renderPendingCard({ requests: mine, now: this.deps.clock.now() }));
+      }
+      case 'help':
+        return replyCard(context, renderHelpCard({ groups: await service.requestableGroups(actor) }));
+    }
+  }
+
+  private async activeGrant(actor: Person, groupText: string) {
+    const rules = this.deps.service.resolveGroup(groupText);
+    const [grant] = await this.deps.store.listOpen({ requesterId: actor.id, groupAlias: rules.alias, statuses: [Status.ACTIVE] });
+    if (!grant) throw new DomainError(ErrorCodes.GRANT_NOT_FOUND, `You have no active grant for ${rules.alias}. "status" shows what you hold.`);
+    return grant;
+  }
+}

@@ -1,0 +1,73 @@
+import {
+  TeamsActivityHandler,
+  TurnContext,
+  type AdaptiveCardInvokeResponse,
+  type AdaptiveCardInvokeValue,
+} from 'botbuilder';
+import { DomainError } from '../../domain/errors';
+import type { Clock } from '../../ports/clock';
+import type { Directory } from '../../ports/directory';
+import type { Logger } from '../../ports/logger';
+import type { Store } from '../../ports/store';
+import type { AccessService } from '../../app/access-service';
+import { tenantOf } from './actor';
+import { MessageHandler } from './message-handler';
+import { InvokeHandler } from './invoke-handler';
+
+export interface BotDeps {
+  service: AccessService;
+  store: Store;
+  directory: Directory;
+  logger: Logger;
+  clock: Clock;
+  /** When set, activities from any other tenant are refused. */
+  tenantId?: string;
+  /** Learns the bot's own Teams id from incoming activities (for proactive sends). */
+  onBotId?: (id: string) => void;
+}
+
+/** The Teams entry point: messages become commands, card clicks become decisions. */
+export class TimeboxBot extends TeamsActivityHandler {
+  private readonly messages: MessageHandler;
+  private readonly invokes: InvokeHandler;
+
+  constructor(private readonly deps: BotDeps) {
+    super();
+    this.messages = new MessageHandler(deps);
+    this.invokes = new InvokeHandler(deps);
+    this.onMessage(async (context, next) => {
+      await this.remember(context);
+      await this.messages.handle(context);
+      await next();
+    });
+  }
+
+  protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    await this.remember(context);
+    return this.invokes.handle(context, value);
+  }
+
+  /** Learns how to reach this tenant and this person later (proactive messages). */
+  private async remember(context: TurnContext): Promise<void> {
+    const activity = context.activity;
+    const tenantId = tenantOf(activity);
+    if (this.deps.tenantId && tenantId !== this.deps.tenantId) return; // refused later; learn nothing from it
+    try {
+      if (activity.recipient?.id) this.deps.onBotId?.(activity.recipient.id);
+      if (tenantId && activity.serviceUrl) await this.deps.store.saveServiceUrl(tenantId, activity.serviceUrl);
+      const userId = activity.from?.aadObjectId;
+      if (userId && activity.conversation?.conversationType === 'personal') {
+        await this.deps.store.savePersonalChat(userId, {
+          serviceUrl: activity.serviceUrl,
+          tenantId,
+          conversationId: activity.conversation.id,
+          userId: activity.from.id,
+          botId: activity.recipient.id,
+        });
+      }
+    } catch (error) {
+      // Not fatal for this turn: the command still runs; only proactive messages may miss.
+      this.deps.logger.warn({ err: error instanceof DomainError ? error.message : error }, 'could not remember the conversation');
+    }
+  }
+}

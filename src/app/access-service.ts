@@ -1,0 +1,378 @@
+import { randomInt } from 'node:crypto';
+import { DomainError, ErrorCodes } from '../domain/errors';
+import { findGroupAlias, rulesFor, type GroupRules, type Policy } from '../domain/policy';
+import { formatDuration } from '../domain/duration';
+import * as lifecycle from '../domain/request';
+import { Status, type AccessRequest, type Person, type Transition } from '../domain/request';
+import type { Clock } from '../ports/clock';
+import type { Directory } from '../ports/directory';
+import type { Store } from '../ports/store';
+import { Authorizer } from './authorization';
+import { effectsFor } from './effects';
+
+export type GrantMode = 'membership' | 'pim';
+
+export interface AccessServiceDeps {
+  store: Store;
+  directory: Directory;
+  policy: Policy;
+  clock: Clock;
+  mode?: GrantMode;
+  /** Called after every commit, so the worker and the scheduler look again. */
+  onCommit?: () => void;
+}
+
+export interface SubmitInput {
+  requester: Person;
+  tenantId?: string;
+  group: string;
+  durationMs?: number;
+  justification?: string;
+  ticket?: string;
+  breakGlass?: boolean;
+}
+
+export interface SubmitResult {
+  request: AccessRequest;
+  /** `extension`: the person already held the group, so the ask became an extension of that grant. */
+  outcome: 'created' | 'extension';
+}
+
+export const MAX_JUSTIFICATION = 1000;
+const MAX_CONFLICT_RETRIES = 5;
+const ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+
+/**
+ * The use cases. State always comes from the store; the actor always comes from the
+ * authenticated activity. Every change is one conditional commit with its side effects.
+ */
+export class AccessService {
+  readonly authorizer: Authorizer;
+  readonly mode: GrantMode;
+
+  constructor(private readonly deps: AccessServiceDeps) {
+    this.authorizer = new Authorizer(deps.policy, deps.directory);
+    this.mode = deps.mode ?? 'membership';
+  }
+
+  get policy(): Policy {
+    return this.deps.policy;
+  }
+
+  rules(alias: string): GroupRules {
+    return rulesFor(this.deps.policy, alias);
+  }
+
+  /** Resolves a group typed by a person (alias or display name). */
+  resolveGroup(text: string): GroupRules {
+    const alias = findGroupAlias(this.deps.policy, text);
+    if (!alias) {
+      const known = Object.keys(this.deps.policy.groups).join(', ');
+      throw new DomainError(ErrorCodes.GROUP_UNKNOWN, `There is no group "${clip(text)}". Groups you can ask for: ${known}.`, { text });
+    }
+    return this.rules(alias);
+  }
+
+  /** Groups a person may request (policy `eligible`). */
+  async requestableGroups(person: Person): Promise<GroupRules[]> {
+    const out: GroupRules[] = [];
+    for (const alias of Object.keys(this.deps.policy.groups)) {
+      const rules = this.rules(alias);
+      if (await this.authorizer.isEligible(rules, person)) out.push(rules);
+    }
+    return out;
+  }
+
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    const now = this.deps.clock.now();
+    const rules = this.resolveGroup(input.group);
+    const requester = input.requester;
+    if (!(await this.authorizer.isEligible(rules, requester))) {
+      throw new DomainError(ErrorCodes.NOT_ELIGIBLE, `You are not eligible to request ${rules.alias}. Ask an admin to add you to its eligible list.`);
+    }
+    const durationMs = input.durationMs ?? rules.defaultDurationMs;
+    const maxMs = input.breakGlass ? rules.breakGlass?.maxDurationMs ?? 0 : rules.maxDurationMs;
+    if (input.breakGlass && !rules.breakGlass) {
+      throw new DomainError(ErrorCodes.BREAK_GLASS_NOT_ALLOWED, `Break-glass is not allowed for ${rules.alias}; file a normal request instead.`);
+    }
+    if (durationMs > maxMs) {
+      throw new DomainError(ErrorCodes.DURATION_TOO_LONG, `${formatDuration(durationMs)} is longer than ${rules.alias} allows (${formatDuration(maxMs)}${input.breakGlass ? ' for break-glass' : ''}). Ask for ${formatDuration(maxMs)} or less.`);
+    }
+    const justification = (input.justification ?? '').trim();
+    if (rules.requireJustification && !justification) {
+      throw new DomainError(ErrorCodes.JUSTIFICATION_REQUIRED, `${rules.alias} needs a reason. Add one: request ${rules.alias} for ${formatDuration(durationMs)} because <why you need it>.`);
+    }
+    if (justification.length > MAX_JUSTIFICATION) {
+      throw new DomainError(ErrorCodes.JUSTIFICATION_TOO_LONG, `The reason is ${justification.length} characters long; keep it under ${MAX_JUSTIFICATION}.`);
+    }
+    const ticket = input.ticket?.trim() || undefined;
+    if (rules.requireTicket && !ticket) {
+      throw new DomainError(ErrorCodes.TICKET_REQUIRED, `${rules.alias} needs a ticket${rules.ticketPattern ? ` matching ${rules.ticketPattern}` : ''}: add "ticket INC-123".`);
+    }
+    if (ticket && rules.ticketPattern && !new RegExp(rules.ticketPattern).test(ticket)) {
+      throw new DomainError(ErrorCodes.TICKET_INVALID, `"${clip(ticket)}" is not a valid ticket for ${rules.alias} (expected ${rules.ticketPattern}).`);
+    }
+
+    const mine = await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: rules.alias });
+    const active = mine.find((r) => r.status === Status.ACTIVE);
+    if (active && !input.breakGlass) {
+      // Overlap: a second ask for a group the person holds becomes an extension of that grant.
+      const extended = await this.extend({ requestId: active.id, actor: requester, addedMs: durationMs, reason: justification });
+      return { request: extended, outcome: 'extension' };
+    }
+    const waiting = mine.find((r) => r.status === Status.PENDING || r.status === Status.APPROVED);
+    if (waiting) {
+      throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `You already have request ${waiting.id} for ${rules.alias} (${lifecycle.describeStatus(waiting.status)}). Cancel it first with "cancel ${waiting.id}", or wait for it.`);
+    }
+
+    const kind = input.breakGlass
+      ? 'break_glass'
+      : (await this.authorizer.qualifiesForAutoApprove(rules, requester, durationMs))
+        ? 'auto'
+        : 'standard';
+    for (let attempt = 0; ; attempt++) {
+      const created = lifecycle.createRequest(
+        {
+          id: newRequestId(),
+          tenantId: input.tenantId,
+          requester,
+          group: { alias: rules.alias, id: rules.groupId, displayName: rules.displayName },
+          approverChannel: rules.approverChannel,
+          durationMs,
+          justification,
+          ticket,
+          approvalsRequired: rules.approvals,
+          kind,
+        },
+        now,
+      );
+      let transition: Transition = created;
+      if (kind !== 'standard') {
+        const rule = kind === 'auto' ? 'auto_approved' : 'break_glass';
+        const reason = kind === 'auto' ? 'auto-approve rule of the group' : justification;
+        const approved = lifecycle.approveByRule(created.request, rule, now, reason);
+        transition = { request: approved.request, events: [...created.events, ...approved.events] };
+      }
+      try {
+        const stored = await this.commitTransition(transition, null);
+        return { request: stored, outcome: 'created' };
+      } catch (error) {
+        // A conflict on create is an id collision: draw another id.
+        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 3) throw error;
+      }
+    }
+  }
+
+  /** An approver's click. */
+  async decide(requestId: string, actor: Person, decision: 'approve' | 'deny', reason?: string): Promise<AccessRequest> {
+    const trimmed = reason?.trim() || undefined;
+    if (decision === 'deny' && !trimmed) {
+      throw new DomainError(ErrorCodes.COMMAND_INVALID, 'Say why you deny it: the requester sees the reason.');
+    }
+    return this.change(requestId, async (request, now) => {
+      const rules = this.rulesOf(request);
+      if (!(await this.authorizer.isApprover(rules, actor))) {
+        throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} can ${decision} it.`);
+      }
+      if (request.status === Status.ACTIVE && request.pendingExtension) {
+        return this.decideExtension(request, actor, decision, now, trimmed);
+      }
+      if (decision === 'approve' && actor.id === request.requester.id && !rules.allowSelfApproval) {
+        throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot approve your own request; another approver has to.');
+      }
+      return lifecycle.castVote(request, actor, decision, now, trimmed);
+    });
+  }
+
+  async cancel(requestId: string, actor: Person): Promise<AccessRequest> {
+    return this.change(requestId, async (request, now) => {
+      if (request.requester.id !== actor.id) {
+        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can cancel request ${request.id}.`);
+      }
+      return lifecycle.cancel(request, actor, now);
+    });
+  }
+
+  /** Ends one's own active grant now. */
+  async release(requestId: string, actor: Person): Promise<AccessRequest> {
+    return this.change(requestId, async (request, now) => {
+      if (request.requester.id !== actor.id) {
+        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can release this grant; approvers and admins can revoke it.`);
+      }
+      return lifecycle.release(request, actor, now);
+    });
+  }
+
+  /** Ends someone's grant now: the group's approvers and admins may. */
+  async revoke(requestId: string, actor: Person, reason?: string): Promise<AccessRequest> {
+    return this.change(requestId, async (request, now) => {
+      const allowed = (await this.authorizer.isApprover(this.rulesOf(request), actor)) || (await this.authorizer.isAdmin(actor));
+      if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can revoke it.`);
+      return lifecycle.revoke(request, actor, now, reason?.trim() || undefined);
+    });
+  }
+
+  /** An approver says "I'm reviewing": shown on the card for everyone; changes no decision. */
+  async claim(requestId: string, actor: Person): Promise<AccessRequest> {
+    return this.change(requestId, async (request, now) => {
+      if (!(await this.authorizer.isApprover(this.rulesOf(request), actor))) {
+        throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} can claim it.`);
+      }
+      if (request.status !== Status.PENDING) {
+        throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `Request ${request.id} is already ${lifecycle.describeStatus(request.status)}.`);
+      }
+      if (request.claimedBy?.id === actor.id) throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, 'You are already reviewing it.');
+      return { request: { ...request, claimedBy: actor, updatedAt: now }, events: [{ type: 'claimed', requestId: request.id, at: now, actor }] };
+    });
+  }
+
+  /** An approver or admin acknowledges a break-glass grant after the fact (audited). */
+  async acknowledge(requestId: string, actor: Person): Promise<AccessRequest> {
+    return this.change(requestId, async (request, now) => {
+      const allowed = (await this.authorizer.isApprover(this.rulesOf(request), actor)) || (await this.authorizer.isAdmin(actor));
+      if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can acknowledge it.`);
+      if (request.kind !== 'break_glass') throw new DomainError(ErrorCodes.REQUEST_ILLEGAL_TRANSITION, `Request ${request.id} is not a break-glass grant.`);
+      if (request.acknowledgedBy) {
+        throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `${request.acknowledgedBy.name} already acknowledged request ${request.id}.`);
+      }
+      return { request: { ...request, acknowledgedBy: actor, updatedAt: now }, events: [{ type: 'acknowledged', requestId: request.id, at: now, actor }] };
+    });
+  }
+
+  /** Extends an active grant, directly or as an offer approvers decide, as policy says. */
+  async extend(input: { requestId: string; actor: Person; addedMs: number; reason?: string }): Promise<AccessRequest> {
+    return this.change(input.requestId, async (request, now) => {
+      if (request.requester.id !== input.actor.id) {
+        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can extend this grant.`);
+      }
+      if (request.status !== Status.ACTIVE) {
+        throw new DomainError(ErrorCodes.REQUEST_ILLEGAL_TRANSITION, `Request ${request.id} is ${lifecycle.describeStatus(request.status)}; only an active grant can be extended.`);
+      }
+      const rules = this.rulesOf(request);
+      const total = lifecycle.totalLengthWith(request, input.addedMs);
+      if (total > rules.extension.maxTotalMs) {
+        const room = Math.max(0, rules.extension.maxTotalMs - lifecycle.totalLengthWith(request, 0));
+        throw new DomainError(ErrorCodes.EXTENSION_TOO_LONG, `That would make the grant ${formatDuration(total)} long; ${rules.alias} allows ${formatDuration(rules.extension.maxTotalMs)} in all. You can add up to ${formatDuration(room)}.`);
+      }
+      if (rules.extension.requireApproval) {
+        if (request.pendingExtension) {
+          throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `An extension of request ${request.id} is already waiting for approval.`);
+        }
+        const next: AccessRequest = { ...request, pendingExtension: { by: input.actor, at: now, addedMs: input.addedMs, reason: input.reason, votes: [] }, updatedAt: now };
+        return { request: next, events: [{ type: 'extension_requested', requestId: request.id, at: now, actor: input.actor, reason: input.reason, detail: { added: formatDuration(input.addedMs) } }] };
+      }
+      return lifecycle.extend(request, input.actor, input.addedMs, now, input.reason);
+    });
+  }
+
+  /** Scheduler: the grant's time is up. */
+  expire(requestId: string): Promise<AccessRequest | undefined> {
+    return this.whenDue(requestId, (r, now) => r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now, (r, now) => lifecycle.expire(r, now));
+  }
+
+  /** Scheduler: nobody decided within pendingTimeout. */
+  timeOut(requestId: string): Promise<AccessRequest | undefined> {
+    return this.whenDue(requestId, (r, now) => r.status === Status.PENDING && now >= r.createdAt + this.rulesOf(r).pendingTimeoutMs, (r, now) => lifecycle.timeOut(r, now));
+  }
+
+  /** Scheduler: remind the approvers once. */
+  remind(requestId: string): Promise<AccessRequest | undefined> {
+    return this.whenDue(requestId, (r) => r.status === Status.PENDING && r.remindedAt === undefined, (r, now) => lifecycle.note(r, 'reminded', now));
+  }
+
+  /** Scheduler: warn the requester once before the end. */
+  warn(requestId: string): Promise<AccessRequest | undefined> {
+    return this.whenDue(requestId, (r) => r.status === Status.ACTIVE && r.warnedAt === undefined, (r, now) => lifecycle.note(r, 'warned', now));
+  }
+
+  /** Writes a refusal to the audit log; it changes nothing else. */
+  async auditRefusal(requestId: string | undefined, actor: Person | undefined, action: string, error: DomainError): Promise<void> {
+    await this.deps.store.appendAudit([
+      { type: 'refused', requestId: requestId ?? '', at: this.deps.clock.now(), actor, reason: error.message, detail: { action, code: error.code } },
+    ]);
+  }
+
+  async get(requestId: string): Promise<AccessRequest> {
+    const request = await this.deps.store.get(normalizeId(requestId));
+    if (!request) throw new DomainError(ErrorCodes.REQUEST_NOT_FOUND, `There is no request ${clip(requestId)}. "status" lists yours.`);
+    return request;
+  }
+
+  /** Commits a transition computed elsewhere (the worker's grant and failure transitions). */
+  async commitTransition(transition: Transition, expectedVersion: number | null, completedEffectIds?: string[]): Promise<AccessRequest> {
+    const effects = transition.events.flatMap((event) => effectsFor(event, transition.request, this.mode));
+    const stored = await this.deps.store.commit({ request: transition.request, expectedVersion, events: transition.events, effects, completedEffectIds });
+    this.deps.onCommit?.();
+    return stored;
+  }
+
+  rulesOf(request: AccessRequest): GroupRules {
+    return this.deps.policy.groups[request.group.alias] ? this.rules(request.group.alias) : fallbackRules(this.deps.policy, request);
+  }
+
+  private decideExtension(request: AccessRequest, actor: Person, decision: 'approve' | 'deny', now: number, reason?: string): Transition {
+    const offer = request.pendingExtension!;
+    if (actor.id === request.requester.id && !this.rulesOf(request).allowSelfApproval) {
+      throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot approve your own extension; another approver has to.');
+    }
+    if (decision === 'deny') {
+      const next: AccessRequest = { ...request, pendingExtension: undefined, updatedAt: now };
+      return { request: next, events: [{ type: 'extended', requestId: request.id, at: now, actor, reason, detail: { denied: true, added: formatDuration(offer.addedMs) } }] };
+    }
+    return lifecycle.extend(request, offer.by, offer.addedMs, now, offer.reason);
+  }
+
+  /** Load → decide → conditional commit, again from a fresh read when someone else wrote first. */
+  private async change(requestId: string, decide: (request: AccessRequest, now: number) => Promise<Transition>): Promise<AccessRequest> {
+    for (let attempt = 0; ; attempt++) {
+      const request = await this.get(requestId);
+      const transition = await decide(request, this.deps.clock.now());
+      try {
+        return await this.commitTransition(transition, request.version);
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+      }
+    }
+  }
+
+  /** A scheduler action that does nothing when the request is no longer due (already handled). */
+  private async whenDue(
+    requestId: string,
+    due: (request: AccessRequest, now: number) => boolean,
+    act: (request: AccessRequest, now: number) => Transition,
+  ): Promise<AccessRequest | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const request = await this.deps.store.get(requestId);
+      const now = this.deps.clock.now();
+      if (!request || !due(request, now)) return undefined;
+      try {
+        return await this.commitTransition(act(request, now), request.version);
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+      }
+    }
+  }
+}
+
+/** Rules for a request whose group was removed from the policy since: the defaults, no approvers. */
+function fallbackRules(policy: Policy, request: AccessRequest): GroupRules {
+  const orphan = { groupId: request.group.id, displayName: request.group.displayName, approverChannel: request.approverChannel, approvers: { users: [], groups: [] } };
+  return rulesFor({ ...policy, groups: { [request.group.alias]: orphan } }, request.group.alias);
+}
+
+export function newRequestId(): string {
+  let id = 'R-';
+  for (let i = 0; i < 6; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return id;
+}
+
+/** Request ids as people type them: any case, with or without the "R-". */
+export function normalizeId(text: string): string {
+  const upper = text.trim().toUpperCase();
+  return upper.startsWith('R-') ? upper : `R-${upper}`;
+}
+
+function clip(text: string): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > 40 ? `${flat.slice(0, 39)}…` : flat;
+}

@@ -1,0 +1,12 @@
+import type { AccessRequest } from '../domain/request';
+import type { OutgoingMessage } from '../ports/notifier';
+
+/** How the worker turns a request into what people see; built from src/cards in main.ts. */
+export interface Presenter {
+  /** The approval card as everyone in the channel sees it. */
+  approvalCard(request: AccessRequest): Promise<object> | object;
+  /** The requester's receipt card in personal chat. */
+  receiptCard(request: AccessRequest): Promise<object> | object;
+  /** A thread reply (`audience: 'channel'`) or a personal message (`'requester'`). */
+  notice(template: string, request: AccessRequest, audience: 'channel' | 'requester'): Promise<OutgoingMessage> | OutgoingMessage;
+}

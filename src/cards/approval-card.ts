@@ -1,0 +1,87 @@
+import { Status, isClosed, type AccessRequest } from '../domain/request';
+import { formatDuration, formatUtc } from './format';
+import { plain, TextLimit } from './sanitize';
+import { lookOf } from './status-style';
+import { approvalsText, groupAlias, groupTitle, justificationText, requestFacts, requestNotes, type Banner } from './request-view';
+import { expand } from './template';
+import { CardVerb } from './verbs';
+
+export type Viewer = 'approver' | 'requester' | 'other';
+
+export interface ApprovalCardView {
+  request: AccessRequest;
+  viewer: Viewer;
+  now: number;
+  /** Teams user ids (29:...) of approvers and requester, for `refresh.userIds` (Teams takes ≤ 60). */
+  refreshUserIds?: string[];
+  /** Shown on the card, e.g. "Only approvers of db-read can approve." */
+  error?: string;
+}
+
+export const MAX_REFRESH_USERS = 60;
+
+function kicker(r: AccessRequest): string {
+  const kind = r.kind === 'break_glass' ? 'BREAK-GLASS ACCESS' : r.kind === 'auto' ? 'AUTO-APPROVED ACCESS' : 'ACCESS REQUEST';
+  return `${kind} · ${groupAlias(r)}`;
+}
+
+function statusLine(r: AccessRequest): string {
+  const label = lookOf(r).label;
+  if (r.status === Status.PENDING) return `${label} · ${approvalsText(r)} approvals`;
+  if (r.status === Status.ACTIVE && r.pendingExtension) return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} requested`;
+  return label;
+}
+
+function banners(r: AccessRequest): Banner[] {
+  if (r.kind === 'break_glass' && !r.acknowledgedBy && r.status !== Status.PENDING) {
+    return [{ text: '⚡ Granted without approval (break-glass). Approvers: acknowledge it, or revoke it if it was not justified.', style: 'warning', color: 'warning' }];
+  }
+  if (r.kind === 'auto' && r.status !== Status.PENDING) {
+    return [{ text: 'Approved automatically by policy; no one had to decide.', style: 'emphasis', color: 'default' }];
+  }
+  return [];
+}
+
+/** Which buttons a viewer gets; the bot re-checks every click against policy and the store. */
+function actionsFor(r: AccessRequest, viewer: Viewer) {
+  const approver = viewer === 'approver';
+  const pending = r.status === Status.PENDING;
+  const active = r.status === Status.ACTIVE;
+  const extensionPending = active && !!r.pendingExtension;
+  return {
+    approve: approver && (pending || extensionPending),
+    approveTitle: extensionPending ? 'Approve extension' : 'Approve',
+    deny: approver && pending,
+    denyTitle: 'Deny',
+    denyExtension: approver && extensionPending,
+    claim: approver && pending && !r.claimedBy,
+    acknowledge: approver && r.kind === 'break_glass' && !r.acknowledgedBy && r.status !== Status.PENDING,
+    revoke: approver && active,
+    cancel: viewer === 'requester' && pending,
+  };
+}
+
+/**
+ * The approval card in the approvers' channel, for every state and every viewer: the first
+ * post, every update for everyone (viewer `other`) and each user-specific refresh.
+ */
+export function renderApprovalCard(view: ApprovalCardView): object {
+  const { request: r, now } = view;
+  const look = lookOf(r);
+  const card = expand('approval', {
+    requestId: r.id,
+    header: { icon: look.icon, color: look.color, style: look.style, kicker: kicker(r), title: groupTitle(r), status: statusLine(r) },
+    banners: banners(r),
+    facts: requestFacts(r, now),
+    justification: justificationText(r),
+    notes: requestNotes(r, now),
+    error: plain(view.error, TextLimit.SHORT),
+    footer: `Request ${plain(r.id, 64)} · updated ${formatUtc(r.updatedAt)}`,
+    actions: actionsFor(r, view.viewer),
+  });
+  const userIds = (view.refreshUserIds ?? []).filter((id) => !!id).slice(0, MAX_REFRESH_USERS);
+  if (userIds.length > 0 && !isClosed(r.status)) {
+    card.refresh = { action: { type: 'Action.Execute', verb: CardVerb.REFRESH, data: { requestId: r.id } }, userIds };
+  }
+  return card;
+}

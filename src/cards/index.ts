@@ -1,0 +1,12 @@
+export { CardVerb, CardInput } from './verbs';
+export { renderApprovalCard, MAX_REFRESH_USERS, type Viewer, type ApprovalCardView } from './approval-card';
+export { renderReceiptCard, type ReceiptCardView } from './receipt-card';
+export { renderNotice, NOTICE_KINDS, type NoticeKind, type NoticeView } from './notice';
+export { renderStatusCard, type StatusCardView } from './status-card';
+export { renderPendingCard, type PendingCardView } from './pending-card';
+export { renderHelpCard, type HelpCardView } from './help-card';
+export { renderRequestForm, type RequestFormView } from './request-form';
+export { renderMessageCard, type MessageTone } from './message-card';
+export { durationChoices, extensionChoices, type Choice } from './durations';
+export { plain, markdownSafe, mentionName, TextLimit } from './sanitize';
+export { formatUtc, formatWhen } from './format';

@@ -1,0 +1,189 @@
+import type { GroupRules } from '../domain/policy';
+import type { AccessRequest } from '../domain/request';
+import type { Mention, OutgoingMessage } from '../ports/notifier';
+import { defaultChoice, extensionChoices } from './durations';
+import { formatDuration, formatUtc, formatWhen, humanSpan } from './format';
+import { failureAdvice, groupWithAlias, personName, type Fact } from './request-view';
+import { mentionName, plain, TextLimit } from './sanitize';
+import { BREAK_GLASS_ICON, type ContainerStyle, type TextColor } from './status-style';
+import { expand } from './template';
+
+export type NoticeKind =
+  | 'granted'
+  | 'denied'
+  | 'cancelled'
+  | 'timed_out'
+  | 'expired'
+  | 'released'
+  | 'revoked'
+  | 'failed'
+  | 'reminder'
+  | 'expiry_warning'
+  | 'extended'
+  | 'break_glass'
+  | 'auto_approved'
+  | 'extension_requested'
+  | 'acknowledged';
+
+export const NOTICE_KINDS: readonly NoticeKind[] = [
+  'granted', 'denied', 'cancelled', 'timed_out', 'expired', 'released', 'revoked', 'failed',
+  'reminder', 'expiry_warning', 'extended', 'break_glass', 'auto_approved', 'extension_requested', 'acknowledged',
+];
+
+export interface NoticeView {
+  request: AccessRequest;
+  now: number;
+  audience: 'channel' | 'requester';
+  /** People to @mention (e.g. approvers in a reminder); carried in the card's msteams.entities. */
+  mentions?: Mention[];
+  /** The group's rules, when known, cap the Extend choices of an expiry warning. */
+  rules?: GroupRules;
+}
+
+interface NoticeText {
+  icon: string;
+  title: string;
+  color: TextColor;
+  style: ContainerStyle;
+  lines: string[];
+}
+
+const MAX_MENTIONS = 20;
+
+function reasonLine(reason: string | undefined): string[] {
+  const text = plain(reason, TextLimit.LONG, true);
+  return text ? [`Reason: “${text}”`] : [];
+}
+
+function endOf(r: AccessRequest, now: number): string {
+  return r.expiresAt === undefined ? 'when the membership is added' : formatWhen(r.expiresAt, now);
+}
+
+/** What each notice says, to the channel (about the requester) or to the requester (as "you"). */
+function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: boolean): NoticeText {
+  const who = personName(r.requester);
+  const by = personName(r.resolution?.by);
+  const group = groupWithAlias(r);
+  const subject = toChannel ? who : 'You';
+  switch (kind) {
+    case 'granted':
+      return { icon: '●', title: 'Access granted', color: 'good', style: 'good', lines: [
+        `${subject} ${toChannel ? 'is' : 'are'} now a member of ${group} until ${endOf(r, now)}.`,
+        ...(r.standingMember ? [`${subject} ${toChannel ? 'was' : 'were'} already a member before: that membership stays when this grant ends.`] : []),
+      ] };
+    case 'denied':
+      return { icon: '✖', title: 'Request denied', color: 'attention', style: 'attention', lines: [
+        `${by} denied ${toChannel ? `${who}’s` : 'your'} request for ${group}.`, ...reasonLine(r.resolution?.reason),
+      ] };
+    case 'cancelled':
+      return { icon: '⊘', title: 'Request cancelled', color: 'default', style: 'emphasis', lines: [
+        `${subject} withdrew the request for ${group}. Nothing was granted.`,
+      ] };
+    case 'timed_out':
+      return { icon: '◷', title: 'Request timed out', color: 'default', style: 'emphasis', lines: [
+        `No approver decided on ${toChannel ? `${who}’s` : 'your'} request for ${group} in time. Nothing was granted.`,
+        ...(toChannel ? [] : ['Request again if you still need access.']),
+      ] };
+    case 'expired':
+      return { icon: '○', title: 'Access expired', color: 'default', style: 'emphasis', lines: [
+        r.standingMember
+          ? `${toChannel ? `${who}’s` : 'Your'} grant for ${group} ended at ${formatUtc(r.expiresAt ?? now)}; the standing membership was kept.`
+          : `${toChannel ? `${who}’s` : 'Your'} membership of ${group} was removed at ${formatUtc(r.expiresAt ?? now)}.`,
+      ] };
+    case 'released':
+      return { icon: '↩', title: 'Access released', color: 'default', style: 'emphasis', lines: [
+        `${subject} released ${group} early, at ${formatUtc(r.resolution?.at ?? now)}.`,
+      ] };
+    case 'revoked':
+      return { icon: '⊗', title: 'Access revoked', color: 'attention', style: 'attention', lines: [
+        `${by} revoked ${toChannel ? `${who}’s` : 'your'} access to ${group}.`, ...reasonLine(r.resolution?.reason),
+      ] };
+    case 'failed':
+      return { icon: '⚠', title: 'Access could not be granted', color: 'attention', style: 'attention', lines: [
+        `Adding ${toChannel ? who : 'you'} to ${group} failed: ${plain(r.failure?.message ?? r.resolution?.reason, TextLimit.SHORT) || 'unknown error'}.`,
+        `What to do: ${failureAdvice(r.failure?.code)}`,
+      ] };
+    case 'reminder':
+      return { icon: '◷', title: 'Still waiting for a decision', color: 'warning', style: 'warning', lines: [
+        toChannel
+          ? `${who}’s request for ${group} has waited ${humanSpan(now - r.createdAt)}. Approve or deny it on the card above.`
+          : `Your request for ${group} has waited ${humanSpan(now - r.createdAt)}; the approvers have been reminded.`,
+      ] };
+    case 'expiry_warning':
+      return { icon: '◷', title: 'Access ends soon', color: 'warning', style: 'warning', lines: [
+        `${toChannel ? `${who}’s` : 'Your'} access to ${group} ends at ${endOf(r, now)}.`,
+        ...(toChannel ? [] : ['Extend it if you still need it, or release it now if you are done.']),
+      ] };
+    case 'extended': {
+      const last = r.extensions[r.extensions.length - 1];
+      return { icon: '+', title: 'Access extended', color: 'good', style: 'good', lines: [
+        `${toChannel ? `${who}’s` : 'Your'} access to ${group} now ends at ${endOf(r, now)}${last ? ` (${formatDuration(last.addedMs)} more, by ${personName(last.by)})` : ''}.`,
+        ...reasonLine(last?.reason),
+      ] };
+    }
+    case 'break_glass':
+      return { icon: BREAK_GLASS_ICON, title: 'Break-glass access granted', color: 'attention', style: 'attention', lines: toChannel
+        ? [`${who} took break-glass access to ${group} for ${formatDuration(r.durationMs)}, without approval.`, ...reasonLine(r.justification), 'Approvers: acknowledge it on the card above, or revoke it.']
+        : [`You have break-glass access to ${group} until ${endOf(r, now)}. The approvers have been alerted and will review it.`] };
+    case 'auto_approved':
+      return { icon: '✔', title: 'Approved automatically', color: 'good', style: 'good', lines: [
+        `${toChannel ? `${who}’s` : 'Your'} request for ${group} (${formatDuration(r.durationMs)}) was approved by policy.`, ...reasonLine(r.resolution?.reason),
+      ] };
+    case 'extension_requested': {
+      const p = r.pendingExtension;
+      const more = p ? formatDuration(p.addedMs) : 'more time';
+      return { icon: '◷', title: 'Extension requested', color: 'warning', style: 'warning', lines: toChannel
+        ? [`${personName(p?.by ?? r.requester)} asks to extend ${group} by ${more}. Approve or deny it on the card above.`, ...reasonLine(p?.reason)]
+        : [`Your request to extend ${group} by ${more} was sent to the approvers.`] };
+    }
+    case 'acknowledged':
+      return { icon: '✔', title: 'Break-glass acknowledged', color: 'good', style: 'good', lines: [
+        `${personName(r.acknowledgedBy)} acknowledged ${toChannel ? `${who}’s` : 'your'} break-glass access to ${group}.`,
+      ] };
+  }
+}
+
+function mentionsOf(mentions: Mention[] | undefined) {
+  const seen = new Set<string>();
+  const entities: { type: 'mention'; text: string; id: string; name: string }[] = [];
+  for (const m of mentions ?? []) {
+    const id = plain(m.id, 200);
+    if (!id || seen.has(id) || entities.length >= MAX_MENTIONS) continue;
+    seen.add(id);
+    const name = mentionName(m.name);
+    entities.push({ type: 'mention', text: `<at>${name}</at>`, id, name });
+  }
+  return entities;
+}
+
+/**
+ * A thread reply under the approval card (`channel`) or a personal message (`requester`), as a
+ * card-only message. Mentions are carried inside the card (`msteams.entities`), so the message
+ * itself needs no `mentions`.
+ */
+export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessage {
+  const { request: r, now } = view;
+  const toChannel = view.audience === 'channel';
+  const text = textOf(kind, r, now, toChannel);
+  const entities = mentionsOf(view.mentions);
+  const offerExtend = kind === 'expiry_warning' && !toChannel && r.status === 'active';
+  const choices = offerExtend && !r.pendingExtension ? extensionChoices(r, view.rules) : [];
+  const facts: Fact[] = toChannel && kind !== 'acknowledged' ? [{ label: 'Requester', value: personName(r.requester) }] : [];
+  const card = expand('notice', {
+    requestId: r.id,
+    icon: text.icon,
+    title: text.title,
+    color: text.color,
+    style: text.style,
+    subtitle: groupWithAlias(r),
+    lines: text.lines.map((line) => ({ text: line })),
+    facts,
+    mentionText: entities.length > 0 ? `${kind === 'reminder' || kind === 'extension_requested' || kind === 'break_glass' ? 'Approvers: ' : ''}${entities.map((e) => e.text).join(', ')}` : '',
+    entities,
+    footer: `Request ${plain(r.id, 64)} · ${formatUtc(now)}`,
+    extendChoices: choices,
+    extendDefault: defaultChoice(choices, formatDuration(r.durationMs)),
+    actions: { extend: choices.length > 0, release: offerExtend },
+  });
+  return { card };
+}

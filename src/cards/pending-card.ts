@@ -1,0 +1,51 @@
+import { Status, type AccessRequest } from '../domain/request';
+import { formatDuration, formatUtc, formatUtcShort, relative } from './format';
+import { plain, TextLimit } from './sanitize';
+import { approvalsText, groupWithAlias, personWithUpn, type Fact } from './request-view';
+import { expand } from './template';
+
+export interface PendingCardView {
+  requests: AccessRequest[];
+  now: number;
+}
+
+// Keeps the card far below Teams' 28 KB limit during a storm of requests.
+const MAX_SHOWN = 8;
+
+function facts(r: AccessRequest, now: number): Fact[] {
+  const out: Fact[] = [];
+  if (r.status === Status.ACTIVE && r.pendingExtension) {
+    out.push({ label: 'Extension', value: `+${formatDuration(r.pendingExtension.addedMs)} (granted ${formatDuration(r.durationMs)})` });
+  } else {
+    out.push({ label: 'Duration', value: formatDuration(r.durationMs) });
+  }
+  out.push({ label: 'Requested', value: `${formatUtcShort(r.createdAt, now)} (${relative(r.createdAt, now)})` });
+  out.push({ label: 'Approvals', value: approvalsText(r) });
+  if (r.ticket) out.push({ label: 'Ticket', value: plain(r.ticket, TextLimit.TICKET) });
+  if (r.claimedBy) out.push({ label: 'Reviewing', value: plain(r.claimedBy.name, TextLimit.NAME) });
+  return out;
+}
+
+/** `pending`: the requests (and extension requests) an approver can decide now. */
+export function renderPendingCard(view: PendingCardView): object {
+  const { now } = view;
+  const shown = [...view.requests].sort((a, b) => a.createdAt - b.createdAt).slice(0, MAX_SHOWN);
+  const hidden = view.requests.length - shown.length;
+  const n = view.requests.length;
+  return expand('pending', {
+    style: n > 0 ? 'warning' : 'emphasis',
+    summary: n === 0 ? 'All caught up' : `${n} request${n === 1 ? '' : 's'} waiting`,
+    requests: shown.map((r) => {
+      const extension = r.status === Status.ACTIVE && r.pendingExtension;
+      return {
+        requestId: r.id,
+        requester: personWithUpn(r.requester),
+        group: extension ? `${groupWithAlias(r)} — extension` : groupWithAlias(r),
+        facts: facts(r, now),
+        justification: plain(extension ? r.pendingExtension?.reason : r.justification, 200, true),
+      };
+    }),
+    more: hidden > 0 ? `…and ${hidden} more, oldest first. Decide these to see the rest.` : '',
+    footer: `As of ${formatUtc(now)}`,
+  });
+}

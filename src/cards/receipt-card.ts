@@ -1,0 +1,52 @@
+import { Status, type AccessRequest } from '../domain/request';
+import type { GroupRules } from '../domain/policy';
+import { defaultChoice, extensionChoices } from './durations';
+import { formatDuration, formatUtc } from './format';
+import { plain, TextLimit } from './sanitize';
+import { lookOf } from './status-style';
+import { approvalsText, groupAlias, groupTitle, justificationText, requestFacts, requestNotes, type Banner } from './request-view';
+import { expand } from './template';
+
+export interface ReceiptCardView {
+  request: AccessRequest;
+  now: number;
+  error?: string;
+  /** The group's rules, when known, cap the Extend choices; the bot checks the caps anyway. */
+  rules?: GroupRules;
+}
+
+function statusLine(r: AccessRequest): string {
+  const label = lookOf(r).label;
+  if (r.status === Status.PENDING) return `${label} · ${approvalsText(r)} approvals`;
+  if (r.status === Status.ACTIVE && r.pendingExtension) return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`;
+  return label;
+}
+
+function banners(r: AccessRequest): Banner[] {
+  if (r.status === Status.FAILED) return [{ text: 'You were not given access.', style: 'attention', color: 'attention' }];
+  if (r.kind === 'break_glass' && r.status === Status.ACTIVE) {
+    return [{ text: '⚡ Break-glass access: the approvers have been alerted and will review it.', style: 'warning', color: 'warning' }];
+  }
+  return [];
+}
+
+/** The requester's own card in personal chat: what they asked for and where it stands now. */
+export function renderReceiptCard(view: ReceiptCardView): object {
+  const { request: r, now } = view;
+  const look = lookOf(r);
+  const active = r.status === Status.ACTIVE;
+  const choices = active && !r.pendingExtension ? extensionChoices(r, view.rules) : [];
+  return expand('receipt', {
+    requestId: r.id,
+    header: { icon: look.icon, color: look.color, style: look.style, kicker: `YOUR ACCESS REQUEST · ${groupAlias(r)}`, title: groupTitle(r), status: statusLine(r) },
+    banners: banners(r),
+    facts: requestFacts(r, now, { requester: false }),
+    justification: justificationText(r),
+    notes: requestNotes(r, now),
+    error: plain(view.error, TextLimit.SHORT),
+    footer: `Request ${plain(r.id, 64)} · updated ${formatUtc(r.updatedAt)}`,
+    extendChoices: choices,
+    extendDefault: defaultChoice(choices, formatDuration(r.durationMs)),
+    actions: { cancel: r.status === Status.PENDING, extend: choices.length > 0, release: active },
+  });
+}

@@ -1,0 +1,156 @@
+import { Status, isClosed, type AccessRequest, type Person } from '../domain/request';
+import { formatDuration, formatUtc, formatUtcShort, formatWhen, relative } from './format';
+import { plain, TextLimit } from './sanitize';
+import type { ContainerStyle, TextColor } from './status-style';
+
+/** A label (our text, markdown-free) and a value (user text allowed: shown as a TextRun). */
+export interface Fact {
+  label: string;
+  value: string;
+}
+/** One line of history or state; `text` may hold user text, so it is rendered as a TextRun. */
+export interface Note {
+  icon: string;
+  text: string;
+  color: TextColor;
+}
+export interface Banner {
+  text: string;
+  style: ContainerStyle;
+  color: TextColor;
+}
+
+export const personName = (p: Person | undefined): string => plain(p?.name, TextLimit.NAME) || 'someone';
+
+export function personWithUpn(p: Person): string {
+  const name = personName(p);
+  const upn = plain(p.upn, TextLimit.UPN);
+  return upn && upn.toLowerCase() !== name.toLowerCase() ? `${name} (${upn})` : name;
+}
+
+export const groupTitle = (r: AccessRequest): string => plain(r.group.displayName, TextLimit.GROUP) || plain(r.group.alias, 40);
+export const groupAlias = (r: AccessRequest): string => plain(r.group.alias, 40);
+export const groupWithAlias = (r: AccessRequest): string => `${groupTitle(r)} (${groupAlias(r)})`;
+
+const totalExtensionsMs = (r: AccessRequest): number => r.extensions.reduce((sum, e) => sum + e.addedMs, 0);
+
+export function durationText(r: AccessRequest): string {
+  const extra = totalExtensionsMs(r);
+  return extra > 0 ? `${formatDuration(r.durationMs)} (+${formatDuration(extra)} extended)` : formatDuration(r.durationMs);
+}
+
+export const approvalsGiven = (r: AccessRequest): number => r.votes.filter((v) => v.decision === 'approve').length;
+
+export function approvalsText(r: AccessRequest): string {
+  return `${approvalsGiven(r)} of ${r.approvalsRequired}`;
+}
+
+/** End of access as people need it: a future end with "in …", a past end as a plain time. */
+export function accessEndFact(r: AccessRequest, now: number): Fact | undefined {
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined) return { label: 'Access until', value: formatWhen(r.expiresAt, now) };
+  if (r.status === Status.APPROVED) return { label: 'Access until', value: `${formatDuration(r.durationMs + totalExtensionsMs(r))} after the membership is added` };
+  if (r.grantedAt !== undefined && isClosed(r.status)) {
+    const end = r.expiresAt ?? r.resolution?.at;
+    return end === undefined ? undefined : { label: 'Access ended', value: formatUtc(end) };
+  }
+  return undefined;
+}
+
+/** The facts every card about one request shows, in reading order. */
+export function requestFacts(r: AccessRequest, now: number, opts: { requester?: boolean; group?: boolean } = {}): Fact[] {
+  const facts: Fact[] = [];
+  if (opts.requester !== false) facts.push({ label: 'Requester', value: personWithUpn(r.requester) });
+  if (opts.group !== false) facts.push({ label: 'Group', value: groupWithAlias(r) });
+  facts.push({ label: 'Duration', value: durationText(r) });
+  if (r.ticket) facts.push({ label: 'Ticket', value: plain(r.ticket, TextLimit.TICKET) });
+  facts.push({ label: 'Requested', value: `${formatUtc(r.createdAt)} (${relative(r.createdAt, now)})` });
+  if (r.kind === 'standard') facts.push({ label: 'Approvals', value: approvalsText(r) });
+  const end = accessEndFact(r, now);
+  if (end) facts.push(end);
+  return facts;
+}
+
+const at = (ms: number, now: number): string => formatUtcShort(ms, now);
+const withReason = (text: string, reason: string | undefined): string => {
+  const why = plain(reason, TextLimit.LONG, true);
+  return why ? `${text}: “${why}”` : text;
+};
+
+/** What to do after a failure, by the stable error code the worker recorded. */
+export function failureAdvice(code: string | undefined): string {
+  switch (code) {
+    case 'DIRECTORY.PERMISSION_MISSING':
+      return 'Timebox lacks a Microsoft Graph permission (GroupMember.ReadWrite.All; role-assignable groups also need RoleManagement.ReadWrite.Directory). An admin must grant it; then request again.';
+    case 'DIRECTORY.GROUP_NOT_FOUND':
+      return 'The group no longer exists in Entra ID. Ask an admin to correct the policy.';
+    case 'DIRECTORY.USER_NOT_FOUND':
+      return 'The requester’s account was not found in Entra ID. Check the account, then request again.';
+    case 'DIRECTORY.DYNAMIC_GROUP':
+      return 'It is a dynamic group, whose members cannot be added by hand. Ask an admin to correct the policy.';
+    default:
+      return 'Nothing was granted. Ask an admin to check the bot’s logs, then request again.';
+  }
+}
+
+/** The history and current state of a request as short lines, oldest first. */
+export function requestNotes(r: AccessRequest, now: number): Note[] {
+  const notes: Note[] = [];
+  for (const v of r.votes) {
+    if (v.decision === 'approve') notes.push({ icon: '✔', text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, now)}`, v.reason), color: 'good' });
+  }
+  if (r.kind === 'auto' && r.resolution) {
+    notes.push({ icon: '✔', text: withReason(`Auto-approved by policy · ${at(r.resolution.at, now)}`, r.resolution.reason), color: 'good' });
+  }
+  if (r.kind === 'break_glass' && r.resolution && r.status !== Status.PENDING) {
+    notes.push({ icon: '⚡', text: withReason(`Break-glass: granted without approval · ${at(r.resolution.at, now)}`, r.resolution.reason), color: 'warning' });
+  }
+  if (r.status === Status.PENDING && r.claimedBy) {
+    notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request`, color: 'accent' });
+  }
+  if (r.grantedAt !== undefined) {
+    notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, now)}`, color: 'good' });
+  }
+  if (r.standingMember) {
+    notes.push({ icon: 'ℹ', text: 'Already a member before this grant: Timebox will not remove that membership.', color: 'default' });
+  }
+  for (const e of r.extensions) {
+    notes.push({ icon: '+', text: withReason(`Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, now)}`, e.reason), color: 'good' });
+  }
+  if (r.pendingExtension && r.status === Status.ACTIVE) {
+    const p = r.pendingExtension;
+    notes.push({ icon: '◷', text: withReason(`${personName(p.by)} asks to extend by ${formatDuration(p.addedMs)} · ${at(p.at, now)}`, p.reason), color: 'warning' });
+  }
+  notes.push(...resolutionNotes(r, now));
+  if (r.acknowledgedBy) notes.push({ icon: '✔', text: `Break-glass acknowledged by ${personName(r.acknowledgedBy)}`, color: 'good' });
+  return notes;
+}
+
+function resolutionNotes(r: AccessRequest, now: number): Note[] {
+  const res = r.resolution;
+  if (!res) return [];
+  const by = personName(res.by);
+  const when = at(res.at, now);
+  switch (r.status) {
+    case Status.DENIED:
+      return [{ icon: '✖', text: withReason(`Denied by ${by} · ${when}`, res.reason), color: 'attention' }];
+    case Status.CANCELLED:
+      return [{ icon: '⊘', text: `Cancelled by ${by} · ${when}`, color: 'default' }];
+    case Status.TIMED_OUT:
+      return [{ icon: '◷', text: `Timed out · ${when}: no approver decided in time`, color: 'default' }];
+    case Status.EXPIRED:
+      return [{ icon: '○', text: r.standingMember ? `Expired · ${when}: standing membership kept` : `Expired · ${when}: membership removed`, color: 'default' }];
+    case Status.RELEASED:
+      return [{ icon: '↩', text: `Released by ${by} · ${when}`, color: 'default' }];
+    case Status.REVOKED:
+      return [{ icon: '⊗', text: withReason(`Revoked by ${by} · ${when}`, res.reason), color: 'attention' }];
+    case Status.FAILED:
+      return [
+        { icon: '⚠', text: withReason(`Failed · ${when}`, r.failure?.message ?? res.reason), color: 'attention' },
+        { icon: '→', text: failureAdvice(r.failure?.code), color: 'default' },
+      ];
+    default:
+      return [];
+  }
+}
+
+export const justificationText = (r: AccessRequest): string => plain(r.justification, TextLimit.LONG, true);

@@ -1,0 +1,68 @@
+import { Status, type AccessRequest } from '../domain/request';
+import type { GroupRules } from '../domain/policy';
+import { defaultChoice, extensionChoices } from './durations';
+import { formatDuration, formatUtc, formatUtcShort, formatWhen } from './format';
+import { plain } from './sanitize';
+import { lookOf } from './status-style';
+import { approvalsText, groupWithAlias } from './request-view';
+import { expand } from './template';
+
+export interface StatusCardView {
+  open: AccessRequest[];
+  recent: AccessRequest[];
+  now: number;
+  /** Rules by group alias, when known, cap the Extend choices. */
+  rules?: Record<string, GroupRules>;
+}
+
+// Keeps the card far below Teams' 28 KB limit whatever a person has accumulated.
+const MAX_OPEN = 8;
+const MAX_RECENT = 5;
+
+function openDetail(r: AccessRequest, now: number): string {
+  const parts = [formatDuration(r.durationMs)];
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined) parts.push(`until ${formatWhen(r.expiresAt, now)}`);
+  if (r.status === Status.PENDING) parts.push(`requested ${formatUtcShort(r.createdAt, now)}`, `${approvalsText(r)} approvals`);
+  if (r.pendingExtension) parts.push(`extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`);
+  if (r.ticket) parts.push(plain(r.ticket, 60));
+  return parts.join(' · ');
+}
+
+function openItem(r: AccessRequest, now: number, rules: GroupRules | undefined) {
+  const look = lookOf(r);
+  const active = r.status === Status.ACTIVE;
+  const choices = active && !r.pendingExtension ? extensionChoices(r, rules) : [];
+  return {
+    requestId: r.id,
+    icon: look.icon,
+    color: look.color,
+    group: groupWithAlias(r),
+    status: look.label,
+    detail: openDetail(r, now),
+    cancel: r.status === Status.PENDING,
+    extend: choices.length > 0,
+    release: active,
+    extendChoices: choices,
+    extendDefault: defaultChoice(choices, formatDuration(r.durationMs)),
+  };
+}
+
+/** `status` / `my access`: one's pending requests and active grants, with their buttons. */
+export function renderStatusCard(view: StatusCardView): object {
+  const { now } = view;
+  const open = view.open.slice(0, MAX_OPEN);
+  const hidden = view.open.length - open.length;
+  const active = view.open.filter((r) => r.status === Status.ACTIVE || r.status === Status.APPROVED).length;
+  const pending = view.open.length - active;
+  const summary = view.open.length === 0 ? 'Nothing open' : [active ? `${active} active` : '', pending ? `${pending} pending` : ''].filter(Boolean).join(' · ');
+  return expand('status', {
+    summary,
+    open: open.map((r) => openItem(r, now, view.rules?.[r.group.alias])),
+    more: hidden > 0 ? `…and ${hidden} more not shown.` : '',
+    recent: view.recent.slice(0, MAX_RECENT).map((r) => {
+      const look = lookOf(r);
+      return { icon: look.icon, color: look.color, group: groupWithAlias(r), status: r.status === Status.TIMED_OUT ? 'timed out' : r.status, when: formatUtcShort(r.updatedAt, now) };
+    }),
+    footer: `As of ${formatUtc(now)}`,
+  });
+}

@@ -1,0 +1,57 @@
+import { DomainError, ErrorCodes } from './domain/errors';
+
+export interface Config {
+  port: number;
+  host: string;
+  dev: boolean;
+  policyFile: string;
+  dataDir: string;
+  graphBaseUrl: string;
+  grantMode: 'membership' | 'pim';
+  appId: string;
+  tenantId?: string;
+  databaseUrl?: string;
+  /** Bot Connector endpoint to use before any activity has taught us the tenant's. */
+  defaultServiceUrl?: string;
+  logLevel: string;
+}
+
+export class ConfigError extends DomainError {
+  constructor(message: string) {
+    super(ErrorCodes.COMMAND_INVALID, message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads PRODUCT.md §6's variables; refuses what would be unsafe rather than guessing. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const dev = env.TIMEBOX_DEV === '1';
+  const appId = env.MicrosoftAppId?.trim() ?? '';
+  if (!appId && !dev) {
+    // NB: botbuilder turns authentication off when there is no app id, which would leave
+    // /api/messages open to anyone. That must never happen by accident.
+    throw new ConfigError(
+      'MicrosoftAppId is not set. Set MicrosoftAppId (and MicrosoftAppPassword or a certificate, MicrosoftAppType, MicrosoftAppTenantId) to run in a tenant, or TIMEBOX_DEV=1 for local mode on 127.0.0.1 with no authentication.',
+    );
+  }
+  const port = Number(env.PORT ?? 3978);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT "${env.PORT}" is not a port number.`);
+  const grantMode = (env.TIMEBOX_GRANT_MODE ?? 'membership').toLowerCase();
+  if (grantMode !== 'membership' && grantMode !== 'pim') {
+    throw new ConfigError(`TIMEBOX_GRANT_MODE must be "membership" or "pim", not "${env.TIMEBOX_GRANT_MODE}".`);
+  }
+  return {
+    port,
+    host: dev ? '127.0.0.1' : env.HOST ?? '0.0.0.0',
+    dev,
+    policyFile: env.TIMEBOX_POLICY ?? 'timebox.policy.yaml',
+    dataDir: env.TIMEBOX_DATA_DIR ?? './data',
+    graphBaseUrl: (env.GRAPH_BASE_URL ?? 'https://graph.microsoft.com/v1.0').replace(/\/+$/, ''),
+    grantMode,
+    appId,
+    tenantId: env.MicrosoftAppTenantId?.trim() || undefined,
+    databaseUrl: env.DATABASE_URL || undefined,
+    defaultServiceUrl: env.TIMEBOX_SERVICE_URL || (dev ? undefined : 'https://smba.trafficmanager.net/teams/'),
+    logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+  };
+}
