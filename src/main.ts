@@ -62,12 +62,12 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   let botId = config.appId ? `28:${config.appId}` : '';
   const notifier = overrides.notifier ?? new TeamsNotifier(adapter, config.appId, () => botId);
 
-  let worker: GrantWorker | undefined;
-  let scheduler: Scheduler | undefined;
-  const service = new AccessService({ store, directory, policy, clock, mode: config.grantMode, onCommit: () => (worker?.kick(), scheduler?.poke()) });
+  // The service tells the loops about each commit; the loops need the service: tie the knot here.
+  const loops: { worker?: GrantWorker; scheduler?: Scheduler } = {};
+  const service = new AccessService({ store, directory, policy, clock, mode: config.grantMode, onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()) });
   const presenter = new CardPresenter({ clock });
-  worker = new GrantWorker({ store, directory, notifier, service, policy, clock, presenter, logger }, { defaultServiceUrl: config.defaultServiceUrl, ...overrides.worker });
-  scheduler = new Scheduler({ store, service, clock, logger });
+  const worker = (loops.worker = new GrantWorker({ store, directory, notifier, service, policy, clock, presenter, logger }, { defaultServiceUrl: config.defaultServiceUrl, ...overrides.worker }));
+  const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
   const bot = new TimeboxBot({ service, store, directory, logger, clock, tenantId: config.tenantId, onBotId: (id) => (botId = id) });
 
   const app = createHttpApp({ adapter, bot, logger, ready: async () => ({ ok: true }) });
@@ -91,14 +91,14 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     worker,
     scheduler,
     async settled() {
-      await scheduler!.settled();
-      await worker!.settled();
+      await scheduler.settled();
+      await worker.settled();
     },
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections?.();
-      await scheduler!.stop();
-      await worker!.stop();
+      await scheduler.stop();
+      await worker.stop();
       await store.close();
     },
   };

@@ -24,15 +24,19 @@ const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'Authentication
 
 /** Reads a GraphError (or anything thrown by the Graph client's chain) into plain fields. */
 export function describeGraphError(error: unknown): GraphFailureInfo {
-  const e = (error ?? {}) as { statusCode?: unknown; code?: unknown; name?: unknown; message?: unknown; requestId?: unknown; headers?: unknown };
+  const e = (error ?? {}) as { statusCode?: unknown; code?: unknown; name?: unknown; message?: unknown; requestId?: unknown; headers?: unknown; body?: unknown };
   const status = typeof e.statusCode === 'number' ? e.statusCode : -1;
-  const code = typeof e.code === 'string' && e.code ? e.code : typeof e.name === 'string' ? e.name : 'Unknown';
+  // PIM (identityGovernance) answers some refusals in another shape: {"errorCode","message","instanceAnnotations"}.
+  const pimBody = typeof e.body === 'object' && e.body !== null ? (e.body as { errorCode?: unknown; message?: unknown }) : undefined;
+  const pimCode = typeof pimBody?.errorCode === 'string' ? pimBody.errorCode : undefined;
+  const code = pimCode ?? (typeof e.code === 'string' && e.code ? e.code : typeof e.name === 'string' ? e.name : 'Unknown');
+  const message = pimCode !== undefined ? String(pimBody?.message ?? '') : typeof e.message === 'string' ? e.message : String(error);
   const headers = e.headers as { get?: (name: string) => string | null } | undefined;
   const retryAfter = typeof headers?.get === 'function' ? retryAfterMs(headers.get('Retry-After')) : undefined;
   return {
     status,
     code,
-    message: typeof e.message === 'string' ? e.message : String(error),
+    message,
     requestId: typeof e.requestId === 'string' ? e.requestId : undefined,
     retryAfterMs: retryAfter,
   };

@@ -72,6 +72,8 @@ function parseRequest(words: string[], breakGlass: boolean): Command {
   const durationAt = words.findIndex((w, i) => i > 0 && looksLikeDuration(w));
   const forAt = durationAt > 0 && words[durationAt - 1]!.toLowerCase() === 'for' ? durationAt - 1 : durationAt;
   if (durationAt < 0) {
+    const forWord = words.findIndex((w, i) => i > 0 && w.toLowerCase() === 'for');
+    if (forWord > 0 && words[forWord + 1]) parseDuration(words[forWord + 1]!); // says what is wrong with it
     const becauseAt = words.findIndex((w) => w.toLowerCase() === 'because');
     const group = (becauseAt > 0 ? words.slice(0, becauseAt) : words).join(' ');
     return { name: 'request', group, rest: becauseAt > 0 ? words.slice(becauseAt + 1) : [], breakGlass };

@@ -5,7 +5,7 @@ import { parseDuration } from '../../domain/duration';
 import type { AccessRequest, Person } from '../../domain/request';
 import { normalizeId } from '../../app/access-service';
 import { CardVerb, renderApprovalCard, renderReceiptCard, renderRequestForm, renderStatusCard, renderMessageCard, type Viewer } from '../../cards';
-import type { BotDeps } from './timebox-bot';
+import type { BotDeps } from './bot-deps';
 import { actorOf, tenantOf } from './actor';
 import { splitTicket } from './command-parser';
 import { userMessageOf } from './replies';

@@ -4,7 +4,7 @@ import { formatDuration } from '../../domain/duration';
 import { Status, type Person } from '../../domain/request';
 import { normalizeId } from '../../app/access-service';
 import { renderHelpCard, renderPendingCard, renderRequestForm, renderStatusCard } from '../../cards';
-import type { BotDeps } from './timebox-bot';
+import type { BotDeps } from './bot-deps';
 import { actorOf, tenantOf } from './actor';
 import { parseCommand, splitTicket, type Command } from './command-parser';
 import { replyCard, replyText, userMessageOf } from './replies';

@@ -5,26 +5,11 @@ import {
   type AdaptiveCardInvokeValue,
 } from 'botbuilder';
 import { DomainError } from '../../domain/errors';
-import type { Clock } from '../../ports/clock';
-import type { Directory } from '../../ports/directory';
-import type { Logger } from '../../ports/logger';
-import type { Store } from '../../ports/store';
-import type { AccessService } from '../../app/access-service';
+import type { BotDeps } from './bot-deps';
 import { tenantOf } from './actor';
 import { MessageHandler } from './message-handler';
 import { InvokeHandler } from './invoke-handler';
 
-export interface BotDeps {
-  service: AccessService;
-  store: Store;
-  directory: Directory;
-  logger: Logger;
-  clock: Clock;
-  /** When set, activities from any other tenant are refused. */
-  tenantId?: string;
-  /** Learns the bot's own Teams id from incoming activities (for proactive sends). */
-  onBotId?: (id: string) => void;
-}
 
 /** The Teams entry point: messages become commands, card clicks become decisions. */
 export class TimeboxBot extends TeamsActivityHandler {

@@ -1,0 +1,289 @@
+import type { TokenCredential } from '@azure/identity';
+import type { DomainError } from '../../domain/errors';
+import type { Clock } from '../../ports/clock';
+import type { Directory, DirectoryUser, TimeBoundAssignment } from '../../ports/directory';
+import type { Logger } from '../../ports/logger';
+import {
+  Permissions,
+  commonDomainError,
+  describeGraphError,
+  dynamicGroup,
+  groupNotFound,
+  invalidRequest,
+  namesObject,
+  permissionError,
+  userNotFound,
+  type GraphFailureInfo,
+} from './graph-errors';
+import { GraphHttp } from './graph-http';
+import { toIsoDuration } from './iso-duration';
+import type { RetryEvent, RetryPolicy } from './retry-middleware';
+import { TtlCache } from './ttl-cache';
+
+export interface GraphDirectoryOptions {
+  /** GRAPH_BASE_URL: https://graph.microsoft.com/v1.0, a national cloud's, or the local directory's. */
+  baseUrl: string;
+  /** Omitted: no token is sent (the local directory). */
+  credential?: TokenCredential;
+  retry?: Partial<RetryPolicy>;
+  /** Per attempt. Default 15 s. */
+  timeoutMs?: number;
+  /** How long a looked-up user is reused. Default 5 minutes; 0 = no cache. */
+  cacheTtlMs?: number;
+  clock?: Pick<Clock, 'now'>;
+  scopes?: string[];
+  logger?: Logger;
+  /** Test seams for the retry waits. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/** What a failed write needs to know about the group to say what is wrong. */
+interface GroupFacts {
+  dynamic: boolean;
+  roleAssignable: boolean;
+  onPremises: boolean;
+}
+
+const CHECK_BATCH = 20;
+const PAGE_SIZE = '999';
+const enc = encodeURIComponent;
+const PIM_REQUESTS = '/identityGovernance/privilegedAccess/group/assignmentScheduleRequests';
+
+/**
+ * The Directory port on Microsoft Graph. Writes are idempotent ("already a member" on add and
+ * "not a member" on remove are success; removal is always DELETE .../members/{id}/$ref, never
+ * the call without /$ref that deletes the user); failures become DomainErrors an admin can act on.
+ */
+export class GraphDirectory implements Directory {
+  private readonly http: GraphHttp;
+  private readonly users: TtlCache<DirectoryUser>;
+
+  constructor(private readonly options: GraphDirectoryOptions) {
+    const logger = options.logger;
+    this.http = new GraphHttp({
+      baseUrl: options.baseUrl,
+      credential: options.credential,
+      scopes: options.scopes,
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+      sleep: options.sleep,
+      random: options.random,
+      onRetry: (event) => {
+        logger?.warn({ attempt: event.attempt, delayMs: event.delayMs, reason: event.reason }, 'retrying a Microsoft Graph call');
+        options.onRetry?.(event);
+      },
+    });
+    const now = options.clock ? () => options.clock!.now() : () => Date.now();
+    this.users = new TtlCache<DirectoryUser>(options.cacheTtlMs ?? 5 * 60_000, now);
+  }
+
+  /** The base URL in use (no trailing slash). */
+  get baseUrl(): string {
+    return this.http.baseUrl;
+  }
+
+  async findUser(idOrUpn: string): Promise<DirectoryUser | undefined> {
+    const key = idOrUpn.trim().toLowerCase();
+    if (!key) return undefined;
+    const cached = this.users.get(key);
+    if (cached) return cached;
+    let user: DirectoryUser;
+    try {
+      const found = await this.http.get<DirectoryUser>(`/users/${enc(idOrUpn.trim())}`, { $select: 'id,displayName,userPrincipalName' });
+      user = { id: found.id, displayName: found.displayName ?? found.userPrincipalName, userPrincipalName: found.userPrincipalName };
+    } catch (error) {
+      const info = describeGraphError(error);
+      // 404: no such user; 400: not even a valid object id or UPN (e.g. a typo in the policy).
+      if (info.status === 404 || (info.status === 400 && info.code === 'Request_BadRequest')) return undefined;
+      throw this.readError(info, `look up user ${idOrUpn}`, Permissions.readUsers);
+    }
+    this.users.set(user.id.toLowerCase(), user);
+    this.users.set(user.userPrincipalName.toLowerCase(), user);
+    return user;
+  }
+
+  async isMember(groupId: string, userId: string): Promise<boolean> {
+    const wanted = userId.toLowerCase();
+    // A JIT group is small, so scanning its direct members is cheaper than the user's memberOf.
+    const members = await this.memberObjects(groupId, (m) => m.id.toLowerCase() === wanted);
+    return members.some((m) => m.id.toLowerCase() === wanted);
+  }
+
+  async memberGroups(userId: string, groupIds: string[]): Promise<string[]> {
+    const unique = [...new Map(groupIds.map((id) => [id.toLowerCase(), id])).values()];
+    const found = new Set<string>();
+    for (let i = 0; i < unique.length; i += CHECK_BATCH) {
+      const batch = unique.slice(i, i + CHECK_BATCH);
+      try {
+        const answer = await this.http.post<{ value: string[] }>(`/users/${enc(userId)}/checkMemberGroups`, { groupIds: batch });
+        for (const id of answer.value ?? []) found.add(id.toLowerCase());
+      } catch (error) {
+        const info = describeGraphError(error);
+        if (info.status === 404) throw userNotFound(info, userId);
+        throw this.readError(info, `check the group memberships of user ${userId}`, `${Permissions.readUsers} and ${Permissions.readGroups}`);
+      }
+    }
+    return unique.filter((id) => found.has(id.toLowerCase()));
+  }
+
+  async addMember(groupId: string, userId: string): Promise<void> {
+    try {
+      await this.http.post(`/groups/${enc(groupId)}/members/$ref`, { '@odata.id': `${this.http.baseUrl}/directoryObjects/${enc(userId)}` });
+    } catch (error) {
+      const info = describeGraphError(error);
+      // A retry of an add that did land (or a standing member) answers "already exist": the goal is met.
+      if (info.status === 400 && /added object references already exist/i.test(info.message)) return;
+      throw await this.writeError(info, groupId, userId, `add ${userId} to group ${groupId}`);
+    }
+  }
+
+  async removeMember(groupId: string, userId: string): Promise<void> {
+    try {
+      // NB: the /$ref is what makes this "remove the membership"; without it Graph deletes the user.
+      await this.http.delete(`/groups/${enc(groupId)}/members/${enc(userId)}/$ref`);
+    } catch (error) {
+      const info = describeGraphError(error);
+      if (info.status === 404 && !namesObject(info, groupId)) return; // not (or no longer) a member
+      throw await this.writeError(info, groupId, userId, `remove ${userId} from group ${groupId}`);
+    }
+  }
+
+  async listMembers(groupId: string): Promise<string[]> {
+    return (await this.memberObjects(groupId)).map((m) => m.id);
+  }
+
+  async assignTimeBound(assignment: TimeBoundAssignment): Promise<void> {
+    await this.pim('adminAssign', assignment.groupId, assignment.userId, assignment.justification, assignment);
+  }
+
+  async extendTimeBound(assignment: TimeBoundAssignment): Promise<void> {
+    await this.pim('adminExtend', assignment.groupId, assignment.userId, assignment.justification, assignment);
+  }
+
+  async removeTimeBound(groupId: string, userId: string, justification: string): Promise<void> {
+    await this.pim('adminRemove', groupId, userId, justification);
+  }
+
+  private async memberObjects(groupId: string, stop?: (m: { id: string }) => boolean): Promise<{ id: string }[]> {
+    try {
+      return await this.http.collect<{ id: string }>(`/groups/${enc(groupId)}/members`, { $select: 'id', $top: PAGE_SIZE }, stop);
+    } catch (error) {
+      const info = describeGraphError(error);
+      if (info.status === 404) throw groupNotFound(info, groupId);
+      throw this.readError(info, `read the members of group ${groupId}`, Permissions.readGroups);
+    }
+  }
+
+  private async pim(
+    action: 'adminAssign' | 'adminExtend' | 'adminRemove',
+    groupId: string,
+    userId: string,
+    justification: string,
+    schedule?: { start: number; durationMs: number },
+  ): Promise<void> {
+    const body: Record<string, unknown> = { accessId: 'member', principalId: userId, groupId, action, justification };
+    if (schedule) {
+      body.scheduleInfo = {
+        startDateTime: new Date(schedule.start).toISOString(),
+        expiration: { type: 'afterDuration', duration: toIsoDuration(schedule.durationMs) },
+      };
+    }
+    try {
+      await this.http.post(PIM_REQUESTS, body);
+    } catch (error) {
+      const info = describeGraphError(error);
+      // Retried assign after one that landed, or remove of one already ended: the goal is met.
+      if (action === 'adminAssign' && info.code === 'RoleAssignmentExists') return;
+      if (action === 'adminRemove' && (info.code === 'RoleAssignmentDoesNotExist' || (info.status === 404 && !namesObject(info, groupId)))) return;
+      throw await this.pimError(info, action, groupId, userId);
+    }
+  }
+
+  private readError(info: GraphFailureInfo, what: string, permission: string): DomainError {
+    const common = commonDomainError(info);
+    if (common) return common;
+    if (info.status === 403) {
+      return permissionError(
+        info,
+        `Timebox may not ${what}: grant its app registration (or managed identity) the Microsoft Graph application permission ${permission}, with admin consent.`,
+        permission,
+      );
+    }
+    return invalidRequest(info, what);
+  }
+
+  private async writeError(info: GraphFailureInfo, groupId: string, userId: string, what: string): Promise<DomainError> {
+    const common = commonDomainError(info);
+    if (common) return common;
+    if (info.status === 404) {
+      return namesObject(info, userId) && !namesObject(info, groupId) ? userNotFound(info, userId) : groupNotFound(info, groupId);
+    }
+    const facts = info.status === 403 || info.status === 400 ? await this.groupFacts(groupId) : undefined;
+    if (facts?.dynamic) return dynamicGroup(info, groupId);
+    if (info.status === 403) {
+      if (facts?.roleAssignable) {
+        return permissionError(
+          info,
+          `Timebox may not ${what}: the group is role-assignable, which also needs the Microsoft Graph application permission ${Permissions.roleAssignable} (besides ${Permissions.groupMembers}), with admin consent.`,
+          Permissions.roleAssignable,
+        );
+      }
+      return permissionError(
+        info,
+        `Timebox may not ${what}: grant its app registration (or managed identity) the Microsoft Graph application permission ${Permissions.groupMembers}, with admin consent${facts ? '' : ` (if the group is role-assignable, ${Permissions.roleAssignable} as well)`}.`,
+        Permissions.groupMembers,
+      );
+    }
+    if (facts?.onPremises || /on-premises mastered/i.test(info.message)) {
+      return invalidRequest(info, `${what} (the group is synced from on-premises Active Directory: manage it there, or use a cloud security group)`);
+    }
+    if (/mail-enabled security group|distribution list/i.test(info.message)) {
+      return invalidRequest(info, `${what} (mail-enabled security groups and distribution lists are managed in Exchange: use a security group)`);
+    }
+    return invalidRequest(info, what);
+  }
+
+  private async pimError(info: GraphFailureInfo, action: string, groupId: string, userId: string): Promise<DomainError> {
+    const common = commonDomainError(info);
+    if (common) return common;
+    const what = `${action} a PIM for Groups assignment of ${userId} to group ${groupId}`;
+    if (info.status === 403) {
+      return permissionError(
+        info,
+        `Timebox may not ${what}: grant the Microsoft Graph application permission ${Permissions.pim} with admin consent; PIM for Groups also needs Microsoft Entra ID P2 or ID Governance licences in the tenant.`,
+        Permissions.pim,
+      );
+    }
+    if (info.status === 404) {
+      return namesObject(info, userId) && !namesObject(info, groupId) ? userNotFound(info, userId) : groupNotFound(info, groupId);
+    }
+    const facts = await this.groupFacts(groupId);
+    if (facts?.dynamic) return dynamicGroup(info, groupId);
+    if (facts?.onPremises) return invalidRequest(info, `${what} (PIM for Groups does not support groups synced from on-premises)`);
+    if (info.code === 'RoleAssignmentDoesNotExist') return invalidRequest(info, `${what} (there is no active assignment to change)`);
+    if (/PolicyValidationFailed/i.test(info.code)) {
+      return invalidRequest(info, `${what} (the group's PIM settings refuse it: check the maximum active assignment duration and the justification/ticket rules in Entra PIM → Groups → Settings)`);
+    }
+    return invalidRequest(info, what);
+  }
+
+  /** Reads the group's kind to explain a refused write; undefined when even that read fails. */
+  private async groupFacts(groupId: string): Promise<GroupFacts | undefined> {
+    try {
+      const group = await this.http.get<{ groupTypes?: string[]; isAssignableToRole?: boolean | null; onPremisesSyncEnabled?: boolean | null }>(
+        `/groups/${enc(groupId)}`,
+        { $select: 'id,groupTypes,isAssignableToRole,onPremisesSyncEnabled' },
+      );
+      return {
+        dynamic: (group.groupTypes ?? []).includes('DynamicMembership'),
+        roleAssignable: group.isAssignableToRole === true,
+        onPremises: group.onPremisesSyncEnabled === true,
+      };
+    } catch (error) {
+      this.options.logger?.debug({ groupId, cause: describeGraphError(error) }, 'cannot read the group to explain a refused change');
+      return undefined;
+    }
+  }
+}

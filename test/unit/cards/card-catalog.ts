@@ -1,0 +1,189 @@
+import {
+  NOTICE_KINDS,
+  renderApprovalCard,
+  renderHelpCard,
+  renderMessageCard,
+  renderNotice,
+  renderPendingCard,
+  renderReceiptCard,
+  renderRequestForm,
+  renderStatusCard,
+} from '../../../src/cards';
+import { Status, type AccessRequest } from '../../../src/domain/request';
+import { aGroupRules, aPerson, aRequestIn, aSecondApprover, anApprover, aVote, HOUR, MINUTE, T0 } from '../../helpers/builders';
+
+/** One rendered card in one state: the unit of golden tests, browser checks and screenshots. */
+export interface CatalogEntry {
+  /** `<card>-<state>`, also the screenshot's file name. */
+  name: string;
+  card: object;
+  /** Title of a ShowCard button to open before the screenshot (e.g. "Deny"). */
+  open?: string;
+}
+
+const REFRESH_IDS = ['29:1approver-grace', '29:1approver-alan', '29:1requester-ada'];
+
+const twoOfTwo = (): AccessRequest =>
+  aRequestIn('pending', { approvalsRequired: 2, votes: [aVote({ at: T0 - 4 * MINUTE })], claimedBy: aSecondApprover(), updatedAt: T0 - 2 * MINUTE });
+const breakGlass = (): AccessRequest =>
+  aRequestIn('active', {
+    kind: 'break_glass',
+    durationMs: HOUR,
+    votes: [],
+    resolution: { at: T0 - 5 * MINUTE, reason: 'Checkout is down; nobody on call could approve.' },
+    grantedAt: T0 - 5 * MINUTE + 2000,
+    expiresAt: T0 + 55 * MINUTE + 2000,
+  });
+const autoApproved = (): AccessRequest =>
+  aRequestIn('active', { kind: 'auto', durationMs: 30 * MINUTE, votes: [], resolution: { at: T0 - 5 * MINUTE, reason: 'on-call member, 30m ≤ 1h' }, expiresAt: T0 + 25 * MINUTE });
+const withExtensionAsked = (): AccessRequest =>
+  aRequestIn('active', { pendingExtension: { by: aPerson(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Still bisecting the deploy.', votes: [] } });
+const extended = (): AccessRequest => {
+  const r = aRequestIn('active');
+  return { ...r, extensions: [{ by: anApprover(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Approved extension' }], expiresAt: (r.expiresAt ?? T0) + HOUR };
+};
+
+function approvalCards(): CatalogEntry[] {
+  const entries: [string, AccessRequest, 'approver' | 'requester' | 'other', string?][] = [
+    ['pending-approver', aRequestIn('pending'), 'approver'],
+    ['pending-requester', aRequestIn('pending'), 'requester'],
+    ['pending-other', aRequestIn('pending'), 'other'],
+    ['pending-1-of-2-claimed-approver', twoOfTwo(), 'approver'],
+    ['pending-error-approver', aRequestIn('pending'), 'approver', 'Only approvers of db-read can approve.'],
+    ['approved-other', aRequestIn('approved'), 'other'],
+    ['active-approver', aRequestIn('active'), 'approver'],
+    ['active-other', aRequestIn('active'), 'other'],
+    ['active-extension-requested-approver', withExtensionAsked(), 'approver'],
+    ['active-extended-other', extended(), 'other'],
+    ['expired-other', aRequestIn('expired'), 'other'],
+    ['expired-standing-member-other', aRequestIn('expired', { standingMember: true }), 'other'],
+    ['released-other', aRequestIn('released'), 'other'],
+    ['revoked-other', aRequestIn('revoked'), 'other'],
+    ['denied-other', aRequestIn('denied'), 'other'],
+    ['cancelled-other', aRequestIn('cancelled'), 'other'],
+    ['timed-out-other', aRequestIn('timed_out'), 'other'],
+    ['failed-other', aRequestIn('failed'), 'other'],
+    ['break-glass-approver', breakGlass(), 'approver'],
+    ['break-glass-acknowledged-approver', { ...breakGlass(), acknowledgedBy: anApprover() }, 'approver'],
+    ['auto-approved-other', autoApproved(), 'other'],
+  ];
+  return entries.map(([state, request, viewer, error]) => ({
+    name: `approval-${state}`,
+    card: renderApprovalCard({ request, viewer, now: T0, refreshUserIds: REFRESH_IDS, ...(error ? { error } : {}) }),
+  }));
+}
+
+function receiptCards(): CatalogEntry[] {
+  const states: [string, AccessRequest, string?][] = [
+    ['pending', aRequestIn('pending')],
+    ['approved', aRequestIn('approved')],
+    ['active', aRequestIn('active')],
+    ['active-extension-requested', withExtensionAsked()],
+    ['active-error', aRequestIn('active'), 'An extension of 12h would exceed the 12h total for db-read.'],
+    ['break-glass', breakGlass()],
+    ['expired', aRequestIn('expired')],
+    ['released', aRequestIn('released')],
+    ['revoked', aRequestIn('revoked')],
+    ['denied', aRequestIn('denied')],
+    ['cancelled', aRequestIn('cancelled')],
+    ['timed-out', aRequestIn('timed_out')],
+    ['failed', aRequestIn('failed')],
+  ];
+  return states.map(([state, request, error]) => ({
+    name: `receipt-${state}`,
+    card: renderReceiptCard({ request, now: T0, ...(error ? { error } : {}), rules: aGroupRules() }),
+  }));
+}
+
+/** The request each notice is about, in the state the notice follows. */
+function noticeSubject(kind: (typeof NOTICE_KINDS)[number]): AccessRequest {
+  switch (kind) {
+    case 'granted': return aRequestIn('active');
+    case 'denied': return aRequestIn('denied');
+    case 'cancelled': return aRequestIn('cancelled');
+    case 'timed_out': return aRequestIn('timed_out');
+    case 'expired': return aRequestIn('expired');
+    case 'released': return aRequestIn('released');
+    case 'revoked': return aRequestIn('revoked');
+    case 'failed': return aRequestIn('failed');
+    case 'reminder': return aRequestIn('pending', { createdAt: T0 - 20 * MINUTE });
+    case 'expiry_warning': return aRequestIn('active', { expiresAt: T0 + 10 * MINUTE });
+    case 'extended': return extended();
+    case 'break_glass': return breakGlass();
+    case 'auto_approved': return autoApproved();
+    case 'extension_requested': return withExtensionAsked();
+    case 'acknowledged': return { ...breakGlass(), acknowledgedBy: anApprover() };
+  }
+}
+
+const APPROVER_MENTIONS = [
+  { id: '29:1approver-grace', name: 'Grace Hopper' },
+  { id: '29:1approver-alan', name: 'Alan Turing' },
+];
+
+function noticeCards(): CatalogEntry[] {
+  return NOTICE_KINDS.flatMap((kind) =>
+    (['channel', 'requester'] as const).map((audience) => {
+      const mentions = audience === 'channel' && (kind === 'reminder' || kind === 'break_glass' || kind === 'extension_requested') ? APPROVER_MENTIONS : undefined;
+      const message = renderNotice(kind, { request: noticeSubject(kind), now: T0, audience, ...(mentions ? { mentions } : {}), rules: aGroupRules() });
+      return { name: `notice-${kind.replace(/_/g, '-')}-${audience}`, card: message.card! };
+    }),
+  );
+}
+
+const groups = () => [
+  aGroupRules(),
+  aGroupRules({ alias: 'k8s-admin', displayName: 'AKS cluster admin', maxDurationMs: HOUR, approvals: 2, requireTicket: true, ticketPattern: '^INC-[0-9]+$', breakGlass: { maxDurationMs: HOUR } }),
+  aGroupRules({ alias: 'billing-read', displayName: 'Billing reports (read)', maxDurationMs: 8 * HOUR, requireJustification: false, autoApprove: { requesterInGroups: ['oncall'], maxDurationMs: HOUR } }),
+];
+
+function listCards(): CatalogEntry[] {
+  const many = Array.from({ length: 11 }, (_, i) =>
+    aRequestIn(i % 2 ? 'active' : 'pending', { id: `req-${1000 + i}`, group: { alias: `team-${i}`, id: `g${i}`, displayName: `Team ${i} resources` } }),
+  );
+  return [
+    { name: 'status-empty', card: renderStatusCard({ open: [], recent: [], now: T0 }) },
+    {
+      name: 'status-mixed',
+      card: renderStatusCard({
+        open: [aRequestIn('active'), aRequestIn('pending', { id: 'req-2', group: { alias: 'k8s-admin', id: 'g2', displayName: 'AKS cluster admin' } })],
+        recent: [aRequestIn('expired', { id: 'r3' }), aRequestIn('denied', { id: 'r4' }), aRequestIn('timed_out', { id: 'r5' })],
+        now: T0,
+        rules: { 'db-read': aGroupRules() },
+      }),
+    },
+    { name: 'status-many', card: renderStatusCard({ open: many, recent: many.map((r) => ({ ...r, status: Status.EXPIRED })), now: T0 }) },
+    { name: 'pending-empty', card: renderPendingCard({ requests: [], now: T0 }) },
+    {
+      name: 'pending-several',
+      card: renderPendingCard({
+        requests: [twoOfTwo(), aRequestIn('pending', { id: 'req-9', requester: aPerson({ name: 'Linus Torvalds', upn: 'linus@contoso.com' }), ticket: undefined, justification: 'Rotate the replica credentials.' }), withExtensionAsked()],
+        now: T0,
+      }),
+    },
+    { name: 'pending-many', card: renderPendingCard({ requests: many.map((r) => ({ ...r, status: Status.PENDING })), now: T0 }) },
+    { name: 'help-groups', card: renderHelpCard({ groups: groups() }) },
+    { name: 'help-no-groups', card: renderHelpCard({ groups: [] }) },
+    { name: 'request-form-blank', card: renderRequestForm({ groups: groups() }) },
+    { name: 'request-form-one-group', card: renderRequestForm({ groups: [aGroupRules()] }) },
+    {
+      name: 'request-form-error',
+      card: renderRequestForm({
+        groups: groups(),
+        values: { group: 'k8s-admin', duration: '1h', justification: 'Restart the stuck ingress controller', ticket: 'INC-12' },
+        error: 'k8s-admin needs a ticket like INC-123 (got "INC-12").',
+      }),
+    },
+    { name: 'request-form-no-groups', card: renderRequestForm({ groups: [] }) },
+    { name: 'message-default', card: renderMessageCard('Request req-7f3a9c is already approved; nothing changed.') },
+    { name: 'message-good', card: renderMessageCard('Cancelled your request for db-read.', 'good') },
+    { name: 'message-warning', card: renderMessageCard('"4x" is not a duration. Use a number with a unit, like 30m, 2h, 1d or 1h30m.', 'warning') },
+    { name: 'message-attention', card: renderMessageCard('Only approvers of db-read can approve.', 'attention') },
+  ];
+}
+
+/** Every card Timebox sends, in every state worth looking at. */
+export function cardCatalog(): CatalogEntry[] {
+  return [...approvalCards(), ...receiptCards(), ...noticeCards(), ...listCards()];
+}
+

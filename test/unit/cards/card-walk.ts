@@ -1,0 +1,33 @@
+/** Helpers that look inside rendered card JSON, for tests and the browser check. */
+export type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Every object in the card, depth first (elements, actions, ShowCard cards, refresh, choices). */
+export function allObjects(node: unknown, out: Json[] = []): Json[] {
+  if (Array.isArray(node)) for (const item of node) allObjects(item, out);
+  else if (isObject(node)) {
+    out.push(node);
+    for (const value of Object.values(node)) allObjects(value, out);
+  }
+  return out;
+}
+
+/** Every action anywhere: card actions, ActionSets, inside ShowCards, selectAction, refresh. */
+export const allActions = (card: unknown): Json[] =>
+  allObjects(card).filter((o) => typeof o.type === 'string' && o.type.startsWith('Action.'));
+
+export const elementsOfType = (card: unknown, type: string): Json[] => allObjects(card).filter((o) => o.type === type);
+
+/** Every string value in the card. */
+export function allStrings(node: unknown, out: string[] = []): string[] {
+  if (typeof node === 'string') out.push(node);
+  else if (Array.isArray(node)) for (const item of node) allStrings(item, out);
+  else if (isObject(node)) for (const value of Object.values(node)) allStrings(value, out);
+  return out;
+}
+
+export const byteSize = (card: unknown): number => Buffer.byteLength(JSON.stringify(card), 'utf8');
+
+/** Adaptive Cards' payload limit in Teams. */
+export const TEAMS_CARD_LIMIT_BYTES = 28 * 1024;
