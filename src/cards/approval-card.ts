@@ -25,7 +25,9 @@ function kicker(r: AccessRequest): string {
   return `${kind} · ${groupAlias(r)}`;
 }
 
-function statusLine(r: AccessRequest): string {
+function statusLine(r: AccessRequest, now: number): string {
+  // The scheduler removes the membership a moment after expiresAt; say so rather than "Active".
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now) return 'Time is up — removing membership';
   const label = lookOf(r).label;
   if (r.status === Status.PENDING) return `${label} · ${approvalsText(r)} approvals`;
   if (r.status === Status.ACTIVE && r.pendingExtension) return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} requested`;
@@ -70,11 +72,11 @@ export function renderApprovalCard(view: ApprovalCardView): object {
   const look = lookOf(r);
   const card = expand('approval', {
     requestId: r.id,
-    header: { icon: look.icon, color: look.color, style: look.style, kicker: kicker(r), title: groupTitle(r), status: statusLine(r) },
+    header: { icon: look.icon, color: look.color, style: look.style, kicker: kicker(r), title: groupTitle(r), status: statusLine(r, now) },
     banners: banners(r),
-    facts: requestFacts(r, now),
+    facts: requestFacts(r),
     justification: justificationText(r),
-    notes: requestNotes(r, now),
+    notes: requestNotes(r),
     error: plain(view.error, TextLimit.SHORT),
     footer: `Request ${plain(r.id, 64)} · updated ${formatUtc(r.updatedAt)}`,
     actions: actionsFor(r, view.viewer),

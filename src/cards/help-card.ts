@@ -11,7 +11,7 @@ export interface HelpCardView {
 const COMMANDS = [
   { usage: 'request <group> <duration> <why>', what: 'Ask for access, e.g. request db-read 2h INC-4711 slow queries' },
   { usage: 'request', what: 'Open the request form' },
-  { usage: 'extend <group> <duration> [because …]', what: 'Ask for more time on an active grant' },
+  { usage: 'extend <group> <duration>', what: 'Ask for more time on an active grant (add: because …)' },
   { usage: 'release <group>', what: 'End your access now' },
   { usage: 'cancel <request id>', what: 'Withdraw a pending request' },
   { usage: 'status', what: 'Your pending requests and active access (also: my access)' },

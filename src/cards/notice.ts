@@ -3,7 +3,7 @@ import type { AccessRequest } from '../domain/request';
 import type { Mention, OutgoingMessage } from '../ports/notifier';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, formatUtc, formatWhen, humanSpan } from './format';
-import { failureAdvice, groupWithAlias, personName, type Fact } from './request-view';
+import { failureAdvice, groupTitle, groupWithAlias, personName } from './request-view';
 import { mentionName, plain, TextLimit } from './sanitize';
 import { BREAK_GLASS_ICON, type ContainerStyle, type TextColor } from './status-style';
 import { expand } from './template';
@@ -63,7 +63,7 @@ function endOf(r: AccessRequest, now: number): string {
 function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: boolean): NoticeText {
   const who = personName(r.requester);
   const by = personName(r.resolution?.by);
-  const group = groupWithAlias(r);
+  const group = groupTitle(r);
   const subject = toChannel ? who : 'You';
   switch (kind) {
     case 'granted':
@@ -123,7 +123,7 @@ function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: bool
     }
     case 'break_glass':
       return { icon: BREAK_GLASS_ICON, title: 'Break-glass access granted', color: 'attention', style: 'attention', lines: toChannel
-        ? [`${who} took break-glass access to ${group} for ${formatDuration(r.durationMs)}, without approval.`, ...reasonLine(r.justification), 'Approvers: acknowledge it on the card above, or revoke it.']
+        ? [`${who} took break-glass access to ${group} for ${formatDuration(r.durationMs)}, without approval.`, ...reasonLine(r.justification), 'Acknowledge it on the card above, or revoke it.']
         : [`You have break-glass access to ${group} until ${endOf(r, now)}. The approvers have been alerted and will review it.`] };
     case 'auto_approved':
       return { icon: '✔', title: 'Approved automatically', color: 'good', style: 'good', lines: [
@@ -168,7 +168,6 @@ export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessag
   const entities = mentionsOf(view.mentions);
   const offerExtend = kind === 'expiry_warning' && !toChannel && r.status === 'active';
   const choices = offerExtend && !r.pendingExtension ? extensionChoices(r, view.rules) : [];
-  const facts: Fact[] = toChannel && kind !== 'acknowledged' ? [{ label: 'Requester', value: personName(r.requester) }] : [];
   const card = expand('notice', {
     requestId: r.id,
     icon: text.icon,
@@ -177,7 +176,6 @@ export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessag
     style: text.style,
     subtitle: groupWithAlias(r),
     lines: text.lines.map((line) => ({ text: line })),
-    facts,
     mentionText: entities.length > 0 ? `${kind === 'reminder' || kind === 'extension_requested' || kind === 'break_glass' ? 'Approvers: ' : ''}${entities.map((e) => e.text).join(', ')}` : '',
     entities,
     footer: `Request ${plain(r.id, 64)} · ${formatUtc(now)}`,

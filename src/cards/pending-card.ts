@@ -1,5 +1,5 @@
 import { Status, type AccessRequest } from '../domain/request';
-import { formatDuration, formatUtc, formatUtcShort, relative } from './format';
+import { formatDuration, formatUtc, formatUtcShort, formatWhen, relative } from './format';
 import { plain, TextLimit } from './sanitize';
 import { approvalsText, groupWithAlias, personWithUpn, type Fact } from './request-view';
 import { expand } from './template';
@@ -14,15 +14,18 @@ const MAX_SHOWN = 8;
 
 function facts(r: AccessRequest, now: number): Fact[] {
   const out: Fact[] = [];
-  if (r.status === Status.ACTIVE && r.pendingExtension) {
-    out.push({ label: 'Extension', value: `+${formatDuration(r.pendingExtension.addedMs)} (granted ${formatDuration(r.durationMs)})` });
+  const ext = r.status === Status.ACTIVE ? r.pendingExtension : undefined;
+  if (ext) {
+    out.push({ label: 'Extension', value: `+${formatDuration(ext.addedMs)}` });
+    if (r.expiresAt !== undefined) out.push({ label: 'Now ends', value: formatWhen(r.expiresAt, now) });
+    out.push({ label: 'Asked', value: `${formatUtcShort(ext.at, now)} (${relative(ext.at, now)})` });
   } else {
     out.push({ label: 'Duration', value: formatDuration(r.durationMs) });
+    out.push({ label: 'Requested', value: `${formatUtcShort(r.createdAt, now)} (${relative(r.createdAt, now)})` });
+    out.push({ label: 'Approvals', value: approvalsText(r) });
   }
-  out.push({ label: 'Requested', value: `${formatUtcShort(r.createdAt, now)} (${relative(r.createdAt, now)})` });
-  out.push({ label: 'Approvals', value: approvalsText(r) });
   if (r.ticket) out.push({ label: 'Ticket', value: plain(r.ticket, TextLimit.TICKET) });
-  if (r.claimedBy) out.push({ label: 'Reviewing', value: plain(r.claimedBy.name, TextLimit.NAME) });
+  if (r.claimedBy && !ext) out.push({ label: 'Reviewing', value: plain(r.claimedBy.name, TextLimit.NAME) });
   return out;
 }
 

@@ -15,7 +15,9 @@ export interface ReceiptCardView {
   rules?: GroupRules;
 }
 
-function statusLine(r: AccessRequest): string {
+function statusLine(r: AccessRequest, now: number): string {
+  // The scheduler removes the membership a moment after expiresAt; say so rather than "Active".
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now) return 'Time is up — removing membership';
   const label = lookOf(r).label;
   if (r.status === Status.PENDING) return `${label} · ${approvalsText(r)} approvals`;
   if (r.status === Status.ACTIVE && r.pendingExtension) return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`;
@@ -38,11 +40,11 @@ export function renderReceiptCard(view: ReceiptCardView): object {
   const choices = active && !r.pendingExtension ? extensionChoices(r, view.rules) : [];
   return expand('receipt', {
     requestId: r.id,
-    header: { icon: look.icon, color: look.color, style: look.style, kicker: `YOUR ACCESS REQUEST · ${groupAlias(r)}`, title: groupTitle(r), status: statusLine(r) },
+    header: { icon: look.icon, color: look.color, style: look.style, kicker: `YOUR ACCESS REQUEST · ${groupAlias(r)}`, title: groupTitle(r), status: statusLine(r, now) },
     banners: banners(r),
-    facts: requestFacts(r, now, { requester: false }),
+    facts: requestFacts(r, { requester: false }),
     justification: justificationText(r),
-    notes: requestNotes(r, now),
+    notes: requestNotes(r),
     error: plain(view.error, TextLimit.SHORT),
     footer: `Request ${plain(r.id, 64)} · updated ${formatUtc(r.updatedAt)}`,
     extendChoices: choices,

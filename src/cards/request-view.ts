@@ -1,5 +1,5 @@
 import { Status, isClosed, type AccessRequest, type Person } from '../domain/request';
-import { formatDuration, formatUtc, formatUtcShort, formatWhen, relative } from './format';
+import { formatDuration, formatUtc, formatUtcShort } from './format';
 import { plain, TextLimit } from './sanitize';
 import type { ContainerStyle, TextColor } from './status-style';
 
@@ -30,7 +30,7 @@ export function personWithUpn(p: Person): string {
 
 export const groupTitle = (r: AccessRequest): string => plain(r.group.displayName, TextLimit.GROUP) || plain(r.group.alias, 40);
 export const groupAlias = (r: AccessRequest): string => plain(r.group.alias, 40);
-export const groupWithAlias = (r: AccessRequest): string => `${groupTitle(r)} (${groupAlias(r)})`;
+export const groupWithAlias = (r: AccessRequest): string => `${groupTitle(r)} · ${groupAlias(r)}`;
 
 const totalExtensionsMs = (r: AccessRequest): number => r.extensions.reduce((sum, e) => sum + e.addedMs, 0);
 
@@ -45,9 +45,12 @@ export function approvalsText(r: AccessRequest): string {
   return `${approvalsGiven(r)} of ${r.approvalsRequired}`;
 }
 
-/** End of access as people need it: a future end with "in …", a past end as a plain time. */
-export function accessEndFact(r: AccessRequest, now: number): Fact | undefined {
-  if (r.status === Status.ACTIVE && r.expiresAt !== undefined) return { label: 'Access until', value: formatWhen(r.expiresAt, now) };
+/**
+ * When access ends. Absolute times only: a posted card is not re-rendered as time passes, so
+ * "in 5m" would soon be wrong for whoever reads it later.
+ */
+export function accessEndFact(r: AccessRequest): Fact | undefined {
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined) return { label: 'Access until', value: formatUtc(r.expiresAt) };
   if (r.status === Status.APPROVED) return { label: 'Access until', value: `${formatDuration(r.durationMs + totalExtensionsMs(r))} after the membership is added` };
   if (r.grantedAt !== undefined && isClosed(r.status)) {
     const end = r.expiresAt ?? r.resolution?.at;
@@ -57,20 +60,21 @@ export function accessEndFact(r: AccessRequest, now: number): Fact | undefined {
 }
 
 /** The facts every card about one request shows, in reading order. */
-export function requestFacts(r: AccessRequest, now: number, opts: { requester?: boolean; group?: boolean } = {}): Fact[] {
+export function requestFacts(r: AccessRequest, opts: { requester?: boolean; group?: boolean } = {}): Fact[] {
   const facts: Fact[] = [];
   if (opts.requester !== false) facts.push({ label: 'Requester', value: personWithUpn(r.requester) });
   if (opts.group !== false) facts.push({ label: 'Group', value: groupWithAlias(r) });
   facts.push({ label: 'Duration', value: durationText(r) });
   if (r.ticket) facts.push({ label: 'Ticket', value: plain(r.ticket, TextLimit.TICKET) });
-  facts.push({ label: 'Requested', value: `${formatUtc(r.createdAt)} (${relative(r.createdAt, now)})` });
+  facts.push({ label: 'Requested', value: formatUtc(r.createdAt) });
   if (r.kind === 'standard') facts.push({ label: 'Approvals', value: approvalsText(r) });
-  const end = accessEndFact(r, now);
+  const end = accessEndFact(r);
   if (end) facts.push(end);
   return facts;
 }
 
-const at = (ms: number, now: number): string => formatUtcShort(ms, now);
+// Times in the history omit the date when it is the day the request was filed (shown above).
+const at = (ms: number, r: AccessRequest): string => formatUtcShort(ms, r.createdAt);
 const withReason = (text: string, reason: string | undefined): string => {
   const why = plain(reason, TextLimit.LONG, true);
   return why ? `${text}: “${why}”` : text;
@@ -93,43 +97,43 @@ export function failureAdvice(code: string | undefined): string {
 }
 
 /** The history and current state of a request as short lines, oldest first. */
-export function requestNotes(r: AccessRequest, now: number): Note[] {
+export function requestNotes(r: AccessRequest): Note[] {
   const notes: Note[] = [];
   for (const v of r.votes) {
-    if (v.decision === 'approve') notes.push({ icon: '✔', text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, now)}`, v.reason), color: 'good' });
+    if (v.decision === 'approve') notes.push({ icon: '✔', text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, r)}`, v.reason), color: 'good' });
   }
   if (r.kind === 'auto' && r.resolution) {
-    notes.push({ icon: '✔', text: withReason(`Auto-approved by policy · ${at(r.resolution.at, now)}`, r.resolution.reason), color: 'good' });
+    notes.push({ icon: '✔', text: withReason(`Auto-approved by policy · ${at(r.resolution.at, r)}`, r.resolution.reason), color: 'good' });
   }
   if (r.kind === 'break_glass' && r.resolution && r.status !== Status.PENDING) {
-    notes.push({ icon: '⚡', text: withReason(`Break-glass: granted without approval · ${at(r.resolution.at, now)}`, r.resolution.reason), color: 'warning' });
+    notes.push({ icon: '⚡', text: withReason(`Break-glass: granted without approval · ${at(r.resolution.at, r)}`, r.resolution.reason), color: 'warning' });
   }
   if (r.status === Status.PENDING && r.claimedBy) {
     notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request`, color: 'accent' });
   }
   if (r.grantedAt !== undefined) {
-    notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, now)}`, color: 'good' });
+    notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, r)}`, color: 'good' });
   }
   if (r.standingMember) {
     notes.push({ icon: 'ℹ', text: 'Already a member before this grant: Timebox will not remove that membership.', color: 'default' });
   }
   for (const e of r.extensions) {
-    notes.push({ icon: '+', text: withReason(`Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, now)}`, e.reason), color: 'good' });
+    notes.push({ icon: '+', text: withReason(`Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, r)}`, e.reason), color: 'good' });
   }
   if (r.pendingExtension && r.status === Status.ACTIVE) {
     const p = r.pendingExtension;
-    notes.push({ icon: '◷', text: withReason(`${personName(p.by)} asks to extend by ${formatDuration(p.addedMs)} · ${at(p.at, now)}`, p.reason), color: 'warning' });
+    notes.push({ icon: '◷', text: withReason(`${personName(p.by)} asks to extend by ${formatDuration(p.addedMs)} · ${at(p.at, r)}`, p.reason), color: 'warning' });
   }
-  notes.push(...resolutionNotes(r, now));
+  notes.push(...resolutionNotes(r));
   if (r.acknowledgedBy) notes.push({ icon: '✔', text: `Break-glass acknowledged by ${personName(r.acknowledgedBy)}`, color: 'good' });
   return notes;
 }
 
-function resolutionNotes(r: AccessRequest, now: number): Note[] {
+function resolutionNotes(r: AccessRequest): Note[] {
   const res = r.resolution;
   if (!res) return [];
   const by = personName(res.by);
-  const when = at(res.at, now);
+  const when = at(res.at, r);
   switch (r.status) {
     case Status.DENIED:
       return [{ icon: '✖', text: withReason(`Denied by ${by} · ${when}`, res.reason), color: 'attention' }];

@@ -120,10 +120,12 @@ export class RetryMiddleware implements Middleware {
       return undefined;
     } catch (error) {
       if (controller.signal.aborted) return timeout;
-      if (error instanceof TypeError) {
-        // fetch rejects with a TypeError for refused/reset connections and DNS failures.
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        const network = new Error(`cannot reach Microsoft Graph: ${cause?.code ?? cause?.message ?? error.message}`);
+      // fetch rejects with a TypeError for refused/reset connections and DNS failures; matched by
+      // name, since under a test runner's VM context it is not this realm's TypeError.
+      const failed = error as { name?: unknown; message?: unknown; cause?: { code?: string; message?: string } };
+      if (failed?.name === 'TypeError') {
+        const cause = failed.cause;
+        const network = new Error(`cannot reach Microsoft Graph: ${cause?.code ?? cause?.message ?? String(failed.message)}`);
         network.name = TransportErrorNames.network;
         return network;
       }

@@ -84,6 +84,7 @@ export async function renderInBrowser(entries: CatalogEntry[], screenshotDir?: s
         const button = page.locator('#card .ac-pushButton', { hasText: entry.open }).first();
         if ((await button.count()) === 0) problems.push(`no button "${entry.open}" to open`);
         else await button.click();
+        await page.mouse.move(0, 0); // no hover styling in the screenshot
       }
       problems.push(...pageErrors);
       results.push({ name: entry.name, problems });

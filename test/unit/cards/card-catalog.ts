@@ -67,10 +67,12 @@ function approvalCards(): CatalogEntry[] {
     ['break-glass-acknowledged-approver', { ...breakGlass(), acknowledgedBy: anApprover() }, 'approver'],
     ['auto-approved-other', autoApproved(), 'other'],
   ];
-  return entries.map(([state, request, viewer, error]) => ({
+  const cards = entries.map(([state, request, viewer, error]) => ({
     name: `approval-${state}`,
     card: renderApprovalCard({ request, viewer, now: T0, refreshUserIds: REFRESH_IDS, ...(error ? { error } : {}) }),
   }));
+  const opened = (name: string, open: string): CatalogEntry => ({ ...cards.find((c) => c.name === `approval-${name}`)!, name: `approval-${name}-${open.toLowerCase()}-open`, open });
+  return [...cards, opened('pending-approver', 'Deny'), opened('active-approver', 'Revoke')];
 }
 
 function receiptCards(): CatalogEntry[] {
@@ -89,10 +91,11 @@ function receiptCards(): CatalogEntry[] {
     ['timed-out', aRequestIn('timed_out')],
     ['failed', aRequestIn('failed')],
   ];
-  return states.map(([state, request, error]) => ({
+  const cards = states.map(([state, request, error]) => ({
     name: `receipt-${state}`,
     card: renderReceiptCard({ request, now: T0, ...(error ? { error } : {}), rules: aGroupRules() }),
   }));
+  return [...cards, { ...cards.find((c) => c.name === 'receipt-active')!, name: 'receipt-active-extend-open', open: 'Extend' }];
 }
 
 /** The request each notice is about, in the state the notice follows. */
@@ -122,13 +125,14 @@ const APPROVER_MENTIONS = [
 ];
 
 function noticeCards(): CatalogEntry[] {
-  return NOTICE_KINDS.flatMap((kind) =>
+  const cards: CatalogEntry[] = NOTICE_KINDS.flatMap((kind) =>
     (['channel', 'requester'] as const).map((audience) => {
       const mentions = audience === 'channel' && (kind === 'reminder' || kind === 'break_glass' || kind === 'extension_requested') ? APPROVER_MENTIONS : undefined;
       const message = renderNotice(kind, { request: noticeSubject(kind), now: T0, audience, ...(mentions ? { mentions } : {}), rules: aGroupRules() });
       return { name: `notice-${kind.replace(/_/g, '-')}-${audience}`, card: message.card! };
     }),
   );
+  return [...cards, { ...cards.find((c) => c.name === 'notice-expiry-warning-requester')!, name: 'notice-expiry-warning-requester-extend-open', open: 'Extend' }];
 }
 
 const groups = () => [
@@ -147,7 +151,11 @@ function listCards(): CatalogEntry[] {
       name: 'status-mixed',
       card: renderStatusCard({
         open: [aRequestIn('active'), aRequestIn('pending', { id: 'req-2', group: { alias: 'k8s-admin', id: 'g2', displayName: 'AKS cluster admin' } })],
-        recent: [aRequestIn('expired', { id: 'r3' }), aRequestIn('denied', { id: 'r4' }), aRequestIn('timed_out', { id: 'r5' })],
+        recent: [
+          aRequestIn('expired', { id: 'r3', createdAt: T0 - 5 * HOUR }),
+          aRequestIn('denied', { id: 'r4', createdAt: T0 - 26 * HOUR, group: { alias: 'k8s-admin', id: 'g2', displayName: 'AKS cluster admin' } }),
+          aRequestIn('timed_out', { id: 'r5', createdAt: T0 - 50 * HOUR }),
+        ],
         now: T0,
         rules: { 'db-read': aGroupRules() },
       }),

@@ -52,10 +52,13 @@ export const TEAMS_CSS = `
 body { margin: 0; background: #F5F5F5; font-family: ${FONT}; }
 .frame { display: inline-block; padding: 16px; background: #F5F5F5; }
 .card { width: 560px; background: #FFF; border-radius: 6px; box-shadow: 0 1px 2px rgba(0,0,0,.14), 0 0 2px rgba(0,0,0,.12); overflow: hidden; }
-.ac-pushButton { font-family: ${FONT}; font-size: 14px; font-weight: 600; color: #242424; background: #FFF; border: 1px solid #D1D1D1; border-radius: 4px; padding: 5px 12px; min-height: 32px; flex: 0 1 auto !important; }
-.ac-pushButton.style-positive { background: #5B5FC7; border-color: #5B5FC7; color: #FFF; }
-.ac-pushButton.style-destructive { color: #C50F1F; border-color: #D1D1D1; }
-.ac-pushButton.expanded { background: #EBEBF9; border-color: #5B5FC7; }
+.ac-pushButton, .ac-pushButton:hover, .ac-pushButton:active, .ac-pushButton.subdued { font-family: ${FONT}; font-size: 14px; font-weight: 600; color: #242424 !important; background: #FFF !important; border: 1px solid #D1D1D1 !important; border-radius: 4px; padding: 5px 12px; min-height: 32px; flex: 0 1 auto !important; }
+.ac-pushButton.subdued { color: #616161 !important; }
+.ac-pushButton.style-positive { background: #5B5FC7 !important; border-color: #5B5FC7 !important; color: #FFF !important; }
+.ac-pushButton.style-destructive { color: #C50F1F !important; }
+.ac-pushButton.expanded { background: #EBEBF9 !important; border-color: #5B5FC7 !important; color: #242424 !important; }
+.ac-pushButton.expandable:after { font-family: ${FONT}; font-size: 10px; content: '\\00a0\\00a0▼'; }
+.ac-pushButton.expandable.expanded:after { content: '\\00a0\\00a0▲'; }
 .ac-input, .ac-multichoiceInput, select { font-family: ${FONT}; font-size: 14px; border: 1px solid #D1D1D1; border-radius: 4px; padding: 5px 8px; }
 textarea.ac-input { min-height: 56px; }
 .mention { color: #5B5FC7; font-weight: 600; }
