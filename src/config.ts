@@ -1,4 +1,5 @@
 import { DomainError, ErrorCodes } from './domain/errors';
+import { DEFAULT_REQUEST_RATE_LIMIT, parseRateLimit, type RateLimit } from './app/rate-limit';
 
 export interface Config {
   port: number;
@@ -14,6 +15,8 @@ export interface Config {
   /** Bot Connector endpoint to use before any activity has taught us the tenant's. */
   defaultServiceUrl?: string;
   logLevel: string;
+  /** New requests per person (TIMEBOX_REQUEST_RATE_LIMIT, e.g. "10/10m" or "off"); undefined = no limit. */
+  requestRateLimit?: RateLimit;
 }
 
 export class ConfigError extends DomainError {
@@ -53,5 +56,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     defaultServiceUrl: env.TIMEBOX_SERVICE_URL || (dev ? undefined : 'https://smba.trafficmanager.net/teams/'),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    requestRateLimit: rateLimitOf(env.TIMEBOX_REQUEST_RATE_LIMIT),
   };
+}
+
+function rateLimitOf(value: string | undefined): RateLimit | undefined {
+  if (value === undefined || !value.trim()) return DEFAULT_REQUEST_RATE_LIMIT;
+  try {
+    return parseRateLimit(value);
+  } catch (error) {
+    throw new ConfigError(`TIMEBOX_REQUEST_RATE_LIMIT: ${(error as Error).message}`);
+  }
 }

@@ -1,12 +1,16 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type ConfigurationBotFrameworkAuthenticationOptions } from 'botbuilder';
+import { CloudAdapter } from 'botbuilder';
+import type { ServiceClientCredentialsFactory } from 'botframework-connector';
 import pino from 'pino';
 import { AccessService } from './app/access-service';
+import { RateLimiter } from './app/rate-limit';
 import { GrantWorker, type WorkerOptions } from './app/grant-worker';
 import { Scheduler } from './app/scheduler';
 import { CardPresenter } from './adapters/teams/card-presenter';
+import { TeamRoster } from './adapters/teams/team-roster';
 import { TimeboxBot } from './adapters/teams/timebox-bot';
+import { TimeboxBotAuthentication } from './adapters/teams/bot-authentication';
 import { TeamsNotifier } from './adapters/teams/teams-notifier';
 import { createHttpApp } from './adapters/http/http-app';
 import { LowdbStore } from './adapters/store/lowdb-store';
@@ -27,6 +31,8 @@ export interface Overrides {
   logger?: Logger;
   worker?: Partial<WorkerOptions>;
   env?: NodeJS.ProcessEnv;
+  /** The bot's credentials for outbound calls (tests: a token endpoint on loopback); botbuilder's from the env otherwise. */
+  botCredentials?: ServiceClientCredentialsFactory;
 }
 
 export interface RunningTimebox {
@@ -51,7 +57,8 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   await store.open();
   const directory = overrides.directory ?? createDirectoryFromEnv({ ...env, GRAPH_BASE_URL: config.graphBaseUrl });
 
-  const auth = new ConfigurationBotFrameworkAuthentication(pickBotEnv(env) as ConfigurationBotFrameworkAuthenticationOptions);
+  // botbuilder's own JWT validation of every activity (off only in local mode, where there is no app id).
+  const auth = new TimeboxBotAuthentication(env, overrides.botCredentials);
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (context, error) => {
     logger.error({ err: error }, 'turn failed');
@@ -64,8 +71,10 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
 
   // The service tells the loops about each commit; the loops need the service: tie the knot here.
   const loops: { worker?: GrantWorker; scheduler?: Scheduler } = {};
-  const service = new AccessService({ store, directory, policy, clock, mode: config.grantMode, onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()) });
-  const presenter = new CardPresenter({ clock });
+  const rateLimiter = config.requestRateLimit ? new RateLimiter(clock, config.requestRateLimit) : undefined;
+  const service = new AccessService({ store, directory, policy, clock, mode: config.grantMode, rateLimiter, onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()) });
+  const roster = new TeamRoster(adapter, config.appId, () => botId, clock, logger);
+  const presenter = new CardPresenter({ clock, store, service, roster, defaultServiceUrl: config.defaultServiceUrl });
   const worker = (loops.worker = new GrantWorker({ store, directory, notifier, service, policy, clock, presenter, logger }, { defaultServiceUrl: config.defaultServiceUrl, ...overrides.worker }));
   const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
   const bot = new TimeboxBot({ service, store, directory, logger, clock, tenantId: config.tenantId, onBotId: (id) => (botId = id) });
@@ -102,10 +111,4 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       await store.close();
     },
   };
-}
-
-/** botbuilder reads its own variable names; pass only those, and no empty strings. */
-function pickBotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const keys = ['MicrosoftAppId', 'MicrosoftAppPassword', 'MicrosoftAppType', 'MicrosoftAppTenantId', 'CertificateThumbprint', 'CertificatePrivateKey', 'ToChannelFromBotOAuthScope', 'ToChannelFromBotLoginUrl', 'BotOpenIdMetadata', 'ValidateAuthority'];
-  return Object.fromEntries(keys.filter((k) => env[k]).map((k) => [k, env[k]!]));
 }

@@ -9,6 +9,7 @@ import type { Directory } from '../ports/directory';
 import type { Store } from '../ports/store';
 import { Authorizer } from './authorization';
 import { effectsFor } from './effects';
+import type { RateLimiter } from './rate-limit';
 
 export type GrantMode = 'membership' | 'pim';
 
@@ -20,6 +21,8 @@ export interface AccessServiceDeps {
   mode?: GrantMode;
   /** Called after every commit, so the worker and the scheduler look again. */
   onCommit?: () => void;
+  /** Limits new requests per person (a flood would bury the approvers' channel); none = no limit. */
+  rateLimiter?: RateLimiter;
 }
 
 export interface SubmitInput {
@@ -49,6 +52,8 @@ const ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export class AccessService {
   readonly authorizer: Authorizer;
   readonly mode: GrantMode;
+  /** The tail of each (requester, group)'s queue of submits. */
+  private readonly submitting = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: AccessServiceDeps) {
     this.authorizer = new Authorizer(deps.policy, deps.directory);
@@ -83,7 +88,30 @@ export class AccessService {
     return out;
   }
 
+  /**
+   * Files a request. Submits of one person for one group run one at a time: the duplicate and
+   * overlap checks below read the store, and two racing submits must not both pass them.
+   */
   async submit(input: SubmitInput): Promise<SubmitResult> {
+    const key = `${input.requester.id.toLowerCase()}/${findGroupAlias(this.deps.policy, input.group) ?? input.group}`;
+    const previous = this.submitting.get(key) ?? Promise.resolve();
+    const run = previous.then(
+      () => this.submitNow(input),
+      () => this.submitNow(input),
+    );
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.submitting.set(key, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.submitting.get(key) === tail) this.submitting.delete(key);
+    }
+  }
+
+  private async submitNow(input: SubmitInput): Promise<SubmitResult> {
     const now = this.deps.clock.now();
     const rules = this.resolveGroup(input.group);
     const requester = input.requester;
@@ -91,6 +119,9 @@ export class AccessService {
       throw new DomainError(ErrorCodes.NOT_ELIGIBLE, `You are not eligible to request ${rules.alias}. Ask an admin to add you to its eligible list.`);
     }
     const durationMs = input.durationMs ?? rules.defaultDurationMs;
+    if (!Number.isFinite(durationMs) || durationMs <= 0) {
+      throw new DomainError(ErrorCodes.DURATION_INVALID, `A duration must be longer than zero. Ask for something like 30m or ${formatDuration(rules.defaultDurationMs)}.`);
+    }
     const maxMs = input.breakGlass ? rules.breakGlass?.maxDurationMs ?? 0 : rules.maxDurationMs;
     if (input.breakGlass && !rules.breakGlass) {
       throw new DomainError(ErrorCodes.BREAK_GLASS_NOT_ALLOWED, `Break-glass is not allowed for ${rules.alias}; file a normal request instead.`);
@@ -115,7 +146,10 @@ export class AccessService {
 
     const mine = await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: rules.alias });
     const active = mine.find((r) => r.status === Status.ACTIVE);
-    if (active && !input.breakGlass) {
+    if (active && input.breakGlass) {
+      throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `You already hold ${rules.alias} (request ${active.id}, until ${new Date(active.expiresAt!).toISOString().slice(11, 16)} UTC); no break-glass is needed. Extend it with "extend ${rules.alias} by <duration>" if you need more time.`);
+    }
+    if (active) {
       // Overlap: a second ask for a group the person holds becomes an extension of that grant.
       const extended = await this.extend({ requestId: active.id, actor: requester, addedMs: durationMs, reason: justification });
       return { request: extended, outcome: 'extension' };
@@ -130,6 +164,8 @@ export class AccessService {
       : (await this.authorizer.qualifiesForAutoApprove(rules, requester, durationMs))
         ? 'auto'
         : 'standard';
+    // Taken only for a request that will really be filed (not for refusals, and not for an extension).
+    const refund = this.deps.rateLimiter?.take(requester.id);
     for (let attempt = 0; ; attempt++) {
       const created = lifecycle.createRequest(
         {
@@ -158,26 +194,29 @@ export class AccessService {
         return { request: stored, outcome: 'created' };
       } catch (error) {
         // A conflict on create is an id collision: draw another id.
-        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 3) throw error;
+        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 3) {
+          refund?.();
+          throw error;
+        }
       }
     }
   }
 
-  /** An approver's click. */
+  /**
+   * An approver's click: a vote on the request, or on its pending extension once it is active.
+   * A deny needs a reason (REASON_REQUIRED), checked after who may decide and in what state.
+   */
   async decide(requestId: string, actor: Person, decision: 'approve' | 'deny', reason?: string): Promise<AccessRequest> {
     const trimmed = reason?.trim() || undefined;
-    if (decision === 'deny' && !trimmed) {
-      throw new DomainError(ErrorCodes.COMMAND_INVALID, 'Say why you deny it: the requester sees the reason.');
-    }
     return this.change(requestId, async (request, now) => {
       const rules = this.rulesOf(request);
       if (!(await this.authorizer.isApprover(rules, actor))) {
-        throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} can ${decision} it.`);
+        throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} can ${decision} it; nothing was changed.`);
       }
       if (request.status === Status.ACTIVE && request.pendingExtension) {
         return this.decideExtension(request, actor, decision, now, trimmed);
       }
-      if (decision === 'approve' && actor.id === request.requester.id && !rules.allowSelfApproval) {
+      if (decision === 'approve' && isSelf(request, actor) && !rules.allowSelfApproval) {
         throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot approve your own request; another approver has to.');
       }
       return lifecycle.castVote(request, actor, decision, now, trimmed);
@@ -186,17 +225,17 @@ export class AccessService {
 
   async cancel(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
-      if (request.requester.id !== actor.id) {
-        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can cancel request ${request.id}.`);
+      if (!isSelf(request, actor)) {
+        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can cancel request ${request.id}; approvers can deny it.`);
       }
       return lifecycle.cancel(request, actor, now);
     });
   }
 
-  /** Ends one's own active grant now. */
+  /** Ends one's own grant now (active, or approved and still being added). */
   async release(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
-      if (request.requester.id !== actor.id) {
+      if (!isSelf(request, actor)) {
         throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can release this grant; approvers and admins can revoke it.`);
       }
       return lifecycle.release(request, actor, now);
@@ -207,7 +246,7 @@ export class AccessService {
   async revoke(requestId: string, actor: Person, reason?: string): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
       const allowed = (await this.authorizer.isApprover(this.rulesOf(request), actor)) || (await this.authorizer.isAdmin(actor));
-      if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can revoke it.`);
+      if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can revoke it; ask one of them in the approvers' channel.`);
       return lifecycle.revoke(request, actor, now, reason?.trim() || undefined);
     });
   }
@@ -221,7 +260,7 @@ export class AccessService {
       if (request.status !== Status.PENDING) {
         throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `Request ${request.id} is already ${lifecycle.describeStatus(request.status)}.`);
       }
-      if (request.claimedBy?.id === actor.id) throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, 'You are already reviewing it.');
+      if (request.claimedBy && lifecycle.sameId(request.claimedBy.id, actor.id)) throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, 'You are already reviewing it.');
       return { request: { ...request, claimedBy: actor, updatedAt: now }, events: [{ type: 'claimed', requestId: request.id, at: now, actor }] };
     });
   }
@@ -231,7 +270,7 @@ export class AccessService {
     return this.change(requestId, async (request, now) => {
       const allowed = (await this.authorizer.isApprover(this.rulesOf(request), actor)) || (await this.authorizer.isAdmin(actor));
       if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can acknowledge it.`);
-      if (request.kind !== 'break_glass') throw new DomainError(ErrorCodes.REQUEST_ILLEGAL_TRANSITION, `Request ${request.id} is not a break-glass grant.`);
+      if (request.kind !== 'break_glass') throw new DomainError(ErrorCodes.REQUEST_ILLEGAL_TRANSITION, `Request ${request.id} is not a break-glass grant; only break-glass grants are acknowledged.`);
       if (request.acknowledgedBy) {
         throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `${request.acknowledgedBy.name} already acknowledged request ${request.id}.`);
       }
@@ -241,27 +280,18 @@ export class AccessService {
 
   /** Extends an active grant, directly or as an offer approvers decide, as policy says. */
   async extend(input: { requestId: string; actor: Person; addedMs: number; reason?: string }): Promise<AccessRequest> {
+    const reason = input.reason?.trim() || undefined;
     return this.change(input.requestId, async (request, now) => {
-      if (request.requester.id !== input.actor.id) {
+      if (!isSelf(request, input.actor)) {
         throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can extend this grant.`);
       }
-      if (request.status !== Status.ACTIVE) {
-        throw new DomainError(ErrorCodes.REQUEST_ILLEGAL_TRANSITION, `Request ${request.id} is ${lifecycle.describeStatus(request.status)}; only an active grant can be extended.`);
+      if (!Number.isFinite(input.addedMs) || input.addedMs <= 0) {
+        throw new DomainError(ErrorCodes.DURATION_INVALID, 'An extension must be longer than zero, like 30m or 1h.');
       }
       const rules = this.rulesOf(request);
-      const total = lifecycle.totalLengthWith(request, input.addedMs);
-      if (total > rules.extension.maxTotalMs) {
-        const room = Math.max(0, rules.extension.maxTotalMs - lifecycle.totalLengthWith(request, 0));
-        throw new DomainError(ErrorCodes.EXTENSION_TOO_LONG, `That would make the grant ${formatDuration(total)} long; ${rules.alias} allows ${formatDuration(rules.extension.maxTotalMs)} in all. You can add up to ${formatDuration(room)}.`);
-      }
-      if (rules.extension.requireApproval) {
-        if (request.pendingExtension) {
-          throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `An extension of request ${request.id} is already waiting for approval.`);
-        }
-        const next: AccessRequest = { ...request, pendingExtension: { by: input.actor, at: now, addedMs: input.addedMs, reason: input.reason, votes: [] }, updatedAt: now };
-        return { request: next, events: [{ type: 'extension_requested', requestId: request.id, at: now, actor: input.actor, reason: input.reason, detail: { added: formatDuration(input.addedMs) } }] };
-      }
-      return lifecycle.extend(request, input.actor, input.addedMs, now, input.reason);
+      if (request.status === Status.ACTIVE) this.assertWithinMaxTotal(request, rules, input.addedMs);
+      if (rules.extension.requireApproval) return lifecycle.requestExtension(request, input.actor, input.addedMs, now, reason);
+      return lifecycle.extend(request, input.actor, input.addedMs, now, reason);
     });
   }
 
@@ -275,14 +305,22 @@ export class AccessService {
     return this.whenDue(requestId, (r, now) => r.status === Status.PENDING && now >= r.createdAt + this.rulesOf(r).pendingTimeoutMs, (r, now) => lifecycle.timeOut(r, now));
   }
 
-  /** Scheduler: remind the approvers once. */
+  /** Scheduler: remind the approvers once, `remindAfter` after the request was filed. */
   remind(requestId: string): Promise<AccessRequest | undefined> {
-    return this.whenDue(requestId, (r) => r.status === Status.PENDING && r.remindedAt === undefined, (r, now) => lifecycle.note(r, 'reminded', now));
+    return this.whenDue(
+      requestId,
+      (r, now) => r.status === Status.PENDING && r.remindedAt === undefined && now >= r.createdAt + this.rulesOf(r).remindAfterMs,
+      (r, now) => lifecycle.note(r, 'reminded', now),
+    );
   }
 
-  /** Scheduler: warn the requester once before the end. */
+  /** Scheduler: warn the requester once, `expiryWarning` before the end. */
   warn(requestId: string): Promise<AccessRequest | undefined> {
-    return this.whenDue(requestId, (r) => r.status === Status.ACTIVE && r.warnedAt === undefined, (r, now) => lifecycle.note(r, 'warned', now));
+    return this.whenDue(
+      requestId,
+      (r, now) => r.status === Status.ACTIVE && r.warnedAt === undefined && r.expiresAt !== undefined && now >= r.expiresAt - this.rulesOf(r).expiryWarningMs && now < r.expiresAt,
+      (r, now) => lifecycle.note(r, 'warned', now),
+    );
   }
 
   /** Writes a refusal to the audit log; it changes nothing else. */
@@ -311,15 +349,27 @@ export class AccessService {
   }
 
   private decideExtension(request: AccessRequest, actor: Person, decision: 'approve' | 'deny', now: number, reason?: string): Transition {
-    const offer = request.pendingExtension!;
-    if (actor.id === request.requester.id && !this.rulesOf(request).allowSelfApproval) {
-      throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot approve your own extension; another approver has to.');
+    const rules = this.rulesOf(request);
+    if (decision === 'approve') {
+      if (isSelf(request, actor) && !rules.allowSelfApproval) {
+        throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot approve your own extension; another approver has to.');
+      }
+      // Policy may have tightened since the extension was asked for.
+      this.assertWithinMaxTotal(request, rules, request.pendingExtension!.addedMs);
     }
-    if (decision === 'deny') {
-      const next: AccessRequest = { ...request, pendingExtension: undefined, updatedAt: now };
-      return { request: next, events: [{ type: 'extended', requestId: request.id, at: now, actor, reason, detail: { denied: true, added: formatDuration(offer.addedMs) } }] };
-    }
-    return lifecycle.extend(request, offer.by, offer.addedMs, now, offer.reason);
+    return lifecycle.voteOnExtension(request, actor, decision, now, reason);
+  }
+
+  private assertWithinMaxTotal(request: AccessRequest, rules: GroupRules, addedMs: number): void {
+    const total = lifecycle.totalLengthWith(request, addedMs);
+    if (total <= rules.extension.maxTotalMs) return;
+    const room = Math.max(0, rules.extension.maxTotalMs - lifecycle.totalLengthWith(request, 0));
+    const advice = room >= 1000 ? `You can add up to ${formatDuration(room)}.` : `It cannot be extended further; file a new request when it ends.`;
+    throw new DomainError(
+      ErrorCodes.EXTENSION_TOO_LONG,
+      `That would make the grant ${formatDuration(total)} long; ${rules.alias} allows ${formatDuration(rules.extension.maxTotalMs)} in all. ${advice}`,
+      { roomMs: room },
+    );
   }
 
   /** Load → decide → conditional commit, again from a fresh read when someone else wrote first. */
@@ -358,6 +408,10 @@ export class AccessService {
 function fallbackRules(policy: Policy, request: AccessRequest): GroupRules {
   const orphan = { groupId: request.group.id, displayName: request.group.displayName, approverChannel: request.approverChannel, approvers: { users: [], groups: [] } };
   return rulesFor({ ...policy, groups: { [request.group.alias]: orphan } }, request.group.alias);
+}
+
+function isSelf(request: AccessRequest, actor: Person): boolean {
+  return lifecycle.sameId(request.requester.id, actor.id);
 }
 
 export function newRequestId(): string {

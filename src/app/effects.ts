@@ -1,6 +1,7 @@
-import type { AccessRequest, RequestEvent } from '../domain/request';
+import { mayHoldMembership, type AccessRequest, type RequestEvent } from '../domain/request';
 import type { NewEffect } from '../ports/store';
 
+const remove: NewEffect = { kind: 'directory.remove' };
 const updateCards: NewEffect[] = [{ kind: 'card.update' }, { kind: 'card.update', template: 'receipt' }];
 const reply = (template: string): NewEffect => ({ kind: 'thread.reply', template });
 const tell = (template: string): NewEffect => ({ kind: 'person.notify', template });
@@ -15,8 +16,10 @@ export function effectsFor(event: RequestEvent, request: AccessRequest, mode: 'm
       return [{ kind: 'card.post' }, tell('receipt')];
     case 'voted':
     case 'claimed':
-    case 'acknowledged':
+    case 'extension_denied':
       return [...updateCards];
+    case 'acknowledged':
+      return [...updateCards, reply('acknowledged')];
     case 'approved':
       return [{ kind: 'directory.add' }, ...updateCards];
     case 'auto_approved':
@@ -32,18 +35,16 @@ export function effectsFor(event: RequestEvent, request: AccessRequest, mode: 'm
     case 'granted':
       return [...updateCards, reply('granted'), tell('granted')];
     case 'failed':
-      return [...updateCards, reply('failed'), tell('failed')];
+      // An add that failed after landing (a timeout after Graph did it) must not stay behind.
+      return [...(mayHoldMembership(request) ? [remove] : []), ...updateCards, reply('failed'), tell('failed')];
     case 'expired':
-      return [{ kind: 'directory.remove' }, ...updateCards, reply('expired'), tell('expired')];
+      return [remove, ...updateCards, reply('expired'), tell('expired')];
     case 'released':
-      return [{ kind: 'directory.remove' }, ...updateCards, reply('released')];
+      return [remove, ...updateCards, reply('released')];
     case 'revoked':
-      return [
-        ...(request.grantedAt !== undefined ? [{ kind: 'directory.remove' } as NewEffect] : []),
-        ...updateCards,
-        reply('revoked'),
-        tell('revoked'),
-      ];
+      // Always queued, also before the grant started: an add may be under way, and the removal
+      // runs after it in the membership's queue (it does nothing when nothing was added).
+      return [remove, ...updateCards, reply('revoked'), tell('revoked')];
     case 'extended':
       return [...(mode === 'pim' ? [{ kind: 'directory.extend' } as NewEffect] : []), ...updateCards, reply('extended'), tell('extended')];
     case 'extension_requested':

@@ -1,6 +1,6 @@
 import { Status, isClosed, type AccessRequest } from '../domain/request';
 import { formatDuration, formatUtc } from './format';
-import { plain, TextLimit } from './sanitize';
+import { isUserId, plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
 import { approvalsText, groupAlias, groupTitle, justificationText, requestFacts, requestNotes, type Banner } from './request-view';
 import { expand } from './template';
@@ -58,7 +58,7 @@ function actionsFor(r: AccessRequest, viewer: Viewer) {
     denyExtension: approver && extensionPending,
     claim: approver && pending && !r.claimedBy,
     acknowledge: approver && r.kind === 'break_glass' && !r.acknowledgedBy && r.status !== Status.PENDING,
-    revoke: approver && active,
+    revoke: approver && (active || r.status === Status.APPROVED),
     cancel: viewer === 'requester' && pending,
   };
 }
@@ -81,8 +81,10 @@ export function renderApprovalCard(view: ApprovalCardView): object {
     footer: `Request ${plain(r.id, 64)} · updated ${formatUtc(r.updatedAt)}`,
     actions: actionsFor(r, view.viewer),
   });
-  const userIds = (view.refreshUserIds ?? []).filter((id) => !!id).slice(0, MAX_REFRESH_USERS);
-  if (userIds.length > 0 && !isClosed(r.status)) {
+  const userIds = [...new Set(view.refreshUserIds ?? [])].filter(isUserId).slice(0, MAX_REFRESH_USERS);
+  // A closed break-glass grant still needs an approver's acknowledgement, so it keeps refreshing.
+  const live = !isClosed(r.status) || (r.kind === 'break_glass' && !r.acknowledgedBy);
+  if (userIds.length > 0 && live) {
     card.refresh = { action: { type: 'Action.Execute', verb: CardVerb.REFRESH, data: { requestId: r.id } }, userIds };
   }
   return card;

@@ -8,16 +8,25 @@ export interface HelpCardView {
   groups: GroupRules[];
 }
 
-const COMMANDS = [
-  { usage: 'request <group> <duration> <why>', what: 'Ask for access, e.g. request db-read 2h INC-4711 slow queries' },
+// Placeholders are written as italic words rather than <group>: angle brackets look like markup.
+const COMMANDS: { usage: string; what: string }[] = [
+  { usage: 'request GROUP DURATION WHY', what: 'Ask for access, e.g. request db-read 2h INC-4711 slow queries' },
   { usage: 'request', what: 'Open the request form' },
-  { usage: 'extend <group> <duration>', what: 'Ask for more time on an active grant (add: because …)' },
-  { usage: 'release <group>', what: 'End your access now' },
-  { usage: 'cancel <request id>', what: 'Withdraw a pending request' },
+  { usage: 'extend GROUP DURATION', what: 'Ask for more time on an active grant (add: because …)' },
+  { usage: 'release GROUP', what: 'End your access now' },
+  { usage: 'cancel REQUEST-ID', what: 'Withdraw a pending request' },
   { usage: 'status', what: 'Your pending requests and active access (also: my access)' },
   { usage: 'pending', what: 'For approvers: requests you can decide now' },
   { usage: 'help', what: 'This card' },
 ];
+
+/** `request GROUP` → `request ` plain + `group` italic, for a RichTextBlock. */
+function usageParts(usage: string): { text: string; placeholder: boolean }[] {
+  return usage.split(' ').map((word, i, all) => {
+    const placeholder = /^[A-Z-]+$/.test(word);
+    return { text: `${placeholder ? word.toLowerCase() : word}${i < all.length - 1 ? ' ' : ''}`, placeholder };
+  });
+}
 
 // The card stays small even for a policy with very many groups.
 const MAX_GROUPS = 25;
@@ -27,7 +36,7 @@ export function renderHelpCard(view: HelpCardView): object {
   const groups = view.groups.slice(0, MAX_GROUPS);
   const hidden = view.groups.length - groups.length;
   return expand('help', {
-    commands: COMMANDS,
+    commands: COMMANDS.map((c) => ({ usage: usageParts(c.usage), what: c.what })),
     groups: groups.map((g) => ({ name: groupName(g), alias: plain(g.alias, 40), rules: groupRulesText(g) })),
     more: hidden > 0 ? `…and ${hidden} more: type request to see them all in the form.` : '',
   });

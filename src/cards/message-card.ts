@@ -14,5 +14,5 @@ const TONES: Record<MessageTone, { icon: string; color: TextColor; style: Contai
 /** A short reply as a card: an error, a refusal or a confirmation. The text is shown as typed. */
 export function renderMessageCard(text: string, tone: MessageTone = 'default'): object {
   const look = TONES[tone];
-  return expand('message', { ...look, text: plain(text, 2000, true) || ' ' });
+  return expand('message', { ...look, text: plain(text, 1000, true) || ' ' });
 }

@@ -37,7 +37,8 @@ export function renderRequestForm(view: RequestFormView): object {
     error: plain(view.error, TextLimit.SHORT),
     groups: groups.map((g) => ({
       title: `${groupName(g)} (${plain(g.alias, 40)})`,
-      value: g.alias,
+      // Policy aliases are [a-z0-9._-]; plain() changes nothing for a valid one.
+      value: plain(g.alias, 40),
       name: groupName(g),
       rules: groupRulesText(g),
     })),
@@ -47,7 +48,7 @@ export function renderRequestForm(view: RequestFormView): object {
     ticketRequired: groups.length > 0 && ticketGroups.length === groups.length,
     ticketLabel: ticketGroups.length === 0 || ticketGroups.length === groups.length ? 'Ticket' : `Ticket (required for ${ticketGroups.map((g) => plain(g.alias, 40)).join(', ')})`,
     values: {
-      group: groups.some((g) => g.alias === values.group) ? values.group : groups.length === 1 ? groups[0]!.alias : '',
+      group: plain(chosen?.alias ?? (groups.length === 1 ? groups[0]!.alias : ''), 40),
       duration,
       justification: plain(values.justification, 1000, true),
       ticket: plain(values.ticket, 100),

@@ -218,8 +218,9 @@ export function findGroupAlias(policy: Policy, text: string): string | undefined
 /** Whether a person, known by object id and UPN, is named directly in a principals list. */
 export function namesUser(principals: Principals | undefined, person: { id: string; upn?: string }): boolean {
   if (!principals) return false;
+  const id = person.id.toLowerCase();
   const upn = person.upn?.toLowerCase();
-  return principals.users.some((u) => u === person.id || (!!upn && u.toLowerCase() === upn));
+  return principals.users.some((u) => u.toLowerCase() === id || (!!upn && u.toLowerCase() === upn));
 }
 
 export { formatDuration };

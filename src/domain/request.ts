@@ -29,7 +29,7 @@ export const isClosed = (status: Status): boolean => CLOSED_STATUSES.includes(st
 
 const TRANSITIONS: Record<Status, readonly Status[]> = {
   pending: [Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.TIMED_OUT],
-  approved: [Status.ACTIVE, Status.FAILED, Status.REVOKED],
+  approved: [Status.ACTIVE, Status.FAILED, Status.REVOKED, Status.RELEASED],
   active: [Status.EXPIRED, Status.RELEASED, Status.REVOKED],
   expired: [],
   released: [],
@@ -61,6 +61,8 @@ export interface Extension {
   at: number;
   addedMs: number;
   reason?: string;
+  /** The approvers who agreed, when policy asked for approval. */
+  approvedBy?: Person[];
 }
 
 /** Where the cards of a request live in Teams; filled in by the worker once posted. */
@@ -125,6 +127,7 @@ export interface RequestEvent {
     | 'revoked'
     | 'extended'
     | 'extension_requested'
+    | 'extension_denied'
     | 'reminded'
     | 'warned'
     | 'acknowledged'
@@ -147,18 +150,28 @@ export interface Transition {
 
 function assertCanMove(request: AccessRequest, to: Status): void {
   if (TRANSITIONS[request.status].includes(to)) return;
-  if (isClosed(request.status) || (request.status !== Status.PENDING && to !== Status.REVOKED)) {
+  if (isClosed(request.status) || (request.status !== Status.PENDING && to !== Status.REVOKED && to !== Status.RELEASED)) {
     throw new DomainError(
       ErrorCodes.REQUEST_ALREADY_RESOLVED,
-      `Request ${request.id} is already ${describeStatus(request.status)}.`,
+      `Request ${request.id} is already ${describeStatus(request.status)}; nothing was changed.${insteadHint(request.status, to)}`,
       { status: request.status },
     );
   }
   throw new DomainError(
     ErrorCodes.REQUEST_ILLEGAL_TRANSITION,
-    `Request ${request.id} is ${describeStatus(request.status)} and cannot become ${describeStatus(to)}.`,
+    `Request ${request.id} is ${describeStatus(request.status)} and cannot be ${describeStatus(to)}.${insteadHint(request.status, to)}`,
     { from: request.status, to },
   );
+}
+
+/** What the person can do instead of a move that the request's state does not allow. */
+function insteadHint(from: Status, to: Status): string {
+  if (from === Status.PENDING && (to === Status.RELEASED || to === Status.REVOKED)) {
+    return to === Status.RELEASED ? ' It was not granted yet: cancel it instead.' : ' It was not granted yet: deny it instead.';
+  }
+  if ((from === Status.ACTIVE || from === Status.APPROVED) && to === Status.CANCELLED) return ' It was already approved: release it instead.';
+  if (isClosed(from)) return ' File a new request if access is still needed.';
+  return '';
 }
 
 function move(
@@ -175,6 +188,21 @@ function move(
 
 export function describeStatus(status: Status): string {
   return status === Status.TIMED_OUT ? 'timed out' : status;
+}
+
+/**
+ * Whether Timebox may have put the person in the group for this request and not yet taken
+ * them out: the add was decided on (no standing membership recorded) and no removal has been
+ * recorded. A member found before an add counts as standing unless such a request explains it.
+ */
+export function mayHoldMembership(request: AccessRequest): boolean {
+  return request.standingMember === false && request.membershipRemovedAt === undefined;
+}
+
+function requireReason(reason: string | undefined, what: string): string {
+  const trimmed = reason?.trim();
+  if (!trimmed) throw new DomainError(ErrorCodes.REASON_REQUIRED, `Say why you ${what}: the requester sees the reason.`);
+  return trimmed;
 }
 
 export interface NewRequest {
@@ -229,9 +257,10 @@ export function castVote(
   reason?: string,
 ): Transition {
   if (request.status !== Status.PENDING) assertCanMove(request, decision === 'approve' ? Status.APPROVED : Status.DENIED);
-  if (request.votes.some((v) => v.by.id === voter.id)) {
-    throw new DomainError(ErrorCodes.ALREADY_VOTED, `You have already voted on request ${request.id}.`);
+  if (request.votes.some((v) => sameId(v.by.id, voter.id))) {
+    throw new DomainError(ErrorCodes.ALREADY_VOTED, `You have already voted on request ${request.id}; another approver has to give the next approval.`);
   }
+  if (decision === 'deny') reason = requireReason(reason, 'deny it');
   const vote: Vote = { by: voter, decision, at: now, ...(reason ? { reason } : {}) };
   const votes = [...request.votes, vote];
   if (decision === 'deny') {
@@ -279,40 +308,106 @@ export function markGranted(request: AccessRequest, now: number, standingMember:
   );
 }
 
-export function markFailed(request: AccessRequest, now: number, failure: { code: string; message: string }): Transition {
-  return move(request, Status.FAILED, now, { type: 'failed', reason: failure.message, detail: { code: failure.code } }, { failure, resolution: { at: now, reason: failure.message } });
+/**
+ * The membership cannot be added. `nothingAdded`: the directory refused outright, so there is
+ * nothing to take back; otherwise an add may have landed before the failure and is removed.
+ */
+export function markFailed(request: AccessRequest, now: number, failure: { code: string; message: string }, nothingAdded = false): Transition {
+  const removed = nothingAdded && request.membershipRemovedAt === undefined ? { membershipRemovedAt: now } : {};
+  return move(request, Status.FAILED, now, { type: 'failed', reason: failure.message, detail: { code: failure.code } }, { failure, resolution: { at: now, reason: failure.message }, ...removed });
 }
 
 export function expire(request: AccessRequest, now: number): Transition {
-  return move(request, Status.EXPIRED, now, { type: 'expired' }, { resolution: { at: now, reason: 'The time was up.' } });
+  return move(request, Status.EXPIRED, now, { type: 'expired' }, { resolution: { at: now, reason: 'The time was up.' }, pendingExtension: undefined });
 }
 
+/** The requester ends their grant now (also while the membership is still being added). */
 export function release(request: AccessRequest, actor: Person, now: number): Transition {
-  return move(request, Status.RELEASED, now, { type: 'released', actor }, { resolution: { by: actor, at: now }, expiresAt: now });
+  const ended = request.expiresAt === undefined ? {} : { expiresAt: now };
+  return move(request, Status.RELEASED, now, { type: 'released', actor }, { resolution: { by: actor, at: now }, pendingExtension: undefined, ...ended });
 }
 
+/** An approver or admin ends a grant now; the reason is shown to the requester and audited. */
 export function revoke(request: AccessRequest, actor: Person, now: number, reason?: string): Transition {
-  return move(request, Status.REVOKED, now, { type: 'revoked', actor, reason }, { resolution: { by: actor, at: now, reason }, expiresAt: request.expiresAt === undefined ? undefined : now });
+  assertCanMove(request, Status.REVOKED);
+  const why = requireReason(reason, 'revoke it');
+  const ended = request.expiresAt === undefined ? {} : { expiresAt: now };
+  return move(request, Status.REVOKED, now, { type: 'revoked', actor, reason: why }, { resolution: { by: actor, at: now, reason: why }, pendingExtension: undefined, ...ended });
 }
 
-/** Moves an active grant's end later by `addedMs`. Caps are checked by the caller's policy. */
-export function extend(request: AccessRequest, actor: Person, addedMs: number, now: number, reason?: string): Transition {
+function assertExtendable(request: AccessRequest): void {
   if (request.status !== Status.ACTIVE || request.expiresAt === undefined) {
-    throw new DomainError(ErrorCodes.REQUEST_ILLEGAL_TRANSITION, `Only an active grant can be extended; request ${request.id} is ${describeStatus(request.status)}.`);
+    throw new DomainError(
+      ErrorCodes.REQUEST_ILLEGAL_TRANSITION,
+      `Only an active grant can be extended; request ${request.id} is ${describeStatus(request.status)}.${isClosed(request.status) ? ' File a new request instead.' : ' Wait until the membership is in place.'}`,
+    );
   }
-  const extension: Extension = { by: actor, at: now, addedMs, ...(reason ? { reason } : {}) };
+}
+
+/**
+ * Moves an active grant's end later by `addedMs`. Caps are checked by the caller's policy.
+ * `approvedBy`: the approvers who agreed (when policy asked them); the event's actor is the
+ * last of them, or the requester when no approval was needed.
+ */
+export function extend(request: AccessRequest, actor: Person, addedMs: number, now: number, reason?: string, approvedBy?: Person[]): Transition {
+  assertExtendable(request);
+  const extension: Extension = { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), ...(approvedBy?.length ? { approvedBy } : {}) };
   const next: AccessRequest = {
     ...request,
-    expiresAt: request.expiresAt + addedMs,
+    expiresAt: request.expiresAt! + addedMs,
     extensions: [...request.extensions, extension],
     pendingExtension: undefined,
     warnedAt: undefined,
     updatedAt: now,
   };
+  const by = approvedBy?.length ? approvedBy[approvedBy.length - 1]! : actor;
   return {
     request: next,
-    events: [{ type: 'extended', requestId: request.id, at: now, actor, reason, detail: { added: formatDuration(addedMs), expiresAt: new Date(next.expiresAt!).toISOString() } }],
+    events: [{ type: 'extended', requestId: request.id, at: now, actor: by, reason, detail: { added: formatDuration(addedMs), expiresAt: new Date(next.expiresAt!).toISOString(), requestedBy: actor.id } }],
   };
+}
+
+/** The requester asks for more time on an active grant; approvers decide it (`voteOnExtension`). */
+export function requestExtension(request: AccessRequest, actor: Person, addedMs: number, now: number, reason?: string): Transition {
+  assertExtendable(request);
+  if (request.pendingExtension) {
+    throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `An extension of request ${request.id} is already waiting for approval; wait for the approvers' decision.`);
+  }
+  const next: AccessRequest = { ...request, pendingExtension: { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), votes: [] }, updatedAt: now };
+  return { request: next, events: [{ type: 'extension_requested', requestId: request.id, at: now, actor, reason, detail: { added: formatDuration(addedMs) } }] };
+}
+
+/**
+ * An approver's vote on a pending extension: the same rules as on the request itself — one
+ * vote per person, `approvalsRequired` approvals extend, any deny (with a reason) drops it.
+ */
+export function voteOnExtension(request: AccessRequest, voter: Person, decision: 'approve' | 'deny', now: number, reason?: string): Transition {
+  assertExtendable(request);
+  const offer = request.pendingExtension;
+  if (!offer) throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `Request ${request.id} is already active and no extension is waiting; nothing was changed.`);
+  if (offer.votes.some((v) => sameId(v.by.id, voter.id))) {
+    throw new DomainError(ErrorCodes.ALREADY_VOTED, `You have already voted on this extension of ${request.id}; another approver has to give the next approval.`);
+  }
+  if (decision === 'deny') {
+    const why = requireReason(reason, 'deny the extension');
+    return {
+      request: { ...request, pendingExtension: undefined, updatedAt: now },
+      events: [{ type: 'extension_denied', requestId: request.id, at: now, actor: voter, reason: why, detail: { added: formatDuration(offer.addedMs) } }],
+    };
+  }
+  const votes = [...offer.votes, { by: voter, decision, at: now, ...(reason ? { reason } : {}) }];
+  if (votes.length >= request.approvalsRequired) {
+    return extend(request, offer.by, offer.addedMs, now, offer.reason, votes.map((v) => v.by));
+  }
+  return {
+    request: { ...request, pendingExtension: { ...offer, votes }, updatedAt: now },
+    events: [{ type: 'voted', requestId: request.id, at: now, actor: voter, detail: { extension: true, approvals: votes.length, required: request.approvalsRequired } }],
+  };
+}
+
+/** Object ids compare without regard to case (Graph returns them lower-case, people may not). */
+export function sameId(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }
 
 /** Total length the grant will have had once `addedMs` more is given. */

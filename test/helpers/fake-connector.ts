@@ -26,6 +26,10 @@ export class FakeConnector {
   readonly updates: SentActivity[] = [];
   /** Status codes to answer with before succeeding, per route ("create", "send", "update"). */
   readonly failNext: Record<string, number[]> = { create: [], send: [], update: [] };
+  /** The Authorization header of every call ('' when none): production mode signs each one. */
+  readonly authorizations: string[] = [];
+  /** The roster `GET /v3/conversations/{team}/pagedmembers` answers with (Teams' member shape). */
+  members: Array<{ id: string; name: string; aadObjectId: string; userPrincipalName?: string }> = [];
   private server?: Server;
   private counter = 1000;
   url = '';
@@ -33,6 +37,10 @@ export class FakeConnector {
   async start(): Promise<this> {
     const app = express();
     app.use(express.json({ limit: '1mb' }));
+    app.use((req, _res, next) => {
+      this.authorizations.push(req.headers.authorization ?? '');
+      next();
+    });
     const fail = (route: string, res: express.Response): boolean => {
       const status = this.failNext[route]!.shift();
       if (status === undefined) return false;
@@ -55,6 +63,9 @@ export class FakeConnector {
     };
     app.post('/v3/conversations/:conversationId/activities', send);
     app.post('/v3/conversations/:conversationId/activities/:activityId', send);
+    app.get('/v3/conversations/:conversationId/pagedmembers', (_req, res) => {
+      res.status(200).json({ members: this.members });
+    });
     app.put('/v3/conversations/:conversationId/activities/:activityId', (req, res) => {
       if (fail('update', res)) return;
       this.updates.push({ conversationId: String(req.params.conversationId), id: String(req.params.activityId), activity: req.body });

@@ -30,7 +30,10 @@ async function eventually(check: () => Promise<boolean> | boolean, timeoutMs: nu
 }
 
 /** The Directory port's contract: any implementation seeded with `testSeed()` must pass it. */
-export function describeDirectoryContract(name: string, start: () => Promise<DirectoryContractSubject>): void {
+export function describeDirectoryContract(
+  name: string,
+  start: () => Promise<DirectoryContractSubject>,
+): void {
   describe(`Directory contract: ${name}`, () => {
     let subject: DirectoryContractSubject;
     let directory: Directory;
@@ -42,7 +45,11 @@ export function describeDirectoryContract(name: string, start: () => Promise<Dir
 
     test('findUser by object id and by UPN in any case; display name and UPN for cards', async () => {
       const byId = await directory.findUser(ids.alex);
-      expect(byId).toEqual({ id: ids.alex, displayName: 'Alex Wilber', userPrincipalName: 'alex@example.com' });
+      expect(byId).toEqual({
+        id: ids.alex,
+        displayName: 'Alex Wilber',
+        userPrincipalName: 'alex@example.com',
+      });
       expect(await directory.findUser('ALEX@example.com')).toEqual(byId);
     });
 
@@ -77,13 +84,19 @@ export function describeDirectoryContract(name: string, start: () => Promise<Dir
     });
 
     test('memberGroups is transitive and answers only for the ids asked', async () => {
-      expect(await directory.memberGroups(ids.megan, [ids.allStaff, ids.sandbox, ids.approvers])).toEqual([ids.allStaff, ids.approvers]);
+      expect(await directory.memberGroups(ids.megan, [ids.allStaff, ids.sandbox, ids.approvers])).toEqual([
+        ids.allStaff,
+        ids.approvers,
+      ]);
       expect(await directory.memberGroups(ids.alex, [ids.approvers, ids.allStaff])).toEqual([]);
       expect(await directory.memberGroups(ids.alex, [])).toEqual([]);
     });
 
     test('memberGroups takes any number of ids (more than the 20 of one Graph call)', async () => {
-      const filler = Array.from({ length: 41 }, (_, i) => `c3000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+      const filler = Array.from(
+        { length: 41 },
+        (_, i) => `c3000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      );
       const asked = [...filler.slice(0, 22), ids.approvers, ...filler.slice(22), ids.allStaff];
       expect(await directory.memberGroups(ids.adele, asked)).toEqual([ids.approvers, ids.allStaff]);
     });
@@ -95,33 +108,64 @@ export function describeDirectoryContract(name: string, start: () => Promise<Dir
     });
 
     test('an unknown group is DIRECTORY_GROUP_NOT_FOUND for add, remove, isMember and listMembers', async () => {
-      expect(await codeOf(directory.addMember(ids.missingGroup, ids.alex))).toBe(ErrorCodes.DIRECTORY_GROUP_NOT_FOUND);
-      expect(await codeOf(directory.removeMember(ids.missingGroup, ids.alex))).toBe(ErrorCodes.DIRECTORY_GROUP_NOT_FOUND);
-      expect(await codeOf(directory.isMember(ids.missingGroup, ids.alex))).toBe(ErrorCodes.DIRECTORY_GROUP_NOT_FOUND);
-      expect(await codeOf(directory.listMembers(ids.missingGroup))).toBe(ErrorCodes.DIRECTORY_GROUP_NOT_FOUND);
+      expect(await codeOf(directory.addMember(ids.missingGroup, ids.alex))).toBe(
+        ErrorCodes.DIRECTORY_GROUP_NOT_FOUND,
+      );
+      expect(await codeOf(directory.removeMember(ids.missingGroup, ids.alex))).toBe(
+        ErrorCodes.DIRECTORY_GROUP_NOT_FOUND,
+      );
+      expect(await codeOf(directory.isMember(ids.missingGroup, ids.alex))).toBe(
+        ErrorCodes.DIRECTORY_GROUP_NOT_FOUND,
+      );
+      expect(await codeOf(directory.listMembers(ids.missingGroup))).toBe(
+        ErrorCodes.DIRECTORY_GROUP_NOT_FOUND,
+      );
     });
 
     test('adding an unknown user is DIRECTORY_USER_NOT_FOUND; memberGroups of one too', async () => {
-      expect(await codeOf(directory.addMember(ids.sandbox, ids.ghost))).toBe(ErrorCodes.DIRECTORY_USER_NOT_FOUND);
-      expect(await codeOf(directory.memberGroups(ids.ghost, [ids.sandbox]))).toBe(ErrorCodes.DIRECTORY_USER_NOT_FOUND);
+      expect(await codeOf(directory.addMember(ids.sandbox, ids.ghost))).toBe(
+        ErrorCodes.DIRECTORY_USER_NOT_FOUND,
+      );
+      expect(await codeOf(directory.memberGroups(ids.ghost, [ids.sandbox]))).toBe(
+        ErrorCodes.DIRECTORY_USER_NOT_FOUND,
+      );
       expect(await subject.members(ids.sandbox)).toEqual([]);
     });
 
     test('a dynamic group cannot be changed: DIRECTORY_DYNAMIC_GROUP, members untouched', async () => {
-      expect(await codeOf(directory.addMember(ids.dynamic, ids.megan))).toBe(ErrorCodes.DIRECTORY_DYNAMIC_GROUP);
-      expect(await codeOf(directory.removeMember(ids.dynamic, ids.alex))).toBe(ErrorCodes.DIRECTORY_DYNAMIC_GROUP);
+      expect(await codeOf(directory.addMember(ids.dynamic, ids.megan))).toBe(
+        ErrorCodes.DIRECTORY_DYNAMIC_GROUP,
+      );
+      expect(await codeOf(directory.removeMember(ids.dynamic, ids.alex))).toBe(
+        ErrorCodes.DIRECTORY_DYNAMIC_GROUP,
+      );
       expect(await subject.members(ids.dynamic)).toEqual([ids.alex]);
     });
 
     test('PIM: an assignment makes a member, and its end removes the member without anyone calling', async () => {
-      await directory.assignTimeBound({ groupId: ids.sandbox, userId: ids.alex, start: Date.now(), durationMs: 1_000, justification: 'contract' });
+      await directory.assignTimeBound({
+        groupId: ids.sandbox,
+        userId: ids.alex,
+        start: Date.now(),
+        durationMs: 1_000,
+        justification: 'contract',
+      });
       expect(await subject.members(ids.sandbox)).toEqual([ids.alex]);
-      const waited = await eventually(async () => !(await subject.members(ids.sandbox)).includes(ids.alex), 5_000);
+      const waited = await eventually(
+        async () => !(await subject.members(ids.sandbox)).includes(ids.alex),
+        5_000,
+      );
       expect(waited).toBeGreaterThan(500);
     });
 
     test('PIM: assign twice is success; remove ends it; remove again is success', async () => {
-      const assignment = { groupId: ids.sandbox, userId: ids.megan, start: Date.now(), durationMs: 60_000, justification: 'contract' };
+      const assignment = {
+        groupId: ids.sandbox,
+        userId: ids.megan,
+        start: Date.now(),
+        durationMs: 60_000,
+        justification: 'contract',
+      };
       await directory.assignTimeBound(assignment);
       await directory.assignTimeBound(assignment);
       expect(await subject.members(ids.sandbox)).toEqual([ids.megan]);
@@ -132,15 +176,35 @@ export function describeDirectoryContract(name: string, start: () => Promise<Dir
 
     test('PIM: extend moves the end later', async () => {
       const start = Date.now();
-      await directory.assignTimeBound({ groupId: ids.sandbox, userId: ids.alex, start, durationMs: 1_000, justification: 'contract' });
-      await directory.extendTimeBound({ groupId: ids.sandbox, userId: ids.alex, start, durationMs: 60_000, justification: 'more time' });
+      await directory.assignTimeBound({
+        groupId: ids.sandbox,
+        userId: ids.alex,
+        start,
+        durationMs: 1_000,
+        justification: 'contract',
+      });
+      await directory.extendTimeBound({
+        groupId: ids.sandbox,
+        userId: ids.alex,
+        start,
+        durationMs: 60_000,
+        justification: 'more time',
+      });
       await new Promise((resolve) => setTimeout(resolve, 1_600));
       expect(await subject.members(ids.sandbox)).toEqual([ids.alex]);
       await directory.removeTimeBound(ids.sandbox, ids.alex, 'done');
     });
 
     test('PIM on a dynamic group is DIRECTORY_DYNAMIC_GROUP', async () => {
-      const code = await codeOf(directory.assignTimeBound({ groupId: ids.dynamic, userId: ids.megan, start: Date.now(), durationMs: 60_000, justification: 'x' }));
+      const code = await codeOf(
+        directory.assignTimeBound({
+          groupId: ids.dynamic,
+          userId: ids.megan,
+          start: Date.now(),
+          durationMs: 60_000,
+          justification: 'x',
+        }),
+      );
       expect(code).toBe(ErrorCodes.DIRECTORY_DYNAMIC_GROUP);
     });
   });

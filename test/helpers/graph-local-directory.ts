@@ -1,4 +1,8 @@
-import { startLocalDirectory, type LocalDirectoryHandle, type LocalDirectorySeed } from '../../src/dev/local-directory/server';
+import {
+  startLocalDirectory,
+  type LocalDirectoryHandle,
+  type LocalDirectorySeed,
+} from '../../src/dev/local-directory/server';
 import { GraphDirectory, type GraphDirectoryOptions } from '../../src/adapters/graph/graph-directory';
 
 /** Ids of the test directory, named for what they are. */
@@ -42,6 +46,14 @@ export function startTestDirectory(seed: LocalDirectorySeed = testSeed()): Promi
 }
 
 /** A GraphDirectory on the local directory, with short retry waits unless told otherwise. */
-export function graphDirectoryFor(server: LocalDirectoryHandle, options: Partial<GraphDirectoryOptions> = {}): GraphDirectory {
-  return new GraphDirectory({ baseUrl: server.url, retry: { maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 5_000 }, timeoutMs: 2_000, ...options });
+export function graphDirectoryFor(
+  server: LocalDirectoryHandle,
+  options: Partial<GraphDirectoryOptions> = {},
+): GraphDirectory {
+  return new GraphDirectory({
+    baseUrl: server.url,
+    retry: { maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 5_000 },
+    timeoutMs: 2_000,
+    ...options,
+  });
 }

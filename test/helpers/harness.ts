@@ -8,7 +8,10 @@ import { loadConfig } from '../../src/config';
 import type { PolicyInput } from '../../src/domain/policy';
 import { silentLogger } from '../../src/ports/logger';
 import { FakeConnector } from './fake-connector';
-import { TeamsClient, TENANT } from './teams-client';
+import { TeamsClient, TENANT, users } from './teams-client';
+
+/** UPNs as in examples/demo.directory.json. */
+const upnOf = (key: string) => ({ alex: 'alex@example.com', megan: 'meganb@example.com', adele: 'adelev@example.com', isaiah: 'isaiah@example.com', patti: 'patti@example.com', lynne: 'lynner@example.com' })[key];
 
 export const CHANNEL = { teamId: '19:team@thread.tacv2', channelId: '19:ops@thread.tacv2' };
 
@@ -71,6 +74,7 @@ export async function startHarness(options: { policy?: PolicyInput; seed?: Local
   const policyFile = path.join(dataDir, 'policy.yaml');
   writeFileSync(policyFile, stringify(options.policy ?? testPolicy()));
   const connector = await new FakeConnector().start();
+  connector.members = Object.entries(users).map(([key, u]) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, userPrincipalName: upnOf(key) }));
   const directory = await startLocalDirectory({ seed: options.seed ?? testSeed() });
   const env = { TIMEBOX_DEV: '1', PORT: '0', TIMEBOX_POLICY: policyFile, TIMEBOX_DATA_DIR: path.join(dataDir, 'data'), GRAPH_BASE_URL: directory.url, LOG_LEVEL: 'silent', ...options.env };
   const start = (overrides?: Overrides) =>

@@ -30,6 +30,8 @@ export class TeamsClient {
     private readonly botUrl: string,
     private readonly serviceUrl: string,
     private readonly tenantId = TENANT,
+    /** Signs each activity as the Bot Connector does (Authorization: Bearer <jwt>); none in local mode. */
+    private readonly bearer?: (activity: Record<string, unknown>) => string | undefined,
   ) {}
 
   private base(user: TeamsUser, conversation: Record<string, unknown>) {
@@ -80,7 +82,14 @@ export class TeamsClient {
     return { status: res.status, body: text ? JSON.parse(text) : {} };
   }
 
-  post(activity: Record<string, unknown>): Promise<Response> {
-    return fetch(`${this.botUrl}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(activity) });
+  post(activity: Record<string, unknown>, options: { token?: string } = {}): Promise<Response> {
+    const token = options.token ?? this.bearer?.(activity);
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    return fetch(`${this.botUrl}/api/messages`, { method: 'POST', headers, body: JSON.stringify(activity) });
+  }
+
+  /** The activity `say` would send, for tests that post it themselves (signed, unsigned, altered). */
+  message(user: TeamsUser, text: string): Record<string, unknown> {
+    return { ...this.base(user, { id: personalChatOf(user), conversationType: 'personal' }), type: 'message', text };
   }
 }

@@ -70,8 +70,10 @@ describe('request in chat → approval card in channel → approve → member ad
   it('refuses self-approval and non-approvers, changes nothing, answers with the current card', async () => {
     await h.teams.say(users.megan, 'request prod-admin for 1h because INC-42 rotate keys');
     const post = await approvalPost('Production admin');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'card location stored');
-    expect(request.ticket).toBe('INC-42');
+    await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard && r.receiptCard), 'card locations stored');
+    await h.bot.settled();
+    const [request] = await h.bot.store.listOpen();
+    expect(request!.ticket).toBe('INC-42');
     const self = await h.teams.click(users.megan, 'approve', { requestId: request!.id }, { conversationId: post.id, replyToId: post.activityId });
     expect(self.status).toBe(200);
     expect(cardText(self.body.value)).toMatch(/cannot approve your own/i);

@@ -20,7 +20,12 @@ export interface DirectoryCheckOptions {
 
 /** Application permissions that include each one Timebox needs (the least privileged first). */
 const SATISFIED_BY: Record<string, string[]> = {
-  [Permissions.readUsers]: [Permissions.readUsers, 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'],
+  [Permissions.readUsers]: [
+    Permissions.readUsers,
+    'User.ReadWrite.All',
+    'Directory.Read.All',
+    'Directory.ReadWrite.All',
+  ],
   [Permissions.groupMembers]: [Permissions.groupMembers, 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],
   [Permissions.roleAssignable]: [Permissions.roleAssignable],
   [Permissions.pim]: [Permissions.pim],
@@ -31,7 +36,8 @@ const BROADER = ['Directory.ReadWrite.All', 'User.ReadWrite.All', 'Group.ReadWri
 const ok = (text: string) => `ok    ${text}`;
 const fail = (text: string) => `FAIL  ${text}`;
 const warn = (text: string) => `warn  ${text}`;
-const consent = 'add it in Entra admin center → App registrations → Timebox → API permissions → Microsoft Graph → Application permissions, then "Grant admin consent" (for a managed identity: assign the app role to its service principal)';
+const consent =
+  'add it in Entra admin center → App registrations → Timebox → API permissions → Microsoft Graph → Application permissions, then "Grant admin consent" (for a managed identity: assign the app role to its service principal)';
 
 /** The app roles in an app-only Graph token (the `roles` claim); undefined when it is not a JWT with them. */
 export function tokenRoles(token: string): string[] | undefined {
@@ -54,7 +60,10 @@ function failureText(info: GraphFailureInfo): string {
  * `timebox directory check`: gets a token, tries the reads Timebox relies on, and says which
  * permission or setting is missing. Never changes anything in the directory.
  */
-export async function runDirectoryCheck(env: NodeJS.ProcessEnv, options: DirectoryCheckOptions = {}): Promise<DirectoryCheckReport> {
+export async function runDirectoryCheck(
+  env: NodeJS.ProcessEnv,
+  options: DirectoryCheckOptions = {},
+): Promise<DirectoryCheckReport> {
   const lines: string[] = [];
   let baseUrl: string;
   try {
@@ -89,25 +98,48 @@ export async function runDirectoryCheck(env: NodeJS.ProcessEnv, options: Directo
       const message = (error as Error).message.split('\n')[0];
       lines.push(fail(`cannot get a token: ${message}`));
       lines.push(
-        '      check AZURE_TENANT_ID and AZURE_CLIENT_ID, that the secret has not expired or the certificate matches the one uploaded to the app registration; for a managed identity, that it is enabled on this host (and AZURE_CLIENT_ID names it when user-assigned); in a national cloud set AZURE_AUTHORITY_HOST',
+        '      check that this host can reach the sign-in endpoint, AZURE_TENANT_ID and AZURE_CLIENT_ID, that the secret has not expired or the certificate matches the one uploaded to the app registration; for a managed identity, that it is enabled on this host (and AZURE_CLIENT_ID names it when user-assigned); in a national cloud set AZURE_AUTHORITY_HOST',
       );
       return { ok: false, lines };
     }
     if (roles !== undefined) {
-      lines.push(roles.length > 0 ? ok(`application permissions in the token: ${roles.join(', ')}`) : fail(`the token carries no application permissions: ${consent}`));
-      const needed: string[] = [Permissions.readUsers, Permissions.groupMembers, ...(mode === 'pim' ? [Permissions.pim] : [])];
+      lines.push(
+        roles.length > 0
+          ? ok(`application permissions in the token: ${roles.join(', ')}`)
+          : fail(`the token carries no application permissions: ${consent}`),
+      );
+      const needed: string[] = [
+        Permissions.readUsers,
+        Permissions.groupMembers,
+        ...(mode === 'pim' ? [Permissions.pim] : []),
+      ];
       for (const permission of needed) {
-        if (!SATISFIED_BY[permission].some((r) => roles!.includes(r))) lines.push(fail(`missing application permission ${permission}: ${consent}`));
+        if (!SATISFIED_BY[permission].some((r) => roles!.includes(r)))
+          lines.push(fail(`missing application permission ${permission}: ${consent}`));
       }
       const broader = roles.filter((r) => BROADER.includes(r));
       if (broader.length > 0) {
-        lines.push(warn(`granted more than Timebox needs: ${broader.join(', ')} (least privilege: ${Permissions.readUsers} and ${Permissions.groupMembers})`));
+        lines.push(
+          warn(
+            `granted more than Timebox needs: ${broader.join(', ')} (least privilege: ${Permissions.readUsers} and ${Permissions.groupMembers})`,
+          ),
+        );
       }
     }
   }
 
-  const http = new GraphHttp({ baseUrl, credential: local ? undefined : credential, retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 5_000 }, timeoutMs: options.timeoutMs ?? 10_000 });
-  const read = async (label: string, path: string, query: Record<string, string>, permission: string): Promise<boolean> => {
+  const http = new GraphHttp({
+    baseUrl,
+    credential: local ? undefined : credential,
+    retry: { maxAttempts: 2, baseDelayMs: 500, maxDelayMs: 5_000 },
+    timeoutMs: options.timeoutMs ?? 10_000,
+  });
+  const read = async (
+    label: string,
+    path: string,
+    query: Record<string, string>,
+    permission: string,
+  ): Promise<boolean> => {
     try {
       await http.get(path, query);
       lines.push(ok(label));
@@ -124,7 +156,9 @@ export async function runDirectoryCheck(env: NodeJS.ProcessEnv, options: Directo
 
   const policyFile = env.TIMEBOX_POLICY ?? 'timebox.policy.yaml';
   if (!existsSync(policyFile)) {
-    lines.push(warn(`policy file ${policyFile} not found (set TIMEBOX_POLICY): the groups it names were not checked`));
+    lines.push(
+      warn(`policy file ${policyFile} not found (set TIMEBOX_POLICY): the groups it names were not checked`),
+    );
   } else {
     try {
       const policy = await loadPolicyFile(policyFile);
@@ -135,27 +169,56 @@ export async function runDirectoryCheck(env: NodeJS.ProcessEnv, options: Directo
       lines.push(fail(`policy file ${policyFile}: ${(error as Error).message}`));
     }
   }
-  lines.push(`mode: ${mode}${mode === 'pim' ? ' (PIM for Groups: Entra ends each assignment itself)' : ' (Timebox adds and removes members)'}`);
+  lines.push(
+    `mode: ${mode}${mode === 'pim' ? ' (PIM for Groups: Entra ends each assignment itself)' : ' (Timebox adds and removes members)'}`,
+  );
   return { ok: !lines.some((l) => l.startsWith('FAIL')), lines };
 }
 
-async function checkGroup(http: GraphHttp, alias: string, groupId: string, mode: string, roles: string[] | undefined, lines: string[]): Promise<void> {
-  let group: { displayName?: string; groupTypes?: string[]; isAssignableToRole?: boolean | null; onPremisesSyncEnabled?: boolean | null; mailEnabled?: boolean; securityEnabled?: boolean };
+async function checkGroup(
+  http: GraphHttp,
+  alias: string,
+  groupId: string,
+  mode: string,
+  roles: string[] | undefined,
+  lines: string[],
+): Promise<void> {
+  let group: {
+    displayName?: string;
+    groupTypes?: string[];
+    isAssignableToRole?: boolean | null;
+    onPremisesSyncEnabled?: boolean | null;
+    mailEnabled?: boolean;
+    securityEnabled?: boolean;
+  };
   try {
     group = await http.get(`/groups/${encodeURIComponent(groupId)}`, {
-      $select: 'id,displayName,groupTypes,isAssignableToRole,onPremisesSyncEnabled,mailEnabled,securityEnabled',
+      $select:
+        'id,displayName,groupTypes,isAssignableToRole,onPremisesSyncEnabled,mailEnabled,securityEnabled',
     });
   } catch (error) {
     const info = describeGraphError(error);
-    lines.push(fail(`group ${alias} (${groupId}): ${info.status === 404 ? 'does not exist in Entra ID: fix its groupId in the policy' : failureText(info)}`));
+    lines.push(
+      fail(
+        `group ${alias} (${groupId}): ${info.status === 404 ? 'does not exist in Entra ID: fix its groupId in the policy' : failureText(info)}`,
+      ),
+    );
     return;
   }
   const name = `group ${alias} "${group.displayName ?? groupId}"`;
   const problems: string[] = [];
-  if ((group.groupTypes ?? []).includes('DynamicMembership')) problems.push('has dynamic membership: its members cannot be changed');
-  if (group.onPremisesSyncEnabled) problems.push('is synced from on-premises AD: its members cannot be changed in the cloud');
-  if (group.mailEnabled && group.securityEnabled) problems.push('is a mail-enabled security group: its members are managed in Exchange');
-  if (group.isAssignableToRole && mode === 'membership' && roles && !roles.includes(Permissions.roleAssignable)) {
+  if ((group.groupTypes ?? []).includes('DynamicMembership'))
+    problems.push('has dynamic membership: its members cannot be changed');
+  if (group.onPremisesSyncEnabled)
+    problems.push('is synced from on-premises AD: its members cannot be changed in the cloud');
+  if (group.mailEnabled && group.securityEnabled)
+    problems.push('is a mail-enabled security group: its members are managed in Exchange');
+  if (
+    group.isAssignableToRole &&
+    mode === 'membership' &&
+    roles &&
+    !roles.includes(Permissions.roleAssignable)
+  ) {
     problems.push(`is role-assignable: Timebox also needs ${Permissions.roleAssignable}`);
   }
   if (problems.length > 0) {
@@ -164,12 +227,17 @@ async function checkGroup(http: GraphHttp, alias: string, groupId: string, mode:
   }
   if (mode === 'pim') {
     try {
-      await http.get('/identityGovernance/privilegedAccess/group/assignmentSchedules', { $filter: `groupId eq '${groupId}'`, $top: '1' });
+      await http.get('/identityGovernance/privilegedAccess/group/assignmentSchedules', {
+        $filter: `groupId eq '${groupId}'`,
+        $top: '1',
+      });
     } catch (error) {
       const info = describeGraphError(error);
       lines.push(fail(`${name}: cannot read its PIM assignments (${failureText(info)})`));
       if (info.status === 403) {
-        lines.push(`      needs ${Permissions.pim} (or its Read variant for this check) and Microsoft Entra ID P2 / ID Governance licences`);
+        lines.push(
+          `      needs ${Permissions.pim} (or its Read variant for this check) and Microsoft Entra ID P2 / ID Governance licences`,
+        );
       }
       return;
     }

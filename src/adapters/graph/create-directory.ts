@@ -12,13 +12,22 @@ export function graphBaseUrlFromEnv(env: NodeJS.ProcessEnv): string {
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new DomainError(ErrorCodes.DIRECTORY_INVALID, `GRAPH_BASE_URL "${baseUrl}" is not a URL (e.g. ${DEFAULT_GRAPH_BASE_URL}).`);
+    throw new DomainError(
+      ErrorCodes.DIRECTORY_INVALID,
+      `GRAPH_BASE_URL "${baseUrl}" is not a URL (e.g. ${DEFAULT_GRAPH_BASE_URL}).`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new DomainError(ErrorCodes.DIRECTORY_INVALID, `GRAPH_BASE_URL "${baseUrl}" must be an http(s) URL.`);
+    throw new DomainError(
+      ErrorCodes.DIRECTORY_INVALID,
+      `GRAPH_BASE_URL "${baseUrl}" must be an http(s) URL.`,
+    );
   }
   if (url.pathname.split('/').filter(Boolean).length === 0) {
-    throw new DomainError(ErrorCodes.DIRECTORY_INVALID, `GRAPH_BASE_URL "${baseUrl}" needs the version segment, e.g. ${url.origin}/v1.0.`);
+    throw new DomainError(
+      ErrorCodes.DIRECTORY_INVALID,
+      `GRAPH_BASE_URL "${baseUrl}" needs the version segment, e.g. ${url.origin}/v1.0.`,
+    );
   }
   return baseUrl;
 }

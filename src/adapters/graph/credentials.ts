@@ -17,13 +17,18 @@ export interface SelectedCredential {
 export function authorityHostFor(graphBaseUrl: string, env: NodeJS.ProcessEnv): string | undefined {
   if (env.AZURE_AUTHORITY_HOST) return env.AZURE_AUTHORITY_HOST;
   const host = new URL(graphBaseUrl).hostname;
-  if (host === 'graph.microsoft.us' || host === 'dod-graph.microsoft.us') return 'https://login.microsoftonline.us';
+  if (host === 'graph.microsoft.us' || host === 'dod-graph.microsoft.us')
+    return 'https://login.microsoftonline.us';
   if (host === 'microsoftgraph.chinacloudapi.cn') return 'https://login.chinacloudapi.cn';
   return undefined;
 }
 
 function missing(names: string[], what: string): DomainError {
-  return new DomainError(ErrorCodes.DIRECTORY_AUTH, `${what} needs ${names.join(' and ')} to be set as well.`, { missing: names });
+  return new DomainError(
+    ErrorCodes.DIRECTORY_AUTH,
+    `${what} needs ${names.join(' and ')} to be set as well.`,
+    { missing: names },
+  );
 }
 
 /**
@@ -44,7 +49,9 @@ export function credentialFromEnv(env: NodeJS.ProcessEnv, graphBaseUrl: string):
   const authorityHost = authorityHostFor(graphBaseUrl, env);
   const app = `app ${clientId} in tenant ${tenantId}`;
   const need = (what: string) => {
-    const absent = [!tenantId && 'AZURE_TENANT_ID', !clientId && 'AZURE_CLIENT_ID'].filter((n): n is string => Boolean(n));
+    const absent = [!tenantId && 'AZURE_TENANT_ID', !clientId && 'AZURE_CLIENT_ID'].filter((n): n is string =>
+      Boolean(n),
+    );
     if (absent.length > 0) throw missing(absent, what);
   };
 
@@ -56,7 +63,10 @@ export function credentialFromEnv(env: NodeJS.ProcessEnv, graphBaseUrl: string):
   }
   if (secret) {
     need('AZURE_CLIENT_SECRET');
-    return { credential: new ClientSecretCredential(tenantId!, clientId!, secret, { authorityHost }), description: `client secret for ${app}` };
+    return {
+      credential: new ClientSecretCredential(tenantId!, clientId!, secret, { authorityHost }),
+      description: `client secret for ${app}`,
+    };
   }
   if (certificatePath) {
     need('AZURE_CLIENT_CERTIFICATE_PATH');
@@ -64,17 +74,33 @@ export function credentialFromEnv(env: NodeJS.ProcessEnv, graphBaseUrl: string):
       tenantId!,
       clientId!,
       { certificatePath, certificatePassword: env.AZURE_CLIENT_CERTIFICATE_PASSWORD || undefined },
-      { authorityHost, sendCertificateChain: env.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN === 'true' || env.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN === '1' },
+      {
+        authorityHost,
+        sendCertificateChain:
+          env.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN === 'true' ||
+          env.AZURE_CLIENT_SEND_CERTIFICATE_CHAIN === '1',
+      },
     );
     return { credential, description: `client certificate ${certificatePath} for ${app}` };
   }
   if (env.AZURE_FEDERATED_TOKEN_FILE) {
     need('AZURE_FEDERATED_TOKEN_FILE');
-    const credential = new WorkloadIdentityCredential({ tenantId, clientId, tokenFilePath: env.AZURE_FEDERATED_TOKEN_FILE, authorityHost });
-    return { credential, description: `workload identity (federated token ${env.AZURE_FEDERATED_TOKEN_FILE}) for ${app}` };
+    const credential = new WorkloadIdentityCredential({
+      tenantId,
+      clientId,
+      tokenFilePath: env.AZURE_FEDERATED_TOKEN_FILE,
+      authorityHost,
+    });
+    return {
+      credential,
+      description: `workload identity (federated token ${env.AZURE_FEDERATED_TOKEN_FILE}) for ${app}`,
+    };
   }
   if (clientId) {
-    return { credential: new ManagedIdentityCredential({ clientId }), description: `user-assigned managed identity ${clientId}` };
+    return {
+      credential: new ManagedIdentityCredential({ clientId }),
+      description: `user-assigned managed identity ${clientId}`,
+    };
   }
   return { credential: new ManagedIdentityCredential(), description: 'system-assigned managed identity' };
 }

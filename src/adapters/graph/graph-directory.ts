@@ -71,7 +71,10 @@ export class GraphDirectory implements Directory {
       sleep: options.sleep,
       random: options.random,
       onRetry: (event) => {
-        logger?.warn({ attempt: event.attempt, delayMs: event.delayMs, reason: event.reason }, 'retrying a Microsoft Graph call');
+        logger?.warn(
+          { attempt: event.attempt, delayMs: event.delayMs, reason: event.reason },
+          'retrying a Microsoft Graph call',
+        );
         options.onRetry?.(event);
       },
     });
@@ -91,12 +94,19 @@ export class GraphDirectory implements Directory {
     if (cached) return cached;
     let user: DirectoryUser;
     try {
-      const found = await this.http.get<DirectoryUser>(`/users/${enc(idOrUpn.trim())}`, { $select: 'id,displayName,userPrincipalName' });
-      user = { id: found.id, displayName: found.displayName ?? found.userPrincipalName, userPrincipalName: found.userPrincipalName };
+      const found = await this.http.get<DirectoryUser>(`/users/${enc(idOrUpn.trim())}`, {
+        $select: 'id,displayName,userPrincipalName',
+      });
+      user = {
+        id: found.id,
+        displayName: found.displayName ?? found.userPrincipalName,
+        userPrincipalName: found.userPrincipalName,
+      };
     } catch (error) {
       const info = describeGraphError(error);
       // 404: no such user; 400: not even a valid object id or UPN (e.g. a typo in the policy).
-      if (info.status === 404 || (info.status === 400 && info.code === 'Request_BadRequest')) return undefined;
+      if (info.status === 404 || (info.status === 400 && info.code === 'Request_BadRequest'))
+        return undefined;
       throw this.readError(info, `look up user ${idOrUpn}`, Permissions.readUsers);
     }
     this.users.set(user.id.toLowerCase(), user);
@@ -117,12 +127,18 @@ export class GraphDirectory implements Directory {
     for (let i = 0; i < unique.length; i += CHECK_BATCH) {
       const batch = unique.slice(i, i + CHECK_BATCH);
       try {
-        const answer = await this.http.post<{ value: string[] }>(`/users/${enc(userId)}/checkMemberGroups`, { groupIds: batch });
+        const answer = await this.http.post<{ value: string[] }>(`/users/${enc(userId)}/checkMemberGroups`, {
+          groupIds: batch,
+        });
         for (const id of answer.value ?? []) found.add(id.toLowerCase());
       } catch (error) {
         const info = describeGraphError(error);
         if (info.status === 404) throw userNotFound(info, userId);
-        throw this.readError(info, `check the group memberships of user ${userId}`, `${Permissions.readUsers} and ${Permissions.readGroups}`);
+        throw this.readError(
+          info,
+          `check the group memberships of user ${userId}`,
+          `${Permissions.readUsers} and ${Permissions.readGroups}`,
+        );
       }
     }
     return unique.filter((id) => found.has(id.toLowerCase()));
@@ -130,7 +146,9 @@ export class GraphDirectory implements Directory {
 
   async addMember(groupId: string, userId: string): Promise<void> {
     try {
-      await this.http.post(`/groups/${enc(groupId)}/members/$ref`, { '@odata.id': `${this.http.baseUrl}/directoryObjects/${enc(userId)}` });
+      await this.http.post(`/groups/${enc(groupId)}/members/$ref`, {
+        '@odata.id': `${this.http.baseUrl}/directoryObjects/${enc(userId)}`,
+      });
     } catch (error) {
       const info = describeGraphError(error);
       // A retry of an add that did land (or a standing member) answers "already exist": the goal is met.
@@ -155,20 +173,39 @@ export class GraphDirectory implements Directory {
   }
 
   async assignTimeBound(assignment: TimeBoundAssignment): Promise<void> {
-    await this.pim('adminAssign', assignment.groupId, assignment.userId, assignment.justification, assignment);
+    await this.pim(
+      'adminAssign',
+      assignment.groupId,
+      assignment.userId,
+      assignment.justification,
+      assignment,
+    );
   }
 
   async extendTimeBound(assignment: TimeBoundAssignment): Promise<void> {
-    await this.pim('adminExtend', assignment.groupId, assignment.userId, assignment.justification, assignment);
+    await this.pim(
+      'adminExtend',
+      assignment.groupId,
+      assignment.userId,
+      assignment.justification,
+      assignment,
+    );
   }
 
   async removeTimeBound(groupId: string, userId: string, justification: string): Promise<void> {
     await this.pim('adminRemove', groupId, userId, justification);
   }
 
-  private async memberObjects(groupId: string, stop?: (m: { id: string }) => boolean): Promise<{ id: string }[]> {
+  private async memberObjects(
+    groupId: string,
+    stop?: (m: { id: string }) => boolean,
+  ): Promise<{ id: string }[]> {
     try {
-      return await this.http.collect<{ id: string }>(`/groups/${enc(groupId)}/members`, { $select: 'id', $top: PAGE_SIZE }, stop);
+      return await this.http.collect<{ id: string }>(
+        `/groups/${enc(groupId)}/members`,
+        { $select: 'id', $top: PAGE_SIZE },
+        stop,
+      );
     } catch (error) {
       const info = describeGraphError(error);
       if (info.status === 404) throw groupNotFound(info, groupId);
@@ -183,7 +220,13 @@ export class GraphDirectory implements Directory {
     justification: string,
     schedule?: { start: number; durationMs: number },
   ): Promise<void> {
-    const body: Record<string, unknown> = { accessId: 'member', principalId: userId, groupId, action, justification };
+    const body: Record<string, unknown> = {
+      accessId: 'member',
+      principalId: userId,
+      groupId,
+      action,
+      justification,
+    };
     if (schedule) {
       body.scheduleInfo = {
         startDateTime: new Date(schedule.start).toISOString(),
@@ -196,7 +239,11 @@ export class GraphDirectory implements Directory {
       const info = describeGraphError(error);
       // Retried assign after one that landed, or remove of one already ended: the goal is met.
       if (action === 'adminAssign' && info.code === 'RoleAssignmentExists') return;
-      if (action === 'adminRemove' && (info.code === 'RoleAssignmentDoesNotExist' || (info.status === 404 && !namesObject(info, groupId)))) return;
+      if (
+        action === 'adminRemove' &&
+        (info.code === 'RoleAssignmentDoesNotExist' || (info.status === 404 && !namesObject(info, groupId)))
+      )
+        return;
       throw await this.pimError(info, action, groupId, userId);
     }
   }
@@ -214,11 +261,18 @@ export class GraphDirectory implements Directory {
     return invalidRequest(info, what);
   }
 
-  private async writeError(info: GraphFailureInfo, groupId: string, userId: string, what: string): Promise<DomainError> {
+  private async writeError(
+    info: GraphFailureInfo,
+    groupId: string,
+    userId: string,
+    what: string,
+  ): Promise<DomainError> {
     const common = commonDomainError(info);
     if (common) return common;
     if (info.status === 404) {
-      return namesObject(info, userId) && !namesObject(info, groupId) ? userNotFound(info, userId) : groupNotFound(info, groupId);
+      return namesObject(info, userId) && !namesObject(info, groupId)
+        ? userNotFound(info, userId)
+        : groupNotFound(info, groupId);
     }
     const facts = info.status === 403 || info.status === 400 ? await this.groupFacts(groupId) : undefined;
     if (facts?.dynamic) return dynamicGroup(info, groupId);
@@ -237,15 +291,26 @@ export class GraphDirectory implements Directory {
       );
     }
     if (facts?.onPremises || /on-premises mastered/i.test(info.message)) {
-      return invalidRequest(info, `${what} (the group is synced from on-premises Active Directory: manage it there, or use a cloud security group)`);
+      return invalidRequest(
+        info,
+        `${what} (the group is synced from on-premises Active Directory: manage it there, or use a cloud security group)`,
+      );
     }
     if (/mail-enabled security group|distribution list/i.test(info.message)) {
-      return invalidRequest(info, `${what} (mail-enabled security groups and distribution lists are managed in Exchange: use a security group)`);
+      return invalidRequest(
+        info,
+        `${what} (mail-enabled security groups and distribution lists are managed in Exchange: use a security group)`,
+      );
     }
     return invalidRequest(info, what);
   }
 
-  private async pimError(info: GraphFailureInfo, action: string, groupId: string, userId: string): Promise<DomainError> {
+  private async pimError(
+    info: GraphFailureInfo,
+    action: string,
+    groupId: string,
+    userId: string,
+  ): Promise<DomainError> {
     const common = commonDomainError(info);
     if (common) return common;
     const what = `${action} a PIM for Groups assignment of ${userId} to group ${groupId}`;
@@ -257,14 +322,21 @@ export class GraphDirectory implements Directory {
       );
     }
     if (info.status === 404) {
-      return namesObject(info, userId) && !namesObject(info, groupId) ? userNotFound(info, userId) : groupNotFound(info, groupId);
+      return namesObject(info, userId) && !namesObject(info, groupId)
+        ? userNotFound(info, userId)
+        : groupNotFound(info, groupId);
     }
     const facts = await this.groupFacts(groupId);
     if (facts?.dynamic) return dynamicGroup(info, groupId);
-    if (facts?.onPremises) return invalidRequest(info, `${what} (PIM for Groups does not support groups synced from on-premises)`);
-    if (info.code === 'RoleAssignmentDoesNotExist') return invalidRequest(info, `${what} (there is no active assignment to change)`);
+    if (facts?.onPremises)
+      return invalidRequest(info, `${what} (PIM for Groups does not support groups synced from on-premises)`);
+    if (info.code === 'RoleAssignmentDoesNotExist')
+      return invalidRequest(info, `${what} (there is no active assignment to change)`);
     if (/PolicyValidationFailed/i.test(info.code)) {
-      return invalidRequest(info, `${what} (the group's PIM settings refuse it: check the maximum active assignment duration and the justification/ticket rules in Entra PIM → Groups → Settings)`);
+      return invalidRequest(
+        info,
+        `${what} (the group's PIM settings refuse it: check the maximum active assignment duration and the justification/ticket rules in Entra PIM → Groups → Settings)`,
+      );
     }
     return invalidRequest(info, what);
   }
@@ -272,17 +344,21 @@ export class GraphDirectory implements Directory {
   /** Reads the group's kind to explain a refused write; undefined when even that read fails. */
   private async groupFacts(groupId: string): Promise<GroupFacts | undefined> {
     try {
-      const group = await this.http.get<{ groupTypes?: string[]; isAssignableToRole?: boolean | null; onPremisesSyncEnabled?: boolean | null }>(
-        `/groups/${enc(groupId)}`,
-        { $select: 'id,groupTypes,isAssignableToRole,onPremisesSyncEnabled' },
-      );
+      const group = await this.http.get<{
+        groupTypes?: string[];
+        isAssignableToRole?: boolean | null;
+        onPremisesSyncEnabled?: boolean | null;
+      }>(`/groups/${enc(groupId)}`, { $select: 'id,groupTypes,isAssignableToRole,onPremisesSyncEnabled' });
       return {
         dynamic: (group.groupTypes ?? []).includes('DynamicMembership'),
         roleAssignable: group.isAssignableToRole === true,
         onPremises: group.onPremisesSyncEnabled === true,
       };
     } catch (error) {
-      this.options.logger?.debug({ groupId, cause: describeGraphError(error) }, 'cannot read the group to explain a refused change');
+      this.options.logger?.debug(
+        { groupId, cause: describeGraphError(error) },
+        'cannot read the group to explain a refused change',
+      );
       return undefined;
     }
   }

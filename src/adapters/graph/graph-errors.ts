@@ -20,19 +20,43 @@ export const Permissions = {
   pim: 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup',
 } as const;
 
-const CREDENTIAL_ERRORS = new Set(['CredentialUnavailableError', 'AuthenticationError', 'AuthenticationRequiredError', 'AggregateAuthenticationError']);
+const CREDENTIAL_ERRORS = new Set([
+  'CredentialUnavailableError',
+  'AuthenticationError',
+  'AuthenticationRequiredError',
+  'AggregateAuthenticationError',
+]);
 
 /** Reads a GraphError (or anything thrown by the Graph client's chain) into plain fields. */
 export function describeGraphError(error: unknown): GraphFailureInfo {
-  const e = (error ?? {}) as { statusCode?: unknown; code?: unknown; name?: unknown; message?: unknown; requestId?: unknown; headers?: unknown; body?: unknown };
+  const e = (error ?? {}) as {
+    statusCode?: unknown;
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    requestId?: unknown;
+    headers?: unknown;
+    body?: unknown;
+  };
   const status = typeof e.statusCode === 'number' ? e.statusCode : -1;
   // PIM (identityGovernance) answers some refusals in another shape: {"errorCode","message","instanceAnnotations"}.
-  const pimBody = typeof e.body === 'object' && e.body !== null ? (e.body as { errorCode?: unknown; message?: unknown }) : undefined;
+  const pimBody =
+    typeof e.body === 'object' && e.body !== null
+      ? (e.body as { errorCode?: unknown; message?: unknown })
+      : undefined;
   const pimCode = typeof pimBody?.errorCode === 'string' ? pimBody.errorCode : undefined;
-  const code = pimCode ?? (typeof e.code === 'string' && e.code ? e.code : typeof e.name === 'string' ? e.name : 'Unknown');
-  const message = pimCode !== undefined ? String(pimBody?.message ?? '') : typeof e.message === 'string' ? e.message : String(error);
+  const code =
+    pimCode ??
+    (typeof e.code === 'string' && e.code ? e.code : typeof e.name === 'string' ? e.name : 'Unknown');
+  const message =
+    pimCode !== undefined
+      ? String(pimBody?.message ?? '')
+      : typeof e.message === 'string'
+        ? e.message
+        : String(error);
   const headers = e.headers as { get?: (name: string) => string | null } | undefined;
-  const retryAfter = typeof headers?.get === 'function' ? retryAfterMs(headers.get('Retry-After')) : undefined;
+  const retryAfter =
+    typeof headers?.get === 'function' ? retryAfterMs(headers.get('Retry-After')) : undefined;
   return {
     status,
     code,
@@ -43,7 +67,13 @@ export function describeGraphError(error: unknown): GraphFailureInfo {
 }
 
 function details(info: GraphFailureInfo, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { status: info.status, graphCode: info.code, graphMessage: info.message, requestId: info.requestId, ...extra };
+  return {
+    status: info.status,
+    graphCode: info.code,
+    graphMessage: info.message,
+    requestId: info.requestId,
+    ...extra,
+  };
 }
 
 /**
@@ -53,14 +83,21 @@ function details(info: GraphFailureInfo, extra: Record<string, unknown> = {}): R
  */
 export function commonDomainError(info: GraphFailureInfo): DomainError | undefined {
   if (info.status === 429) {
-    const wait = info.retryAfterMs === undefined ? '' : ` (Graph asked to wait ${Math.ceil(info.retryAfterMs / 1000)} s)`;
+    const wait =
+      info.retryAfterMs === undefined
+        ? ''
+        : ` (Graph asked to wait ${Math.ceil(info.retryAfterMs / 1000)} s)`;
     return new DomainError(
       ErrorCodes.DIRECTORY_THROTTLED,
       `Microsoft Graph is throttling Timebox and the retry budget is spent${wait}; the change will be retried later.`,
       details(info, { retryAfterMs: info.retryAfterMs }),
     );
   }
-  if (info.status >= 500 || info.code === TransportErrorNames.timeout || info.code === TransportErrorNames.network) {
+  if (
+    info.status >= 500 ||
+    info.code === TransportErrorNames.timeout ||
+    info.code === TransportErrorNames.network
+  ) {
     return new DomainError(
       ErrorCodes.DIRECTORY_UNAVAILABLE,
       `Microsoft Graph is unavailable (${info.status > 0 ? `HTTP ${info.status}` : info.message}); the change will be retried.`,
@@ -82,7 +119,11 @@ export function commonDomainError(info: GraphFailureInfo): DomainError | undefin
     );
   }
   if (info.status === -1) {
-    return new DomainError(ErrorCodes.DIRECTORY_UNAVAILABLE, `Microsoft Graph call failed: ${info.message}`, details(info));
+    return new DomainError(
+      ErrorCodes.DIRECTORY_UNAVAILABLE,
+      `Microsoft Graph call failed: ${info.message}`,
+      details(info),
+    );
   }
   return undefined;
 }
@@ -100,7 +141,11 @@ export function groupNotFound(info: GraphFailureInfo, groupId: string): DomainEr
 }
 
 export function userNotFound(info: GraphFailureInfo, userId: string): DomainError {
-  return new DomainError(ErrorCodes.DIRECTORY_USER_NOT_FOUND, `User ${userId} does not exist in Entra ID (or was deleted).`, details(info, { userId }));
+  return new DomainError(
+    ErrorCodes.DIRECTORY_USER_NOT_FOUND,
+    `User ${userId} does not exist in Entra ID (or was deleted).`,
+    details(info, { userId }),
+  );
 }
 
 export function dynamicGroup(info: GraphFailureInfo, groupId: string): DomainError {
@@ -112,7 +157,11 @@ export function dynamicGroup(info: GraphFailureInfo, groupId: string): DomainErr
 }
 
 export function invalidRequest(info: GraphFailureInfo, what: string): DomainError {
-  return new DomainError(ErrorCodes.DIRECTORY_INVALID, `Microsoft Graph refused to ${what}: ${info.message} (${info.code})`, details(info));
+  return new DomainError(
+    ErrorCodes.DIRECTORY_INVALID,
+    `Microsoft Graph refused to ${what}: ${info.message} (${info.code})`,
+    details(info),
+  );
 }
 
 /** Whether a 404 names this object ("Resource '{id}' does not exist ..."). */

@@ -1,12 +1,24 @@
 import type { TokenCredential } from '@azure/identity';
-import { AuthenticationHandler, Client, HTTPMessageHandler, TelemetryHandler, type Middleware } from '@microsoft/microsoft-graph-client';
+import {
+  AuthenticationHandler,
+  Client,
+  HTTPMessageHandler,
+  TelemetryHandler,
+  type Middleware,
+} from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials';
 import { RetryMiddleware, defaultRetryPolicy, type RetryEvent, type RetryPolicy } from './retry-middleware';
 
 export const DEFAULT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 
 /** Graph's own hosts (the Graph client sends tokens to these only). */
-const GRAPH_HOSTS = new Set(['graph.microsoft.com', 'graph.microsoft.us', 'dod-graph.microsoft.us', 'microsoftgraph.chinacloudapi.cn', 'canary.graph.microsoft.com']);
+const GRAPH_HOSTS = new Set([
+  'graph.microsoft.com',
+  'graph.microsoft.us',
+  'dod-graph.microsoft.us',
+  'microsoftgraph.chinacloudapi.cn',
+  'canary.graph.microsoft.com',
+]);
 
 export interface GraphHttpOptions {
   /** e.g. https://graph.microsoft.com/v1.0, https://graph.microsoft.us/v1.0, http://127.0.0.1:5100/v1.0 */
@@ -38,7 +50,8 @@ function splitBase(baseUrl: string): { host: string; version: string } {
   const url = new URL(baseUrl.replace(/\/+$/, ''));
   const parts = url.pathname.split('/').filter(Boolean);
   const version = parts.pop();
-  if (!version) throw new Error(`GRAPH_BASE_URL ${baseUrl} has no version segment (e.g. ${DEFAULT_GRAPH_BASE_URL})`);
+  if (!version)
+    throw new Error(`GRAPH_BASE_URL ${baseUrl} has no version segment (e.g. ${DEFAULT_GRAPH_BASE_URL})`);
   return { host: `${url.origin}/${parts.map((p) => `${p}/`).join('')}`, version };
 }
 
@@ -69,18 +82,33 @@ export class GraphHttp {
     const authProvider = options.credential
       ? new TokenCredentialAuthenticationProvider(options.credential, { scopes: this.scopes })
       : { getAccessToken: anonymous };
-    const chain: Middleware[] = [retry, new AuthenticationHandler(authProvider), new TelemetryHandler(), new HTTPMessageHandler()];
+    const chain: Middleware[] = [
+      retry,
+      new AuthenticationHandler(authProvider),
+      new TelemetryHandler(),
+      new HTTPMessageHandler(),
+    ];
     for (let i = 0; i < chain.length - 1; i++) chain[i].setNext?.(chain[i + 1]);
     const url = new URL(this.baseUrl);
     // A token goes to Graph's own hosts, or to an https host named in GRAPH_BASE_URL (a proxy);
     // never to plain http, so the local directory never sees one.
-    const customHosts = options.credential && url.protocol === 'https:' && !GRAPH_HOSTS.has(url.hostname) ? new Set([url.hostname]) : undefined;
-    this.client = Client.initWithMiddleware({ middleware: chain[0], baseUrl: host, defaultVersion: version, customHosts });
+    const customHosts =
+      options.credential && url.protocol === 'https:' && !GRAPH_HOSTS.has(url.hostname)
+        ? new Set([url.hostname])
+        : undefined;
+    this.client = Client.initWithMiddleware({
+      middleware: chain[0],
+      baseUrl: host,
+      defaultVersion: version,
+      customHosts,
+    });
   }
 
   async get<T>(path: string, query: Record<string, string> = {}): Promise<T> {
     // The Graph client joins query values verbatim; encode them so filters with spaces or quotes survive.
-    const encoded = Object.fromEntries(Object.entries(query).map(([key, value]) => [key, encodeURIComponent(value)]));
+    const encoded = Object.fromEntries(
+      Object.entries(query).map(([key, value]) => [key, encodeURIComponent(value)]),
+    );
     return (await this.client.api(path).query(encoded).get()) as T;
   }
 
@@ -112,7 +140,8 @@ export class GraphHttp {
     if (link.startsWith(`${this.baseUrl}/`)) return link.slice(this.baseUrl.length);
     const url = new URL(link);
     const base = new URL(this.baseUrl);
-    if (url.origin !== base.origin) throw new Error(`Graph returned a nextLink to another host: ${url.origin}`);
+    if (url.origin !== base.origin)
+      throw new Error(`Graph returned a nextLink to another host: ${url.origin}`);
     return url.pathname.slice(base.pathname.length) + url.search;
   }
 }

@@ -15,7 +15,10 @@ export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 50
 const RETRYABLE_STATUS = new Set([429, 503, 504]);
 
 /** Names the Graph client keeps (as GraphError.code) when this middleware gives up on a transport failure. */
-export const TransportErrorNames = { timeout: 'TimeboxGraphTimeout', network: 'TimeboxGraphNetworkError' } as const;
+export const TransportErrorNames = {
+  timeout: 'TimeboxGraphTimeout',
+  network: 'TimeboxGraphNetworkError',
+} as const;
 
 export interface RetryEvent {
   attempt: number;
@@ -116,16 +119,26 @@ export class RetryMiddleware implements Middleware {
       // Reading the body here keeps a stalled body under the same timeout as the headers.
       const body = await response.arrayBuffer();
       const empty = response.status === 204 || response.status === 205 || response.status === 304;
-      context.response = new Response(empty ? null : body, { status: response.status, statusText: response.statusText, headers: response.headers });
+      context.response = new Response(empty ? null : body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
       return undefined;
     } catch (error) {
       if (controller.signal.aborted) return timeout;
       // fetch rejects with a TypeError for refused/reset connections and DNS failures; matched by
       // name, since under a test runner's VM context it is not this realm's TypeError.
-      const failed = error as { name?: unknown; message?: unknown; cause?: { code?: string; message?: string } };
+      const failed = error as {
+        name?: unknown;
+        message?: unknown;
+        cause?: { code?: string; message?: string };
+      };
       if (failed?.name === 'TypeError') {
         const cause = failed.cause;
-        const network = new Error(`cannot reach Microsoft Graph: ${cause?.code ?? cause?.message ?? String(failed.message)}`);
+        const network = new Error(
+          `cannot reach Microsoft Graph: ${cause?.code ?? cause?.message ?? String(failed.message)}`,
+        );
         network.name = TransportErrorNames.network;
         return network;
       }

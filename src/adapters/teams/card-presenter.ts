@@ -1,21 +1,67 @@
 import type { Presenter } from '../../app/presenter';
+import type { AccessService } from '../../app/access-service';
 import type { AccessRequest } from '../../domain/request';
 import type { Clock } from '../../ports/clock';
-import { renderApprovalCard, renderNotice, renderReceiptCard, type NoticeKind } from '../../cards';
+import type { Mention } from '../../ports/notifier';
+import type { Store } from '../../ports/store';
+import { MAX_REFRESH_USERS, renderApprovalCard, renderNotice, renderReceiptCard, type NoticeKind } from '../../cards';
+import type { TeamMember, TeamRoster } from './team-roster';
 
-/** The worker's view of the cards: what everyone in the channel and the requester see. */
+const APPROVER_TTL_MS = 10 * 60_000;
+
+/**
+ * The worker's view of the cards. The approval card goes to everyone as the status-only view,
+ * with `refresh.userIds` naming the group's approvers and the requester, so Teams fetches
+ * their own view (with their buttons) from the bot.
+ */
 export class CardPresenter implements Presenter {
-  constructor(private readonly deps: { clock: Clock }) {}
+  private readonly approverCache = new Map<string, { at: number; members: TeamMember[] }>();
 
-  approvalCard(request: AccessRequest): object {
-    return renderApprovalCard({ request, viewer: 'other', now: this.deps.clock.now() });
+  constructor(
+    private readonly deps: { clock: Clock; store: Store; service: AccessService; roster?: TeamRoster; defaultServiceUrl?: string },
+  ) {}
+
+  async approvalCard(request: AccessRequest): Promise<object> {
+    const approvers = await this.approversInTeam(request);
+    const requester = await this.teamsIdOf(request);
+    const ids = [...new Set([...(requester ? [requester] : []), ...approvers.map((m) => m.teamsId)])].slice(0, MAX_REFRESH_USERS);
+    return renderApprovalCard({ request, viewer: 'other', now: this.deps.clock.now(), refreshUserIds: ids });
   }
 
   receiptCard(request: AccessRequest): object {
     return renderReceiptCard({ request, now: this.deps.clock.now() });
   }
 
-  notice(template: string, request: AccessRequest, audience: 'channel' | 'requester') {
-    return renderNotice(template as NoticeKind, { request, now: this.deps.clock.now(), audience });
+  async notice(template: string, request: AccessRequest, audience: 'channel' | 'requester') {
+    const mentions: Mention[] =
+      audience === 'channel' && (template === 'reminder' || template === 'break_glass' || template === 'extension_requested')
+        ? (await this.approversInTeam(request)).map((m) => ({ id: m.teamsId, name: m.name }))
+        : [];
+    return renderNotice(template as NoticeKind, { request, now: this.deps.clock.now(), audience, mentions, rules: this.deps.service.rulesOf(request) });
+  }
+
+  /** Members of the approvers' team who may approve this group (cached: group checks cost Graph calls). */
+  private async approversInTeam(request: AccessRequest): Promise<TeamMember[]> {
+    const { roster, service } = this.deps;
+    const channel = service.policy.approverChannels[request.approverChannel];
+    if (!roster || !channel) return [];
+    const key = `${request.group.alias}|${channel.teamId}`;
+    const cached = this.approverCache.get(key);
+    if (cached && this.deps.clock.now() - cached.at < APPROVER_TTL_MS) return cached.members;
+    const serviceUrl = request.approvalCard?.serviceUrl ?? (request.tenantId && (await this.deps.store.getServiceUrl(request.tenantId))) ?? this.deps.defaultServiceUrl;
+    if (!serviceUrl) return [];
+    const rules = service.rulesOf(request);
+    const members: TeamMember[] = [];
+    for (const member of await roster.members(serviceUrl, channel.teamId)) {
+      if (members.length >= MAX_REFRESH_USERS - 1) break;
+      const person = { id: member.aadObjectId, name: member.name, upn: member.upn };
+      if (await service.authorizer.isApprover(rules, person).catch(() => false)) members.push(member);
+    }
+    this.approverCache.set(key, { at: this.deps.clock.now(), members });
+    return members;
+  }
+
+  private async teamsIdOf(request: AccessRequest): Promise<string | undefined> {
+    return (await this.deps.store.getPersonalChat(request.requester.id))?.userId;
   }
 }

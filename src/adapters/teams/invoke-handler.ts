@@ -48,7 +48,10 @@ export class InvokeHandler {
   constructor(private readonly deps: BotDeps) {}
 
   async handle(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
-    const parsed = invokeSchema.safeParse(value);
+    // NB: botbuilder's parsed value drops `trigger`; read it from the activity itself, since an
+    // automatic refresh must never change state.
+    const raw = context.activity.value as { trigger?: unknown } | undefined;
+    const parsed = invokeSchema.safeParse({ ...value, trigger: raw?.trigger });
     if (!parsed.success) {
       return cardResponse(renderMessageCard('That action is not one Timebox knows; nothing was changed.', 'attention'));
     }

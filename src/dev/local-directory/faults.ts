@@ -56,14 +56,27 @@ export interface FaultControl {
 }
 
 export function validateFaultSpec(value: unknown): FaultSpec {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('a fault must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error('a fault must be a JSON object');
   const spec = value as Record<string, unknown>;
-  const known = ['route', 'status', 'retryAfterSeconds', 'latencyMs', 'drop', 'error', 'times', 'probability'];
+  const known = [
+    'route',
+    'status',
+    'retryAfterSeconds',
+    'latencyMs',
+    'drop',
+    'error',
+    'times',
+    'probability',
+  ];
   const unknown = Object.keys(spec).filter((k) => !known.includes(k));
-  if (unknown.length > 0) throw new Error(`unknown fault field(s): ${unknown.join(', ')} (known: ${known.join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(`unknown fault field(s): ${unknown.join(', ')} (known: ${known.join(', ')})`);
   const isNum = (k: string, min: number, max = Number.POSITIVE_INFINITY) =>
-    spec[k] === undefined || (typeof spec[k] === 'number' && (spec[k] as number) >= min && (spec[k] as number) <= max);
-  if (spec.route !== undefined && typeof spec.route !== 'string') throw new Error('route must be a string like "POST /groups/*/members/$ref"');
+    spec[k] === undefined ||
+    (typeof spec[k] === 'number' && (spec[k] as number) >= min && (spec[k] as number) <= max);
+  if (spec.route !== undefined && typeof spec.route !== 'string')
+    throw new Error('route must be a string like "POST /groups/*/members/$ref"');
   if (!isNum('status', 100, 599)) throw new Error('status must be an HTTP status');
   if (!isNum('retryAfterSeconds', 0) || !isNum('latencyMs', 0) || !isNum('times', 1)) {
     throw new Error('retryAfterSeconds and latencyMs must be >= 0, times >= 1');

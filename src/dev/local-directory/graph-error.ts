@@ -59,7 +59,8 @@ export const badRequest = (message: string) => new GraphFailure(400, 'Request_Ba
 
 /** Default bodies for statuses that fault injection answers with. */
 export function faultFailure(status: number, retryAfterSeconds?: number): GraphFailure {
-  const headers: Record<string, string> = retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) };
+  const headers: Record<string, string> =
+    retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) };
   switch (status) {
     case 429:
       return new GraphFailure(429, 'TooManyRequests', 'Too many requests.', headers);

@@ -11,6 +11,8 @@ export interface GraphCall {
   body: unknown;
   /** The base URL incl. /v1.0, for @odata.context and @odata.nextLink. */
   baseUrl: string;
+  /** Entra refuses PIM assignments shorter than 5 minutes; 0 lets tests use seconds. */
+  pimMinimumDurationMs?: number;
 }
 
 export interface GraphAnswer {
@@ -50,16 +52,23 @@ function groupView(group: LocalGroup): Record<string, unknown> {
 
 /** Applies `$select` the way Graph does: the named properties (and OData annotations) only. */
 function select(entity: Record<string, unknown>, query: Record<string, string>): Record<string, unknown> {
-  const wanted = query.$select?.split(',').map((s) => s.trim()).filter(Boolean);
+  const wanted = query.$select
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!wanted || wanted.length === 0) return entity;
-  return Object.fromEntries(Object.entries(entity).filter(([k]) => k.startsWith('@odata.') || wanted.includes(k)));
+  return Object.fromEntries(
+    Object.entries(entity).filter(([k]) => k.startsWith('@odata.') || wanted.includes(k)),
+  );
 }
 
 /** A collection page with `$top` and Graph-style `@odata.nextLink` / `$skiptoken` paging. */
 function page(items: Record<string, unknown>[], call: GraphCall, context: string): GraphAnswer {
   const top = call.query.$top === undefined ? DEFAULT_PAGE : Number(call.query.$top);
   if (!Number.isInteger(top) || top < 1 || top > MAX_PAGE) {
-    throw badRequest(`Invalid page size specified: '${call.query.$top}'. Must be between 1 and ${MAX_PAGE} inclusive.`);
+    throw badRequest(
+      `Invalid page size specified: '${call.query.$top}'. Must be between 1 and ${MAX_PAGE} inclusive.`,
+    );
   }
   const token = call.query.$skiptoken;
   const offset = token === undefined ? 0 : Number(Buffer.from(token, 'base64url').toString('utf8'));
@@ -69,23 +78,34 @@ function page(items: Record<string, unknown>[], call: GraphCall, context: string
     value: items.slice(offset, offset + top).map((item) => select(item, call.query)),
   };
   if (offset + top < items.length) {
-    const next = new URLSearchParams({ ...call.query, $skiptoken: Buffer.from(String(offset + top)).toString('base64url') });
-    body['@odata.nextLink'] = `${call.baseUrl}/${call.segments.map(encodeURIComponent).join('/')}?${next.toString()}`;
+    const next = new URLSearchParams({
+      ...call.query,
+      $skiptoken: Buffer.from(String(offset + top)).toString('base64url'),
+    });
+    body['@odata.nextLink'] =
+      `${call.baseUrl}/${call.segments.map(encodeURIComponent).join('/')}?${next.toString()}`;
   }
   return { status: 200, body };
 }
 
 function matches(segments: string[], pattern: (string | null)[]): boolean {
-  return segments.length === pattern.length && pattern.every((p, i) => p === null || p.toLowerCase() === segments[i].toLowerCase());
+  return (
+    segments.length === pattern.length &&
+    pattern.every((p, i) => p === null || p.toLowerCase() === segments[i].toLowerCase())
+  );
 }
 
 /** The object id at the end of an `@odata.id` reference (".../directoryObjects/{id}", ".../users/{id}"). */
 function referencedId(body: unknown): string {
   const ref = (body as Record<string, unknown> | null)?.['@odata.id'];
   if (typeof ref !== 'string') {
-    throw badRequest("The request body must be a JSON object with an '@odata.id' reference to a directory object.");
+    throw badRequest(
+      "The request body must be a JSON object with an '@odata.id' reference to a directory object.",
+    );
   }
-  const match = /\/(directoryObjects|users|groups)\/([^/?#]+)$/i.exec(ref) ?? /\/(directoryObjects|users|groups)\('([^']+)'\)$/i.exec(ref);
+  const match =
+    /\/(directoryObjects|users|groups)\/([^/?#]+)$/i.exec(ref) ??
+    /\/(directoryObjects|users|groups)\('([^']+)'\)$/i.exec(ref);
   if (!match) throw badRequest(`Invalid object identifier '${ref}'.`);
   return decodeURIComponent(match[2]);
 }
@@ -93,9 +113,12 @@ function referencedId(body: unknown): string {
 function pimRequest(model: DirectoryModel, call: GraphCall, now: Date): GraphAnswer {
   const body = (call.body ?? {}) as Record<string, unknown>;
   const { action, accessId, principalId, groupId, justification } = body;
-  if (typeof principalId !== 'string' || typeof groupId !== 'string') throw badRequest('principalId and groupId are required.');
+  if (typeof principalId !== 'string' || typeof groupId !== 'string')
+    throw badRequest('principalId and groupId are required.');
   if (accessId !== 'member') {
-    throw badRequest(`accessId '${String(accessId)}' is not supported by the local directory (only 'member').`);
+    throw badRequest(
+      `accessId '${String(accessId)}' is not supported by the local directory (only 'member').`,
+    );
   }
   const scheduleInfo = (body.scheduleInfo ?? {}) as Record<string, unknown>;
   const end = (start: Date): Date => {
@@ -111,24 +134,39 @@ function pimRequest(model: DirectoryModel, call: GraphCall, now: Date): GraphAns
       return at;
     }
     // Timebox never asks for a permanent assignment; the default PIM policy for groups refuses it too.
-    throw new GraphFailure(400, 'RoleAssignmentRequestPolicyValidationFailed', 'The following policy rules failed: ["ExpirationRule"]');
+    throw new GraphFailure(
+      400,
+      'RoleAssignmentRequestPolicyValidationFailed',
+      'The following policy rules failed: ["ExpirationRule"]',
+    );
   };
   const startText = scheduleInfo.startDateTime;
   const start = typeof startText === 'string' ? new Date(startText) : now;
   if (Number.isNaN(start.getTime())) throw badRequest(`Invalid startDateTime '${String(startText)}'.`);
   const note = typeof justification === 'string' ? justification : undefined;
+  const endChecked = (from: Date): Date => {
+    const at = end(from);
+    if (at.getTime() - from.getTime() < (call.pimMinimumDurationMs ?? 0)) {
+      throw new GraphFailure(
+        400,
+        'RoleAssignmentRequestPolicyValidationFailed',
+        'The following policy rules failed: ["ExpirationRule"]',
+      );
+    }
+    return at;
+  };
 
   let assignmentId: string;
   let status = 'Provisioned';
   switch (action) {
     case 'adminAssign':
       // A future start is provisioned at once: Timebox always starts assignments now.
-      assignmentId = model.pimAssign(groupId, principalId, start, end(start), note).id;
+      assignmentId = model.pimAssign(groupId, principalId, start, endChecked(start), note).id;
       break;
     case 'adminExtend':
     case 'adminRenew':
     case 'adminUpdate':
-      assignmentId = model.pimExtend(groupId, principalId, end(start)).id;
+      assignmentId = model.pimExtend(groupId, principalId, endChecked(start)).id;
       break;
     case 'adminRemove':
       assignmentId = model.pimRemove(groupId, principalId).id;
@@ -175,7 +213,10 @@ function pimSchedules(model: DirectoryModel, call: GraphCall): GraphAnswer {
       accessId: a.accessId,
       memberType: 'direct',
       status: 'Provisioned',
-      scheduleInfo: { startDateTime: a.startDateTime, expiration: { type: 'afterDateTime', endDateTime: a.endDateTime } },
+      scheduleInfo: {
+        startDateTime: a.startDateTime,
+        expiration: { type: 'afterDateTime', endDateTime: a.endDateTime },
+      },
     }));
   return page(items, call, 'identityGovernance/privilegedAccess/group/assignmentSchedules');
 }
@@ -188,13 +229,22 @@ export function routeGraphCall(model: DirectoryModel, call: GraphCall, now: Date
   if (is('GET', ['organization'])) {
     return {
       status: 200,
-      body: { '@odata.context': `${call.baseUrl}/$metadata#organization`, value: [{ id: '00000000-0000-4000-8000-00000000d1d1', displayName: 'Timebox local directory' }] },
+      body: {
+        '@odata.context': `${call.baseUrl}/$metadata#organization`,
+        value: [{ id: '00000000-0000-4000-8000-00000000d1d1', displayName: 'Timebox local directory' }],
+      },
     };
   }
   if (is('GET', ['users'])) return page(model.users().map(userView), call, 'users');
   if (is('GET', ['users', null])) {
     const user = model.requireUser(s[1]);
-    return { status: 200, body: { '@odata.context': `${call.baseUrl}/$metadata#users/$entity`, ...select(userView(user), call.query) } };
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${call.baseUrl}/$metadata#users/$entity`,
+        ...select(userView(user), call.query),
+      },
+    };
   }
   if (is('POST', ['users', null, 'checkMemberGroups'])) {
     const groupIds = (call.body as Record<string, unknown> | null)?.groupIds;
@@ -203,13 +253,22 @@ export function routeGraphCall(model: DirectoryModel, call: GraphCall, now: Date
     }
     return {
       status: 200,
-      body: { '@odata.context': `${call.baseUrl}/$metadata#Collection(Edm.String)`, value: model.checkMemberGroups(s[1], groupIds) },
+      body: {
+        '@odata.context': `${call.baseUrl}/$metadata#Collection(Edm.String)`,
+        value: model.checkMemberGroups(s[1], groupIds),
+      },
     };
   }
   if (is('GET', ['groups'])) return page(model.groups().map(groupView), call, 'groups');
   if (is('GET', ['groups', null])) {
     const group = model.requireGroup(s[1]);
-    return { status: 200, body: { '@odata.context': `${call.baseUrl}/$metadata#groups/$entity`, ...select(groupView(group), call.query) } };
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${call.baseUrl}/$metadata#groups/$entity`,
+        ...select(groupView(group), call.query),
+      },
+    };
   }
   if (is('GET', ['groups', null, 'members'])) {
     const group = model.requireGroup(s[1]);
@@ -243,5 +302,9 @@ export function routeGraphCall(model: DirectoryModel, call: GraphCall, now: Date
   if (s.length > 0 && !known.some((k) => k.toLowerCase() === s[0].toLowerCase())) {
     throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${s[0]}'.`);
   }
-  throw new GraphFailure(405, 'Request_BadRequest', `${method} /${s.join('/')} is not supported by the local directory.`);
+  throw new GraphFailure(
+    405,
+    'Request_BadRequest',
+    `${method} /${s.join('/')} is not supported by the local directory.`,
+  );
 }

@@ -1,6 +1,9 @@
 /** Parses the ISO 8601 durations Graph uses in schedules ("PT2H", "P1DT30M", "PT0.5S") into milliseconds. */
 export function parseIsoDuration(text: string): number | undefined {
-  const match = /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(text);
+  const match =
+    /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
+      text,
+    );
   if (!match || text === 'P' || text.endsWith('T')) return undefined;
   const [, d, h, m, s] = match;
   const num = (v: string | undefined) => (v === undefined ? 0 : Number(v));

@@ -12,9 +12,13 @@ const { values } = parseArgs({
   },
 });
 
-serveLocalDirectory({ seed: values.seed as string, port: values.port, host: values.host, state: values.state, faults: values.faults }).catch(
-  (error: unknown) => {
-    console.error(`local directory: ${(error as Error).message}`);
-    process.exit(1);
-  },
-);
+serveLocalDirectory({
+  seed: values.seed as string,
+  port: values.port,
+  host: values.host,
+  state: values.state,
+  faults: values.faults,
+}).catch((error: unknown) => {
+  console.error(`local directory: ${(error as Error).message}`);
+  process.exit(1);
+});

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { GraphFailure, alreadyMember, badRequest, insufficientPrivileges, notFound, notMember } from './graph-error';
+import {
+  GraphFailure,
+  alreadyMember,
+  badRequest,
+  insufficientPrivileges,
+  notFound,
+  notMember,
+} from './graph-error';
 
 export interface LocalUser {
   id: string;
@@ -75,7 +82,9 @@ export class DirectoryModel {
   /** By object id or (case-insensitively) by user principal name, as Graph's /users/{id|upn}. */
   findUser(idOrUpn: string): LocalUser | undefined {
     const lower = idOrUpn.toLowerCase();
-    return this.state.users.find((u) => u.id.toLowerCase() === lower || u.userPrincipalName.toLowerCase() === lower);
+    return this.state.users.find(
+      (u) => u.id.toLowerCase() === lower || u.userPrincipalName.toLowerCase() === lower,
+    );
   }
 
   findGroup(id: string): LocalGroup | undefined {
@@ -153,11 +162,21 @@ export class DirectoryModel {
   }
 
   /** adminAssign: an active member assignment from `start` to `end`; the member is added at once. */
-  pimAssign(groupId: string, principalId: string, start: Date, end: Date, justification?: string): PimAssignment {
+  pimAssign(
+    groupId: string,
+    principalId: string,
+    start: Date,
+    end: Date,
+    justification?: string,
+  ): PimAssignment {
     const group = this.requireGroup(groupId);
     const user = this.requireUser(principalId);
     if (group.dynamic) {
-      throw new GraphFailure(400, 'InvalidGroupType', 'Dynamic membership groups cannot be managed by Privileged Identity Management.');
+      throw new GraphFailure(
+        400,
+        'InvalidGroupType',
+        'Dynamic membership groups cannot be managed by Privileged Identity Management.',
+      );
     }
     if (this.activeAssignment(group.id, user.id) || group.members.includes(user.id)) {
       throw new GraphFailure(400, 'RoleAssignmentExists', 'The Role assignment already exists.');
@@ -204,7 +223,8 @@ export class DirectoryModel {
     const group = this.requireGroup(groupId);
     const user = this.requireUser(principalId);
     const assignment = this.activeAssignment(group.id, user.id);
-    if (!assignment) throw new GraphFailure(400, 'RoleAssignmentDoesNotExist', 'The Role assignment does not exist.');
+    if (!assignment)
+      throw new GraphFailure(400, 'RoleAssignmentDoesNotExist', 'The Role assignment does not exist.');
     return assignment;
   }
 }

@@ -26,7 +26,10 @@ function parseFaults(text: string | undefined): FaultSpec[] {
  * Runs the local directory until SIGINT/SIGTERM: what `timebox directory serve` and
  * `tsx src/dev/local-directory/main.ts` do. Prints exactly one line when listening.
  */
-export async function serveLocalDirectory(options: ServeOptions, log: (line: string) => void = console.log): Promise<LocalDirectoryHandle> {
+export async function serveLocalDirectory(
+  options: ServeOptions,
+  log: (line: string) => void = console.log,
+): Promise<LocalDirectoryHandle> {
   let seed: LocalDirectorySeed;
   try {
     seed = JSON.parse(readFileSync(options.seed, 'utf8')) as LocalDirectorySeed;
@@ -34,8 +37,15 @@ export async function serveLocalDirectory(options: ServeOptions, log: (line: str
     throw new Error(`cannot read the seed ${options.seed}: ${(error as Error).message}`);
   }
   const port = options.port === undefined ? 5100 : Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, not "${options.port}"`);
-  const handle = await startLocalDirectory({ seed, port, host: options.host, stateFile: options.state, faults: parseFaults(options.faults) });
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`--port must be a port number, not "${options.port}"`);
+  const handle = await startLocalDirectory({
+    seed,
+    port,
+    host: options.host,
+    stateFile: options.state,
+    faults: parseFaults(options.faults),
+  });
   log(`local directory listening on ${handle.url}`);
   const stop = (): void => {
     handle.close().then(

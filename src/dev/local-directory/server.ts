@@ -10,7 +10,13 @@ import { readStateFile, writeStateFile } from './state-file';
 export interface LocalDirectorySeed {
   users: { id: string; displayName: string; userPrincipalName: string }[];
   /** `members` may hold group ids (nesting); `dynamic` groups refuse membership changes as Graph does. */
-  groups: { id: string; displayName: string; members: string[]; dynamic?: boolean; isAssignableToRole?: boolean }[];
+  groups: {
+    id: string;
+    displayName: string;
+    members: string[];
+    dynamic?: boolean;
+    isAssignableToRole?: boolean;
+  }[];
 }
 
 /** One Graph call the server answered. `path` is relative to `url` (decoded, no query): "/groups/g/members/u/$ref". */
@@ -48,18 +54,23 @@ export interface LocalDirectoryOptions {
   stateFile?: string;
   /** Faults active from the start (e.g. from the --faults flag). */
   faults?: FaultSpec[];
+  /** Refuse PIM assignments shorter than this, as Entra does below 5 minutes (300000). Default 0, so tests can use seconds. */
+  pimMinimumDurationMs?: number;
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function stateFromSeed(seed: LocalDirectorySeed): DirectoryState {
   if (!Array.isArray(seed?.users) || !Array.isArray(seed?.groups)) {
-    throw new Error('local directory seed needs "users" and "groups" arrays (see examples/demo.directory.json)');
+    throw new Error(
+      'local directory seed needs "users" and "groups" arrays (see examples/demo.directory.json)',
+    );
   }
   const ids = new Set([...seed.users.map((u) => u.id), ...seed.groups.map((g) => g.id)]);
   for (const group of seed.groups) {
     const unknown = (group.members ?? []).filter((m) => !ids.has(m));
-    if (unknown.length > 0) throw new Error(`local directory seed: group ${group.id} has unknown member(s) ${unknown.join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`local directory seed: group ${group.id} has unknown member(s) ${unknown.join(', ')}`);
   }
   return {
     users: structuredClone(seed.users),
@@ -118,14 +129,31 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
   app.disable('x-powered-by');
   app.disable('etag');
 
-  const send = (res: Response, call: LocalDirectoryCall | undefined, status: number, body?: unknown, headers: Record<string, string> = {}): void => {
+  const send = (
+    res: Response,
+    call: LocalDirectoryCall | undefined,
+    status: number,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): void => {
     if (call) call.status = status;
     res.status(status).set(headers);
     if (body === undefined) res.end();
     else res.json(body);
   };
-  const sendFailure = (res: Response, call: LocalDirectoryCall | undefined, failure: GraphFailure, req: Request): void => {
-    send(res, call, failure.status, graphErrorBody(failure.code, failure.message, req.get('client-request-id')), failure.headers);
+  const sendFailure = (
+    res: Response,
+    call: LocalDirectoryCall | undefined,
+    failure: GraphFailure,
+    req: Request,
+  ): void => {
+    send(
+      res,
+      call,
+      failure.status,
+      graphErrorBody(failure.code, failure.message, req.get('client-request-id')),
+      failure.headers,
+    );
   };
 
   app.use('/_admin', express.json());
@@ -190,7 +218,9 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
     }
     if (outcome.status !== undefined) {
       const failure = faultFailure(outcome.status, outcome.retryAfterSeconds);
-      const injected = outcome.error ? new GraphFailure(failure.status, outcome.error.code, outcome.error.message, failure.headers) : failure;
+      const injected = outcome.error
+        ? new GraphFailure(failure.status, outcome.error.code, outcome.error.message, failure.headers)
+        : failure;
       sendFailure(res, call, injected, req);
       return;
     }
@@ -204,6 +234,7 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
           query: Object.fromEntries(searchParams.entries()),
           body: req.body,
           baseUrl: `${req.protocol}://${req.get('host')}/v1.0`,
+          pimMinimumDurationMs: opts.pimMinimumDurationMs,
         },
         new Date(),
       );
@@ -214,7 +245,16 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
     }
   });
   app.use((req: Request, res: Response) => {
-    sendFailure(res, undefined, new GraphFailure(404, 'NotFound', `No local directory route for ${req.method} ${req.path}; Graph calls go under /v1.0.`), req);
+    sendFailure(
+      res,
+      undefined,
+      new GraphFailure(
+        404,
+        'NotFound',
+        `No local directory route for ${req.method} ${req.path}; Graph calls go under /v1.0.`,
+      ),
+      req,
+    );
   });
   app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
@@ -224,13 +264,19 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
     const call = res.locals.call as LocalDirectoryCall | undefined;
     const parseFailed = (error as { type?: string }).type === 'entity.parse.failed';
     const failure = parseFailed
-      ? new GraphFailure(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.')
+      ? new GraphFailure(
+          400,
+          'BadRequest',
+          'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.',
+        )
       : new GraphFailure(500, 'generalException', `Local directory error: ${(error as Error).message}`);
     sendFailure(res, call, failure, req);
   });
 
   const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(opts.port ?? 0, host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    const listening = app.listen(opts.port ?? 0, host, (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    );
     listening.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;

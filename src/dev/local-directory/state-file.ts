@@ -9,13 +9,21 @@ export function readStateFile(path: string): DirectoryState | undefined {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new Error(`local directory state file ${path} is not valid JSON (${(error as Error).message}); fix or delete it`);
+    throw new Error(
+      `local directory state file ${path} is not valid JSON (${(error as Error).message}); fix or delete it`,
+    );
   }
   const state = parsed as Partial<DirectoryState>;
   if (!Array.isArray(state.users) || !Array.isArray(state.groups)) {
-    throw new Error(`local directory state file ${path} has no "users" and "groups" arrays; fix or delete it`);
+    throw new Error(
+      `local directory state file ${path} has no "users" and "groups" arrays; fix or delete it`,
+    );
   }
-  return { users: state.users, groups: state.groups, pimAssignments: Array.isArray(state.pimAssignments) ? state.pimAssignments : [] };
+  return {
+    users: state.users,
+    groups: state.groups,
+    pimAssignments: Array.isArray(state.pimAssignments) ? state.pimAssignments : [],
+  };
 }
 
 /** Writes the directory atomically (temporary file, then rename), so a crash never leaves half a file. */

@@ -7,7 +7,11 @@ const servers: LocalDirectoryHandle[] = [];
 describeDirectoryContract('GraphDirectory → local directory over HTTP', async () => {
   const server = await startTestDirectory();
   servers.push(server);
-  return { directory: graphDirectoryFor(server), members: (groupId) => server.members(groupId), close: () => server.close() };
+  return {
+    directory: graphDirectoryFor(server),
+    members: (groupId) => server.members(groupId),
+    close: () => server.close(),
+  };
 });
 
 test('no test of the contract ever sent a DELETE without /$ref (it deletes the user in Graph)', () => {

@@ -24,7 +24,9 @@ async function domainError(promise: Promise<unknown>): Promise<DomainError> {
 describe('GraphDirectory retries against the local directory (real HTTP, real waits)', () => {
   test('2 × 429 with Retry-After: 1, then success → exactly one membership after about 2 s', async () => {
     server.faults.throttle(ADD, 2, 1);
-    const directory = graphDirectoryFor(server, { retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 10_000 } });
+    const directory = graphDirectoryFor(server, {
+      retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 10_000 },
+    });
     const started = Date.now();
     await directory.addMember(ids.sandbox, ids.alex);
     const elapsed = Date.now() - started;
@@ -74,7 +76,10 @@ describe('GraphDirectory retries against the local directory (real HTTP, real wa
 
   test('every attempt timing out ends as DIRECTORY_UNAVAILABLE after the budget', async () => {
     server.faults.latency('GET /users/*', 2_000);
-    const directory = graphDirectoryFor(server, { timeoutMs: 200, retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 100 } });
+    const directory = graphDirectoryFor(server, {
+      timeoutMs: 200,
+      retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 100 },
+    });
     const error = await domainError(directory.findUser(ids.alex));
     expect(error.code).toBe(ErrorCodes.DIRECTORY_UNAVAILABLE);
     expect(error.message).toMatch(/did not answer within 200 ms/);
@@ -90,7 +95,9 @@ describe('GraphDirectory retries against the local directory (real HTTP, real wa
 
   test('throttled past the retry budget → DIRECTORY_THROTTLED (transient), after maxAttempts calls', async () => {
     server.faults.add({ route: ADD, status: 429, retryAfterSeconds: 0 });
-    const directory = graphDirectoryFor(server, { retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 1_000 } });
+    const directory = graphDirectoryFor(server, {
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 1_000 },
+    });
     const error = await domainError(directory.addMember(ids.sandbox, ids.alex));
     expect(error.code).toBe(ErrorCodes.DIRECTORY_THROTTLED);
     expect(posts()).toHaveLength(3);
@@ -98,7 +105,9 @@ describe('GraphDirectory retries against the local directory (real HTTP, real wa
 
   test('a Retry-After longer than the longest wait ends the retries at once, with the wait in the error', async () => {
     server.faults.add({ route: ADD, status: 429, retryAfterSeconds: 120, times: 1 });
-    const directory = graphDirectoryFor(server, { retry: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 30_000 } });
+    const directory = graphDirectoryFor(server, {
+      retry: { maxAttempts: 5, baseDelayMs: 10, maxDelayMs: 30_000 },
+    });
     const started = Date.now();
     const error = await domainError(directory.addMember(ids.sandbox, ids.alex));
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -109,7 +118,9 @@ describe('GraphDirectory retries against the local directory (real HTTP, real wa
 
   test('removal uses exactly DELETE /groups/{g}/members/{u}/$ref, once, and nothing else that deletes', async () => {
     await graphDirectoryFor(server).removeMember(ids.dbRead, ids.adele);
-    expect(server.calls.map((c) => `${c.method} ${c.path}`)).toEqual([`DELETE /groups/${ids.dbRead}/members/${ids.adele}/$ref`]);
+    expect(server.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      `DELETE /groups/${ids.dbRead}/members/${ids.adele}/$ref`,
+    ]);
     expect(server.state().users.map((u) => u.id)).toContain(ids.adele);
   });
 });

@@ -40,7 +40,11 @@ describe('GraphDirectory maps recorded Graph error payloads', () => {
     const error = await failure(directory.addMember(G, U));
     expect(error.code).toBe(ErrorCodes.DIRECTORY_PERMISSION);
     expect(error.message).toContain('GroupMember.ReadWrite.All');
-    expect(error.details).toMatchObject({ status: 403, graphCode: 'Authorization_RequestDenied', requestId: 'aa324f0f-b4a3-4af6-9c4f-996e1959074e' });
+    expect(error.details).toMatchObject({
+      status: 403,
+      graphCode: 'Authorization_RequestDenied',
+      requestId: 'aa324f0f-b4a3-4af6-9c4f-996e1959074e',
+    });
     expect(stub.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
     expect(sleeps).toEqual([]);
   });
@@ -149,7 +153,15 @@ describe('GraphDirectory maps recorded Graph error payloads', () => {
 
   test('PIM: PermissionScopeNotGranted (non-standard body) names PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup and the licence', async () => {
     stub.on('POST', PIM, recorded.pimPermissionScopeNotGranted);
-    const error = await failure(directory.assignTimeBound({ groupId: G, userId: U, start: Date.UTC(2026, 0, 1), durationMs: 7_200_000, justification: 'INC-1' }));
+    const error = await failure(
+      directory.assignTimeBound({
+        groupId: G,
+        userId: U,
+        start: Date.UTC(2026, 0, 1),
+        durationMs: 7_200_000,
+        justification: 'INC-1',
+      }),
+    );
     expect(error.code).toBe(ErrorCodes.DIRECTORY_PERMISSION);
     expect(error.message).toContain('PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup');
     expect(error.message).toMatch(/licen/);
@@ -158,7 +170,15 @@ describe('GraphDirectory maps recorded Graph error payloads', () => {
 
   test('PIM: RoleAssignmentExists on assign and RoleAssignmentDoesNotExist on remove are success', async () => {
     stub.on('POST', PIM, recorded.roleAssignmentExists);
-    await expect(directory.assignTimeBound({ groupId: G, userId: U, start: Date.UTC(2026, 0, 1), durationMs: 60_000, justification: 'x' })).resolves.toBeUndefined();
+    await expect(
+      directory.assignTimeBound({
+        groupId: G,
+        userId: U,
+        start: Date.UTC(2026, 0, 1),
+        durationMs: 60_000,
+        justification: 'x',
+      }),
+    ).resolves.toBeUndefined();
     stub.on('POST', PIM, recorded.roleAssignmentDoesNotExist);
     await expect(directory.removeTimeBound(G, U, 'released')).resolves.toBeUndefined();
   });
@@ -166,21 +186,38 @@ describe('GraphDirectory maps recorded Graph error payloads', () => {
   test('PIM: RoleAssignmentDoesNotExist on extend is an error (nothing to extend)', async () => {
     stub.on('POST', PIM, recorded.roleAssignmentDoesNotExist);
     stub.on('GET', `/groups/${G}`, recorded.group(G, 'assigned'));
-    const error = await failure(directory.extendTimeBound({ groupId: G, userId: U, start: Date.UTC(2026, 0, 1), durationMs: 60_000, justification: 'x' }));
+    const error = await failure(
+      directory.extendTimeBound({
+        groupId: G,
+        userId: U,
+        start: Date.UTC(2026, 0, 1),
+        durationMs: 60_000,
+        justification: 'x',
+      }),
+    );
     expect(error.code).toBe(ErrorCodes.DIRECTORY_INVALID);
     expect(error.message).toContain('no active assignment');
   });
 
   test('PIM request body: member access, afterDuration as ISO 8601, start as ISO date', async () => {
     stub.on('POST', PIM, { status: 201, body: { id: 'r1', status: 'Provisioned' } });
-    await directory.assignTimeBound({ groupId: G, userId: U, start: Date.UTC(2026, 0, 1, 9), durationMs: 5_400_000, justification: 'INC-42 debugging' });
+    await directory.assignTimeBound({
+      groupId: G,
+      userId: U,
+      start: Date.UTC(2026, 0, 1, 9),
+      durationMs: 5_400_000,
+      justification: 'INC-42 debugging',
+    });
     expect(stub.calls[0].body).toEqual({
       accessId: 'member',
       principalId: U,
       groupId: G,
       action: 'adminAssign',
       justification: 'INC-42 debugging',
-      scheduleInfo: { startDateTime: '2026-01-01T09:00:00.000Z', expiration: { type: 'afterDuration', duration: 'PT1H30M' } },
+      scheduleInfo: {
+        startDateTime: '2026-01-01T09:00:00.000Z',
+        expiration: { type: 'afterDuration', duration: 'PT1H30M' },
+      },
     });
   });
 });

@@ -1,0 +1,125 @@
+import { CardVerb, renderApprovalCard, type Viewer } from '../../../src/cards';
+import { Status, type AccessRequest } from '../../../src/domain/request';
+import { aRequestIn, anApprover, aSecondApprover, aVote, HOUR, T0 } from '../../helpers/builders';
+import { allActions, allStrings, type Json } from './card-walk';
+
+const render = (request: AccessRequest, viewer: Viewer, extra: { refreshUserIds?: string[]; error?: string } = {}) =>
+  renderApprovalCard({ request, viewer, now: T0, ...extra }) as Json;
+
+/** The verbs a viewer can trigger, ShowCards included, in card order. */
+const verbsOf = (card: Json): string[] => allActions(card).filter((a) => a.type === 'Action.Execute' && a !== (card.refresh as Json | undefined)?.action).map((a) => String(a.verb));
+const text = (card: Json): string => allStrings(card).join('\n');
+
+describe('approval card: who sees which buttons', () => {
+  test('approvers decide a pending request: approve, deny with a required reason, claim', () => {
+    const card = render(aRequestIn('pending'), 'approver');
+    expect(verbsOf(card)).toEqual([CardVerb.APPROVE, CardVerb.DENY, CardVerb.CLAIM]);
+    const deny = allActions(card).find((a) => a.type === 'Action.ShowCard' && a.title === 'Deny')!;
+    expect(((deny.card as Json).body as Json[])[0]).toMatchObject({ type: 'Input.Text', id: 'reason', isRequired: true });
+  });
+
+  test('the requester can only cancel their pending request; everyone else only reads', () => {
+    expect(verbsOf(render(aRequestIn('pending'), 'requester'))).toEqual([CardVerb.CANCEL]);
+    expect(verbsOf(render(aRequestIn('pending'), 'other'))).toEqual([]);
+  });
+
+  test('approvers can revoke an active grant, with a reason', () => {
+    const card = render(aRequestIn('active'), 'approver');
+    expect(verbsOf(card)).toEqual([CardVerb.REVOKE]);
+    expect(allActions(card).find((a) => a.title === 'Revoke')?.type).toBe('Action.ShowCard');
+  });
+
+  test.each([Status.EXPIRED, Status.RELEASED, Status.REVOKED, Status.DENIED, Status.CANCELLED, Status.TIMED_OUT, Status.FAILED])(
+    'a %s request offers nobody a button',
+    (status) => {
+      for (const viewer of ['approver', 'requester', 'other'] as const) expect(verbsOf(render(aRequestIn(status), viewer))).toEqual([]);
+    },
+  );
+
+  test('once someone claims it, the claim button goes and everyone sees who is reviewing', () => {
+    const card = render(aRequestIn('pending', { claimedBy: aSecondApprover() }), 'other');
+    expect(text(card)).toContain('Alan Turing is reviewing this request');
+    expect(verbsOf(render(aRequestIn('pending', { claimedBy: aSecondApprover() }), 'approver'))).not.toContain(CardVerb.CLAIM);
+  });
+
+  test('break-glass asks approvers to acknowledge until someone has', () => {
+    const bg = aRequestIn('active', { kind: 'break_glass', votes: [] });
+    expect(verbsOf(render(bg, 'approver'))).toEqual([CardVerb.ACKNOWLEDGE, CardVerb.REVOKE]);
+    expect(text(render(bg, 'other'))).toMatch(/BREAK-GLASS/);
+    const acked = render({ ...bg, acknowledgedBy: anApprover() }, 'approver');
+    expect(verbsOf(acked)).toEqual([CardVerb.REVOKE]);
+    expect(text(acked)).toContain('Break-glass acknowledged by Grace Hopper');
+  });
+
+  test('a pending extension is decided with the same approve and deny verbs', () => {
+    const r = aRequestIn('active', { pendingExtension: { by: aRequestIn('active').requester, at: T0, addedMs: HOUR, votes: [] } });
+    const card = render(r, 'approver');
+    expect(verbsOf(card)).toEqual([CardVerb.APPROVE, CardVerb.DENY, CardVerb.REVOKE]);
+    expect(allActions(card).map((a) => a.title)).toEqual(expect.arrayContaining(['Approve extension', 'Deny extension']));
+  });
+});
+
+describe('approval card: what it says', () => {
+  test('shows approvals so far and who voted', () => {
+    const card = render(aRequestIn('pending', { approvalsRequired: 2, votes: [aVote()] }), 'other');
+    expect(text(card)).toContain('Waiting for approval · 1 of 2 approvals');
+    expect(text(card)).toMatch(/Approved by Grace Hopper · \d\d:\d\d UTC/);
+  });
+
+  test('shows who decided, when, why, and when access ends, in UTC', () => {
+    const denied = text(render(aRequestIn('denied'), 'other'));
+    expect(denied).toMatch(/Denied by Grace Hopper · 13:55 UTC: “Use the read replica\.”/);
+    const active = text(render(aRequestIn('active'), 'other'));
+    expect(active).toContain('2026-11-21 15:55 UTC');
+    expect(active).toContain('Ada Lovelace (ada@contoso.com)');
+    expect(active).toContain('Production DB (read) · db-read');
+  });
+
+  test('a failure says what to do', () => {
+    expect(text(render(aRequestIn('failed'), 'other'))).toMatch(/An admin must grant it/);
+  });
+
+  test('an error is shown on the card', () => {
+    expect(text(render(aRequestIn('pending'), 'approver', { error: 'Only approvers of db-read can approve.' }))).toContain('Only approvers of db-read can approve.');
+  });
+
+  test('each state has its own colour', () => {
+    const style = (status: AccessRequest['status']) => ((render(aRequestIn(status), 'other').body as Json[])[0] as Json).style;
+    expect(style('pending')).toBe('warning');
+    expect(style('active')).toBe('good');
+    expect(style('approved')).toBe('good');
+    for (const s of ['denied', 'failed', 'revoked'] as const) expect(style(s)).toBe('attention');
+  });
+});
+
+describe('approval card: refresh', () => {
+  const ids = Array.from({ length: 70 }, (_, i) => `29:user-${i}`);
+
+  test('open requests refresh for at most 60 listed users, with only the request id', () => {
+    const card = render(aRequestIn('pending'), 'other', { refreshUserIds: ids });
+    expect(card.refresh).toEqual({
+      action: { type: 'Action.Execute', verb: CardVerb.REFRESH, data: { requestId: 'req-7f3a9c' } },
+      userIds: ids.slice(0, 60),
+    });
+  });
+
+  test('closed requests do not refresh, nor does a card without user ids', () => {
+    expect(render(aRequestIn('expired'), 'other', { refreshUserIds: ids }).refresh).toBeUndefined();
+    expect(render(aRequestIn('pending'), 'other').refresh).toBeUndefined();
+  });
+
+  test('ids that cannot be Teams users are dropped', () => {
+    const card = render(aRequestIn('pending'), 'other', { refreshUserIds: ['29:ok', '${x}', '<at>x</at>', '', '29:ok'] });
+    expect((card.refresh as Json).userIds).toEqual(['29:ok']);
+  });
+});
+
+describe('approval card: break-glass after the fact', () => {
+  test('an expired, unacknowledged break-glass grant still refreshes and asks approvers to acknowledge', () => {
+    const r = aRequestIn('expired', { kind: 'break_glass', votes: [] });
+    const card = render(r, 'approver', { refreshUserIds: ['29:a'] });
+    expect(verbsOf(card)).toEqual([CardVerb.ACKNOWLEDGE]);
+    expect(card.refresh).toBeDefined();
+    expect(render({ ...r, acknowledgedBy: anApprover() }, 'approver', { refreshUserIds: ['29:a'] }).refresh).toBeUndefined();
+  });
+});
