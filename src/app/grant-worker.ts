@@ -169,37 +169,70 @@ export class GrantWorker {
    * grant nor mistakes our own earlier add for a standing membership.
    */
   private async add(effect: Effect, request: AccessRequest): Promise<void> {
-    const { directory, store, service, clock } = this.deps;
+    const { directory, store, clock } = this.deps;
     if (request.status !== Status.APPROVED) return store.completeEffect(effect.id);
     if (request.standingMember === undefined) {
       const standing = await this.wasStandingMember(request);
-      await this.patch(request.id, undefined, { standingMember: standing });
-      return this.add(effect, (await store.get(request.id))!);
+      const recorded = await this.patchWhile(request.id, (r) => r.status === Status.APPROVED, { standingMember: standing });
+      if (!recorded) return store.completeEffect(effect.id);
+      return this.add(effect, recorded);
     }
     if (this.deps.service.mode === 'pim' && !request.standingMember) {
       await directory.assignTimeBound({ groupId: request.group.id, userId: request.requester.id, start: clock.now(), durationMs: lifecycle.totalLengthWith(request, 0), justification: `${request.id}: ${request.justification}`.slice(0, 500) });
     } else if (!request.standingMember) {
       await directory.addMember(request.group.id, request.requester.id);
     }
-    await service.commitTransition(lifecycle.markGranted(request, clock.now(), request.standingMember), request.version, [effect.id]);
+    await this.markGranted(effect, request.id);
   }
 
-  /** A member before we add them is standing, unless one of our own grants put them there. */
+  /**
+   * The membership is in place: the grant starts now. Someone else's write in between (a
+   * card location, a revoke) is read again rather than retried later, so the grant is not
+   * held up by a backoff; a request closed meanwhile has its removal queued behind this add.
+   */
+  private async markGranted(effect: Effect, requestId: string): Promise<void> {
+    const { store, service, clock } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      const current = (await store.get(requestId))!;
+      if (current.status !== Status.APPROVED) return store.completeEffect(effect.id);
+      try {
+        await service.commitTransition(lifecycle.markGranted(current, clock.now(), current.standingMember === true), current.version, [effect.id]);
+        return;
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 10) throw error;
+      }
+    }
+  }
+
+  /**
+   * A member before we add them is standing, unless one of our own requests may have put them
+   * there (an add decided on and not yet taken back). Membership effects of one person and
+   * group run one at a time, so no other add or removal of it is under way now.
+   */
   private async wasStandingMember(request: AccessRequest): Promise<boolean> {
     if (!(await this.deps.directory.isMember(request.group.id, request.requester.id))) return false;
     const mine = [
-      ...(await this.deps.store.listOpen({ requesterId: request.requester.id, groupAlias: request.group.alias })),
+      ...(await this.deps.store.listOpen({ requesterId: request.requester.id })),
       ...(await this.deps.store.listRecentClosed(request.requester.id, 200)),
     ];
-    const ours = mine.some((r) => r.id !== request.id && r.group.id === request.group.id && r.grantedAt !== undefined && !r.standingMember && r.membershipRemovedAt === undefined);
+    const ours = mine.some((r) => r.id !== request.id && lifecycle.sameId(r.group.id, request.group.id) && lifecycle.mayHoldMembership(r));
     return !ours;
   }
 
+  /**
+   * Takes the membership away unless it is not ours to take: the person was a standing member,
+   * another active grant still covers them, or nothing was ever added.
+   */
   private async remove(effect: Effect, request: AccessRequest): Promise<void> {
     const { directory, store, service, clock } = this.deps;
     const now = clock.now();
-    const others = (await store.listOpen({ requesterId: request.requester.id, statuses: [Status.ACTIVE, Status.APPROVED] })).filter(
-      (r) => r.id !== request.id && r.group.id === request.group.id,
+    if (request.membershipRemovedAt !== undefined) return store.completeEffect(effect.id);
+    if (request.standingMember === undefined) {
+      // The add never got as far as looking at the membership: there is nothing of ours to remove.
+      return this.patch(request.id, effect.id, { membershipRemovedAt: now });
+    }
+    const others = (await store.listOpen({ requesterId: request.requester.id, statuses: [Status.ACTIVE] })).filter(
+      (r) => r.id !== request.id && lifecycle.sameId(r.group.id, request.group.id),
     );
     const keep = request.standingMember ? 'standing member' : others.length > 0 ? `still granted by ${others.map((r) => r.id).join(', ')}` : undefined;
     if (!keep) {
@@ -234,7 +267,10 @@ export class GrantWorker {
       const fresh = (await store.get(request.id))!;
       const code = error instanceof DomainError ? error.code : ErrorCodes.DIRECTORY_UNAVAILABLE;
       if (fresh.status !== Status.APPROVED) return store.completeEffect(effect.id);
-      await this.deps.service.commitTransition(lifecycle.markFailed(fresh, clock.now(), { code, message }), fresh.version, [effect.id]);
+      // A refusal by the directory (403, no such group, dynamic group) means nothing was added;
+      // anything else (retries spent, a store failure after the add) may have left a membership.
+      const nothingAdded = !transient && error instanceof DomainError && error.code.startsWith('DIRECTORY.');
+      await this.deps.service.commitTransition(lifecycle.markFailed(fresh, clock.now(), { code, message }, nothingAdded), fresh.version, [effect.id]);
       return;
     }
     const event: lifecycle.RequestEvent = { type: 'notify_failed', requestId: request.id, at: clock.now(), reason: message, detail: { effect: effect.kind, template: effect.template } };
@@ -247,6 +283,19 @@ export class GrantWorker {
       await this.deps.notifier.replyInThread(request.approvalCard, { text: `⚠️ Removing ${request.requester.name} from ${request.group.displayName} keeps failing: ${message}. Timebox keeps trying; remove the membership by hand if this persists.` });
     } catch (error) {
       this.deps.logger.error({ err: error, requestId: request.id }, 'could not post the removal alert');
+    }
+  }
+
+  /** Writes `fields` while `still(request)` holds; returns the stored request, or undefined when it no longer held. */
+  private async patchWhile(requestId: string, still: (request: AccessRequest) => boolean, fields: Partial<AccessRequest>): Promise<AccessRequest | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const current = (await this.deps.store.get(requestId))!;
+      if (!still(current)) return undefined;
+      try {
+        return await this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events: [] });
+      } catch (error) {
+        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 10) throw error;
+      }
     }
   }
 

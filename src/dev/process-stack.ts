@@ -29,6 +29,8 @@ export interface StackOptions {
   onLine?: (child: StackChildName, line: string) => void;
   /** Per child. */
   startTimeoutMs?: number;
+  /** Aborting stops whatever has started; startStack then rejects. */
+  signal?: AbortSignal;
 }
 
 export type StackChildName = 'directory' | 'bot' | 'playground';
@@ -65,6 +67,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const children: ManagedChild[] = [];
   const line = (name: StackChildName) => (text: string) => options.onLine?.(name, text);
   const start = (name: StackChildName, command: { command: string; args: string[] }, env: NodeJS.ProcessEnv): ManagedChild => {
+    if (options.signal?.aborted) throw new Error('start-up aborted');
     const child = new ManagedChild({ name, ...command, cwd: options.root, env, onLine: line(name) });
     children.push(child);
     return child;
@@ -73,6 +76,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   mkdirSync(path.dirname(options.playgroundLogFile), { recursive: true });
   if (options.directoryStateFile) mkdirSync(path.dirname(options.directoryStateFile), { recursive: true });
   let stopFollowingLog: (() => void) | undefined;
+  const onAbort = (): void => void stopAll(children);
+  options.signal?.addEventListener('abort', onAbort);
 
   try {
     const directoryArgs = ['--seed', options.seedFile, '--port', String(options.directoryPort), '--host', LOOPBACK];
@@ -140,6 +145,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       for (const child of children) void child.exited.then(() => !child.isStopping && resolve(child));
     });
     let stopped: Promise<void> | undefined;
+    options.signal?.removeEventListener('abort', onAbort);
     return {
       directoryUrl,
       botUrl,
@@ -154,8 +160,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         })),
     };
   } catch (error) {
+    options.signal?.removeEventListener('abort', onAbort);
     await stopAll(children);
     stopFollowingLog?.();
-    throw error;
+    throw options.signal?.aborted ? new Error('start-up aborted') : error;
   }
 }

@@ -12,9 +12,9 @@ export type EffectKind =
   | 'person.notify';
 
 /**
- * Effects of one request run in order within a lane, so that a card update never overtakes
- * the post it updates; lanes are independent so that a Teams outage never holds up a
- * membership change (a grant or a removal).
+ * Effects run in order within a lane, so that a card update never overtakes the post it
+ * updates; lanes are independent so that a Teams outage never holds up a membership change
+ * (a grant or a removal). See `Effect.queue` for what one queue holds.
  */
 export type EffectLane = 'directory' | 'teams';
 
@@ -30,6 +30,13 @@ export interface Effect extends NewEffect {
   id: string;
   requestId: string;
   lane: EffectLane;
+  /**
+   * Effects of one queue run one at a time, in `seq` order: the request's Teams effects, or
+   * every membership change of one person in one group (whichever request it belongs to), so
+   * that an add and a removal of the same membership never overlap. Absent in stores written
+   * before it existed: the request and lane then make the queue.
+   */
+  queue?: string;
   /** Order of creation, across the whole store. */
   seq: number;
   attempts: number;

@@ -147,9 +147,11 @@ describe('production mode: /api/messages accepts only activities signed for the 
     await waitFor(() => h.connector.created.length > 0, 'approval card posted');
     // The bot fetched a token for the Bot Connector from the configured login URL, with its own
     // credentials, and every call to the connector carried it.
-    expect(channel.issued).toEqual([expect.objectContaining({ clientId: APP_ID, scope: 'https://api.botframework.com/.default' })]);
+    expect(channel.issued.length).toBeGreaterThan(0);
+    for (const issued of channel.issued) expect(issued).toMatchObject({ clientId: APP_ID, scope: 'https://api.botframework.com/.default' });
     expect(h.connector.authorizations.length).toBeGreaterThan(0);
-    expect(new Set(h.connector.authorizations)).toEqual(new Set([`Bearer ${channel.issued[0]!.token}`]));
+    const tokens = channel.issued.map((i) => `Bearer ${i.token}`);
+    for (const auth of h.connector.authorizations) expect(tokens).toContain(auth);
     // The OpenID metadata and the keys came from the configured (loopback) endpoints.
     expect(channel.fetches).toEqual(expect.arrayContaining(['/v1/.well-known/openidconfiguration', '/v1/.well-known/keys']));
   });

@@ -34,6 +34,10 @@ const emptyState = (): HotState => ({
 
 export const laneOf = (kind: NewEffect['kind']): EffectLane => (kind.startsWith('directory.') ? 'directory' : 'teams');
 
+/** See `Effect.queue`: membership changes queue per person and group, Teams effects per request. */
+export const queueOf = (request: AccessRequest, lane: EffectLane): string =>
+  lane === 'directory' ? `directory:${request.group.id.toLowerCase()}:${request.requester.id.toLowerCase()}` : `teams:${request.id}`;
+
 /**
  * The default store: lowdb for the hot state (`timebox.json`, rewritten atomically on each
  * write), an append-only `history.jsonl` for closed requests, and the hash-chained
@@ -107,7 +111,7 @@ export class LowdbStore implements Store {
         }
         const done = new Set(change.completedEffectIds ?? []);
         if (done.size) state.effects = state.effects.filter((e) => !done.has(e.id));
-        for (const effect of change.effects ?? []) state.effects.push(this.newEffect(state, stored.id, effect, stored.updatedAt));
+        for (const effect of change.effects ?? []) state.effects.push(this.newEffect(state, stored, effect));
         for (const event of change.events) state.auditQueue.push({ seq: state.nextAuditSeq++, event });
       }, closing ? stored : undefined);
       await this.flushAudit();
@@ -201,7 +205,7 @@ export class LowdbStore implements Store {
     const seen = new Set<string>();
     const heads: Effect[] = [];
     for (const effect of [...this.state.effects].sort((a, b) => a.seq - b.seq)) {
-      const key = `${effect.requestId}/${effect.lane}`;
+      const key = effect.queue ?? `${effect.requestId}/${effect.lane}`;
       if (seen.has(key)) continue;
       seen.add(key);
       heads.push(effect);
@@ -209,9 +213,11 @@ export class LowdbStore implements Store {
     return heads.sort((a, b) => a.notBefore - b.notBefore || a.seq - b.seq);
   }
 
-  private newEffect(state: HotState, requestId: string, effect: NewEffect, now: number): Effect {
+  private newEffect(state: HotState, request: AccessRequest, effect: NewEffect): Effect {
     const seq = state.nextEffectSeq++;
-    return { ...effect, id: `${requestId}:${seq}`, requestId, lane: laneOf(effect.kind), seq, attempts: 0, notBefore: now, createdAt: now };
+    const now = request.updatedAt;
+    const lane = laneOf(effect.kind);
+    return { ...effect, id: `${request.id}:${seq}`, requestId: request.id, lane, queue: queueOf(request, lane), seq, attempts: 0, notBefore: now, createdAt: now };
   }
 
   /**

@@ -38,18 +38,35 @@ export function pickBotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /**
- * botbuilder's own JWT validation (ConfigurationBotFrameworkAuthentication), with one fix: a
- * token that fails jsonwebtoken's checks (bad signature, malformed, wrong algorithm, not yet
- * valid) surfaces from botbuilder as a plain JsonWebTokenError, which CloudAdapter turns into a
- * 500. Anything that fails authentication is a 401 here, so that a forged request is never
- * mistaken for an outage (and never pages anyone).
+ * botbuilder's own JWT validation (ConfigurationBotFrameworkAuthentication), made to answer
+ * every forgery with a 401 rather than a 500, so that a forged request is never mistaken for an
+ * outage (and never pages anyone):
+ * - a token that fails jsonwebtoken's checks (bad signature, wrong algorithm, not yet valid)
+ *   surfaces from botbuilder as a plain JsonWebTokenError, which CloudAdapter turns into a 500;
+ * - botbuilder reads the unverified token before checking it, and throws a TypeError on a
+ *   payload that is valid JSON but not an object (e.g. `null`).
+ * So the header's shape is checked first (exactly "Bearer <header>.<payload>.<signature>", both
+ * JSON objects, a string issuer), and jsonwebtoken's errors become 401s. The checks themselves
+ * (signature, issuer, audience, expiry, serviceUrl, endorsements) are all botbuilder's.
+ *
+ * NB: botbuilder's emulator check adds an issuer for the unverified `tid` claim of any token to
+ * a process-wide list, which grows with every new tenant id an anonymous caller sends. With
+ * MicrosoftAppTenantId set, a token naming another tenant is refused before it gets there.
  */
 export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentication {
+  private readonly appId?: string;
+  private readonly tenantId?: string;
+
   constructor(env: NodeJS.ProcessEnv, credentialsFactory?: ServiceClientCredentialsFactory) {
-    super(pickBotEnv(env) as ConfigurationBotFrameworkAuthenticationOptions, credentialsFactory);
+    const picked = pickBotEnv(env);
+    super(picked as ConfigurationBotFrameworkAuthenticationOptions, credentialsFactory);
+    this.appId = picked.MicrosoftAppId;
+    this.tenantId = picked.MicrosoftAppTenantId;
   }
 
   override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+    // Local mode (no app id) has authentication off, and botbuilder ignores the header there.
+    if (this.appId && authHeader) checkTokenShape(authHeader, this.tenantId);
     try {
       return await super.authenticateRequest(activity, authHeader);
     } catch (error) {
@@ -71,6 +88,30 @@ export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentic
     } catch (error) {
       throw unauthorized(error);
     }
+  }
+}
+
+/** Refuses what botbuilder would refuse anyway, before its unverified parsing of the token runs. */
+export function checkTokenShape(authHeader: string, tenantId?: string): void {
+  const parts = authHeader.split(' ');
+  const segments = parts.length === 2 && parts[0] === 'Bearer' ? parts[1]!.split('.') : [];
+  const header = segments.length === 3 ? jsonObject(segments[0]!) : undefined;
+  const payload = header ? jsonObject(segments[1]!) : undefined;
+  if (!payload || typeof payload.iss !== 'string') {
+    throw new AuthenticationError('Unauthorized: the Authorization header is not a bearer JWT.', 401);
+  }
+  if (tenantId && payload.tid !== undefined && payload.tid !== tenantId) {
+    throw new AuthenticationError('Unauthorized: the token was issued for another tenant.', 401);
+  }
+}
+
+function jsonObject(segment: string): Record<string, unknown> | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(segment)) return undefined;
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

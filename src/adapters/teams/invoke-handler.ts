@@ -9,6 +9,7 @@ import type { BotDeps } from './bot-deps';
 import { actorOf, tenantOf } from './actor';
 import { splitTicket } from './command-parser';
 import { userMessageOf } from './replies';
+import { withSuggestion } from './did-you-mean';
 
 const text = (max: number) => z.string().max(max).optional();
 
@@ -119,7 +120,7 @@ export class InvokeHandler {
       return cardResponse(renderReceiptCard({ request: result.request, now: this.deps.clock.now() }));
     } catch (error) {
       // The form comes back with what the person typed and what to fix.
-      return cardResponse(renderRequestForm({ groups: await service.requestableGroups(actor), values, error: userMessageOf(error, this.deps.logger) }));
+      return cardResponse(renderRequestForm({ groups: await service.requestableGroups(actor), values, error: userMessageOf(withSuggestion(error, service.policy), this.deps.logger) }));
     }
   }
 

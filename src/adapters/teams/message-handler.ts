@@ -8,6 +8,7 @@ import type { BotDeps } from './bot-deps';
 import { actorOf, tenantOf } from './actor';
 import { parseCommand, splitTicket, type Command } from './command-parser';
 import { replyCard, replyText, userMessageOf } from './replies';
+import { withSuggestion } from './did-you-mean';
 
 const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.WRONG_TENANT];
 
@@ -28,7 +29,7 @@ export class MessageHandler {
       if (error instanceof DomainError && AUTH_CODES.includes(error.code)) {
         await this.deps.service.auditRefusal(undefined, actor, command?.name ?? 'message', error).catch(() => undefined);
       }
-      await replyText(context, userMessageOf(error, this.deps.logger));
+      await replyText(context, userMessageOf(withSuggestion(error, this.deps.service.policy), this.deps.logger));
     }
   }
 

@@ -1,0 +1,137 @@
+// `npm run dev`: the local directory, the bot in local mode and the Microsoft 365 Agents
+// Playground, wired together on loopback; Ctrl-C stops all three.
+import path from 'node:path';
+import { ChildStartError, type ManagedChild } from './process-child';
+import { PortInUseError, assertPortFree, parsePort } from './process-net';
+import { startStack, type RunningStack, type StackChildName } from './process-stack';
+
+const root = path.resolve(__dirname, '../..');
+const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+const colors: Record<StackChildName, string> = { directory: '36', bot: '35', playground: '33' };
+const width = Math.max(...Object.keys(colors).map((name) => name.length));
+
+function prefix(name: StackChildName): string {
+  const label = name.padEnd(width);
+  return useColor ? `\x1b[${colors[name]}m${label}\x1b[0m │ ` : `${label} | `;
+}
+
+function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+// The playground logs every activity as JSON at "debug" level into its log file: only its
+// warnings, errors and a few landmarks are worth a line in the terminal.
+function worthShowing(name: StackChildName, line: string): boolean {
+  if (name !== 'playground') return line.trim() !== '';
+  return /^(warn|error) /.test(line) || /^Listening on /.test(line);
+}
+
+function ports(): { bot: number; directory: number; playground: number } {
+  return {
+    bot: parsePort(process.env.PORT, 3978, 'PORT'),
+    directory: parsePort(process.env.TIMEBOX_DIRECTORY_PORT, 5100, 'TIMEBOX_DIRECTORY_PORT'),
+    playground: parsePort(process.env.TIMEBOX_PLAYGROUND_PORT, 56150, 'TIMEBOX_PLAYGROUND_PORT'),
+  };
+}
+
+async function main(): Promise<number> {
+  const port = ports();
+  const distinct = new Set(Object.values(port));
+  if (distinct.size !== 3) throw new Error(`PORT, TIMEBOX_DIRECTORY_PORT and TIMEBOX_PLAYGROUND_PORT must differ (${port.bot}, ${port.directory}, ${port.playground}).`);
+  await assertPortFree(port.directory, 'local directory', 'TIMEBOX_DIRECTORY_PORT');
+  await assertPortFree(port.bot, 'bot', 'PORT');
+  await assertPortFree(port.playground, 'Agents Playground', 'TIMEBOX_PLAYGROUND_PORT');
+
+  const dev = path.join(root, '.dev');
+  say('Starting the local directory, the bot (local mode) and the Agents Playground…');
+  const abort = new AbortController();
+  let stack: RunningStack | undefined;
+  let stopping: Promise<void> | undefined;
+  let resolveSignalled: (code: number) => void = () => undefined;
+  const signalled = new Promise<number>((resolve) => (resolveSignalled = resolve));
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      // A second Ctrl-C: no more waiting (the exit hook SIGKILLs the process groups).
+      say('Forced exit.');
+      process.exit(130);
+    }
+    const code = signal === 'SIGINT' ? 130 : 143;
+    say(`\n${signal}: stopping the playground, the bot and the directory…`);
+    if (!stack) {
+      abort.abort();
+      resolveSignalled(code);
+      return;
+    }
+    stopping ??= stack.stop();
+    void stopping.then(() => resolveSignalled(code));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+
+  try {
+    stack = await startStack({
+      root,
+      botPort: port.bot,
+      directoryPort: port.directory,
+      playgroundPort: port.playground,
+      policyFile: process.env.TIMEBOX_POLICY ?? 'examples/demo.policy.yaml',
+      seedFile: 'examples/demo.directory.json',
+      dataDir: process.env.TIMEBOX_DATA_DIR ?? '.dev/data',
+      directoryStateFile: path.join(dev, 'directory.json'),
+      playgroundConfigFile: path.join(root, '.m365agentsplayground.yml'),
+      playgroundLogFile: path.join(dev, 'playground.log'),
+      signal: abort.signal,
+      onLine: (name, line) => {
+        if (worthShowing(name, line)) say(`${prefix(name)}${line}`);
+      },
+    });
+  } catch (error) {
+    if (abort.signal.aborted) {
+      say('Stopped.');
+      return signalled;
+    }
+    throw error;
+  }
+  const running = stack;
+
+  const bold = (text: string): string => (useColor ? `\x1b[1m${text}\x1b[0m` : text);
+  say('');
+  say(`  Local directory   ${running.directoryUrl}   (state: .dev/directory.json, GET ${running.directoryUrl.replace(/\/v1\.0$/, '')}/_admin/state)`);
+  say(`  Bot               ${running.botEndpoint}   (data: .dev/data)`);
+  say(`  Agents Playground ${running.playgroundUrl}   (log: .dev/playground.log)`);
+  say('');
+  say(`  Open ${bold(running.playgroundUrl)} in your browser, then:`);
+  say(`    1. In "Personal Chat" type:  ${bold('request sandbox for 2m because trying it')}`);
+  say(`    2. Open the ${bold('ops-approvals')} channel (team Platform) and click ${bold('Approve')} on the card.`);
+  say('    3. Alex is now in "Sandbox (demo)"; two minutes later the bot removes him and says so in both places.');
+  say('');
+  say('  Ctrl-C stops everything.');
+  say('');
+
+  const crashed = running.unexpectedExit.then(async (child: ManagedChild) => {
+    if (stopping) return signalled;
+    say(`\n${child.name} ${child.describeExit()} unexpectedly. Its last lines:\n${child.lastLines(20).join('\n')}`);
+    say('Stopping the others…');
+    stopping = running.stop();
+    await stopping;
+    return 1;
+  });
+  const code = await Promise.race([signalled, crashed]);
+  say('Stopped.');
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ChildStartError || error instanceof PortInUseError) {
+      process.stderr.write(`\nnpm run dev: ${error.message}\n`);
+    } else {
+      process.stderr.write(`\nnpm run dev: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.exit(1);
+  },
+);
