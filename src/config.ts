@@ -37,6 +37,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       'MicrosoftAppId is not set. Set MicrosoftAppId (and MicrosoftAppPassword or a certificate, MicrosoftAppType, MicrosoftAppTenantId) to run in a tenant, or TIMEBOX_DEV=1 for local mode on 127.0.0.1 with no authentication.',
     );
   }
+  const appType = env.MicrosoftAppType?.trim().toLowerCase();
+  if (appId && (appType === 'singletenant' || appType === 'userassignedmsi') && !env.MicrosoftAppTenantId?.trim()) {
+    // botbuilder would stop with an assertion; say what to set instead.
+    throw new ConfigError(`MicrosoftAppType is ${env.MicrosoftAppType!.trim()}, so MicrosoftAppTenantId must be set to the tenant's id; activities from any other tenant are then refused.`);
+  }
   const port = Number(env.PORT ?? 3978);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT "${env.PORT}" is not a port number.`);
   const grantMode = (env.TIMEBOX_GRANT_MODE ?? 'membership').toLowerCase();

@@ -87,6 +87,9 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   logger.info({ url, dev: config.dev, mode: config.grantMode, policy: config.policyFile }, 'timebox listening');
+  if (!config.dev && !config.tenantId) {
+    logger.warn({}, 'MicrosoftAppTenantId is not set: activities from any tenant are accepted (people unknown to the directory are still refused). Set it to serve one tenant only.');
+  }
 
   // Work left from before a restart: overdue expiries first (scheduler), then the outbox.
   scheduler.poke();

@@ -254,8 +254,14 @@ export class AccessService {
   /** An approver says "I'm reviewing": shown on the card for everyone; changes no decision. */
   async claim(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
-      if (!(await this.authorizer.isApprover(this.rulesOf(request), actor))) {
+      const rules = this.rulesOf(request);
+      if (!(await this.authorizer.isApprover(rules, actor))) {
         throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} can claim it.`);
+      }
+      // NB: a requester who is also an approver "reviewing" their own request would tell the
+      // other approvers that someone is on it, and hold up a real review.
+      if (isSelf(request, actor) && !rules.allowSelfApproval) {
+        throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot review your own request; another approver has to.');
       }
       if (request.status !== Status.PENDING) {
         throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `Request ${request.id} is already ${lifecycle.describeStatus(request.status)}.`);
@@ -270,6 +276,11 @@ export class AccessService {
     return this.change(requestId, async (request, now) => {
       const allowed = (await this.authorizer.isApprover(this.rulesOf(request), actor)) || (await this.authorizer.isAdmin(actor));
       if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can acknowledge it.`);
+      // NB: the acknowledgement is the second pair of eyes on access nobody approved beforehand;
+      // the person who broke the glass cannot give it, even where self-approval is allowed.
+      if (isSelf(request, actor)) {
+        throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot acknowledge your own break-glass access; another approver or an admin has to.');
+      }
       if (request.kind !== 'break_glass') throw new DomainError(ErrorCodes.REQUEST_ILLEGAL_TRANSITION, `Request ${request.id} is not a break-glass grant; only break-glass grants are acknowledged.`);
       if (request.acknowledgedBy) {
         throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `${request.acknowledgedBy.name} already acknowledged request ${request.id}.`);
@@ -324,9 +335,9 @@ export class AccessService {
   }
 
   /** Writes a refusal to the audit log; it changes nothing else. */
-  async auditRefusal(requestId: string | undefined, actor: Person | undefined, action: string, error: DomainError): Promise<void> {
+  async auditRefusal(requestId: string | undefined, actor: Person | undefined, action: string, error: DomainError, detail: Record<string, unknown> = {}): Promise<void> {
     await this.deps.store.appendAudit([
-      { type: 'refused', requestId: requestId ?? '', at: this.deps.clock.now(), actor, reason: error.message, detail: { action, code: error.code } },
+      { type: 'refused', requestId: requestId ?? '', at: this.deps.clock.now(), actor, reason: error.message, detail: { ...detail, action, code: error.code } },
     ]);
   }
 

@@ -83,6 +83,11 @@ export class GrantWorker {
     while (this.running) await this.idle;
   }
 
+  /** Whether a pass is running or about to (for tests that wait until nothing moves). */
+  get busy(): boolean {
+    return this.running || this.again;
+  }
+
   private async drain(): Promise<void> {
     try {
       for (;;) {

@@ -47,6 +47,11 @@ export class Scheduler {
     while (this.running) await this.running;
   }
 
+  /** Whether a pass is running or about to (for tests that wait until nothing moves). */
+  get busy(): boolean {
+    return this.running !== undefined || this.again;
+  }
+
   /** Every timed action of the open requests, earliest first. */
   async plan(): Promise<Due[]> {
     const open = await this.deps.store.listOpen({ statuses: [Status.PENDING, Status.ACTIVE] });

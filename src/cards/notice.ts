@@ -100,7 +100,7 @@ function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: bool
       ] };
     case 'failed':
       return { icon: '⚠', title: 'Access could not be granted', color: 'attention', style: 'attention', lines: [
-        `Adding ${toChannel ? who : 'you'} to ${group} failed: ${plain(r.failure?.message ?? r.resolution?.reason, TextLimit.SHORT) || 'unknown error'}.`,
+        `Adding ${toChannel ? who : 'you'} to ${group} failed: ${plain(r.failure?.message ?? r.resolution?.reason, TextLimit.SHORT).replace(/[.\s]+$/, '') || 'unknown error'}.`,
         `What to do: ${failureAdvice(r.failure?.code)}`,
       ] };
     case 'reminder':

@@ -4,7 +4,7 @@ import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, formatUtc } from './format';
 import { plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
-import { approvalsText, groupAlias, groupTitle, justificationText, requestFacts, requestNotes, type Banner } from './request-view';
+import { approvalsProgress, groupAlias, groupTitle, justificationText, requestFacts, requestNotes, type Banner } from './request-view';
 import { expand } from './template';
 
 export interface ReceiptCardView {
@@ -19,7 +19,7 @@ function statusLine(r: AccessRequest, now: number): string {
   // The scheduler removes the membership a moment after expiresAt; say so rather than "Active".
   if (r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now) return 'Time is up — removing membership';
   const label = lookOf(r).label;
-  if (r.status === Status.PENDING) return `${label} · ${approvalsText(r)} approvals`;
+  if (r.status === Status.PENDING) return `${label} · ${approvalsProgress(r)}`;
   if (r.status === Status.ACTIVE && r.pendingExtension) return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`;
   return label;
 }

@@ -45,6 +45,13 @@ export function approvalsText(r: AccessRequest): string {
   return `${approvalsGiven(r)} of ${r.approvalsRequired}`;
 }
 
+/** For a status line: `needs 1 approval` before any vote on a one-approver group, else `1 of 2 approvals`. */
+export function approvalsProgress(r: AccessRequest): string {
+  const given = approvalsGiven(r);
+  if (given === 0) return r.approvalsRequired === 1 ? 'needs 1 approval' : `needs ${r.approvalsRequired} approvals`;
+  return `${given} of ${r.approvalsRequired} approvals`;
+}
+
 /**
  * When access ends. Absolute times only: a posted card is not re-rendered as time passes, so
  * "in 5m" would soon be wrong for whoever reads it later.

@@ -4,7 +4,7 @@ import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, formatUtc, formatUtcShort, formatWhen } from './format';
 import { plain } from './sanitize';
 import { lookOf } from './status-style';
-import { approvalsText, groupWithAlias } from './request-view';
+import { approvalsProgress, groupWithAlias } from './request-view';
 import { expand } from './template';
 
 export interface StatusCardView {
@@ -22,7 +22,7 @@ const MAX_RECENT = 5;
 function openDetail(r: AccessRequest, now: number): string {
   const parts = [formatDuration(r.durationMs)];
   if (r.status === Status.ACTIVE && r.expiresAt !== undefined) parts.push(`until ${formatWhen(r.expiresAt, now)}`);
-  if (r.status === Status.PENDING) parts.push(`requested ${formatUtcShort(r.createdAt, now)}`, `${approvalsText(r)} approvals`);
+  if (r.status === Status.PENDING) parts.push(`requested ${formatUtcShort(r.createdAt, now)}`, approvalsProgress(r));
   if (r.pendingExtension) parts.push(`extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`);
   if (r.ticket) parts.push(plain(r.ticket, 60));
   return parts.join(' · ');
@@ -50,7 +50,9 @@ function openItem(r: AccessRequest, now: number, rules: GroupRules | undefined) 
 /** `status` / `my access`: one's pending requests and active grants, with their buttons. */
 export function renderStatusCard(view: StatusCardView): object {
   const { now } = view;
-  const open = view.open.slice(0, MAX_OPEN);
+  // Access someone holds now matters more than what they are waiting for.
+  const rank = (r: AccessRequest): number => (r.status === Status.PENDING ? 1 : 0);
+  const open = [...view.open].sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt).slice(0, MAX_OPEN);
   const hidden = view.open.length - open.length;
   const active = view.open.filter((r) => r.status === Status.ACTIVE || r.status === Status.APPROVED).length;
   const pending = view.open.length - active;

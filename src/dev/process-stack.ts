@@ -23,6 +23,8 @@ export interface StackOptions {
   playgroundLogFile: string;
   /** Replaces `tsx src/cli.ts serve` (e.g. a stand-in bot); it gets the same env and must serve GET /healthz. */
   botCommand?: { command: string; args: string[] };
+  /** The environment every child starts from (default: this process's). */
+  env?: NodeJS.ProcessEnv;
   /** Extra env for the bot. */
   botEnv?: NodeJS.ProcessEnv;
   /** Every line of every child, e.g. to print with a prefix or to write to a file. */
@@ -64,6 +66,7 @@ async function stopAll(children: ManagedChild[]): Promise<void> {
 
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const timeout = options.startTimeoutMs ?? 60_000;
+  const baseEnv = options.env ?? process.env;
   const children: ManagedChild[] = [];
   const line = (name: StackChildName) => (text: string) => options.onLine?.(name, text);
   const start = (name: StackChildName, command: { command: string; args: string[] }, env: NodeJS.ProcessEnv): ManagedChild => {
@@ -82,13 +85,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   try {
     const directoryArgs = ['--seed', options.seedFile, '--port', String(options.directoryPort), '--host', LOOPBACK];
     if (options.directoryStateFile) directoryArgs.push('--state', options.directoryStateFile);
-    const directory = start('directory', tsxCommand(options.root, 'src/dev/local-directory/main.ts', directoryArgs), { ...process.env });
+    const directory = start('directory', tsxCommand(options.root, 'src/dev/local-directory/main.ts', directoryArgs), { ...baseEnv });
     const [, directoryUrl] = await directory.waitForLine(/local directory listening on (http:\/\/\S+)/, timeout, 'for "local directory listening on …"');
 
     const serviceUrl = `http://${LOOPBACK}:${options.playgroundPort}/_connector`;
     const botUrl = `http://${LOOPBACK}:${options.botPort}`;
     const bot = start('bot', options.botCommand ?? tsxCommand(options.root, 'src/cli.ts', ['serve']), {
-      ...process.env,
+      ...baseEnv,
       TIMEBOX_DEV: '1',
       PORT: String(options.botPort),
       TIMEBOX_POLICY: options.policyFile,
@@ -123,7 +126,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         ],
       },
       {
-        ...process.env,
+        ...baseEnv,
         // Otherwise it tries to open a browser and exits with code 1 and no message.
         TEAMSAPPTESTER_BROWSER: 'none',
         M365_AGENTS_PLAYGROUND_CONFIG_PATH: options.playgroundConfigFile,

@@ -32,11 +32,9 @@ export async function startStubGraph(): Promise<StubGraph> {
     calls.push({ method: req.method, path, body: req.body });
     const answers = routes.get(`${req.method} ${path}`);
     if (!answers || answers.length === 0) {
-      res
-        .status(501)
-        .json({
-          error: { code: 'StubNotConfigured', message: `no stubbed answer for ${req.method} ${path}` },
-        });
+      res.status(501).json({
+        error: { code: 'StubNotConfigured', message: `no stubbed answer for ${req.method} ${path}` },
+      });
       return;
     }
     const answer = answers.length > 1 ? (answers.shift() as StubAnswer) : answers[0];

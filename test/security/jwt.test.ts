@@ -4,6 +4,7 @@ import { startHarness, type Harness } from '../helpers/harness';
 import { waitFor } from '../helpers/fake-connector';
 import { TeamsClient, TENANT, users } from '../helpers/teams-client';
 import { JwtChannel, LoopbackCredentialsFactory, channelClaims, newSigningKey, signJwt } from '../helpers/jwt-channel';
+import { pickBotEnv } from '../../src/adapters/teams/bot-authentication';
 
 /**
  * Production mode (MicrosoftAppId set): every activity goes through botbuilder's own JWT
@@ -69,7 +70,7 @@ describe('production mode: /api/messages accepts only activities signed for the 
 
   const activity = () => teams.message(users.alex, 'request sandbox for 1h because forged');
   const serviceUrl = () => h.connector.url;
-  const otherKey = newSigningKey(channel?.key.kid ?? 'channel-key-1');
+  const otherKey = newSigningKey('channel-key-1');
 
   const forgeries: Array<[string, () => string | undefined]> = [
     ['no Authorization header', () => undefined],
@@ -86,6 +87,8 @@ describe('production mode: /api/messages accepts only activities signed for the 
     ['HS256 keyed with the public key (algorithm confusion)', () => signJwt(channelClaims({ appId: APP_ID, serviceUrl: serviceUrl() }), channel.key, { alg: 'HS256', hmacSecret: channel.key.publicKey.export({ format: 'pem', type: 'spki' }) })],
     ['an emulator-issuer token signed with the channel key', () => channel.token({ appId: APP_ID, serviceUrl: serviceUrl(), issuer: 'https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/', extra: { appid: APP_ID, ver: '1.0' } })],
     ['a skill token (bot-to-bot) for our app id', () => signJwt({ ...channelClaims({ appId: APP_ID, serviceUrl: serviceUrl(), issuer: 'https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/' }), appid: '12121212-1212-4121-8121-121212121212', ver: '1.0' }, channel.emulatorKey)],
+    ['a token naming another tenant (tid)', () => channel.token({ appId: APP_ID, serviceUrl: serviceUrl(), extra: { tid: '0ther000-0000-4000-8000-000000000000' } })],
+    ['a payload that is JSON but not an object', () => `${channel.token({ appId: APP_ID, serviceUrl: serviceUrl() }).split('.')[0]}.${Buffer.from('null').toString('base64url')}.x`],
     ['garbage', () => 'not.a.jwt'],
     ['a truncated token', () => channel.token({ appId: APP_ID, serviceUrl: serviceUrl() }).slice(0, -20)],
   ];
@@ -136,6 +139,19 @@ describe('production mode: /api/messages accepts only activities signed for the 
     await expectNothingStored(h);
   });
 
+  it('anonymous tokens with ever new tenant ids do not grow botbuilder\'s process-wide issuer list', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { ToBotFromBotOrEmulatorTokenValidationParameters: params } = require('botframework-connector/lib/auth/tokenValidationParameters') as { ToBotFromBotOrEmulatorTokenValidationParameters: { issuer: string[] } };
+    const before = params.issuer.length;
+    for (let i = 0; i < 25; i++) {
+      const tid = `${String(i).padStart(8, '0')}-dead-4000-8000-000000000000`;
+      const token = signJwt({ ...channelClaims({ appId: APP_ID, serviceUrl: serviceUrl(), issuer: 'https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/' }), tid, appid: APP_ID, ver: '1.0' }, channel.emulatorKey);
+      expect((await teams.post(activity(), { token })).status).toBe(401);
+    }
+    expect(params.issuer.length).toBe(before);
+    await expectNothingStored(h);
+  });
+
   it('accepts a good token: the activity is handled, and outbound calls carry the bot\'s own token', async () => {
     const res = await teams.say(users.alex, 'request sandbox for 1h because signed and sound');
     expect(res.status).toBe(200);
@@ -182,7 +198,6 @@ describe('production mode: /api/messages accepts only activities signed for the 
 
 describe('production mode: endpoint configuration', () => {
   it('BotOpenIdMetadata alone keeps the public cloud for every other endpoint (botbuilder would otherwise refuse everything)', async () => {
-    const { pickBotEnv } = await import('../../src/adapters/teams/bot-authentication');
     const env = pickBotEnv({ MicrosoftAppId: APP_ID, MicrosoftAppPassword: APP_PASSWORD, BotOpenIdMetadata: 'https://example.test/metadata' });
     expect(env).toMatchObject({
       ToBotFromChannelOpenIdMetadataUrl: 'https://example.test/metadata',

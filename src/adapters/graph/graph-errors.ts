@@ -20,6 +20,8 @@ export const Permissions = {
   pim: 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup',
 } as const;
 
+const TOKEN_ENDPOINT_DOWN =
+  /network_error|ECONNRESET|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|status code 5\d\d|\b50[234]\b/i;
 const CREDENTIAL_ERRORS = new Set([
   'CredentialUnavailableError',
   'AuthenticationError',
@@ -102,6 +104,14 @@ export function commonDomainError(info: GraphFailureInfo): DomainError | undefin
       ErrorCodes.DIRECTORY_UNAVAILABLE,
       `Microsoft Graph is unavailable (${info.status > 0 ? `HTTP ${info.status}` : info.message}); the change will be retried.`,
       details(info, { retryAfterMs: info.retryAfterMs }),
+    );
+  }
+  if (CREDENTIAL_ERRORS.has(info.code) && TOKEN_ENDPOINT_DOWN.test(info.message)) {
+    // The sign-in endpoint (or the managed identity endpoint) did not answer: an outage, not a misconfiguration.
+    return new DomainError(
+      ErrorCodes.DIRECTORY_UNAVAILABLE,
+      `Timebox cannot reach the Microsoft Entra sign-in endpoint to get a Graph token (${info.message.split('\n')[0]}); the change will be retried.`,
+      details(info),
     );
   }
   if (CREDENTIAL_ERRORS.has(info.code)) {

@@ -6,7 +6,7 @@ import type { AccessRequest, Person } from '../../domain/request';
 import { normalizeId } from '../../app/access-service';
 import { CardVerb, renderApprovalCard, renderReceiptCard, renderRequestForm, renderStatusCard, renderMessageCard, type Viewer } from '../../cards';
 import type { BotDeps } from './bot-deps';
-import { actorOf, tenantOf } from './actor';
+import { actorOf, claimedIdentity, tenantOf } from './actor';
 import { splitTicket } from './command-parser';
 import { userMessageOf } from './replies';
 import { withSuggestion } from './did-you-mean';
@@ -39,7 +39,17 @@ const invokeSchema = z.object({
 
 type Click = z.infer<typeof invokeSchema>;
 
-const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.ALREADY_VOTED, ErrorCodes.WRONG_TENANT];
+const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.ALREADY_VOTED, ErrorCodes.WRONG_TENANT, ErrorCodes.UNAUTHENTICATED, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.REQUEST_RATE_LIMITED];
+
+/** Verbs that change a request: every refusal of one is audited, whatever the reason (stale, forged, not allowed). */
+const CHANGING_VERBS: string[] = [CardVerb.APPROVE, CardVerb.DENY, CardVerb.CANCEL, CardVerb.EXTEND, CardVerb.RELEASE, CardVerb.REVOKE, CardVerb.ACKNOWLEDGE, CardVerb.CLAIM];
+
+/** Whether an error is the bot saying no (audited), rather than a dependency failing (logged). */
+export function isAuditedRefusal(verb: string, error: unknown): error is DomainError {
+  if (!(error instanceof DomainError)) return false;
+  if (AUTH_CODES.includes(error.code)) return true;
+  return CHANGING_VERBS.includes(verb) && !/^(DIRECTORY|STORE|CONNECTOR)\./.test(error.code);
+}
 
 export function cardResponse(card: object): AdaptiveCardInvokeResponse {
   return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card as Record<string, unknown> };
@@ -62,8 +72,9 @@ export class InvokeHandler {
       actor = await actorOf(context.activity, this.deps.directory, this.deps.tenantId);
       return await this.dispatch(context, click, actor);
     } catch (error) {
-      if (error instanceof DomainError && AUTH_CODES.includes(error.code)) {
-        await this.deps.service.auditRefusal(click.action.data?.requestId, actor, click.action.verb, error).catch(() => undefined);
+      if (isAuditedRefusal(click.action.verb, error)) {
+        const requestId = click.action.data?.requestId ? normalizeId(click.action.data.requestId) : undefined;
+        await this.deps.service.auditRefusal(requestId, actor, click.action.verb, error, actor ? {} : claimedIdentity(context.activity)).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not audit a refusal'));
       }
       const message = userMessageOf(error, this.deps.logger);
       return this.currentCard(context, click, actor, message);
@@ -119,6 +130,9 @@ export class InvokeHandler {
       const result = await service.submit({ requester: actor, tenantId: tenantOf(context.activity), group: rules.alias, durationMs, justification: data.justification ?? '', ticket: data.ticket || fromText.ticket });
       return cardResponse(renderReceiptCard({ request: result.request, now: this.deps.clock.now() }));
     } catch (error) {
+      if (isAuditedRefusal(CardVerb.SUBMIT_REQUEST, error)) {
+        await service.auditRefusal(undefined, actor, CardVerb.SUBMIT_REQUEST, error).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not audit a refusal'));
+      }
       // The form comes back with what the person typed and what to fix.
       return cardResponse(renderRequestForm({ groups: await service.requestableGroups(actor), values, error: userMessageOf(withSuggestion(error, service.policy), this.deps.logger) }));
     }

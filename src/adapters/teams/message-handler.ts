@@ -5,12 +5,14 @@ import { Status, type Person } from '../../domain/request';
 import { normalizeId } from '../../app/access-service';
 import { renderHelpCard, renderPendingCard, renderRequestForm, renderStatusCard } from '../../cards';
 import type { BotDeps } from './bot-deps';
-import { actorOf, tenantOf } from './actor';
+import { actorOf, assertTenant, claimedIdentity, tenantOf } from './actor';
 import { parseCommand, splitTicket, type Command } from './command-parser';
 import { replyCard, replyText, userMessageOf } from './replies';
 import { withSuggestion } from './did-you-mean';
 
-const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.WRONG_TENANT];
+const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.WRONG_TENANT, ErrorCodes.UNAUTHENTICATED, ErrorCodes.REQUEST_RATE_LIMITED];
+/** Commands that change a request: every refusal of one is audited, whatever the reason. */
+const CHANGING_COMMANDS: string[] = ['cancel', 'extend', 'release'];
 
 /** Chat commands (PRODUCT.md §3), in personal chat or by @mention in a channel or group chat. */
 export class MessageHandler {
@@ -22,12 +24,18 @@ export class MessageHandler {
     let actor: Person | undefined;
     let command: Command | undefined;
     try {
+      // NB: the tenant first: another tenant's message gets the same answer whatever it says.
+      assertTenant(activity, this.deps.tenantId);
       command = parseCommand(text);
       actor = await actorOf(activity, this.deps.directory, this.deps.tenantId);
       await this.run(context, command, actor);
     } catch (error) {
-      if (error instanceof DomainError && AUTH_CODES.includes(error.code)) {
-        await this.deps.service.auditRefusal(undefined, actor, command?.name ?? 'message', error).catch(() => undefined);
+      const refused =
+        error instanceof DomainError &&
+        (AUTH_CODES.includes(error.code) || (command !== undefined && CHANGING_COMMANDS.includes(command.name) && !/^(DIRECTORY|STORE|CONNECTOR)\./.test(error.code)));
+      if (refused) {
+        const requestId = command?.name === 'cancel' ? normalizeId(command.requestId) : undefined;
+        await this.deps.service.auditRefusal(requestId, actor, command?.name ?? 'message', error, actor ? {} : claimedIdentity(activity)).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not audit a refusal'));
       }
       await replyText(context, userMessageOf(withSuggestion(error, this.deps.service.policy), this.deps.logger));
     }

@@ -6,7 +6,7 @@ import {
 } from 'botbuilder';
 import { DomainError } from '../../domain/errors';
 import type { BotDeps } from './bot-deps';
-import { tenantOf } from './actor';
+import { assertTenant, tenantOf } from './actor';
 import { MessageHandler } from './message-handler';
 import { InvokeHandler } from './invoke-handler';
 
@@ -36,7 +36,11 @@ export class TimeboxBot extends TeamsActivityHandler {
   private async remember(context: TurnContext): Promise<void> {
     const activity = context.activity;
     const tenantId = tenantOf(activity);
-    if (this.deps.tenantId && tenantId !== this.deps.tenantId) return; // refused later; learn nothing from it
+    try {
+      assertTenant(activity, this.deps.tenantId);
+    } catch {
+      return; // refused later; learn nothing from it
+    }
     try {
       if (activity.recipient?.id) this.deps.onBotId?.(activity.recipient.id);
       if (tenantId && activity.serviceUrl) await this.deps.store.saveServiceUrl(tenantId, activity.serviceUrl);

@@ -7,6 +7,9 @@ import { routeGraphCall } from './graph-routes';
 import { DirectoryModel, type DirectoryState } from './model';
 import { readStateFile, writeStateFile } from './state-file';
 
+export type { ActiveFault, FaultControl, FaultSpec } from './faults';
+export type { DirectoryState, PimAssignment } from './model';
+
 export interface LocalDirectorySeed {
   users: { id: string; displayName: string; userPrincipalName: string }[];
   /** `members` may hold group ids (nesting); `dynamic` groups refuse membership changes as Graph does. */

@@ -13,9 +13,9 @@ export interface RenderProblem {
 }
 
 /** Refuses to go on without a browser, naming the fix: a skipped check must never look green. */
-export function assertChromium(): void {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`${CHROMIUM_PATH} is missing: install it with \`apt-get install chromium\` (Debian/Ubuntu) to render the cards.`);
+export function assertChromium(path: string = CHROMIUM_PATH): void {
+  if (!existsSync(path)) {
+    throw new Error(`${path} is missing: install it with \`apt-get install chromium\` (Debian/Ubuntu) to render the cards.`);
   }
 }
 

@@ -40,7 +40,7 @@ const withExtensionAsked = (): AccessRequest =>
   aRequestIn('active', { pendingExtension: { by: aPerson(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Still bisecting the deploy.', votes: [] } });
 const extended = (): AccessRequest => {
   const r = aRequestIn('active');
-  return { ...r, extensions: [{ by: anApprover(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Approved extension' }], expiresAt: (r.expiresAt ?? T0) + HOUR };
+  return { ...r, extensions: [{ by: anApprover(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Approved extension' }], expiresAt: (r.expiresAt ?? T0) + HOUR, updatedAt: T0 - MINUTE };
 };
 
 function approvalCards(): CatalogEntry[] {
@@ -128,7 +128,9 @@ function noticeCards(): CatalogEntry[] {
   const cards: CatalogEntry[] = NOTICE_KINDS.flatMap((kind) =>
     (['channel', 'requester'] as const).map((audience) => {
       const mentions = audience === 'channel' && (kind === 'reminder' || kind === 'break_glass' || kind === 'extension_requested') ? APPROVER_MENTIONS : undefined;
-      const message = renderNotice(kind, { request: noticeSubject(kind), now: T0, audience, ...(mentions ? { mentions } : {}), rules: aGroupRules() });
+      const request = noticeSubject(kind);
+      // A notice goes out when its event happens: no earlier than the request's last change.
+      const message = renderNotice(kind, { request, now: Math.max(T0, request.updatedAt), audience, ...(mentions ? { mentions } : {}), rules: aGroupRules() });
       return { name: `notice-${kind.replace(/_/g, '-')}-${audience}`, card: message.card! };
     }),
   );

@@ -52,13 +52,13 @@ describe('help card', () => {
 });
 
 describe('status card', () => {
-  test('pending requests can be cancelled, active grants extended or released', () => {
+  test('active grants first, extendable or releasable; then pending requests, cancellable', () => {
     const card = renderStatusCard({ open: [aRequestIn('pending', { id: 'p1' }), aRequestIn('active', { id: 'a1' })], recent: [aRequestIn('expired', { id: 'e1' })], now: T0 });
     const execs = allActions(card).filter((a) => a.type === 'Action.Execute').map((a) => [a.verb, (a.data as Json).requestId]);
     expect(execs).toEqual([
-      [CardVerb.CANCEL, 'p1'],
       [CardVerb.EXTEND, 'a1'],
       [CardVerb.RELEASE, 'a1'],
+      [CardVerb.CANCEL, 'p1'],
       [CardVerb.OPEN_REQUEST_FORM, undefined],
     ]);
     expect(allStrings(card).join('\n')).toContain('1 active · 1 pending');

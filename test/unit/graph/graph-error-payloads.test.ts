@@ -221,3 +221,42 @@ describe('GraphDirectory maps recorded Graph error payloads', () => {
     });
   });
 });
+
+describe('GraphDirectory maps credential failures', () => {
+  const failing = (name: string, message: string) => ({
+    async getToken(): Promise<never> {
+      const error = new Error(message);
+      error.name = name;
+      throw error;
+    },
+  });
+  // An https base makes the Graph client ask the credential for a token before any connection.
+  const base = 'https://127.0.0.1:9/v1.0';
+
+  test('a refused client secret is DIRECTORY_AUTH with what to check', async () => {
+    const directory = new GraphDirectory({
+      baseUrl: base,
+      credential: failing(
+        'AuthenticationError',
+        'ClientSecretCredential authentication failed: AADSTS7000215: Invalid client secret provided.',
+      ),
+      retry: { maxAttempts: 1 },
+    });
+    const error = await failure(directory.addMember(G, U));
+    expect(error.code).toBe(ErrorCodes.DIRECTORY_AUTH);
+    expect(error.message).toContain('AADSTS7000215');
+    expect(error.message).toContain('AZURE_CLIENT_SECRET');
+  });
+
+  test('an unreachable sign-in endpoint is DIRECTORY_UNAVAILABLE (retried later), not a configuration error', async () => {
+    const directory = new GraphDirectory({
+      baseUrl: base,
+      credential: failing(
+        'AuthenticationError',
+        'network_error: See https://aka.ms/msal.js.errors#network_error for details',
+      ),
+      retry: { maxAttempts: 1 },
+    });
+    expect((await failure(directory.addMember(G, U))).code).toBe(ErrorCodes.DIRECTORY_UNAVAILABLE);
+  });
+});

@@ -1,0 +1,503 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import type { BrowserContext, Locator, Page, Response } from 'playwright-core';
+import { RESULTS_DIR } from './e2e-stack';
+
+// Selectors of the playground's page (0.2.28), explained in docs/dev/playground.md.
+const SEL = {
+  editor: '[data-lexical-editor="true"][role="textbox"]',
+  /** A top-level Adaptive Card (a ShowCard's inner card is also .ac-adaptiveCard, nested). */
+  cardPanel: '.ac-preview-panel',
+  card: '.ac-preview-panel > .ac-adaptiveCard',
+  /** A bot message in a personal or group chat. */
+  botBubble: '.fai-OutputCard',
+  /** A channel thread (root post, its replies and its reply box); the first one is the new-post box. */
+  thread: '.fui-Card[role="group"]',
+  mentionMenuItem: '#typeahead-menu [role="menuitem"]',
+} as const;
+
+export interface PlaygroundUser {
+  id: string;
+  name: string;
+  aadObjectId: string;
+  userPrincipleName?: string;
+}
+
+/** What GET /_internal/v1/config answers: the .m365agentsplayground.yml as the playground read it. */
+export interface PlaygroundConfig {
+  tenantId: string;
+  bot: { id: string; name: string };
+  currentUser: PlaygroundUser;
+  users: PlaygroundUser[];
+  personalChat: { id: string; name: string };
+  groupChats: { id: string; name: string; members: string[] }[];
+  teams: { id: string; name: string; channels: { id: string; name: string }[] }[];
+}
+
+/** A message the bot sent or updated, as the playground pushed it to the page (WebSocket). */
+export interface RecordedMessage {
+  messageId: string;
+  /** The channel id for a root post, `<channel>;messageid=<root>` for a thread reply, the chat id otherwise. */
+  conversationId: string;
+  text?: string;
+  cards: AdaptiveCardJson[];
+  /** How many times it was updated (updateActivity). */
+  updates: number;
+  at: number;
+}
+
+type AdaptiveCardJson = Record<string, unknown>;
+
+export interface InvokeResult {
+  status: number;
+  body: unknown;
+}
+
+type ViewKind = 'personal' | 'group' | 'channel';
+
+interface View {
+  kind: ViewKind;
+  name: string;
+  conversationId: string;
+  /** Bumped on every switch: the page re-renders a conversation when it is opened again. */
+  generation: number;
+}
+
+/** A card found in the page; valid until the view is switched (re-find it afterwards). */
+export class Card {
+  constructor(
+    readonly locator: Locator,
+    readonly view: View,
+    private readonly owner: PlaygroundPage,
+  ) {}
+
+  /** The card's visible text. */
+  async text(): Promise<string> {
+    this.owner.assertCurrent(this);
+    return this.locator.innerText();
+  }
+
+  /** Waits until the card's text matches (e.g. after an invoke or an updateActivity). */
+  async waitForText(text: string | RegExp, timeoutMs = 15_000): Promise<void> {
+    this.owner.assertCurrent(this);
+    await waitUntil(async () => matches(await this.locator.innerText(), text), timeoutMs, () => `card to show ${String(text)}`);
+  }
+
+  /** The channel thread this card is the root post (or a reply) of. */
+  thread(): Locator {
+    this.owner.assertCurrent(this);
+    return this.owner.page.locator(SEL.thread).filter({ has: this.locator });
+  }
+}
+
+function matches(haystack: string, needle: string | RegExp): boolean {
+  return typeof needle === 'string' ? haystack.includes(needle) : needle.test(haystack);
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function walkCard(node: unknown, visit: (element: Record<string, unknown>) => void): void {
+  if (Array.isArray(node)) {
+    for (const item of node) walkCard(item, visit);
+  } else if (node !== null && typeof node === 'object') {
+    visit(node as Record<string, unknown>);
+    for (const value of Object.values(node)) walkCard(value, visit);
+  }
+}
+
+function safeName(name: string): string {
+  return name.replace(/[^a-zA-Z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'screenshot';
+}
+
+/** Drives the Microsoft 365 Agents Playground's page like a person would. */
+export class PlaygroundPage {
+  private readonly recorded = new Map<string, RecordedMessage>();
+  private view: View | undefined;
+  private generation = 0;
+  private cardMarks = 0;
+
+  private constructor(
+    readonly page: Page,
+    readonly url: string,
+    readonly config: PlaygroundConfig,
+    private readonly screenshotDir: string,
+  ) {}
+
+  /**
+   * Opens the playground in a new page. Keep one page per test file: the page holds the
+   * conversation history (a reload starts empty).
+   */
+  static async open(context: BrowserContext, url: string, options: { screenshotDir?: string; showLogPanel?: boolean } = {}): Promise<PlaygroundPage> {
+    const response = await fetch(`${url}/_internal/v1/config`);
+    if (!response.ok) throw new Error(`GET ${url}/_internal/v1/config: HTTP ${response.status}`);
+    const { config } = (await response.json()) as { config: PlaygroundConfig };
+    const page = await context.newPage();
+    const playground = new PlaygroundPage(page, url, config, options.screenshotDir ?? RESULTS_DIR);
+    page.on('websocket', (socket) => {
+      socket.on('framereceived', (frame) => playground.onFrame(String(frame.payload)));
+    });
+    await page.goto(url);
+    await page.getByRole('treeitem', { name: config.personalChat.name }).waitFor();
+    if (!options.showLogPanel) {
+      // More room for the conversation, and its texts are not matched twice.
+      await page.getByRole('button', { name: 'Hide log panel' }).click();
+    }
+    return playground;
+  }
+
+  /** Every message the bot posted or updated since the page opened (latest version of each). */
+  messages(): RecordedMessage[] {
+    return [...this.recorded.values()].sort((a, b) => a.at - b.at);
+  }
+
+  /** The newest recorded message whose card JSON or text contains `text`. */
+  findMessage(text: string): RecordedMessage | undefined {
+    return this.messages()
+      .reverse()
+      .find((m) => (m.text ?? '').includes(text) || m.cards.some((card) => JSON.stringify(card).includes(text)));
+  }
+
+  user(userId: string): PlaygroundUser {
+    const user = [this.config.currentUser, ...this.config.users].find((u) => u.id === userId || u.aadObjectId === userId);
+    if (!user) throw new Error(`no user ${userId} in .m365agentsplayground.yml (users: ${this.config.users.map((u) => u.id).join(', ')})`);
+    return user;
+  }
+
+  // --- views --------------------------------------------------------------------------
+
+  async openPersonalChat(): Promise<void> {
+    await this.switchTo({ kind: 'personal', name: this.config.personalChat.name, conversationId: this.config.personalChat.id }, this.config.personalChat.name);
+  }
+
+  async openGroupChat(name = this.config.groupChats[0]?.name): Promise<void> {
+    const chat = this.config.groupChats.find((c) => c.name === name);
+    if (!chat) throw new Error(`no group chat "${name}" in .m365agentsplayground.yml`);
+    await this.switchTo({ kind: 'group', name: chat.name, conversationId: chat.id }, chat.name);
+  }
+
+  /** Opens a team channel by its name, e.g. "ops-approvals". */
+  async openChannel(name: string): Promise<void> {
+    for (const team of this.config.teams) {
+      const channel = team.channels.find((c) => c.name === name);
+      // The tree item's accessible name is "<team> - <channel>".
+      if (channel) return this.switchTo({ kind: 'channel', name, conversationId: channel.id }, `${team.name} - ${channel.name}`);
+    }
+    throw new Error(`no channel "${name}" in .m365agentsplayground.yml`);
+  }
+
+  private async switchTo(next: Omit<View, 'generation'>, treeItem: string): Promise<void> {
+    await this.page.getByRole('treeitem', { name: treeItem, exact: true }).click();
+    this.generation += 1;
+    this.view = { ...next, generation: this.generation };
+    if (next.kind === 'channel') await this.newPostBox().waitFor();
+    else await this.page.locator(SEL.editor).last().waitFor();
+  }
+
+  private currentView(): View {
+    if (!this.view) throw new Error('open a conversation first (openPersonalChat, openChannel, openGroupChat)');
+    return this.view;
+  }
+
+  /** @internal */
+  assertCurrent(card: Card): void {
+    if (card.view.generation !== this.view?.generation) {
+      throw new Error('this card handle is stale: the view was switched since it was found (the page re-rendered it); find it again with waitForCardWithText');
+    }
+  }
+
+  // --- sending ------------------------------------------------------------------------
+
+  /**
+   * Types `text` into the compose box and sends it as the signed-in user. In a channel this
+   * starts a new post. In channels and group chats the bot only receives messages that
+   * @mention it, so `mentionBot` defaults to true there.
+   */
+  async sendMessage(text: string, options: { mentionBot?: boolean } = {}): Promise<void> {
+    const view = this.currentView();
+    const mention = options.mentionBot ?? view.kind !== 'personal';
+    if (view.kind === 'channel') {
+      const box = this.newPostBox();
+      await this.typeInto(box.locator(SEL.editor), text, mention);
+      await this.afterSend(view.conversationId, () => box.getByRole('button', { name: 'Post', exact: true }).click());
+    } else {
+      await this.typeInto(this.page.locator(SEL.editor).last(), text, mention);
+      await this.afterSend(view.conversationId, () => this.page.keyboard.press('Enter'));
+    }
+  }
+
+  /** Replies in the thread of a channel card (mentioning the bot unless told otherwise). */
+  async replyInThread(card: Card, text: string, options: { mentionBot?: boolean } = {}): Promise<void> {
+    const thread = card.thread();
+    await this.typeInto(thread.locator(SEL.editor), text, options.mentionBot ?? true);
+    await this.afterSend(card.view.conversationId, () => this.page.keyboard.press('Enter'));
+  }
+
+  private newPostBox(): Locator {
+    return this.page.locator(SEL.thread).filter({ has: this.page.getByRole('button', { name: 'Post', exact: true }) });
+  }
+
+  private async typeInto(editor: Locator, text: string, mentionBot: boolean): Promise<void> {
+    await editor.click();
+    if (mentionBot) {
+      const botName = this.config.bot.name;
+      await this.page.keyboard.type(`@${botName.slice(0, 3)}`);
+      await this.page.locator(SEL.mentionMenuItem).filter({ hasText: botName }).first().click();
+      await this.page.keyboard.type(' ');
+    }
+    // The compose box is a Lexical editor: it needs key events, fill() does not reach it.
+    await this.page.keyboard.type(text);
+  }
+
+  private async afterSend(conversationId: string, send: () => Promise<void>): Promise<void> {
+    const posted = this.page.waitForResponse(
+      (r) => r.request().method() === 'POST' && decodeURIComponent(r.url()).includes(`/_conversation/v1/conversations/${conversationId}`),
+      { timeout: 15_000 },
+    );
+    await send();
+    const response = await posted;
+    if (!response.ok()) throw new Error(`the playground refused the message: HTTP ${response.status()} ${await response.text()}`);
+  }
+
+  // --- reading ------------------------------------------------------------------------
+
+  /**
+   * Waits for a top-level Adaptive Card whose visible text contains `text` in the current view
+   * and returns the newest one (the last in a chat; in a channel, where the newest thread is
+   * on top, the first).
+   */
+  async waitForCardWithText(text: string | RegExp, timeoutMs = 20_000): Promise<Card> {
+    const view = this.currentView();
+    const candidates = this.page.locator(SEL.card).filter({ hasText: text });
+    const newest = view.kind === 'channel' ? candidates.first() : candidates.last();
+    await newest.waitFor({ timeout: timeoutMs });
+    // Pin it: the element survives card updates (invoke responses, updateActivity) as long as
+    // the view is not switched, while "the card with text X" may no longer match after one.
+    const mark = `c${++this.cardMarks}`;
+    await newest.evaluate((element, value) => element.parentElement?.setAttribute('data-e2e-card', value), mark);
+    return new Card(this.page.locator(`[data-e2e-card="${mark}"] > .ac-adaptiveCard`), view, this);
+  }
+
+  /** Waits for a bot message (text or card) containing `text` in the current view. */
+  async waitForBotMessage(text: string | RegExp, timeoutMs = 20_000): Promise<Locator> {
+    const view = this.currentView();
+    const scope = view.kind === 'channel' ? this.page.locator(SEL.thread) : this.page.locator(SEL.botBubble);
+    const found = scope.filter({ hasText: text });
+    const newest = view.kind === 'channel' ? found.first() : found.last();
+    await newest.waitFor({ timeout: timeoutMs });
+    return newest;
+  }
+
+  // --- cards --------------------------------------------------------------------------
+
+  /**
+   * Clicks a card button by its title. For Action.Execute / Action.Submit it waits for the
+   * playground's call to the bot and returns the bot's answer (the page then replaces the card
+   * with a returned card). Action.ShowCard only toggles the inner card: returns undefined.
+   */
+  async clickCardButton(card: Card, label: string): Promise<InvokeResult | undefined> {
+    this.assertCurrent(card);
+    const button = card.locator.getByRole('button', { name: label, exact: true }).first();
+    await button.waitFor();
+    if ((await button.getAttribute('aria-expanded')) !== null) {
+      await button.click();
+      return undefined;
+    }
+    const answered = this.page.waitForResponse(
+      (r) => r.request().method() === 'POST' && /\/_conversation\/v1\/(invoke|submit)$/.test(new URL(r.url()).pathname),
+      { timeout: 20_000 },
+    );
+    await button.click();
+    return responseResult(await answered);
+  }
+
+  /**
+   * Sets a card input, found by its label or by its Adaptive Card `id` (the page does not carry
+   * input ids: the id is looked up in the card JSON the bot sent, and its label used).
+   * Text inputs are filled; a ChoiceSet takes the choice's title (or value); a Toggle takes a boolean.
+   */
+  async fillCardInput(card: Card, idOrLabel: string, value: string | boolean): Promise<void> {
+    this.assertCurrent(card);
+    const definition = this.inputDefinition(idOrLabel);
+    const names = [idOrLabel, definition?.label, definition?.placeholder, definition?.title].filter((n): n is string => typeof n === 'string' && n !== '');
+    let control: Locator | undefined;
+    for (const name of names) {
+      for (const candidate of [card.locator.getByLabel(name, { exact: true }), card.locator.getByPlaceholder(name, { exact: true })]) {
+        if ((await candidate.count()) > 0) {
+          control = candidate.first();
+          break;
+        }
+      }
+      if (control) break;
+    }
+    if (!control) throw new Error(`no input labelled ${names.map((n) => `"${n}"`).join(' or ')} in the card`);
+
+    const kind = await control.evaluate((element) => ({
+      tag: element.tagName.toLowerCase(),
+      type: element.getAttribute('type'),
+      role: element.getAttribute('role'),
+    }));
+    if (kind.role === 'combobox') {
+      const title = this.choiceTitle(definition, String(value));
+      await control.click();
+      await this.page.getByRole('option', { name: title, exact: true }).click();
+    } else if (kind.type === 'checkbox') {
+      await control.setChecked(value === true || value === 'true');
+    } else if (kind.role === 'radiogroup') {
+      await control.getByRole('radio', { name: this.choiceTitle(definition, String(value)), exact: true }).check();
+    } else {
+      await control.fill(String(value));
+    }
+  }
+
+  private inputDefinition(id: string): Record<string, unknown> | undefined {
+    for (const message of this.messages().reverse()) {
+      let found: Record<string, unknown> | undefined;
+      for (const card of message.cards) {
+        walkCard(card, (element) => {
+          if (!found && element.id === id && typeof element.type === 'string' && element.type.startsWith('Input.')) found = element;
+        });
+      }
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  private choiceTitle(definition: Record<string, unknown> | undefined, value: string): string {
+    const choices = (definition?.choices ?? []) as { title?: string; value?: string }[];
+    return choices.find((c) => c.value === value)?.title ?? value;
+  }
+
+  // --- acting as another user -------------------------------------------------------
+
+  /**
+   * Clicks a card button as another user of .m365agentsplayground.yml (e.g. "29:megan"): the
+   * playground sends the bot the same adaptiveCard/action invoke a click sends, with that user
+   * as `from` (name and aadObjectId filled in from the config). The card is found in the
+   * recorded messages by a text of its JSON; `inputs` are merged into the action's data as a
+   * click merges the card's inputs. The page changes only if the bot updates the message.
+   */
+  async clickCardButtonAs(userId: string, cardText: string, label: string, inputs: Record<string, unknown> = {}): Promise<InvokeResult> {
+    const message = this.findMessage(cardText);
+    if (!message) throw new Error(`the bot sent no card containing "${cardText}" since the page opened`);
+    let action: Record<string, unknown> | undefined;
+    for (const card of message.cards) {
+      walkCard(card, (element) => {
+        if (!action && element.title === label && (element.type === 'Action.Execute' || element.type === 'Action.Submit')) action = element;
+      });
+    }
+    if (!action) throw new Error(`the card containing "${cardText}" has no Action.Execute titled "${label}"`);
+    const data = { ...((action.data as Record<string, unknown> | undefined) ?? {}), ...inputs };
+    return this.sendActivityAs(userId, {
+      type: 'invoke',
+      name: 'adaptiveCard/action',
+      value: { action: { type: action.type, title: label, verb: action.verb, data } },
+      replyToId: message.messageId,
+      conversation: { id: invokeConversationId(message) },
+    }) as Promise<InvokeResult>;
+  }
+
+  /**
+   * Sends an activity to the bot as another user, through the playground (its serviceUrl, its
+   * conversation ids, so the bot's answers show in the page).
+   * - an `adaptiveCard/action` invoke goes through the playground's own invoke API, which fills
+   *   in the user from the config and returns the bot's answer (needs `replyToId`, and for a
+   *   channel post the conversation id `<channel>;messageid=<root id>`);
+   * - anything else is a "custom activity" (Mock an Activity → Custom activity): sent as given
+   *   on top of the playground's template for the conversation (default: the current view).
+   */
+  async sendActivityAs(userId: string, activity: Record<string, unknown>): Promise<InvokeResult | undefined> {
+    const user = this.user(userId);
+    const conversation = (activity.conversation ?? {}) as { id?: string };
+    const conversationId = conversation.id ?? this.currentView().conversationId;
+    if (activity.type === 'invoke' && activity.name === 'adaptiveCard/action') {
+      if (typeof activity.replyToId !== 'string') throw new Error('an adaptiveCard/action invoke needs replyToId (the card message id)');
+      const response = await fetch(`${this.url}/_conversation/v1/invoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: activity.name, value: activity.value, from: { id: user.id }, conversation: { id: conversationId }, replyToId: activity.replyToId }),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body };
+    }
+    const templateUrl = `${this.url}/_internal/v1/customActivities/template?conversationId=${encodeURIComponent(conversationId.split(';')[0])}`;
+    const templateResponse = await fetch(templateUrl);
+    if (!templateResponse.ok) throw new Error(`GET ${templateUrl}: HTTP ${templateResponse.status} ${await templateResponse.text()}`);
+    const template = (await templateResponse.json()) as Record<string, unknown>;
+    const full = {
+      ...template,
+      ...activity,
+      conversation: { ...(template.conversation as object), ...conversation, id: conversationId },
+      from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
+    };
+    const response = await fetch(`${this.url}/_internal/v1/customActivities`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(full),
+    });
+    if (!response.ok) throw new Error(`the playground refused the custom activity: HTTP ${response.status} ${await response.text()}`);
+    return undefined;
+  }
+
+  // --- evidence -----------------------------------------------------------------------
+
+  /** Saves a screenshot of the page as test-results/e2e/<name>.png and returns its path. */
+  async screenshot(name: string): Promise<string> {
+    mkdirSync(this.screenshotDir, { recursive: true });
+    const file = path.join(this.screenshotDir, `${safeName(name)}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  // --- the WebSocket feed -------------------------------------------------------------
+
+  private onFrame(payload: string): void {
+    let frame: { action?: string; actionConversationId?: string; message?: Record<string, unknown> };
+    try {
+      frame = JSON.parse(payload) as typeof frame;
+    } catch {
+      return;
+    }
+    if ((frame.action !== 'createMessage' && frame.action !== 'updateMessage') || !frame.message) return;
+    const message = frame.message;
+    const messageId = String(message.messageId);
+    const attachments = (message.attachments ?? []) as { contentType?: string; content?: unknown }[];
+    const cards = attachments.filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive').map((a) => a.content as AdaptiveCardJson);
+    const previous = this.recorded.get(messageId);
+    this.recorded.set(messageId, {
+      messageId,
+      conversationId: frame.actionConversationId ?? previous?.conversationId ?? '',
+      text: typeof message.text === 'string' ? message.text : undefined,
+      cards,
+      updates: (previous?.updates ?? -1) + 1,
+      at: Date.now(),
+    });
+  }
+}
+
+/** A channel root post is invoked in its thread: `<channel>;messageid=<root id>`. */
+function invokeConversationId(message: RecordedMessage): string {
+  const isChannelRoot = message.conversationId.endsWith('@thread.tacv2') && !message.conversationId.includes(';messageid=');
+  return isChannelRoot ? `${message.conversationId};messageid=${message.messageId}` : message.conversationId;
+}
+
+async function responseResult(response: Response): Promise<InvokeResult> {
+  const text = await response.text();
+  try {
+    return { status: response.status(), body: JSON.parse(text) as unknown };
+  } catch {
+    return { status: response.status(), body: text };
+  }
+}
