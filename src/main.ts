@@ -13,6 +13,7 @@ import { TimeboxBot } from './adapters/teams/timebox-bot';
 import { TimeboxBotAuthentication } from './adapters/teams/bot-authentication';
 import { TeamsNotifier } from './adapters/teams/teams-notifier';
 import { createHttpApp } from './adapters/http/http-app';
+import { createMetrics } from './adapters/http/metrics';
 import { LowdbStore } from './adapters/store/lowdb-store';
 import { createDirectoryFromEnv } from './adapters/graph/create-directory';
 import { loadPolicyFile } from './policy-file';
@@ -79,7 +80,15 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
   const bot = new TimeboxBot({ service, store, directory, logger, clock, tenantId: config.tenantId, onBotId: (id) => (botId = id) });
 
-  const app = createHttpApp({ adapter, bot, logger, ready: async () => ({ ok: true }) });
+  const metrics = createMetrics({ store, clock });
+  const app = createHttpApp({
+    adapter,
+    bot,
+    logger,
+    ready: async () => ({ ok: true }),
+    metrics: () => metrics.render(),
+    onActivity: (type, status) => metrics.activities.inc({ type, status: String(status) }),
+  });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

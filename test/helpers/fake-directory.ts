@@ -9,6 +9,8 @@ export interface DirectoryCall {
   op: DirectoryOp;
   groupId?: string;
   userId?: string;
+  /** When it was made, by `FakeDirectory.now` (a test's clock). */
+  at?: number;
 }
 
 export interface FakeDirectorySeed {
@@ -74,6 +76,8 @@ export class FakeDirectory implements Directory {
   private faults: Fault[] = [];
   /** Called before every add or removal changes anything (property tests check invariants here). */
   onWrite?: (op: 'addMember' | 'removeMember', groupId: string, userId: string) => void | Promise<void>;
+  /** Stamps each call (set it to a fake clock's `now`). */
+  now?: () => number;
 
   constructor(seed: FakeDirectorySeed = demoSeed()) {
     for (const u of seed.users) this.users.set(u.id.toLowerCase(), { ...u });
@@ -173,7 +177,7 @@ export class FakeDirectory implements Directory {
 
   /** Records the call and applies a fault: throws, or hands a hang back to the write. */
   private async enter(call: DirectoryCall, isWrite = false): Promise<Fault | undefined> {
-    this.calls.push(call);
+    this.calls.push({ ...call, ...(this.now ? { at: this.now() } : {}) });
     await Promise.resolve(); // answers come later than the call, as over HTTP
     const fault = this.faults.find((f) => f.op === call.op);
     if (!fault) return undefined;

@@ -10,6 +10,16 @@ export interface HttpDeps {
   /** Whether the bot can serve (store open, workers running). */
   ready: () => Promise<{ ok: boolean; detail?: Record<string, unknown> }>;
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Counts each activity by type and HTTP status. */
+  onActivity?: (type: string, status: number) => void;
+}
+
+const KNOWN_TYPES = new Set(['message', 'invoke', 'conversationUpdate', 'messageReaction', 'installationUpdate', 'event', 'typing']);
+
+/** A label value from a known set only: hostile bodies must not grow the metric's cardinality. */
+function activityType(body: unknown): string {
+  const type = (body as { type?: unknown } | undefined)?.type;
+  return typeof type === 'string' && KNOWN_TYPES.has(type) ? type : 'other';
 }
 
 /** The bot's HTTP surface: /api/messages for Teams, health and readiness probes, metrics. */
@@ -19,6 +29,7 @@ export function createHttpApp(deps: HttpDeps): Express {
   // Teams activities are small; a larger body is refused before it is parsed.
   app.use('/api/messages', express.json({ limit: '256kb' }));
   app.post('/api/messages', async (req, res) => {
+    res.on('finish', () => deps.onActivity?.(activityType(req.body), res.statusCode));
     try {
       await deps.adapter.process(req, res, (context) => deps.bot.run(context));
     } catch (error) {

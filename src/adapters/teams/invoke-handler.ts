@@ -39,6 +39,32 @@ const invokeSchema = z.object({
 
 type Click = z.infer<typeof invokeSchema>;
 
+/** The envelope alone (a known verb, a well-formed request id): enough to answer with the current card. */
+const envelopeSchema = z.object({
+  action: z.object({
+    type: z.literal('Action.Execute'),
+    verb: invokeSchema.shape.action.shape.verb,
+    data: z.object({ requestId: z.string().max(20).regex(/^[A-Za-z0-9-]+$/).optional() }).optional(),
+  }),
+  trigger: invokeSchema.shape.trigger,
+});
+
+/** What to fix in a known action whose inputs are out of bounds (too long, wrong type). */
+function describeInvalid(error: z.ZodError): string {
+  const issue = error.issues.find((i) => i.path[0] === 'action' && i.path[1] === 'data' && typeof i.path[2] === 'string');
+  const field = issue ? String(issue.path[2]) : undefined;
+  if (issue?.code === 'too_big') return `The ${field} is too long: keep it under ${String((issue as { maximum?: unknown }).maximum)} characters. Nothing was changed.`;
+  if (field) return `The ${field} is not valid. Nothing was changed.`;
+  return 'That action is not one Timebox knows; nothing was changed.';
+}
+
+/** Card input values clipped to what the form may show back. */
+function clippedValues(value: unknown): Record<string, string | undefined> {
+  const data = ((value as { action?: { data?: Record<string, unknown> } } | undefined)?.action?.data ?? {}) as Record<string, unknown>;
+  const clip = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : undefined);
+  return { group: clip(data.group, 200), duration: clip(data.duration, 20), justification: clip(data.justification, 1000), ticket: clip(data.ticket, 100) };
+}
+
 const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.ALREADY_VOTED, ErrorCodes.WRONG_TENANT, ErrorCodes.UNAUTHENTICATED, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.REQUEST_RATE_LIMITED];
 
 /** Verbs that change a request: every refusal of one is audited, whatever the reason (stale, forged, not allowed). */
@@ -63,9 +89,7 @@ export class InvokeHandler {
     // automatic refresh must never change state.
     const raw = context.activity.value as { trigger?: unknown } | undefined;
     const parsed = invokeSchema.safeParse({ ...value, trigger: raw?.trigger });
-    if (!parsed.success) {
-      return cardResponse(renderMessageCard('That action is not one Timebox knows; nothing was changed.', 'attention'));
-    }
+    if (!parsed.success) return this.invalid(context, { ...value, trigger: raw?.trigger }, parsed.error);
     const click = parsed.data;
     let actor: Person | undefined;
     try {
@@ -135,6 +159,26 @@ export class InvokeHandler {
       }
       // The form comes back with what the person typed and what to fix.
       return cardResponse(renderRequestForm({ groups: await service.requestableGroups(actor), values, error: userMessageOf(withSuggestion(error, service.policy), this.deps.logger) }));
+    }
+  }
+
+  /**
+   * A click that does not fit the schema. An unknown verb or a malformed request id gets a short
+   * message; a known action with an input out of bounds gets its card back with what to fix
+   * (the form keeps what the person typed, clipped).
+   */
+  private async invalid(context: TurnContext, value: unknown, error: z.ZodError): Promise<AdaptiveCardInvokeResponse> {
+    const envelope = envelopeSchema.safeParse(value);
+    const message = describeInvalid(error);
+    if (!envelope.success) return cardResponse(renderMessageCard('That action is not one Timebox knows; nothing was changed.', 'attention'));
+    try {
+      const actor = await actorOf(context.activity, this.deps.directory, this.deps.tenantId);
+      if (envelope.data.action.verb === CardVerb.SUBMIT_REQUEST) {
+        return cardResponse(renderRequestForm({ groups: await this.deps.service.requestableGroups(actor), values: clippedValues(value), error: message }));
+      }
+      return await this.currentCard(context, envelope.data as Click, actor, message);
+    } catch (e) {
+      return cardResponse(renderMessageCard(userMessageOf(e, this.deps.logger), 'attention'));
     }
   }
 

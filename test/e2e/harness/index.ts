@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { launchBrowser, type Browser } from './browser';
 import { DirectoryClient } from './directory-client';
-import { startE2EStack, type E2EStack, type E2EStackOptions } from './e2e-stack';
+import { RESULTS_DIR, startE2EStack, type E2EStack, type E2EStackOptions } from './e2e-stack';
 import { PlaygroundPage } from './playground-page';
 
 export { Card, PlaygroundPage, type InvokeResult, type PlaygroundConfig, type RecordedMessage } from './playground-page';
@@ -53,7 +53,10 @@ export function useE2E(options: Partial<E2EStackOptions> & { showLogPanel?: bool
   beforeAll(async () => {
     stack = await startE2EStack({ ...options, label });
     browser = await launchBrowser();
-    playground = await PlaygroundPage.open(browser.context, stack.playgroundUrl, { showLogPanel: options.showLogPanel });
+    playground = await PlaygroundPage.open(browser.context, stack.playgroundUrl, {
+      showLogPanel: options.showLogPanel,
+      activityLogFile: path.join(RESULTS_DIR, 'logs', `${label}.activities.jsonl`),
+    });
   }, START_TIMEOUT_MS);
 
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Locator, Page, Response } from 'playwright-core';
 import { RESULTS_DIR } from './e2e-stack';
@@ -128,18 +128,27 @@ export class PlaygroundPage {
     readonly url: string,
     readonly config: PlaygroundConfig,
     private readonly screenshotDir: string,
+    private readonly activityLogFile: string | undefined,
   ) {}
 
   /**
    * Opens the playground in a new page. Keep one page per test file: the page holds the
    * conversation history (a reload starts empty).
    */
-  static async open(context: BrowserContext, url: string, options: { screenshotDir?: string; showLogPanel?: boolean } = {}): Promise<PlaygroundPage> {
+  static async open(
+    context: BrowserContext,
+    url: string,
+    options: { screenshotDir?: string; showLogPanel?: boolean; activityLogFile?: string } = {},
+  ): Promise<PlaygroundPage> {
     const response = await fetch(`${url}/_internal/v1/config`);
     if (!response.ok) throw new Error(`GET ${url}/_internal/v1/config: HTTP ${response.status}`);
     const { config } = (await response.json()) as { config: PlaygroundConfig };
     const page = await context.newPage();
-    const playground = new PlaygroundPage(page, url, config, options.screenshotDir ?? RESULTS_DIR);
+    const playground = new PlaygroundPage(page, url, config, options.screenshotDir ?? RESULTS_DIR, options.activityLogFile);
+    if (options.activityLogFile) {
+      mkdirSync(path.dirname(options.activityLogFile), { recursive: true });
+      appendFileSync(options.activityLogFile, '');
+    }
     page.on('websocket', (socket) => {
       socket.on('framereceived', (frame) => playground.onFrame(String(frame.payload)));
     });
@@ -464,12 +473,15 @@ export class PlaygroundPage {
   // --- the WebSocket feed -------------------------------------------------------------
 
   private onFrame(payload: string): void {
-    let frame: { action?: string; actionConversationId?: string; message?: Record<string, unknown> };
+    let frame: { action?: string; actionConversationId?: string; message?: Record<string, unknown>; logAction?: string; log?: unknown };
     try {
       frame = JSON.parse(payload) as typeof frame;
     } catch {
       return;
     }
+    // The log panel's feed: every activity both ways with its HTTP status and bodies (the
+    // playground's log file does not have them while a page is connected).
+    if (frame.logAction && this.activityLogFile) appendFileSync(this.activityLogFile, `${JSON.stringify(frame.log)}\n`);
     if ((frame.action !== 'createMessage' && frame.action !== 'updateMessage') || !frame.message) return;
     const message = frame.message;
     const messageId = String(message.messageId);

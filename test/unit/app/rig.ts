@@ -161,6 +161,7 @@ export class Rig {
     this.directory = options.directory ?? new FakeDirectory();
     this.policy = validatePolicy(options.policy ?? rigPolicy());
     this.clock.settle = () => this.quiesce();
+    this.directory.now = () => this.clock.now();
   }
 
   get store(): Store {
