@@ -3,7 +3,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const base = fs.existsSync(path.join(__dirname, 'jest.base.js')) ? require('./jest.base') : require('./jest.config').base;
+const base = fs.existsSync(path.join(__dirname, 'jest.base.js'))
+  ? require('./jest.base')
+  : require('./jest.config').base;
 
 module.exports = {
   ...base,

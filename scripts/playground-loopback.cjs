@@ -12,10 +12,19 @@ const originalListen = net.Server.prototype.listen;
 net.Server.prototype.listen = function listenOnLoopback(...args) {
   const first = args[0];
   if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
-    if (first.path === undefined && first.fd === undefined && first.handle === undefined && first._handle === undefined && first.host === undefined) {
+    if (
+      first.path === undefined &&
+      first.fd === undefined &&
+      first.handle === undefined &&
+      first._handle === undefined &&
+      first.host === undefined
+    ) {
       args[0] = { ...first, host: LOOPBACK };
     }
-  } else if ((typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) && typeof args[1] !== 'string') {
+  } else if (
+    (typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))) &&
+    typeof args[1] !== 'string'
+  ) {
     args.splice(1, 0, LOOPBACK);
   } else if (first === undefined || typeof first === 'function') {
     args.unshift(0, LOOPBACK);

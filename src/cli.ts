@@ -6,6 +6,7 @@ import { loadPolicyFile } from './policy-file';
 import { startTimebox } from './main';
 import { registerAuditCommands } from './cli/audit';
 import { registerDirectoryCommands } from './cli/directory';
+import { registerReconcileCommand } from './cli/reconcile';
 
 const program = new Command('timebox').description('Just-in-time access for Microsoft Teams').showHelpAfterError();
 
@@ -41,6 +42,7 @@ policy
 
 registerAuditCommands(program);
 registerDirectoryCommands(program);
+registerReconcileCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof DomainError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error));

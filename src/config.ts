@@ -1,4 +1,5 @@
 import { DomainError, ErrorCodes } from './domain/errors';
+import { parseDuration } from './domain/duration';
 import { DEFAULT_REQUEST_RATE_LIMIT, parseRateLimit, type RateLimit } from './app/rate-limit';
 
 export interface Config {
@@ -17,6 +18,10 @@ export interface Config {
   logLevel: string;
   /** New requests per person (TIMEBOX_REQUEST_RATE_LIMIT, e.g. "10/10m" or "off"); undefined = no limit. */
   requestRateLimit?: RateLimit;
+  /** Time between reconciliation passes (TIMEBOX_RECONCILE_INTERVAL, default 5m; "off" = at start only). */
+  reconcileIntervalMs: number;
+  /** Approvers' buttons on the card everyone sees (TIMEBOX_SHARED_CARD_BUTTONS; default on in local mode, where the playground has no user-specific views). */
+  sharedCardButtons: boolean;
 }
 
 export class ConfigError extends DomainError {
@@ -62,7 +67,20 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     defaultServiceUrl: env.TIMEBOX_SERVICE_URL || (dev ? undefined : 'https://smba.trafficmanager.net/teams/'),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     requestRateLimit: rateLimitOf(env.TIMEBOX_REQUEST_RATE_LIMIT),
+    reconcileIntervalMs: reconcileIntervalOf(env.TIMEBOX_RECONCILE_INTERVAL),
+    sharedCardButtons: env.TIMEBOX_SHARED_CARD_BUTTONS ? env.TIMEBOX_SHARED_CARD_BUTTONS === '1' : dev,
   };
+}
+
+function reconcileIntervalOf(value: string | undefined): number {
+  const text = value?.trim().toLowerCase();
+  if (!text) return 5 * 60_000;
+  if (text === 'off' || text === '0') return 0;
+  try {
+    return parseDuration(text);
+  } catch (error) {
+    throw new ConfigError(`TIMEBOX_RECONCILE_INTERVAL: ${(error as Error).message} ("off" runs it at start only).`);
+  }
 }
 
 function rateLimitOf(value: string | undefined): RateLimit | undefined {

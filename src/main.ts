@@ -2,11 +2,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudAdapter } from 'botbuilder';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
-import pino from 'pino';
+import pino, { type DestinationStream } from 'pino';
 import { AccessService } from './app/access-service';
 import { RateLimiter } from './app/rate-limit';
 import { GrantWorker, type WorkerOptions } from './app/grant-worker';
 import { Scheduler } from './app/scheduler';
+import { Reconciler } from './app/reconciler';
 import { CardPresenter } from './adapters/teams/card-presenter';
 import { TeamRoster } from './adapters/teams/team-roster';
 import { TimeboxBot } from './adapters/teams/timebox-bot';
@@ -34,6 +35,27 @@ export interface Overrides {
   env?: NodeJS.ProcessEnv;
   /** The bot's credentials for outbound calls (tests: a token endpoint on loopback); botbuilder's from the env otherwise. */
   botCredentials?: ServiceClientCredentialsFactory;
+  /** Where the real (pino) logger writes, when no `logger` is given (tests: a buffer). */
+  logDestination?: DestinationStream;
+}
+
+/**
+ * The production logger. Secrets are never passed to it; the redaction is a second line for
+ * credentials that may sit inside an error or a request a dependency attached to one.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    redact: {
+      paths: [
+        '*.password', '*.secret', '*.token', '*.accessToken', '*.clientSecret', '*.client_secret', '*.authorization', '*.Authorization',
+        '*.headers.authorization', '*.headers.Authorization', '*.*.headers.authorization', '*.*.headers.Authorization',
+        'MicrosoftAppPassword', 'AZURE_CLIENT_SECRET', 'CertificatePrivateKey', '*.MicrosoftAppPassword', '*.AZURE_CLIENT_SECRET', '*.CertificatePrivateKey',
+      ],
+      censor: '[redacted]',
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 export interface RunningTimebox {
@@ -43,6 +65,7 @@ export interface RunningTimebox {
   store: Store;
   worker: GrantWorker;
   scheduler: Scheduler;
+  reconciler: Reconciler;
   /** Waits until the worker and the scheduler have nothing running (for tests). */
   settled(): Promise<void>;
   stop(): Promise<void>;
@@ -51,7 +74,7 @@ export interface RunningTimebox {
 /** The composition root: the one place adapters are built and wired together. */
 export async function startTimebox(config: Config, overrides: Overrides = {}): Promise<RunningTimebox> {
   const env = overrides.env ?? process.env;
-  const logger: Logger = overrides.logger ?? pino({ level: config.logLevel, redact: ['*.password', '*.secret', '*.token', 'MicrosoftAppPassword', 'AZURE_CLIENT_SECRET'] });
+  const logger: Logger = overrides.logger ?? createLogger(config.logLevel, overrides.logDestination);
   const clock = overrides.clock ?? systemClock;
   const policy = await loadPolicyFile(config.policyFile);
   const store = overrides.store ?? new LowdbStore(config.dataDir);
@@ -75,9 +98,14 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   const rateLimiter = config.requestRateLimit ? new RateLimiter(clock, config.requestRateLimit) : undefined;
   const service = new AccessService({ store, directory, policy, clock, mode: config.grantMode, rateLimiter, onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()) });
   const roster = new TeamRoster(adapter, config.appId, () => botId, clock, logger);
-  const presenter = new CardPresenter({ clock, store, service, roster, defaultServiceUrl: config.defaultServiceUrl });
+  const presenter = new CardPresenter({ clock, store, service, roster, defaultServiceUrl: config.defaultServiceUrl, sharedButtons: config.sharedCardButtons });
   const worker = (loops.worker = new GrantWorker({ store, directory, notifier, service, policy, clock, presenter, logger }, { defaultServiceUrl: config.defaultServiceUrl, ...overrides.worker }));
   const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
+  const reconciler = new Reconciler(
+    { store, directory, service, policy, clock, logger, notifier, onCommit: () => worker.kick() },
+    { intervalMs: config.reconcileIntervalMs, tenantId: config.tenantId, defaultServiceUrl: config.defaultServiceUrl },
+  );
+  let accepting = true;
   const bot = new TimeboxBot({ service, store, directory, logger, clock, tenantId: config.tenantId, onBotId: (id) => (botId = id) });
 
   const metrics = createMetrics({ store, clock });
@@ -85,7 +113,8 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     adapter,
     bot,
     logger,
-    ready: async () => ({ ok: true }),
+    ready: async () => (accepting ? { ok: true } : { ok: false, detail: { reason: 'stopping' } }),
+    accepting: () => accepting,
     metrics: () => metrics.render(),
     onActivity: (type, status) => metrics.activities.inc({ type, status: String(status) }),
   });
@@ -103,6 +132,8 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   // Work left from before a restart: overdue expiries first (scheduler), then the outbox.
   scheduler.poke();
   worker.kick();
+  // Store against directory: at start (after the above, which it does not hold up) and on a schedule.
+  reconciler.start();
 
   return {
     url,
@@ -111,16 +142,32 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     store,
     worker,
     scheduler,
+    reconciler,
     async settled() {
       await scheduler.settled();
       await worker.settled();
     },
+    /**
+     * Graceful stop, within 10 s (`serve` exits with 1 past that): take no new work (activities
+     * get 503, the listener closes), give turns under way up to 3 s, stop the loops, give side
+     * effects under way up to 5 s and hand the rest back (they stay in the outbox and run at the
+     * next start; every one is idempotent), then let the store finish its last write.
+     */
     async stop() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      accepting = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections?.();
+      await Promise.race([closed, delay(3_000)]);
       server.closeAllConnections?.();
+      await reconciler.stop(1_000);
       await scheduler.stop();
-      await worker.stop();
+      const { handedBack } = await worker.stop(5_000);
       await store.close();
+      logger.info({ handedBack }, 'timebox stopped');
     },
   };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

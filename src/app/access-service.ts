@@ -356,7 +356,7 @@ export class AccessService {
   }
 
   rulesOf(request: AccessRequest): GroupRules {
-    return this.deps.policy.groups[request.group.alias] ? this.rules(request.group.alias) : fallbackRules(this.deps.policy, request);
+    return Object.hasOwn(this.deps.policy.groups, request.group.alias) ? this.rules(request.group.alias) : fallbackRules(this.deps.policy, request);
   }
 
   private decideExtension(request: AccessRequest, actor: Person, decision: 'approve' | 'deny', now: number, reason?: string): Transition {

@@ -23,6 +23,9 @@ export interface WorkerOptions {
 
 const DEFAULTS: WorkerOptions = { maxTeamsAttempts: 8, maxAddAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000 };
 
+/** Effects that may run at once per lane (directory, teams). */
+const LANE_SLOTS = 16;
+
 /** Thrown by a handler when the effect cannot run yet or ever; `permanent` skips the retries. */
 class EffectSkipped extends Error {}
 
@@ -32,11 +35,16 @@ class EffectSkipped extends Error {}
  */
 export class GrantWorker {
   private readonly options: WorkerOptions;
-  private running = false;
+  /** A pass looking for due effects is running (`again`: another was asked for meanwhile). */
+  private pumping = false;
   private again = false;
   private stopped = false;
   private cancelTimer?: () => void;
-  private idle?: Promise<void>;
+  private pass?: Promise<void>;
+  /** Effects under way, by id: each runs on its own, so a slow one holds up nothing else. */
+  private readonly inFlight = new Map<string, { lane: Effect['lane']; done: Promise<void> }>();
+  /** Effects whose run broke outside their handler (e.g. the store failed): not before this time. */
+  private readonly held = new Map<string, number>();
 
   constructor(
     private readonly deps: {
@@ -54,16 +62,16 @@ export class GrantWorker {
     this.options = { ...DEFAULTS, ...options };
   }
 
-  /** Looks for due effects now (called after every commit and at start). */
+  /** Looks for due effects now (called after every commit, after every finished effect, and at start). */
   kick(): void {
     if (this.stopped) return;
-    if (this.running) {
+    if (this.pumping) {
       this.again = true;
       return;
     }
-    this.running = true;
-    this.idle = this.drain().finally(() => {
-      this.running = false;
+    this.pumping = true;
+    this.pass = this.pump().finally(() => {
+      this.pumping = false;
       if (this.again) {
         this.again = false;
         this.kick();
@@ -71,43 +79,93 @@ export class GrantWorker {
     });
   }
 
-  /** Stops taking new work and waits for the effects under way. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking new work and waits for the effects under way, at most `budgetMs` (shutdown):
+   * what is still running then is handed back, i.e. stays in the outbox and runs again at the
+   * next start (every handler is idempotent).
+   */
+  async stop(budgetMs = Number.POSITIVE_INFINITY): Promise<{ handedBack: number }> {
     this.stopped = true;
     this.cancelTimer?.();
-    await this.idle;
+    await this.pass;
+    const running = Promise.all([...this.inFlight.values()].map((f) => f.done));
+    if (budgetMs === Number.POSITIVE_INFINITY) await running;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, budgetMs)))]);
+      clearTimeout(timer);
+    }
+    if (this.inFlight.size > 0) this.deps.logger.warn({ effects: [...this.inFlight.keys()] }, 'stopping: effects still under way are handed back to the outbox');
+    return { handedBack: this.inFlight.size };
   }
 
   /** Resolves once nothing is running (for tests and shutdown). */
   async settled(): Promise<void> {
-    while (this.running) await this.idle;
+    while (this.pumping || this.inFlight.size > 0) await Promise.all([this.pass, ...[...this.inFlight.values()].map((f) => f.done)]);
   }
 
-  /** Whether a pass is running or about to (for tests that wait until nothing moves). */
+  /** Whether a pass or an effect is running or about to (for tests that wait until nothing moves). */
   get busy(): boolean {
-    return this.running || this.again;
+    return this.pumping || this.again || this.inFlight.size > 0;
   }
 
-  private async drain(): Promise<void> {
+  /** Effects under way now, per lane (for metrics and tests). */
+  get underWay(): { directory: number; teams: number } {
+    const count = { directory: 0, teams: 0 };
+    for (const f of this.inFlight.values()) count[f.lane]++;
+    return count;
+  }
+
+  /**
+   * One pass: starts every due effect that is not under way yet, up to LANE_SLOTS per lane, and
+   * arms the timer for the next one. NB: effects run on their own rather than in batches that
+   * wait for their slowest member: a card post sitting in a Bot Connector backoff must never
+   * hold up a removal that fell due meanwhile (guarantee 2 of PRODUCT.md §8). Membership
+   * changes come first and have their own slots.
+   */
+  private async pump(): Promise<void> {
     try {
-      for (;;) {
-        if (this.stopped) return;
-        const due = await this.deps.store.dueEffects(this.deps.clock.now(), 16);
-        if (due.length === 0) break;
-        await Promise.all(due.map((effect) => this.run(effect)));
+      if (this.stopped) return;
+      const now = this.deps.clock.now();
+      // Heads of all queues, earliest first (in-flight heads included: they stay in the outbox until done).
+      const heads = await this.deps.store.dueEffects(Number.MAX_SAFE_INTEGER, this.inFlight.size + 2 * LANE_SLOTS + 64);
+      const free = { directory: LANE_SLOTS, teams: LANE_SLOTS };
+      for (const f of this.inFlight.values()) free[f.lane]--;
+      let next = Number.POSITIVE_INFINITY;
+      const waiting = heads.filter((e) => !this.inFlight.has(e.id));
+      for (const effect of [...waiting.filter((e) => e.lane === 'directory'), ...waiting.filter((e) => e.lane !== 'directory')]) {
+        const notBefore = Math.max(effect.notBefore, this.held.get(effect.id) ?? 0);
+        if (notBefore > now) {
+          next = Math.min(next, notBefore);
+          continue;
+        }
+        if (free[effect.lane] <= 0 || this.stopped) continue; // a finished effect kicks another pass
+        free[effect.lane]--;
+        this.start(effect);
       }
-      await this.sleepUntilNext();
+      this.cancelTimer?.();
+      if (next !== Number.POSITIVE_INFINITY && !this.stopped) this.cancelTimer = this.deps.clock.setTimer(Math.max(0, next - now), () => this.kick());
     } catch (error) {
       this.deps.logger.error({ err: error }, 'worker loop failed; retrying in 1s');
-      this.cancelTimer = this.deps.clock.setTimer(1000, () => this.kick());
+      this.cancelTimer?.();
+      if (!this.stopped) this.cancelTimer = this.deps.clock.setTimer(1000, () => this.kick());
     }
   }
 
-  private async sleepUntilNext(): Promise<void> {
-    this.cancelTimer?.();
-    const next = await this.deps.store.nextEffectAt();
-    if (next === undefined || this.stopped) return;
-    this.cancelTimer = this.deps.clock.setTimer(Math.max(0, next - this.deps.clock.now()), () => this.kick());
+  private start(effect: Effect): void {
+    this.held.delete(effect.id);
+    const done = this.run(effect)
+      .catch((error: unknown) => {
+        // Not a failure of the side effect (those are recorded by `failed`) but of the run
+        // itself, e.g. the store could not record the outcome: try again in a second, not at once.
+        this.deps.logger.error({ err: error, effect: effect.id, kind: effect.kind }, 'running a side effect failed; retrying in 1s');
+        this.held.set(effect.id, this.deps.clock.now() + 1000);
+      })
+      .finally(() => {
+        this.inFlight.delete(effect.id);
+        this.kick();
+      });
+    this.inFlight.set(effect.id, { lane: effect.lane, done });
   }
 
   private async run(effect: Effect): Promise<void> {
@@ -216,12 +274,8 @@ export class GrantWorker {
    */
   private async wasStandingMember(request: AccessRequest): Promise<boolean> {
     if (!(await this.deps.directory.isMember(request.group.id, request.requester.id))) return false;
-    const mine = [
-      ...(await this.deps.store.listOpen({ requesterId: request.requester.id })),
-      ...(await this.deps.store.listRecentClosed(request.requester.id, 200)),
-    ];
-    const ours = mine.some((r) => r.id !== request.id && lifecycle.sameId(r.group.id, request.group.id) && lifecycle.mayHoldMembership(r));
-    return !ours;
+    const ours = await this.deps.store.listHolding(request.requester.id, request.group.id);
+    return !ours.some((r) => r.id !== request.id);
   }
 
   /**
@@ -265,21 +319,33 @@ export class GrantWorker {
     if (effect.kind === 'directory.remove' || effect.kind === 'directory.extend') {
       // NB: a removal is never given up: access must end. It keeps trying at the slowest pace.
       if (attempts === limit) await this.alertRemovalTrouble(request, message);
-      return store.retryEffect(effect.id, clock.now() + this.backoff(Math.min(attempts, 30)), message);
+      return store.retryEffect(effect.id, clock.now() + this.backoff(Math.min(attempts, 30), error), message);
     }
-    if (transient && attempts < limit) return store.retryEffect(effect.id, clock.now() + this.backoff(attempts), message);
+    if (transient && attempts < limit) return store.retryEffect(effect.id, clock.now() + this.backoff(attempts, error), message);
     if (effect.kind === 'directory.add') {
       const fresh = (await store.get(request.id))!;
       const code = error instanceof DomainError ? error.code : ErrorCodes.DIRECTORY_UNAVAILABLE;
       if (fresh.status !== Status.APPROVED) return store.completeEffect(effect.id);
-      // A refusal by the directory (403, no such group, dynamic group) means nothing was added;
-      // anything else (retries spent, a store failure after the add) may have left a membership.
-      const nothingAdded = !transient && error instanceof DomainError && error.code.startsWith('DIRECTORY.');
+      // A refusal by the directory (403, no such group, dynamic group) means this attempt added
+      // nothing, but an earlier one may have landed before a crash: only a membership check
+      // tells. Anything else (retries spent, a store failure after the add) may have left one.
+      const refused = !transient && error instanceof DomainError && error.code.startsWith('DIRECTORY.');
+      const nothingAdded = refused && !(await this.mayHaveAdded(fresh));
       await this.deps.service.commitTransition(lifecycle.markFailed(fresh, clock.now(), { code, message }, nothingAdded), fresh.version, [effect.id]);
       return;
     }
     const event: lifecycle.RequestEvent = { type: 'notify_failed', requestId: request.id, at: clock.now(), reason: message, detail: { effect: effect.kind, template: effect.template } };
     await this.patch(request.id, effect.id, {}, [event]);
+  }
+
+  /** Whether the person is in the group now (when the directory cannot say: assume so, and remove). */
+  private async mayHaveAdded(request: AccessRequest): Promise<boolean> {
+    try {
+      return await this.deps.directory.isMember(request.group.id, request.requester.id);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, requestId: request.id }, 'cannot tell whether a failed add left a membership; removing to be sure');
+      return true;
+    }
   }
 
   private async alertRemovalTrouble(request: AccessRequest, message: string): Promise<void> {
@@ -325,8 +391,12 @@ export class GrantWorker {
     return { serviceUrl, tenantId: request.tenantId, teamId: channel.teamId, channelId: channel.channelId };
   }
 
-  private backoff(attempts: number): number {
+  /** Backoff with jitter; never sooner than a Retry-After the dependency asked for (`details.retryAfterMs`). */
+  private backoff(attempts: number, error?: unknown): number {
     const exp = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempts - 1));
-    return Math.round(exp / 2 + Math.random() * (exp / 2));
+    const asked = error instanceof DomainError ? Number(error.details.retryAfterMs) : NaN;
+    const jittered = Math.round(exp / 2 + Math.random() * (exp / 2));
+    return Number.isFinite(asked) ? Math.max(jittered, asked) : jittered;
   }
+
 }

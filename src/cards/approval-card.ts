@@ -2,7 +2,15 @@ import { Status, isClosed, type AccessRequest } from '../domain/request';
 import { formatDuration, formatUtc } from './format';
 import { isUserId, plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
-import { approvalsProgress, groupAlias, groupTitle, justificationText, requestFacts, requestNotes, type Banner } from './request-view';
+import {
+  approvalsProgress,
+  groupAlias,
+  groupTitle,
+  justificationText,
+  requestFacts,
+  requestNotes,
+  type Banner,
+} from './request-view';
 import { expand } from './template';
 import { CardVerb } from './verbs';
 
@@ -21,25 +29,44 @@ export interface ApprovalCardView {
 export const MAX_REFRESH_USERS = 60;
 
 function kicker(r: AccessRequest): string {
-  const kind = r.kind === 'break_glass' ? 'BREAK-GLASS ACCESS' : r.kind === 'auto' ? 'AUTO-APPROVED ACCESS' : 'ACCESS REQUEST';
+  const kind =
+    r.kind === 'break_glass'
+      ? 'BREAK-GLASS ACCESS'
+      : r.kind === 'auto'
+        ? 'AUTO-APPROVED ACCESS'
+        : 'ACCESS REQUEST';
   return `${kind} · ${groupAlias(r)}`;
 }
 
 function statusLine(r: AccessRequest, now: number): string {
   // The scheduler removes the membership a moment after expiresAt; say so rather than "Active".
-  if (r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now) return 'Time is up — removing membership';
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now)
+    return 'Time is up — removing membership';
   const label = lookOf(r).label;
   if (r.status === Status.PENDING) return `${label} · ${approvalsProgress(r)}`;
-  if (r.status === Status.ACTIVE && r.pendingExtension) return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} requested`;
+  if (r.status === Status.ACTIVE && r.pendingExtension)
+    return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} requested`;
   return label;
 }
 
 function banners(r: AccessRequest): Banner[] {
   if (r.kind === 'break_glass' && !r.acknowledgedBy && r.status !== Status.PENDING) {
-    return [{ text: '⚡ Granted without approval (break-glass). Approvers: acknowledge it, or revoke it if it was not justified.', style: 'warning', color: 'warning' }];
+    return [
+      {
+        text: '⚡ Granted without approval (break-glass). Approvers: acknowledge it, or revoke it if it was not justified.',
+        style: 'warning',
+        color: 'warning',
+      },
+    ];
   }
   if (r.kind === 'auto' && r.status !== Status.PENDING) {
-    return [{ text: 'Approved automatically by policy; no one had to decide.', style: 'emphasis', color: 'default' }];
+    return [
+      {
+        text: 'Approved automatically by policy; no one had to decide.',
+        style: 'emphasis',
+        color: 'default',
+      },
+    ];
   }
   return [];
 }
@@ -72,7 +99,14 @@ export function renderApprovalCard(view: ApprovalCardView): object {
   const look = lookOf(r);
   const card = expand('approval', {
     requestId: r.id,
-    header: { icon: look.icon, color: look.color, style: look.style, kicker: kicker(r), title: groupTitle(r), status: statusLine(r, now) },
+    header: {
+      icon: look.icon,
+      color: look.color,
+      style: look.style,
+      kicker: kicker(r),
+      title: groupTitle(r),
+      status: statusLine(r, now),
+    },
     banners: banners(r),
     facts: requestFacts(r),
     justification: justificationText(r),
@@ -85,7 +119,10 @@ export function renderApprovalCard(view: ApprovalCardView): object {
   // A closed break-glass grant still needs an approver's acknowledgement, so it keeps refreshing.
   const live = !isClosed(r.status) || (r.kind === 'break_glass' && !r.acknowledgedBy);
   if (userIds.length > 0 && live) {
-    card.refresh = { action: { type: 'Action.Execute', verb: CardVerb.REFRESH, data: { requestId: r.id } }, userIds };
+    card.refresh = {
+      action: { type: 'Action.Execute', verb: CardVerb.REFRESH, data: { requestId: r.id } },
+      userIds,
+    };
   }
   return card;
 }

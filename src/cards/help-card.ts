@@ -10,7 +10,10 @@ export interface HelpCardView {
 
 // Placeholders are written as italic words rather than <group>: angle brackets look like markup.
 const COMMANDS: { usage: string; what: string }[] = [
-  { usage: 'request GROUP DURATION WHY', what: 'Ask for access, e.g. request db-read 2h INC-4711 slow queries' },
+  {
+    usage: 'request GROUP DURATION WHY',
+    what: 'Ask for access, e.g. request db-read 2h INC-4711 slow queries',
+  },
   { usage: 'request', what: 'Open the request form' },
   { usage: 'extend GROUP DURATION', what: 'Ask for more time on an active grant (add: because …)' },
   { usage: 'release GROUP', what: 'End your access now' },
@@ -24,7 +27,10 @@ const COMMANDS: { usage: string; what: string }[] = [
 function usageParts(usage: string): { text: string; placeholder: boolean }[] {
   return usage.split(' ').map((word, i, all) => {
     const placeholder = /^[A-Z-]+$/.test(word);
-    return { text: `${placeholder ? word.toLowerCase() : word}${i < all.length - 1 ? ' ' : ''}`, placeholder };
+    return {
+      text: `${placeholder ? word.toLowerCase() : word}${i < all.length - 1 ? ' ' : ''}`,
+      placeholder,
+    };
   });
 }
 

@@ -26,8 +26,21 @@ export type NoticeKind =
   | 'acknowledged';
 
 export const NOTICE_KINDS: readonly NoticeKind[] = [
-  'granted', 'denied', 'cancelled', 'timed_out', 'expired', 'released', 'revoked', 'failed',
-  'reminder', 'expiry_warning', 'extended', 'break_glass', 'auto_approved', 'extension_requested', 'acknowledged',
+  'granted',
+  'denied',
+  'cancelled',
+  'timed_out',
+  'expired',
+  'released',
+  'revoked',
+  'failed',
+  'reminder',
+  'expiry_warning',
+  'extended',
+  'break_glass',
+  'auto_approved',
+  'extension_requested',
+  'acknowledged',
 ];
 
 export interface NoticeView {
@@ -67,79 +80,181 @@ function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: bool
   const subject = toChannel ? who : 'You';
   switch (kind) {
     case 'granted':
-      return { icon: '●', title: 'Access granted', color: 'good', style: 'good', lines: [
-        `${subject} ${toChannel ? 'is' : 'are'} now a member of ${group} until ${endOf(r, now)}.`,
-        ...(r.standingMember ? [`${subject} ${toChannel ? 'was' : 'were'} already a member before: that membership stays when this grant ends.`] : []),
-      ] };
+      return {
+        icon: '●',
+        title: 'Access granted',
+        color: 'good',
+        style: 'good',
+        lines: [
+          `${subject} ${toChannel ? 'is' : 'are'} now a member of ${group} until ${endOf(r, now)}.`,
+          ...(r.standingMember
+            ? [
+                `${subject} ${toChannel ? 'was' : 'were'} already a member before: that membership stays when this grant ends.`,
+              ]
+            : []),
+        ],
+      };
     case 'denied':
-      return { icon: '✖', title: 'Request denied', color: 'attention', style: 'attention', lines: [
-        `${by} denied ${toChannel ? `${who}’s` : 'your'} request for ${group}.`, ...reasonLine(r.resolution?.reason),
-      ] };
+      return {
+        icon: '✖',
+        title: 'Request denied',
+        color: 'attention',
+        style: 'attention',
+        lines: [
+          `${by} denied ${toChannel ? `${who}’s` : 'your'} request for ${group}.`,
+          ...reasonLine(r.resolution?.reason),
+        ],
+      };
     case 'cancelled':
-      return { icon: '⊘', title: 'Request cancelled', color: 'default', style: 'emphasis', lines: [
-        `${subject} withdrew the request for ${group}. Nothing was granted.`,
-      ] };
+      return {
+        icon: '⊘',
+        title: 'Request cancelled',
+        color: 'default',
+        style: 'emphasis',
+        lines: [`${subject} withdrew the request for ${group}. Nothing was granted.`],
+      };
     case 'timed_out':
-      return { icon: '◷', title: 'Request timed out', color: 'default', style: 'emphasis', lines: [
-        `No approver decided on ${toChannel ? `${who}’s` : 'your'} request for ${group} in time. Nothing was granted.`,
-        ...(toChannel ? [] : ['Request again if you still need access.']),
-      ] };
+      return {
+        icon: '◷',
+        title: 'Request timed out',
+        color: 'default',
+        style: 'emphasis',
+        lines: [
+          `No approver decided on ${toChannel ? `${who}’s` : 'your'} request for ${group} in time. Nothing was granted.`,
+          ...(toChannel ? [] : ['Request again if you still need access.']),
+        ],
+      };
     case 'expired':
-      return { icon: '○', title: 'Access expired', color: 'default', style: 'emphasis', lines: [
-        r.standingMember
-          ? `${toChannel ? `${who}’s` : 'Your'} grant for ${group} ended at ${formatUtc(r.expiresAt ?? now)}; the standing membership was kept.`
-          : `${toChannel ? `${who}’s` : 'Your'} membership of ${group} was removed at ${formatUtc(r.expiresAt ?? now)}.`,
-      ] };
+      return {
+        icon: '○',
+        title: 'Access expired',
+        color: 'default',
+        style: 'emphasis',
+        lines: [
+          r.standingMember
+            ? `${toChannel ? `${who}’s` : 'Your'} grant for ${group} ended at ${formatUtc(r.expiresAt ?? now)}; the standing membership was kept.`
+            : `${toChannel ? `${who}’s` : 'Your'} membership of ${group} was removed at ${formatUtc(r.expiresAt ?? now)}.`,
+        ],
+      };
     case 'released':
-      return { icon: '↩', title: 'Access released', color: 'default', style: 'emphasis', lines: [
-        `${subject} released ${group} early, at ${formatUtc(r.resolution?.at ?? now)}.`,
-      ] };
+      return {
+        icon: '↩',
+        title: 'Access released',
+        color: 'default',
+        style: 'emphasis',
+        lines: [`${subject} released ${group} early, at ${formatUtc(r.resolution?.at ?? now)}.`],
+      };
     case 'revoked':
-      return { icon: '⊗', title: 'Access revoked', color: 'attention', style: 'attention', lines: [
-        `${by} revoked ${toChannel ? `${who}’s` : 'your'} access to ${group}.`, ...reasonLine(r.resolution?.reason),
-      ] };
+      return {
+        icon: '⊗',
+        title: 'Access revoked',
+        color: 'attention',
+        style: 'attention',
+        lines: [
+          `${by} revoked ${toChannel ? `${who}’s` : 'your'} access to ${group}.`,
+          ...reasonLine(r.resolution?.reason),
+        ],
+      };
     case 'failed':
-      return { icon: '⚠', title: 'Access could not be granted', color: 'attention', style: 'attention', lines: [
-        `Adding ${toChannel ? who : 'you'} to ${group} failed: ${plain(r.failure?.message ?? r.resolution?.reason, TextLimit.SHORT).replace(/[.\s]+$/, '') || 'unknown error'}.`,
-        `What to do: ${failureAdvice(r.failure?.code)}`,
-      ] };
+      return {
+        icon: '⚠',
+        title: 'Access could not be granted',
+        color: 'attention',
+        style: 'attention',
+        lines: [
+          `Adding ${toChannel ? who : 'you'} to ${group} failed: ${plain(r.failure?.message ?? r.resolution?.reason, TextLimit.SHORT).replace(/[.\s]+$/, '') || 'unknown error'}.`,
+          `What to do: ${failureAdvice(r.failure?.code)}`,
+        ],
+      };
     case 'reminder':
-      return { icon: '◷', title: 'Still waiting for a decision', color: 'warning', style: 'warning', lines: [
-        toChannel
-          ? `${who}’s request for ${group} has waited ${humanSpan(now - r.createdAt)}. Approve or deny it on the card above.`
-          : `Your request for ${group} has waited ${humanSpan(now - r.createdAt)}; the approvers have been reminded.`,
-      ] };
+      return {
+        icon: '◷',
+        title: 'Still waiting for a decision',
+        color: 'warning',
+        style: 'warning',
+        lines: [
+          toChannel
+            ? `${who}’s request for ${group} has waited ${humanSpan(now - r.createdAt)}. Approve or deny it on the card above.`
+            : `Your request for ${group} has waited ${humanSpan(now - r.createdAt)}; the approvers have been reminded.`,
+        ],
+      };
     case 'expiry_warning':
-      return { icon: '◷', title: 'Access ends soon', color: 'warning', style: 'warning', lines: [
-        `${toChannel ? `${who}’s` : 'Your'} access to ${group} ends at ${endOf(r, now)}.`,
-        ...(toChannel ? [] : ['Extend it if you still need it, or release it now if you are done.']),
-      ] };
+      return {
+        icon: '◷',
+        title: 'Access ends soon',
+        color: 'warning',
+        style: 'warning',
+        lines: [
+          `${toChannel ? `${who}’s` : 'Your'} access to ${group} ends at ${endOf(r, now)}.`,
+          ...(toChannel ? [] : ['Extend it if you still need it, or release it now if you are done.']),
+        ],
+      };
     case 'extended': {
       const last = r.extensions[r.extensions.length - 1];
-      return { icon: '+', title: 'Access extended', color: 'good', style: 'good', lines: [
-        `${toChannel ? `${who}’s` : 'Your'} access to ${group} now ends at ${endOf(r, now)}${last ? ` (${formatDuration(last.addedMs)} more, by ${personName(last.by)})` : ''}.`,
-        ...reasonLine(last?.reason),
-      ] };
+      return {
+        icon: '+',
+        title: 'Access extended',
+        color: 'good',
+        style: 'good',
+        lines: [
+          `${toChannel ? `${who}’s` : 'Your'} access to ${group} now ends at ${endOf(r, now)}${last ? ` (${formatDuration(last.addedMs)} more, by ${personName(last.by)})` : ''}.`,
+          ...reasonLine(last?.reason),
+        ],
+      };
     }
     case 'break_glass':
-      return { icon: BREAK_GLASS_ICON, title: 'Break-glass access granted', color: 'attention', style: 'attention', lines: toChannel
-        ? [`${who} took break-glass access to ${group} for ${formatDuration(r.durationMs)}, without approval.`, ...reasonLine(r.justification), 'Acknowledge it on the card above, or revoke it.']
-        : [`You have break-glass access to ${group} until ${endOf(r, now)}. The approvers have been alerted and will review it.`] };
+      return {
+        icon: BREAK_GLASS_ICON,
+        title: 'Break-glass access granted',
+        color: 'attention',
+        style: 'attention',
+        lines: toChannel
+          ? [
+              `${who} took break-glass access to ${group} for ${formatDuration(r.durationMs)}, without approval.`,
+              ...reasonLine(r.justification),
+              'Acknowledge it on the card above, or revoke it.',
+            ]
+          : [
+              `You have break-glass access to ${group} until ${endOf(r, now)}. The approvers have been alerted and will review it.`,
+            ],
+      };
     case 'auto_approved':
-      return { icon: '✔', title: 'Approved automatically', color: 'good', style: 'good', lines: [
-        `${toChannel ? `${who}’s` : 'Your'} request for ${group} (${formatDuration(r.durationMs)}) was approved by policy.`, ...reasonLine(r.resolution?.reason),
-      ] };
+      return {
+        icon: '✔',
+        title: 'Approved automatically',
+        color: 'good',
+        style: 'good',
+        lines: [
+          `${toChannel ? `${who}’s` : 'Your'} request for ${group} (${formatDuration(r.durationMs)}) was approved by policy.`,
+          ...reasonLine(r.resolution?.reason),
+        ],
+      };
     case 'extension_requested': {
       const p = r.pendingExtension;
       const more = p ? formatDuration(p.addedMs) : 'more time';
-      return { icon: '◷', title: 'Extension requested', color: 'warning', style: 'warning', lines: toChannel
-        ? [`${personName(p?.by ?? r.requester)} asks to extend ${group} by ${more}. Approve or deny it on the card above.`, ...reasonLine(p?.reason)]
-        : [`Your request to extend ${group} by ${more} was sent to the approvers.`] };
+      return {
+        icon: '◷',
+        title: 'Extension requested',
+        color: 'warning',
+        style: 'warning',
+        lines: toChannel
+          ? [
+              `${personName(p?.by ?? r.requester)} asks to extend ${group} by ${more}. Approve or deny it on the card above.`,
+              ...reasonLine(p?.reason),
+            ]
+          : [`Your request to extend ${group} by ${more} was sent to the approvers.`],
+      };
     }
     case 'acknowledged':
-      return { icon: '✔', title: 'Break-glass acknowledged', color: 'good', style: 'good', lines: [
-        `${personName(r.acknowledgedBy)} acknowledged ${toChannel ? `${who}’s` : 'your'} break-glass access to ${group}.`,
-      ] };
+      return {
+        icon: '✔',
+        title: 'Break-glass acknowledged',
+        color: 'good',
+        style: 'good',
+        lines: [
+          `${personName(r.acknowledgedBy)} acknowledged ${toChannel ? `${who}’s` : 'your'} break-glass access to ${group}.`,
+        ],
+      };
   }
 }
 
@@ -176,7 +291,10 @@ export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessag
     style: text.style,
     subtitle: groupWithAlias(r),
     lines: text.lines.map((line) => ({ text: line })),
-    mentionText: entities.length > 0 ? `${kind === 'reminder' || kind === 'extension_requested' || kind === 'break_glass' ? 'Approvers: ' : ''}${entities.map((e) => e.text).join(', ')}` : '',
+    mentionText:
+      entities.length > 0
+        ? `${kind === 'reminder' || kind === 'extension_requested' || kind === 'break_glass' ? 'Approvers: ' : ''}${entities.map((e) => e.text).join(', ')}`
+        : '',
     entities,
     footer: `Request ${plain(r.id, 64)} · ${formatUtc(now)}`,
     extendChoices: choices,

@@ -21,7 +21,10 @@ function facts(r: AccessRequest, now: number): Fact[] {
     out.push({ label: 'Asked', value: `${formatUtcShort(ext.at, now)} (${relative(ext.at, now)})` });
   } else {
     out.push({ label: 'Duration', value: formatDuration(r.durationMs) });
-    out.push({ label: 'Requested', value: `${formatUtcShort(r.createdAt, now)} (${relative(r.createdAt, now)})` });
+    out.push({
+      label: 'Requested',
+      value: `${formatUtcShort(r.createdAt, now)} (${relative(r.createdAt, now)})`,
+    });
     out.push({ label: 'Approvals', value: approvalsText(r) });
   }
   if (r.ticket) out.push({ label: 'Ticket', value: plain(r.ticket, TextLimit.TICKET) });

@@ -4,7 +4,15 @@ import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, formatUtc } from './format';
 import { plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
-import { approvalsProgress, groupAlias, groupTitle, justificationText, requestFacts, requestNotes, type Banner } from './request-view';
+import {
+  approvalsProgress,
+  groupAlias,
+  groupTitle,
+  justificationText,
+  requestFacts,
+  requestNotes,
+  type Banner,
+} from './request-view';
 import { expand } from './template';
 
 export interface ReceiptCardView {
@@ -17,17 +25,26 @@ export interface ReceiptCardView {
 
 function statusLine(r: AccessRequest, now: number): string {
   // The scheduler removes the membership a moment after expiresAt; say so rather than "Active".
-  if (r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now) return 'Time is up — removing membership';
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now)
+    return 'Time is up — removing membership';
   const label = lookOf(r).label;
   if (r.status === Status.PENDING) return `${label} · ${approvalsProgress(r)}`;
-  if (r.status === Status.ACTIVE && r.pendingExtension) return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`;
+  if (r.status === Status.ACTIVE && r.pendingExtension)
+    return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`;
   return label;
 }
 
 function banners(r: AccessRequest): Banner[] {
-  if (r.status === Status.FAILED) return [{ text: 'You were not given access.', style: 'attention', color: 'attention' }];
+  if (r.status === Status.FAILED)
+    return [{ text: 'You were not given access.', style: 'attention', color: 'attention' }];
   if (r.kind === 'break_glass' && r.status === Status.ACTIVE) {
-    return [{ text: '⚡ Break-glass access: the approvers have been alerted and will review it.', style: 'warning', color: 'warning' }];
+    return [
+      {
+        text: '⚡ Break-glass access: the approvers have been alerted and will review it.',
+        style: 'warning',
+        color: 'warning',
+      },
+    ];
   }
   return [];
 }
@@ -40,7 +57,14 @@ export function renderReceiptCard(view: ReceiptCardView): object {
   const choices = active && !r.pendingExtension ? extensionChoices(r, view.rules) : [];
   return expand('receipt', {
     requestId: r.id,
-    header: { icon: look.icon, color: look.color, style: look.style, kicker: `YOUR ACCESS REQUEST · ${groupAlias(r)}`, title: groupTitle(r), status: statusLine(r, now) },
+    header: {
+      icon: look.icon,
+      color: look.color,
+      style: look.style,
+      kicker: `YOUR ACCESS REQUEST · ${groupAlias(r)}`,
+      title: groupTitle(r),
+      status: statusLine(r, now),
+    },
     banners: banners(r),
     facts: requestFacts(r, { requester: false }),
     justification: justificationText(r),

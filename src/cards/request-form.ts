@@ -28,9 +28,15 @@ export function renderRequestForm(view: RequestFormView): object {
   const chosen = groups.find((g) => g.alias === values.group);
   const limit = chosen ? chosen.maxDurationMs : Math.max(0, ...groups.map((g) => g.maxDurationMs));
   const durations = durationChoices(limit);
-  const defaultDuration = formatDuration(chosen?.defaultDurationMs ?? groups[0]?.defaultDurationMs ?? 3_600_000);
+  const defaultDuration = formatDuration(
+    chosen?.defaultDurationMs ?? groups[0]?.defaultDurationMs ?? 3_600_000,
+  );
   const wanted = plain(values.duration, 20);
-  const duration = durations.some((d) => d.value === wanted) ? wanted : durations.some((d) => d.value === defaultDuration) ? defaultDuration : (durations[0]?.value ?? '');
+  const duration = durations.some((d) => d.value === wanted)
+    ? wanted
+    : durations.some((d) => d.value === defaultDuration)
+      ? defaultDuration
+      : (durations[0]?.value ?? '');
   const ticketGroups = groups.filter((g) => g.requireTicket);
   const limits = new Set(groups.map((g) => g.maxDurationMs));
   return expand('request-form', {
@@ -43,10 +49,14 @@ export function renderRequestForm(view: RequestFormView): object {
       rules: groupRulesText(g),
     })),
     durations,
-    durationHint: !chosen && limits.size > 1 ? 'Each group has its own limit (see the group rules below).' : '',
+    durationHint:
+      !chosen && limits.size > 1 ? 'Each group has its own limit (see the group rules below).' : '',
     justificationRequired: groups.some((g) => g.requireJustification),
     ticketRequired: groups.length > 0 && ticketGroups.length === groups.length,
-    ticketLabel: ticketGroups.length === 0 || ticketGroups.length === groups.length ? 'Ticket' : `Ticket (required for ${ticketGroups.map((g) => plain(g.alias, 40)).join(', ')})`,
+    ticketLabel:
+      ticketGroups.length === 0 || ticketGroups.length === groups.length
+        ? 'Ticket'
+        : `Ticket (required for ${ticketGroups.map((g) => plain(g.alias, 40)).join(', ')})`,
     values: {
       group: plain(chosen?.alias ?? (groups.length === 1 ? groups[0]!.alias : ''), 40),
       duration,

@@ -28,7 +28,8 @@ export function personWithUpn(p: Person): string {
   return upn && upn.toLowerCase() !== name.toLowerCase() ? `${name} (${upn})` : name;
 }
 
-export const groupTitle = (r: AccessRequest): string => plain(r.group.displayName, TextLimit.GROUP) || plain(r.group.alias, 40);
+export const groupTitle = (r: AccessRequest): string =>
+  plain(r.group.displayName, TextLimit.GROUP) || plain(r.group.alias, 40);
 export const groupAlias = (r: AccessRequest): string => plain(r.group.alias, 40);
 export const groupWithAlias = (r: AccessRequest): string => `${groupTitle(r)} · ${groupAlias(r)}`;
 
@@ -36,10 +37,13 @@ const totalExtensionsMs = (r: AccessRequest): number => r.extensions.reduce((sum
 
 export function durationText(r: AccessRequest): string {
   const extra = totalExtensionsMs(r);
-  return extra > 0 ? `${formatDuration(r.durationMs)} (+${formatDuration(extra)} extended)` : formatDuration(r.durationMs);
+  return extra > 0
+    ? `${formatDuration(r.durationMs)} (+${formatDuration(extra)} extended)`
+    : formatDuration(r.durationMs);
 }
 
-export const approvalsGiven = (r: AccessRequest): number => r.votes.filter((v) => v.decision === 'approve').length;
+export const approvalsGiven = (r: AccessRequest): number =>
+  r.votes.filter((v) => v.decision === 'approve').length;
 
 export function approvalsText(r: AccessRequest): string {
   return `${approvalsGiven(r)} of ${r.approvalsRequired}`;
@@ -48,7 +52,8 @@ export function approvalsText(r: AccessRequest): string {
 /** For a status line: `needs 1 approval` before any vote on a one-approver group, else `1 of 2 approvals`. */
 export function approvalsProgress(r: AccessRequest): string {
   const given = approvalsGiven(r);
-  if (given === 0) return r.approvalsRequired === 1 ? 'needs 1 approval' : `needs ${r.approvalsRequired} approvals`;
+  if (given === 0)
+    return r.approvalsRequired === 1 ? 'needs 1 approval' : `needs ${r.approvalsRequired} approvals`;
   return `${given} of ${r.approvalsRequired} approvals`;
 }
 
@@ -57,8 +62,13 @@ export function approvalsProgress(r: AccessRequest): string {
  * "in 5m" would soon be wrong for whoever reads it later.
  */
 export function accessEndFact(r: AccessRequest): Fact | undefined {
-  if (r.status === Status.ACTIVE && r.expiresAt !== undefined) return { label: 'Access until', value: formatUtc(r.expiresAt) };
-  if (r.status === Status.APPROVED) return { label: 'Access until', value: `${formatDuration(r.durationMs + totalExtensionsMs(r))} after the membership is added` };
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined)
+    return { label: 'Access until', value: formatUtc(r.expiresAt) };
+  if (r.status === Status.APPROVED)
+    return {
+      label: 'Access until',
+      value: `${formatDuration(r.durationMs + totalExtensionsMs(r))} after the membership is added`,
+    };
   if (r.grantedAt !== undefined && isClosed(r.status)) {
     const end = r.expiresAt ?? r.resolution?.at;
     return end === undefined ? undefined : { label: 'Access ended', value: formatUtc(end) };
@@ -107,13 +117,29 @@ export function failureAdvice(code: string | undefined): string {
 export function requestNotes(r: AccessRequest): Note[] {
   const notes: Note[] = [];
   for (const v of r.votes) {
-    if (v.decision === 'approve') notes.push({ icon: '✔', text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, r)}`, v.reason), color: 'good' });
+    if (v.decision === 'approve')
+      notes.push({
+        icon: '✔',
+        text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, r)}`, v.reason),
+        color: 'good',
+      });
   }
   if (r.kind === 'auto' && r.resolution) {
-    notes.push({ icon: '✔', text: withReason(`Auto-approved by policy · ${at(r.resolution.at, r)}`, r.resolution.reason), color: 'good' });
+    notes.push({
+      icon: '✔',
+      text: withReason(`Auto-approved by policy · ${at(r.resolution.at, r)}`, r.resolution.reason),
+      color: 'good',
+    });
   }
   if (r.kind === 'break_glass' && r.resolution && r.status !== Status.PENDING) {
-    notes.push({ icon: '⚡', text: withReason(`Break-glass: granted without approval · ${at(r.resolution.at, r)}`, r.resolution.reason), color: 'warning' });
+    notes.push({
+      icon: '⚡',
+      text: withReason(
+        `Break-glass: granted without approval · ${at(r.resolution.at, r)}`,
+        r.resolution.reason,
+      ),
+      color: 'warning',
+    });
   }
   if (r.status === Status.PENDING && r.claimedBy) {
     notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request`, color: 'accent' });
@@ -122,17 +148,40 @@ export function requestNotes(r: AccessRequest): Note[] {
     notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, r)}`, color: 'good' });
   }
   if (r.standingMember) {
-    notes.push({ icon: 'ℹ', text: 'Already a member before this grant: Timebox will not remove that membership.', color: 'default' });
+    notes.push({
+      icon: 'ℹ',
+      text: 'Already a member before this grant: Timebox will not remove that membership.',
+      color: 'default',
+    });
   }
   for (const e of r.extensions) {
-    notes.push({ icon: '+', text: withReason(`Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, r)}`, e.reason), color: 'good' });
+    notes.push({
+      icon: '+',
+      text: withReason(
+        `Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, r)}`,
+        e.reason,
+      ),
+      color: 'good',
+    });
   }
   if (r.pendingExtension && r.status === Status.ACTIVE) {
     const p = r.pendingExtension;
-    notes.push({ icon: '◷', text: withReason(`${personName(p.by)} asks to extend by ${formatDuration(p.addedMs)} · ${at(p.at, r)}`, p.reason), color: 'warning' });
+    notes.push({
+      icon: '◷',
+      text: withReason(
+        `${personName(p.by)} asks to extend by ${formatDuration(p.addedMs)} · ${at(p.at, r)}`,
+        p.reason,
+      ),
+      color: 'warning',
+    });
   }
   notes.push(...resolutionNotes(r));
-  if (r.acknowledgedBy) notes.push({ icon: '✔', text: `Break-glass acknowledged by ${personName(r.acknowledgedBy)}`, color: 'good' });
+  if (r.acknowledgedBy)
+    notes.push({
+      icon: '✔',
+      text: `Break-glass acknowledged by ${personName(r.acknowledgedBy)}`,
+      color: 'good',
+    });
   return notes;
 }
 
@@ -149,14 +198,26 @@ function resolutionNotes(r: AccessRequest): Note[] {
     case Status.TIMED_OUT:
       return [{ icon: '◷', text: `Timed out · ${when}: no approver decided in time`, color: 'default' }];
     case Status.EXPIRED:
-      return [{ icon: '○', text: r.standingMember ? `Expired · ${when}: standing membership kept` : `Expired · ${when}: membership removed`, color: 'default' }];
+      return [
+        {
+          icon: '○',
+          text: r.standingMember
+            ? `Expired · ${when}: standing membership kept`
+            : `Expired · ${when}: membership removed`,
+          color: 'default',
+        },
+      ];
     case Status.RELEASED:
       return [{ icon: '↩', text: `Released by ${by} · ${when}`, color: 'default' }];
     case Status.REVOKED:
       return [{ icon: '⊗', text: withReason(`Revoked by ${by} · ${when}`, res.reason), color: 'attention' }];
     case Status.FAILED:
       return [
-        { icon: '⚠', text: withReason(`Failed · ${when}`, r.failure?.message ?? res.reason), color: 'attention' },
+        {
+          icon: '⚠',
+          text: withReason(`Failed · ${when}`, r.failure?.message ?? res.reason),
+          color: 'attention',
+        },
         { icon: '→', text: failureAdvice(r.failure?.code), color: 'default' },
       ];
     default:

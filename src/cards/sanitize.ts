@@ -3,7 +3,8 @@ export const TextLimit = { NAME: 80, UPN: 120, GROUP: 120, TICKET: 60, LONG: 500
 
 // Controls (C0 except tab/newline, DEL, C1), bidi embeddings/overrides/isolates and marks,
 // zero-width and invisible formatting characters: they can reorder or hide what a reader sees.
-const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u115F\u1160\u180E\u200B\u200C\u200E\u200F\u202A-\u202E\u2060-\u206F\uFEFF\uFFF9-\uFFFB]/g;
+const INVISIBLE =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u115F\u1160\u180E\u200B\u200C\u200E\u200F\u202A-\u202E\u2060-\u206F\uFEFF\uFFF9-\uFFFB]/g;
 const WORD_JOINER = '\u2060';
 
 /** `text.slice(0, end)` without leaving half of a surrogate pair at the end. */
@@ -14,7 +15,12 @@ function cutAt(text: string, end: number): string {
 
 function truncate(text: string, max: number): string {
   const chars = Array.from(text); // by code point, so a surrogate pair is never cut in half
-  return chars.length > max ? `${chars.slice(0, max - 1).join('').trimEnd()}…` : text;
+  return chars.length > max
+    ? `${chars
+        .slice(0, max - 1)
+        .join('')
+        .trimEnd()}…`
+    : text;
 }
 
 /**
@@ -26,7 +32,10 @@ function truncate(text: string, max: number): string {
 export function plain(value: string | undefined, max: number = TextLimit.LONG, multiline = false): string {
   if (!value) return '';
   let text = value.length > max * 8 ? cutAt(value, max * 8) : value; // bound the work on 100 KB strings
-  text = text.replace(/\r\n?|[\u2028\u2029]/g, '\n').replace(/\t/g, ' ').replace(INVISIBLE, '');
+  text = text
+    .replace(/\r\n?|[\u2028\u2029]/g, '\n')
+    .replace(/\t/g, ' ')
+    .replace(INVISIBLE, '');
   text = multiline
     ? text.replace(/[ \u00A0]+\n/g, '\n').replace(/\n{3,}/g, '\n\n')
     : text.replace(/\s+/g, ' ');

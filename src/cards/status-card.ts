@@ -21,9 +21,12 @@ const MAX_RECENT = 5;
 
 function openDetail(r: AccessRequest, now: number): string {
   const parts = [formatDuration(r.durationMs)];
-  if (r.status === Status.ACTIVE && r.expiresAt !== undefined) parts.push(`until ${formatWhen(r.expiresAt, now)}`);
-  if (r.status === Status.PENDING) parts.push(`requested ${formatUtcShort(r.createdAt, now)}`, approvalsProgress(r));
-  if (r.pendingExtension) parts.push(`extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`);
+  if (r.status === Status.ACTIVE && r.expiresAt !== undefined)
+    parts.push(`until ${formatWhen(r.expiresAt, now)}`);
+  if (r.status === Status.PENDING)
+    parts.push(`requested ${formatUtcShort(r.createdAt, now)}`, approvalsProgress(r));
+  if (r.pendingExtension)
+    parts.push(`extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`);
   if (r.ticket) parts.push(plain(r.ticket, 60));
   return parts.join(' · ');
 }
@@ -52,18 +55,29 @@ export function renderStatusCard(view: StatusCardView): object {
   const { now } = view;
   // Access someone holds now matters more than what they are waiting for.
   const rank = (r: AccessRequest): number => (r.status === Status.PENDING ? 1 : 0);
-  const open = [...view.open].sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt).slice(0, MAX_OPEN);
+  const open = [...view.open]
+    .sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt)
+    .slice(0, MAX_OPEN);
   const hidden = view.open.length - open.length;
   const active = view.open.filter((r) => r.status === Status.ACTIVE || r.status === Status.APPROVED).length;
   const pending = view.open.length - active;
-  const summary = view.open.length === 0 ? 'Nothing open' : [active ? `${active} active` : '', pending ? `${pending} pending` : ''].filter(Boolean).join(' · ');
+  const summary =
+    view.open.length === 0
+      ? 'Nothing open'
+      : [active ? `${active} active` : '', pending ? `${pending} pending` : ''].filter(Boolean).join(' · ');
   return expand('status', {
     summary,
     open: open.map((r) => openItem(r, now, view.rules?.[r.group.alias])),
     more: hidden > 0 ? `…and ${hidden} more not shown.` : '',
     recent: view.recent.slice(0, MAX_RECENT).map((r) => {
       const look = lookOf(r);
-      return { icon: look.icon, color: look.color, group: groupWithAlias(r), status: r.status === Status.TIMED_OUT ? 'timed out' : r.status, when: formatUtcShort(r.updatedAt, now) };
+      return {
+        icon: look.icon,
+        color: look.color,
+        group: groupWithAlias(r),
+        status: r.status === Status.TIMED_OUT ? 'timed out' : r.status,
+        when: formatUtcShort(r.updatedAt, now),
+      };
     }),
     footer: `As of ${formatUtc(now)}`,
   });

@@ -35,8 +35,17 @@ export function lookOf(request: AccessRequest): StatusLook {
   if (request.status === Status.EXPIRED && request.standingMember) {
     return { ...look, label: 'Expired — standing membership kept' };
   }
-  if (request.kind === 'break_glass' && (request.status === Status.APPROVED || request.status === Status.ACTIVE)) {
-    return { ...look, icon: BREAK_GLASS_ICON, label: request.status === Status.ACTIVE ? 'Break-glass — active' : 'Break-glass — adding membership', color: 'warning', style: 'warning' };
+  if (
+    request.kind === 'break_glass' &&
+    (request.status === Status.APPROVED || request.status === Status.ACTIVE)
+  ) {
+    return {
+      ...look,
+      icon: BREAK_GLASS_ICON,
+      label: request.status === Status.ACTIVE ? 'Break-glass — active' : 'Break-glass — adding membership',
+      color: 'warning',
+      style: 'warning',
+    };
   }
   if (request.kind === 'auto' && request.status === Status.APPROVED) {
     return { ...look, label: 'Auto-approved — adding membership' };

@@ -37,7 +37,10 @@ function ports(): { bot: number; directory: number; playground: number } {
 async function main(): Promise<number> {
   const port = ports();
   const distinct = new Set(Object.values(port));
-  if (distinct.size !== 3) throw new Error(`PORT, TIMEBOX_DIRECTORY_PORT and TIMEBOX_PLAYGROUND_PORT must differ (${port.bot}, ${port.directory}, ${port.playground}).`);
+  if (distinct.size !== 3)
+    throw new Error(
+      `PORT, TIMEBOX_DIRECTORY_PORT and TIMEBOX_PLAYGROUND_PORT must differ (${port.bot}, ${port.directory}, ${port.playground}).`,
+    );
   await assertPortFree(port.directory, 'local directory', 'TIMEBOX_DIRECTORY_PORT');
   await assertPortFree(port.bot, 'bot', 'PORT');
   await assertPortFree(port.playground, 'Agents Playground', 'TIMEBOX_PLAYGROUND_PORT');
@@ -99,21 +102,29 @@ async function main(): Promise<number> {
 
   const bold = (text: string): string => (useColor ? `\x1b[1m${text}\x1b[0m` : text);
   say('');
-  say(`  Local directory   ${running.directoryUrl}   (state: .dev/directory.json, GET ${running.directoryUrl.replace(/\/v1\.0$/, '')}/_admin/state)`);
+  say(
+    `  Local directory   ${running.directoryUrl}   (state: .dev/directory.json, GET ${running.directoryUrl.replace(/\/v1\.0$/, '')}/_admin/state)`,
+  );
   say(`  Bot               ${running.botEndpoint}   (data: .dev/data)`);
   say(`  Agents Playground ${running.playgroundUrl}   (log: .dev/playground.log)`);
   say('');
   say(`  Open ${bold(running.playgroundUrl)} in your browser, then:`);
   say(`    1. In "Personal Chat" type:  ${bold('request sandbox for 2m because trying it')}`);
-  say(`    2. Open the ${bold('ops-approvals')} channel (team Platform) and click ${bold('Approve')} on the card.`);
-  say('    3. Alex is now in "Sandbox (demo)"; two minutes later the bot removes him and says so in both places.');
+  say(
+    `    2. Open the ${bold('ops-approvals')} channel (team Platform) and click ${bold('Approve')} on the card.`,
+  );
+  say(
+    '    3. Alex is now in "Sandbox (demo)"; two minutes later the bot removes him and says so in both places.',
+  );
   say('');
   say('  Ctrl-C stops everything.');
   say('');
 
   const crashed = running.unexpectedExit.then(async (child: ManagedChild) => {
     if (stopping) return signalled;
-    say(`\n${child.name} ${child.describeExit()} unexpectedly. Its last lines:\n${child.lastLines(20).join('\n')}`);
+    say(
+      `\n${child.name} ${child.describeExit()} unexpectedly. Its last lines:\n${child.lastLines(20).join('\n')}`,
+    );
     say('Stopping the others…');
     stopping = running.stop();
     await stopping;
@@ -130,7 +141,9 @@ main().then(
     if (error instanceof ChildStartError || error instanceof PortInUseError) {
       process.stderr.write(`\nnpm run dev: ${error.message}\n`);
     } else {
-      process.stderr.write(`\nnpm run dev: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `\nnpm run dev: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
     }
     process.exit(1);
   },

@@ -28,7 +28,9 @@ export class ChildStartError extends Error {
   ) {
     super(
       `${child} ${reason}` +
-        (lastLines.length > 0 ? `\n--- last lines of ${child} ---\n${lastLines.join('\n')}\n---` : ` (it printed nothing)`),
+        (lastLines.length > 0
+          ? `\n--- last lines of ${child} ---\n${lastLines.join('\n')}\n---`
+          : ` (it printed nothing)`),
     );
     this.name = 'ChildStartError';
   }
@@ -137,7 +139,13 @@ export class ManagedChild {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new ChildStartError(this.name, `did not get ready within ${Math.round(timeoutMs / 1000)} s (waiting ${what})`, this.lastLines()));
+        reject(
+          new ChildStartError(
+            this.name,
+            `did not get ready within ${Math.round(timeoutMs / 1000)} s (waiting ${what})`,
+            this.lastLines(),
+          ),
+        );
       }, timeoutMs);
       this.listeners.add(onLine);
       void this.exited.then((exit) => {
@@ -148,12 +156,25 @@ export class ManagedChild {
     });
   }
 
-  /** Rejects with a ChildStartError if the child exits before `work` settles. */
-  async whileRunning<T>(work: Promise<T>, what: string): Promise<T> {
+  /**
+   * Runs `work` (e.g. polling the child's health endpoint) and rejects with a ChildStartError
+   * if the child exits first; `work` is then told to give up through the signal.
+   */
+  async whileRunning<T>(work: (signal: AbortSignal) => Promise<T>, what: string): Promise<T> {
+    const giveUp = new AbortController();
     const exit = this.exited.then((info) => {
+      giveUp.abort();
       throw new ChildStartError(this.name, `${describeExit(info)} ${what}`, this.lastLines());
     });
-    return Promise.race([work, exit]);
+    // Whichever loses the race must not become an unhandled rejection.
+    exit.catch(() => undefined);
+    const running = work(giveUp.signal);
+    running.catch(() => undefined);
+    try {
+      return await Promise.race([running, exit]);
+    } finally {
+      giveUp.abort();
+    }
   }
 
   /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves once the leader is gone. */

@@ -68,12 +68,15 @@ export async function waitForHttp(
   url: string,
   timeoutMs: number,
   accept: (status: number, body: string) => boolean = (status) => status === 200,
+  signal?: AbortSignal,
 ): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer yet';
   for (;;) {
+    if (signal?.aborted) throw new Error(`stopped waiting for ${url}`);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      const timeout = AbortSignal.timeout(2000);
+      const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       const body = await response.text();
       if (accept(response.status, body)) return body;
       last = `HTTP ${response.status}`;
@@ -81,7 +84,10 @@ export async function waitForHttp(
       const cause = (error as { cause?: { code?: string } }).cause;
       last = cause?.code ?? (error as Error).message;
     }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer as expected within ${Math.round(timeoutMs / 1000)} s (last: ${last})`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${url} did not answer as expected within ${Math.round(timeoutMs / 1000)} s (last: ${last})`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 150));
   }
 }

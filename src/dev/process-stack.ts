@@ -69,7 +69,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const baseEnv = options.env ?? process.env;
   const children: ManagedChild[] = [];
   const line = (name: StackChildName) => (text: string) => options.onLine?.(name, text);
-  const start = (name: StackChildName, command: { command: string; args: string[] }, env: NodeJS.ProcessEnv): ManagedChild => {
+  const start = (
+    name: StackChildName,
+    command: { command: string; args: string[] },
+    env: NodeJS.ProcessEnv,
+  ): ManagedChild => {
     if (options.signal?.aborted) throw new Error('start-up aborted');
     const child = new ManagedChild({ name, ...command, cwd: options.root, env, onLine: line(name) });
     children.push(child);
@@ -83,10 +87,25 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   options.signal?.addEventListener('abort', onAbort);
 
   try {
-    const directoryArgs = ['--seed', options.seedFile, '--port', String(options.directoryPort), '--host', LOOPBACK];
+    const directoryArgs = [
+      '--seed',
+      options.seedFile,
+      '--port',
+      String(options.directoryPort),
+      '--host',
+      LOOPBACK,
+    ];
     if (options.directoryStateFile) directoryArgs.push('--state', options.directoryStateFile);
-    const directory = start('directory', tsxCommand(options.root, 'src/dev/local-directory/main.ts', directoryArgs), { ...baseEnv });
-    const [, directoryUrl] = await directory.waitForLine(/local directory listening on (http:\/\/\S+)/, timeout, 'for "local directory listening on …"');
+    const directory = start(
+      'directory',
+      tsxCommand(options.root, 'src/dev/local-directory/main.ts', directoryArgs),
+      { ...baseEnv },
+    );
+    const [, directoryUrl] = await directory.waitForLine(
+      /local directory listening on (http:\/\/\S+)/,
+      timeout,
+      'for "local directory listening on …"',
+    );
 
     const serviceUrl = `http://${LOOPBACK}:${options.playgroundPort}/_connector`;
     const botUrl = `http://${LOOPBACK}:${options.botPort}`;
@@ -101,7 +120,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       TIMEBOX_SERVICE_URL: serviceUrl,
       ...options.botEnv,
     });
-    await bot.whileRunning(waitForHttp(`${botUrl}/healthz`, timeout), `before GET ${botUrl}/healthz answered 200`);
+    await bot.whileRunning(
+      (signal) => waitForHttp(`${botUrl}/healthz`, timeout, undefined, signal),
+      `before GET ${botUrl}/healthz answered 200`,
+    );
 
     rmSync(options.playgroundLogFile, { force: true });
     const playgroundCli = resolveFrom(options.root, '@microsoft/m365agentsplayground/cli.js');
@@ -136,13 +158,30 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     // With stdout not a terminal the playground prints only "Listening on <port>"; the rest of
     // its log goes to the log file, which is followed into the child's output.
     stopFollowingLog = followFile(options.playgroundLogFile, (text) => playground.record(text));
-    const [, listening] = await playground.waitForLine(/^Listening on (\d+)/, timeout, 'for "Listening on <port>"');
+    const [, listening] = await playground.waitForLine(
+      /^Listening on (\d+)/,
+      timeout,
+      'for "Listening on <port>"',
+    );
     if (Number(listening) !== options.playgroundPort) {
       // It silently falls back to a random port when its port is taken.
-      throw new ChildStartError('playground', `listens on ${listening} instead of ${options.playgroundPort} (was the port taken?)`, playground.lastLines());
+      throw new ChildStartError(
+        'playground',
+        `listens on ${listening} instead of ${options.playgroundPort} (was the port taken?)`,
+        playground.lastLines(),
+      );
     }
     const playgroundUrl = `http://${LOOPBACK}:${options.playgroundPort}`;
-    await playground.whileRunning(waitForHttp(`${playgroundUrl}/_debug/ping`, timeout, (s, body) => s === 200 && body.includes('pong')), 'before /_debug/ping answered');
+    await playground.whileRunning(
+      (signal) =>
+        waitForHttp(
+          `${playgroundUrl}/_debug/ping`,
+          timeout,
+          (status, body) => status === 200 && body.includes('pong'),
+          signal,
+        ),
+      'before /_debug/ping answered',
+    );
 
     const unexpectedExit = new Promise<ManagedChild>((resolve) => {
       for (const child of children) void child.exited.then(() => !child.isStopping && resolve(child));

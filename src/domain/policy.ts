@@ -172,7 +172,8 @@ export function validatePolicy(raw: unknown, source = 'policy'): Policy {
 
 /** Merges `defaults` into one group's keys. */
 export function rulesFor(policy: Policy, alias: string): GroupRules {
-  const group = policy.groups[alias];
+  // NB: own keys only: "__proto__" or "constructor" typed by a person is not a group.
+  const group = Object.hasOwn(policy.groups, alias) ? policy.groups[alias] : undefined;
   if (!group) throw new DomainError(ErrorCodes.GROUP_UNKNOWN, `There is no group "${alias}".`);
   const d = policy.defaults;
   const pick = <K extends keyof typeof overridable>(key: K) => group[key] ?? d[key];
@@ -211,7 +212,7 @@ export function rulesFor(policy: Policy, alias: string): GroupRules {
 /** Finds a group by alias or display name, case-insensitively. */
 export function findGroupAlias(policy: Policy, text: string): string | undefined {
   const wanted = text.trim().toLowerCase();
-  if (policy.groups[wanted]) return wanted;
+  if (Object.hasOwn(policy.groups, wanted)) return wanted;
   return Object.entries(policy.groups).find(([, g]) => g.displayName.toLowerCase() === wanted)?.[0];
 }
 

@@ -135,7 +135,13 @@ export interface RequestEvent {
     | 'member_removed'
     | 'member_kept'
     | 'notify_failed'
-    | 'refused';
+    | 'refused'
+    // The reconciler's findings (app/reconciler.ts): a lost effect queued again, a managed
+    // group's members first recorded, a member no grant explains reported or removed.
+    | 'reconciled'
+    | 'baseline_recorded'
+    | 'drift_detected'
+    | 'drift_removed';
   requestId: string;
   at: number;
   actor?: Person;

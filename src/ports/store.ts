@@ -95,10 +95,17 @@ export interface Store {
   listOpen(query?: RequestQuery): Promise<AccessRequest[]>;
   /** The newest closed requests of a requester, newest first. */
   listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]>;
+  /**
+   * Requests of one person for one Entra group, open or closed, that may still hold its
+   * membership (`mayHoldMembership`): what tells our own earlier add from a standing member.
+   */
+  listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]>;
   /** Effects that may run now, oldest first, at most one per request and lane (the head of each queue). */
   dueEffects(now: number, limit: number): Promise<Effect[]>;
   /** When the next effect becomes due (for sleeping until then), undefined when none waits. */
   nextEffectAt(): Promise<number | undefined>;
+  /** Every effect waiting in the outbox (of one request when given), oldest first: what the reconciler checks. */
+  listEffects(requestId?: string): Promise<Effect[]>;
   /** Records a failed attempt; the effect runs again after notBefore. */
   retryEffect(id: string, notBefore: number, error: string): Promise<void>;
   /** Drops an effect that can never succeed (its failure is recorded by the caller's commit). */
@@ -113,4 +120,23 @@ export interface Store {
   /** Remembers the Bot Connector service URL a tenant's activities came from. */
   saveServiceUrl(tenantId: string, serviceUrl: string): Promise<void>;
   getServiceUrl(tenantId: string): Promise<string | undefined>;
+  /** The reconciler's record of a managed group (its members when first seen), or undefined. */
+  getBaseline(groupId: string): Promise<GroupBaseline | undefined>;
+  /** Records or replaces a managed group's baseline. */
+  saveBaseline(baseline: GroupBaseline): Promise<void>;
+}
+
+/**
+ * What the reconciler knows of a managed group: who was in it when Timebox first saw it
+ * (standing members, never touched), and which unexplained members it has reported already
+ * (so that a drift is alerted once, not at every pass).
+ */
+export interface GroupBaseline {
+  groupId: string;
+  /** When Timebox first listed the group's members (epoch ms). */
+  firstSeenAt: number;
+  /** Member object ids at that moment, lower-case, less those our own grants had added. */
+  members: string[];
+  /** Unexplained members already reported: object id (lower-case) → when (epoch ms). */
+  reported: Record<string, number>;
 }

@@ -21,7 +21,12 @@ describe('cards in the adaptivecards renderer (Chromium)', () => {
   });
 
   test('the check itself catches a broken card', async () => {
-    const broken = { type: 'AdaptiveCard', version: '1.5', body: [{ type: 'Bogus' }], actions: [{ type: 'Action.ShowCard', title: 'x' }] };
+    const broken = {
+      type: 'AdaptiveCard',
+      version: '1.5',
+      body: [{ type: 'Bogus' }],
+      actions: [{ type: 'Action.ShowCard', title: 'x' }],
+    };
     const [result] = await renderInBrowser([{ name: 'broken', card: broken }]);
     expect(result!.problems.length).toBeGreaterThan(0);
   }, 60_000);

@@ -15,5 +15,8 @@ test('the bot answers "help" in the personal chat', async () => {
 
 test('the local directory starts from the demo seed', async () => {
   expect(await e2e.directory.members(DEMO.groups.sandbox)).toEqual([]);
-  expect(await e2e.directory.members(DEMO.groups.sre)).toEqual([DEMO.users.megan.objectId, DEMO.users.adele.objectId]);
+  expect(await e2e.directory.members(DEMO.groups.sre)).toEqual([
+    DEMO.users.megan.objectId,
+    DEMO.users.adele.objectId,
+  ]);
 });

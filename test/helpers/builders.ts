@@ -7,14 +7,29 @@ export const MINUTE = 60_000;
 export const HOUR = 3_600_000;
 
 export function aPerson(overrides: Partial<Person> = {}): Person {
-  return { id: '00000000-0000-4000-8000-00000000a001', name: 'Ada Lovelace', upn: 'ada@contoso.com', ...overrides };
+  return {
+    id: '00000000-0000-4000-8000-00000000a001',
+    name: 'Ada Lovelace',
+    upn: 'ada@contoso.com',
+    ...overrides,
+  };
 }
 
 export const anApprover = (overrides: Partial<Person> = {}): Person =>
-  aPerson({ id: '00000000-0000-4000-8000-00000000b001', name: 'Grace Hopper', upn: 'grace@contoso.com', ...overrides });
+  aPerson({
+    id: '00000000-0000-4000-8000-00000000b001',
+    name: 'Grace Hopper',
+    upn: 'grace@contoso.com',
+    ...overrides,
+  });
 
 export const aSecondApprover = (overrides: Partial<Person> = {}): Person =>
-  aPerson({ id: '00000000-0000-4000-8000-00000000b002', name: 'Alan Turing', upn: 'alan@contoso.com', ...overrides });
+  aPerson({
+    id: '00000000-0000-4000-8000-00000000b002',
+    name: 'Alan Turing',
+    upn: 'alan@contoso.com',
+    ...overrides,
+  });
 
 export function aVote(overrides: Partial<Vote> = {}): Vote {
   return { by: anApprover(), decision: 'approve', at: T0 + 5 * MINUTE, ...overrides };
@@ -28,7 +43,11 @@ export function aRequest(overrides: Partial<AccessRequest> = {}): AccessRequest 
     version: 1,
     tenantId: '00000000-0000-4000-8000-0000000000t1',
     requester: aPerson(),
-    group: { alias: 'db-read', id: '00000000-0000-4000-8000-0000000000g1', displayName: 'Production DB (read)' },
+    group: {
+      alias: 'db-read',
+      id: '00000000-0000-4000-8000-0000000000g1',
+      displayName: 'Production DB (read)',
+    },
     approverChannel: 'ops',
     durationMs: 2 * HOUR,
     justification: 'Investigating INC-4711: slow checkout queries since the 13:30 deploy.',
@@ -48,7 +67,10 @@ export function aRequest(overrides: Partial<AccessRequest> = {}): AccessRequest 
  * A request as it looks once it has reached `status` the ordinary way (votes, resolution,
  * grant times filled in consistently); `overrides` win.
  */
-export function aRequestIn(status: AccessRequest['status'], overrides: Partial<AccessRequest> = {}): AccessRequest {
+export function aRequestIn(
+  status: AccessRequest['status'],
+  overrides: Partial<AccessRequest> = {},
+): AccessRequest {
   const base = aRequest(overrides);
   const approver = anApprover();
   const decidedAt = base.createdAt + 5 * MINUTE;
@@ -57,20 +79,39 @@ export function aRequestIn(status: AccessRequest['status'], overrides: Partial<A
     votes: [aVote({ at: decidedAt })],
     resolution: { by: approver, at: decidedAt },
   };
-  const granted: Partial<AccessRequest> = { ...approved, grantedAt, expiresAt: grantedAt + base.durationMs, standingMember: false };
+  const granted: Partial<AccessRequest> = {
+    ...approved,
+    grantedAt,
+    expiresAt: grantedAt + base.durationMs,
+    standingMember: false,
+  };
   const byStatus: Record<AccessRequest['status'], Partial<AccessRequest>> = {
     pending: {},
     approved,
     active: granted,
     expired: { ...granted, resolution: { at: grantedAt + base.durationMs, reason: 'The time was up.' } },
-    released: { ...granted, expiresAt: grantedAt + 30 * MINUTE, resolution: { by: base.requester, at: grantedAt + 30 * MINUTE } },
-    revoked: { ...granted, expiresAt: grantedAt + 20 * MINUTE, resolution: { by: approver, at: grantedAt + 20 * MINUTE, reason: 'Incident closed.' } },
-    denied: { votes: [aVote({ decision: 'deny', at: decidedAt, reason: 'Use the read replica.' })], resolution: { by: approver, at: decidedAt, reason: 'Use the read replica.' } },
+    released: {
+      ...granted,
+      expiresAt: grantedAt + 30 * MINUTE,
+      resolution: { by: base.requester, at: grantedAt + 30 * MINUTE },
+    },
+    revoked: {
+      ...granted,
+      expiresAt: grantedAt + 20 * MINUTE,
+      resolution: { by: approver, at: grantedAt + 20 * MINUTE, reason: 'Incident closed.' },
+    },
+    denied: {
+      votes: [aVote({ decision: 'deny', at: decidedAt, reason: 'Use the read replica.' })],
+      resolution: { by: approver, at: decidedAt, reason: 'Use the read replica.' },
+    },
     cancelled: { resolution: { by: base.requester, at: decidedAt } },
     timed_out: { resolution: { at: base.createdAt + HOUR, reason: 'No approver decided in time.' } },
     failed: {
       ...approved,
-      failure: { code: 'DIRECTORY.PERMISSION_MISSING', message: 'Insufficient privileges to complete the operation.' },
+      failure: {
+        code: 'DIRECTORY.PERMISSION_MISSING',
+        message: 'Insufficient privileges to complete the operation.',
+      },
       resolution: { at: grantedAt, reason: 'Insufficient privileges to complete the operation.' },
     },
   };

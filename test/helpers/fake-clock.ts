@@ -95,7 +95,8 @@ export class FakeClock implements Clock {
 
   private earliestDueBy(end: number): Timer | undefined {
     let best: Timer | undefined;
-    for (const t of this.timers) if (t.at <= end && (!best || t.at < best.at || (t.at === best.at && t.id < best.id))) best = t;
+    for (const t of this.timers)
+      if (t.at <= end && (!best || t.at < best.at || (t.at === best.at && t.id < best.id))) best = t;
     return best;
   }
 

@@ -24,8 +24,16 @@ export class FakeConnector {
   readonly created: CreatedConversation[] = [];
   readonly sent: SentActivity[] = [];
   readonly updates: SentActivity[] = [];
-  /** Status codes to answer with before succeeding, per route ("create", "send", "update"). */
-  readonly failNext: Record<string, number[]> = { create: [], send: [], update: [] };
+  /**
+   * Status codes to answer with before succeeding, per route ("create", "send", "update"); an
+   * entry may carry a Retry-After (seconds) as `{ status, retryAfter }`.
+   */
+  readonly failNext: Record<string, Array<number | { status: number; retryAfter?: number }>> = { create: [], send: [], update: [] };
+  /** Random failures (the chaos harness): each call of `routes` fails with `status` at `probability`. */
+  chaos: { probability: number; status: number; routes: string[] } = { probability: 0, status: 502, routes: ['create', 'send', 'update'] };
+  random: () => number = Math.random;
+  /** Calls of the three routes, and how many of them were failed on purpose. */
+  readonly stats = { calls: 0, failed: 0 };
   /** The Authorization header of every call ('' when none): production mode signs each one. */
   readonly authorizations: string[] = [];
   /** The roster `GET /v3/conversations/{team}/pagedmembers` answers with (Teams' member shape). */
@@ -42,8 +50,13 @@ export class FakeConnector {
       next();
     });
     const fail = (route: string, res: express.Response): boolean => {
-      const status = this.failNext[route]!.shift();
+      this.stats.calls++;
+      const next = this.failNext[route]!.shift();
+      const planned = typeof next === 'number' ? { status: next } : next;
+      const status = planned?.status ?? (this.chaos.probability > 0 && this.chaos.routes.includes(route) && this.random() < this.chaos.probability ? this.chaos.status : undefined);
       if (status === undefined) return false;
+      this.stats.failed++;
+      if (planned?.retryAfter !== undefined) res.set('Retry-After', String(planned.retryAfter));
       res.status(status).json({ error: { code: status === 403 ? 'BotNotInConversationRoster' : 'ServiceError', message: 'injected' } });
       return true;
     };

@@ -43,7 +43,9 @@ export const DIR = {
 
 /** The demo directory plus a billing group, an on-call group (Isaiah) and a group nesting SRE. */
 export function demoSeed(): FakeDirectorySeed {
-  const seed = JSON.parse(readFileSync(path.join(__dirname, '../../examples/demo.directory.json'), 'utf8')) as FakeDirectorySeed;
+  const seed = JSON.parse(
+    readFileSync(path.join(__dirname, '../../examples/demo.directory.json'), 'utf8'),
+  ) as FakeDirectorySeed;
   seed.groups.push({ id: DIR.groups.billing, displayName: 'Billing', members: [] });
   seed.groups.push({ id: DIR.groups.oncall, displayName: 'On-call', members: [DIR.users.isaiah] });
   seed.groups.push({ id: DIR.groups.leads, displayName: 'Leads', members: [DIR.groups.sre] });
@@ -51,9 +53,20 @@ export function demoSeed(): FakeDirectorySeed {
 }
 
 export const forbidden = () =>
-  new DomainError(ErrorCodes.DIRECTORY_PERMISSION, 'Insufficient privileges to complete the operation. Grant GroupMember.ReadWrite.All to Timebox.');
-export const unavailable = () => new DomainError(ErrorCodes.DIRECTORY_UNAVAILABLE, 'Microsoft Graph is unavailable (HTTP 503); the change will be retried.');
-export const throttled = () => new DomainError(ErrorCodes.DIRECTORY_THROTTLED, 'Microsoft Graph is throttling Timebox; the change will be retried later.');
+  new DomainError(
+    ErrorCodes.DIRECTORY_PERMISSION,
+    'Insufficient privileges to complete the operation. Grant GroupMember.ReadWrite.All to Timebox.',
+  );
+export const unavailable = () =>
+  new DomainError(
+    ErrorCodes.DIRECTORY_UNAVAILABLE,
+    'Microsoft Graph is unavailable (HTTP 503); the change will be retried.',
+  );
+export const throttled = () =>
+  new DomainError(
+    ErrorCodes.DIRECTORY_THROTTLED,
+    'Microsoft Graph is throttling Timebox; the change will be retried later.',
+  );
 
 interface Fault {
   op: DirectoryOp;
@@ -81,7 +94,11 @@ export class FakeDirectory implements Directory {
 
   constructor(seed: FakeDirectorySeed = demoSeed()) {
     for (const u of seed.users) this.users.set(u.id.toLowerCase(), { ...u });
-    for (const g of seed.groups) this.groups.set(g.id.toLowerCase(), { displayName: g.displayName, members: new Set(g.members.map((m) => m.toLowerCase())) });
+    for (const g of seed.groups)
+      this.groups.set(g.id.toLowerCase(), {
+        displayName: g.displayName,
+        members: new Set(g.members.map((m) => m.toLowerCase())),
+      });
   }
 
   /** Direct member ids of a group. */
@@ -128,7 +145,8 @@ export class FakeDirectory implements Directory {
   async findUser(idOrUpn: string): Promise<DirectoryUser | undefined> {
     await this.enter({ op: 'findUser' });
     const key = idOrUpn.toLowerCase();
-    const user = this.users.get(key) ?? [...this.users.values()].find((u) => u.userPrincipalName.toLowerCase() === key);
+    const user =
+      this.users.get(key) ?? [...this.users.values()].find((u) => u.userPrincipalName.toLowerCase() === key);
     return user && { ...user };
   }
 
@@ -139,15 +157,23 @@ export class FakeDirectory implements Directory {
 
   async memberGroups(userId: string, groupIds: string[]): Promise<string[]> {
     await this.enter({ op: 'memberGroups', userId });
-    return groupIds.filter((g) => this.groups.has(g.toLowerCase()) && this.transitivelyIn(g.toLowerCase(), userId.toLowerCase(), new Set()));
+    return groupIds.filter(
+      (g) =>
+        this.groups.has(g.toLowerCase()) &&
+        this.transitivelyIn(g.toLowerCase(), userId.toLowerCase(), new Set()),
+    );
   }
 
   async addMember(groupId: string, userId: string): Promise<void> {
-    await this.write('addMember', groupId, userId, () => this.group(groupId).members.add(userId.toLowerCase()));
+    await this.write('addMember', groupId, userId, () =>
+      this.group(groupId).members.add(userId.toLowerCase()),
+    );
   }
 
   async removeMember(groupId: string, userId: string): Promise<void> {
-    await this.write('removeMember', groupId, userId, () => this.group(groupId).members.delete(userId.toLowerCase()));
+    await this.write('removeMember', groupId, userId, () =>
+      this.group(groupId).members.delete(userId.toLowerCase()),
+    );
   }
 
   async listMembers(groupId: string): Promise<string[]> {
@@ -156,7 +182,13 @@ export class FakeDirectory implements Directory {
   }
 
   async assignTimeBound(a: TimeBoundAssignment): Promise<void> {
-    await this.write('addMember', a.groupId, a.userId, () => this.group(a.groupId).members.add(a.userId.toLowerCase()), 'assignTimeBound');
+    await this.write(
+      'addMember',
+      a.groupId,
+      a.userId,
+      () => this.group(a.groupId).members.add(a.userId.toLowerCase()),
+      'assignTimeBound',
+    );
   }
 
   async extendTimeBound(a: TimeBoundAssignment): Promise<void> {
@@ -164,15 +196,27 @@ export class FakeDirectory implements Directory {
   }
 
   async removeTimeBound(groupId: string, userId: string): Promise<void> {
-    await this.write('removeMember', groupId, userId, () => this.group(groupId).members.delete(userId.toLowerCase()), 'removeTimeBound');
+    await this.write(
+      'removeMember',
+      groupId,
+      userId,
+      () => this.group(groupId).members.delete(userId.toLowerCase()),
+      'removeTimeBound',
+    );
   }
 
-  private async write(kind: 'addMember' | 'removeMember', groupId: string, userId: string, change: () => void, op: DirectoryOp = kind): Promise<void> {
+  private async write(
+    kind: 'addMember' | 'removeMember',
+    groupId: string,
+    userId: string,
+    change: () => void,
+    op: DirectoryOp = kind,
+  ): Promise<void> {
     const fault = await this.enter({ op, groupId, userId }, true);
-    if (fault?.hang === 'before') return fault.hit(), never();
+    if (fault?.hang === 'before') return (fault.hit(), never());
     await this.onWrite?.(kind, groupId, userId);
     change();
-    if (fault?.hang === 'after') return fault.hit(), never();
+    if (fault?.hang === 'after') return (fault.hit(), never());
   }
 
   /** Records the call and applies a fault: throws, or hands a hang back to the write. */
@@ -194,7 +238,11 @@ export class FakeDirectory implements Directory {
 
   private group(groupId: string) {
     const group = this.groups.get(groupId.toLowerCase());
-    if (!group) throw new DomainError(ErrorCodes.DIRECTORY_GROUP_NOT_FOUND, `No group ${groupId} in the fake directory.`);
+    if (!group)
+      throw new DomainError(
+        ErrorCodes.DIRECTORY_GROUP_NOT_FOUND,
+        `No group ${groupId} in the fake directory.`,
+      );
     return group;
   }
 

@@ -76,7 +76,7 @@ export async function startHarness(options: { policy?: PolicyInput; seed?: Local
   const connector = await new FakeConnector().start();
   connector.members = Object.entries(users).map(([key, u]) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, userPrincipalName: upnOf(key) }));
   const directory = await startLocalDirectory({ seed: options.seed ?? testSeed() });
-  const env = { TIMEBOX_DEV: '1', PORT: '0', TIMEBOX_POLICY: policyFile, TIMEBOX_DATA_DIR: path.join(dataDir, 'data'), GRAPH_BASE_URL: directory.url, LOG_LEVEL: 'silent', ...options.env };
+  const env = { TIMEBOX_DEV: '1', PORT: '0', TIMEBOX_POLICY: policyFile, TIMEBOX_DATA_DIR: path.join(dataDir, 'data'), GRAPH_BASE_URL: directory.url, LOG_LEVEL: 'silent', TIMEBOX_SHARED_CARD_BUTTONS: '0', ...options.env };
   const start = (overrides?: Overrides) =>
     startTimebox(loadConfig(env), { logger: silentLogger, env, worker: { baseDelayMs: 50, maxDelayMs: 500 }, ...options.overrides, ...overrides });
   const harness: Harness = {

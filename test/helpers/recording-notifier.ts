@@ -1,4 +1,10 @@
-import type { ChannelTarget, MessageRef, Notifier, OutgoingMessage, PersonalChat } from '../../src/ports/notifier';
+import type {
+  ChannelTarget,
+  MessageRef,
+  Notifier,
+  OutgoingMessage,
+  PersonalChat,
+} from '../../src/ports/notifier';
 
 export type NotifierOp = keyof Notifier;
 
@@ -27,7 +33,11 @@ export class RecordingNotifier implements Notifier {
   async postToChannel(channel: ChannelTarget, message: OutgoingMessage): Promise<MessageRef> {
     this.fault('postToChannel');
     const activityId = String(this.counter++);
-    const ref = { serviceUrl: channel.serviceUrl, conversationId: `${channel.channelId};messageid=${activityId}`, activityId };
+    const ref = {
+      serviceUrl: channel.serviceUrl,
+      conversationId: `${channel.channelId};messageid=${activityId}`,
+      activityId,
+    };
     this.sent.push({ op: 'postToChannel', to: channel.channelId, message, ref });
     return ref;
   }
@@ -44,19 +54,27 @@ export class RecordingNotifier implements Notifier {
 
   async sendToPerson(chat: PersonalChat, message: OutgoingMessage): Promise<MessageRef> {
     this.fault('sendToPerson');
-    const ref = { serviceUrl: chat.serviceUrl, conversationId: chat.conversationId, activityId: String(this.counter++) };
+    const ref = {
+      serviceUrl: chat.serviceUrl,
+      conversationId: chat.conversationId,
+      activityId: String(this.counter++),
+    };
     this.sent.push({ op: 'sendToPerson', to: chat.conversationId, message, ref });
     return ref;
   }
 
   /** Thread replies under one approval card (its activity id), as their `text`. */
   repliesUnder(activityId: string | undefined): string[] {
-    return this.sent.filter((s) => s.op === 'replyInThread' && s.to === activityId).map((s) => s.message?.text ?? '');
+    return this.sent
+      .filter((s) => s.op === 'replyInThread' && s.to === activityId)
+      .map((s) => s.message?.text ?? '');
   }
 
   /** Personal messages to one chat, as their `text` (cards without text give ''). */
   messagesTo(conversationId: string): string[] {
-    return this.sent.filter((s) => s.op === 'sendToPerson' && s.to === conversationId).map((s) => s.message?.text ?? '');
+    return this.sent
+      .filter((s) => s.op === 'sendToPerson' && s.to === conversationId)
+      .map((s) => s.message?.text ?? '');
   }
 
   /** The last card an approval card (or receipt) was updated to. */

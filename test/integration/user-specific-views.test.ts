@@ -53,3 +53,20 @@ describe('approval card: one card for everyone, user-specific views through refr
     expect(h.connector.updates).toEqual([]); // never edits the message while answering a refresh
   });
 });
+
+describe('approval card buttons on the shared card', () => {
+  it.each([
+    ['local mode (the Agents Playground cannot fetch user-specific views)', { TIMEBOX_SHARED_CARD_BUTTONS: '1' }, true],
+    ['a roster that cannot name the approvers', {}, false],
+  ])('carries the approvers\' buttons for %s', async (_why, env, withRoster) => {
+    const h = await startHarness({ env });
+    try {
+      if (!withRoster) h.connector.members = [];
+      await h.teams.say(users.alex, 'request db-read for 1h because orders table');
+      const post = await waitFor(() => h.connector.created[0], 'approval card');
+      expect(verbs(post.params.activity!.attachments![0]!.content)).toEqual(expect.arrayContaining(['approve', 'deny']));
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { TeamsClient, TENANT, users, personalChatOf, type TeamsUser } from '../h
 import { aRequestIn } from '../helpers/builders';
 import type { AccessRequest, Person } from '../../src/domain/request';
 import type { AuditRecord } from '../../src/ports/store';
+import { isBackground } from './background';
 
 /**
  * Every verb × every actor × every state, through the real bot over HTTP: exactly the allowed
@@ -103,9 +104,10 @@ const DATA: Record<Verb, Record<string, string>> = {
   claim: {},
 };
 
+/** The audit log without the reconciler's background records (they may land at any time). */
 async function auditOf(h: Harness): Promise<AuditRecord[]> {
   const out: AuditRecord[] = [];
-  for await (const record of h.bot.store.readAudit()) out.push(record);
+  for await (const record of h.bot.store.readAudit()) if (!isBackground(record)) out.push(record);
   return out;
 }
 

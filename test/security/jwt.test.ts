@@ -1,52 +1,18 @@
-import { createSecretKey } from 'node:crypto';
-import fc from 'fast-check';
-import { startHarness, type Harness } from '../helpers/harness';
-import { waitFor } from '../helpers/fake-connector';
-import { TeamsClient, TENANT, users } from '../helpers/teams-client';
-import { JwtChannel, LoopbackCredentialsFactory, channelClaims, newSigningKey, signJwt } from '../helpers/jwt-channel';
-import { pickBotEnv } from '../../src/adapters/teams/bot-authentication';
-
 /**
  * Production mode (MicrosoftAppId set): every activity goes through botbuilder's own JWT
  * validation (ConfigurationBotFrameworkAuthentication → JwtTokenExtractor) against OpenID
- * metadata and a JWKS served on loopback with a key generated here. Nothing is mocked between
- * the HTTP request and botbuilder's verdict.
+ * metadata and a JWKS served on loopback with a key generated here (test/helpers/jwt-channel.ts).
+ * Nothing is mocked between the HTTP request and botbuilder's verdict.
  */
-export const APP_ID = '0b0b0b0b-1111-4222-8333-444444444444';
-export const APP_PASSWORD = 'bot-app-password-S3cr3t-9f8e7d';
-
-export async function startProduction(extraEnv: Record<string, string> = {}, channel?: JwtChannel): Promise<{ h: Harness; channel: JwtChannel; teams: TeamsClient }> {
-  const ch = channel ?? (await new JwtChannel().start());
-  ch.clients.set(APP_ID, APP_PASSWORD);
-  const h = await startHarness({
-    env: {
-      TIMEBOX_DEV: '',
-      HOST: '127.0.0.1',
-      MicrosoftAppId: APP_ID,
-      MicrosoftAppPassword: APP_PASSWORD,
-      MicrosoftAppType: 'SingleTenant',
-      MicrosoftAppTenantId: TENANT,
-      ...ch.botEnv(),
-      ...extraEnv,
-    },
-    overrides: { botCredentials: new LoopbackCredentialsFactory(APP_ID, APP_PASSWORD, TENANT) },
-  });
-  const teams = new TeamsClient(h.bot.url, h.connector.url, TENANT, (activity) => ch.token({ appId: APP_ID, serviceUrl: String(activity.serviceUrl) }));
-  return { h, channel: ch, teams };
-}
-
-/** Nothing of the activity reached the bot's logic: no directory lookup, no state, no audit, no reply. */
-export async function expectNothingStored(h: Harness): Promise<void> {
-  expect(await h.bot.store.listOpen()).toEqual([]);
-  const audit = [];
-  for await (const record of h.bot.store.readAudit()) audit.push(record);
-  expect(audit).toEqual([]);
-  expect(await h.bot.store.getServiceUrl(TENANT)).toBeUndefined();
-  expect(await h.bot.store.getPersonalChat(users.alex.aadObjectId)).toBeUndefined();
-  expect(h.directory.calls).toEqual([]);
-  expect(h.connector.sent).toEqual([]);
-  expect(h.connector.created).toEqual([]);
-}
+import { createSecretKey } from 'node:crypto';
+import fc from 'fast-check';
+import type { Harness } from '../helpers/harness';
+import { waitFor } from '../helpers/fake-connector';
+import type { TeamsClient } from '../helpers/teams-client';
+import { TENANT, users } from '../helpers/teams-client';
+import { JwtChannel, channelClaims, newSigningKey, signJwt } from '../helpers/jwt-channel';
+import { APP_ID, APP_PASSWORD, expectNothingStored, snapshot, startProduction, type Snapshot } from '../helpers/jwt-production';
+import { pickBotEnv } from '../../src/adapters/teams/bot-authentication';
 
 describe('production mode: /api/messages accepts only activities signed for the bot', () => {
   let h: Harness;
@@ -64,8 +30,9 @@ describe('production mode: /api/messages accepts only activities signed for the 
     await channel.stop();
     consoleError.mockRestore();
   });
-  beforeEach(() => {
-    h.directory.calls.length = 0;
+  let before: Snapshot;
+  beforeEach(async () => {
+    before = await snapshot(h);
   });
 
   const activity = () => teams.message(users.alex, 'request sandbox for 1h because forged');
@@ -98,7 +65,7 @@ describe('production mode: /api/messages accepts only activities signed for the 
     // post() signs by default; an empty token means "send none" for the first case.
     expect(res.status).toBe(401);
     await h.bot.settled();
-    await expectNothingStored(h);
+    await expectNothingStored(h, before);
   });
 
   it('refuses a Basic scheme and a token sent without "Bearer"', async () => {
@@ -107,7 +74,7 @@ describe('production mode: /api/messages accepts only activities signed for the 
       const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: header }, body: JSON.stringify(activity()) });
       expect(res.status).toBe(401);
     }
-    await expectNothingStored(h);
+    await expectNothingStored(h, before);
   });
 
   it('refuses a signed card action as well (forged approve): 401, nothing changes', async () => {
@@ -115,7 +82,7 @@ describe('production mode: /api/messages accepts only activities signed for the 
     const forged = signJwt(channelClaims({ appId: APP_ID, serviceUrl: serviceUrl() }), { ...otherKey, kid: channel.key.kid });
     expect((await teams.post(click, { token: forged })).status).toBe(401);
     expect((await teams.post(click, { token: '' })).status).toBe(401);
-    await expectNothingStored(h);
+    await expectNothingStored(h, before);
   });
 
   it('never answers a 5xx to whatever is in the Authorization header (fast-check)', async () => {
@@ -136,20 +103,20 @@ describe('production mode: /api/messages accepts only activities signed for the 
       }),
       { numRuns: 150 },
     );
-    await expectNothingStored(h);
+    await expectNothingStored(h, before);
   });
 
   it('anonymous tokens with ever new tenant ids do not grow botbuilder\'s process-wide issuer list', async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { ToBotFromBotOrEmulatorTokenValidationParameters: params } = require('botframework-connector/lib/auth/tokenValidationParameters') as { ToBotFromBotOrEmulatorTokenValidationParameters: { issuer: string[] } };
-    const before = params.issuer.length;
+    const issuersBefore = params.issuer.length;
     for (let i = 0; i < 25; i++) {
       const tid = `${String(i).padStart(8, '0')}-dead-4000-8000-000000000000`;
       const token = signJwt({ ...channelClaims({ appId: APP_ID, serviceUrl: serviceUrl(), issuer: 'https://sts.windows.net/d6d49420-f39b-4df7-a1dc-d59a935871db/' }), tid, appid: APP_ID, ver: '1.0' }, channel.emulatorKey);
       expect((await teams.post(activity(), { token })).status).toBe(401);
     }
-    expect(params.issuer.length).toBe(before);
-    await expectNothingStored(h);
+    expect(params.issuer.length).toBe(issuersBefore);
+    await expectNothingStored(h, before);
   });
 
   it('accepts a good token: the activity is handled, and outbound calls carry the bot\'s own token', async () => {
@@ -231,9 +198,10 @@ describe('production mode: endpoint configuration', () => {
     const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const { h, channel, teams } = await startProduction();
     try {
+      const start = await snapshot(h);
       const token = signJwt(channelClaims({ appId: APP_ID, serviceUrl: h.connector.url }), channel.key, { alg: 'HS256', hmacSecret: createSecretKey(Buffer.from(APP_PASSWORD)).export() });
       expect((await teams.post(teams.message(users.alex, 'help'), { token })).status).toBe(401);
-      await expectNothingStored(h);
+      await expectNothingStored(h, start);
     } finally {
       await h.close();
       await channel.stop();

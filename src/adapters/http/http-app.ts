@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { CloudAdapter } from 'botbuilder';
 import type { ActivityHandler } from 'botbuilder';
 import type { Logger } from '../../ports/logger';
+import { activityProblem } from './activity-shape';
 
 export interface HttpDeps {
   adapter: CloudAdapter;
@@ -12,6 +13,8 @@ export interface HttpDeps {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Counts each activity by type and HTTP status. */
   onActivity?: (type: string, status: number) => void;
+  /** False once shutdown began: activities get 503 (Teams retries them) instead of starting work. */
+  accepting?: () => boolean;
 }
 
 const KNOWN_TYPES = new Set(['message', 'invoke', 'conversationUpdate', 'messageReaction', 'installationUpdate', 'event', 'typing']);
@@ -26,10 +29,25 @@ function activityType(body: unknown): string {
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Shutting down: no new work. 503 + Retry-After is what Teams retries; the connection is
+  // closed so that the listener can finish.
+  app.use('/api/messages', (_req, res, next) => {
+    if (deps.accepting?.() === false) {
+      res.status(503).set({ 'Retry-After': '5', Connection: 'close' }).json({ error: 'stopping' });
+      return;
+    }
+    next();
+  });
   // Teams activities are small; a larger body is refused before it is parsed.
   app.use('/api/messages', express.json({ limit: '256kb' }));
   app.post('/api/messages', async (req, res) => {
     res.on('finish', () => deps.onActivity?.(activityType(req.body), res.statusCode));
+    // Malformed activities (wrong types, absurd nesting) get a 400 here, not a TypeError deep in botbuilder.
+    const problem = activityProblem(req.body);
+    if (problem) {
+      res.status(400).json({ error: 'bad request', detail: problem });
+      return;
+    }
     try {
       await deps.adapter.process(req, res, (context) => deps.bot.run(context));
     } catch (error) {

@@ -51,24 +51,31 @@ export class AuditLog {
     return this.lastSeq;
   }
 
-  /** Reads the tail; a torn last line (a crash mid-append) is cut, anything else corrupt stops us. */
+  /**
+   * Reads the last record only (from the end of the file, so start-up does not grow with the
+   * log); a torn last line (a crash mid-append) is cut, anything else corrupt stops us.
+   */
   async open(): Promise<void> {
-    let text: string;
+    let handle: fs.FileHandle;
     try {
-      text = await fs.readFile(this.file, 'utf8');
+      handle = await fs.open(this.file, 'r+');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new DomainError(ErrorCodes.STORE_CORRUPT, `Cannot read the audit log ${this.file}: ${(error as Error).message}`);
     }
-    if (!text) return;
-    const complete = text.endsWith('\n') ? text : text.slice(0, text.lastIndexOf('\n') + 1);
-    if (complete.length !== text.length) {
-      // NB: only an unterminated final line is cut: it was never acknowledged, and its event is
-      // still in the store's audit queue, so it is written again below.
-      await fs.truncate(this.file, Buffer.byteLength(complete));
+    let last: string | undefined;
+    try {
+      const { size } = await handle.stat();
+      const tail = await lastLines(handle, size);
+      if (tail.completeLength !== size) {
+        // NB: only an unterminated final line is cut: it was never acknowledged, and its event is
+        // still in the store's audit queue, so it is written again.
+        await handle.truncate(tail.completeLength);
+      }
+      last = tail.last;
+    } finally {
+      await handle.close();
     }
-    const lines = complete.split('\n').filter(Boolean);
-    const last = lines[lines.length - 1];
     if (!last) return;
     try {
       const record = JSON.parse(last) as AuditRecord;
@@ -92,13 +99,48 @@ export class AuditLog {
     }
     const handle = await fs.open(this.file, 'a');
     try {
-      await handle.write(lines.join('\n') + '\n');
-      await handle.sync();
+      const { size } = await handle.stat();
+      try {
+        await handle.write(lines.join('\n') + '\n');
+        await handle.sync();
+      } catch (error) {
+        // NB: a full disk can take part of the lines: cut them, so the retry (the events stay
+        // queued) appends whole records and the chain stays readable.
+        await handle.truncate(size).catch(() => undefined);
+        throw error;
+      }
     } finally {
       await handle.close();
     }
     this.lastSeq = fresh[fresh.length - 1]!.seq;
     this.lastHash = prevHash;
+  }
+}
+
+/**
+ * The last complete line of a file and where the complete lines end, reading backwards in
+ * growing chunks until a line break (or the start) bounds it.
+ */
+async function lastLines(handle: fs.FileHandle, size: number): Promise<{ last?: string; completeLength: number }> {
+  let chunk = 64 * 1024;
+  for (;;) {
+    const start = Math.max(0, size - chunk);
+    const buffer = Buffer.alloc(size - start);
+    await handle.read(buffer, 0, buffer.length, start);
+    const cut = buffer.lastIndexOf(10);
+    if (cut < 0 && start > 0) {
+      chunk *= 4;
+      continue;
+    }
+    const completeLength = cut < 0 ? 0 : start + cut + 1;
+    if (completeLength === 0) return { completeLength };
+    const before = buffer.lastIndexOf(10, cut - 1);
+    if (before < 0 && start > 0) {
+      chunk *= 4;
+      continue;
+    }
+    const last = buffer.subarray(before + 1, cut).toString('utf8').trim();
+    return { last: last || undefined, completeLength };
   }
 }
 

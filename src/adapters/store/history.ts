@@ -1,81 +1,252 @@
 import { promises as fs } from 'node:fs';
-import type { AccessRequest } from '../../domain/request';
+import { mayHoldMembership, type AccessRequest } from '../../domain/request';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 
+/** Where one version of a closed request is in the file, and what lookups need without reading it. */
+interface Entry {
+  offset: number;
+  length: number;
+  requesterId: string;
+  groupId: string;
+  /** `mayHoldMembership` of this version. */
+  holds: boolean;
+}
+
 /**
- * Closed requests: an append-only JSONL file (the last line for an id wins), held in memory
- * as a map for lookups. Appending is O(1) whatever the size of the history.
+ * A line: a small header (what the in-memory index needs) and the request. The header comes
+ * first and is read at start-up with a pattern, so loading never parses a whole request.
+ */
+const HEADER =
+  /^\{"id":("(?:[^"\\]|\\.)*"),"requester":("(?:[^"\\]|\\.)*"),"group":("(?:[^"\\]|\\.)*"),"holds":(true|false),"request":/;
+export const encodeHistoryLine = (r: AccessRequest): string =>
+  `${JSON.stringify({ id: r.id, requester: r.requester.id.toLowerCase(), group: r.group.id.toLowerCase(), holds: mayHoldMembership(r), request: r })}\n`;
+
+const CHUNK = 4 * 1024 * 1024;
+const CACHE_SIZE = 1000;
+
+/**
+ * Closed requests: an append-only JSONL file (the last line for an id wins). Only an index
+ * (byte offset and a few fields per id) is held in memory; a request is read from the file
+ * when asked for, through a small cache of the most recent. Appending is O(1) and memory is
+ * a few dozen bytes per closed request, whatever the size of the history.
  */
 export class History {
-  private readonly byId = new Map<string, AccessRequest>();
+  private readonly entries = new Map<string, Entry>();
   private readonly byRequester = new Map<string, string[]>();
+  private readonly cache = new Map<string, AccessRequest>();
+  /** Where the next line goes (the file's length once loaded). */
+  private end = 0;
+  /** The last append, until the next one: what `undoAppend` takes back. */
+  private lastAppend?: { id: string; end: number; previous?: Entry };
 
   constructor(readonly file: string) {}
 
-  /** Loads the file; `isOpen(id)` tells which ids the hot state still holds (those win). */
+  /**
+   * Indexes the file in chunks; `isOpen(id)` tells which ids the hot state still holds (those
+   * win). A torn last line (a crash during an append that was never committed) is cut off,
+   * so the next append starts on a line of its own.
+   */
   async load(isOpen: (id: string) => boolean): Promise<void> {
-    let text: string;
+    let handle: fs.FileHandle;
     try {
-      text = await fs.readFile(this.file, 'utf8');
+      handle = await fs.open(this.file, 'r');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new DomainError(ErrorCodes.STORE_CORRUPT, `Cannot read the history file ${this.file}: ${(error as Error).message}`);
+      throw new DomainError(
+        ErrorCodes.STORE_CORRUPT,
+        `Cannot read the history file ${this.file}: ${(error as Error).message}`,
+      );
     }
-    const lines = text.split('\n');
-    lines.forEach((line, index) => {
-      if (!line.trim()) return;
-      let request: AccessRequest;
-      try {
-        request = JSON.parse(line) as AccessRequest;
-      } catch {
-        // A torn last line is a crash during an append that was never committed.
-        if (index === lines.length - 1) return;
-        throw new DomainError(ErrorCodes.STORE_CORRUPT, `The history file ${this.file} has a corrupt line ${index + 1}. It was left as it is.`);
-      }
-      if (!isOpen(request.id)) this.remember(request);
-    });
-  }
-
-  get(id: string): AccessRequest | undefined {
-    return this.byId.get(id);
-  }
-
-  get size(): number {
-    return this.byId.size;
-  }
-
-  async append(request: AccessRequest): Promise<void> {
-    const handle = await fs.open(this.file, 'a');
+    let complete = 0;
+    let torn = false;
     try {
-      await handle.write(JSON.stringify(request) + '\n');
-      await handle.sync();
+      const buffer = Buffer.alloc(CHUNK);
+      let carry = Buffer.alloc(0);
+      let position = 0;
+      let lineNumber = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
+        if (bytesRead === 0) break;
+        const data = carry.length
+          ? Buffer.concat([carry, buffer.subarray(0, bytesRead)])
+          : buffer.subarray(0, bytesRead);
+        const dataStart = position - carry.length;
+        position += bytesRead;
+        let start = 0;
+        for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
+          lineNumber++;
+          this.index(data.subarray(start, nl), dataStart + start, lineNumber, isOpen);
+          start = nl + 1;
+        }
+        complete = dataStart + start;
+        carry = Buffer.from(data.subarray(start));
+      }
+      torn = carry.length > 0;
     } finally {
       await handle.close();
     }
+    if (torn) await fs.truncate(this.file, complete);
+    this.end = complete;
+  }
+
+  /** The newest version of a closed request, or undefined. */
+  async get(id: string): Promise<AccessRequest | undefined> {
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const request = await this.read(entry);
+    this.remember(request);
+    return request;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async append(request: AccessRequest): Promise<void> {
+    const line = Buffer.from(encodeHistoryLine(request));
+    const handle = await fs.open(this.file, 'a');
+    try {
+      await handle.write(line);
+      await handle.sync();
+    } catch (error) {
+      // NB: a full disk can take part of the line: cut it, or the next append would be glued
+      // to it and leave a corrupt line in the middle of the file (which stops start-up).
+      await handle.truncate(this.end).catch(() => undefined);
+      throw error;
+    } finally {
+      await handle.close();
+    }
+    this.lastAppend = { id: request.id, end: this.end, previous: this.entries.get(request.id) };
+    this.put(request.id, {
+      offset: this.end,
+      length: line.length - 1,
+      requesterId: request.requester.id.toLowerCase(),
+      groupId: request.group.id.toLowerCase(),
+      holds: mayHoldMembership(request),
+    });
+    this.end += line.length;
     this.remember(request);
   }
 
   /** Undoes `append` in memory after the hot write that should have followed it failed. */
   forget(id: string, stillOpen: AccessRequest | undefined): void {
-    if (stillOpen) this.byId.delete(id);
+    if (!stillOpen) return;
+    this.entries.delete(id);
+    this.cache.delete(id);
   }
 
-  recentOf(requesterId: string, limit: number): AccessRequest[] {
-    const ids = this.byRequester.get(requesterId) ?? [];
+  /**
+   * Takes back the last `append` of `id` after the hot write that should have followed it
+   * failed: the line is cut from the file (best effort: at load, the hot copy of a request still
+   * open wins anyway) and the version before it is current again, in memory and on disk.
+   */
+  async undoAppend(id: string): Promise<void> {
+    const last = this.lastAppend;
+    if (!last || last.id !== id) return;
+    this.lastAppend = undefined;
+    await fs.truncate(this.file, last.end).catch(() => undefined);
+    this.end = last.end;
+    this.cache.delete(id);
+    if (last.previous) this.entries.set(id, last.previous);
+    else this.entries.delete(id);
+  }
+
+  /** A requester's closed requests, newest closed first. */
+  async recentOf(requesterId: string, limit: number): Promise<AccessRequest[]> {
+    const ids = this.byRequester.get(requesterId.toLowerCase()) ?? [];
     const out: AccessRequest[] = [];
     for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) {
-      const request = this.byId.get(ids[i]!);
+      const request = this.entries.has(ids[i]!) ? await this.get(ids[i]!) : undefined;
       if (request) out.push(request);
     }
     return out;
   }
 
-  private remember(request: AccessRequest): void {
-    if (!this.byId.has(request.id)) {
-      const list = this.byRequester.get(request.requester.id) ?? [];
-      list.push(request.id);
-      this.byRequester.set(request.requester.id, list);
+  /** Closed requests of one person for one Entra group that may still hold the membership. */
+  async holding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
+    const group = groupId.toLowerCase();
+    const out: AccessRequest[] = [];
+    for (const id of this.byRequester.get(requesterId.toLowerCase()) ?? []) {
+      const entry = this.entries.get(id);
+      if (!entry?.holds || entry.groupId !== group) continue;
+      const request = await this.get(id);
+      if (request) out.push(request);
     }
-    this.byId.set(request.id, request);
+    return out;
+  }
+
+  private index(line: Buffer, offset: number, lineNumber: number, isOpen: (id: string) => boolean): void {
+    if (line.length === 0) return;
+    const head = HEADER.exec(line.subarray(0, 512).toString('utf8'));
+    let entry: Entry & { id: string };
+    if (head) {
+      entry = {
+        id: JSON.parse(head[1]!),
+        requesterId: JSON.parse(head[2]!),
+        groupId: JSON.parse(head[3]!),
+        holds: head[4] === 'true',
+        offset,
+        length: line.length,
+      };
+    } else {
+      // A line without the header (written before it existed): read it whole.
+      const request = this.decode(line.toString('utf8'), lineNumber);
+      entry = {
+        id: request.id,
+        requesterId: request.requester.id.toLowerCase(),
+        groupId: request.group.id.toLowerCase(),
+        holds: mayHoldMembership(request),
+        offset,
+        length: line.length,
+      };
+    }
+    if (isOpen(entry.id)) return;
+    const { id, ...rest } = entry;
+    this.put(id, rest);
+  }
+
+  private put(id: string, entry: Entry): void {
+    if (!this.entries.has(id)) {
+      const list = this.byRequester.get(entry.requesterId) ?? [];
+      list.push(id);
+      this.byRequester.set(entry.requesterId, list);
+    }
+    // NB: a re-closed id keeps its first place in its requester's list; "newest first" is by
+    // closing order, and a later patch (a removal recorded) does not make a request newer.
+    this.entries.set(id, entry);
+    this.cache.delete(id);
+  }
+
+  private async read(entry: Entry): Promise<AccessRequest> {
+    const handle = await fs.open(this.file, 'r');
+    try {
+      const buffer = Buffer.alloc(entry.length);
+      await handle.read(buffer, 0, entry.length, entry.offset);
+      return this.decode(buffer.toString('utf8'));
+    } finally {
+      await handle.close();
+    }
+  }
+
+  private decode(text: string, lineNumber?: number): AccessRequest {
+    let value: { request?: AccessRequest } & Partial<AccessRequest>;
+    try {
+      value = JSON.parse(text) as typeof value;
+    } catch {
+      throw new DomainError(
+        ErrorCodes.STORE_CORRUPT,
+        `The history file ${this.file} has a corrupt line${lineNumber ? ` ${lineNumber}` : ''}. It was left as it is; restore it from a backup.`,
+      );
+    }
+    return (value.request ?? value) as AccessRequest;
+  }
+
+  /** Keeps the most recently used requests parsed (a small LRU: Map keeps insertion order). */
+  private remember(request: AccessRequest): void {
+    this.cache.delete(request.id);
+    this.cache.set(request.id, request);
+    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
   }
 }

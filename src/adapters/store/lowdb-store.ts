@@ -2,9 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Low } from 'lowdb' with { 'resolution-mode': 'import' };
 import { DomainError, ErrorCodes } from '../../domain/errors';
-import { isClosed, type AccessRequest, type RequestEvent } from '../../domain/request';
+import { isClosed, mayHoldMembership, sameId, type AccessRequest, type RequestEvent } from '../../domain/request';
 import type { PersonalChat } from '../../ports/notifier';
-import type { AuditRecord, Commit, Effect, EffectLane, NewEffect, RequestQuery, Store } from '../../ports/store';
+import type { AuditRecord, Commit, Effect, EffectLane, GroupBaseline, NewEffect, RequestQuery, Store } from '../../ports/store';
 import { AuditLog, readAuditFile } from './audit-log';
 import { History } from './history';
 
@@ -19,6 +19,8 @@ interface HotState {
   nextAuditSeq: number;
   personalChats: Record<string, PersonalChat>;
   serviceUrls: Record<string, string>;
+  /** The reconciler's baselines by group id (lower-case); absent in files written before it. */
+  baselines?: Record<string, GroupBaseline>;
 }
 
 const emptyState = (): HotState => ({
@@ -88,13 +90,13 @@ export class LowdbStore implements Store {
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
-    return clone(this.state.requests[id] ?? this.history.get(id));
+    return clone(this.state.requests[id] ?? (await this.history.get(id)));
   }
 
   commit(change: Commit): Promise<AccessRequest> {
     return this.serialized(async () => {
       const { request } = change;
-      const current = this.state.requests[request.id] ?? this.history.get(request.id);
+      const current = this.state.requests[request.id] ?? (await this.history.get(request.id));
       if (change.expectedVersion === null ? current !== undefined : current?.version !== change.expectedVersion) {
         throw new DomainError(ErrorCodes.REQUEST_CONFLICT, `Request ${request.id} changed meanwhile; try again.`);
       }
@@ -132,13 +134,26 @@ export class LowdbStore implements Store {
   }
 
   async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
-    return this.history.recentOf(requesterId, limit).map(clone);
+    return (await this.history.recentOf(requesterId, limit)).map(clone);
+  }
+
+  async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
+    const open = Object.values(this.state.requests).filter((r) => sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r));
+    const closed = (await this.history.holding(requesterId, groupId)).filter(mayHoldMembership);
+    return [...open, ...closed].map(clone);
   }
 
   async dueEffects(now: number, limit: number): Promise<Effect[]> {
     return this.heads()
       .filter((e) => e.notBefore <= now)
       .slice(0, limit)
+      .map(clone);
+  }
+
+  async listEffects(requestId?: string): Promise<Effect[]> {
+    return this.state.effects
+      .filter((e) => requestId === undefined || e.requestId === requestId)
+      .sort((a, b) => a.seq - b.seq)
       .map(clone);
   }
 
@@ -195,6 +210,16 @@ export class LowdbStore implements Store {
     return this.state.serviceUrls[tenantId];
   }
 
+  async getBaseline(groupId: string): Promise<GroupBaseline | undefined> {
+    return clone(this.state.baselines?.[groupId.toLowerCase()]);
+  }
+
+  saveBaseline(baseline: GroupBaseline): Promise<void> {
+    const key = baseline.groupId.toLowerCase();
+    if (sameJson(this.state.baselines?.[key], baseline)) return Promise.resolve();
+    return this.serialized(() => this.write(async (state) => void ((state.baselines ??= {})[key] = clone(baseline))));
+  }
+
   private get state(): HotState {
     if (!this.db?.data) throw new Error('LowdbStore used before open()');
     return this.db.data;
@@ -231,9 +256,19 @@ export class LowdbStore implements Store {
       await this.db.write();
     } catch (error) {
       this.db.data = before;
-      if (closed) this.history.forget(closed.id, this.db.data.requests[closed.id]);
+      // NB: the history line of a closing commit may already be on disk: take it back too, or a
+      // re-closed request (a removal recorded) would look done while its effect and audit event
+      // were rolled back, and the event would never be written.
+      if (closed) await this.history.undoAppend(closed.id);
       if (error instanceof DomainError) throw error;
-      throw new DomainError(ErrorCodes.STORE_WRITE_FAILED, `Could not write the store in ${this.dir}: ${(error as Error).message}`);
+      const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      process.emitWarning(`Timebox store: could not write ${this.dir}: ${(error as Error).message}; the change was not made`);
+      // What the person reads: nothing happened, and what to do (the path stays in the logs).
+      throw new DomainError(
+        ErrorCodes.STORE_WRITE_FAILED,
+        `Timebox could not save that, so nothing was changed (its storage failed: ${cause}). Try again in a few minutes; if it keeps failing, tell your Timebox admin.`,
+        { dir: this.dir, cause: (error as Error).message },
+      );
     }
   }
 

@@ -18,14 +18,29 @@ export class CardPresenter implements Presenter {
   private readonly approverCache = new Map<string, { at: number; members: TeamMember[] }>();
 
   constructor(
-    private readonly deps: { clock: Clock; store: Store; service: AccessService; roster?: TeamRoster; defaultServiceUrl?: string },
+    private readonly deps: {
+      clock: Clock;
+      store: Store;
+      service: AccessService;
+      roster?: TeamRoster;
+      defaultServiceUrl?: string;
+      /**
+       * Put the approvers' buttons on the card everyone sees. Needed where the client cannot
+       * fetch user-specific views (the Agents Playground), and used whenever `refresh.userIds`
+       * cannot name every approver (more than 60, or the roster is unknown). Safe: every
+       * click is authorized from the store and the clicker's identity, never from the card.
+       */
+      sharedButtons?: boolean;
+    },
   ) {}
 
   async approvalCard(request: AccessRequest): Promise<object> {
     const approvers = await this.approversInTeam(request);
     const requester = await this.teamsIdOf(request);
     const ids = [...new Set([...(requester ? [requester] : []), ...approvers.map((m) => m.teamsId)])].slice(0, MAX_REFRESH_USERS);
-    return renderApprovalCard({ request, viewer: 'other', now: this.deps.clock.now(), refreshUserIds: ids });
+    const everyApproverNamed = approvers.length > 0 && approvers.length < MAX_REFRESH_USERS - 1;
+    const viewer = this.deps.sharedButtons || !everyApproverNamed ? 'approver' : 'other';
+    return renderApprovalCard({ request, viewer, now: this.deps.clock.now(), refreshUserIds: ids });
   }
 
   receiptCard(request: AccessRequest): object {

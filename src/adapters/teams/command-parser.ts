@@ -118,12 +118,15 @@ export function normalizeText(text: string): string {
     .replace(/<at>[^<]*<\/at>/gi, ' ')
     .replace(/<[^>]{0,200}>/g, ' ')
     .replace(/&nbsp;/gi, ' ')
-    .replace(/&amp;/gi, '&')
     .replace(/&lt;/gi, '<')
     .replace(/&gt;/gi, '>')
     .replace(/&quot;/gi, '"')
     .replace(/&#39;/gi, "'")
-    .replace(/[\u0000-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, ' ')
+    // NB: &amp; last, so that "&amp;lt;" (a person typing "&lt;") stays "&lt;" and never becomes "<".
+    .replace(/&amp;/gi, '&')
+    // Controls (C0, DEL, C1), soft hyphen, bidi marks/embeddings/overrides/isolates, zero-width and
+    // invisible formatting characters: they could hide or reorder what a command says.
+    .replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }

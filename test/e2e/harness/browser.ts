@@ -21,13 +21,18 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** Fails fast, before anything is started, when Chromium is missing. */
+export function assertChromium(): void {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `Chromium was not found at ${CHROMIUM_PATH}. The e2e suite drives Debian's Chromium and never downloads a browser: ` +
         'install it with `sudo apt-get install chromium` (or point E2E_CHROMIUM at a Chromium binary).',
     );
   }
+}
+
+export async function launchBrowser(): Promise<Browser> {
+  assertChromium();
   // playwright-core refuses a --user-data-dir argument: a persistent context on a fresh
   // directory is the same thing.
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'timebox-e2e-chromium-'));

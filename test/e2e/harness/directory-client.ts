@@ -33,7 +33,12 @@ export class DirectoryClient {
   }
 
   /** Polls until `userId` is (or, with present=false, is not) a member of `groupId`. */
-  async waitForMembership(groupId: string, userId: string, present: boolean, timeoutMs = 15_000): Promise<void> {
+  async waitForMembership(
+    groupId: string,
+    userId: string,
+    present: boolean,
+    timeoutMs = 15_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const members = await this.members(groupId);
@@ -49,7 +54,11 @@ export class DirectoryClient {
 
   /** Back to the seed: memberships, PIM assignments, faults and the call log. */
   async reset(): Promise<void> {
-    const response = await fetch(`${this.adminUrl}/_admin/reset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const response = await fetch(`${this.adminUrl}/_admin/reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     if (!response.ok) throw new Error(`POST /_admin/reset: HTTP ${response.status} ${await response.text()}`);
   }
 

@@ -1,12 +1,18 @@
 import path from 'node:path';
-import { launchBrowser, type Browser } from './browser';
+import { assertChromium, launchBrowser, type Browser } from './browser';
 import { DirectoryClient } from './directory-client';
 import { RESULTS_DIR, startE2EStack, type E2EStack, type E2EStackOptions } from './e2e-stack';
 import { PlaygroundPage } from './playground-page';
 
-export { Card, PlaygroundPage, type InvokeResult, type PlaygroundConfig, type RecordedMessage } from './playground-page';
+export {
+  Card,
+  PlaygroundPage,
+  type InvokeResult,
+  type PlaygroundConfig,
+  type RecordedMessage,
+} from './playground-page';
 export { DirectoryClient } from './directory-client';
-export { CHROMIUM_PATH, launchBrowser } from './browser';
+export { CHROMIUM_PATH, assertChromium, launchBrowser } from './browser';
 export { RESULTS_DIR, ROOT, startE2EStack, type E2EStack } from './e2e-stack';
 
 /** Ids of examples/demo.directory.json and .m365agentsplayground.yml, for assertions. */
@@ -51,6 +57,7 @@ export function useE2E(options: Partial<E2EStackOptions> & { showLogPanel?: bool
   let playground: PlaygroundPage | undefined;
 
   beforeAll(async () => {
+    assertChromium();
     stack = await startE2EStack({ ...options, label });
     browser = await launchBrowser();
     playground = await PlaygroundPage.open(browser.context, stack.playgroundUrl, {
@@ -65,7 +72,10 @@ export function useE2E(options: Partial<E2EStackOptions> & { showLogPanel?: bool
   }, 60_000);
 
   const need = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`${what} is not running: the e2e start-up failed (see the beforeAll error; logs in test-results/e2e/logs/)`);
+    if (value === undefined)
+      throw new Error(
+        `${what} is not running: the e2e start-up failed (see the beforeAll error; logs in test-results/e2e/logs/)`,
+      );
     return value;
   };
   return {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Locator, Page, Response } from 'playwright-core';
 import { RESULTS_DIR } from './e2e-stack';
@@ -80,7 +80,11 @@ export class Card {
   /** Waits until the card's text matches (e.g. after an invoke or an updateActivity). */
   async waitForText(text: string | RegExp, timeoutMs = 15_000): Promise<void> {
     this.owner.assertCurrent(this);
-    await waitUntil(async () => matches(await this.locator.innerText(), text), timeoutMs, () => `card to show ${String(text)}`);
+    await waitUntil(
+      async () => matches(await this.locator.innerText(), text),
+      timeoutMs,
+      () => `card to show ${String(text)}`,
+    );
   }
 
   /** The channel thread this card is the root post (or a reply) of. */
@@ -94,7 +98,11 @@ function matches(haystack: string, needle: string | RegExp): boolean {
   return typeof needle === 'string' ? haystack.includes(needle) : needle.test(haystack);
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
+async function waitUntil(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  what: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
@@ -110,6 +118,10 @@ function walkCard(node: unknown, visit: (element: Record<string, unknown>) => vo
     visit(node as Record<string, unknown>);
     for (const value of Object.values(node)) walkCard(value, visit);
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function safeName(name: string): string {
@@ -144,10 +156,16 @@ export class PlaygroundPage {
     if (!response.ok) throw new Error(`GET ${url}/_internal/v1/config: HTTP ${response.status}`);
     const { config } = (await response.json()) as { config: PlaygroundConfig };
     const page = await context.newPage();
-    const playground = new PlaygroundPage(page, url, config, options.screenshotDir ?? RESULTS_DIR, options.activityLogFile);
+    const playground = new PlaygroundPage(
+      page,
+      url,
+      config,
+      options.screenshotDir ?? RESULTS_DIR,
+      options.activityLogFile,
+    );
     if (options.activityLogFile) {
       mkdirSync(path.dirname(options.activityLogFile), { recursive: true });
-      appendFileSync(options.activityLogFile, '');
+      writeFileSync(options.activityLogFile, '');
     }
     page.on('websocket', (socket) => {
       socket.on('framereceived', (frame) => playground.onFrame(String(frame.payload)));
@@ -170,19 +188,29 @@ export class PlaygroundPage {
   findMessage(text: string): RecordedMessage | undefined {
     return this.messages()
       .reverse()
-      .find((m) => (m.text ?? '').includes(text) || m.cards.some((card) => JSON.stringify(card).includes(text)));
+      .find(
+        (m) => (m.text ?? '').includes(text) || m.cards.some((card) => JSON.stringify(card).includes(text)),
+      );
   }
 
   user(userId: string): PlaygroundUser {
-    const user = [this.config.currentUser, ...this.config.users].find((u) => u.id === userId || u.aadObjectId === userId);
-    if (!user) throw new Error(`no user ${userId} in .m365agentsplayground.yml (users: ${this.config.users.map((u) => u.id).join(', ')})`);
+    const user = [this.config.currentUser, ...this.config.users].find(
+      (u) => u.id === userId || u.aadObjectId === userId,
+    );
+    if (!user)
+      throw new Error(
+        `no user ${userId} in .m365agentsplayground.yml (users: ${this.config.users.map((u) => u.id).join(', ')})`,
+      );
     return user;
   }
 
   // --- views --------------------------------------------------------------------------
 
   async openPersonalChat(): Promise<void> {
-    await this.switchTo({ kind: 'personal', name: this.config.personalChat.name, conversationId: this.config.personalChat.id }, this.config.personalChat.name);
+    await this.switchTo(
+      { kind: 'personal', name: this.config.personalChat.name, conversationId: this.config.personalChat.id },
+      this.config.personalChat.name,
+    );
   }
 
   async openGroupChat(name = this.config.groupChats[0]?.name): Promise<void> {
@@ -196,12 +224,18 @@ export class PlaygroundPage {
     for (const team of this.config.teams) {
       const channel = team.channels.find((c) => c.name === name);
       // The tree item's accessible name is "<team> - <channel>".
-      if (channel) return this.switchTo({ kind: 'channel', name, conversationId: channel.id }, `${team.name} - ${channel.name}`);
+      if (channel)
+        return this.switchTo(
+          { kind: 'channel', name, conversationId: channel.id },
+          `${team.name} - ${channel.name}`,
+        );
     }
     throw new Error(`no channel "${name}" in .m365agentsplayground.yml`);
   }
 
   private async switchTo(next: Omit<View, 'generation'>, treeItem: string): Promise<void> {
+    // Already there: no click, so the card handles found in this view stay valid.
+    if (this.view?.conversationId === next.conversationId) return;
     await this.page.getByRole('treeitem', { name: treeItem, exact: true }).click();
     this.generation += 1;
     this.view = { ...next, generation: this.generation };
@@ -210,14 +244,17 @@ export class PlaygroundPage {
   }
 
   private currentView(): View {
-    if (!this.view) throw new Error('open a conversation first (openPersonalChat, openChannel, openGroupChat)');
+    if (!this.view)
+      throw new Error('open a conversation first (openPersonalChat, openChannel, openGroupChat)');
     return this.view;
   }
 
   /** @internal */
   assertCurrent(card: Card): void {
     if (card.view.generation !== this.view?.generation) {
-      throw new Error('this card handle is stale: the view was switched since it was found (the page re-rendered it); find it again with waitForCardWithText');
+      throw new Error(
+        'this card handle is stale: the view was switched since it was found (the page re-rendered it); find it again with waitForCardWithText',
+      );
     }
   }
 
@@ -234,7 +271,9 @@ export class PlaygroundPage {
     if (view.kind === 'channel') {
       const box = this.newPostBox();
       await this.typeInto(box.locator(SEL.editor), text, mention);
-      await this.afterSend(view.conversationId, () => box.getByRole('button', { name: 'Post', exact: true }).click());
+      await this.afterSend(view.conversationId, () =>
+        box.getByRole('button', { name: 'Post', exact: true }).click(),
+      );
     } else {
       await this.typeInto(this.page.locator(SEL.editor).last(), text, mention);
       await this.afterSend(view.conversationId, () => this.page.keyboard.press('Enter'));
@@ -249,7 +288,9 @@ export class PlaygroundPage {
   }
 
   private newPostBox(): Locator {
-    return this.page.locator(SEL.thread).filter({ has: this.page.getByRole('button', { name: 'Post', exact: true }) });
+    return this.page
+      .locator(SEL.thread)
+      .filter({ has: this.page.getByRole('button', { name: 'Post', exact: true }) });
   }
 
   private async typeInto(editor: Locator, text: string, mentionBot: boolean): Promise<void> {
@@ -266,12 +307,17 @@ export class PlaygroundPage {
 
   private async afterSend(conversationId: string, send: () => Promise<void>): Promise<void> {
     const posted = this.page.waitForResponse(
-      (r) => r.request().method() === 'POST' && decodeURIComponent(r.url()).includes(`/_conversation/v1/conversations/${conversationId}`),
+      (r) =>
+        r.request().method() === 'POST' &&
+        decodeURIComponent(r.url()).includes(`/_conversation/v1/conversations/${conversationId}`),
       { timeout: 15_000 },
     );
     await send();
     const response = await posted;
-    if (!response.ok()) throw new Error(`the playground refused the message: HTTP ${response.status()} ${await response.text()}`);
+    if (!response.ok())
+      throw new Error(
+        `the playground refused the message: HTTP ${response.status()} ${await response.text()}`,
+      );
   }
 
   // --- reading ------------------------------------------------------------------------
@@ -289,7 +335,10 @@ export class PlaygroundPage {
     // Pin it: the element survives card updates (invoke responses, updateActivity) as long as
     // the view is not switched, while "the card with text X" may no longer match after one.
     const mark = `c${++this.cardMarks}`;
-    await newest.evaluate((element, value) => element.parentElement?.setAttribute('data-e2e-card', value), mark);
+    await newest.evaluate(
+      (element, value) => element.parentElement?.setAttribute('data-e2e-card', value),
+      mark,
+    );
     return new Card(this.page.locator(`[data-e2e-card="${mark}"] > .ac-adaptiveCard`), view, this);
   }
 
@@ -319,7 +368,9 @@ export class PlaygroundPage {
       return undefined;
     }
     const answered = this.page.waitForResponse(
-      (r) => r.request().method() === 'POST' && /\/_conversation\/v1\/(invoke|submit)$/.test(new URL(r.url()).pathname),
+      (r) =>
+        r.request().method() === 'POST' &&
+        /\/_conversation\/v1\/(invoke|submit)$/.test(new URL(r.url()).pathname),
       { timeout: 20_000 },
     );
     await button.click();
@@ -334,10 +385,18 @@ export class PlaygroundPage {
   async fillCardInput(card: Card, idOrLabel: string, value: string | boolean): Promise<void> {
     this.assertCurrent(card);
     const definition = this.inputDefinition(idOrLabel);
-    const names = [idOrLabel, definition?.label, definition?.placeholder, definition?.title].filter((n): n is string => typeof n === 'string' && n !== '');
+    const names = [idOrLabel, definition?.label, definition?.placeholder, definition?.title].filter(
+      (n): n is string => typeof n === 'string' && n !== '',
+    );
     let control: Locator | undefined;
+    const fields = card.locator.locator('input, textarea, [role="radiogroup"]');
     for (const name of names) {
-      for (const candidate of [card.locator.getByLabel(name, { exact: true }), card.locator.getByPlaceholder(name, { exact: true })]) {
+      // A required input's label reads "<label> *".
+      const label = new RegExp(`^\\s*${escapeRegExp(name)}\\s*\\*?\\s*$`);
+      for (const candidate of [
+        card.locator.getByLabel(label).and(fields),
+        card.locator.getByPlaceholder(name, { exact: true }),
+      ]) {
         if ((await candidate.count()) > 0) {
           control = candidate.first();
           break;
@@ -359,7 +418,9 @@ export class PlaygroundPage {
     } else if (kind.type === 'checkbox') {
       await control.setChecked(value === true || value === 'true');
     } else if (kind.role === 'radiogroup') {
-      await control.getByRole('radio', { name: this.choiceTitle(definition, String(value)), exact: true }).check();
+      await control
+        .getByRole('radio', { name: this.choiceTitle(definition, String(value)), exact: true })
+        .check();
     } else {
       await control.fill(String(value));
     }
@@ -370,7 +431,13 @@ export class PlaygroundPage {
       let found: Record<string, unknown> | undefined;
       for (const card of message.cards) {
         walkCard(card, (element) => {
-          if (!found && element.id === id && typeof element.type === 'string' && element.type.startsWith('Input.')) found = element;
+          if (
+            !found &&
+            element.id === id &&
+            typeof element.type === 'string' &&
+            element.type.startsWith('Input.')
+          )
+            found = element;
         });
       }
       if (found) return found;
@@ -392,23 +459,44 @@ export class PlaygroundPage {
    * recorded messages by a text of its JSON; `inputs` are merged into the action's data as a
    * click merges the card's inputs. The page changes only if the bot updates the message.
    */
-  async clickCardButtonAs(userId: string, cardText: string, label: string, inputs: Record<string, unknown> = {}): Promise<InvokeResult> {
+  async clickCardButtonAs(
+    userId: string,
+    cardText: string,
+    label: string,
+    inputs: Record<string, unknown> = {},
+  ): Promise<InvokeResult> {
     const message = this.findMessage(cardText);
     if (!message) throw new Error(`the bot sent no card containing "${cardText}" since the page opened`);
-    let action: Record<string, unknown> | undefined;
-    for (const card of message.cards) {
-      walkCard(card, (element) => {
-        if (!action && element.title === label && (element.type === 'Action.Execute' || element.type === 'Action.Submit')) action = element;
-      });
+    const conversation = { id: invokeConversationId(message) };
+    let action = findAction(message.cards, label);
+    const refresh = message.cards
+      .map((card) => card.refresh as { action?: Record<string, unknown> } | undefined)
+      .find((r) => r?.action);
+    if (!action && refresh?.action) {
+      // Everyone sees the shared card in the playground (it has no user-specific views): ask
+      // the bot for this user's view, as Teams does with refresh.userIds, and use its action.
+      const view = (await this.sendActivityAs(userId, {
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        value: { action: refresh.action, trigger: 'automatic' },
+        replyToId: message.messageId,
+        conversation,
+      })) as InvokeResult;
+      const body = view.body as { type?: string; value?: unknown } | undefined;
+      if (body?.type === 'application/vnd.microsoft.card.adaptive')
+        action = findAction([body.value as AdaptiveCardJson], label);
     }
-    if (!action) throw new Error(`the card containing "${cardText}" has no Action.Execute titled "${label}"`);
+    if (!action)
+      throw new Error(
+        `the card containing "${cardText}" has no Action.Execute titled "${label}" for ${userId}`,
+      );
     const data = { ...((action.data as Record<string, unknown> | undefined) ?? {}), ...inputs };
     return this.sendActivityAs(userId, {
       type: 'invoke',
       name: 'adaptiveCard/action',
       value: { action: { type: action.type, title: label, verb: action.verb, data } },
       replyToId: message.messageId,
-      conversation: { id: invokeConversationId(message) },
+      conversation,
     }) as Promise<InvokeResult>;
   }
 
@@ -426,11 +514,18 @@ export class PlaygroundPage {
     const conversation = (activity.conversation ?? {}) as { id?: string };
     const conversationId = conversation.id ?? this.currentView().conversationId;
     if (activity.type === 'invoke' && activity.name === 'adaptiveCard/action') {
-      if (typeof activity.replyToId !== 'string') throw new Error('an adaptiveCard/action invoke needs replyToId (the card message id)');
+      if (typeof activity.replyToId !== 'string')
+        throw new Error('an adaptiveCard/action invoke needs replyToId (the card message id)');
       const response = await fetch(`${this.url}/_conversation/v1/invoke`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: activity.name, value: activity.value, from: { id: user.id }, conversation: { id: conversationId }, replyToId: activity.replyToId }),
+        body: JSON.stringify({
+          name: activity.name,
+          value: activity.value,
+          from: { id: user.id },
+          conversation: { id: conversationId },
+          replyToId: activity.replyToId,
+        }),
       });
       const text = await response.text();
       let body: unknown = text;
@@ -443,21 +538,55 @@ export class PlaygroundPage {
     }
     const templateUrl = `${this.url}/_internal/v1/customActivities/template?conversationId=${encodeURIComponent(conversationId.split(';')[0])}`;
     const templateResponse = await fetch(templateUrl);
-    if (!templateResponse.ok) throw new Error(`GET ${templateUrl}: HTTP ${templateResponse.status} ${await templateResponse.text()}`);
+    if (!templateResponse.ok)
+      throw new Error(`GET ${templateUrl}: HTTP ${templateResponse.status} ${await templateResponse.text()}`);
     const template = (await templateResponse.json()) as Record<string, unknown>;
-    const full = {
+    const channelData = this.channelDataFor(conversationId);
+    const full: Record<string, unknown> = {
       ...template,
       ...activity,
       conversation: { ...(template.conversation as object), ...conversation, id: conversationId },
       from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
+      channelData: { ...channelData, ...((activity.channelData as object | undefined) ?? {}) },
     };
+    const mention = `<at>${this.config.bot.name}</at>`;
+    if (
+      full.type === 'message' &&
+      typeof full.text === 'string' &&
+      full.text.includes(mention) &&
+      full.entities === undefined
+    ) {
+      // What Teams (and the compose box) send along with an @mention of the bot.
+      full.entities = [
+        { type: 'mention', mentioned: { id: this.config.bot.id, name: this.config.bot.name }, text: mention },
+      ];
+    }
     const response = await fetch(`${this.url}/_internal/v1/customActivities`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(full),
     });
-    if (!response.ok) throw new Error(`the playground refused the custom activity: HTTP ${response.status} ${await response.text()}`);
+    if (!response.ok)
+      throw new Error(
+        `the playground refused the custom activity: HTTP ${response.status} ${await response.text()}`,
+      );
     return undefined;
+  }
+
+  /** The channelData Teams sends in a conversation: tenant, and team and channel for a channel. */
+  private channelDataFor(conversationId: string): Record<string, unknown> {
+    const channelData: Record<string, unknown> = { tenant: { id: this.config.tenantId } };
+    const channelId = conversationId.split(';')[0];
+    const team = this.config.teams.find((t) => t.channels.some((c) => c.id === channelId));
+    if (team) {
+      Object.assign(channelData, {
+        team: { id: team.id },
+        channel: { id: channelId },
+        teamsTeamId: team.id,
+        teamsChannelId: channelId,
+      });
+    }
+    return channelData;
   }
 
   // --- evidence -----------------------------------------------------------------------
@@ -473,7 +602,13 @@ export class PlaygroundPage {
   // --- the WebSocket feed -------------------------------------------------------------
 
   private onFrame(payload: string): void {
-    let frame: { action?: string; actionConversationId?: string; message?: Record<string, unknown>; logAction?: string; log?: unknown };
+    let frame: {
+      action?: string;
+      actionConversationId?: string;
+      message?: Record<string, unknown>;
+      logAction?: string;
+      log?: unknown;
+    };
     try {
       frame = JSON.parse(payload) as typeof frame;
     } catch {
@@ -481,12 +616,15 @@ export class PlaygroundPage {
     }
     // The log panel's feed: every activity both ways with its HTTP status and bodies (the
     // playground's log file does not have them while a page is connected).
-    if (frame.logAction && this.activityLogFile) appendFileSync(this.activityLogFile, `${JSON.stringify(frame.log)}\n`);
+    if (frame.logAction && this.activityLogFile)
+      appendFileSync(this.activityLogFile, `${JSON.stringify(frame.log)}\n`);
     if ((frame.action !== 'createMessage' && frame.action !== 'updateMessage') || !frame.message) return;
     const message = frame.message;
     const messageId = String(message.messageId);
     const attachments = (message.attachments ?? []) as { contentType?: string; content?: unknown }[];
-    const cards = attachments.filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive').map((a) => a.content as AdaptiveCardJson);
+    const cards = attachments
+      .filter((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')
+      .map((a) => a.content as AdaptiveCardJson);
     const previous = this.recorded.get(messageId);
     this.recorded.set(messageId, {
       messageId,
@@ -499,9 +637,25 @@ export class PlaygroundPage {
   }
 }
 
+function findAction(cards: AdaptiveCardJson[], title: string): Record<string, unknown> | undefined {
+  let action: Record<string, unknown> | undefined;
+  for (const card of cards) {
+    walkCard(card, (element) => {
+      if (
+        !action &&
+        element.title === title &&
+        (element.type === 'Action.Execute' || element.type === 'Action.Submit')
+      )
+        action = element;
+    });
+  }
+  return action;
+}
+
 /** A channel root post is invoked in its thread: `<channel>;messageid=<root id>`. */
 function invokeConversationId(message: RecordedMessage): string {
-  const isChannelRoot = message.conversationId.endsWith('@thread.tacv2') && !message.conversationId.includes(';messageid=');
+  const isChannelRoot =
+    message.conversationId.endsWith('@thread.tacv2') && !message.conversationId.includes(';messageid=');
   return isChannelRoot ? `${message.conversationId};messageid=${message.messageId}` : message.conversationId;
 }
 

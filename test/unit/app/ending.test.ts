@@ -9,7 +9,12 @@ describe('ending a grant: release, revoke, expiry', () => {
   afterEach(() => rig.close());
 
   async function grant(who: PersonKey = 'alex', group = 'db-read') {
-    const { request } = await rig.service.submit({ requester: people[who], group, durationMs: 2 * HOUR, justification: 'work' });
+    const { request } = await rig.service.submit({
+      requester: people[who],
+      group,
+      durationMs: 2 * HOUR,
+      justification: 'work',
+    });
     await rig.service.decide(request.id, people[who === 'megan' ? 'adele' : 'megan'], 'approve');
     await rig.settle();
     return rig.get(request.id);
@@ -19,9 +24,16 @@ describe('ending a grant: release, revoke, expiry', () => {
     const active = await grant();
     await rig.advance(10 * MINUTE);
     const other = await refusal(rig.service.release(active.id, people.megan));
-    expect(other).toMatchObject({ code: 'AUTH.NOT_REQUESTER', message: expect.stringMatching(/approvers and admins can revoke it/) });
+    expect(other).toMatchObject({
+      code: 'AUTH.NOT_REQUESTER',
+      message: expect.stringMatching(/approvers and admins can revoke it/),
+    });
     const released = await rig.service.release(active.id, people.alex);
-    expect(released).toMatchObject({ status: 'released', expiresAt: rig.clock.now(), resolution: { by: { id: people.alex.id } } });
+    expect(released).toMatchObject({
+      status: 'released',
+      expiresAt: rig.clock.now(),
+      resolution: { by: { id: people.alex.id } },
+    });
     await rig.settle();
     expect(dbReadMembers(rig)).not.toContain(people.alex.id);
     expect(await rig.repliesFor(active.id)).toEqual(['granted', 'released']);
@@ -29,27 +41,47 @@ describe('ending a grant: release, revoke, expiry', () => {
   });
 
   it('release of a request not granted yet says to cancel it instead', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     const early = await refusal(rig.service.release(request.id, people.alex));
-    expect(early).toMatchObject({ code: 'REQUEST.ILLEGAL_TRANSITION', message: expect.stringMatching(/cancel it instead/) });
+    expect(early).toMatchObject({
+      code: 'REQUEST.ILLEGAL_TRANSITION',
+      message: expect.stringMatching(/cancel it instead/),
+    });
   });
 
   it('revoke: by an approver of the group, with a reason the requester sees', async () => {
     const active = await grant();
-    expect(await refusal(rig.service.revoke(active.id, people.adele))).toMatchObject({ code: 'REASON.REQUIRED', message: expect.stringMatching(/say why you revoke/i) });
+    expect(await refusal(rig.service.revoke(active.id, people.adele))).toMatchObject({
+      code: 'REASON.REQUIRED',
+      message: expect.stringMatching(/say why you revoke/i),
+    });
     const revoked = await rig.service.revoke(active.id, people.adele, 'incident closed');
-    expect(revoked).toMatchObject({ status: 'revoked', resolution: { by: { id: people.adele.id }, reason: 'incident closed' } });
+    expect(revoked).toMatchObject({
+      status: 'revoked',
+      resolution: { by: { id: people.adele.id }, reason: 'incident closed' },
+    });
     await rig.settle();
     expect(dbReadMembers(rig)).not.toContain(people.alex.id);
     expect(await rig.repliesFor(active.id)).toEqual(['granted', 'revoked']);
     expect(rig.toldTo('alex')).toContain('revoked');
-    expect((await rig.audit()).find((r) => r.type === 'revoked')).toMatchObject({ reason: 'incident closed', actor: { id: people.adele.id } });
+    expect((await rig.audit()).find((r) => r.type === 'revoked')).toMatchObject({
+      reason: 'incident closed',
+      actor: { id: people.adele.id },
+    });
   });
 
   it('revoke: by an admin who is no approver of the group; refused for anyone else', async () => {
     const active = await grant();
     const stranger = await refusal(rig.service.revoke(active.id, people.lynne, 'because'));
-    expect(stranger).toMatchObject({ code: 'AUTH.NOT_APPROVER', message: expect.stringMatching(/only approvers of db-read and admins can revoke/i) });
+    expect(stranger).toMatchObject({
+      code: 'AUTH.NOT_APPROVER',
+      message: expect.stringMatching(/only approvers of db-read and admins can revoke/i),
+    });
     const self = await refusal(rig.service.revoke(active.id, people.alex, 'because'));
     expect(self.code).toBe('AUTH.NOT_APPROVER');
     expect((await rig.get(active.id)).status).toBe('active');
@@ -60,12 +92,25 @@ describe('ending a grant: release, revoke, expiry', () => {
   });
 
   it('revoke of a pending request says to deny it instead', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
-    expect(await refusal(rig.service.revoke(request.id, people.megan, 'no'))).toMatchObject({ code: 'REQUEST.ILLEGAL_TRANSITION', message: expect.stringMatching(/deny it instead/) });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
+    expect(await refusal(rig.service.revoke(request.id, people.megan, 'no'))).toMatchObject({
+      code: 'REQUEST.ILLEGAL_TRANSITION',
+      message: expect.stringMatching(/deny it instead/),
+    });
   });
 
   it('revoke while the membership is being added: the add finishes, then the removal undoes it; never shown as granted', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.settle();
     rig.directory.onWrite = async (op) => {
       rig.directory.onWrite = undefined;
@@ -82,7 +127,12 @@ describe('ending a grant: release, revoke, expiry', () => {
   });
 
   it('expiry: removed at expiresAt, counted from the add, not from the approval', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     rig.directory.failNext('addMember', unavailable);
     await rig.service.decide(request.id, people.megan, 'approve');
     const approvedAt = rig.clock.now();
@@ -120,7 +170,13 @@ describe('standing members are never touched', () => {
   async function lynneGrant() {
     // Lynne already is a member of Production admin (added by someone else).
     expect(rig.directory.members(DIR.groups.prodAdmin)).toContain(people.lynne.id);
-    const { request } = await rig.service.submit({ requester: people.lynne, group: 'prod-admin', durationMs: HOUR, justification: 'x', ticket: 'INC-3' });
+    const { request } = await rig.service.submit({
+      requester: people.lynne,
+      group: 'prod-admin',
+      durationMs: HOUR,
+      justification: 'x',
+      ticket: 'INC-3',
+    });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.service.decide(request.id, people.adele, 'approve');
     await rig.settle();
@@ -136,7 +192,9 @@ describe('standing members are never touched', () => {
     expect(expired.status).toBe('expired');
     expect(rig.directory.members(DIR.groups.prodAdmin)).toContain(people.lynne.id);
     expect(rig.directory.count('removeMember')).toBe(0);
-    expect((await rig.audit()).find((r) => r.requestId === active.id && r.type === 'member_kept')).toMatchObject({ reason: 'standing member' });
+    expect(
+      (await rig.audit()).find((r) => r.requestId === active.id && r.type === 'member_kept'),
+    ).toMatchObject({ reason: 'standing member' });
   });
 
   it('keeps it on release and on revoke too', async () => {
@@ -151,7 +209,12 @@ describe('standing members are never touched', () => {
   });
 
   it('never mistakes our own earlier add for a standing membership: crash between the add and its commit', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.settle();
     const added = rig.directory.hangNext('addMember', 'after');
     await rig.service.decide(request.id, people.megan, 'approve');
@@ -169,7 +232,12 @@ describe('standing members are never touched', () => {
   });
 
   it('after a crash before the add, checks again and adds', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.settle();
     const stopped = rig.directory.hangNext('addMember', 'before');
     await rig.service.decide(request.id, people.megan, 'approve');
@@ -182,12 +250,22 @@ describe('standing members are never touched', () => {
   });
 
   it('someone added by an admin after our grant ended is standing for the next grant', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.advance(HOUR);
     expect(dbReadMembers(rig)).not.toContain(people.alex.id);
     rig.directory.addExternally(DIR.groups.dbRead, people.alex.id);
-    const { request: next } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'y' });
+    const { request: next } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'y',
+    });
     await rig.service.decide(next.id, people.megan, 'approve');
     await rig.settle();
     expect((await rig.get(next.id)).standingMember).toBe(true);
@@ -202,12 +280,31 @@ describe('a membership is removed only when no active grant for that person and 
 
   it('keeps it while another grant (another alias of the same Entra group) is active, removes it after the last', async () => {
     const policy = rigPolicy();
-    policy.groups['db-read-oncall'] = { groupId: DIR.groups.dbRead, displayName: 'Production DB (read, on-call)', approverChannel: 'ops', approvers: { users: ['meganb@example.com'] } };
+    policy.groups['db-read-oncall'] = {
+      groupId: DIR.groups.dbRead,
+      displayName: 'Production DB (read, on-call)',
+      approverChannel: 'ops',
+      approvers: { users: ['meganb@example.com'] },
+    };
     rig = await startRig({ policy });
-    const first = (await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' })).request;
+    const first = (
+      await rig.service.submit({
+        requester: people.alex,
+        group: 'db-read',
+        durationMs: HOUR,
+        justification: 'x',
+      })
+    ).request;
     await rig.service.decide(first.id, people.megan, 'approve');
     await rig.advance(30 * MINUTE);
-    const second = (await rig.service.submit({ requester: people.alex, group: 'db-read-oncall', durationMs: HOUR, justification: 'y' })).request;
+    const second = (
+      await rig.service.submit({
+        requester: people.alex,
+        group: 'db-read-oncall',
+        durationMs: HOUR,
+        justification: 'y',
+      })
+    ).request;
     await rig.service.decide(second.id, people.megan, 'approve');
     await rig.settle();
     expect(await rig.get(second.id)).toMatchObject({ status: 'active', standingMember: false }); // ours, not standing
@@ -215,7 +312,9 @@ describe('a membership is removed only when no active grant for that person and 
     await rig.advance(30 * MINUTE); // the first ends
     expect((await rig.get(first.id)).status).toBe('expired');
     expect(dbReadMembers(rig)).toContain(people.alex.id);
-    expect((await rig.audit()).find((r) => r.requestId === first.id && r.type === 'member_kept')).toMatchObject({ reason: `still granted by ${second.id}` });
+    expect(
+      (await rig.audit()).find((r) => r.requestId === first.id && r.type === 'member_kept'),
+    ).toMatchObject({ reason: `still granted by ${second.id}` });
 
     await rig.advance(30 * MINUTE); // the second ends
     expect((await rig.get(second.id)).status).toBe('expired');

@@ -7,7 +7,12 @@ describe('extend an active grant', () => {
 
   /** An active grant of `group` for `who`, approved by `approver`. */
   async function grant(group: string, who: PersonKey, approver: PersonKey, durationMs = HOUR) {
-    const { request } = await rig.service.submit({ requester: people[who], group, durationMs, justification: 'work' });
+    const { request } = await rig.service.submit({
+      requester: people[who],
+      group,
+      durationMs,
+      justification: 'work',
+    });
     await rig.service.decide(request.id, people[approver], 'approve');
     await rig.settle();
     const active = await rig.get(request.id);
@@ -19,8 +24,16 @@ describe('extend an active grant', () => {
     rig = await startRig();
     const active = await grant('sandbox', 'alex', 'alex');
     await rig.advance(30 * MINUTE);
-    const extended = await rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: HOUR, reason: 'migration runs long' });
-    expect(extended).toMatchObject({ expiresAt: active.expiresAt! + HOUR, extensions: [{ addedMs: HOUR, by: { id: people.alex.id }, reason: 'migration runs long' }] });
+    const extended = await rig.service.extend({
+      requestId: active.id,
+      actor: people.alex,
+      addedMs: HOUR,
+      reason: 'migration runs long',
+    });
+    expect(extended).toMatchObject({
+      expiresAt: active.expiresAt! + HOUR,
+      extensions: [{ addedMs: HOUR, by: { id: people.alex.id }, reason: 'migration runs long' }],
+    });
     await rig.settle();
     expect(await rig.repliesFor(active.id)).toEqual(['granted', 'extended']);
     expect(rig.toldTo('alex')).toContain('extended');
@@ -50,26 +63,57 @@ describe('extend an active grant', () => {
   it('asks the approvers where policy says so (extension.requireApproval); an approver agrees and the end moves', async () => {
     rig = await startRig();
     const active = await grant('db-read', 'alex', 'megan');
-    const asked = await rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: HOUR, reason: 'still digging' });
-    expect(asked).toMatchObject({ expiresAt: active.expiresAt, pendingExtension: { addedMs: HOUR, by: { id: people.alex.id }, reason: 'still digging' } });
+    const asked = await rig.service.extend({
+      requestId: active.id,
+      actor: people.alex,
+      addedMs: HOUR,
+      reason: 'still digging',
+    });
+    expect(asked).toMatchObject({
+      expiresAt: active.expiresAt,
+      pendingExtension: { addedMs: HOUR, by: { id: people.alex.id }, reason: 'still digging' },
+    });
     await rig.settle();
     expect(await rig.repliesFor(active.id)).toEqual(['granted', 'extension_requested']);
 
-    const duplicate = await refusal(rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: HOUR }));
-    expect(duplicate).toMatchObject({ code: 'REQUEST.DUPLICATE', message: expect.stringMatching(/already waiting for approval/) });
-    expect(await refusal(rig.service.decide(active.id, people.lynne, 'approve'))).toMatchObject({ code: 'AUTH.NOT_APPROVER' });
+    const duplicate = await refusal(
+      rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: HOUR }),
+    );
+    expect(duplicate).toMatchObject({
+      code: 'REQUEST.DUPLICATE',
+      message: expect.stringMatching(/already waiting for approval/),
+    });
+    expect(await refusal(rig.service.decide(active.id, people.lynne, 'approve'))).toMatchObject({
+      code: 'AUTH.NOT_APPROVER',
+    });
 
     const approved = await rig.service.decide(active.id, people.adele, 'approve');
     expect(approved.pendingExtension).toBeUndefined();
     expect(approved.expiresAt).toBe(active.expiresAt! + HOUR);
-    expect(approved.extensions).toEqual([expect.objectContaining({ addedMs: HOUR, by: expect.objectContaining({ id: people.alex.id }), approvedBy: [expect.objectContaining({ id: people.adele.id })] })]);
+    expect(approved.extensions).toEqual([
+      expect.objectContaining({
+        addedMs: HOUR,
+        by: expect.objectContaining({ id: people.alex.id }),
+        approvedBy: [expect.objectContaining({ id: people.adele.id })],
+      }),
+    ]);
     const audit = (await rig.audit()).filter((r) => r.requestId === active.id && r.type === 'extended');
-    expect(audit).toEqual([expect.objectContaining({ actor: expect.objectContaining({ id: people.adele.id }) })]);
+    expect(audit).toEqual([
+      expect.objectContaining({ actor: expect.objectContaining({ id: people.adele.id }) }),
+    ]);
   });
 
   it('needs N approvals for an extension where the group needs N, one vote per person', async () => {
-    rig = await startRig({ policy: rigPolicy({ defaults: { extension: { requireApproval: true, maxTotal: '4h' } } }) });
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'prod-admin', durationMs: HOUR, justification: 'work', ticket: 'INC-9' });
+    rig = await startRig({
+      policy: rigPolicy({ defaults: { extension: { requireApproval: true, maxTotal: '4h' } } }),
+    });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'prod-admin',
+      durationMs: HOUR,
+      justification: 'work',
+      ticket: 'INC-9',
+    });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.service.decide(request.id, people.adele, 'approve');
     await rig.settle();
@@ -77,8 +121,15 @@ describe('extend an active grant', () => {
     expect(active.status).toBe('active');
     await rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: 30 * MINUTE });
     const one = await rig.service.decide(active.id, people.megan, 'approve');
-    expect(one).toMatchObject({ expiresAt: active.expiresAt, pendingExtension: { votes: [expect.objectContaining({ by: expect.objectContaining({ id: people.megan.id }) })] } });
-    expect(await refusal(rig.service.decide(active.id, people.megan, 'approve'))).toMatchObject({ code: 'AUTH.ALREADY_VOTED' });
+    expect(one).toMatchObject({
+      expiresAt: active.expiresAt,
+      pendingExtension: {
+        votes: [expect.objectContaining({ by: expect.objectContaining({ id: people.megan.id }) })],
+      },
+    });
+    expect(await refusal(rig.service.decide(active.id, people.megan, 'approve'))).toMatchObject({
+      code: 'AUTH.ALREADY_VOTED',
+    });
     const two = await rig.service.decide(active.id, people.isaiah, 'approve');
     expect(two.expiresAt).toBe(active.expiresAt! + 30 * MINUTE);
   });
@@ -87,7 +138,9 @@ describe('extend an active grant', () => {
     rig = await startRig();
     const active = await grant('db-read', 'alex', 'megan');
     await rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: HOUR });
-    expect(await refusal(rig.service.decide(active.id, people.adele, 'deny'))).toMatchObject({ code: 'REASON.REQUIRED' });
+    expect(await refusal(rig.service.decide(active.id, people.adele, 'deny'))).toMatchObject({
+      code: 'REASON.REQUIRED',
+    });
     const denied = await rig.service.decide(active.id, people.adele, 'deny', 'wrap it up');
     expect(denied).toMatchObject({ status: 'active', expiresAt: active.expiresAt });
     expect(denied.pendingExtension).toBeUndefined();
@@ -100,30 +153,56 @@ describe('extend an active grant', () => {
     rig = await startRig();
     const active = await grant('db-read', 'megan', 'adele');
     await rig.service.extend({ requestId: active.id, actor: people.megan, addedMs: HOUR });
-    expect(await refusal(rig.service.decide(active.id, people.megan, 'approve'))).toMatchObject({ code: 'AUTH.SELF_APPROVAL', message: expect.stringMatching(/another approver/) });
+    expect(await refusal(rig.service.decide(active.id, people.megan, 'approve'))).toMatchObject({
+      code: 'AUTH.SELF_APPROVAL',
+      message: expect.stringMatching(/another approver/),
+    });
   });
 
   it('caps the total length (extension.maxTotal) and says how much is left', async () => {
     rig = await startRig();
     const active = await grant('db-read', 'alex', 'megan', 4 * HOUR); // maxTotal 6h
-    const tooLong = await refusal(rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: 3 * HOUR }));
+    const tooLong = await refusal(
+      rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: 3 * HOUR }),
+    );
     expect(tooLong.code).toBe('EXTENSION.TOO_LONG');
-    expect(tooLong.message).toBe('That would make the grant 7h long; db-read allows 6h in all. You can add up to 2h.');
+    expect(tooLong.message).toBe(
+      'That would make the grant 7h long; db-read allows 6h in all. You can add up to 2h.',
+    );
     await rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: 2 * HOUR });
     await rig.service.decide(active.id, people.adele, 'approve');
-    const full = await refusal(rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: MINUTE }));
-    expect(full).toMatchObject({ code: 'EXTENSION.TOO_LONG', message: expect.stringMatching(/cannot be extended further; file a new request when it ends/) });
+    const full = await refusal(
+      rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: MINUTE }),
+    );
+    expect(full).toMatchObject({
+      code: 'EXTENSION.TOO_LONG',
+      message: expect.stringMatching(/cannot be extended further; file a new request when it ends/),
+    });
   });
 
   it('is for the requester of an active grant only', async () => {
     rig = await startRig();
     const active = await grant('sandbox', 'alex', 'alex');
-    expect(await refusal(rig.service.extend({ requestId: active.id, actor: people.megan, addedMs: HOUR }))).toMatchObject({ code: 'AUTH.NOT_REQUESTER' });
-    const { request: pending } = await rig.service.submit({ requester: people.megan, group: 'db-read', durationMs: HOUR, justification: 'x' });
-    const early = await refusal(rig.service.extend({ requestId: pending.id, actor: people.megan, addedMs: HOUR }));
-    expect(early).toMatchObject({ code: 'REQUEST.ILLEGAL_TRANSITION', message: expect.stringMatching(/only an active grant can be extended/i) });
+    expect(
+      await refusal(rig.service.extend({ requestId: active.id, actor: people.megan, addedMs: HOUR })),
+    ).toMatchObject({ code: 'AUTH.NOT_REQUESTER' });
+    const { request: pending } = await rig.service.submit({
+      requester: people.megan,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
+    const early = await refusal(
+      rig.service.extend({ requestId: pending.id, actor: people.megan, addedMs: HOUR }),
+    );
+    expect(early).toMatchObject({
+      code: 'REQUEST.ILLEGAL_TRANSITION',
+      message: expect.stringMatching(/only an active grant can be extended/i),
+    });
     await rig.service.release(active.id, people.alex);
-    const closed = await refusal(rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: HOUR }));
+    const closed = await refusal(
+      rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: HOUR }),
+    );
     expect(closed.message).toMatch(/File a new request instead/);
   });
 });
@@ -134,28 +213,64 @@ describe('overlap: asking again for a group one holds', () => {
   afterEach(() => rig.close());
 
   it('becomes an extension offer to the approvers (db-read), not a second grant', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'orders' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'orders',
+    });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.settle();
-    const again = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: 2 * HOUR, justification: 'more orders' });
+    const again = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: 2 * HOUR,
+      justification: 'more orders',
+    });
     expect(again.outcome).toBe('extension');
-    expect(again.request).toMatchObject({ id: request.id, pendingExtension: { addedMs: 2 * HOUR, reason: 'more orders' } });
+    expect(again.request).toMatchObject({
+      id: request.id,
+      pendingExtension: { addedMs: 2 * HOUR, reason: 'more orders' },
+    });
     expect(await rig.store.listOpen({ requesterId: people.alex.id })).toHaveLength(1);
   });
 
   it('extends at once where extensions need no approval (sandbox)', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'sandbox', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'sandbox',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.service.decide(request.id, people.alex, 'approve');
     await rig.settle();
     const before = await rig.get(request.id);
-    const again = await rig.service.submit({ requester: people.alex, group: 'Sandbox', durationMs: 30 * MINUTE, justification: 'y' });
-    expect(again).toMatchObject({ outcome: 'extension', request: { id: request.id, expiresAt: before.expiresAt! + 30 * MINUTE } });
+    const again = await rig.service.submit({
+      requester: people.alex,
+      group: 'Sandbox',
+      durationMs: 30 * MINUTE,
+      justification: 'y',
+    });
+    expect(again).toMatchObject({
+      outcome: 'extension',
+      request: { id: request.id, expiresAt: before.expiresAt! + 30 * MINUTE },
+    });
   });
 
   it('a request still waiting for a decision is a duplicate, with what to do', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
-    const duplicate = await refusal(rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' }));
-    expect(duplicate).toMatchObject({ code: 'REQUEST.DUPLICATE', message: expect.stringContaining(`cancel ${request.id}`) });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
+    const duplicate = await refusal(
+      rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' }),
+    );
+    expect(duplicate).toMatchObject({
+      code: 'REQUEST.DUPLICATE',
+      message: expect.stringContaining(`cancel ${request.id}`),
+    });
   });
 
   it('two submits racing for the same group give one request', async () => {

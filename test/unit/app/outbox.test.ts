@@ -10,7 +10,12 @@ describe('the outbox: durable side effects, bounded retries, failures shown as f
   afterEach(() => rig.close());
 
   async function approved(group = 'db-read') {
-    const { request } = await rig.service.submit({ requester: people.alex, group, durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group,
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.settle();
     await rig.service.decide(request.id, people.megan, 'approve');
     return request.id;
@@ -21,7 +26,13 @@ describe('the outbox: durable side effects, bounded retries, failures shown as f
     const id = await approved();
     await rig.advance(10 * MINUTE);
     const failed = await rig.get(id);
-    expect(failed).toMatchObject({ status: 'failed', failure: { code: 'DIRECTORY.PERMISSION_MISSING', message: expect.stringMatching(/GroupMember\.ReadWrite\.All/) } });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      failure: {
+        code: 'DIRECTORY.PERMISSION_MISSING',
+        message: expect.stringMatching(/GroupMember\.ReadWrite\.All/),
+      },
+    });
     expect(failed.grantedAt).toBeUndefined();
     expect(rig.directory.count('addMember')).toBe(1); // a refusal is not retried
     expect(rig.directory.count('removeMember')).toBe(0); // and nothing was added to take back
@@ -72,7 +83,9 @@ describe('the outbox: durable side effects, bounded retries, failures shown as f
     await rig.advance(HOUR); // expiry
     await rig.advance(3 * HOUR);
     expect(rig.directory.count('removeMember')).toBeGreaterThan(8);
-    expect(rig.notifier.sent.some((s) => s.op === 'replyInThread' && /keeps failing/.test(s.message?.text ?? ''))).toBe(true);
+    expect(
+      rig.notifier.sent.some((s) => s.op === 'replyInThread' && /keeps failing/.test(s.message?.text ?? '')),
+    ).toBe(true);
     expect(rig.directory.members(DIR.groups.dbRead)).toContain(people.alex.id);
     heal();
     await rig.advance(2 * MINUTE);
@@ -86,7 +99,9 @@ describe('the outbox: durable side effects, bounded retries, failures shown as f
     await rig.advance(HOUR / 2);
     expect((await rig.get(id)).status).toBe('active');
     expect(rig.directory.members(DIR.groups.dbRead)).toContain(people.alex.id);
-    expect((await rig.audit()).find((r) => r.requestId === id && r.type === 'notify_failed')).toMatchObject({ detail: { effect: 'thread.reply', template: 'granted' } });
+    expect((await rig.audit()).find((r) => r.requestId === id && r.type === 'notify_failed')).toMatchObject({
+      detail: { effect: 'thread.reply', template: 'granted' },
+    });
   });
 });
 
@@ -96,7 +111,12 @@ describe('after a restart the outbox finishes what was left', () => {
   afterEach(() => rig.close());
 
   it('killed while checking the membership (before anything was recorded): the grant completes after start', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.settle();
     const hit = rig.directory.hangNext('isMember', 'before');
     await rig.service.decide(request.id, people.megan, 'approve');
@@ -104,13 +124,22 @@ describe('after a restart the outbox finishes what was left', () => {
     expect((await rig.get(request.id)).standingMember).toBeUndefined();
     await rig.crash(MINUTE);
     await rig.settle();
-    expect(await rig.get(request.id)).toMatchObject({ status: 'active', standingMember: false, grantedAt: rig.clock.now() });
+    expect(await rig.get(request.id)).toMatchObject({
+      status: 'active',
+      standingMember: false,
+      grantedAt: rig.clock.now(),
+    });
     expect(rig.directory.members(DIR.groups.dbRead)).toContain(people.alex.id);
     expect(await rig.repliesFor(request.id)).toEqual(['granted']);
   });
 
   it('killed in the middle of a removal: the removal completes after start', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.settle();
     const hit = rig.directory.hangNext('removeMember', 'before');
@@ -128,7 +157,12 @@ describe('after a restart the outbox finishes what was left', () => {
 
   it('stopped cleanly while an add waits for its retry: done after start, exactly one membership', async () => {
     rig.directory.failNext('addMember', unavailable, 1);
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.settle();
     expect((await rig.get(request.id)).status).toBe('approved');
@@ -139,7 +173,12 @@ describe('after a restart the outbox finishes what was left', () => {
 
   it('killed before the approval card was posted: posted after start, then every update follows', async () => {
     rig.notifier.failNext('postToChannel', connectorDown, 1);
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'x' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'db-read',
+      durationMs: HOUR,
+      justification: 'x',
+    });
     await rig.settle();
     expect((await rig.get(request.id)).approvalCard).toBeUndefined();
     await rig.crash(MINUTE);

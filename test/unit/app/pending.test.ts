@@ -5,7 +5,15 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
   beforeEach(async () => (rig = await startRig()));
   afterEach(() => rig.close());
 
-  const file = async () => (await rig.service.submit({ requester: people.alex, group: 'db-read', durationMs: HOUR, justification: 'orders' })).request;
+  const file = async () =>
+    (
+      await rig.service.submit({
+        requester: people.alex,
+        group: 'db-read',
+        durationMs: HOUR,
+        justification: 'orders',
+      })
+    ).request;
 
   it('is cancelled by its requester; the card and thread say so; nothing is granted', async () => {
     const request = await file();
@@ -15,18 +23,26 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
     await rig.settle();
     expect(await rig.repliesFor(request.id)).toEqual(['cancelled']);
     expect(await rig.auditOf(request.id)).toEqual(['submitted', 'cancelled']);
-    expect(await refusal(rig.service.decide(request.id, people.megan, 'approve'))).toMatchObject({ code: 'REQUEST.ALREADY_RESOLVED' });
+    expect(await refusal(rig.service.decide(request.id, people.megan, 'approve'))).toMatchObject({
+      code: 'REQUEST.ALREADY_RESOLVED',
+    });
     expect(rig.directory.count('addMember')).toBe(0);
   });
 
   it('cannot be cancelled by anyone else, nor once approved (release it instead)', async () => {
     const request = await file();
     const other = await refusal(rig.service.cancel(request.id, people.megan));
-    expect(other).toMatchObject({ code: 'AUTH.NOT_REQUESTER', message: expect.stringMatching(/only alex wilber can cancel.*approvers can deny it/i) });
+    expect(other).toMatchObject({
+      code: 'AUTH.NOT_REQUESTER',
+      message: expect.stringMatching(/only alex wilber can cancel.*approvers can deny it/i),
+    });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.settle();
     const late = await refusal(rig.service.cancel(request.id, people.alex));
-    expect(late).toMatchObject({ code: 'REQUEST.ALREADY_RESOLVED', message: expect.stringMatching(/release it instead/) });
+    expect(late).toMatchObject({
+      code: 'REQUEST.ALREADY_RESOLVED',
+      message: expect.stringMatching(/release it instead/),
+    });
   });
 
   it('reminds the approvers once, in the thread, when it has waited remindAfter (15m)', async () => {
@@ -45,7 +61,13 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
   });
 
   it('times out after pendingTimeout (1h), even with some approvals, and tells the channel and the requester', async () => {
-    const { request } = await rig.service.submit({ requester: people.alex, group: 'prod-admin', durationMs: HOUR, justification: 'x', ticket: 'INC-1' });
+    const { request } = await rig.service.submit({
+      requester: people.alex,
+      group: 'prod-admin',
+      durationMs: HOUR,
+      justification: 'x',
+      ticket: 'INC-1',
+    });
     await rig.settle();
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.advance(HOUR - 1);
@@ -55,7 +77,9 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
     expect(timedOut).toMatchObject({ status: 'timed_out', resolution: { at: request.createdAt + HOUR } });
     expect(await rig.repliesFor(request.id)).toEqual(['reminder', 'timed_out']);
     expect(rig.toldTo('alex')).toContain('timed_out');
-    expect(await refusal(rig.service.decide(request.id, people.adele, 'approve'))).toMatchObject({ code: 'REQUEST.ALREADY_RESOLVED' });
+    expect(await refusal(rig.service.decide(request.id, people.adele, 'approve'))).toMatchObject({
+      code: 'REQUEST.ALREADY_RESOLVED',
+    });
     expect(rig.directory.count('addMember')).toBe(0);
   });
 

@@ -21,7 +21,11 @@ export const HOUR = 3_600_000;
 export const SERVICE_URL = 'https://smba.test/teams/';
 export const CHANNEL = { teamId: '19:team@thread.tacv2', channelId: '19:ops@thread.tacv2' };
 
-const person = (key: keyof typeof DIR.users, name: string, upn: string): Person => ({ id: DIR.users[key], name, upn });
+const person = (key: keyof typeof DIR.users, name: string, upn: string): Person => ({
+  id: DIR.users[key],
+  name,
+  upn,
+});
 
 /** People as the Teams adapter hands them to the service: object id, name and UPN from the directory. */
 export const people = {
@@ -35,7 +39,8 @@ export const people = {
 export type PersonKey = keyof typeof people;
 
 /** The personal chat the rig registers for each person. */
-export const chatOf = (who: PersonKey | Person): string => `a:personal-${typeof who === 'string' ? who : Object.entries(people).find(([, p]) => p.id === who.id)![0]}`;
+export const chatOf = (who: PersonKey | Person): string =>
+  `a:personal-${typeof who === 'string' ? who : Object.entries(people).find(([, p]) => p.id === who.id)![0]}`;
 
 /**
  * Groups that exercise the rules:
@@ -62,7 +67,13 @@ export function rigPolicy(overrides: Partial<PolicyInput> = {}): PolicyInput {
       extension: { requireApproval: false, maxTotal: '4h' },
     },
     groups: {
-      sandbox: { groupId: DIR.groups.sandbox, displayName: 'Sandbox', approverChannel: 'ops', approvers: { users: ['alex@example.com'] }, allowSelfApproval: true },
+      sandbox: {
+        groupId: DIR.groups.sandbox,
+        displayName: 'Sandbox',
+        approverChannel: 'ops',
+        approvers: { users: ['alex@example.com'] },
+        allowSelfApproval: true,
+      },
       'db-read': {
         groupId: DIR.groups.dbRead,
         displayName: 'Production DB (read)',
@@ -106,7 +117,10 @@ class TaggingPresenter implements Presenter {
     return renderReceiptCard({ request, now: this.clock.now() });
   }
   notice(template: string, request: AccessRequest, audience: 'channel' | 'requester') {
-    return { ...renderNotice(template as NoticeKind, { request, now: this.clock.now(), audience }), text: template };
+    return {
+      ...renderNotice(template as NoticeKind, { request, now: this.clock.now(), audience }),
+      text: template,
+    };
   }
 }
 
@@ -117,7 +131,8 @@ function severable<T extends object>(target: T): { port: T; sever(): void } {
     get(t, prop) {
       const value = Reflect.get(t, prop, t) as unknown;
       if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => (dead ? new Promise(() => undefined) : (value as (...a: unknown[]) => unknown).apply(t, args));
+      return (...args: unknown[]) =>
+        dead ? new Promise(() => undefined) : (value as (...a: unknown[]) => unknown).apply(t, args);
     },
   });
   return { port, sever: () => (dead = true) };
@@ -180,7 +195,12 @@ export class Rig {
   async start(): Promise<this> {
     this.process = await this.boot();
     for (const key of Object.keys(people) as PersonKey[]) {
-      await this.process.store.savePersonalChat(people[key].id, { serviceUrl: SERVICE_URL, conversationId: chatOf(key), userId: `29:${key}`, botId: '28:bot' });
+      await this.process.store.savePersonalChat(people[key].id, {
+        serviceUrl: SERVICE_URL,
+        conversationId: chatOf(key),
+        userId: `29:${key}`,
+        botId: '28:bot',
+      });
     }
     await this.settle();
     return this;
@@ -215,6 +235,9 @@ export class Rig {
    */
   async crash(downMs = 0): Promise<void> {
     this.process.sever();
+    // A store write already under way completes (each commit is atomic: the crash falls before
+    // or after it, never inside; crashes inside a commit are the store tests' business).
+    await this.process.raw.close();
     this.clock.jumpWhileDown(downMs);
     this.process = await this.boot();
   }
@@ -270,10 +293,24 @@ export class Rig {
       onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()),
     });
     const worker = (loops.worker = new GrantWorker(
-      { store: store.port, directory: directory.port, notifier: notifier.port, service, policy: this.policy, clock: this.clock, presenter: new TaggingPresenter(this.clock), logger: silentLogger },
+      {
+        store: store.port,
+        directory: directory.port,
+        notifier: notifier.port,
+        service,
+        policy: this.policy,
+        clock: this.clock,
+        presenter: new TaggingPresenter(this.clock),
+        logger: silentLogger,
+      },
       { defaultServiceUrl: SERVICE_URL, ...this.options.worker },
     ));
-    const scheduler = (loops.scheduler = new Scheduler({ store: store.port, service, clock: this.clock, logger: silentLogger }));
+    const scheduler = (loops.scheduler = new Scheduler({
+      store: store.port,
+      service,
+      clock: this.clock,
+      logger: silentLogger,
+    }));
     scheduler.poke();
     worker.kick();
     return {

@@ -7,22 +7,28 @@ const INPUT_IDS: string[] = Object.values(CardInput);
 const catalog = cardCatalog();
 
 describe('card actions', () => {
-  test.each(catalog.map((e) => [e.name, e.card] as const))('%s: every action is Action.Execute or ShowCard, with only a requestId', (_name, card) => {
-    for (const action of allActions(card)) {
-      expect(['Action.Execute', 'Action.ShowCard']).toContain(action.type);
-      if (action.type !== 'Action.Execute') continue;
-      expect(VERBS).toContain(action.verb);
-      const data = action.data as Record<string, unknown>;
-      expect(Object.keys(data).filter((k) => k !== 'requestId')).toEqual([]);
-      if ('requestId' in data) expect(typeof data.requestId).toBe('string');
-    }
-  });
+  test.each(catalog.map((e) => [e.name, e.card] as const))(
+    '%s: every action is Action.Execute or ShowCard, with only a requestId',
+    (_name, card) => {
+      for (const action of allActions(card)) {
+        expect(['Action.Execute', 'Action.ShowCard']).toContain(action.type);
+        if (action.type !== 'Action.Execute') continue;
+        expect(VERBS).toContain(action.verb);
+        const data = action.data as Record<string, unknown>;
+        expect(Object.keys(data).filter((k) => k !== 'requestId')).toEqual([]);
+        if ('requestId' in data) expect(typeof data.requestId).toBe('string');
+      }
+    },
+  );
 
-  test.each(catalog.map((e) => [e.name, e.card] as const))('%s: inputs are the ones the bot reads', (_name, card) => {
-    for (const input of allObjects(card).filter((o) => String(o.type).startsWith('Input.'))) {
-      expect(INPUT_IDS).toContain(input.id);
-    }
-  });
+  test.each(catalog.map((e) => [e.name, e.card] as const))(
+    '%s: inputs are the ones the bot reads',
+    (_name, card) => {
+      for (const input of allObjects(card).filter((o) => String(o.type).startsWith('Input.'))) {
+        expect(INPUT_IDS).toContain(input.id);
+      }
+    },
+  );
 
   test('request-specific verbs always carry the request id; form verbs carry nothing', () => {
     const withoutRequest: string[] = [CardVerb.SUBMIT_REQUEST, CardVerb.OPEN_REQUEST_FORM];

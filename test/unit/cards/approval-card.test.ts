@@ -3,11 +3,17 @@ import { Status, type AccessRequest } from '../../../src/domain/request';
 import { aRequestIn, anApprover, aSecondApprover, aVote, HOUR, T0 } from '../../helpers/builders';
 import { allActions, allStrings, type Json } from './card-walk';
 
-const render = (request: AccessRequest, viewer: Viewer, extra: { refreshUserIds?: string[]; error?: string } = {}) =>
-  renderApprovalCard({ request, viewer, now: T0, ...extra }) as Json;
+const render = (
+  request: AccessRequest,
+  viewer: Viewer,
+  extra: { refreshUserIds?: string[]; error?: string } = {},
+) => renderApprovalCard({ request, viewer, now: T0, ...extra }) as Json;
 
 /** The verbs a viewer can trigger, ShowCards included, in card order. */
-const verbsOf = (card: Json): string[] => allActions(card).filter((a) => a.type === 'Action.Execute' && a !== (card.refresh as Json | undefined)?.action).map((a) => String(a.verb));
+const verbsOf = (card: Json): string[] =>
+  allActions(card)
+    .filter((a) => a.type === 'Action.Execute' && a !== (card.refresh as Json | undefined)?.action)
+    .map((a) => String(a.verb));
 const text = (card: Json): string => allStrings(card).join('\n');
 
 describe('approval card: who sees which buttons', () => {
@@ -15,7 +21,11 @@ describe('approval card: who sees which buttons', () => {
     const card = render(aRequestIn('pending'), 'approver');
     expect(verbsOf(card)).toEqual([CardVerb.APPROVE, CardVerb.DENY, CardVerb.CLAIM]);
     const deny = allActions(card).find((a) => a.type === 'Action.ShowCard' && a.title === 'Deny')!;
-    expect(((deny.card as Json).body as Json[])[0]).toMatchObject({ type: 'Input.Text', id: 'reason', isRequired: true });
+    expect(((deny.card as Json).body as Json[])[0]).toMatchObject({
+      type: 'Input.Text',
+      id: 'reason',
+      isRequired: true,
+    });
   });
 
   test('the requester can only cancel their pending request; everyone else only reads', () => {
@@ -29,17 +39,25 @@ describe('approval card: who sees which buttons', () => {
     expect(allActions(card).find((a) => a.title === 'Revoke')?.type).toBe('Action.ShowCard');
   });
 
-  test.each([Status.EXPIRED, Status.RELEASED, Status.REVOKED, Status.DENIED, Status.CANCELLED, Status.TIMED_OUT, Status.FAILED])(
-    'a %s request offers nobody a button',
-    (status) => {
-      for (const viewer of ['approver', 'requester', 'other'] as const) expect(verbsOf(render(aRequestIn(status), viewer))).toEqual([]);
-    },
-  );
+  test.each([
+    Status.EXPIRED,
+    Status.RELEASED,
+    Status.REVOKED,
+    Status.DENIED,
+    Status.CANCELLED,
+    Status.TIMED_OUT,
+    Status.FAILED,
+  ])('a %s request offers nobody a button', (status) => {
+    for (const viewer of ['approver', 'requester', 'other'] as const)
+      expect(verbsOf(render(aRequestIn(status), viewer))).toEqual([]);
+  });
 
   test('once someone claims it, the claim button goes and everyone sees who is reviewing', () => {
     const card = render(aRequestIn('pending', { claimedBy: aSecondApprover() }), 'other');
     expect(text(card)).toContain('Alan Turing is reviewing this request');
-    expect(verbsOf(render(aRequestIn('pending', { claimedBy: aSecondApprover() }), 'approver'))).not.toContain(CardVerb.CLAIM);
+    expect(
+      verbsOf(render(aRequestIn('pending', { claimedBy: aSecondApprover() }), 'approver')),
+    ).not.toContain(CardVerb.CLAIM);
   });
 
   test('break-glass asks approvers to acknowledge until someone has', () => {
@@ -52,10 +70,14 @@ describe('approval card: who sees which buttons', () => {
   });
 
   test('a pending extension is decided with the same approve and deny verbs', () => {
-    const r = aRequestIn('active', { pendingExtension: { by: aRequestIn('active').requester, at: T0, addedMs: HOUR, votes: [] } });
+    const r = aRequestIn('active', {
+      pendingExtension: { by: aRequestIn('active').requester, at: T0, addedMs: HOUR, votes: [] },
+    });
     const card = render(r, 'approver');
     expect(verbsOf(card)).toEqual([CardVerb.APPROVE, CardVerb.DENY, CardVerb.REVOKE]);
-    expect(allActions(card).map((a) => a.title)).toEqual(expect.arrayContaining(['Approve extension', 'Deny extension']));
+    expect(allActions(card).map((a) => a.title)).toEqual(
+      expect.arrayContaining(['Approve extension', 'Deny extension']),
+    );
   });
 });
 
@@ -80,11 +102,14 @@ describe('approval card: what it says', () => {
   });
 
   test('an error is shown on the card', () => {
-    expect(text(render(aRequestIn('pending'), 'approver', { error: 'Only approvers of db-read can approve.' }))).toContain('Only approvers of db-read can approve.');
+    expect(
+      text(render(aRequestIn('pending'), 'approver', { error: 'Only approvers of db-read can approve.' })),
+    ).toContain('Only approvers of db-read can approve.');
   });
 
   test('each state has its own colour', () => {
-    const style = (status: AccessRequest['status']) => ((render(aRequestIn(status), 'other').body as Json[])[0] as Json).style;
+    const style = (status: AccessRequest['status']) =>
+      ((render(aRequestIn(status), 'other').body as Json[])[0] as Json).style;
     expect(style('pending')).toBe('warning');
     expect(style('active')).toBe('good');
     expect(style('approved')).toBe('good');
@@ -109,7 +134,9 @@ describe('approval card: refresh', () => {
   });
 
   test('ids that cannot be Teams users are dropped', () => {
-    const card = render(aRequestIn('pending'), 'other', { refreshUserIds: ['29:ok', '${x}', '<at>x</at>', '', '29:ok'] });
+    const card = render(aRequestIn('pending'), 'other', {
+      refreshUserIds: ['29:ok', '${x}', '<at>x</at>', '', '29:ok'],
+    });
     expect((card.refresh as Json).userIds).toEqual(['29:ok']);
   });
 });
@@ -120,6 +147,8 @@ describe('approval card: break-glass after the fact', () => {
     const card = render(r, 'approver', { refreshUserIds: ['29:a'] });
     expect(verbsOf(card)).toEqual([CardVerb.ACKNOWLEDGE]);
     expect(card.refresh).toBeDefined();
-    expect(render({ ...r, acknowledgedBy: anApprover() }, 'approver', { refreshUserIds: ['29:a'] }).refresh).toBeUndefined();
+    expect(
+      render({ ...r, acknowledgedBy: anApprover() }, 'approver', { refreshUserIds: ['29:a'] }).refresh,
+    ).toBeUndefined();
   });
 });

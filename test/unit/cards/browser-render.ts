@@ -4,7 +4,13 @@ import type { CatalogEntry } from './card-catalog';
 import { TEAMS_CSS, TEAMS_HOST_CONFIG } from './teams-host-config';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const ROOT = join(__dirname, '..', '..', '..');
 
 export interface RenderProblem {
@@ -15,7 +21,9 @@ export interface RenderProblem {
 /** Refuses to go on without a browser, naming the fix: a skipped check must never look green. */
 export function assertChromium(path: string = CHROMIUM_PATH): void {
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: install it with \`apt-get install chromium\` (Debian/Ubuntu) to render the cards.`);
+    throw new Error(
+      `${path} is missing: install it with \`apt-get install chromium\` (Debian/Ubuntu) to render the cards.`,
+    );
   }
 }
 
@@ -60,19 +68,28 @@ function renderInPage(args: { card: object; hostConfig: object }): string[] {
  * Renders each entry in headless Chromium with the `adaptivecards` npm renderer; returns the
  * problems per card and, with `screenshotDir`, saves `<name>.png` there.
  */
-export async function renderInBrowser(entries: CatalogEntry[], screenshotDir?: string): Promise<RenderProblem[]> {
+export async function renderInBrowser(
+  entries: CatalogEntry[],
+  screenshotDir?: string,
+): Promise<RenderProblem[]> {
   assertChromium();
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
   const results: RenderProblem[] = [];
   try {
-    const page = await browser.newPage({ viewport: { width: 640, height: 800 }, deviceScaleFactor: screenshotDir ? 1.5 : 1 });
+    const page = await browser.newPage({
+      viewport: { width: 640, height: 800 },
+      deviceScaleFactor: screenshotDir ? 1.5 : 1,
+    });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(String(error)));
     page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') pageErrors.push(`console ${message.type()}: ${message.text()}`);
+      if (message.type() === 'error' || message.type() === 'warning')
+        pageErrors.push(`console ${message.type()}: ${message.text()}`);
     });
-    await page.setContent(`<!doctype html><html><head><meta charset="utf-8"><style>${TEAMS_CSS}</style></head><body><div class="frame"><div class="card" id="card"></div></div></body></html>`);
+    await page.setContent(
+      `<!doctype html><html><head><meta charset="utf-8"><style>${TEAMS_CSS}</style></head><body><div class="frame"><div class="card" id="card"></div></div></body></html>`,
+    );
     await page.addStyleTag({ path: join(ROOT, 'node_modules/adaptivecards/dist/adaptivecards.css') });
     await page.addStyleTag({ content: TEAMS_CSS }); // after the renderer's CSS, so ours wins
     await page.addScriptTag({ path: join(ROOT, 'node_modules/adaptivecards/dist/adaptivecards.min.js') });
@@ -88,7 +105,8 @@ export async function renderInBrowser(entries: CatalogEntry[], screenshotDir?: s
       }
       problems.push(...pageErrors);
       results.push({ name: entry.name, problems });
-      if (screenshotDir) await page.locator('.frame').screenshot({ path: join(screenshotDir, `${entry.name}.png`) });
+      if (screenshotDir)
+        await page.locator('.frame').screenshot({ path: join(screenshotDir, `${entry.name}.png`) });
     }
   } finally {
     await browser.close();

@@ -10,7 +10,17 @@ import {
   renderStatusCard,
 } from '../../../src/cards';
 import { Status, type AccessRequest } from '../../../src/domain/request';
-import { aGroupRules, aPerson, aRequestIn, aSecondApprover, anApprover, aVote, HOUR, MINUTE, T0 } from '../../helpers/builders';
+import {
+  aGroupRules,
+  aPerson,
+  aRequestIn,
+  aSecondApprover,
+  anApprover,
+  aVote,
+  HOUR,
+  MINUTE,
+  T0,
+} from '../../helpers/builders';
 
 /** One rendered card in one state: the unit of golden tests, browser checks and screenshots. */
 export interface CatalogEntry {
@@ -24,7 +34,12 @@ export interface CatalogEntry {
 const REFRESH_IDS = ['29:1approver-grace', '29:1approver-alan', '29:1requester-ada'];
 
 const twoOfTwo = (): AccessRequest =>
-  aRequestIn('pending', { approvalsRequired: 2, votes: [aVote({ at: T0 - 4 * MINUTE })], claimedBy: aSecondApprover(), updatedAt: T0 - 2 * MINUTE });
+  aRequestIn('pending', {
+    approvalsRequired: 2,
+    votes: [aVote({ at: T0 - 4 * MINUTE })],
+    claimedBy: aSecondApprover(),
+    updatedAt: T0 - 2 * MINUTE,
+  });
 const breakGlass = (): AccessRequest =>
   aRequestIn('active', {
     kind: 'break_glass',
@@ -35,12 +50,31 @@ const breakGlass = (): AccessRequest =>
     expiresAt: T0 + 55 * MINUTE + 2000,
   });
 const autoApproved = (): AccessRequest =>
-  aRequestIn('active', { kind: 'auto', durationMs: 30 * MINUTE, votes: [], resolution: { at: T0 - 5 * MINUTE, reason: 'on-call member, 30m ≤ 1h' }, expiresAt: T0 + 25 * MINUTE });
+  aRequestIn('active', {
+    kind: 'auto',
+    durationMs: 30 * MINUTE,
+    votes: [],
+    resolution: { at: T0 - 5 * MINUTE, reason: 'on-call member, 30m ≤ 1h' },
+    expiresAt: T0 + 25 * MINUTE,
+  });
 const withExtensionAsked = (): AccessRequest =>
-  aRequestIn('active', { pendingExtension: { by: aPerson(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Still bisecting the deploy.', votes: [] } });
+  aRequestIn('active', {
+    pendingExtension: {
+      by: aPerson(),
+      at: T0 - MINUTE,
+      addedMs: HOUR,
+      reason: 'Still bisecting the deploy.',
+      votes: [],
+    },
+  });
 const extended = (): AccessRequest => {
   const r = aRequestIn('active');
-  return { ...r, extensions: [{ by: anApprover(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Approved extension' }], expiresAt: (r.expiresAt ?? T0) + HOUR, updatedAt: T0 - MINUTE };
+  return {
+    ...r,
+    extensions: [{ by: anApprover(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Approved extension' }],
+    expiresAt: (r.expiresAt ?? T0) + HOUR,
+    updatedAt: T0 - MINUTE,
+  };
 };
 
 function approvalCards(): CatalogEntry[] {
@@ -69,9 +103,19 @@ function approvalCards(): CatalogEntry[] {
   ];
   const cards = entries.map(([state, request, viewer, error]) => ({
     name: `approval-${state}`,
-    card: renderApprovalCard({ request, viewer, now: T0, refreshUserIds: REFRESH_IDS, ...(error ? { error } : {}) }),
+    card: renderApprovalCard({
+      request,
+      viewer,
+      now: T0,
+      refreshUserIds: REFRESH_IDS,
+      ...(error ? { error } : {}),
+    }),
   }));
-  const opened = (name: string, open: string): CatalogEntry => ({ ...cards.find((c) => c.name === `approval-${name}`)!, name: `approval-${name}-${open.toLowerCase()}-open`, open });
+  const opened = (name: string, open: string): CatalogEntry => ({
+    ...cards.find((c) => c.name === `approval-${name}`)!,
+    name: `approval-${name}-${open.toLowerCase()}-open`,
+    open,
+  });
   return [...cards, opened('pending-approver', 'Deny'), opened('active-approver', 'Revoke')];
 }
 
@@ -95,27 +139,49 @@ function receiptCards(): CatalogEntry[] {
     name: `receipt-${state}`,
     card: renderReceiptCard({ request, now: T0, ...(error ? { error } : {}), rules: aGroupRules() }),
   }));
-  return [...cards, { ...cards.find((c) => c.name === 'receipt-active')!, name: 'receipt-active-extend-open', open: 'Extend' }];
+  return [
+    ...cards,
+    {
+      ...cards.find((c) => c.name === 'receipt-active')!,
+      name: 'receipt-active-extend-open',
+      open: 'Extend',
+    },
+  ];
 }
 
 /** The request each notice is about, in the state the notice follows. */
 function noticeSubject(kind: (typeof NOTICE_KINDS)[number]): AccessRequest {
   switch (kind) {
-    case 'granted': return aRequestIn('active');
-    case 'denied': return aRequestIn('denied');
-    case 'cancelled': return aRequestIn('cancelled');
-    case 'timed_out': return aRequestIn('timed_out');
-    case 'expired': return aRequestIn('expired');
-    case 'released': return aRequestIn('released');
-    case 'revoked': return aRequestIn('revoked');
-    case 'failed': return aRequestIn('failed');
-    case 'reminder': return aRequestIn('pending', { createdAt: T0 - 20 * MINUTE });
-    case 'expiry_warning': return aRequestIn('active', { expiresAt: T0 + 10 * MINUTE });
-    case 'extended': return extended();
-    case 'break_glass': return breakGlass();
-    case 'auto_approved': return autoApproved();
-    case 'extension_requested': return withExtensionAsked();
-    case 'acknowledged': return { ...breakGlass(), acknowledgedBy: anApprover() };
+    case 'granted':
+      return aRequestIn('active');
+    case 'denied':
+      return aRequestIn('denied');
+    case 'cancelled':
+      return aRequestIn('cancelled');
+    case 'timed_out':
+      return aRequestIn('timed_out');
+    case 'expired':
+      return aRequestIn('expired');
+    case 'released':
+      return aRequestIn('released');
+    case 'revoked':
+      return aRequestIn('revoked');
+    case 'failed':
+      return aRequestIn('failed');
+    case 'reminder':
+      return aRequestIn('pending', { createdAt: T0 - 20 * MINUTE });
+    case 'expiry_warning':
+      return aRequestIn('active', { expiresAt: T0 + 10 * MINUTE });
+    case 'extended':
+      return extended();
+    case 'break_glass':
+      return breakGlass();
+    case 'auto_approved':
+      return autoApproved();
+    case 'extension_requested':
+      return withExtensionAsked();
+    case 'acknowledged':
+      return { ...breakGlass(), acknowledgedBy: anApprover() };
   }
 }
 
@@ -127,51 +193,114 @@ const APPROVER_MENTIONS = [
 function noticeCards(): CatalogEntry[] {
   const cards: CatalogEntry[] = NOTICE_KINDS.flatMap((kind) =>
     (['channel', 'requester'] as const).map((audience) => {
-      const mentions = audience === 'channel' && (kind === 'reminder' || kind === 'break_glass' || kind === 'extension_requested') ? APPROVER_MENTIONS : undefined;
+      const mentions =
+        audience === 'channel' &&
+        (kind === 'reminder' || kind === 'break_glass' || kind === 'extension_requested')
+          ? APPROVER_MENTIONS
+          : undefined;
       const request = noticeSubject(kind);
       // A notice goes out when its event happens: no earlier than the request's last change.
-      const message = renderNotice(kind, { request, now: Math.max(T0, request.updatedAt), audience, ...(mentions ? { mentions } : {}), rules: aGroupRules() });
+      const message = renderNotice(kind, {
+        request,
+        now: Math.max(T0, request.updatedAt),
+        audience,
+        ...(mentions ? { mentions } : {}),
+        rules: aGroupRules(),
+      });
       return { name: `notice-${kind.replace(/_/g, '-')}-${audience}`, card: message.card! };
     }),
   );
-  return [...cards, { ...cards.find((c) => c.name === 'notice-expiry-warning-requester')!, name: 'notice-expiry-warning-requester-extend-open', open: 'Extend' }];
+  return [
+    ...cards,
+    {
+      ...cards.find((c) => c.name === 'notice-expiry-warning-requester')!,
+      name: 'notice-expiry-warning-requester-extend-open',
+      open: 'Extend',
+    },
+  ];
 }
 
 const groups = () => [
   aGroupRules(),
-  aGroupRules({ alias: 'k8s-admin', displayName: 'AKS cluster admin', maxDurationMs: HOUR, approvals: 2, requireTicket: true, ticketPattern: '^INC-[0-9]+$', breakGlass: { maxDurationMs: HOUR } }),
-  aGroupRules({ alias: 'billing-read', displayName: 'Billing reports (read)', maxDurationMs: 8 * HOUR, requireJustification: false, autoApprove: { requesterInGroups: ['oncall'], maxDurationMs: HOUR } }),
+  aGroupRules({
+    alias: 'k8s-admin',
+    displayName: 'AKS cluster admin',
+    maxDurationMs: HOUR,
+    approvals: 2,
+    requireTicket: true,
+    ticketPattern: '^INC-[0-9]+$',
+    breakGlass: { maxDurationMs: HOUR },
+  }),
+  aGroupRules({
+    alias: 'billing-read',
+    displayName: 'Billing reports (read)',
+    maxDurationMs: 8 * HOUR,
+    requireJustification: false,
+    autoApprove: { requesterInGroups: ['oncall'], maxDurationMs: HOUR },
+  }),
 ];
 
 function listCards(): CatalogEntry[] {
   const many = Array.from({ length: 11 }, (_, i) =>
-    aRequestIn(i % 2 ? 'active' : 'pending', { id: `req-${1000 + i}`, group: { alias: `team-${i}`, id: `g${i}`, displayName: `Team ${i} resources` } }),
+    aRequestIn(i % 2 ? 'active' : 'pending', {
+      id: `req-${1000 + i}`,
+      group: { alias: `team-${i}`, id: `g${i}`, displayName: `Team ${i} resources` },
+    }),
   );
   return [
     { name: 'status-empty', card: renderStatusCard({ open: [], recent: [], now: T0 }) },
     {
       name: 'status-mixed',
       card: renderStatusCard({
-        open: [aRequestIn('active'), aRequestIn('pending', { id: 'req-2', group: { alias: 'k8s-admin', id: 'g2', displayName: 'AKS cluster admin' } })],
+        open: [
+          aRequestIn('active'),
+          aRequestIn('pending', {
+            id: 'req-2',
+            group: { alias: 'k8s-admin', id: 'g2', displayName: 'AKS cluster admin' },
+          }),
+        ],
         recent: [
           aRequestIn('expired', { id: 'r3', createdAt: T0 - 5 * HOUR }),
-          aRequestIn('denied', { id: 'r4', createdAt: T0 - 26 * HOUR, group: { alias: 'k8s-admin', id: 'g2', displayName: 'AKS cluster admin' } }),
+          aRequestIn('denied', {
+            id: 'r4',
+            createdAt: T0 - 26 * HOUR,
+            group: { alias: 'k8s-admin', id: 'g2', displayName: 'AKS cluster admin' },
+          }),
           aRequestIn('timed_out', { id: 'r5', createdAt: T0 - 50 * HOUR }),
         ],
         now: T0,
         rules: { 'db-read': aGroupRules() },
       }),
     },
-    { name: 'status-many', card: renderStatusCard({ open: many, recent: many.map((r) => ({ ...r, status: Status.EXPIRED })), now: T0 }) },
+    {
+      name: 'status-many',
+      card: renderStatusCard({
+        open: many,
+        recent: many.map((r) => ({ ...r, status: Status.EXPIRED })),
+        now: T0,
+      }),
+    },
     { name: 'pending-empty', card: renderPendingCard({ requests: [], now: T0 }) },
     {
       name: 'pending-several',
       card: renderPendingCard({
-        requests: [twoOfTwo(), aRequestIn('pending', { id: 'req-9', requester: aPerson({ name: 'Linus Torvalds', upn: 'linus@contoso.com' }), ticket: undefined, justification: 'Rotate the replica credentials.' }), withExtensionAsked()],
+        requests: [
+          twoOfTwo(),
+          aRequestIn('pending', {
+            id: 'req-9',
+            requester: aPerson({ name: 'Linus Torvalds', upn: 'linus@contoso.com' }),
+            ticket: undefined,
+            justification: 'Rotate the replica credentials.',
+          }),
+          withExtensionAsked(),
+        ],
         now: T0,
       }),
     },
-    { name: 'pending-many', card: renderPendingCard({ requests: many.map((r) => ({ ...r, status: Status.PENDING })), now: T0 }) },
+    {
+      name: 'pending-many',
+      card: renderPendingCard({ requests: many.map((r) => ({ ...r, status: Status.PENDING })), now: T0 }),
+    },
     { name: 'help-groups', card: renderHelpCard({ groups: groups() }) },
     { name: 'help-no-groups', card: renderHelpCard({ groups: [] }) },
     { name: 'request-form-blank', card: renderRequestForm({ groups: groups() }) },
@@ -180,15 +309,32 @@ function listCards(): CatalogEntry[] {
       name: 'request-form-error',
       card: renderRequestForm({
         groups: groups(),
-        values: { group: 'k8s-admin', duration: '1h', justification: 'Restart the stuck ingress controller', ticket: 'INC-12' },
+        values: {
+          group: 'k8s-admin',
+          duration: '1h',
+          justification: 'Restart the stuck ingress controller',
+          ticket: 'INC-12',
+        },
         error: 'k8s-admin needs a ticket like INC-123 (got "INC-12").',
       }),
     },
     { name: 'request-form-no-groups', card: renderRequestForm({ groups: [] }) },
-    { name: 'message-default', card: renderMessageCard('Request req-7f3a9c is already approved; nothing changed.') },
+    {
+      name: 'message-default',
+      card: renderMessageCard('Request req-7f3a9c is already approved; nothing changed.'),
+    },
     { name: 'message-good', card: renderMessageCard('Cancelled your request for db-read.', 'good') },
-    { name: 'message-warning', card: renderMessageCard('"4x" is not a duration. Use a number with a unit, like 30m, 2h, 1d or 1h30m.', 'warning') },
-    { name: 'message-attention', card: renderMessageCard('Only approvers of db-read can approve.', 'attention') },
+    {
+      name: 'message-warning',
+      card: renderMessageCard(
+        '"4x" is not a duration. Use a number with a unit, like 30m, 2h, 1d or 1h30m.',
+        'warning',
+      ),
+    },
+    {
+      name: 'message-attention',
+      card: renderMessageCard('Only approvers of db-read can approve.', 'attention'),
+    },
   ];
 }
 
@@ -196,4 +342,3 @@ function listCards(): CatalogEntry[] {
 export function cardCatalog(): CatalogEntry[] {
   return [...approvalCards(), ...receiptCards(), ...noticeCards(), ...listCards()];
 }
-

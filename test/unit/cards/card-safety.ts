@@ -13,11 +13,15 @@ export function safetyProblems(card: object, mark: string): string[] {
   const json = JSON.stringify(card);
   if (JSON.stringify(JSON.parse(json)) !== json) problems.push('not stable JSON');
   if (byteSize(card) >= TEAMS_CARD_LIMIT_BYTES) problems.push(`${byteSize(card)} bytes ≥ 28 KB`);
-  const entities = allObjects(card).filter((o) => o.type === 'mention').map((o) => String(o.text));
-  for (const text of entities) if (!MENTION_TEXT.test(text)) problems.push(`unsafe mention text ${JSON.stringify(text.slice(0, 80))}`);
+  const entities = allObjects(card)
+    .filter((o) => o.type === 'mention')
+    .map((o) => String(o.text));
+  for (const text of entities)
+    if (!MENTION_TEXT.test(text)) problems.push(`unsafe mention text ${JSON.stringify(text.slice(0, 80))}`);
   for (const s of allStrings(card)) {
     const text = entities.reduce((rest, mention) => rest.split(mention).join(''), s);
-    if (text.includes('${')) problems.push(`unfilled or injected \${ in ${JSON.stringify(text.slice(0, 80))}`);
+    if (text.includes('${'))
+      problems.push(`unfilled or injected \${ in ${JSON.stringify(text.slice(0, 80))}`);
     if (text.includes('{{')) problems.push(`date function in ${JSON.stringify(text.slice(0, 80))}`);
     if (/<[a-z/!?]/i.test(text)) problems.push(`markup in ${JSON.stringify(text.slice(0, 80))}`);
     if (/&#?[a-z0-9]+;/i.test(text)) problems.push(`HTML entity in ${JSON.stringify(text.slice(0, 80))}`);
@@ -31,7 +35,8 @@ export function safetyProblems(card: object, mark: string): string[] {
     const texts = [block.text, block.title, block.value].filter((t): t is string => typeof t === 'string');
     for (const text of texts) {
       const rest = entities.reduce((r, mention) => r.split(mention).join(''), text);
-      if (rest.includes(mark)) problems.push(`user text in a markdown field: ${JSON.stringify(text.slice(0, 80))}`);
+      if (rest.includes(mark))
+        problems.push(`user text in a markdown field: ${JSON.stringify(text.slice(0, 80))}`);
     }
   }
   return problems;

@@ -17,7 +17,8 @@ export function allObjects(node: unknown, out: Json[] = []): Json[] {
 export const allActions = (card: unknown): Json[] =>
   allObjects(card).filter((o) => typeof o.type === 'string' && o.type.startsWith('Action.'));
 
-export const elementsOfType = (card: unknown, type: string): Json[] => allObjects(card).filter((o) => o.type === type);
+export const elementsOfType = (card: unknown, type: string): Json[] =>
+  allObjects(card).filter((o) => o.type === type);
 
 /** Every string value in the card. */
 export function allStrings(node: unknown, out: string[] = []): string[] {

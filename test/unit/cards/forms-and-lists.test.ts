@@ -1,12 +1,27 @@
-import { CardVerb, renderHelpCard, renderMessageCard, renderPendingCard, renderRequestForm, renderStatusCard } from '../../../src/cards';
+import {
+  CardVerb,
+  renderHelpCard,
+  renderMessageCard,
+  renderPendingCard,
+  renderRequestForm,
+  renderStatusCard,
+} from '../../../src/cards';
 import { aGroupRules, aRequestIn, HOUR, T0 } from '../../helpers/builders';
 import { allActions, allObjects, allStrings, type Json } from './card-walk';
 
-const inputs = (card: object): Record<string, Json> => Object.fromEntries(allObjects(card).filter((o) => String(o.type).startsWith('Input.')).map((o) => [o.id, o]));
+const inputs = (card: object): Record<string, Json> =>
+  Object.fromEntries(
+    allObjects(card)
+      .filter((o) => String(o.type).startsWith('Input.'))
+      .map((o) => [o.id, o]),
+  );
 const values = (input: Json | undefined): unknown[] => ((input?.choices as Json[]) ?? []).map((c) => c.value);
 
 describe('request form', () => {
-  const groups = [aGroupRules(), aGroupRules({ alias: 'k8s-admin', displayName: 'AKS admin', maxDurationMs: HOUR, requireTicket: true })];
+  const groups = [
+    aGroupRules(),
+    aGroupRules({ alias: 'k8s-admin', displayName: 'AKS admin', maxDurationMs: HOUR, requireTicket: true }),
+  ];
 
   test('offers only the given groups, durations up to the longest limit, and submits with no data', () => {
     const card = renderRequestForm({ groups });
@@ -20,15 +35,27 @@ describe('request form', () => {
   });
 
   test('with a group chosen, durations stay within that group, and the typed values come back with the error', () => {
-    const card = renderRequestForm({ groups, values: { group: 'k8s-admin', duration: '1h', justification: 'fix ingress', ticket: 'INC-1' }, error: 'Ticket INC-1 does not match.' });
+    const card = renderRequestForm({
+      groups,
+      values: { group: 'k8s-admin', duration: '1h', justification: 'fix ingress', ticket: 'INC-1' },
+      error: 'Ticket INC-1 does not match.',
+    });
     const i = inputs(card);
     expect(values(i.duration)).toEqual(['15m', '30m', '1h']);
-    expect([i.group?.value, i.duration?.value, i.justification?.value, i.ticket?.value]).toEqual(['k8s-admin', '1h', 'fix ingress', 'INC-1']);
+    expect([i.group?.value, i.duration?.value, i.justification?.value, i.ticket?.value]).toEqual([
+      'k8s-admin',
+      '1h',
+      'fix ingress',
+      'INC-1',
+    ]);
     expect(allStrings(card)).toContain('Ticket INC-1 does not match.');
   });
 
   test('an off-ladder limit is offered exactly; a duration beyond it is not preselected', () => {
-    const card = renderRequestForm({ groups: [aGroupRules({ maxDurationMs: 90 * 60_000, defaultDurationMs: HOUR })], values: { duration: '8h' } });
+    const card = renderRequestForm({
+      groups: [aGroupRules({ maxDurationMs: 90 * 60_000, defaultDurationMs: HOUR })],
+      values: { duration: '8h' },
+    });
     expect(values(inputs(card).duration)).toEqual(['15m', '30m', '1h', '1h30m']);
     expect(inputs(card).duration?.value).toBe('1h');
     expect(inputs(card).group?.value).toBe('db-read');
@@ -45,16 +72,25 @@ describe('help card', () => {
   test('lists commands and the groups with their rules, and opens the form', () => {
     const card = renderHelpCard({ groups: [aGroupRules({ approvals: 2, requireTicket: true })] });
     const text = allStrings(card).join('\n');
-    for (const command of ['request', 'extend', 'release', 'cancel', 'status', 'pending', 'help']) expect(text).toContain(command);
+    for (const command of ['request', 'extend', 'release', 'cancel', 'status', 'pending', 'help'])
+      expect(text).toContain(command);
     expect(text).toContain('up to 4h · 2 approvals · ticket required');
-    expect(allActions(card)).toEqual([expect.objectContaining({ verb: CardVerb.OPEN_REQUEST_FORM, data: {} })]);
+    expect(allActions(card)).toEqual([
+      expect.objectContaining({ verb: CardVerb.OPEN_REQUEST_FORM, data: {} }),
+    ]);
   });
 });
 
 describe('status card', () => {
   test('active grants first, extendable or releasable; then pending requests, cancellable', () => {
-    const card = renderStatusCard({ open: [aRequestIn('pending', { id: 'p1' }), aRequestIn('active', { id: 'a1' })], recent: [aRequestIn('expired', { id: 'e1' })], now: T0 });
-    const execs = allActions(card).filter((a) => a.type === 'Action.Execute').map((a) => [a.verb, (a.data as Json).requestId]);
+    const card = renderStatusCard({
+      open: [aRequestIn('pending', { id: 'p1' }), aRequestIn('active', { id: 'a1' })],
+      recent: [aRequestIn('expired', { id: 'e1' })],
+      now: T0,
+    });
+    const execs = allActions(card)
+      .filter((a) => a.type === 'Action.Execute')
+      .map((a) => [a.verb, (a.data as Json).requestId]);
     expect(execs).toEqual([
       [CardVerb.EXTEND, 'a1'],
       [CardVerb.RELEASE, 'a1'],
@@ -74,8 +110,16 @@ describe('status card', () => {
 
 describe('pending card', () => {
   test('each request gets Approve and Deny (with a reason), oldest first', () => {
-    const card = renderPendingCard({ requests: [aRequestIn('pending', { id: 'new', createdAt: T0 - 1000 }), aRequestIn('pending', { id: 'old', createdAt: T0 - HOUR })], now: T0 });
-    const execs = allActions(card).filter((a) => a.type === 'Action.Execute').map((a) => `${a.verb}:${(a.data as Json).requestId}`);
+    const card = renderPendingCard({
+      requests: [
+        aRequestIn('pending', { id: 'new', createdAt: T0 - 1000 }),
+        aRequestIn('pending', { id: 'old', createdAt: T0 - HOUR }),
+      ],
+      now: T0,
+    });
+    const execs = allActions(card)
+      .filter((a) => a.type === 'Action.Execute')
+      .map((a) => `${a.verb}:${(a.data as Json).requestId}`);
     expect(execs).toEqual(['approve:old', 'deny:old', 'approve:new', 'deny:new']);
   });
 

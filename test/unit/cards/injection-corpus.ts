@@ -45,7 +45,11 @@ function hostilePerson(text: string, id: string): Person {
 }
 
 /** A request with `text` in every field a person can influence. */
-export function hostileRequest(status: AccessRequest['status'], text: string, kind: AccessRequest['kind'] = 'standard'): AccessRequest {
+export function hostileRequest(
+  status: AccessRequest['status'],
+  text: string,
+  kind: AccessRequest['kind'] = 'standard',
+): AccessRequest {
   const base = aRequestIn(status, { kind });
   const approver = hostilePerson(text, 'approver-1');
   return {
@@ -60,7 +64,10 @@ export function hostileRequest(status: AccessRequest['status'], text: string, ki
     claimedBy: status === Status.PENDING ? approver : undefined,
     acknowledgedBy: kind === 'break_glass' ? approver : undefined,
     extensions: status === Status.ACTIVE ? [{ by: approver, at: T0, addedMs: HOUR, reason: text }] : [],
-    pendingExtension: status === Status.ACTIVE ? { by: approver, at: T0, addedMs: 30 * MINUTE, reason: text, votes: [] } : undefined,
+    pendingExtension:
+      status === Status.ACTIVE
+        ? { by: approver, at: T0, addedMs: 30 * MINUTE, reason: text, votes: [] }
+        : undefined,
     failure: status === Status.FAILED ? { code: text, message: text } : undefined,
   };
 }
@@ -75,24 +82,74 @@ export function hostileCards(text: string): CatalogEntry[] {
     for (const kind of ['standard', 'break_glass'] as const) {
       const request = hostileRequest(status, text, kind);
       for (const viewer of ['approver', 'requester', 'other'] as const) {
-        out.push({ name: `approval-${status}-${kind}-${viewer}`, card: renderApprovalCard({ request, viewer, now: T0, error: text, refreshUserIds: [text, '29:ok'] }) });
+        out.push({
+          name: `approval-${status}-${kind}-${viewer}`,
+          card: renderApprovalCard({
+            request,
+            viewer,
+            now: T0,
+            error: text,
+            refreshUserIds: [text, '29:ok'],
+          }),
+        });
       }
-      out.push({ name: `receipt-${status}-${kind}`, card: renderReceiptCard({ request, now: T0, error: text, rules }) });
+      out.push({
+        name: `receipt-${status}-${kind}`,
+        card: renderReceiptCard({ request, now: T0, error: text, rules }),
+      });
     }
   }
   for (const kind of NOTICE_KINDS) {
     for (const audience of ['channel', 'requester'] as const) {
-      const request = hostileRequest(kind === 'reminder' ? Status.PENDING : Status.ACTIVE, text, kind === 'break_glass' || kind === 'acknowledged' ? 'break_glass' : 'standard');
-      const message = renderNotice(kind, { request, now: T0, audience, mentions: [{ id: text, name: text }, { id: '29:x', name: text }], rules });
+      const request = hostileRequest(
+        kind === 'reminder' ? Status.PENDING : Status.ACTIVE,
+        text,
+        kind === 'break_glass' || kind === 'acknowledged' ? 'break_glass' : 'standard',
+      );
+      const message = renderNotice(kind, {
+        request,
+        now: T0,
+        audience,
+        mentions: [
+          { id: text, name: text },
+          { id: '29:x', name: text },
+        ],
+        rules,
+      });
       out.push({ name: `notice-${kind}-${audience}`, card: message.card! });
     }
   }
   const requests = ALL_STATUSES.map((s) => hostileRequest(s, text));
-  out.push({ name: 'status', card: renderStatusCard({ open: requests.slice(0, 3), recent: requests.slice(3), now: T0, rules: { [text]: rules } }) });
-  out.push({ name: 'pending', card: renderPendingCard({ requests: [hostileRequest(Status.PENDING, text), hostileRequest(Status.ACTIVE, text)], now: T0 }) });
+  out.push({
+    name: 'status',
+    card: renderStatusCard({
+      open: requests.slice(0, 3),
+      recent: requests.slice(3),
+      now: T0,
+      rules: { [text]: rules },
+    }),
+  });
+  out.push({
+    name: 'pending',
+    card: renderPendingCard({
+      requests: [hostileRequest(Status.PENDING, text), hostileRequest(Status.ACTIVE, text)],
+      now: T0,
+    }),
+  });
   out.push({ name: 'help', card: renderHelpCard({ groups: [rules, aGroupRules()] }) });
-  out.push({ name: 'request-form', card: renderRequestForm({ groups: [rules, aGroupRules()], values: { group: text, duration: text, justification: text, ticket: text }, error: text }) });
-  out.push({ name: 'request-form-chosen', card: renderRequestForm({ groups: [rules], values: { group: text, justification: text }, error: text }) });
-  for (const tone of ['default', 'good', 'warning', 'attention'] as const) out.push({ name: `message-${tone}`, card: renderMessageCard(text, tone) });
+  out.push({
+    name: 'request-form',
+    card: renderRequestForm({
+      groups: [rules, aGroupRules()],
+      values: { group: text, duration: text, justification: text, ticket: text },
+      error: text,
+    }),
+  });
+  out.push({
+    name: 'request-form-chosen',
+    card: renderRequestForm({ groups: [rules], values: { group: text, justification: text }, error: text }),
+  });
+  for (const tone of ['default', 'good', 'warning', 'attention'] as const)
+    out.push({ name: `message-${tone}`, card: renderMessageCard(text, tone) });
   return out;
 }

@@ -2,7 +2,9 @@ import { allActions } from './card-walk';
 import { safetyProblems } from './card-safety';
 import { hostileCards, MARK, PAYLOADS, poisoned } from './injection-corpus';
 
-const everything = Object.values(PAYLOADS).filter((p) => p.length < 1000).join(' ');
+const everything = Object.values(PAYLOADS)
+  .filter((p) => p.length < 1000)
+  .join(' ');
 
 describe('user text injected into every text field of every card', () => {
   describe.each([...Object.entries(PAYLOADS), ['all at once', everything]])('%s', (_name, payload) => {

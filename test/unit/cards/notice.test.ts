@@ -5,16 +5,30 @@ import { allActions, allObjects, allStrings, elementsOfType, type Json } from '.
 const active = () => aRequestIn('active', { expiresAt: T0 + 10 * MINUTE });
 
 describe('notices', () => {
-  test.each(NOTICE_KINDS.flatMap((k) => [[k, 'channel'], [k, 'requester']] as const))('%s to %s is a card-only message', (kind, audience) => {
+  test.each(
+    NOTICE_KINDS.flatMap(
+      (k) =>
+        [
+          [k, 'channel'],
+          [k, 'requester'],
+        ] as const,
+    ),
+  )('%s to %s is a card-only message', (kind, audience) => {
     const message = renderNotice(kind, { request: active(), now: T0, audience });
     expect(message.text).toBeUndefined();
     expect(message.card).toMatchObject({ type: 'AdaptiveCard', version: '1.5' });
   });
 
   test('the expiry warning to the requester offers Extend (with a duration choice within policy) and Release', () => {
-    const rules = aGroupRules({ maxDurationMs: 4 * HOUR, extension: { requireApproval: false, maxTotalMs: 3 * HOUR } });
-    const card = renderNotice('expiry_warning', { request: active(), now: T0, audience: 'requester', rules }).card as Json;
-    const verbs = allActions(card).filter((a) => a.type === 'Action.Execute').map((a) => a.verb);
+    const rules = aGroupRules({
+      maxDurationMs: 4 * HOUR,
+      extension: { requireApproval: false, maxTotalMs: 3 * HOUR },
+    });
+    const card = renderNotice('expiry_warning', { request: active(), now: T0, audience: 'requester', rules })
+      .card as Json;
+    const verbs = allActions(card)
+      .filter((a) => a.type === 'Action.Execute')
+      .map((a) => a.verb);
     expect(verbs).toEqual([CardVerb.EXTEND, CardVerb.RELEASE]);
     const choice = allObjects(card).find((o) => o.id === 'duration')!;
     // 2h granted, 3h total allowed: at most 1h more.
@@ -23,7 +37,9 @@ describe('notices', () => {
   });
 
   test('the expiry warning in the channel has no buttons', () => {
-    expect(allActions(renderNotice('expiry_warning', { request: active(), now: T0, audience: 'channel' }).card)).toEqual([]);
+    expect(
+      allActions(renderNotice('expiry_warning', { request: active(), now: T0, audience: 'channel' }).card),
+    ).toEqual([]);
   });
 
   test('mentions are carried in the card as msteams entities whose text appears in a TextBlock', () => {
@@ -31,7 +47,11 @@ describe('notices', () => {
       request: aRequestIn('pending', { createdAt: T0 - 20 * MINUTE }),
       now: T0,
       audience: 'channel',
-      mentions: [{ id: '29:g', name: 'Grace Hopper' }, { id: '29:a', name: 'Alan Turing' }, { id: '29:g', name: 'Grace again' }],
+      mentions: [
+        { id: '29:g', name: 'Grace Hopper' },
+        { id: '29:a', name: 'Alan Turing' },
+        { id: '29:g', name: 'Grace again' },
+      ],
     }).card as Json;
     const entities = (card.msteams as Json).entities as Json[];
     expect(entities).toEqual([
@@ -50,7 +70,9 @@ describe('notices', () => {
 
   test('denied and revoked notices carry the reason; failed says what to do', () => {
     const say = (kind: 'denied' | 'revoked' | 'failed', status: 'denied' | 'revoked' | 'failed') =>
-      allStrings(renderNotice(kind, { request: aRequestIn(status), now: T0, audience: 'requester' }).card).join(' ');
+      allStrings(
+        renderNotice(kind, { request: aRequestIn(status), now: T0, audience: 'requester' }).card,
+      ).join(' ');
     expect(say('denied', 'denied')).toContain('Reason: “Use the read replica.”');
     expect(say('revoked', 'revoked')).toContain('Reason: “Incident closed.”');
     expect(say('failed', 'failed')).toContain('What to do:');

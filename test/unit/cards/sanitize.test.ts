@@ -2,11 +2,14 @@ import fc from 'fast-check';
 import { markdownSafe, mentionName, plain } from '../../../src/cards';
 
 const WJ = '\u2060';
-const UNSAFE = /\$\{|\{\{|<[a-zA-Z/!?]|[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
+const UNSAFE =
+  /\$\{|\{\{|<[a-zA-Z/!?]|[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/;
 
 describe('plain', () => {
   test('breaks template, date-function, markup and entity sequences with a word joiner', () => {
-    expect(plain('${a} {{DATE(x)}} <at>b</at> &amp;')).toBe(`$${WJ}{a} {${WJ}{DATE(x)}} <${WJ}at>b<${WJ}/at> &${WJ}amp;`);
+    expect(plain('${a} {{DATE(x)}} <at>b</at> &amp;')).toBe(
+      `$${WJ}{a} {${WJ}{DATE(x)}} <${WJ}at>b<${WJ}/at> &${WJ}amp;`,
+    );
   });
 
   test('removes controls, bidi overrides and invisible characters', () => {
@@ -32,27 +35,36 @@ describe('plain', () => {
 
   test('for any input: nothing unsafe survives and the length is bounded', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 400 }), fc.integer({ min: 1, max: 200 }), fc.boolean(), (text, max, multiline) => {
-        const out = plain(text, max, multiline);
-        expect(out).not.toMatch(UNSAFE);
-        // Each neutralised sequence adds one word joiner; the visible length stays within max.
-        expect(Array.from(out.split(WJ).join('')).length).toBeLessThanOrEqual(max);
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 400 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.boolean(),
+        (text, max, multiline) => {
+          const out = plain(text, max, multiline);
+          expect(out).not.toMatch(UNSAFE);
+          // Each neutralised sequence adds one word joiner; the visible length stays within max.
+          expect(Array.from(out.split(WJ).join('')).length).toBeLessThanOrEqual(max);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   test('is a fixed point: cleaning clean text changes nothing', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
-      const once = plain(text, 1000, true);
-      expect(plain(once, 1000, true)).toBe(once);
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+        const once = plain(text, 1000, true);
+        expect(plain(once, 1000, true)).toBe(once);
+      }),
+    );
   });
 });
 
 describe('markdownSafe', () => {
   test('escapes emphasis, links, headings and list markers', () => {
-    expect(markdownSafe('**b** _i_ [x](https://e) # h')).toBe('\\*\\*b\\*\\* \\_i\\_ \\[x\\]\\(https://e\\) \\# h');
+    expect(markdownSafe('**b** _i_ [x](https://e) # h')).toBe(
+      '\\*\\*b\\*\\* \\_i\\_ \\[x\\]\\(https://e\\) \\# h',
+    );
     expect(markdownSafe('- item')).toBe('\\- item');
     expect(markdownSafe('1. item')).toBe('1\\. item');
   });

@@ -1,5 +1,6 @@
 /** An approximation of Teams' light theme, so that screenshots look like Teams. */
-const FONT = "'Segoe UI', 'Segoe UI Web (West European)', -apple-system, 'Helvetica Neue', 'Liberation Sans', 'DejaVu Sans', sans-serif";
+const FONT =
+  "'Segoe UI', 'Segoe UI Web (West European)', -apple-system, 'Helvetica Neue', 'Liberation Sans', 'DejaVu Sans', sans-serif";
 
 const colors = (defaultText: string, subtle: string) => ({
   default: { default: defaultText, subtle },
@@ -23,8 +24,16 @@ export const TEAMS_HOST_CONFIG = {
   spacing: { small: 4, default: 8, medium: 12, large: 16, extraLarge: 24, padding: 16 },
   separator: { lineThickness: 1, lineColor: '#E0E0E0' },
   fontTypes: {
-    default: { fontFamily: FONT, fontSizes: { small: 12, default: 14, medium: 16, large: 18, extraLarge: 24 }, fontWeights: { lighter: 300, default: 400, bolder: 600 } },
-    monospace: { fontFamily: "Consolas, 'DejaVu Sans Mono', monospace", fontSizes: { small: 12, default: 14, medium: 16, large: 18, extraLarge: 24 }, fontWeights: { lighter: 300, default: 400, bolder: 600 } },
+    default: {
+      fontFamily: FONT,
+      fontSizes: { small: 12, default: 14, medium: 16, large: 18, extraLarge: 24 },
+      fontWeights: { lighter: 300, default: 400, bolder: 600 },
+    },
+    monospace: {
+      fontFamily: "Consolas, 'DejaVu Sans Mono', monospace",
+      fontSizes: { small: 12, default: 14, medium: 16, large: 18, extraLarge: 24 },
+      fontWeights: { lighter: 300, default: 400, bolder: 600 },
+    },
   },
   containerStyles: {
     default: style('#FFFFFF'),
@@ -43,7 +52,10 @@ export const TEAMS_HOST_CONFIG = {
     actionsOrientation: 'horizontal',
     actionAlignment: 'left',
   },
-  inputs: { label: { requiredInputs: { weight: 'bolder', suffix: ' *' }, optionalInputs: { weight: 'bolder' } }, errorMessage: { size: 'small', weight: 'default' } },
+  inputs: {
+    label: { requiredInputs: { weight: 'bolder', suffix: ' *' }, optionalInputs: { weight: 'bolder' } },
+    errorMessage: { size: 'small', weight: 'default' },
+  },
   factSet: { title: { weight: 'bolder', wrap: true, maxWidth: 150 }, value: { wrap: true }, spacing: 8 },
 };
 

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * The shape of a Bot Framework activity, as far as botbuilder and Timebox read it. A body that
+ * does not fit is refused with a 400 before anything else runs: wrong types (a `text` that is an
+ * object, an `aadObjectId` that is a number) would otherwise surface deep inside botbuilder or
+ * the directory client as TypeErrors and 500s. Unknown fields pass; nulls pass where absent
+ * would; only types and sizes are checked here — what an activity may do is decided later.
+ */
+const str = (max: number) => z.string().max(max).nullish();
+const account = z
+  .object({ id: str(512), name: str(1024), aadObjectId: str(64), role: str(64) })
+  .passthrough()
+  .nullish();
+const record = z.record(z.string(), z.unknown());
+
+export const activityShape = z
+  .object({
+    type: z.string().min(1).max(64),
+    id: str(512),
+    name: str(256),
+    text: z.string().nullish(),
+    textFormat: str(32),
+    channelId: str(64),
+    serviceUrl: z
+      .string()
+      .max(2048)
+      .regex(/^https?:\/\//i, 'serviceUrl must be an http(s) URL')
+      .nullish(),
+    replyToId: str(512),
+    from: account,
+    recipient: account,
+    conversation: z.object({ id: str(1024), tenantId: str(64), conversationType: str(64), isGroup: z.boolean().nullish() }).passthrough().nullish(),
+    channelData: record.nullish(),
+    entities: z.array(record).max(256).nullish(),
+    attachments: z.array(record).max(64).nullish(),
+    membersAdded: z.array(account).max(1000).nullish(),
+    membersRemoved: z.array(account).max(1000).nullish(),
+  })
+  .passthrough();
+
+/** Teams activities are a few levels deep; a body nested deeper than this is not one. */
+export const MAX_DEPTH = 32;
+
+/** Depth of a parsed JSON value, without recursion (a hostile body may be nested 100 000 deep). */
+export function depthOf(value: unknown, limit = MAX_DEPTH + 1): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (!node || typeof node !== 'object') continue;
+    if (depth > max) max = depth;
+    if (max >= limit) return max;
+    for (const child of Object.values(node as Record<string, unknown>)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+/** Undefined when the body may go on to botbuilder; otherwise what is wrong with it (for the 400). */
+export function activityProblem(body: unknown): string | undefined {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body is not an activity';
+  if (depthOf(body) > MAX_DEPTH) return 'the activity is nested too deeply';
+  const result = activityShape.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    return `${issue.path.join('.') || 'activity'}: ${issue.message}`.slice(0, 200);
+  }
+  // A message or an invoke is answered in its conversation: without one there is nowhere to answer.
+  if ((result.data.type === 'message' || result.data.type === 'invoke') && !result.data.conversation?.id) return 'conversation.id is required';
+  return undefined;
+}
