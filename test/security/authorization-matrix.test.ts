@@ -197,3 +197,47 @@ afterAll(() => {
   );
   if (process.env.TIMEBOX_PRINT_MATRIX) console.log(`${observed.length} cells; states: ${STATES.join(' | ')}\n${lines.join('\n')}`);
 });
+
+describe('authorization through chat commands: the same rules, refusals audited', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { MicrosoftAppTenantId: TENANT } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it.each([
+    ['a bystander', users.lynne, false],
+    ['an approver', users.megan, false],
+    ['an admin', users.patti, false],
+    ['the requester', users.alex, true],
+  ] as const)('"cancel <id>" by %s', async (_who, user, allowed) => {
+    const seeded = await h.bot.store.commit({ request: fixture('pending', ALEX), expectedVersion: null, events: [], effects: [] });
+    const auditBefore = (await auditOf(h)).length;
+    await h.teams.say(user, `cancel ${seeded.id.toLowerCase()}`);
+    await h.bot.settled();
+    const after = await h.bot.store.get(seeded.id);
+    const newAudit = (await auditOf(h)).slice(auditBefore);
+    if (allowed) {
+      expect(after?.status).toBe('cancelled');
+      expect(newAudit.map((r) => r.type)).toContain('cancelled');
+    } else {
+      expect(after?.status).toBe('pending');
+      expect(after?.version).toBe(seeded.version);
+      expect(newAudit).toEqual([expect.objectContaining({ type: 'refused', requestId: seeded.id, actor: expect.objectContaining({ id: user.aadObjectId }), detail: expect.objectContaining({ action: 'cancel', code: 'AUTH.NOT_REQUESTER' }) })]);
+      const reply = h.connector.sentTo(personalChatOf(user)).at(-1);
+      expect(reply?.activity.text).toMatch(/only alex wilber can cancel/i);
+    }
+  });
+
+  it('"release" and "extend" act only on the sender\'s own grant: someone else\'s is out of reach', async () => {
+    const grant = await h.bot.store.commit({ request: fixture('active', ALEX), expectedVersion: null, events: [], effects: [] });
+    for (const text of ['release db-read', 'extend db-read by 30m']) {
+      await h.teams.say(users.lynne, text);
+      await h.bot.settled();
+      expect(h.connector.sentTo(personalChatOf(users.lynne)).at(-1)?.activity.text).toMatch(/no active grant for db-read/i);
+    }
+    expect((await h.bot.store.get(grant.id))?.version).toBe(grant.version);
+  });
+});

@@ -1,9 +1,9 @@
 import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { DomainError, ErrorCodes } from '../../domain/errors';
-import { parseDuration } from '../../domain/duration';
+import { formatDuration, parseDuration } from '../../domain/duration';
 import type { AccessRequest, Person } from '../../domain/request';
-import { normalizeId } from '../../app/access-service';
+import { normalizeId, type SubmitResult } from '../../app/access-service';
 import { CardVerb, renderApprovalCard, renderReceiptCard, renderRequestForm, renderStatusCard, renderMessageCard, type Viewer } from '../../cards';
 import type { BotDeps } from './bot-deps';
 import { actorOf, claimedIdentity, tenantOf } from './actor';
@@ -152,7 +152,10 @@ export class InvokeHandler {
       const durationMs = data.duration ? parseDuration(data.duration) : undefined;
       const fromText = splitTicket((data.justification ?? '').split(/\s+/).filter(Boolean), rules.ticketPattern);
       const result = await service.submit({ requester: actor, tenantId: tenantOf(context.activity), group: rules.alias, durationMs, justification: data.justification ?? '', ticket: data.ticket || fromText.ticket });
-      return cardResponse(renderReceiptCard({ request: result.request, now: this.deps.clock.now() }));
+      // NB: not the receipt. The worker sends the receipt as a message of its own and keeps that
+      // one up to date; a receipt in place of the form would say "Waiting for approval" forever.
+      const personal = context.activity.conversation?.conversationType === 'personal';
+      return cardResponse(renderMessageCard(submittedText(result, personal), 'good'));
     } catch (error) {
       if (isAuditedRefusal(CardVerb.SUBMIT_REQUEST, error)) {
         await service.auditRefusal(undefined, actor, CardVerb.SUBMIT_REQUEST, error).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not audit a refusal'));
@@ -204,6 +207,19 @@ export class InvokeHandler {
     if (await this.deps.service.authorizer.isApprover(this.deps.service.rulesOf(request), actor)) return 'approver';
     return request.requester.id === actor.id ? 'requester' : 'other';
   }
+}
+
+/** What a submitted form turns into: what happened, in the words the typed command answers with. */
+function submittedText(result: SubmitResult, personal: boolean): string {
+  const r = result.request;
+  if (result.outcome === 'extension') {
+    return r.pendingExtension
+      ? `You already hold ${r.group.alias}, so I asked the approvers to extend ${r.id} by ${formatDuration(r.pendingExtension.addedMs)} instead.`
+      : `You already hold ${r.group.alias}, so I extended ${r.id} instead: it now ends ${new Date(r.expiresAt!).toISOString().slice(11, 16)} UTC.`;
+  }
+  return personal
+    ? `Sent ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}) to the approvers. Your receipt below shows where it stands.`
+    : `Filed ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}). I'll keep you posted in our personal chat.`;
 }
 
 function requireId(id: string | undefined): string {

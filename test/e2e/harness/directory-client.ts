@@ -32,6 +32,17 @@ export class DirectoryClient {
     return (await this.members(groupId)).includes(userId);
   }
 
+  /**
+   * The bot's membership changes on a group, from the directory's call log, as
+   * "POST 201" (add) and "DELETE 204" (remove) in call order.
+   */
+  async membershipCalls(groupId: string): Promise<string[]> {
+    const prefix = `/groups/${groupId}/members`;
+    return (await this.state()).calls
+      .filter((c) => c.path.startsWith(prefix) && (c.method === 'POST' || c.method === 'DELETE'))
+      .map((c) => `${c.method} ${c.status}`);
+  }
+
   /** Polls until `userId` is (or, with present=false, is not) a member of `groupId`. */
   async waitForMembership(
     groupId: string,

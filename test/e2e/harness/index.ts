@@ -7,11 +7,14 @@ import { PlaygroundPage } from './playground-page';
 export {
   Card,
   PlaygroundPage,
+  answerText,
+  type ActivityLogEntry,
   type InvokeResult,
   type PlaygroundConfig,
   type RecordedMessage,
 } from './playground-page';
 export { DirectoryClient } from './directory-client';
+export { DOCS_SCREENSHOTS_DIR, Evidence, writingDocsScreenshots, type CaptureOptions } from './evidence';
 export { CHROMIUM_PATH, assertChromium, launchBrowser } from './browser';
 export { RESULTS_DIR, ROOT, startE2EStack, type E2EStack } from './e2e-stack';
 
@@ -65,6 +68,16 @@ export function useE2E(options: Partial<E2EStackOptions> & { showLogPanel?: bool
       activityLogFile: path.join(RESULTS_DIR, 'logs', `${label}.activities.jsonl`),
     });
   }, START_TIMEOUT_MS);
+
+  // The page as each test left it (also, and above all, when it failed):
+  // test-results/e2e/logs/<label>.<n>.end.png.
+  let tests = 0;
+  afterEach(async () => {
+    tests += 1;
+    await playground?.page
+      .screenshot({ path: path.join(RESULTS_DIR, 'logs', `${label}.${tests}.end.png`) })
+      .catch(() => undefined);
+  });
 
   afterAll(async () => {
     await browser?.close();

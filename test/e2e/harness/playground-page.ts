@@ -11,6 +11,8 @@ const SEL = {
   card: '.ac-preview-panel > .ac-adaptiveCard',
   /** A bot message in a personal or group chat. */
   botBubble: '.fai-OutputCard',
+  /** A whole chat message: header (author, time), bubble, and the notes under it. */
+  chatMessage: 'div:has(> [aria-label="Message header"])',
   /** A channel thread (root post, its replies and its reply box); the first one is the new-post box. */
   thread: '.fui-Card[role="group"]',
   mentionMenuItem: '#typeahead-menu [role="menuitem"]',
@@ -47,6 +49,17 @@ export interface RecordedMessage {
 }
 
 type AdaptiveCardJson = Record<string, unknown>;
+
+/** One entry of the playground's log panel (an activity either way, with the HTTP answer). */
+export interface ActivityLogEntry {
+  activityName?: string;
+  conversationId?: string;
+  from?: string;
+  to?: string;
+  displayText?: string;
+  request?: { body?: unknown };
+  response?: { statusCode?: number; body?: unknown };
+}
 
 export interface InvokeResult {
   status: number;
@@ -92,6 +105,22 @@ export class Card {
     this.owner.assertCurrent(this);
     return this.owner.page.locator(SEL.thread).filter({ has: this.locator });
   }
+
+  /**
+   * The message that holds the card: its thread in a channel; in a chat, the message with its
+   * header (author, time) and the notes the playground puts under it.
+   */
+  message(): Locator {
+    this.owner.assertCurrent(this);
+    if (this.view.kind === 'channel') return this.thread();
+    return this.owner.page.locator(SEL.chatMessage).filter({ has: this.locator });
+  }
+
+  /** A button of the card (an opened ShowCard's buttons included), by its title. */
+  button(title: string): Locator {
+    this.owner.assertCurrent(this);
+    return this.locator.getByRole('button', { name: title, exact: true });
+  }
 }
 
 function matches(haystack: string, needle: string | RegExp): boolean {
@@ -109,6 +138,21 @@ async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/**
+ * The texts of the card the bot answered an invoke with (TextBlocks and TextRuns, in order),
+ * or its message string: what the page would show for that click.
+ */
+export function answerText(result: InvokeResult | undefined): string {
+  const body = result?.body as { type?: string; value?: unknown } | undefined;
+  if (typeof body?.value === 'string') return body.value;
+  const texts: string[] = [];
+  walkCard(body?.value, (element) => {
+    if ((element.type === 'TextBlock' || element.type === 'TextRun') && typeof element.text === 'string')
+      texts.push(element.text);
+  });
+  return texts.join('\n');
 }
 
 function walkCard(node: unknown, visit: (element: Record<string, unknown>) => void): void {
@@ -131,6 +175,7 @@ function safeName(name: string): string {
 /** Drives the Microsoft 365 Agents Playground's page like a person would. */
 export class PlaygroundPage {
   private readonly recorded = new Map<string, RecordedMessage>();
+  private readonly activityLog: ActivityLogEntry[] = [];
   private view: View | undefined;
   private generation = 0;
   private cardMarks = 0;
@@ -179,6 +224,15 @@ export class PlaygroundPage {
     return playground;
   }
 
+  /**
+   * Calls between the bot and the playground (both ways, as the log panel shows them) that were
+   * answered with an HTTP error: a connector call the playground refused (e.g. 400 "Invalid
+   * input"), or an activity the bot failed on.
+   */
+  failedActivities(): ActivityLogEntry[] {
+    return this.activityLog.filter((entry) => (entry.response?.statusCode ?? 0) >= 400);
+  }
+
   /** Every message the bot posted or updated since the page opened (latest version of each). */
   messages(): RecordedMessage[] {
     return [...this.recorded.values()].sort((a, b) => a.at - b.at);
@@ -186,9 +240,14 @@ export class PlaygroundPage {
 
   /** The newest recorded message whose card JSON or text contains `text`. */
   findMessage(text: string): RecordedMessage | undefined {
+    return this.findMessages(text)[0];
+  }
+
+  /** The recorded messages whose card JSON or text contains `text`, newest first. */
+  findMessages(text: string): RecordedMessage[] {
     return this.messages()
       .reverse()
-      .find(
+      .filter(
         (m) => (m.text ?? '').includes(text) || m.cards.some((card) => JSON.stringify(card).includes(text)),
       );
   }
@@ -359,9 +418,16 @@ export class PlaygroundPage {
    * playground's call to the bot and returns the bot's answer (the page then replaces the card
    * with a returned card). Action.ShowCard only toggles the inner card: returns undefined.
    */
-  async clickCardButton(card: Card, label: string): Promise<InvokeResult | undefined> {
+  async clickCardButton(
+    card: Card,
+    label: string,
+    options: { inShowCard?: boolean } = {},
+  ): Promise<InvokeResult | undefined> {
     this.assertCurrent(card);
-    const button = card.locator.getByRole('button', { name: label, exact: true }).first();
+    // `inShowCard`: the button of an opened Action.ShowCard's inner card (e.g. the "Deny" that
+    // sends the reason, under the "Deny" that opened it).
+    const scope = options.inShowCard ? card.locator.locator('.ac-adaptiveCard') : card.locator;
+    const button = scope.getByRole('button', { name: label, exact: true }).first();
     await button.waitFor();
     if ((await button.getAttribute('aria-expanded')) !== null) {
       await button.click();
@@ -380,9 +446,15 @@ export class PlaygroundPage {
   /**
    * Sets a card input, found by its label or by its Adaptive Card `id` (the page does not carry
    * input ids: the id is looked up in the card JSON the bot sent, and its label used).
-   * Text inputs are filled; a ChoiceSet takes the choice's title (or value); a Toggle takes a boolean.
+   * Text inputs are filled (`typing`: clicked and typed into key by key); a ChoiceSet takes the
+   * choice's title (or value), picked by clicking; a Toggle takes a boolean.
    */
-  async fillCardInput(card: Card, idOrLabel: string, value: string | boolean): Promise<void> {
+  async fillCardInput(
+    card: Card,
+    idOrLabel: string,
+    value: string | boolean,
+    options: { typing?: boolean } = {},
+  ): Promise<void> {
     this.assertCurrent(card);
     const definition = this.inputDefinition(idOrLabel);
     const names = [idOrLabel, definition?.label, definition?.placeholder, definition?.title].filter(
@@ -421,11 +493,16 @@ export class PlaygroundPage {
       await control
         .getByRole('radio', { name: this.choiceTitle(definition, String(value)), exact: true })
         .check();
+    } else if (options.typing) {
+      // As a person does it: click into the field, type key by key.
+      await control.click();
+      await control.pressSequentially(String(value));
     } else {
       await control.fill(String(value));
     }
   }
 
+  /** The newest card input with this id (or label) in what the bot sent. */
   private inputDefinition(id: string): Record<string, unknown> | undefined {
     for (const message of this.messages().reverse()) {
       let found: Record<string, unknown> | undefined;
@@ -433,7 +510,7 @@ export class PlaygroundPage {
         walkCard(card, (element) => {
           if (
             !found &&
-            element.id === id &&
+            (element.id === id || element.label === id) &&
             typeof element.type === 'string' &&
             element.type.startsWith('Input.')
           )
@@ -465,7 +542,13 @@ export class PlaygroundPage {
     label: string,
     inputs: Record<string, unknown> = {},
   ): Promise<InvokeResult> {
-    const message = this.findMessage(cardText);
+    // The newest card with that text that has the button (the receipt in the requester's chat
+    // may carry the same text), else one that can be refreshed into a view that has it.
+    const candidates = this.findMessages(cardText);
+    const message =
+      candidates.find((m) => findAction(m.cards, label)) ??
+      candidates.find((m) => m.cards.some((card) => card.refresh)) ??
+      candidates[0];
     if (!message) throw new Error(`the bot sent no card containing "${cardText}" since the page opened`);
     const conversation = { id: invokeConversationId(message) };
     let action = findAction(message.cards, label);
@@ -616,8 +699,10 @@ export class PlaygroundPage {
     }
     // The log panel's feed: every activity both ways with its HTTP status and bodies (the
     // playground's log file does not have them while a page is connected).
-    if (frame.logAction && this.activityLogFile)
-      appendFileSync(this.activityLogFile, `${JSON.stringify(frame.log)}\n`);
+    if (frame.logAction) {
+      this.activityLog.push(frame.log as ActivityLogEntry);
+      if (this.activityLogFile) appendFileSync(this.activityLogFile, `${JSON.stringify(frame.log)}\n`);
+    }
     if ((frame.action !== 'createMessage' && frame.action !== 'updateMessage') || !frame.message) return;
     const message = frame.message;
     const messageId = String(message.messageId);

@@ -463,7 +463,7 @@ describe('lifecycle properties under random events', () => {
         }
         if (run.violations.length) throw new Error(run.violations.join('\n'));
       }),
-      { numRuns: Number(process.env.PROPERTY_RUNS ?? 40), endOnFailure: true },
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 50), endOnFailure: true },
     );
   });
 });
