@@ -133,9 +133,11 @@ export class Reconciler {
       this.runOnce()
         .then((report) => {
           const acted = report.findings.filter((f) => f.fresh);
-          if (acted.length || report.errors.length) {
-            this.deps.logger.warn({ findings: acted.map((f) => f.text), errors: report.errors }, 'reconciliation found differences');
+          const differences = acted.filter((f) => f.kind !== 'baseline');
+          if (differences.length || report.errors.length) {
+            this.deps.logger.warn({ findings: differences.map((f) => f.text), errors: report.errors }, 'reconciliation found differences');
           }
+          if (acted.length > differences.length) this.deps.logger.info({ findings: acted.filter((f) => f.kind === 'baseline').map((f) => f.text) }, 'reconciliation recorded baselines');
         })
         .catch((error: unknown) => this.deps.logger.error({ err: error }, 'reconciliation failed'))
         .finally(() => {

@@ -8,8 +8,8 @@ const { sandbox } = DEMO.groups;
 test('deny with a reason → requester told, nobody added', async () => {
   const { playground, directory } = e2e;
   const shots = new Evidence(playground, 'deny');
-  const why = 'e2e deny me';
-  const reason = 'Use the staging sandbox for this';
+  const why = 'load test from my laptop';
+  const reason = 'Use the staging sandbox for load tests';
 
   await playground.openPersonalChat();
   await playground.sendMessage(`request sandbox 20m ${why}`);

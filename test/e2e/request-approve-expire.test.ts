@@ -9,7 +9,7 @@ const alex = DEMO.users.alex.objectId;
 test('typed request → approve in the channel → member added → expiry removes the member', async () => {
   const { playground, directory } = e2e;
   const shots = new Evidence(playground, 'request-approve-expire');
-  const why = 'e2e typed request';
+  const why = 'trying the demo';
 
   // Personal chat: the command and the receipt.
   await playground.openPersonalChat();

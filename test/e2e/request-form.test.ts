@@ -9,7 +9,7 @@ const alex = DEMO.users.alex.objectId;
 test('request form → fill by clicking and typing → submit → approve → member added', async () => {
   const { playground, directory } = e2e;
   const shots = new Evidence(playground, 'request-form');
-  const why = 'e2e form request: checking the sandbox';
+  const why = 'Checking the sandbox set-up before the workshop';
 
   await playground.openPersonalChat();
   await playground.sendMessage('request');

@@ -10,7 +10,7 @@ const { alex, megan, adele, lynne } = DEMO.users;
 test('db-read: Alex may not approve his own request; Megan approves it and the card updates in the page', async () => {
   const { playground, directory } = e2e;
   const shots = new Evidence(playground, 'second-approver-db-read');
-  const why = 'e2e slow queries on orders';
+  const why = 'slow queries on the orders table';
 
   await playground.openPersonalChat();
   await playground.sendMessage(`request db-read for 2h because ${why}`);
@@ -53,7 +53,7 @@ test('db-read: Alex may not approve his own request; Megan approves it and the c
 test('prod-admin: two approvals and a ticket; a non-approver cannot add a vote', async () => {
   const { playground, directory } = e2e;
   const shots = new Evidence(playground, 'second-approver-prod-admin');
-  const why = 'e2e INC-4711 hotfix on checkout';
+  const why = 'INC-4711 hotfix for the checkout service';
 
   await playground.openPersonalChat();
   await playground.sendMessage(`request prod-admin for 30m because ${why}`);

@@ -12,12 +12,12 @@ test('status → Release now → member removed', async () => {
 
   // An active sandbox grant (approved in the channel) and a db-read request still waiting.
   await playground.openPersonalChat();
-  await playground.sendMessage('request sandbox for 45m because e2e status and release');
-  await (await playground.waitForCardWithText('e2e status and release')).waitForText('Waiting for approval');
-  await playground.sendMessage('request db-read for 1h because e2e still waiting');
-  await (await playground.waitForCardWithText('e2e still waiting')).waitForText('Waiting for approval');
+  await playground.sendMessage('request sandbox for 45m because cleaning up old test data');
+  await (await playground.waitForCardWithText('cleaning up old test data')).waitForText('Waiting for approval');
+  await playground.sendMessage('request db-read for 1h because monthly revenue report');
+  await (await playground.waitForCardWithText('monthly revenue report')).waitForText('Waiting for approval');
   await playground.openChannel(DEMO.approverChannel);
-  const card = await playground.waitForCardWithText('e2e status and release');
+  const card = await playground.waitForCardWithText('cleaning up old test data');
   await playground.clickCardButton(card, 'Approve');
   await directory.waitForMembership(sandbox, alex, true);
   await card.waitForText('Active');
@@ -41,18 +41,20 @@ test('status → Release now → member removed', async () => {
   expect(answer?.status).toBe(200);
   expect(answerText(answer)).toContain('YOUR ACCESS');
   await directory.waitForMembership(sandbox, alex, false);
-  await status.waitForText('Released');
+  await status.waitForText('RECENT');
   const after = await status.text();
+  expect(after).toContain('1 pending');
+  expect(after).toMatch(/RECENT\s+↩\s+Sandbox \(demo\) · sandbox\s+released/);
   expect(after).toContain('Production DB (read)');
   await expect(status.button('Release now').count()).resolves.toBe(0);
   await expect(status.button('Cancel request').count()).resolves.toBe(1);
   await shots.capture('status-released', { focus: status.message(), docs: 'personal-status-released' });
 
   // The receipt and the channel card follow; the thread says it was released.
-  const receipt = await playground.waitForCardWithText('e2e status and release');
+  const receipt = await playground.waitForCardWithText('cleaning up old test data');
   await receipt.waitForText('Released');
   await playground.openChannel(DEMO.approverChannel);
-  const released = await playground.waitForCardWithText('e2e status and release');
+  const released = await playground.waitForCardWithText('cleaning up old test data');
   await released.waitForText('Released');
   await released.thread().getByText('Access released').waitFor();
   expect(await released.thread().innerText()).toMatch(/Alex Wilber released Sandbox \(demo\) early/);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -39,7 +39,7 @@ describe('tamper-evident audit log', () => {
   /** A fresh copy of the real log (and the store beside it) for one tampering. */
   const copy = () => {
     const sub = path.join(dir, `case-${n++}`);
-    require('node:fs').mkdirSync(sub);
+    mkdirSync(sub);
     copyFileSync(original, path.join(sub, 'audit.jsonl'));
     copyFileSync(store, path.join(sub, 'timebox.json'));
     return path.join(sub, 'audit.jsonl');

@@ -180,15 +180,17 @@ describe('fuzzing the bot over HTTP (invoke handler, message handler, activity g
     try {
       const base = h.teams.message(users.lynne, 'status');
       const mutated = fc.record({
-        key: fc.constantFrom(...Object.keys(base), 'value', 'name', 'entities', 'attachments'),
+        key: fc.constantFrom(...Object.keys(base), 'value', 'name', 'entities', 'attachments', 'locale', 'membersAdded', 'reactionsAdded', 'replyToId'),
         value: fc.jsonValue({ maxDepth: 3 }),
         type: fc.constantFrom('message', 'invoke', 'conversationUpdate', 'event', 'typing', 'installationUpdate', 'messageReaction'),
       });
       await fc.assert(
         fc.asyncProperty(mutated, async ({ key, value, type }) => {
           const activity = { ...base, type, name: type === 'invoke' ? 'adaptiveCard/action' : undefined, [key]: value };
+          const logged = logger.entries.length;
           const res = await h.teams.post(activity);
           expect(res.status).toBeLessThan(500);
+          expect(logger.entries.slice(logged).filter((e) => e.level === 'error')).toEqual([]);
         }),
         params(400),
       );

@@ -307,6 +307,32 @@ describe('structural corpus: malformed bodies and wrong types', () => {
     }
   });
 
+  it('every field null, empty or of the wrong kind, for every activity type: no 5xx, no unexpected error', async () => {
+    const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const consoleWarn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const base = h.teams.message(users.lynne, 'status');
+    const keys = [...Object.keys(base), 'value', 'name', 'entities', 'attachments', 'membersAdded', 'membersRemoved', 'reactionsAdded', 'reactionsRemoved', 'action', 'locale', 'replyToId'];
+    const failures: string[] = [];
+    try {
+      for (const type of ['message', 'invoke', 'conversationUpdate', 'event', 'typing', 'installationUpdate', 'messageReaction']) {
+        for (const key of keys) {
+          for (const value of [null, [], {}, '', 0, true]) {
+            const before = logger.entries.length;
+            const res = await h.teams.post({ ...base, type, name: type === 'invoke' ? 'adaptiveCard/action' : undefined, [key]: value });
+            const errors = logger.entries.slice(before).filter((e) => e.level === 'error');
+            if (res.status >= 500 || errors.length) failures.push(`${type} ${key}=${JSON.stringify(value)}: ${res.status} ${errors.map((e) => String((e.obj as { err?: unknown }).err)).join('; ')}`);
+          }
+        }
+      }
+    } finally {
+      consoleError.mockRestore();
+      consoleWarn.mockRestore();
+    }
+    await h.bot.settled();
+    expect(failures).toEqual([]);
+    expect(await h.bot.store.listOpen()).toEqual([]);
+  });
+
   it('the bot still serves afterwards', async () => {
     expect((await fetch(`${h.bot.url}/healthz`)).status).toBe(200);
     const res = await h.teams.say(users.alex, 'request sandbox for 1h because still alive');

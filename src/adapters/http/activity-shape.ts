@@ -21,6 +21,8 @@ export const activityShape = z
     name: str(256),
     text: z.string().nullish(),
     textFormat: str(32),
+    // Copied into every reply; botbuilder's serializer refuses a reply whose locale is not a string.
+    locale: str(64),
     channelId: str(64),
     serviceUrl: z
       .string()
@@ -32,8 +34,9 @@ export const activityShape = z
     recipient: account,
     conversation: z.object({ id: str(1024), tenantId: str(64), conversationType: str(64), isGroup: z.boolean().nullish() }).passthrough().nullish(),
     channelData: record.nullish(),
-    entities: z.array(record).max(256).nullish(),
-    attachments: z.array(record).max(64).nullish(),
+    // Lists botbuilder walks without a null check: absent is fine, null is not.
+    entities: z.array(record).max(256).optional(),
+    attachments: z.array(record).max(64).optional(),
     membersAdded: z.array(account).max(1000).nullish(),
     membersRemoved: z.array(account).max(1000).nullish(),
   })
@@ -65,7 +68,12 @@ export function activityProblem(body: unknown): string | undefined {
     const issue = result.error.issues[0]!;
     return `${issue.path.join('.') || 'activity'}: ${issue.message}`.slice(0, 200);
   }
-  // A message or an invoke is answered in its conversation: without one there is nowhere to answer.
-  if ((result.data.type === 'message' || result.data.type === 'invoke') && !result.data.conversation?.id) return 'conversation.id is required';
+  // A message or an invoke is answered in its conversation, to its serviceUrl, from its recipient:
+  // without them there is nowhere to answer (and botbuilder fails on the way).
+  if (result.data.type === 'message' || result.data.type === 'invoke') {
+    if (!result.data.conversation?.id) return 'conversation.id is required';
+    if (!result.data.serviceUrl) return 'serviceUrl is required';
+    if (!result.data.recipient?.id) return 'recipient.id is required';
+  }
   return undefined;
 }

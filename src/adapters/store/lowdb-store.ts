@@ -51,6 +51,7 @@ export class LowdbStore implements Store {
   private readonly history: History;
   private readonly audit: AuditLog;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
   readonly hotFile: string;
 
   constructor(readonly dir: string) {
@@ -85,8 +86,15 @@ export class LowdbStore implements Store {
     await this.flushAudit();
   }
 
+  /**
+   * Lets the writes under way finish, then takes no more: work still running after a shutdown
+   * (an effect handed back) must not write behind the next process's back. It fails instead,
+   * and its effect stays in the outbox for the next start.
+   */
   async close(): Promise<void> {
-    await this.serialized(async () => undefined);
+    await this.serialized(async () => {
+      this.closed = true;
+    });
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
@@ -288,7 +296,11 @@ export class LowdbStore implements Store {
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
+    const guarded = () => {
+      if (this.closed) return Promise.reject(new DomainError(ErrorCodes.STORE_WRITE_FAILED, 'Timebox is shutting down, so nothing was changed. Try again in a moment.', { dir: this.dir, cause: 'closed' }));
+      return work();
+    };
+    const next = this.queue.then(guarded, guarded);
     this.queue = next.catch(() => undefined);
     return next;
   }

@@ -120,9 +120,21 @@ export class TeamsNotifier implements Notifier {
     for (let attempt = 1; ; attempt++) {
       let failure: DomainError;
       try {
+        // NB: CloudAdapter runs `logic` as a turn, and a turn's error goes to adapter.onTurnError,
+        // which logs it and returns: continueConversationAsync would resolve as if the send had
+        // worked (no retry, no record, an empty message id). The error is caught inside the turn
+        // instead and thrown here, where the retries and the outbox see it.
+        let inTurn: { error: unknown } | undefined;
         // An empty app id, not undefined, in local mode: undefined breaks continueConversationAsync.
-        await this.adapter.continueConversationAsync(this.appId, reference, logic);
-        return;
+        await this.adapter.continueConversationAsync(this.appId, reference, async (context) => {
+          try {
+            await logic(context);
+          } catch (error) {
+            inTurn = { error };
+          }
+        });
+        if (!inTurn) return;
+        failure = toDomainError(inTurn.error);
       } catch (error) {
         failure = toDomainError(error);
       }

@@ -88,6 +88,9 @@ async function settle(page: Page): Promise<void> {
   await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
 }
 
+/** Widest a focused element is drawn (px). */
+const FOCUS_WIDTH = 640;
+
 /**
  * A picture of the union of `targets` with a margin. The conversation is a scroll container:
  * what is outside its visible part is not painted, so a region taller than the view is taken
@@ -97,6 +100,15 @@ async function captureRegion(page: Page, targets: Locator[], file: string, margi
   const original = page.viewportSize() ?? { width: 1400, height: 1000 };
   let resized = false;
   try {
+    // A channel thread is as wide as the view, its cards are not: narrower while it is taken.
+    // (A narrower viewport would not do: the playground's layout changes with the width.)
+    for (const target of targets)
+      await target.evaluate((element, width) => {
+        if (element.getBoundingClientRect().width > width) {
+          element.dataset.e2eMaxWidth = element.style.maxWidth;
+          element.style.maxWidth = `${width}px`;
+        }
+      }, FOCUS_WIDTH);
     for (let attempt = 0; ; attempt++) {
       // Centred when it fits: the view's header and compose box stay out of the picture.
       await centre(page, targets);
@@ -121,9 +133,17 @@ async function captureRegion(page: Page, targets: Locator[], file: string, margi
       return;
     }
   } finally {
+    for (const target of targets)
+      await target
+        .evaluate((element) => {
+          if (element.dataset.e2eMaxWidth === undefined) return;
+          element.style.maxWidth = element.dataset.e2eMaxWidth;
+          delete element.dataset.e2eMaxWidth;
+        })
+        .catch(() => undefined);
     if (resized) {
       await page.setViewportSize(original);
-      await settle(page);
     }
+    await settle(page);
   }
 }
