@@ -149,7 +149,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     },
     /**
      * Graceful stop, within 10 s (`serve` exits with 1 past that): take no new work (activities
-     * get 503, the listener closes), give turns under way up to 3 s, stop the loops, give side
+     * get 503, the listener closes), give turns under way up to 2 s, stop the loops, give side
      * effects under way up to 5 s and hand the rest back (they stay in the outbox and run at the
      * next start; every one is idempotent), then let the store finish its last write.
      */
@@ -157,7 +157,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       accepting = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections?.();
-      await Promise.race([closed, delay(3_000)]);
+      await Promise.race([closed, delay(2_000)]);
       server.closeAllConnections?.();
       await reconciler.stop(1_000);
       await scheduler.stop();

@@ -68,7 +68,9 @@ describe('reconciler', () => {
     policy.groups.sandbox = { ...policy.groups.sandbox!, enforce: 'remove' };
     h = await startHarness({ policy, env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
     await baselines();
-    await h.teams.say(users.alex, 'help'); // teaches the bot the tenant's Bot Connector URL (for the alert)
+    // A request in the tenant: how a local bot (no MicrosoftAppTenantId) learns where to post the alert.
+    await h.teams.say(users.alex, 'request db-read for 1h because teaching the tenant');
+    await waitFor(async () => (await h.bot.store.listOpen()).length === 1, 'request filed');
     await addBehindTheBack(GROUPS.sandbox, users.megan.aadObjectId);
     const report = await h.bot.reconciler.runOnce();
     expect(report.findings.filter((f) => f.kind.startsWith('drift'))).toEqual([expect.objectContaining({ kind: 'drift-remove', userId: users.megan.aadObjectId })]);
@@ -90,7 +92,8 @@ describe('reconciler', () => {
 
   it('queues a lost add again at start: the approved request is granted', async () => {
     h = await startHarness({ env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
-    h.directory.faults.add({ route: 'POST /groups/*/members/$ref', status: 503 });
+    // Throttled for a minute: the add waits in the outbox (not under way) when the bot stops.
+    h.directory.faults.add({ route: 'POST /groups/*/members/$ref', status: 429, retryAfterSeconds: 60 });
     await h.teams.say(users.alex, 'request sandbox for 1h because lost add');
     const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
     await h.teams.click(users.alex, 'approve', { requestId: request.id }, { conversationId: request.approvalCard!.conversationId, replyToId: request.approvalCard!.activityId });

@@ -184,9 +184,25 @@ describe('fuzzing the bot over HTTP (invoke handler, message handler, activity g
         value: fc.jsonValue({ maxDepth: 3 }),
         type: fc.constantFrom('message', 'invoke', 'conversationUpdate', 'event', 'typing', 'installationUpdate', 'messageReaction'),
       });
+      // Nested fields too: one leaf or branch of a full activity (mention, card action) replaced.
+      const full = {
+        ...base,
+        entities: [{ type: 'mention', mentioned: { id: '28:timebox-test-bot', name: 'Timebox' }, text: '<at>Timebox</at>' }],
+        value: { action: { type: 'Action.Execute', verb: 'approve', data: { requestId: targetId } }, trigger: 'manual' },
+      };
+      const paths = ['from.id', 'from.aadObjectId', 'from.name', 'recipient.id', 'conversation.id', 'conversation.tenantId', 'conversation.conversationType', 'channelData.tenant', 'channelData.tenant.id', 'entities.0', 'entities.0.type', 'entities.0.mentioned', 'entities.0.mentioned.id', 'entities.0.text', 'value.action', 'value.action.type', 'value.action.verb', 'value.action.data', 'value.action.data.requestId', 'value.trigger'];
+      const nested = fc.record({ path: fc.constantFrom(...paths), value: fc.jsonValue({ maxDepth: 2 }), type: fc.constantFrom('message', 'invoke') }).map(({ path, value, type }) => {
+        const activity = structuredClone(full) as Record<string, unknown>;
+        const keys = path.split('.');
+        let node = activity as Record<string, unknown>;
+        for (const k of keys.slice(0, -1)) node = node[k] as Record<string, unknown>;
+        node[keys.at(-1)!] = value;
+        return { key: '', value: undefined as unknown, type, activity };
+      });
+      const topLevel = mutated.map(({ key, value, type }) => ({ key, value, type, activity: undefined as Record<string, unknown> | undefined }));
       await fc.assert(
-        fc.asyncProperty(mutated, async ({ key, value, type }) => {
-          const activity = { ...base, type, name: type === 'invoke' ? 'adaptiveCard/action' : undefined, [key]: value };
+        fc.asyncProperty(fc.oneof(topLevel, nested), async ({ key, value, type, activity: prepared }) => {
+          const activity = prepared ? { ...prepared, type, name: type === 'invoke' ? 'adaptiveCard/action' : undefined } : { ...base, type, name: type === 'invoke' ? 'adaptiveCard/action' : undefined, [key]: value };
           const logged = logger.entries.length;
           const res = await h.teams.post(activity);
           expect(res.status).toBeLessThan(500);

@@ -13,6 +13,16 @@ const account = z
   .passthrough()
   .nullish();
 const record = z.record(z.string(), z.unknown());
+/** botbuilder lower-cases every entity's type, and reads a mention's `mentioned.id` and `text`. */
+const entity = z
+  .object({ type: z.string().max(64) })
+  .passthrough()
+  .superRefine((e, ctx) => {
+    if (e.type.toLowerCase() !== 'mention') return;
+    const m = e as { mentioned?: { id?: unknown }; text?: unknown };
+    if (!m.mentioned || typeof m.mentioned !== 'object' || typeof m.mentioned.id !== 'string') ctx.addIssue({ code: 'custom', message: 'a mention needs mentioned.id' });
+    if (typeof m.text !== 'string') ctx.addIssue({ code: 'custom', message: 'a mention needs its text' });
+  });
 
 export const activityShape = z
   .object({
@@ -35,7 +45,7 @@ export const activityShape = z
     conversation: z.object({ id: str(1024), tenantId: str(64), conversationType: str(64), isGroup: z.boolean().nullish() }).passthrough().nullish(),
     channelData: record.nullish(),
     // Lists botbuilder walks without a null check: absent is fine, null is not.
-    entities: z.array(record).max(256).optional(),
+    entities: z.array(entity).max(256).optional(),
     attachments: z.array(record).max(64).optional(),
     membersAdded: z.array(account).max(1000).nullish(),
     membersRemoved: z.array(account).max(1000).nullish(),
@@ -74,6 +84,8 @@ export function activityProblem(body: unknown): string | undefined {
     if (!result.data.conversation?.id) return 'conversation.id is required';
     if (!result.data.serviceUrl) return 'serviceUrl is required';
     if (!result.data.recipient?.id) return 'recipient.id is required';
+    // botbuilder strips the bot's own mention from the text; a mention needs a text to strip it from.
+    if (typeof result.data.text !== 'string' && result.data.entities?.some((e) => e.type.toLowerCase() === 'mention')) return 'text is required with a mention';
   }
   return undefined;
 }

@@ -92,6 +92,7 @@ export class LowdbStore implements Store {
    * and its effect stays in the outbox for the next start.
    */
   async close(): Promise<void> {
+    if (this.closed) return;
     await this.serialized(async () => {
       this.closed = true;
     });
