@@ -233,6 +233,9 @@ export class Reconciler {
         counts.standing++;
         continue;
       }
+      // Looked at again: the store was read after the members were listed, so a grant that ended
+      // (and was removed) in between would look like drift here.
+      if (!(await directory.isMember(groupId, m))) continue;
       counts.unexplained++;
       const user = await directory.findUser(m).catch(() => undefined);
       const who = user ? `${user.displayName} (${user.userPrincipalName})` : m;

@@ -1,0 +1,250 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { verifyAuditFile } from '../../src/adapters/store/audit-verify';
+import type { AccessRequest } from '../../src/domain/request';
+import type { AuditRecord } from '../../src/ports/store';
+import type { LocalDirectoryCall } from '../../src/dev/local-directory/server';
+import { GROUP_IDS, MANAGED, type Fixture, type ManagedGroup } from './fixture';
+import type { AckedDecision } from './workload';
+
+/** One life of the bot process: spawned, listening, killed (or stopped at the end). */
+export interface Life {
+  spawnAt: number;
+  readyAt?: number;
+  /** SIGKILL (or the final SIGTERM) time; undefined while it runs. */
+  endAt?: number;
+  killed: boolean;
+}
+
+export interface Overstay {
+  requestIds: string[];
+  group: string;
+  userId: string;
+  /** When access should have ended (expiry, release, revoke, failure). */
+  endedAt: number;
+  /** The directory's own record of the removal (a DELETE .../$ref answered 204, or 404: already gone). */
+  removedAt?: number;
+  /** Time the bot was running between the two: what the 5 s bound is about. */
+  upMs: number;
+  /** Wall-clock time between the two, downtime included. */
+  wallMs: number;
+  /** The grant ended while the bot was down: measured from the next start. */
+  duringDowntime: boolean;
+}
+
+export interface Analysis {
+  requests: number;
+  byStatus: Record<string, number>;
+  grants: number;
+  overstays: Overstay[];
+  maxOverstayRunningMs: number;
+  maxOverstayAfterStartMs: number;
+  endedDuringDowntime: number;
+  maxWallOverstayMs: number;
+  /** group/user memberships at the end that no grant, baseline or reported drift explains. */
+  unexplained: string[];
+  /** Standing members (there from the start) that are gone at the end. */
+  standingRemoved: string[];
+  decidedTwice: string[];
+  missingFromAudit: string[];
+  lostDecisions: string[];
+  audit: { ok: boolean; records: number; problem?: string };
+  graph: { calls: number; throttled: number; unavailable: number; faultRate: number };
+}
+
+const DECISIONS = new Set(['approved', 'auto_approved', 'break_glass', 'denied', 'cancelled', 'timed_out']);
+const TERMINAL = new Set(['expired', 'released', 'revoked', 'failed', 'denied', 'cancelled', 'timed_out']);
+
+/** The store as it is on disk: open requests from timebox.json, closed ones from history.jsonl (last line wins). */
+export function readStore(dataDir: string): { requests: Map<string, AccessRequest>; effects: Array<{ kind: string; requestId: string; lane: string }> } {
+  const requests = new Map<string, AccessRequest>();
+  const historyFile = path.join(dataDir, 'history.jsonl');
+  if (existsSync(historyFile)) {
+    for (const line of readFileSync(historyFile, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const value = JSON.parse(line) as { request?: AccessRequest } & AccessRequest;
+      const request = value.request ?? value;
+      requests.set(request.id, request);
+    }
+  }
+  const hotFile = path.join(dataDir, 'timebox.json');
+  const hot = existsSync(hotFile) ? (JSON.parse(readFileSync(hotFile, 'utf8')) as { requests: Record<string, AccessRequest>; effects: Array<{ kind: string; requestId: string; lane: string }> }) : { requests: {}, effects: [] };
+  for (const request of Object.values(hot.requests)) requests.set(request.id, request);
+  return { requests, effects: hot.effects ?? [] };
+}
+
+export function readAudit(dataDir: string): AuditRecord[] {
+  const file = path.join(dataDir, 'audit.jsonl');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditRecord);
+}
+
+/** Total time the bot was running within [from, to]. */
+function upTime(lives: Life[], from: number, to: number): number {
+  let total = 0;
+  for (const life of lives) {
+    const start = Math.max(from, life.spawnAt);
+    const end = Math.min(to, life.endAt ?? Number.POSITIVE_INFINITY);
+    if (end > start) total += end - start;
+  }
+  return total;
+}
+
+const running = (lives: Life[], at: number) => lives.some((l) => l.spawnAt <= at && (l.endAt === undefined || at < l.endAt));
+
+export async function analyze(input: {
+  dataDir: string;
+  fixture: Fixture;
+  calls: LocalDirectoryCall[];
+  members: (groupId: string) => string[];
+  lives: Life[];
+  acked: AckedDecision[];
+  /** group/user memberships added behind Timebox's back in report-only groups (expected to stay, reported). */
+  reportedDrift: Array<{ group: ManagedGroup; userId: string }>;
+}): Promise<Analysis> {
+  const { requests } = readStore(input.dataDir);
+  const audit = readAudit(input.dataDir);
+  const all = [...requests.values()];
+  const byStatus: Record<string, number> = {};
+  for (const r of all) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+
+  // --- Overstay: per person and group, the spans our grants entitled them to, merged; each span's
+  // end against the directory's first removal at or after it.
+  const spans = new Map<string, Array<{ start: number; end: number; ids: string[] }>>();
+  for (const r of all) {
+    if (r.standingMember !== false) continue; // never added by us (standing, or the add never looked)
+    const start = r.grantedAt ?? r.resolution?.at ?? r.updatedAt;
+    let end: number;
+    if (r.status === 'active' || r.status === 'approved') end = Number.POSITIVE_INFINITY;
+    else if (r.status === 'expired') end = r.expiresAt!;
+    else if (r.status === 'released' || r.status === 'revoked') end = r.expiresAt ?? r.resolution!.at;
+    else end = r.resolution?.at ?? r.updatedAt; // failed (an add that may have landed)
+    const key = `${r.group.id.toLowerCase()}/${r.requester.id.toLowerCase()}`;
+    const list = spans.get(key) ?? [];
+    list.push({ start: Math.min(start, end), end, ids: [r.id] });
+    spans.set(key, list);
+  }
+  const deletes = input.calls.filter((c) => c.method === 'DELETE' && (c.status === 204 || c.status === 404));
+  const overstays: Overstay[] = [];
+  for (const [key, list] of spans) {
+    const [groupId, userId] = key.split('/') as [string, string];
+    list.sort((a, b) => a.start - b.start);
+    const merged: typeof list = [];
+    for (const span of list) {
+      const last = merged[merged.length - 1];
+      if (last && span.start <= last.end) {
+        last.end = Math.max(last.end, span.end);
+        last.ids.push(...span.ids);
+      } else merged.push({ ...span, ids: [...span.ids] });
+    }
+    for (const span of merged) {
+      if (span.end === Number.POSITIVE_INFINITY) continue;
+      const removal = deletes.find((c) => c.at >= span.end && c.path.toLowerCase() === `/groups/${groupId}/members/${userId}/$ref`);
+      const group = MANAGED.find((g) => GROUP_IDS[g] === groupId) ?? groupId;
+      const stillMember = input.members(groupId).map((m) => m.toLowerCase()).includes(userId);
+      const removedAt = removal?.at ?? (stillMember ? undefined : span.end);
+      const to = removedAt ?? Date.now();
+      overstays.push({
+        requestIds: span.ids,
+        group,
+        userId,
+        endedAt: span.end,
+        removedAt,
+        upMs: upTime(input.lives, span.end, to),
+        wallMs: to - span.end,
+        duringDowntime: !running(input.lives, span.end),
+      });
+    }
+  }
+  const max = (xs: number[]) => xs.reduce((m, x) => Math.max(m, x), 0);
+
+  // --- Memberships at the end: each explained by standing (there from the start), an open grant,
+  // or a drift the reconciler reported.
+  const unexplained: string[] = [];
+  const standingRemoved: string[] = [];
+  for (const g of MANAGED) {
+    const members = input.members(GROUP_IDS[g]).map((m) => m.toLowerCase());
+    const standing = input.fixture.standing[g].map((m) => m.toLowerCase());
+    for (const s of standing) if (!members.includes(s)) standingRemoved.push(`${g}/${s}`);
+    for (const m of members) {
+      if (standing.includes(m)) continue;
+      if (all.some((r) => r.group.id.toLowerCase() === GROUP_IDS[g] && r.requester.id.toLowerCase() === m && (r.status === 'active' || r.status === 'approved'))) continue;
+      if (input.reportedDrift.some((d) => d.group === g && d.userId.toLowerCase() === m)) continue;
+      unexplained.push(`${g}/${m}`);
+    }
+  }
+
+  // --- Decided twice: one decision, one end, one grant per request; one vote per approver.
+  const decidedTwice: string[] = [];
+  const events = new Map<string, AuditRecord[]>();
+  for (const record of audit) {
+    if (!record.requestId) continue;
+    const list = events.get(record.requestId) ?? [];
+    list.push(record);
+    events.set(record.requestId, list);
+  }
+  for (const [id, list] of events) {
+    const count = (pred: (r: AuditRecord) => boolean) => list.filter(pred).length;
+    if (count((r) => DECISIONS.has(r.type)) > 1) decidedTwice.push(`${id}: ${list.filter((r) => DECISIONS.has(r.type)).map((r) => r.type).join(', ')}`);
+    else if (count((r) => TERMINAL.has(r.type)) > 1) decidedTwice.push(`${id}: ended twice (${list.filter((r) => TERMINAL.has(r.type)).map((r) => r.type).join(', ')})`);
+    else if (count((r) => r.type === 'granted') > 1) decidedTwice.push(`${id}: granted twice`);
+    // Votes on the request itself (votes on an extension offer are their own round).
+    const voters = list.filter((r) => ['voted', 'approved', 'denied'].includes(r.type) && r.actor && !r.detail?.extension).map((r) => r.actor!.id.toLowerCase());
+    if (new Set(voters).size !== voters.length) decidedTwice.push(`${id}: an approver voted twice`);
+  }
+
+  // --- Every transition the store shows is in the audit log.
+  const missingFromAudit: string[] = [];
+  for (const r of all) {
+    const types = (events.get(r.id) ?? []).map((e) => e.type);
+    const need = (type: string | string[], why: string) => {
+      const options = Array.isArray(type) ? type : [type];
+      if (!types.some((t) => options.includes(t))) missingFromAudit.push(`${r.id}: ${why} (no ${options.join('/')})`);
+    };
+    need('submitted', 'filed');
+    const approved = r.grantedAt !== undefined || ['approved', 'active', 'expired', 'released', 'failed'].includes(r.status) || (r.status === 'revoked' && r.votes.length >= r.approvalsRequired) || (r.status === 'revoked' && r.kind !== 'standard');
+    if (approved) need(r.kind === 'auto' ? 'auto_approved' : r.kind === 'break_glass' ? 'break_glass' : 'approved', 'approved');
+    if (TERMINAL.has(r.status)) need(r.status, r.status);
+    if (r.grantedAt !== undefined) need('granted', 'granted');
+    if (r.grantedAt !== undefined && r.membershipRemovedAt !== undefined) need(['member_removed', 'member_kept'], 'membership taken back');
+    for (const vote of r.votes) {
+      if (!(events.get(r.id) ?? []).some((e) => ['voted', 'approved', 'denied'].includes(e.type) && e.actor?.id.toLowerCase() === vote.by.id.toLowerCase())) missingFromAudit.push(`${r.id}: vote of ${vote.by.name}`);
+    }
+    const extended = (events.get(r.id) ?? []).filter((e) => e.type === 'extended').length;
+    if (extended < r.extensions.length) missingFromAudit.push(`${r.id}: ${r.extensions.length} extension(s), ${extended} in the audit`);
+  }
+  for (const id of events.keys()) if (!requests.has(id)) missingFromAudit.push(`${id}: audited but not in the store`);
+
+  // --- Decisions the bot acknowledged to a person must have survived every crash.
+  const lostDecisions: string[] = [];
+  for (const d of input.acked) {
+    const list = events.get(d.requestId) ?? [];
+    const types = d.verb === 'approve' ? ['voted', 'approved'] : d.verb === 'deny' ? ['denied'] : ['revoked'];
+    if (!list.some((e) => types.includes(e.type) && e.actor?.id.toLowerCase() === d.actorId.toLowerCase())) lostDecisions.push(`${d.requestId}: ${d.verb} by ${d.actorId}`);
+  }
+
+  const verified = await verifyAuditFile(path.join(input.dataDir, 'audit.jsonl'), { storeFile: path.join(input.dataDir, 'timebox.json') });
+  const graphCalls = input.calls.filter((c) => c.status !== 0 || true);
+  const throttled = graphCalls.filter((c) => c.status === 429).length;
+  const unavailable = graphCalls.filter((c) => c.status === 503).length;
+  return {
+    requests: all.length,
+    byStatus,
+    grants: all.filter((r) => r.grantedAt !== undefined).length,
+    overstays,
+    maxOverstayRunningMs: max(overstays.filter((o) => !o.duringDowntime).map((o) => o.upMs)),
+    maxOverstayAfterStartMs: max(overstays.filter((o) => o.duringDowntime).map((o) => o.upMs)),
+    endedDuringDowntime: overstays.filter((o) => o.duringDowntime).length,
+    maxWallOverstayMs: max(overstays.map((o) => o.wallMs)),
+    unexplained,
+    standingRemoved,
+    decidedTwice,
+    missingFromAudit,
+    lostDecisions,
+    audit: { ok: verified.ok, records: verified.records, problem: verified.problem },
+    graph: { calls: graphCalls.length, throttled, unavailable, faultRate: graphCalls.length ? (throttled + unavailable) / graphCalls.length : 0 },
+  };
+}

@@ -1,0 +1,355 @@
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { startLocalDirectory, type LocalDirectoryHandle } from '../../src/dev/local-directory/server';
+import { FakeConnector } from '../helpers/fake-connector';
+import { analyze, readAudit, readStore, type Analysis, type Life } from './analysis';
+import { buildBot, freePort, spawnBot, type BotProcess, type Runner } from './bot-process';
+import { ChaosTeams } from './client';
+import { chaosFixture, GROUP_IDS, prng, type ManagedGroup } from './fixture';
+import { sleep, Workload, type Scenario } from './workload';
+
+export interface ChaosOptions {
+  /** Scenarios to play; each files one request (≥ 300 for the full run). */
+  requests: number;
+  /** SIGKILLs of the bot, each followed by a restart (≥ 20 for the full run). */
+  kills: number;
+  minGrantS: number;
+  maxGrantS: number;
+  /** Share of Graph calls answered 429 (Retry-After) or 503, half and half. */
+  graphFaultRate: number;
+  /** Retry-After of the 429s, seconds. */
+  retryAfterS: number;
+  /** Share of Bot Connector calls answered 502. */
+  connectorFaultRate: number;
+  /** People filing requests in parallel. */
+  people: number;
+  /** Pause of each person between scenarios, ms. */
+  thinkMs: [number, number];
+  /** Time between kills, ms (a share of them aimed right at a grant's end instead). */
+  killGapMs: [number, number];
+  /** How long the bot stays down after a kill, ms. */
+  downtimeMs: [number, number];
+  /** Share of kills aimed just before a grant's end, so that it ends while the bot is down. */
+  aimedKills: number;
+  /** The overstay bound checked (PRODUCT.md §8.2: 5 s). */
+  overstayLimitMs: number;
+  seed: number;
+  runner: Runner;
+  /** Keep the working directory (store, audit, bot log) even when the run passes. */
+  keep: boolean;
+  verbose: boolean;
+  /** Hard cap on the whole run. */
+  maxRunMs: number;
+}
+
+export const FULL: ChaosOptions = {
+  requests: 300,
+  kills: 20,
+  minGrantS: 10,
+  maxGrantS: 60,
+  graphFaultRate: 0.3,
+  retryAfterS: 1,
+  connectorFaultRate: 0.1,
+  people: 30,
+  thinkMs: [1000, 4000],
+  killGapMs: [3000, 9000],
+  downtimeMs: [200, 2500],
+  aimedKills: 0.35,
+  overstayLimitMs: 5000,
+  seed: Date.now() % 1_000_000,
+  runner: 'bundle',
+  keep: false,
+  verbose: false,
+  maxRunMs: 15 * 60_000,
+};
+
+/** What `npm test` runs (test/integration/chaos-short.test.ts): ≥ 5 kills, ≥ 50 requests, about a minute. */
+export const SHORT: ChaosOptions = {
+  ...FULL,
+  requests: 50,
+  kills: 5,
+  minGrantS: 10,
+  maxGrantS: 16,
+  people: 14,
+  thinkMs: [500, 2000],
+  killGapMs: [2500, 6000],
+  downtimeMs: [200, 1500],
+  maxRunMs: 4 * 60_000,
+};
+
+export interface ChaosResult {
+  options: ChaosOptions;
+  passed: boolean;
+  violations: string[];
+  durationMs: number;
+  kills: number;
+  lives: Life[];
+  bootMs: { min: number; avg: number; max: number };
+  scenarios: Record<Scenario, number>;
+  workload: { scenarios: number; learned: number; clicks: number; refusedClicks: number; acked: number; noCard: number; undelivered: number; retriedPosts: number };
+  connector: { calls: number; failed: number; faultRate: number };
+  drift: { removed: boolean; reported: boolean };
+  finalStop: { code: number | null; ms: number };
+  analysis: Analysis;
+  workDir: string;
+}
+
+/**
+ * The crash-and-fault run: the real bot as a child process (`timebox serve`), against the
+ * local directory with Graph faults and a fake Bot Connector with 502s (both in this process,
+ * where their call logs can be read), a workload of people in Teams over HTTP, and SIGKILLs at
+ * random moments — some aimed just before a grant ends, so it ends while the bot is down —
+ * each followed by a restart. Then it lets everything settle, stops the bot with SIGTERM and
+ * checks the guarantees from the files and the directory's own call log.
+ */
+export async function runChaos(options: ChaosOptions, print: (line: string) => void = console.log): Promise<ChaosResult> {
+  const started = Date.now();
+  const hardEnd = started + options.maxRunMs;
+  const rand = prng(options.seed);
+  const workDir = mkdtempSync(path.join(tmpdir(), 'timebox-chaos-'));
+  const dataDir = path.join(workDir, 'data');
+  const fixture = chaosFixture(options.people, options.maxGrantS);
+  writeFileSync(path.join(workDir, 'policy.yaml'), stringify(fixture.policy));
+  const log = createWriteStream(path.join(workDir, 'bot.log'), { flags: 'a' });
+  const note = (line: string) => {
+    const stamped = `[chaos +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}`;
+    log.write(`${stamped}\n`);
+    if (options.verbose) print(stamped);
+  };
+  const violations: string[] = [];
+
+  // Graph: 429 with Retry-After for half of the faulty calls, 503 for the other half.
+  const half = options.graphFaultRate / 2;
+  const directory: LocalDirectoryHandle = await startLocalDirectory({
+    seed: fixture.seed,
+    faults: options.graphFaultRate > 0 ? [{ status: 429, retryAfterSeconds: options.retryAfterS, probability: half }, { status: 503, probability: half / (1 - half) }] : [],
+  });
+  const connector = await new FakeConnector().start();
+  connector.chaos = { probability: options.connectorFaultRate, status: 502, routes: ['create', 'send', 'update'] };
+  const bundle = options.runner === 'bundle' ? await buildBot() : undefined;
+  const port = await freePort();
+  const env = {
+    TIMEBOX_DEV: '1',
+    TIMEBOX_POLICY: path.join(workDir, 'policy.yaml'),
+    TIMEBOX_DATA_DIR: dataDir,
+    GRAPH_BASE_URL: directory.url,
+    TIMEBOX_SERVICE_URL: connector.url,
+    TIMEBOX_RECONCILE_INTERVAL: '10s',
+    TIMEBOX_REQUEST_RATE_LIMIT: 'off',
+    LOG_LEVEL: 'warn',
+  };
+
+  const lives: Life[] = [];
+  let bot: BotProcess | undefined;
+  let life: Life | undefined;
+  let stopping = false;
+  const start = async (): Promise<void> => {
+    const current = spawnBot({ bundle, runner: options.runner, port, env, maxOutput: 4096 });
+    const mine: Life = { spawnAt: current.spawnedAt, killed: false };
+    bot = current;
+    life = mine;
+    lives.push(mine);
+    current.child.stdout!.pipe(log as WriteStream, { end: false });
+    current.child.stderr!.pipe(log as WriteStream, { end: false });
+    void current.exited.then((exit) => {
+      if (mine.endAt === undefined) {
+        mine.endAt = exit.at;
+        if (!stopping) violations.push(`the bot exited by itself (code ${exit.code}, signal ${exit.signal}) — see ${path.join(workDir, 'bot.log')}`);
+      }
+    });
+    mine.readyAt = await current.ready(30_000);
+    note(`bot ${lives.length} up (pid ${current.pid}) in ${mine.readyAt - mine.spawnAt} ms`);
+  };
+  const kill = async (why: string): Promise<void> => {
+    if (!bot || !life) return;
+    life.endAt = Date.now();
+    life.killed = true;
+    bot.child.kill('SIGKILL');
+    await bot.exited;
+    note(`SIGKILL ${lives.length} (${why})`);
+  };
+
+  let result: ChaosResult | undefined;
+  try {
+    await start();
+    const teams = new ChaosTeams(`http://127.0.0.1:${port}`, connector.url);
+    const workload = new Workload({ fixture, teams, connector, rand, requests: options.requests, minGrantS: options.minGrantS, maxGrantS: options.maxGrantS, thinkMs: options.thinkMs, log: note });
+    let workloadDone = false;
+    const playing = workload.run().finally(() => {
+      workloadDone = true;
+      note(`workload done: ${workload.scenarios} scenarios`);
+    });
+
+    // Drift: memberships added behind Timebox's back once the groups' baselines exist: one in the
+    // enforce: remove group (must be removed), one in a report group (must be reported).
+    const drift = { enforce: fixture.approvers[2]!.aadObjectId, report: fixture.approvers[3]!.aadObjectId };
+    const reportedDrift: Array<{ group: ManagedGroup; userId: string }> = [{ group: 'std', userId: drift.report }];
+    const injectDrift = (async () => {
+      while (workload.scenarios < options.requests / 3 && Date.now() < hardEnd) await sleep(500);
+      await addBehindTheBack(directory.url, GROUP_IDS.enforce, drift.enforce);
+      await addBehindTheBack(directory.url, GROUP_IDS.std, drift.report);
+      note('drift injected');
+    })();
+
+    // The killer.
+    let kills = 0;
+    while (Date.now() < hardEnd && !(kills >= options.kills && workloadDone)) {
+      const gap = options.killGapMs[0] + rand() * (options.killGapMs[1] - options.killGapMs[0]);
+      const aimed = rand() < options.aimedKills ? nextExpiry(dataDir, Date.now() + 300, Date.now() + gap) : undefined;
+      await sleep(aimed !== undefined ? Math.max(0, aimed - Date.now() - rand() * 300) : gap);
+      if (workloadDone && kills >= options.kills) break;
+      await kill(aimed !== undefined ? `aimed at a grant ending ${new Date(aimed).toISOString()}` : 'random');
+      kills++;
+      await sleep(options.downtimeMs[0] + rand() * (options.downtimeMs[1] - options.downtimeMs[0]));
+      await start();
+    }
+    await playing;
+    await injectDrift;
+
+    // Let everything settle: no open request, nothing in the outbox, the drift handled.
+    const settleEnd = Math.min(hardEnd, Date.now() + (options.maxGrantS + 120) * 1000);
+    let settled = false;
+    while (Date.now() < settleEnd) {
+      const { requests, effects } = readStore(dataDir);
+      const open = [...requests.values()].filter((r) => ['pending', 'approved', 'active'].includes(r.status));
+      const enforced = !directory.members(GROUP_IDS.enforce).map((m) => m.toLowerCase()).includes(drift.enforce.toLowerCase());
+      const reported = readAudit(dataDir).some((r) => r.type === 'drift_detected' && String(r.detail?.userId).toLowerCase() === drift.report.toLowerCase());
+      if (open.length === 0 && effects.length === 0 && enforced && reported) {
+        settled = true;
+        break;
+      }
+      await sleep(500);
+    }
+    if (!settled) violations.push('the bot did not settle (open requests, outbox entries or drift left) before the deadline');
+
+    // The last stop is a graceful one.
+    stopping = true;
+    const signalled = Date.now();
+    life!.endAt = signalled;
+    bot!.child.kill('SIGTERM');
+    const exit = await Promise.race([bot!.exited, sleep(15_000).then(() => undefined)]);
+    if (!exit) {
+      bot!.child.kill('SIGKILL');
+      violations.push('SIGTERM: the bot did not exit within 15 s');
+    }
+    const finalStop = { code: exit?.code ?? null, ms: (exit?.at ?? Date.now()) - signalled };
+    if (exit && exit.code !== 0) violations.push(`SIGTERM: exit code ${exit.code}`);
+    if (finalStop.ms > 10_000) violations.push(`SIGTERM: took ${finalStop.ms} ms (limit 10 s)`);
+
+    const analysis = await analyze({ dataDir, fixture, calls: directory.calls, members: (g) => directory.members(g), lives, acked: workload.acked, reportedDrift });
+    const audit = readAudit(dataDir);
+    const driftResult = {
+      removed: audit.some((r) => r.type === 'drift_removed' && String(r.detail?.userId).toLowerCase() === drift.enforce.toLowerCase()) && !directory.members(GROUP_IDS.enforce).map((m) => m.toLowerCase()).includes(drift.enforce.toLowerCase()),
+      reported: audit.some((r) => r.type === 'drift_detected' && String(r.detail?.userId).toLowerCase() === drift.report.toLowerCase()),
+    };
+    if (!driftResult.removed) violations.push('drift in the enforce: remove group was not removed (with an audit record)');
+    if (!driftResult.reported) violations.push('drift in a report group was not reported in the audit log');
+
+    const limit = options.overstayLimitMs;
+    if (kills < options.kills) violations.push(`only ${kills} kills (wanted ${options.kills})`);
+    if (analysis.requests < options.requests) violations.push(`only ${analysis.requests} requests in the store (wanted ${options.requests})`);
+    if (analysis.maxOverstayRunningMs > limit) violations.push(`max overstay while running ${analysis.maxOverstayRunningMs} ms > ${limit} ms`);
+    if (analysis.maxOverstayAfterStartMs > limit) violations.push(`max overstay after a start ${analysis.maxOverstayAfterStartMs} ms > ${limit} ms`);
+    for (const o of analysis.overstays.filter((x) => x.removedAt === undefined)) violations.push(`never removed: ${o.group}/${o.userId} (${o.requestIds.join(', ')})`);
+    if (analysis.unexplained.length) violations.push(`memberships no grant explains: ${analysis.unexplained.join(', ')}`);
+    if (analysis.standingRemoved.length) violations.push(`standing members removed: ${analysis.standingRemoved.join(', ')}`);
+    if (analysis.decidedTwice.length) violations.push(`decided twice: ${analysis.decidedTwice.join('; ')}`);
+    if (analysis.missingFromAudit.length) violations.push(`missing from the audit: ${analysis.missingFromAudit.slice(0, 20).join('; ')}`);
+    if (analysis.lostDecisions.length) violations.push(`acknowledged decisions lost: ${analysis.lostDecisions.join('; ')}`);
+    if (!analysis.audit.ok) violations.push(`audit chain: ${analysis.audit.problem}`);
+    if (analysis.graph.faultRate < options.graphFaultRate * 0.85) violations.push(`Graph fault rate was ${(analysis.graph.faultRate * 100).toFixed(1)}% (wanted ${options.graphFaultRate * 100}%)`);
+
+    const boots = lives.filter((l) => l.readyAt !== undefined).map((l) => l.readyAt! - l.spawnAt);
+    result = {
+      options,
+      passed: violations.length === 0,
+      violations,
+      durationMs: Date.now() - started,
+      kills,
+      lives,
+      bootMs: { min: Math.min(...boots), avg: Math.round(boots.reduce((a, b) => a + b, 0) / boots.length), max: Math.max(...boots) },
+      scenarios: workload.started,
+      workload: { scenarios: workload.scenarios, learned: workload.requestIds.size, clicks: workload.clicks, refusedClicks: workload.refusedClicks, acked: workload.acked.length, noCard: workload.noCard, undelivered: workload.undelivered, retriedPosts: teams.retried },
+      connector: { calls: connector.stats.calls, failed: connector.stats.failed, faultRate: connector.stats.calls ? connector.stats.failed / connector.stats.calls : 0 },
+      drift: driftResult,
+      finalStop,
+      analysis,
+      workDir,
+    };
+    writeFileSync(path.join(workDir, 'result.json'), JSON.stringify(result, null, 2));
+    return result;
+  } finally {
+    stopping = true;
+    if (bot && bot.child.exitCode === null && bot.child.signalCode === null) {
+      bot.child.kill('SIGKILL');
+      await bot.exited;
+    }
+    await connector.stop();
+    await directory.close();
+    await new Promise<void>((resolve) => log.end(() => resolve()));
+    if (result?.passed && !options.keep) rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** The earliest end of an active grant within [from, to], read from the bot's store file (atomically replaced, so safe to read). */
+function nextExpiry(dataDir: string, from: number, to: number): number | undefined {
+  try {
+    const { requests } = readStore(dataDir);
+    const ends = [...requests.values()].filter((r) => r.status === 'active' && r.expiresAt !== undefined && r.expiresAt >= from && r.expiresAt <= to).map((r) => r.expiresAt!);
+    return ends.length ? Math.min(...ends) : undefined;
+  } catch {
+    return undefined; // read while it was being written: a random kill instead
+  }
+}
+
+/** What an admin does in the Entra portal: a membership Timebox knows nothing of (retried through the injected faults). */
+async function addBehindTheBack(graphUrl: string, groupId: string, userId: string): Promise<void> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const res = await fetch(`${graphUrl}/groups/${groupId}/members/$ref`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ '@odata.id': `https://graph.microsoft.com/v1.0/directoryObjects/${userId}` }),
+    });
+    if (res.status === 204 || res.status === 400) return;
+    await sleep(300);
+  }
+  throw new Error(`could not add ${userId} to ${groupId} behind the bot's back`);
+}
+
+/** The figures, as printed at the end of a run (and pasted in docs/reliability.md). */
+export function summarize(result: ChaosResult): string {
+  const a = result.analysis;
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const rows: Array<[string, string]> = [
+    ['result', result.passed ? 'PASS' : 'FAIL'],
+    ['seed', String(result.options.seed)],
+    ['duration', s(result.durationMs)],
+    ['kills (SIGKILL + restart)', `${result.kills} (${result.lives.filter((l) => l.killed).length} killed lives; boot ${result.bootMs.min}/${result.bootMs.avg}/${result.bootMs.max} ms min/avg/max, runner ${result.options.runner})`],
+    ['requests', `${a.requests} (${Object.entries(a.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')})`],
+    ['grants (membership added)', String(a.grants)],
+    ['scenarios', Object.entries(result.scenarios).map(([k, v]) => `${k} ${v}`).join(', ')],
+    ['max overstay while running', `${s(a.maxOverstayRunningMs)} (limit ${s(result.options.overstayLimitMs)}; ${a.overstays.length - a.endedDuringDowntime} grant ends)`],
+    ['max overstay after start', `${s(a.maxOverstayAfterStartMs)} (limit ${s(result.options.overstayLimitMs)}; ${a.endedDuringDowntime} grants ended while the bot was down)`],
+    ['max wall-clock overstay', `${s(a.maxWallOverstayMs)} (downtime included)`],
+    ['longest removals', [...a.overstays].sort((x, y) => y.upMs - x.upMs).slice(0, 3).map((o) => `${o.requestIds.join('+')} ${o.group} ${s(o.upMs)}${o.duringDowntime ? ' after start' : ''}`).join('; ')],
+    ['memberships no grant explains', String(a.unexplained.length)],
+    ['standing members removed', String(a.standingRemoved.length)],
+    ['requests decided twice', String(a.decidedTwice.length)],
+    ['transitions missing from the audit', String(a.missingFromAudit.length)],
+    ['acknowledged decisions lost', `${a.lostDecisions.length} (of ${result.workload.acked})`],
+    ['audit chain', a.audit.ok ? `verified (${a.audit.records} records)` : `BROKEN: ${a.audit.problem}`],
+    ['drift (reconciler)', `enforce: remove → ${result.drift.removed ? 'removed' : 'NOT removed'}; report → ${result.drift.reported ? 'reported' : 'NOT reported'}`],
+    ['Graph calls', `${a.graph.calls}, ${pct(a.graph.faultRate)} faulted (${a.graph.throttled} × 429 Retry-After ${result.options.retryAfterS} s, ${a.graph.unavailable} × 503)`],
+    ['Bot Connector calls', `${result.connector.calls}, ${pct(result.connector.faultRate)} answered 502`],
+    ['final SIGTERM', `exit ${result.finalStop.code} in ${result.finalStop.ms} ms`],
+    ['workload', `${result.workload.clicks} clicks (${result.workload.refusedClicks} refused as stale/duplicate), ${result.workload.retriedPosts} posts retried across restarts, ${result.workload.undelivered} undelivered, ${result.workload.noCard} without a card`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
+  if (result.violations.length) lines.push('', '  violations:', ...result.violations.map((v) => `    - ${v}`));
+  if (!result.passed || result.options.keep) lines.push('', `  store, audit and bot log kept in ${result.workDir}`);
+  return lines.join('\n');
+}
