@@ -4,7 +4,7 @@ import type { NewEffect } from '../ports/store';
 const remove: NewEffect = { kind: 'directory.remove' };
 const updateCards: NewEffect[] = [{ kind: 'card.update' }, { kind: 'card.update', template: 'receipt' }];
 const reply = (template: string): NewEffect => ({ kind: 'thread.reply', template });
-const tell = (template: string): NewEffect => ({ kind: 'person.notify', template });
+const tell = (template: string, data?: NewEffect['data']): NewEffect => ({ kind: 'person.notify', template, ...(data ? { data } : {}) });
 
 /**
  * The side effects each event causes. Effects carry no state: handlers read the request as
@@ -16,8 +16,10 @@ export function effectsFor(event: RequestEvent, request: AccessRequest, mode: 'm
       return [{ kind: 'card.post' }, tell('receipt')];
     case 'voted':
     case 'claimed':
-    case 'extension_denied':
       return [...updateCards];
+    case 'extension_denied':
+      // The request keeps no trace of a dropped offer, so the notice takes who and why from here.
+      return [...updateCards, tell('extension_denied', { by: event.actor?.name, reason: event.reason, added: event.detail?.added })];
     case 'acknowledged':
       return [...updateCards, reply('acknowledged')];
     case 'approved':

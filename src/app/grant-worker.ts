@@ -207,7 +207,7 @@ export class GrantWorker {
       }
       case 'thread.reply': {
         if (!request.approvalCard) return store.completeEffect(effect.id);
-        await notifier.replyInThread(request.approvalCard, await presenter.notice(effect.template ?? 'update', request, 'channel'));
+        await notifier.replyInThread(request.approvalCard, await presenter.notice(effect.template ?? 'update', request, 'channel', effect.data));
         return store.completeEffect(effect.id);
       }
       case 'person.notify': {
@@ -221,7 +221,7 @@ export class GrantWorker {
           const ref = await notifier.sendToPerson(chat, { card: await presenter.receiptCard(request) });
           return this.patch(request.id, effect.id, { receiptCard: ref });
         }
-        await notifier.sendToPerson(chat, await presenter.notice(effect.template ?? 'update', request, 'requester'));
+        await notifier.sendToPerson(chat, await presenter.notice(effect.template ?? 'update', request, 'requester', effect.data));
         return store.completeEffect(effect.id);
       }
     }

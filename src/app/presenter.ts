@@ -8,5 +8,5 @@ export interface Presenter {
   /** The requester's receipt card in personal chat. */
   receiptCard(request: AccessRequest): Promise<object> | object;
   /** A thread reply (`audience: 'channel'`) or a personal message (`'requester'`). */
-  notice(template: string, request: AccessRequest, audience: 'channel' | 'requester'): Promise<OutgoingMessage> | OutgoingMessage;
+  notice(template: string, request: AccessRequest, audience: 'channel' | 'requester', data?: Record<string, unknown>): Promise<OutgoingMessage> | OutgoingMessage;
 }

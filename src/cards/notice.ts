@@ -23,6 +23,7 @@ export type NoticeKind =
   | 'break_glass'
   | 'auto_approved'
   | 'extension_requested'
+  | 'extension_denied'
   | 'acknowledged';
 
 export const NOTICE_KINDS: readonly NoticeKind[] = [
@@ -40,6 +41,7 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'break_glass',
   'auto_approved',
   'extension_requested',
+  'extension_denied',
   'acknowledged',
 ];
 
@@ -51,6 +53,8 @@ export interface NoticeView {
   mentions?: Mention[];
   /** The group's rules, when known, cap the Extend choices of an expiry warning. */
   rules?: GroupRules;
+  /** Facts the request does not keep: who denied an extension, why, and how much was asked. */
+  detail?: { by?: string; reason?: string; added?: string };
 }
 
 interface NoticeText {
@@ -73,7 +77,7 @@ function endOf(r: AccessRequest, now: number): string {
 }
 
 /** What each notice says, to the channel (about the requester) or to the requester (as "you"). */
-function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: boolean): NoticeText {
+function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: boolean, detail: NoticeView['detail'] = {}): NoticeText {
   const who = personName(r.requester);
   const by = personName(r.resolution?.by);
   const group = groupTitle(r);
@@ -245,6 +249,17 @@ function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: bool
           : [`Your request to extend ${group} by ${more} was sent to the approvers.`],
       };
     }
+    case 'extension_denied':
+      return {
+        icon: '✖',
+        title: 'Extension denied',
+        color: 'attention',
+        style: 'attention',
+        lines: [
+          `${plain(detail.by, TextLimit.NAME) || 'An approver'} denied ${toChannel ? `${who}’s` : 'your'} request to extend ${group}${detail.added ? ` by ${plain(detail.added, 20)}` : ''}. ${toChannel ? 'The' : 'Your'} access still ends at ${endOf(r, now)}.`,
+          ...reasonLine(detail.reason),
+        ],
+      };
     case 'acknowledged':
       return {
         icon: '✔',
@@ -279,7 +294,7 @@ function mentionsOf(mentions: Mention[] | undefined) {
 export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessage {
   const { request: r, now } = view;
   const toChannel = view.audience === 'channel';
-  const text = textOf(kind, r, now, toChannel);
+  const text = textOf(kind, r, now, toChannel, view.detail);
   const entities = mentionsOf(view.mentions);
   const offerExtend = kind === 'expiry_warning' && !toChannel && r.status === 'active';
   const choices = offerExtend && !r.pendingExtension ? extensionChoices(r, view.rules) : [];

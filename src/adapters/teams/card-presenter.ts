@@ -47,12 +47,12 @@ export class CardPresenter implements Presenter {
     return renderReceiptCard({ request, now: this.deps.clock.now() });
   }
 
-  async notice(template: string, request: AccessRequest, audience: 'channel' | 'requester') {
+  async notice(template: string, request: AccessRequest, audience: 'channel' | 'requester', data?: Record<string, unknown>) {
     const mentions: Mention[] =
       audience === 'channel' && (template === 'reminder' || template === 'break_glass' || template === 'extension_requested')
         ? (await this.approversInTeam(request)).map((m) => ({ id: m.teamsId, name: m.name }))
         : [];
-    return renderNotice(template as NoticeKind, { request, now: this.deps.clock.now(), audience, mentions, rules: this.deps.service.rulesOf(request) });
+    return renderNotice(template as NoticeKind, { request, now: this.deps.clock.now(), audience, mentions, rules: this.deps.service.rulesOf(request), detail: noticeDetail(data) });
   }
 
   /** Members of the approvers' team who may approve this group (cached: group checks cost Graph calls). */
@@ -79,4 +79,11 @@ export class CardPresenter implements Presenter {
   private async teamsIdOf(request: AccessRequest): Promise<string | undefined> {
     return (await this.deps.store.getPersonalChat(request.requester.id))?.userId;
   }
+}
+
+/** The notice's extra facts from an effect's data, taking only strings. */
+function noticeDetail(data: Record<string, unknown> | undefined): { by?: string; reason?: string; added?: string } | undefined {
+  if (!data) return undefined;
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return { by: text(data.by), reason: text(data.reason), added: text(data.added) };
 }

@@ -180,6 +180,8 @@ function noticeSubject(kind: (typeof NOTICE_KINDS)[number]): AccessRequest {
       return autoApproved();
     case 'extension_requested':
       return withExtensionAsked();
+    case 'extension_denied':
+      return aRequestIn('active', { expiresAt: T0 + 30 * MINUTE });
     case 'acknowledged':
       return { ...breakGlass(), acknowledgedBy: anApprover() };
   }
@@ -206,6 +208,7 @@ function noticeCards(): CatalogEntry[] {
         audience,
         ...(mentions ? { mentions } : {}),
         rules: aGroupRules(),
+        ...(kind === 'extension_denied' ? { detail: { by: 'Grace Hopper', reason: 'Finish in the maintenance window', added: '1h' } } : {}),
       });
       return { name: `notice-${kind.replace(/_/g, '-')}-${audience}`, card: message.card! };
     }),
