@@ -44,8 +44,11 @@ function statusLine(r: AccessRequest, now: number): string {
     return 'Time is up — removing membership';
   const label = lookOf(r).label;
   if (r.status === Status.PENDING) return `${label} · ${approvalsProgress(r)}`;
-  if (r.status === Status.ACTIVE && r.pendingExtension)
-    return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} requested`;
+  if (r.status === Status.ACTIVE && r.pendingExtension) {
+    const votes = r.pendingExtension.votes.filter((v) => v.decision === 'approve').length;
+    const progress = r.approvalsRequired > 1 ? ` · ${votes} of ${r.approvalsRequired} approvals` : '';
+    return `${label} · extension of ${formatDuration(r.pendingExtension.addedMs)} requested${progress}`;
+  }
   return label;
 }
 
