@@ -200,7 +200,8 @@ export class GrantWorker {
       }
       case 'card.update': {
         const target = effect.template === 'receipt' ? request.receiptCard : request.approvalCard;
-        if (!target) return store.completeEffect(effect.id);
+        // A message the connector gave no id for cannot be updated; the next notice tells the news.
+        if (!target?.activityId) return store.completeEffect(effect.id);
         const card = effect.template === 'receipt' ? await presenter.receiptCard(request) : await presenter.approvalCard(request);
         await notifier.updateCard(target, card);
         return store.completeEffect(effect.id);
@@ -219,7 +220,7 @@ export class GrantWorker {
         if (effect.template === 'receipt') {
           if (request.receiptCard) return store.completeEffect(effect.id);
           const ref = await notifier.sendToPerson(chat, { card: await presenter.receiptCard(request) });
-          return this.patch(request.id, effect.id, { receiptCard: ref });
+          return this.patch(request.id, effect.id, ref.activityId ? { receiptCard: ref } : {});
         }
         await notifier.sendToPerson(chat, await presenter.notice(effect.template ?? 'update', request, 'requester', effect.data));
         return store.completeEffect(effect.id);

@@ -99,15 +99,14 @@ describe('secrets never reach the logs or the audit', () => {
       // The token endpoint refusing the bot's credentials.
       channel.clients.set(APP_ID, 'rotated-elsewhere');
       await teams.say(users.megan, 'request sandbox for 1h because token endpoint says no');
-      await h.bot.settled();
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(() => /token endpoint answered 401/.test(capture.logs), 'the refused token logged', 10_000);
     } finally {
       await h.bot.stop().catch(() => undefined);
     }
     const secrets = [APP_PASSWORD, AZURE_SECRET, Buffer.from(`${APP_ID}:${APP_PASSWORD}`).toString('base64'), ...channel.issued.map((i) => i.token), ...inbound];
     expect(channel.issued.length).toBeGreaterThan(0);
     expect(capture.logs).toMatch(/timebox listening/);
-    expect(capture.logs).toMatch(/"level":50/); // errors were logged: the scan is not of an empty log
+    expect(capture.logs).toMatch(/"level":(40|50)/); // failures were logged: the scan is not of an empty log
     expectNoSecret('the logs', capture.logs, secrets);
     expectNoSecret('the console', capture.console, secrets);
     expectNoSecret('the store and the audit log', dataAtRest(h), secrets);

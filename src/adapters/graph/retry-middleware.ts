@@ -7,9 +7,17 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Longest single wait. A Retry-After beyond it ends the retries (the caller retries later). */
   maxDelayMs: number;
+  /** Longest wait of our own backoff (when Graph gave no Retry-After); default maxDelayMs. */
+  maxBackoffMs?: number;
 }
 
-export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 };
+/**
+ * NB: Retry-After is always honoured (up to 30 s here, longer through the outbox). Without one
+ * (a 503, a network error) the backoff is short and capped at 1 s: a removal is due within 5 s
+ * of a grant's end (PRODUCT.md §8.2), and an uncapped exponential backoff alone would spend
+ * that on four failed attempts. The outbox keeps backing off beyond these five attempts.
+ */
+export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 30_000, maxBackoffMs: 1_000 };
 
 /** Statuses Graph documents as transient: throttled, unavailable, gateway timeout. */
 const RETRYABLE_STATUS = new Set([429, 503, 504]);
@@ -74,8 +82,8 @@ export class RetryMiddleware implements Middleware {
 
   /** Exponential backoff with "equal jitter": between half and all of base × 2^(attempt-1). */
   backoffMs(attempt: number): number {
-    const { baseDelayMs, maxDelayMs } = this.options.policy;
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+    const { baseDelayMs, maxDelayMs, maxBackoffMs } = this.options.policy;
+    const ceiling = Math.min(maxBackoffMs ?? maxDelayMs, maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
     return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
   }
 

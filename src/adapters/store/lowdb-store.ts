@@ -67,8 +67,7 @@ export class LowdbStore implements Store {
   async open(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
     const { Low } = await import('lowdb');
-    const { JSONFile } = await import('lowdb/node');
-    this.db = new Low<HotState>(new JSONFile<HotState>(this.hotFile), emptyState());
+    this.db = new Low<HotState>(new DurableJsonFile<HotState>(this.hotFile), emptyState());
     try {
       await this.db.read();
     } catch (error) {
@@ -207,7 +206,8 @@ export class LowdbStore implements Store {
   }
 
   async getPersonalChat(userId: string): Promise<PersonalChat | undefined> {
-    return clone(this.state.personalChats[userId]);
+    // Own keys only: ids come from activities, and "__proto__" must not find Object.prototype.
+    return Object.hasOwn(this.state.personalChats, userId) ? clone(this.state.personalChats[userId]) : undefined;
   }
 
   saveServiceUrl(tenantId: string, serviceUrl: string): Promise<void> {
@@ -216,7 +216,7 @@ export class LowdbStore implements Store {
   }
 
   async getServiceUrl(tenantId: string): Promise<string | undefined> {
-    return this.state.serviceUrls[tenantId];
+    return Object.hasOwn(this.state.serviceUrls, tenantId) ? this.state.serviceUrls[tenantId] : undefined;
   }
 
   async getBaseline(groupId: string): Promise<GroupBaseline | undefined> {
@@ -304,6 +304,48 @@ export class LowdbStore implements Store {
     const next = this.queue.then(guarded, guarded);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+}
+
+/**
+ * lowdb's JSONFile, made durable: the new state goes to `.timebox.json.tmp`, is fsynced, and
+ * replaces timebox.json by rename (atomic: a reader or a crash sees the old file or the new
+ * one, never half of one), and the directory is fsynced so the rename itself survives a power
+ * loss. NB: lowdb's own writer (steno) renames without fsync: after a power cut the hot file
+ * could then be older than the audit and history files (which are fsynced), i.e. decisions
+ * in the audit log that the store no longer knows.
+ */
+class DurableJsonFile<T> {
+  constructor(private readonly file: string) {}
+
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    return JSON.parse(text) as T;
+  }
+
+  async write(data: T): Promise<void> {
+    const dir = path.dirname(this.file);
+    const temporary = path.join(dir, `.${path.basename(this.file)}.tmp`);
+    const handle = await fs.open(temporary, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(data, null, 2));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temporary, this.file);
+    const directory = await fs.open(dir, 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
   }
 }
 
