@@ -36,15 +36,25 @@ test('expiry warning → Extend → the grant outlives its first end', async () 
   // Extend opens the choice; 15 minutes more, with a reason typed in.
   expect(await playground.clickCardButton(warning, 'Extend')).toBeUndefined();
   await playground.fillCardInput(warning, 'Extend by', '15m');
-  await playground.fillCardInput(warning, 'Why do you need more time?', 'the migration needs a few more minutes', { typing: true });
-  await shots.capture('warning-extend-open', { focus: warning.message(), docs: 'personal-expiry-warning-extend' });
+  await playground.fillCardInput(
+    warning,
+    'Why do you need more time?',
+    'the migration needs a few more minutes',
+    { typing: true },
+  );
+  await shots.capture('warning-extend-open', {
+    focus: warning.message(),
+    docs: 'personal-expiry-warning-extend',
+  });
   const answer = await playground.clickCardButton(warning, 'Extend access', { inShowCard: true });
   expect(answer?.status).toBe(200);
   expect(answerText(answer)).not.toMatch(/nothing was changed/i);
 
   // The requester is told (no approval needed for sandbox extensions in the demo policy).
   const extended = await playground.waitForCardWithText('Access extended');
-  expect(await extended.text()).toMatch(/Your access to Sandbox \(demo\) now ends at .*\(15m more, by Alex Wilber\)/s);
+  expect(await extended.text()).toMatch(
+    /Your access to Sandbox \(demo\) now ends at .*\(15m more, by Alex Wilber\)/s,
+  );
   expect(await extended.text()).toContain('Reason: “the migration needs a few more minutes”');
   await shots.capture('extended', { focus: extended.message(), docs: 'personal-extended' });
 

@@ -26,7 +26,9 @@ test('request form → fill by clicking and typing → submit → approve → me
   await playground.fillCardInput(form, 'Group', 'sandbox');
   await playground.fillCardInput(form, 'For how long', '15m');
   await playground.fillCardInput(form, 'Justification', why, { typing: true });
-  expect(await form.locator.getByRole('combobox', { name: /Group/ }).inputValue()).toBe('Sandbox (demo) (sandbox)');
+  expect(await form.locator.getByRole('combobox', { name: /Group/ }).inputValue()).toBe(
+    'Sandbox (demo) (sandbox)',
+  );
   expect(await form.locator.getByRole('combobox', { name: /For how long/ }).inputValue()).toBe('15m');
   await shots.capture('form-filled', { focus: form.message(), docs: 'request-form-filled' });
 
@@ -40,7 +42,10 @@ test('request form → fill by clicking and typing → submit → approve → me
   await receipt.waitForText('Waiting for approval · needs 1 approval');
   expect(await receipt.text()).toContain('15m');
   expect(await receipt.text()).toContain(why);
-  await shots.capture('form-submitted', { focus: [form.message(), receipt.message()], docs: 'request-form-submitted' });
+  await shots.capture('form-submitted', {
+    focus: [form.message(), receipt.message()],
+    docs: 'request-form-submitted',
+  });
   expect(await directory.members(sandbox)).toEqual([]);
 
   // The request reached the approvers' channel like a typed one.

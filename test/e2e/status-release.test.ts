@@ -13,7 +13,9 @@ test('status → Release now → member removed', async () => {
   // An active sandbox grant (approved in the channel) and a db-read request still waiting.
   await playground.openPersonalChat();
   await playground.sendMessage('request sandbox for 45m because cleaning up old test data');
-  await (await playground.waitForCardWithText('cleaning up old test data')).waitForText('Waiting for approval');
+  await (
+    await playground.waitForCardWithText('cleaning up old test data')
+  ).waitForText('Waiting for approval');
   await playground.sendMessage('request db-read for 1h because monthly revenue report');
   await (await playground.waitForCardWithText('monthly revenue report')).waitForText('Waiting for approval');
   await playground.openChannel(DEMO.approverChannel);

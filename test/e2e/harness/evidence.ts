@@ -58,7 +58,9 @@ export class Evidence {
   }
 }
 
-async function boxesOf(targets: Locator[]): Promise<{ x: number; y: number; width: number; height: number }[]> {
+async function boxesOf(
+  targets: Locator[],
+): Promise<{ x: number; y: number; width: number; height: number }[]> {
   const boxes = (await Promise.all(targets.map((t) => t.boundingBox()))).filter(
     (b): b is NonNullable<typeof b> => b !== null,
   );
@@ -73,7 +75,10 @@ async function centre(page: Page, targets: Locator[]): Promise<void> {
   await targets[0]!.evaluate((element, y) => {
     const view = element.ownerDocument.defaultView!;
     let box = element.parentElement;
-    while (box && !(box.scrollHeight > box.clientHeight && /auto|scroll/.test(view.getComputedStyle(box).overflowY)))
+    while (
+      box &&
+      !(box.scrollHeight > box.clientHeight && /auto|scroll/.test(view.getComputedStyle(box).overflowY))
+    )
       box = box.parentElement;
     if (!box) return;
     const rect = box.getBoundingClientRect();
@@ -85,7 +90,9 @@ async function centre(page: Page, targets: Locator[]): Promise<void> {
 /** Two animation frames: the renderer has drawn what the last DOM change asked for. */
 async function settle(page: Page): Promise<void> {
   // A string: the project's TypeScript has no DOM library.
-  await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
+  await page.evaluate(
+    'new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))',
+  );
 }
 
 /** Widest a focused element is drawn (px). */
@@ -129,7 +136,10 @@ async function captureRegion(page: Page, targets: Locator[], file: string, margi
       const bottom = Math.min(viewport.height, Math.max(...boxes.map((b) => b.y + b.height)) + margin);
       const left = Math.max(0, Math.min(...boxes.map((b) => b.x)) - margin);
       const right = Math.min(viewport.width, Math.max(...boxes.map((b) => b.x + b.width)) + margin);
-      await page.screenshot({ path: file, clip: { x: left, y: top, width: right - left, height: bottom - top } });
+      await page.screenshot({
+        path: file,
+        clip: { x: left, y: top, width: right - left, height: bottom - top },
+      });
       return;
     }
   } finally {
