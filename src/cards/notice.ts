@@ -196,7 +196,7 @@ function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: bool
     case 'extended': {
       const last = r.extensions[r.extensions.length - 1];
       return {
-        icon: '+',
+        icon: '⊕',
         title: 'Access extended',
         color: 'good',
         style: 'good',

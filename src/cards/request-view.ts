@@ -156,7 +156,7 @@ export function requestNotes(r: AccessRequest): Note[] {
   }
   for (const e of r.extensions) {
     notes.push({
-      icon: '+',
+      icon: '⊕', // not "+": Teams reads a leading "+" as a markdown list item
       text: withReason(
         `Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, r)}`,
         e.reason,

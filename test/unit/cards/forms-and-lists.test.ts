@@ -6,7 +6,8 @@ import {
   renderRequestForm,
   renderStatusCard,
 } from '../../../src/cards';
-import { aGroupRules, aRequestIn, HOUR, T0 } from '../../helpers/builders';
+import { aGroupRules, aRequestIn, anApprover, HOUR, T0 } from '../../helpers/builders';
+import { Status } from '../../../src/domain/request';
 import { allActions, allObjects, allStrings, type Json } from './card-walk';
 
 const inputs = (card: object): Record<string, Json> =>
@@ -133,5 +134,13 @@ describe('message card', () => {
     const card = renderMessageCard('Cancelled your request for db-read.', tone) as Json;
     expect(allStrings(card)).toContain('Cancelled your request for db-read.');
     expect(((card.body as Json[])[0] as Json).style).toBe(tone);
+  });
+});
+
+describe('status card: extended grants', () => {
+  it('shows the time added by extensions, not only the first duration', () => {
+    const request = aRequestIn(Status.ACTIVE, { durationMs: 70_000, extensions: [{ by: anApprover(), at: T0, addedMs: 15 * 60_000 }] });
+    const text = allStrings(renderStatusCard({ open: [request], recent: [], now: T0 }) as Json).join('\n');
+    expect(text).toContain('1m10s (+15m extended)');
   });
 });
