@@ -64,6 +64,11 @@ export interface ReconcilerOptions {
   /** The tenant whose learned Bot Connector URL carries alerts (else any request's tenant). */
   tenantId?: string;
   defaultServiceUrl?: string;
+  /**
+   * How long past its end a grant must be before the reconciler expires it (default 30 s): the
+   * scheduler does it at the end itself, also right after a start; this is the net under it.
+   */
+  overdueGraceMs?: number;
 }
 
 /**
@@ -158,10 +163,11 @@ export class Reconciler {
       }
     };
 
-    // 1. Grants past their end.
+    // 1. Grants past their end (that the scheduler should have expired by now).
+    const grace = this.options.overdueGraceMs ?? 30_000;
     await step('overdue grants', async () => {
       for (const r of await store.listOpen({ statuses: [Status.ACTIVE] })) {
-        if (r.expiresAt === undefined || r.expiresAt > clock.now()) continue;
+        if (r.expiresAt === undefined || r.expiresAt + grace > clock.now()) continue;
         report.findings.push({ kind: 'expire', group: r.group.alias, groupId: r.group.id, userId: r.requester.id, requestId: r.id, fresh: true, text: `${r.id}: ${r.requester.name}'s grant of ${r.group.alias} ended ${new Date(r.expiresAt).toISOString()}; expire it and remove the membership` });
         if (!dryRun) await this.deps.service.expire(r.id);
       }

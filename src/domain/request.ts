@@ -211,18 +211,11 @@ function requireReason(reason: string | undefined, what: string): string {
   return trimmed;
 }
 
-export interface NewRequest {
-  id: string;
-  tenantId?: string;
-  requester: Person;
-  group: { alias: string; id: string; displayName: string };
-  approverChannel: string;
-  durationMs: number;
-  justification: string;
-  ticket?: string;
-  approvalsRequired: number;
-  kind?: RequestKind;
-}
+/** What a caller decides about a new request; the rest starts out empty. */
+export type NewRequest = Pick<
+  AccessRequest,
+  'id' | 'tenantId' | 'requester' | 'group' | 'approverChannel' | 'durationMs' | 'justification' | 'ticket' | 'approvalsRequired'
+> & { kind?: RequestKind };
 
 export function createRequest(input: NewRequest, now: number): Transition {
   const request: AccessRequest = {

@@ -9,6 +9,8 @@ export interface Delivery {
   status?: number;
   attempts: number;
   body?: unknown;
+  /** The activity's id: in-turn replies carry it as replyToId. */
+  activityId: string;
 }
 
 /**
@@ -66,12 +68,12 @@ export class ChaosTeams {
           signal: AbortSignal.timeout(25_000),
         });
         const text = await res.text();
-        if (res.status < 500) return { delivered: true, status: res.status, attempts: attempt, body: text ? safeJson(text) : undefined };
+        if (res.status < 500) return { delivered: true, status: res.status, attempts: attempt, body: text ? safeJson(text) : undefined, activityId: String(activity.id) };
       } catch {
         // down, restarting, or killed while answering
       }
       this.retried++;
-      if (Date.now() > end) return { delivered: false, attempts: attempt };
+      if (Date.now() > end) return { delivered: false, attempts: attempt, activityId: String(activity.id) };
       await new Promise((r) => setTimeout(r, 250 + Math.floor(Math.random() * 500)));
     }
   }

@@ -88,7 +88,7 @@ export interface ChaosResult {
   lives: Life[];
   bootMs: { min: number; avg: number; max: number };
   scenarios: Record<Scenario, number>;
-  workload: { scenarios: number; learned: number; clicks: number; refusedClicks: number; acked: number; noCard: number; undelivered: number; retriedPosts: number };
+  workload: { scenarios: number; learned: number; clicks: number; refusedClicks: number; acked: number; noCard: number; resent: number; undelivered: number; retriedPosts: number };
   connector: { calls: number; failed: number; faultRate: number };
   drift: { removed: boolean; reported: boolean };
   finalStop: { code: number | null; ms: number };
@@ -275,7 +275,7 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
       lives,
       bootMs: { min: Math.min(...boots), avg: Math.round(boots.reduce((a, b) => a + b, 0) / boots.length), max: Math.max(...boots) },
       scenarios: workload.started,
-      workload: { scenarios: workload.scenarios, learned: workload.requestIds.size, clicks: workload.clicks, refusedClicks: workload.refusedClicks, acked: workload.acked.length, noCard: workload.noCard, undelivered: workload.undelivered, retriedPosts: teams.retried },
+      workload: { scenarios: workload.scenarios, learned: workload.requestIds.size, clicks: workload.clicks, refusedClicks: workload.refusedClicks, acked: workload.acked.length, noCard: workload.noCard, resent: workload.resent, undelivered: workload.undelivered, retriedPosts: teams.retried },
       connector: { calls: connector.stats.calls, failed: connector.stats.failed, faultRate: connector.stats.calls ? connector.stats.failed / connector.stats.calls : 0 },
       drift: driftResult,
       finalStop,
@@ -349,7 +349,7 @@ export function summarize(result: ChaosResult): string {
     ['Graph calls', `${a.graph.calls}, ${pct(a.graph.faultRate)} faulted (${a.graph.throttled} × 429 Retry-After ${result.options.retryAfterS} s, ${a.graph.unavailable} × 503)`],
     ['Bot Connector calls', `${result.connector.calls}, ${pct(result.connector.faultRate)} answered 502`],
     ['final SIGTERM', `exit ${result.finalStop.code} in ${result.finalStop.ms} ms`],
-    ['workload', `${result.workload.clicks} clicks (${result.workload.refusedClicks} refused as stale/duplicate), ${result.workload.retriedPosts} posts retried across restarts, ${result.workload.undelivered} undelivered, ${result.workload.noCard} without a card`],
+    ['workload', `${result.workload.clicks} clicks (${result.workload.refusedClicks} refused as stale/duplicate), ${result.workload.retriedPosts} posts retried across restarts, ${result.workload.undelivered} undelivered, ${result.workload.resent} requests sent again after "try again", ${result.workload.noCard} without a card`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);

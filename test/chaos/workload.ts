@@ -61,6 +61,8 @@ export class Workload {
   noCard = 0;
   clicks = 0;
   refusedClicks = 0;
+  /** Requests sent again because the bot answered "try again" or nothing. */
+  resent = 0;
   private next = 0;
   private scanned = 0;
   private readonly cards = new Map<string, Card>();
@@ -129,12 +131,21 @@ export class Workload {
     // Until the scenario is over, and for as long as the grant can last (extensions included).
     this.markBusy(user, group, Date.now() + (seconds + 60) * 1000);
     const verb = scenario === 'glass' ? 'break-glass' : 'request';
-    const said = await teams.say(user, `${verb} ${group} for ${seconds}s because ${token} chaos workload`);
-    if (!said.delivered) this.undelivered++;
-    const card = await this.cardOf(token, 45_000);
+    let card: Card | undefined;
+    // As a person would: a request answered with "try again" (Graph failing even after the bot's
+    // retries) or not answered at all is sent again; a refusal is not.
+    for (let attempt = 1; attempt <= 3 && !card; attempt++) {
+      const said = await teams.say(user, `${verb} ${group} for ${seconds}s because ${token} chaos workload`);
+      if (!said.delivered) this.undelivered++;
+      const outcome = await this.cardOrReply(token, said.activityId, 45_000);
+      card = outcome.card;
+      if (card) break;
+      this.o.log(`scenario ${n}: no approval card for ${user.key}/${group} (${scenario}), attempt ${attempt}; the bot said: ${outcome.reply ?? '(nothing)'}`);
+      if (outcome.reply && !/try again/i.test(outcome.reply)) break;
+      this.resent++;
+    }
     if (!card) {
       this.noCard++;
-      this.o.log(`scenario ${n}: no approval card for ${user.key}/${group} (${scenario})`);
       return;
     }
     this.requestIds.add(card.requestId);
@@ -224,14 +235,21 @@ export class Workload {
     if (decision && verb !== 'acknowledge') this.acked.push({ requestId: card.requestId, actorId: user.aadObjectId, verb, at: Date.now() });
   }
 
-  /** The approval card of the request filed with `token`, as the approvers see it in the channel. */
-  private async cardOf(token: string, timeoutMs: number): Promise<Card | undefined> {
+  /**
+   * The approval card of the request filed with `token`, as the approvers see it in the channel;
+   * or the bot's answer to the message (`activityId`) when it refused it or failed: a request
+   * that works gets no text answer in personal chat, only the receipt card.
+   */
+  private async cardOrReply(token: string, activityId: string, timeoutMs: number): Promise<{ card?: Card; reply?: string }> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       this.scan();
       const card = this.cards.get(token);
-      if (card) return card;
-      if (Date.now() > end) return undefined;
+      if (card) return { card };
+      const reply = this.o.connector.sent.find((s) => s.replyToId === activityId && typeof s.activity.text === 'string')?.activity.text;
+      // A refusal comes at once; give a card that is on its way a moment more.
+      if (reply && Date.now() > end - timeoutMs + 3000) return { reply };
+      if (Date.now() > end) return { reply };
       await sleep(200);
     }
   }

@@ -89,13 +89,7 @@ describe('approvals: N of M, one vote per person, any deny resolves', () => {
   });
 
   it('needs a reason to deny (REASON.REQUIRED) and changes nothing without one', async () => {
-    const { request: filed } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'orders',
-    });
-    await rig.settle();
+    const filed = await rig.askFor(people.alex, 'db-read', HOUR, 'orders');
     const request = await rig.get(filed.id);
     for (const reason of [undefined, '', '   ']) {
       const error = await refusal(rig.service.decide(request.id, people.megan, 'deny', reason));
@@ -138,13 +132,7 @@ describe('approvals: N of M, one vote per person, any deny resolves', () => {
   });
 
   it('two approvals racing in one process give one decision and one Graph add', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'orders',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read', HOUR, 'orders');
     const outcomes = await Promise.allSettled([
       rig.service.decide(request.id, people.megan, 'approve'),
       rig.service.decide(request.id, people.adele, 'approve'),

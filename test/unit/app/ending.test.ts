@@ -105,13 +105,7 @@ describe('ending a grant: release, revoke, expiry', () => {
   });
 
   it('revoke while the membership is being added: the add finishes, then the removal undoes it; never shown as granted', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read');
     rig.directory.onWrite = async (op) => {
       rig.directory.onWrite = undefined;
       if (op === 'addMember') await rig.service.revoke(request.id, people.adele, 'wrong person');
@@ -209,13 +203,7 @@ describe('standing members are never touched', () => {
   });
 
   it('never mistakes our own earlier add for a standing membership: crash between the add and its commit', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read');
     const added = rig.directory.hangNext('addMember', 'after');
     await rig.service.decide(request.id, people.megan, 'approve');
     await added; // Alex is in the group; the process dies before it writes "granted"
@@ -232,13 +220,7 @@ describe('standing members are never touched', () => {
   });
 
   it('after a crash before the add, checks again and adds', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read');
     const stopped = rig.directory.hangNext('addMember', 'before');
     await rig.service.decide(request.id, people.megan, 'approve');
     await stopped;

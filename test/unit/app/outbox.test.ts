@@ -111,13 +111,7 @@ describe('after a restart the outbox finishes what was left', () => {
   afterEach(() => rig.close());
 
   it('killed while checking the membership (before anything was recorded): the grant completes after start', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read');
     const hit = rig.directory.hangNext('isMember', 'before');
     await rig.service.decide(request.id, people.megan, 'approve');
     await hit;
@@ -173,13 +167,7 @@ describe('after a restart the outbox finishes what was left', () => {
 
   it('killed before the approval card was posted: posted after start, then every update follows', async () => {
     rig.notifier.failNext('postToChannel', connectorDown, 1);
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read');
     expect((await rig.get(request.id)).approvalCard).toBeUndefined();
     await rig.crash(MINUTE);
     await rig.settle();

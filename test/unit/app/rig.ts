@@ -242,6 +242,13 @@ export class Rig {
     this.process = await this.boot();
   }
 
+  /** Files a request as `who` and lets the worker post its cards. */
+  async askFor(who: Person, group: string, durationMs = HOUR, justification = 'x'): Promise<AccessRequest> {
+    const { request } = await this.service.submit({ requester: who, group, durationMs, justification });
+    await this.settle();
+    return request;
+  }
+
   async get(id: string): Promise<AccessRequest> {
     const request = await this.store.get(id);
     if (!request) throw new Error(`no request ${id}`);
