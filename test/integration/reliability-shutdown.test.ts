@@ -79,7 +79,13 @@ describe('graceful shutdown of `timebox serve` on SIGTERM', () => {
 
     const signalled = Date.now();
     bot!.child.kill('SIGTERM');
-    // New work is refused at once: a 503 (Teams retries it) or a closed listener.
+    // Once the process has taken the signal in (readiness turns 503 or the listener closes),
+    // new work is refused: a 503 (Teams retries it) or a closed listener.
+    await waitFor(
+      () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 503, () => true),
+      'the bot to notice SIGTERM',
+      5000,
+    );
     const late = await teams.say(users.megan, 'request db-read for 1h because too late').then((r) => r.status, () => 'refused');
     expect([503, 'refused']).toContain(late);
     const exit = await bot!.exited;
