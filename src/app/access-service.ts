@@ -244,10 +244,13 @@ export class AccessService {
 
   /** Ends someone's grant now: the group's approvers and admins may. */
   async revoke(requestId: string, actor: Person, reason?: string): Promise<AccessRequest> {
-    return this.change(requestId, async (request, now) => {
+    return this.change(requestId, async (request) => {
       const allowed = (await this.authorizer.isApprover(this.rulesOf(request), actor)) || (await this.authorizer.isAdmin(actor));
       if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can revoke it; ask one of them in the approvers' channel.`);
-      return lifecycle.revoke(request, actor, now, reason?.trim() || undefined);
+      // NB: the grant ends when the revoke is decided, after the approver check (Graph calls that
+      // may wait out a Retry-After), not when the click came in: expiresAt is what the 5 s
+      // removal bound is counted from, and it must not lie before the decision.
+      return lifecycle.revoke(request, actor, this.deps.clock.now(), reason?.trim() || undefined);
     });
   }
 

@@ -206,9 +206,12 @@ export class Reconciler {
 
     let baseline = await store.getBaseline(groupId);
     if (!baseline) {
-      // First sight: everyone in the group now is standing, except those our own grants added.
+      // First sight: everyone in the group now is standing, except those our own grants may have
+      // added (`listHolding`: the add was decided and not taken back). NB: not every open grant —
+      // one that found its requester already a member (standingMember) added nothing, and an
+      // approved one whose add has not looked yet (standingMember unset) has not added anything.
       const ours = new Set<string>();
-      for (const m of members) if ((await store.listHolding(m, groupId)).length > 0 || open.some((r) => sameId(r.requester.id, m) && isHeld(r))) ours.add(m);
+      for (const m of members) if ((await store.listHolding(m, groupId)).length > 0) ours.add(m);
       baseline = { groupId, firstSeenAt: clock.now(), members: members.filter((m) => !ours.has(m)), reported: {} };
       report.findings.push({ kind: 'baseline', group: alias, groupId, fresh: true, text: `${alias}: first seen; record its ${baseline.members.length} current member(s) as standing` });
       if (!dryRun) {

@@ -9,6 +9,7 @@ const { values } = parseArgs({
     'min-grant': { type: 'string' },
     'max-grant': { type: 'string' },
     'graph-faults': { type: 'string' },
+    'throttle-share': { type: 'string' },
     'retry-after': { type: 'string' },
     'connector-faults': { type: 'string' },
     people: { type: 'string' },
@@ -28,6 +29,7 @@ if (values.help) {
   --kills N             SIGKILLs of the bot, each followed by a restart (default ${FULL.kills})
   --min-grant S, --max-grant S   grant lengths in seconds (default ${FULL.minGrantS}-${FULL.maxGrantS})
   --graph-faults R      share of Graph calls answered 429 (Retry-After) or 503 (default ${FULL.graphFaultRate})
+  --throttle-share R    of those, the share answered 429 with Retry-After; the rest 503 (default ${FULL.throttleShare})
   --retry-after S       Retry-After of those 429s (default ${FULL.retryAfterS})
   --connector-faults R  share of Bot Connector calls answered 502 (default ${FULL.connectorFaultRate})
   --people N            requesters working in parallel (default ${FULL.people})
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     minGrantS: number(values['min-grant'], FULL.minGrantS),
     maxGrantS: number(values['max-grant'], FULL.maxGrantS),
     graphFaultRate: number(values['graph-faults'], FULL.graphFaultRate),
+    throttleShare: Math.min(1, number(values['throttle-share'], FULL.throttleShare)),
     retryAfterS: number(values['retry-after'], FULL.retryAfterS),
     connectorFaultRate: number(values['connector-faults'], FULL.connectorFaultRate),
     people: number(values.people, FULL.people),
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
   let failed = false;
   for (let run = 1; run <= runs && !failed; run++) {
     const options = { ...base, seed: values.seed !== undefined ? number(values.seed, 0) + run - 1 : (Date.now() + run) % 1_000_000 };
-    console.log(`chaos run ${run}/${runs}: ${options.requests} requests, ${options.kills} kills, grants ${options.minGrantS}-${options.maxGrantS} s, Graph faults ${options.graphFaultRate * 100}%, Bot Connector 502s ${options.connectorFaultRate * 100}%, seed ${options.seed}`);
+    console.log(`chaos run ${run}/${runs}: ${options.requests} requests, ${options.kills} kills, grants ${options.minGrantS}-${options.maxGrantS} s, Graph faults ${Math.round(options.graphFaultRate * 100)}% (${Math.round(options.throttleShare * 100)}% of them 429), Bot Connector 502s ${Math.round(options.connectorFaultRate * 100)}%, seed ${options.seed}`);
     const result = await runChaos(options);
     console.log(summarize(result));
     if (values.json) console.log(`CHAOS_RESULT ${JSON.stringify({ ...result, lives: undefined, analysis: { ...result.analysis, overstays: undefined } })}`);

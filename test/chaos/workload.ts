@@ -227,7 +227,11 @@ export class Workload {
       this.undelivered++;
       return;
     }
-    const error = result.status === 200 ? cardError(result.body) : `HTTP ${result.status}`;
+    // Taken into account only when the answer is the request's approval card without an error
+    // line: an error can also come back as a plain message card (e.g. Graph failing while the
+    // bot looked the person up), which shows no decision.
+    const approvalCard = JSON.stringify(result.body ?? '').includes(`Request ${card.requestId} ·`);
+    const error = result.status !== 200 ? `HTTP ${result.status}` : cardError(result.body) || (approvalCard ? '' : 'not the approval card');
     if (error) {
       this.refusedClicks++;
       return;

@@ -79,6 +79,35 @@ describe('reconciler', () => {
     await waitFor(() => alerts().some((t) => t.includes('Removed Megan Bowen')), 'channel alert');
   });
 
+  it('a standing member holding a grant when a group is first seen stays standing (never removed by enforce: remove)', async () => {
+    const policy = testPolicy();
+    policy.groups['prod-admin'] = { ...policy.groups['prod-admin']!, enforce: 'remove' };
+    h = await startHarness({ policy, env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
+    await baselines();
+    // Lynne is in prod-admin from the start, asks for it anyway: her grant records her as standing.
+    await h.teams.say(users.lynne, 'request prod-admin for 1h because INC-7 standing test');
+    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
+    const where = { conversationId: request.approvalCard!.conversationId, replyToId: request.approvalCard!.activityId };
+    await h.teams.click(users.megan, 'approve', { requestId: request.id }, where);
+    await h.teams.click(users.adele, 'approve', { requestId: request.id }, where);
+    await waitFor(async () => (await h.bot.store.get(request.id))?.status === 'active', 'grant active');
+    expect((await h.bot.store.get(request.id))!.standingMember).toBe(true);
+    // The group is first seen now (its baseline lost, or Timebox upgraded): while her grant is open.
+    await h.bot.stop();
+    const file = path.join(h.dataDir, 'data', 'timebox.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { baselines?: Record<string, unknown> };
+    delete state.baselines;
+    writeFileSync(file, JSON.stringify(state));
+    await h.restart();
+    await waitFor(async () => (await audit()).filter((r) => r.type === 'baseline_recorded').length === 6, 'baselines recorded again');
+    expect((await audit()).filter((r) => r.type === 'baseline_recorded').pop()?.detail).toMatchObject({ group: 'prod-admin', members: [users.lynne.aadObjectId] });
+    await h.teams.click(users.megan, 'revoke', { requestId: request.id, reason: 'done' }, where);
+    await waitFor(async () => (await h.bot.store.get(request.id))?.membershipRemovedAt !== undefined, 'grant ended');
+    const report = await h.bot.reconciler.runOnce();
+    expect(report.findings.filter((f) => f.kind.startsWith('drift'))).toEqual([]);
+    expect(h.directory.members(GROUPS.prodAdmin)).toContain(users.lynne.aadObjectId);
+  });
+
   /** Stops the bot, drops the outbox entries `drop` picks from timebox.json (a bug that lost them), and starts it again. */
   const loseEffects = async (drop: (effect: { kind: string; requestId: string }) => boolean) => {
     await h.bot.stop();

@@ -1,5 +1,5 @@
 import type { TurnContext } from 'botbuilder';
-import { DomainError } from '../../domain/errors';
+import { DomainError, ErrorCodes } from '../../domain/errors';
 import type { Logger } from '../../ports/logger';
 import { toActivity } from './teams-notifier';
 
@@ -14,6 +14,13 @@ export async function replyCard(context: TurnContext, card: object): Promise<voi
 
 /** The one place an error becomes what a person reads: DomainErrors say what to do; others say sorry. */
 export function userMessageOf(error: unknown, logger: Logger): string {
+  // NB: the directory's outage messages are written for the outbox ("the change will be
+  // retried"); a person's command is not queued when Graph fails under it, so say that instead.
+  if (error instanceof DomainError && (error.code === ErrorCodes.DIRECTORY_THROTTLED || error.code === ErrorCodes.DIRECTORY_UNAVAILABLE)) {
+    logger.warn({ code: error.code, err: error.message }, 'Microsoft Graph failed under a command');
+    const what = error.code === ErrorCodes.DIRECTORY_THROTTLED ? 'is throttling Timebox' : 'is not answering';
+    return `Microsoft Graph ${what} right now, so nothing was changed. Try again in a minute.`;
+  }
   if (error instanceof DomainError) return error.message;
   const ref = Math.random().toString(36).slice(2, 8);
   logger.error({ err: error, ref }, 'unexpected error while handling an activity');
