@@ -30,6 +30,8 @@ export interface Overstay {
   wallMs: number;
   /** The grant ended while the bot was down: measured from the next start. */
   duringDowntime: boolean;
+  /** Removal calls Graph answered 429 in between: that many Retry-Afters were waited out. */
+  throttled: number;
 }
 
 export interface Analysis {
@@ -142,7 +144,8 @@ export async function analyze(input: {
     }
     for (const span of merged) {
       if (span.end === Number.POSITIVE_INFINITY) continue;
-      const removal = deletes.find((c) => c.at >= span.end && c.path.toLowerCase() === `/groups/${groupId}/members/${userId}/$ref`);
+      const path = `/groups/${groupId}/members/${userId}/$ref`;
+      const removal = deletes.find((c) => c.at >= span.end && c.path.toLowerCase() === path);
       const group = MANAGED.find((g) => GROUP_IDS[g] === groupId) ?? groupId;
       const stillMember = input.members(groupId).map((m) => m.toLowerCase()).includes(userId);
       const removedAt = removal?.at ?? (stillMember ? undefined : span.end);
@@ -156,6 +159,7 @@ export async function analyze(input: {
         upMs: upTime(input.lives, span.end, to),
         wallMs: to - span.end,
         duringDowntime: !running(input.lives, span.end),
+        throttled: input.calls.filter((c) => c.method === 'DELETE' && c.status === 429 && c.at >= span.end && c.at <= to && c.path.toLowerCase() === path).length,
       });
     }
   }
