@@ -147,6 +147,51 @@ describe('a corrupt or unreadable store stops `timebox serve`, names the file, a
   });
 });
 
+describe('a crash between the hot write and the history append', () => {
+  it('finishes the append at the next open: the transition, its outbox change and its audit event stay together', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'timebox-closing-'));
+    try {
+      const now = Date.now();
+      const a = new LowdbStore(dir);
+      await a.open();
+      const created = await a.commit({ request: aRequest({ id: 'R-CLOSE1', version: 0, createdAt: now, updatedAt: now }), expectedVersion: null, events: [] });
+      const ended = lifecycle.cancel(created, created.requester, now + 1);
+      const closed = await a.commit({ request: { ...ended.request, standingMember: false }, expectedVersion: created.version, events: ended.events, effects: [{ kind: 'directory.remove' }] });
+      const [removal] = await a.listEffects(closed.id);
+      // history.jsonl cannot be appended to (a directory in its place), as if the process died
+      // right after the hot write: the hot file has the new version, history.jsonl the old one.
+      const history = path.join(dir, 'history.jsonl');
+      const saved = readFileSync(history);
+      rmSync(history);
+      mkdirSync(history);
+      const patched = await a.commit({
+        request: { ...closed, membershipRemovedAt: now + 2 },
+        expectedVersion: closed.version,
+        events: [{ type: 'member_removed', requestId: closed.id, at: now + 2 }],
+        completedEffectIds: [removal!.id],
+      });
+      expect(patched.membershipRemovedAt).toBe(now + 2);
+      // Crash (no close); the disk is back as it was.
+      rmSync(history, { recursive: true });
+      writeFileSync(history, saved);
+
+      const b = new LowdbStore(dir);
+      await b.open();
+      expect(await b.get(closed.id)).toMatchObject({ version: patched.version, membershipRemovedAt: now + 2 });
+      expect(await b.listEffects(closed.id)).toEqual([]);
+      const types: string[] = [];
+      for await (const r of b.readAudit()) types.push(r.type);
+      expect(types).toEqual(['cancelled', 'member_removed']);
+      const lines = readFileSync(history, 'utf8').trim().split('\n');
+      expect(JSON.parse(lines[lines.length - 1]!).request).toMatchObject({ id: closed.id, version: patched.version });
+      expect(await b.listHolding(closed.requester.id, closed.group.id)).toEqual([]);
+      await b.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a failed write (disk full): the person is told nothing happened, and nothing did', () => {
   let h: Harness;
   let data: string;

@@ -45,8 +45,6 @@ export class History {
   private readonly cache = new Map<string, AccessRequest>();
   /** Where the next line goes (the file's length once loaded). */
   private end = 0;
-  /** The last append, until the next one: what `undoAppend` takes back. */
-  private lastAppend?: { id: string; end: number; previous?: Entry };
 
   constructor(readonly file: string) {}
 
@@ -127,7 +125,6 @@ export class History {
     } finally {
       await handle.close();
     }
-    this.lastAppend = { id: request.id, end: this.end, previous: this.entries.get(request.id) };
     this.put(request.id, {
       offset: this.end,
       length: line.length - 1,
@@ -146,21 +143,6 @@ export class History {
     this.cache.delete(id);
   }
 
-  /**
-   * Takes back the last `append` of `id` after the hot write that should have followed it
-   * failed: the line is cut from the file (best effort: at load, the hot copy of a request still
-   * open wins anyway) and the version before it is current again, in memory and on disk.
-   */
-  async undoAppend(id: string): Promise<void> {
-    const last = this.lastAppend;
-    if (!last || last.id !== id) return;
-    this.lastAppend = undefined;
-    await fs.truncate(this.file, last.end).catch(() => undefined);
-    this.end = last.end;
-    this.cache.delete(id);
-    if (last.previous) this.entries.set(id, last.previous);
-    else this.entries.delete(id);
-  }
 
   /** A requester's closed requests, newest closed first. */
   async recentOf(requesterId: string, limit: number): Promise<AccessRequest[]> {

@@ -21,6 +21,12 @@ interface HotState {
   serviceUrls: Record<string, string>;
   /** The reconciler's baselines by group id (lower-case); absent in files written before it. */
   baselines?: Record<string, GroupBaseline>;
+  /**
+   * Requests just closed (or changed while closed), by id: written here first, in the same
+   * atomic write as their outbox entries and audit events, then appended to history.jsonl. A
+   * crash between the two leaves the version here, and the next open appends it.
+   */
+  closing?: Record<string, AccessRequest>;
 }
 
 const emptyState = (): HotState => ({
@@ -80,6 +86,7 @@ export class LowdbStore implements Store {
       throw new DomainError(ErrorCodes.STORE_CORRUPT, `The store file ${this.hotFile} is not a Timebox store (no formatVersion 1). It was left as it is.`);
     }
     await this.history.load((id) => id in this.db.data.requests);
+    await this.settleClosing();
     await this.audit.open();
     this.db.data.nextAuditSeq = Math.max(this.db.data.nextAuditSeq, this.audit.seq + 1);
     await this.flushAudit();
@@ -98,13 +105,13 @@ export class LowdbStore implements Store {
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
-    return clone(this.state.requests[id] ?? (await this.history.get(id)));
+    return clone(this.state.requests[id] ?? this.state.closing?.[id] ?? (await this.history.get(id)));
   }
 
   commit(change: Commit): Promise<AccessRequest> {
     return this.serialized(async () => {
       const { request } = change;
-      const current = this.state.requests[request.id] ?? (await this.history.get(request.id));
+      const current = this.state.requests[request.id] ?? this.state.closing?.[request.id] ?? (await this.history.get(request.id));
       if (change.expectedVersion === null ? current !== undefined : current?.version !== change.expectedVersion) {
         throw new DomainError(ErrorCodes.REQUEST_CONFLICT, `Request ${request.id} changed meanwhile; try again.`);
       }
@@ -112,10 +119,13 @@ export class LowdbStore implements Store {
       const closing = isClosed(stored.status);
       await this.write(async (state) => {
         if (closing) {
-          // History first: if we crash before the hot file is written, the hot copy (still
-          // open) wins at load, and the transition simply did not happen.
-          await this.history.append(stored);
+          // NB: the hot file first, history.jsonl after (settleClosing). The other order left a
+          // window, found by the crash-and-fault run: a request already closed (a removal being
+          // recorded) had its new version in history while the write with its completed effect
+          // and its audit event was lost to a crash; the effect, run again, found the removal
+          // recorded and completed silently, and member_removed was never audited.
           delete state.requests[stored.id];
+          (state.closing ??= {})[stored.id] = stored;
         } else {
           state.requests[stored.id] = stored;
         }
@@ -123,7 +133,8 @@ export class LowdbStore implements Store {
         if (done.size) state.effects = state.effects.filter((e) => !done.has(e.id));
         for (const effect of change.effects ?? []) state.effects.push(this.newEffect(state, stored, effect));
         for (const event of change.events) state.auditQueue.push({ seq: state.nextAuditSeq++, event });
-      }, closing ? stored : undefined);
+      });
+      if (closing) await this.settleClosing();
       await this.flushAudit();
       return clone(stored);
     });
@@ -146,9 +157,11 @@ export class LowdbStore implements Store {
   }
 
   async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
-    const open = Object.values(this.state.requests).filter((r) => sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r));
-    const closed = (await this.history.holding(requesterId, groupId)).filter(mayHoldMembership);
-    return [...open, ...closed].map(clone);
+    const mine = (r: AccessRequest) => sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r);
+    const open = Object.values(this.state.requests).filter(mine);
+    const pending = Object.values(this.state.closing ?? {}).filter(mine);
+    const closed = (await this.history.holding(requesterId, groupId)).filter((r) => mayHoldMembership(r) && !this.state.closing?.[r.id]);
+    return [...open, ...pending, ...closed].map(clone);
   }
 
   async dueEffects(now: number, limit: number): Promise<Effect[]> {
@@ -258,17 +271,13 @@ export class LowdbStore implements Store {
    * Applies `mutate` to the hot state and writes it atomically. If the write fails, the
    * in-memory state is put back as it was, so nothing is half-done.
    */
-  private async write(mutate: (state: HotState) => Promise<void>, closed?: AccessRequest): Promise<void> {
+  private async write(mutate: (state: HotState) => Promise<void>): Promise<void> {
     const before = clone(this.state);
     try {
       await mutate(this.db.data);
       await this.db.write();
     } catch (error) {
       this.db.data = before;
-      // NB: the history line of a closing commit may already be on disk: take it back too, or a
-      // re-closed request (a removal recorded) would look done while its effect and audit event
-      // were rolled back, and the event would never be written.
-      if (closed) await this.history.undoAppend(closed.id);
       if (error instanceof DomainError) throw error;
       const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       process.emitWarning(`Timebox store: could not write ${this.dir}: ${(error as Error).message}; the change was not made`);
@@ -278,6 +287,27 @@ export class LowdbStore implements Store {
         `Timebox could not save that, so nothing was changed (its storage failed: ${cause}). Try again in a few minutes; if it keeps failing, tell your Timebox admin.`,
         { dir: this.dir, cause: (error as Error).message },
       );
+    }
+  }
+
+  /**
+   * Appends the closed versions the hot file holds to history.jsonl (after each closing commit,
+   * and at open for what a crash interrupted), then forgets them in memory (the file's copy goes
+   * with the next write; at open a version history already has is not appended twice). A failed
+   * append (disk full) is not the transition failing: it is in the hot file, and stays there
+   * until an append works.
+   */
+  private async settleClosing(): Promise<void> {
+    const closing = this.state.closing;
+    if (!closing) return;
+    for (const [id, request] of Object.entries(closing)) {
+      try {
+        const known = await this.history.get(id);
+        if (!known || known.version < request.version) await this.history.append(request);
+        delete closing[id];
+      } catch (error) {
+        process.emitWarning(`Timebox store: could not append ${id} to the history yet (${(error as Error).message}); it stays in ${this.hotFile}`);
+      }
     }
   }
 

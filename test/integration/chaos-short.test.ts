@@ -1,4 +1,4 @@
-import { runChaos, SHORT, summarize } from './harness';
+import { runChaos, SHORT, summarize } from '../chaos/harness';
 
 /**
  * The crash-and-fault run of `npm run test:chaos`, shorter (≥ 5 kills, ≥ 50 requests, grants
