@@ -237,30 +237,38 @@ export class GrantWorker {
     if (request.status !== Status.APPROVED) return store.completeEffect(effect.id);
     if (request.standingMember === undefined) {
       const standing = await this.wasStandingMember(request);
-      const recorded = await this.patchWhile(request.id, (r) => r.status === Status.APPROVED, { standingMember: standing });
+      const fields = standing ? { standingMember: true } : { standingMember: false, addStartedAt: clock.now() };
+      const recorded = await this.patchWhile(request.id, (r) => r.status === Status.APPROVED, fields);
       if (!recorded) return store.completeEffect(effect.id);
       return this.add(effect, recorded);
     }
+    let landedEarlier = false;
     if (this.deps.service.mode === 'pim' && !request.standingMember) {
+      // Entra ends the assignment itself, counting from `start`.
       await directory.assignTimeBound({ groupId: request.group.id, userId: request.requester.id, start: clock.now(), durationMs: lifecycle.totalLengthWith(request, 0), justification: `${request.id}: ${request.justification}`.slice(0, 500) });
     } else if (!request.standingMember) {
-      await directory.addMember(request.group.id, request.requester.id);
+      landedEarlier = (await directory.addMember(request.group.id, request.requester.id)) === 'already-member';
     }
-    await this.markGranted(effect, request.id);
+    // NB: "already a member" after we found them not to be one means an earlier attempt of ours
+    // landed (its answer lost to a crash or a timeout): the grant counts from that attempt, not
+    // from now, or the downtime would be added to the access.
+    await this.markGranted(effect, request.id, landedEarlier ? request.addStartedAt : undefined);
   }
 
   /**
-   * The membership is in place: the grant starts now. Someone else's write in between (a
-   * card location, a revoke) is read again rather than retried later, so the grant is not
-   * held up by a backoff; a request closed meanwhile has its removal queued behind this add.
+   * The membership is in place: the grant starts now, or at `landedSince` when it was in place
+   * already. Someone else's write in between (a card location, a revoke) is read again rather
+   * than retried later, so the grant is not held up by a backoff; a request closed meanwhile
+   * has its removal queued behind this add.
    */
-  private async markGranted(effect: Effect, requestId: string): Promise<void> {
+  private async markGranted(effect: Effect, requestId: string, landedSince?: number): Promise<void> {
     const { store, service, clock } = this.deps;
     for (let attempt = 0; ; attempt++) {
       const current = (await store.get(requestId))!;
       if (current.status !== Status.APPROVED) return store.completeEffect(effect.id);
+      const now = clock.now();
       try {
-        await service.commitTransition(lifecycle.markGranted(current, clock.now(), current.standingMember === true), current.version, [effect.id]);
+        await service.commitTransition(lifecycle.markGranted(current, now, current.standingMember === true, landedSince ?? now), current.version, [effect.id]);
         return;
       } catch (error) {
         if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 10) throw error;

@@ -95,6 +95,12 @@ export interface AccessRequest {
   expiresAt?: number;
   /** The person was already a member before Timebox added them: never remove them. */
   standingMember?: boolean;
+  /**
+   * When the first add of the membership began (recorded with `standingMember`, before the
+   * call). If a later attempt finds the membership already there, an earlier attempt landed
+   * before a crash or a timeout, and the grant counts from here: never longer than approved.
+   */
+  addStartedAt?: number;
   extensions: Extension[];
   /** A pending extension offer (needs approval) on an active grant. */
   pendingExtension?: { by: Person; at: number; addedMs: number; reason?: string; votes: Vote[] };
@@ -296,15 +302,15 @@ export function timeOut(request: AccessRequest, now: number): Transition {
 }
 
 /** The membership is in place: the grant starts now and ends `durationMs` (plus extensions) later. */
-export function markGranted(request: AccessRequest, now: number, standingMember: boolean): Transition {
+/**
+ * The membership is in place. It counts from `since` (default: now): the moment it was added,
+ * which is earlier than now when an attempt's answer was lost and the add found later.
+ */
+export function markGranted(request: AccessRequest, now: number, standingMember: boolean, since = now): Transition {
   const total = request.durationMs + request.extensions.reduce((sum, e) => sum + e.addedMs, 0);
-  return move(
-    request,
-    Status.ACTIVE,
-    now,
-    { type: 'granted', detail: { expiresAt: new Date(now + total).toISOString(), standingMember } },
-    { grantedAt: now, expiresAt: now + total, standingMember },
-  );
+  const start = Math.min(since, now);
+  const detail = { expiresAt: new Date(start + total).toISOString(), standingMember, ...(start < now ? { since: new Date(start).toISOString() } : {}) };
+  return move(request, Status.ACTIVE, now, { type: 'granted', detail }, { grantedAt: start, expiresAt: start + total, standingMember });
 }
 
 /**

@@ -15,6 +15,9 @@ export interface TimeBoundAssignment {
   justification: string;
 }
 
+/** What an add did: put the member in now, or found them there already. */
+export type AddOutcome = 'added' | 'already-member';
+
 /**
  * The directory Timebox grants access in (Microsoft Graph in production, the local directory
  * server in dev and tests). Implementations translate API errors into DomainErrors with the
@@ -27,8 +30,11 @@ export interface Directory {
   isMember(groupId: string, userId: string): Promise<boolean>;
   /** Which of `groupIds` the user belongs to, transitively (any number of ids). */
   memberGroups(userId: string, groupIds: string[]): Promise<string[]>;
-  /** Adds the user to the group; "already a member" is success. */
-  addMember(groupId: string, userId: string): Promise<void>;
+  /**
+   * Adds the user to the group; "already a member" is success, told apart from an add that
+   * happened now (the grant's clock depends on which).
+   */
+  addMember(groupId: string, userId: string): Promise<AddOutcome>;
   /** Removes the user from the group (always through `/$ref`); "not a member" is success. */
   removeMember(groupId: string, userId: string): Promise<void>;
   /** The ids of the group's direct members. */

@@ -48,6 +48,12 @@ export interface Analysis {
   /** Standing members (there from the start) that are gone at the end. */
   standingRemoved: string[];
   decidedTwice: string[];
+  /** Grants whose clock started after a kill that came after their membership was added: the downtime added to the access. */
+  lateClocks: string[];
+  /** The largest (grant start − membership added) over all grants; ≤ 0 when a grant counts from an attempt before the add. */
+  maxClockLagMs: number;
+  /** Grants that count from an add attempt before the one that landed (its answer lost to a kill or a timeout). */
+  clockFromEarlierAttempt: number;
   missingFromAudit: string[];
   lostDecisions: string[];
   audit: { ok: boolean; records: number; problem?: string };
@@ -200,6 +206,27 @@ export async function analyze(input: {
     if (new Set(voters).size !== voters.length) decidedTwice.push(`${id}: an approver voted twice`);
   }
 
+  // --- A grant counts from when its membership was added: the directory's first add of the person
+  // between the decision and the `granted` record is when the access began.
+  const lateClocks: string[] = [];
+  let maxClockLagMs = Number.NEGATIVE_INFINITY;
+  let clockFromEarlierAttempt = 0;
+  const adds = input.calls.filter((c) => c.method === 'POST' && c.status === 204 && c.subject);
+  for (const r of all) {
+    if (r.grantedAt === undefined || r.standingMember !== false) continue;
+    const list = events.get(r.id) ?? [];
+    const decidedAt = Date.parse(list.find((e) => e.type === 'approved' || e.type === 'auto_approved' || e.type === 'break_glass')?.at ?? '');
+    const grantedRecordAt = Date.parse(list.find((e) => e.type === 'granted')?.at ?? '');
+    const path = `/groups/${r.group.id}/members/$ref`.toLowerCase();
+    const landing = adds.find((c) => c.path.toLowerCase() === path && c.subject!.toLowerCase() === r.requester.id.toLowerCase() && c.at >= decidedAt && c.at <= grantedRecordAt);
+    if (!landing) continue; // already a member through an earlier grant of theirs
+    const lag = r.grantedAt - landing.at;
+    maxClockLagMs = Math.max(maxClockLagMs, lag);
+    if (lag < 0) clockFromEarlierAttempt++;
+    const killedBetween = input.lives.some((l) => l.killed && l.endAt !== undefined && l.endAt > landing.at && l.endAt < r.grantedAt!);
+    if (killedBetween) lateClocks.push(`${r.id}: counts from ${lag} ms after its membership was added, across a kill`);
+  }
+
   // --- Every transition the store shows is in the audit log.
   const missingFromAudit: string[] = [];
   for (const r of all) {
@@ -246,6 +273,9 @@ export async function analyze(input: {
     unexplained,
     standingRemoved,
     decidedTwice,
+    lateClocks,
+    maxClockLagMs: Number.isFinite(maxClockLagMs) ? maxClockLagMs : 0,
+    clockFromEarlierAttempt,
     missingFromAudit,
     lostDecisions,
     audit: { ok: verified.ok, records: verified.records, problem: verified.problem },

@@ -35,6 +35,8 @@ export interface ChaosOptions {
   downtimeMs: [number, number];
   /** Share of kills aimed just before a grant's end, so that it ends while the bot is down. */
   aimedKills: number;
+  /** Share of kills aimed at the moment Graph answers a membership add, before the bot can record it. */
+  addKills: number;
   /** The overstay bound checked (PRODUCT.md §8.2: 5 s). */
   overstayLimitMs: number;
   seed: number;
@@ -64,6 +66,7 @@ export const FULL: ChaosOptions = {
   killGapMs: [3000, 9000],
   downtimeMs: [200, 2500],
   aimedKills: 0.35,
+  addKills: 0.2,
   overstayLimitMs: 5000,
   seed: Date.now() % 1_000_000,
   runner: 'bundle',
@@ -92,6 +95,8 @@ export interface ChaosResult {
   violations: string[];
   durationMs: number;
   kills: number;
+  /** Kills sent the moment Graph answered a membership add. */
+  killsAtAdd: number;
   lives: Life[];
   bootMs: { min: number; avg: number; max: number };
   scenarios: Record<Scenario, number>;
@@ -196,7 +201,9 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
     const drift = { enforce: fixture.approvers[2]!.aadObjectId, report: fixture.approvers[3]!.aadObjectId };
     const reportedDrift: Array<{ group: ManagedGroup; userId: string }> = [{ group: 'std', userId: drift.report }];
     const injectDrift = (async () => {
-      while (workload.scenarios < options.requests / 3 && Date.now() < hardEnd) await sleep(500);
+      // NB: a member added before the group's baseline is taken is standing, not drift.
+      const baselined = () => new Set(readAudit(dataDir).filter((r) => r.type === 'baseline_recorded').map((r) => String(r.detail?.group)));
+      while ((workload.scenarios < options.requests / 3 || !['std', 'enforce'].every((g) => baselined().has(g))) && Date.now() < hardEnd) await sleep(500);
       await addBehindTheBack(directory.url, GROUP_IDS.enforce, drift.enforce);
       await addBehindTheBack(directory.url, GROUP_IDS.std, drift.report);
       note('drift injected');
@@ -204,12 +211,23 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
 
     // The killer.
     let kills = 0;
+    let killsAtAdd = 0;
     while (Date.now() < hardEnd && !(kills >= options.kills && workloadDone)) {
       const gap = options.killGapMs[0] + rand() * (options.killGapMs[1] - options.killGapMs[0]);
-      const aimed = rand() < options.aimedKills ? nextExpiry(dataDir, Date.now() + 300, Date.now() + gap) : undefined;
-      await sleep(aimed !== undefined ? Math.max(0, aimed - Date.now() - rand() * 300) : gap);
+      const pick = rand();
+      const aimed = pick < options.aimedKills ? nextExpiry(dataDir, Date.now() + 300, Date.now() + gap) : undefined;
+      let why = aimed !== undefined ? `aimed at a grant ending ${new Date(aimed).toISOString()}` : 'random';
+      if (pick >= 1 - options.addKills) {
+        // The moment Graph answers an add (within the gap), before the bot writes "granted".
+        if (await nextAdd(directory, gap)) {
+          why = 'as Graph answered a membership add';
+          killsAtAdd++;
+        }
+      } else {
+        await sleep(aimed !== undefined ? Math.max(0, aimed - Date.now() - rand() * 300) : gap);
+      }
       if (workloadDone && kills >= options.kills) break;
-      await kill(aimed !== undefined ? `aimed at a grant ending ${new Date(aimed).toISOString()}` : 'random');
+      await kill(why);
       kills++;
       await sleep(options.downtimeMs[0] + rand() * (options.downtimeMs[1] - options.downtimeMs[0]));
       await start();
@@ -265,6 +283,7 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
     if (analysis.unexplained.length) violations.push(`memberships no grant explains: ${analysis.unexplained.join(', ')}`);
     if (analysis.standingRemoved.length) violations.push(`standing members removed: ${analysis.standingRemoved.join(', ')}`);
     if (analysis.decidedTwice.length) violations.push(`decided twice: ${analysis.decidedTwice.join('; ')}`);
+    if (analysis.lateClocks.length) violations.push(`grants counted from after their add: ${analysis.lateClocks.join('; ')}`);
     if (analysis.missingFromAudit.length) violations.push(`missing from the audit: ${analysis.missingFromAudit.slice(0, 20).join('; ')}`);
     if (analysis.lostDecisions.length) violations.push(`acknowledged decisions lost: ${analysis.lostDecisions.join('; ')}`);
     if (!analysis.audit.ok) violations.push(`audit chain: ${analysis.audit.problem}`);
@@ -281,6 +300,7 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
       violations,
       durationMs: Date.now() - started,
       kills,
+      killsAtAdd,
       lives,
       bootMs: { min: Math.min(...boots), avg: Math.round(boots.reduce((a, b) => a + b, 0) / boots.length), max: Math.max(...boots) },
       scenarios: workload.started,
@@ -308,6 +328,21 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
 }
 
 /** The earliest end of an active grant within [from, to], read from the bot's store file (atomically replaced, so safe to read). */
+/** Resolves true the moment the directory answers a membership add with 204 (false after `ms`). */
+function nextAdd(directory: LocalDirectoryHandle, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), ms);
+    const done = (hit: boolean) => {
+      clearTimeout(timer);
+      directory.onAnswered = undefined;
+      resolve(hit);
+    };
+    directory.onAnswered = (call) => {
+      if (call.method === 'POST' && call.status === 204 && call.path.endsWith('/members/$ref')) done(true);
+    };
+  });
+}
+
 function nextExpiry(dataDir: string, from: number, to: number): number | undefined {
   try {
     const { requests } = readStore(dataDir);
@@ -341,7 +376,7 @@ export function summarize(result: ChaosResult): string {
     ['result', result.passed ? 'PASS' : 'FAIL'],
     ['seed', String(result.options.seed)],
     ['duration', s(result.durationMs)],
-    ['kills (SIGKILL + restart)', `${result.kills} (${result.lives.filter((l) => l.killed).length} killed lives; boot ${result.bootMs.min}/${result.bootMs.avg}/${result.bootMs.max} ms min/avg/max, runner ${result.options.runner})`],
+    ['kills (SIGKILL + restart)', `${result.kills} (${result.killsAtAdd} as Graph answered an add; ${result.lives.filter((l) => l.killed).length} killed lives; boot ${result.bootMs.min}/${result.bootMs.avg}/${result.bootMs.max} ms min/avg/max, runner ${result.options.runner})`],
     ['requests', `${a.requests} (${Object.entries(a.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')})`],
     ['grants (membership added)', String(a.grants)],
     ['scenarios', Object.entries(result.scenarios).map(([k, v]) => `${k} ${v}`).join(', ')],
@@ -352,6 +387,7 @@ export function summarize(result: ChaosResult): string {
     ['memberships no grant explains', String(a.unexplained.length)],
     ['standing members removed', String(a.standingRemoved.length)],
     ['requests decided twice', String(a.decidedTwice.length)],
+    ['grants counted from after a kill', `${a.lateClocks.length} (grant start − add: max ${a.maxClockLagMs} ms; ${a.clockFromEarlierAttempt} grants count from an attempt whose answer was lost)`],
     ['transitions missing from the audit', String(a.missingFromAudit.length)],
     ['acknowledged decisions lost', `${a.lostDecisions.length} (of ${result.workload.acked})`],
     ['audit chain', a.audit.ok ? `verified (${a.audit.records} records)` : `BROKEN: ${a.audit.problem}`],

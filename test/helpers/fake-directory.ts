@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DomainError, ErrorCodes } from '../../src/domain/errors';
-import type { Directory, DirectoryUser, TimeBoundAssignment } from '../../src/ports/directory';
+import type { AddOutcome, Directory, DirectoryUser, TimeBoundAssignment } from '../../src/ports/directory';
 
 export type DirectoryOp = keyof Directory;
 
@@ -164,10 +164,14 @@ export class FakeDirectory implements Directory {
     );
   }
 
-  async addMember(groupId: string, userId: string): Promise<void> {
-    await this.write('addMember', groupId, userId, () =>
-      this.group(groupId).members.add(userId.toLowerCase()),
-    );
+  async addMember(groupId: string, userId: string): Promise<AddOutcome> {
+    let outcome: AddOutcome = 'added';
+    await this.write('addMember', groupId, userId, () => {
+      const members = this.group(groupId).members;
+      if (members.has(userId.toLowerCase())) outcome = 'already-member';
+      members.add(userId.toLowerCase());
+    });
+    return outcome;
   }
 
   async removeMember(groupId: string, userId: string): Promise<void> {

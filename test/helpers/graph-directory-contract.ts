@@ -58,9 +58,9 @@ export function describeDirectoryContract(
       expect(await directory.findUser(ids.ghost)).toBeUndefined();
     });
 
-    test('addMember adds; adding again is success and still one membership', async () => {
-      await directory.addMember(ids.sandbox, ids.alex);
-      await directory.addMember(ids.sandbox, ids.alex);
+    test('addMember adds; adding again is success ("already a member") and still one membership', async () => {
+      expect(await directory.addMember(ids.sandbox, ids.alex)).toBe('added');
+      expect(await directory.addMember(ids.sandbox, ids.alex)).toBe('already-member');
       expect(await subject.members(ids.sandbox)).toEqual([ids.alex]);
       expect(await directory.isMember(ids.sandbox, ids.alex)).toBe(true);
     });

@@ -16,6 +16,7 @@ describe('crash-and-fault run (short)', () => {
     expect(result.analysis.maxOverstayAfterStartMs).toBeLessThanOrEqual(5000);
     expect(result.analysis.unexplained).toEqual([]);
     expect(result.analysis.decidedTwice).toEqual([]);
+    expect(result.analysis.lateClocks).toEqual([]);
     expect(result.analysis.missingFromAudit).toEqual([]);
     expect(result.analysis.audit.ok).toBe(true);
   }, 240_000);

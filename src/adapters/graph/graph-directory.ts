@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { DomainError } from '../../domain/errors';
 import type { Clock } from '../../ports/clock';
-import type { Directory, DirectoryUser, TimeBoundAssignment } from '../../ports/directory';
+import type { AddOutcome, Directory, DirectoryUser, TimeBoundAssignment } from '../../ports/directory';
 import type { Logger } from '../../ports/logger';
 import {
   Permissions,
@@ -144,15 +144,16 @@ export class GraphDirectory implements Directory {
     return unique.filter((id) => found.has(id.toLowerCase()));
   }
 
-  async addMember(groupId: string, userId: string): Promise<void> {
+  async addMember(groupId: string, userId: string): Promise<AddOutcome> {
     try {
       await this.http.post(`/groups/${enc(groupId)}/members/$ref`, {
         '@odata.id': `${this.http.baseUrl}/directoryObjects/${enc(userId)}`,
       });
+      return 'added';
     } catch (error) {
       const info = describeGraphError(error);
       // A retry of an add that did land (or a standing member) answers "already exist": the goal is met.
-      if (info.status === 400 && /added object references already exist/i.test(info.message)) return;
+      if (info.status === 400 && /added object references already exist/i.test(info.message)) return 'already-member';
       throw await this.writeError(info, groupId, userId, `add ${userId} to group ${groupId}`);
     }
   }

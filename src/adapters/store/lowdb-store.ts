@@ -134,8 +134,9 @@ export class LowdbStore implements Store {
         for (const effect of change.effects ?? []) state.effects.push(this.newEffect(state, stored, effect));
         for (const event of change.events) state.auditQueue.push({ seq: state.nextAuditSeq++, event });
       });
-      if (closing) await this.settleClosing();
+      // The audit file first: it is what people read; the history append is bookkeeping.
       await this.flushAudit();
+      if (closing) await this.settleClosing();
       return clone(stored);
     });
   }

@@ -29,6 +29,8 @@ export interface LocalDirectoryCall {
   status: number;
   at: number;
   query?: string;
+  /** For a POST to `…/$ref`: the id at the end of the body's `@odata.id` (who is being added). */
+  subject?: string;
 }
 
 export interface LocalDirectoryHandle {
@@ -40,6 +42,8 @@ export interface LocalDirectoryHandle {
   /** Every Graph call in arrival order; status 0 = connection dropped by a fault. Cleared by reset(). */
   calls: LocalDirectoryCall[];
   faults: FaultControl;
+  /** Called as each call that changed or read something is answered (the chaos run kills the bot right then). */
+  onAnswered?: (call: LocalDirectoryCall) => void;
   /** A copy of the whole directory (users, groups, PIM assignments). */
   state(): DirectoryState;
   /** Back to `seed` (or the start seed), no faults, no calls. */
@@ -213,6 +217,8 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
   app.use('/v1.0', express.json({ type: ['application/json', 'application/*+json'], limit: '1mb' }));
   app.use('/v1.0', async (req, res) => {
     const call = res.locals.call as LocalDirectoryCall;
+    const ref = (req.body as { '@odata.id'?: unknown } | undefined)?.['@odata.id'];
+    if (req.method === 'POST' && call.path.endsWith('/$ref') && typeof ref === 'string') call.subject = ref.split('/').pop();
     const outcome = faults.apply(req.method, call.path);
     if (outcome.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, outcome.latencyMs).unref());
     if (outcome.drop) {
@@ -242,6 +248,7 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
         new Date(),
       );
       send(res, call, answer.status, answer.body);
+      handle.onAnswered?.(call);
     } catch (error) {
       if (!(error instanceof GraphFailure)) throw error;
       sendFailure(res, call, error, req);

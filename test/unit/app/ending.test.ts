@@ -1,4 +1,4 @@
-import { DIR, unavailable } from '../../helpers/fake-directory';
+import { DIR, throttled, unavailable } from '../../helpers/fake-directory';
 import { HOUR, MINUTE, people, refusal, rigPolicy, startRig, type PersonKey, type Rig } from './rig';
 
 const dbReadMembers = (rig: Rig) => rig.directory.members(DIR.groups.dbRead);
@@ -207,16 +207,47 @@ describe('standing members are never touched', () => {
     const added = rig.directory.hangNext('addMember', 'after');
     await rig.service.decide(request.id, people.megan, 'approve');
     await added; // Alex is in the group; the process dies before it writes "granted"
+    const addedAt = rig.clock.now();
     expect(dbReadMembers(rig)).toContain(people.alex.id);
-    expect(await rig.get(request.id)).toMatchObject({ status: 'approved', standingMember: false });
+    expect(await rig.get(request.id)).toMatchObject({ status: 'approved', standingMember: false, addStartedAt: addedAt });
     await rig.crash(10 * MINUTE);
     await rig.settle();
     const active = await rig.get(request.id);
-    expect(active).toMatchObject({ status: 'active', standingMember: false });
-    expect(active.expiresAt).toBe(active.grantedAt! + HOUR);
-    await rig.advance(HOUR);
+    // The hour counts from the add before the crash, not from the restart: no downtime bonus.
+    expect(active).toMatchObject({ status: 'active', standingMember: false, grantedAt: addedAt, expiresAt: addedAt + HOUR });
+    expect((await rig.audit()).find((r) => r.requestId === request.id && r.type === 'granted')).toMatchObject({
+      at: new Date(addedAt + 10 * MINUTE).toISOString(),
+      detail: { since: new Date(addedAt).toISOString(), expiresAt: new Date(addedAt + HOUR).toISOString() },
+    });
+    await rig.advance(50 * MINUTE);
     expect((await rig.get(request.id)).status).toBe('expired');
     expect(dbReadMembers(rig)).not.toContain(people.alex.id);
+  });
+
+  it('a crash between the add and its commit that outlasts the grant: expired and removed right after start', async () => {
+    const request = await rig.askFor(people.alex, 'db-read', 10 * MINUTE);
+    const added = rig.directory.hangNext('addMember', 'after');
+    await rig.service.decide(request.id, people.megan, 'approve');
+    await added;
+    await rig.crash(HOUR);
+    await rig.settle();
+    expect(await rig.get(request.id)).toMatchObject({ status: 'expired' });
+    expect(dbReadMembers(rig)).not.toContain(people.alex.id);
+  });
+
+  it('an add that lands after throttled attempts counts from when it landed', async () => {
+    const request = await rig.askFor(people.alex, 'db-read');
+    rig.directory.failNext('addMember', throttled, 2);
+    const approvedAt = rig.clock.now();
+    await rig.service.decide(request.id, people.megan, 'approve');
+    await rig.settle();
+    expect((await rig.get(request.id)).status).toBe('approved');
+    await rig.advance(MINUTE);
+    const active = await rig.get(request.id);
+    expect(active.status).toBe('active');
+    expect(active.addStartedAt).toBe(approvedAt);
+    expect(active.grantedAt).toBeGreaterThan(approvedAt);
+    expect(active.expiresAt).toBe(active.grantedAt! + HOUR);
   });
 
   it('after a crash before the add, checks again and adds', async () => {

@@ -75,9 +75,9 @@ describe('GraphDirectory maps recorded Graph error payloads', () => {
     expect(error.message).toContain('RoleManagement.ReadWrite.Directory');
   });
 
-  test('"already exist" on add is success', async () => {
+  test('"already exist" on add is success, told apart from an add', async () => {
     stub.on('POST', ADD, recorded.alreadyMember);
-    await expect(directory.addMember(G, U)).resolves.toBeUndefined();
+    await expect(directory.addMember(G, U)).resolves.toBe('already-member');
   });
 
   test('"removed object references do not exist" on remove is success', async () => {
@@ -138,7 +138,7 @@ describe('GraphDirectory maps recorded Graph error payloads', () => {
 
   test('503 serviceNotAvailable is retried, then DIRECTORY_UNAVAILABLE; one success in between ends it', async () => {
     stub.on('POST', ADD, recorded.serviceNotAvailable, { status: 204 });
-    await expect(directory.addMember(G, U)).resolves.toBeUndefined();
+    await expect(directory.addMember(G, U)).resolves.toBe('added');
     expect(sleeps).toEqual([1000]);
     stub.on('POST', ADD, recorded.serviceNotAvailable);
     expect((await failure(directory.addMember(G, U))).code).toBe(ErrorCodes.DIRECTORY_UNAVAILABLE);

@@ -193,6 +193,8 @@ class Run {
   readonly ids: string[] = [];
   /** Memberships that someone other than Timebox made: the seed's, and the admin's. */
   readonly standing = new Set<string>();
+  /** When the membership a request waited for was added, by request id. */
+  private readonly landedAt = new Map<string, number>();
   private armed?: Promise<void>;
 
   constructor(readonly rig: Rig) {
@@ -350,6 +352,9 @@ class Run {
       return decided && byPeople && selfOk;
     });
     if (!explained) this.violations.push(`added ${userId} to ${groupId} with no recorded approval or rule`);
+    // When the membership lands, for the requests waiting on it: their grant may not count from later.
+    if (!this.rig.directory.members(groupId).includes(userId.toLowerCase()))
+      for (const r of candidates) if (!this.landedAt.has(r.id)) this.landedAt.set(r.id, this.rig.clock.now());
   }
 
   private checkRemove(groupId: string, userId: string): void {
@@ -390,6 +395,10 @@ class Run {
         .map((a) => a.actor?.id.toLowerCase());
       if (new Set(decidedBy).size !== decidedBy.length)
         this.violations.push(`${where}: one person decided ${r.id} twice in the audit`);
+      // A grant counts from when its membership was added, not from later (a crash in between).
+      const landed = this.landedAt.get(r.id);
+      if (r.grantedAt !== undefined && landed !== undefined && r.grantedAt > landed)
+        this.violations.push(`${where}: ${r.id} counts from ${r.grantedAt}, its membership was added at ${landed}`);
       // No active grant past its end once the scheduler has run.
       if (r.status === 'active' && r.expiresAt! <= now)
         this.violations.push(`${where}: ${r.id} active past its end (${r.expiresAt} <= ${now})`);
@@ -443,7 +452,7 @@ afterAll(() => {
 });
 
 describe('lifecycle properties under random events', () => {
-  it('never two decisions, never an unexplained membership, never an active grant past its end, never a vote twice, never a standing member removed', async () => {
+  it('never two decisions, never an unexplained membership, never an active grant past its end or counted from after its add, never a vote twice, never a standing member removed', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 4, maxLength: 28 }), async (steps) => {
         const rig = await startRig({ policy: policy() });
