@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { DomainError, ErrorCodes } from '../domain/errors';
+import { isConflict, retryOnConflict } from './retry-on-conflict';
 import { findGroupAlias, rulesFor, type GroupRules, type Policy } from '../domain/policy';
 import { formatDuration } from '../domain/duration';
 import * as lifecycle from '../domain/request';
@@ -194,7 +195,7 @@ export class AccessService {
         return { request: stored, outcome: 'created' };
       } catch (error) {
         // A conflict on create is an id collision: draw another id.
-        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 3) {
+        if (!isConflict(error) || attempt >= 3) {
           refund?.();
           throw error;
         }
@@ -388,15 +389,11 @@ export class AccessService {
 
   /** Load → decide → conditional commit, again from a fresh read when someone else wrote first. */
   private async change(requestId: string, decide: (request: AccessRequest, now: number) => Promise<Transition>): Promise<AccessRequest> {
-    for (let attempt = 0; ; attempt++) {
+    return retryOnConflict(MAX_CONFLICT_RETRIES, async () => {
       const request = await this.get(requestId);
       const transition = await decide(request, this.deps.clock.now());
-      try {
-        return await this.commitTransition(transition, request.version);
-      } catch (error) {
-        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= MAX_CONFLICT_RETRIES) throw error;
-      }
-    }
+      return this.commitTransition(transition, request.version);
+    });
   }
 
   /** A scheduler action that does nothing when the request is no longer due (already handled). */
@@ -405,16 +402,12 @@ export class AccessService {
     due: (request: AccessRequest, now: number) => boolean,
     act: (request: AccessRequest, now: number) => Transition,
   ): Promise<AccessRequest | undefined> {
-    for (let attempt = 0; ; attempt++) {
+    return retryOnConflict(MAX_CONFLICT_RETRIES, async () => {
       const request = await this.deps.store.get(requestId);
       const now = this.deps.clock.now();
       if (!request || !due(request, now)) return undefined;
-      try {
-        return await this.commitTransition(act(request, now), request.version);
-      } catch (error) {
-        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= MAX_CONFLICT_RETRIES) throw error;
-      }
-    }
+      return this.commitTransition(act(request, now), request.version);
+    });
   }
 }
 

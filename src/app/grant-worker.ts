@@ -1,4 +1,5 @@
 import { DomainError, ErrorCodes, isTransient } from '../domain/errors';
+import { retryOnConflict } from './retry-on-conflict';
 import * as lifecycle from '../domain/request';
 import { Status, type AccessRequest } from '../domain/request';
 import type { Policy } from '../domain/policy';
@@ -263,17 +264,12 @@ export class GrantWorker {
    */
   private async markGranted(effect: Effect, requestId: string, landedSince?: number): Promise<void> {
     const { store, service, clock } = this.deps;
-    for (let attempt = 0; ; attempt++) {
+    await retryOnConflict(10, async () => {
       const current = (await store.get(requestId))!;
       if (current.status !== Status.APPROVED) return store.completeEffect(effect.id);
       const now = clock.now();
-      try {
-        await service.commitTransition(lifecycle.markGranted(current, now, current.standingMember === true, landedSince ?? now), current.version, [effect.id]);
-        return;
-      } catch (error) {
-        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 10) throw error;
-      }
-    }
+      await service.commitTransition(lifecycle.markGranted(current, now, current.standingMember === true, landedSince ?? now), current.version, [effect.id]);
+    });
   }
 
   /**
@@ -368,28 +364,19 @@ export class GrantWorker {
 
   /** Writes `fields` while `still(request)` holds; returns the stored request, or undefined when it no longer held. */
   private async patchWhile(requestId: string, still: (request: AccessRequest) => boolean, fields: Partial<AccessRequest>): Promise<AccessRequest | undefined> {
-    for (let attempt = 0; ; attempt++) {
+    return retryOnConflict(10, async () => {
       const current = (await this.deps.store.get(requestId))!;
       if (!still(current)) return undefined;
-      try {
-        return await this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events: [] });
-      } catch (error) {
-        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 10) throw error;
-      }
-    }
+      return this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events: [] });
+    });
   }
 
   /** Writes fields the worker learned (card locations, standing membership), racing nobody. */
   private async patch(requestId: string, effectId: string | undefined, fields: Partial<AccessRequest>, events: lifecycle.RequestEvent[] = []): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+    await retryOnConflict(5, async () => {
       const current = (await this.deps.store.get(requestId))!;
-      try {
-        await this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events, completedEffectIds: effectId ? [effectId] : [] });
-        return;
-      } catch (error) {
-        if (!(error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) || attempt >= 5) throw error;
-      }
-    }
+      await this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events, completedEffectIds: effectId ? [effectId] : [] });
+    });
   }
 
   private async channelOf(request: AccessRequest): Promise<ChannelTarget> {

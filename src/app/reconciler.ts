@@ -1,4 +1,4 @@
-import { DomainError, ErrorCodes } from '../domain/errors';
+import { DomainError } from '../domain/errors';
 import { rulesFor, type Policy } from '../domain/policy';
 import { Status, sameId, type AccessRequest, type RequestEvent } from '../domain/request';
 import type { Clock } from '../ports/clock';
@@ -7,6 +7,7 @@ import type { Logger } from '../ports/logger';
 import type { ChannelTarget, Notifier } from '../ports/notifier';
 import type { NewEffect, Store } from '../ports/store';
 import type { AccessService } from './access-service';
+import { isConflict } from './retry-on-conflict';
 
 /** One thing a reconciliation pass found, and what it did (or, in a dry run, would do) about it. */
 export interface ReconcileFinding {
@@ -285,7 +286,7 @@ export class Reconciler {
     try {
       await this.deps.store.commit({ request, expectedVersion: request.version, events: [event], effects: [effect] });
     } catch (error) {
-      if (error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT) return;
+      if (isConflict(error)) return;
       throw error;
     }
     this.deps.onCommit?.();

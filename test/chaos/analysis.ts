@@ -258,7 +258,7 @@ export async function analyze(input: {
   }
 
   const verified = await verifyAuditFile(path.join(input.dataDir, 'audit.jsonl'), { storeFile: path.join(input.dataDir, 'timebox.json') });
-  const graphCalls = input.calls.filter((c) => c.status !== 0 || true);
+  const graphCalls = input.calls;
   const throttled = graphCalls.filter((c) => c.status === 429).length;
   const unavailable = graphCalls.filter((c) => c.status === 503).length;
   return {

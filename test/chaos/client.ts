@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { activityEnvelope } from '../helpers/teams-client';
 import { TENANT, type ChaosUser } from './fixture';
 
 const BOT = { id: '28:timebox-chaos-bot', name: 'Timebox' };
@@ -29,16 +29,7 @@ export class ChaosTeams {
   ) {}
 
   private base(user: ChaosUser, conversation: Record<string, unknown>) {
-    return {
-      id: randomUUID(),
-      timestamp: new Date().toISOString(),
-      channelId: 'msteams',
-      serviceUrl: this.serviceUrl,
-      from: { id: user.teamsId, name: user.name, aadObjectId: user.aadObjectId },
-      recipient: BOT,
-      conversation: { tenantId: TENANT, ...conversation },
-      channelData: { tenant: { id: TENANT } },
-    };
+    return activityEnvelope({ id: user.teamsId, name: user.name, aadObjectId: user.aadObjectId }, BOT, { serviceUrl: this.serviceUrl, tenantId: TENANT, conversation });
   }
 
   /** A message in the user's personal chat. */

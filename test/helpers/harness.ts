@@ -7,8 +7,10 @@ import { startTimebox, type Overrides, type RunningTimebox } from '../../src/mai
 import { loadConfig } from '../../src/config';
 import type { PolicyInput } from '../../src/domain/policy';
 import { silentLogger } from '../../src/ports/logger';
-import { FakeConnector } from './fake-connector';
-import { TeamsClient, TENANT, users } from './teams-client';
+import type { AccessRequest } from '../../src/domain/request';
+import type { AuditRecord } from '../../src/ports/store';
+import { FakeConnector, waitFor } from './fake-connector';
+import { TeamsClient, TENANT, users, type TeamsUser } from './teams-client';
 
 /** UPNs as in examples/demo.directory.json. */
 const upnOf = (key: string) => ({ alex: 'alex@example.com', megan: 'meganb@example.com', adele: 'adelev@example.com', isaiah: 'isaiah@example.com', patti: 'patti@example.com', lynne: 'lynner@example.com' })[key];
@@ -63,6 +65,12 @@ export interface Harness {
   /** Stops the bot (keeping data) and starts it again on the same data. */
   restart(overrides?: Overrides): Promise<void>;
   close(): Promise<void>;
+  /** The audit log as the store reads it back. */
+  audit(): Promise<AuditRecord[]>;
+  /** `who` says `text` (a request) in chat; resolves with the open request once its approval card is posted. */
+  ask(who: TeamsUser, text: string): Promise<AccessRequest>;
+  /** `who` clicks `verb` on `request`'s approval card, as Teams sends it (the card's conversation and message). */
+  clickOnCard(who: TeamsUser, verb: string, request: AccessRequest, data?: Record<string, unknown>): ReturnType<TeamsClient['click']>;
 }
 
 /**
@@ -95,6 +103,19 @@ export async function startHarness(options: { policy?: PolicyInput; seed?: Local
       await connector.stop();
       await directory.close();
       rmSync(dataDir, { recursive: true, force: true });
+    },
+    async audit() {
+      const records: AuditRecord[] = [];
+      for await (const record of harness.bot.store.readAudit()) records.push(record);
+      return records;
+    },
+    async ask(who, text) {
+      await harness.teams.say(who, text);
+      return waitFor(async () => (await harness.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
+    },
+    clickOnCard(who, verb, request, data = {}) {
+      const card = request.approvalCard!;
+      return harness.teams.click(who, verb, { requestId: request.id, ...data }, { conversationId: card.conversationId, replyToId: card.activityId });
     },
   };
   harness.teams = new TeamsClient(harness.bot.url, connector.url, TENANT);

@@ -21,6 +21,24 @@ export const users = {
 
 export const personalChatOf = (user: TeamsUser) => `a:personal-${user.id.slice(3)}`;
 
+/** What every activity Teams posts to a bot carries: a fresh id, the sender, the bot, the conversation and tenant. */
+export function activityEnvelope(
+  from: TeamsUser,
+  bot: { id: string; name: string },
+  where: { serviceUrl: string; tenantId: string; conversation: Record<string, unknown> },
+) {
+  return {
+    id: randomUUID(),
+    timestamp: new Date().toISOString(),
+    channelId: 'msteams',
+    serviceUrl: where.serviceUrl,
+    from: { id: from.id, name: from.name, aadObjectId: from.aadObjectId },
+    recipient: bot,
+    conversation: { tenantId: where.tenantId, ...where.conversation },
+    channelData: { tenant: { id: where.tenantId } },
+  };
+}
+
 /**
  * Sends activities to the bot the way Teams does (HTTP POST to /api/messages), from a given
  * user, with the fake connector as serviceUrl.
@@ -35,16 +53,7 @@ export class TeamsClient {
   ) {}
 
   private base(user: TeamsUser, conversation: Record<string, unknown>) {
-    return {
-      id: randomUUID(),
-      timestamp: new Date().toISOString(),
-      channelId: 'msteams',
-      serviceUrl: this.serviceUrl,
-      from: { id: user.id, name: user.name, aadObjectId: user.aadObjectId },
-      recipient: BOT,
-      conversation: { tenantId: this.tenantId, ...conversation },
-      channelData: { tenant: { id: this.tenantId } },
-    };
+    return activityEnvelope(user, BOT, { serviceUrl: this.serviceUrl, tenantId: this.tenantId, conversation });
   }
 
   /** A message in the user's personal chat with the bot. */

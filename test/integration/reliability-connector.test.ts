@@ -84,11 +84,7 @@ describe('the bot with Teams failing', () => {
     await h?.close();
   });
 
-  const audit = async () => {
-    const out: Array<{ type: string; requestId?: string; reason?: string; detail?: Record<string, unknown> }> = [];
-    for await (const r of h.bot.store.readAudit()) out.push(r);
-    return out;
-  };
+  const audit = () => h.audit();
 
   it('records a 403 roster error in the audit log and does not retry it', async () => {
     h = await startHarness({ env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
@@ -114,8 +110,7 @@ describe('the bot with Teams failing', () => {
     ['403 on every card update and reply', { probability: 1, status: 403, routes: ['update', 'send'] }],
   ])('a grant and its removal happen on time with %s', async (_what, chaos) => {
     h = await startHarness({ env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
-    await h.teams.say(users.alex, 'request sandbox for 3s because teams is down');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
+    const request = await h.ask(users.alex, 'request sandbox for 3s because teams is down');
     await h.bot.settled();
     h.connector.chaos = chaos;
     const post = request.approvalCard!;

@@ -16,11 +16,7 @@ describe('reconciler', () => {
     await h?.close();
   });
 
-  const audit = async () => {
-    const out: Array<{ type: string; requestId?: string; reason?: string; detail?: Record<string, unknown> }> = [];
-    for await (const r of h.bot.store.readAudit()) out.push(r);
-    return out;
-  };
+  const audit = () => h.audit();
   /** A membership added behind Timebox's back (an admin in the Entra portal). */
   const addBehindTheBack = async (groupId: string, userId: string) => {
     const res = await fetch(`${h.directory.url}/groups/${groupId}/members/$ref`, {
@@ -37,9 +33,8 @@ describe('reconciler', () => {
     h = await startHarness({ env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
     await baselines();
     // Lynne was in prod-admin when Timebox first saw it: standing. Alex holds sandbox by a grant.
-    await h.teams.say(users.alex, 'request sandbox for 1h because reconciler test');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
-    await h.teams.click(users.alex, 'approve', { requestId: request.id }, { conversationId: request.approvalCard!.conversationId, replyToId: request.approvalCard!.activityId });
+    const request = await h.ask(users.alex, 'request sandbox for 1h because reconciler test');
+    await h.clickOnCard(users.alex, 'approve', request);
     await waitFor(async () => (await h.bot.store.get(request.id))?.status === 'active', 'grant active');
     // Megan is added to sandbox by someone else.
     await addBehindTheBack(GROUPS.sandbox, users.megan.aadObjectId);
@@ -85,11 +80,9 @@ describe('reconciler', () => {
     h = await startHarness({ policy, env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
     await baselines();
     // Lynne is in prod-admin from the start, asks for it anyway: her grant records her as standing.
-    await h.teams.say(users.lynne, 'request prod-admin for 1h because INC-7 standing test');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
-    const where = { conversationId: request.approvalCard!.conversationId, replyToId: request.approvalCard!.activityId };
-    await h.teams.click(users.megan, 'approve', { requestId: request.id }, where);
-    await h.teams.click(users.adele, 'approve', { requestId: request.id }, where);
+    const request = await h.ask(users.lynne, 'request prod-admin for 1h because INC-7 standing test');
+    await h.clickOnCard(users.megan, 'approve', request);
+    await h.clickOnCard(users.adele, 'approve', request);
     await waitFor(async () => (await h.bot.store.get(request.id))?.status === 'active', 'grant active');
     expect((await h.bot.store.get(request.id))!.standingMember).toBe(true);
     // The group is first seen now (its baseline lost, or Timebox upgraded): while her grant is open.
@@ -101,7 +94,7 @@ describe('reconciler', () => {
     await h.restart();
     await waitFor(async () => (await audit()).filter((r) => r.type === 'baseline_recorded').length === 6, 'baselines recorded again');
     expect((await audit()).filter((r) => r.type === 'baseline_recorded').pop()?.detail).toMatchObject({ group: 'prod-admin', members: [users.lynne.aadObjectId] });
-    await h.teams.click(users.megan, 'revoke', { requestId: request.id, reason: 'done' }, where);
+    await h.clickOnCard(users.megan, 'revoke', request, { reason: 'done' });
     await waitFor(async () => (await h.bot.store.get(request.id))?.membershipRemovedAt !== undefined, 'grant ended');
     const report = await h.bot.reconciler.runOnce();
     expect(report.findings.filter((f) => f.kind.startsWith('drift'))).toEqual([]);
@@ -123,9 +116,8 @@ describe('reconciler', () => {
     h = await startHarness({ env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
     // Throttled for a minute: the add waits in the outbox (not under way) when the bot stops.
     h.directory.faults.add({ route: 'POST /groups/*/members/$ref', status: 429, retryAfterSeconds: 60 });
-    await h.teams.say(users.alex, 'request sandbox for 1h because lost add');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
-    await h.teams.click(users.alex, 'approve', { requestId: request.id }, { conversationId: request.approvalCard!.conversationId, replyToId: request.approvalCard!.activityId });
+    const request = await h.ask(users.alex, 'request sandbox for 1h because lost add');
+    await h.clickOnCard(users.alex, 'approve', request);
     await waitFor(async () => (await h.bot.store.get(request.id))?.status === 'approved', 'approved');
     await loseEffects((e) => e.kind === 'directory.add');
     h.directory.faults.clear();
@@ -137,11 +129,10 @@ describe('reconciler', () => {
 
   it('queues a lost removal again at start: the ended grant loses its membership', async () => {
     h = await startHarness({ env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
-    await h.teams.say(users.alex, 'request sandbox for 2s because lost removal');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
+    const request = await h.ask(users.alex, 'request sandbox for 2s because lost removal');
     // Throttled for a minute: the removal waits in the outbox (not under way) when the bot stops.
     h.directory.faults.add({ route: 'DELETE /groups/*/members/*/$ref', status: 429, retryAfterSeconds: 60 });
-    await h.teams.click(users.alex, 'approve', { requestId: request.id }, { conversationId: request.approvalCard!.conversationId, replyToId: request.approvalCard!.activityId });
+    await h.clickOnCard(users.alex, 'approve', request);
     await waitFor(async () => (await h.bot.store.get(request.id))?.status === 'expired', 'expired', 6000);
     expect(h.directory.members(GROUPS.sandbox)).toContain(users.alex.aadObjectId); // the removal keeps failing
     await loseEffects((e) => e.kind === 'directory.remove');

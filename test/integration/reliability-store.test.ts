@@ -215,11 +215,7 @@ describe('a failed write (disk full): the person is told nothing happened, and n
       // not there
     }
   };
-  const audit = async () => {
-    const types: string[] = [];
-    for await (const r of h.bot.store.readAudit()) types.push(`${r.type}:${r.requestId ?? ''}`);
-    return types;
-  };
+  const audit = async () => (await h.audit()).map((r) => `${r.type}:${r.requestId ?? ''}`);
   const lastText = (user: typeof users.alex) => [...h.connector.sentTo(personalChatOf(user))].reverse().find((s) => s.activity.text)?.activity.text ?? '';
 
   it('a request is refused with "nothing was changed", and works once the disk has room again', async () => {
@@ -241,8 +237,7 @@ describe('a failed write (disk full): the person is told nothing happened, and n
   });
 
   it('a decision and a revoke while the disk is full change nothing (no half-done transition)', async () => {
-    await h.teams.say(users.alex, 'request db-read for 1h because checking orders');
-    const pending = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
+    const pending = await h.ask(users.alex, 'request db-read for 1h because checking orders');
     await h.bot.settled();
     const post = pending.approvalCard!;
 

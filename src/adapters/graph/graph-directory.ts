@@ -174,27 +174,15 @@ export class GraphDirectory implements Directory {
   }
 
   async assignTimeBound(assignment: TimeBoundAssignment): Promise<void> {
-    await this.pim(
-      'adminAssign',
-      assignment.groupId,
-      assignment.userId,
-      assignment.justification,
-      assignment,
-    );
+    await this.pim('adminAssign', assignment, assignment);
   }
 
   async extendTimeBound(assignment: TimeBoundAssignment): Promise<void> {
-    await this.pim(
-      'adminExtend',
-      assignment.groupId,
-      assignment.userId,
-      assignment.justification,
-      assignment,
-    );
+    await this.pim('adminExtend', assignment, assignment);
   }
 
   async removeTimeBound(groupId: string, userId: string, justification: string): Promise<void> {
-    await this.pim('adminRemove', groupId, userId, justification);
+    await this.pim('adminRemove', { groupId, userId, justification });
   }
 
   private async memberObjects(
@@ -216,9 +204,7 @@ export class GraphDirectory implements Directory {
 
   private async pim(
     action: 'adminAssign' | 'adminExtend' | 'adminRemove',
-    groupId: string,
-    userId: string,
-    justification: string,
+    { groupId, userId, justification }: { groupId: string; userId: string; justification: string },
     schedule?: { start: number; durationMs: number },
   ): Promise<void> {
     const body: Record<string, unknown> = {

@@ -86,7 +86,7 @@ export class LowdbStore implements Store {
       throw new DomainError(ErrorCodes.STORE_CORRUPT, `The store file ${this.hotFile} is not a Timebox store (no formatVersion 1). It was left as it is.`);
     }
     await this.history.load((id) => id in this.db.data.requests);
-    await this.settleClosing();
+    await this.settleClosing(true);
     await this.audit.open();
     this.db.data.nextAuditSeq = Math.max(this.db.data.nextAuditSeq, this.audit.seq + 1);
     await this.flushAudit();
@@ -105,13 +105,13 @@ export class LowdbStore implements Store {
   }
 
   async get(id: string): Promise<AccessRequest | undefined> {
-    return clone(this.state.requests[id] ?? this.state.closing?.[id] ?? (await this.history.get(id)));
+    return clone(await this.find(id));
   }
 
   commit(change: Commit): Promise<AccessRequest> {
     return this.serialized(async () => {
       const { request } = change;
-      const current = this.state.requests[request.id] ?? this.state.closing?.[request.id] ?? (await this.history.get(request.id));
+      const current = await this.find(request.id);
       if (change.expectedVersion === null ? current !== undefined : current?.version !== change.expectedVersion) {
         throw new DomainError(ErrorCodes.REQUEST_CONFLICT, `Request ${request.id} changed meanwhile; try again.`);
       }
@@ -291,6 +291,11 @@ export class LowdbStore implements Store {
     }
   }
 
+  /** The current version of a request: open (hot), just closed (hot, not yet in history), or in history. */
+  private async find(id: string): Promise<AccessRequest | undefined> {
+    return this.state.requests[id] ?? this.state.closing?.[id] ?? (await this.history.get(id));
+  }
+
   /**
    * Appends the closed versions the hot file holds to history.jsonl (after each closing commit,
    * and at open for what a crash interrupted), then forgets them in memory (the file's copy goes
@@ -298,12 +303,14 @@ export class LowdbStore implements Store {
    * append (disk full) is not the transition failing: it is in the hot file, and stays there
    * until an append works.
    */
-  private async settleClosing(): Promise<void> {
+  private async settleClosing(atOpen = false): Promise<void> {
     const closing = this.state.closing;
     if (!closing) return;
     for (const [id, request] of Object.entries(closing)) {
       try {
-        const known = await this.history.get(id);
+        // Only the file read at open can hold versions already appended (before a crash); in
+        // memory, a version waits here only until its append works.
+        const known = atOpen ? await this.history.get(id) : undefined;
         if (!known || known.version < request.version) await this.history.append(request);
         delete closing[id];
       } catch (error) {

@@ -10,12 +10,7 @@ describe('approvals: N of M, one vote per person, any deny resolves', () => {
   afterEach(() => rig.close());
 
   it('stays pending below the threshold and shows "1 of 2" on the card; the second approval grants', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'prod-admin',
-      ...ticketed,
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'prod-admin', HOUR, 'rotate keys', { ticket: 'INC-7' });
     const first = await rig.service.decide(request.id, people.megan, 'approve');
     expect(first).toMatchObject({
       status: 'pending',
@@ -56,12 +51,7 @@ describe('approvals: N of M, one vote per person, any deny resolves', () => {
   });
 
   it('resolves on any single deny, after an approval, with its reason shown to the requester', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'prod-admin',
-      ...ticketed,
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'prod-admin', HOUR, 'rotate keys', { ticket: 'INC-7' });
     await rig.service.decide(request.id, people.megan, 'approve');
     const denied = await rig.service.decide(
       request.id,
@@ -208,14 +198,7 @@ describe('who is an approver or an admin: users by object id or UPN, groups tran
 
   it('takes admins from users and from groups (transitively)', async () => {
     rig = await startRig({ policy: rigPolicy({ admins: { users: [], groups: [DIR.groups.leads] } }) });
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'sandbox',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.service.decide(request.id, people.alex, 'approve');
-    await rig.settle();
+    const request = await rig.grantTo(people.alex, 'sandbox', people.alex);
     // Megan is no approver of sandbox, but an admin through Leads → SRE.
     expect(await rig.service.authorizer.isAdmin(people.megan)).toBe(true);
     expect(await rig.service.authorizer.isAdmin(people.patti)).toBe(false);

@@ -9,15 +9,7 @@ describe('ending a grant: release, revoke, expiry', () => {
   afterEach(() => rig.close());
 
   async function grant(who: PersonKey = 'alex', group = 'db-read') {
-    const { request } = await rig.service.submit({
-      requester: people[who],
-      group,
-      durationMs: 2 * HOUR,
-      justification: 'work',
-    });
-    await rig.service.decide(request.id, people[who === 'megan' ? 'adele' : 'megan'], 'approve');
-    await rig.settle();
-    return rig.get(request.id);
+    return rig.grantTo(people[who], group, people[who === 'megan' ? 'adele' : 'megan'], 2 * HOUR, 'work');
   }
 
   it('release: the requester ends it now; the membership goes; the thread says so', async () => {
@@ -263,24 +255,11 @@ describe('standing members are never touched', () => {
   });
 
   it('someone added by an admin after our grant ended is standing for the next grant', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.service.decide(request.id, people.megan, 'approve');
+    await rig.grantTo(people.alex, 'db-read', people.megan);
     await rig.advance(HOUR);
     expect(dbReadMembers(rig)).not.toContain(people.alex.id);
     rig.directory.addExternally(DIR.groups.dbRead, people.alex.id);
-    const { request: next } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'y',
-    });
-    await rig.service.decide(next.id, people.megan, 'approve');
-    await rig.settle();
+    const next = await rig.grantTo(people.alex, 'db-read', people.megan, HOUR, 'y');
     expect((await rig.get(next.id)).standingMember).toBe(true);
     await rig.advance(HOUR);
     expect(dbReadMembers(rig)).toContain(people.alex.id);
@@ -300,26 +279,9 @@ describe('a membership is removed only when no active grant for that person and 
       approvers: { users: ['meganb@example.com'] },
     };
     rig = await startRig({ policy });
-    const first = (
-      await rig.service.submit({
-        requester: people.alex,
-        group: 'db-read',
-        durationMs: HOUR,
-        justification: 'x',
-      })
-    ).request;
-    await rig.service.decide(first.id, people.megan, 'approve');
+    const first = await rig.grantTo(people.alex, 'db-read', people.megan);
     await rig.advance(30 * MINUTE);
-    const second = (
-      await rig.service.submit({
-        requester: people.alex,
-        group: 'db-read-oncall',
-        durationMs: HOUR,
-        justification: 'y',
-      })
-    ).request;
-    await rig.service.decide(second.id, people.megan, 'approve');
-    await rig.settle();
+    const second = await rig.grantTo(people.alex, 'db-read-oncall', people.megan, HOUR, 'y');
     expect(await rig.get(second.id)).toMatchObject({ status: 'active', standingMember: false }); // ours, not standing
 
     await rig.advance(30 * MINUTE); // the first ends

@@ -7,15 +7,7 @@ describe('extend an active grant', () => {
 
   /** An active grant of `group` for `who`, approved by `approver`. */
   async function grant(group: string, who: PersonKey, approver: PersonKey, durationMs = HOUR) {
-    const { request } = await rig.service.submit({
-      requester: people[who],
-      group,
-      durationMs,
-      justification: 'work',
-    });
-    await rig.service.decide(request.id, people[approver], 'approve');
-    await rig.settle();
-    const active = await rig.get(request.id);
+    const active = await rig.grantTo(people[who], group, people[approver], durationMs, 'work');
     expect(active.status).toBe('active');
     return active;
   }
@@ -213,14 +205,7 @@ describe('overlap: asking again for a group one holds', () => {
   afterEach(() => rig.close());
 
   it('becomes an extension offer to the approvers (db-read), not a second grant', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'orders',
-    });
-    await rig.service.decide(request.id, people.megan, 'approve');
-    await rig.settle();
+    const request = await rig.grantTo(people.alex, 'db-read', people.megan, HOUR, 'orders');
     const again = await rig.service.submit({
       requester: people.alex,
       group: 'db-read',
@@ -236,14 +221,7 @@ describe('overlap: asking again for a group one holds', () => {
   });
 
   it('extends at once where extensions need no approval (sandbox)', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'sandbox',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.service.decide(request.id, people.alex, 'approve');
-    await rig.settle();
+    const request = await rig.grantTo(people.alex, 'sandbox', people.alex);
     const before = await rig.get(request.id);
     const again = await rig.service.submit({
       requester: people.alex,

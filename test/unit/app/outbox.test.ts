@@ -10,13 +10,7 @@ describe('the outbox: durable side effects, bounded retries, failures shown as f
   afterEach(() => rig.close());
 
   async function approved(group = 'db-read') {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group,
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, group);
     await rig.service.decide(request.id, people.megan, 'approve');
     return request.id;
   }
@@ -128,14 +122,7 @@ describe('after a restart the outbox finishes what was left', () => {
   });
 
   it('killed in the middle of a removal: the removal completes after start', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.service.decide(request.id, people.megan, 'approve');
-    await rig.settle();
+    const request = await rig.grantTo(people.alex, 'db-read', people.megan);
     const hit = rig.directory.hangNext('removeMember', 'before');
     await rig.clock.advanceTo((await rig.get(request.id)).expiresAt! - 1);
     const expiry = rig.clock.advance(1);
@@ -151,14 +138,7 @@ describe('after a restart the outbox finishes what was left', () => {
 
   it('stopped cleanly while an add waits for its retry: done after start, exactly one membership', async () => {
     rig.directory.failNext('addMember', unavailable, 1);
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'db-read',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.service.decide(request.id, people.megan, 'approve');
-    await rig.settle();
+    const request = await rig.grantTo(people.alex, 'db-read', people.megan);
     expect((await rig.get(request.id)).status).toBe('approved');
     await rig.restart(10 * MINUTE);
     expect(await rig.get(request.id)).toMatchObject({ status: 'active' });

@@ -16,8 +16,7 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
     ).request;
 
   it('is cancelled by its requester; the card and thread say so; nothing is granted', async () => {
-    const request = await file();
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read', HOUR, 'orders');
     const cancelled = await rig.service.cancel(request.id, people.alex);
     expect(cancelled).toMatchObject({ status: 'cancelled', resolution: { by: { id: people.alex.id } } });
     await rig.settle();
@@ -46,8 +45,7 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
   });
 
   it('reminds the approvers once, in the thread, when it has waited remindAfter (15m)', async () => {
-    const request = await file();
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read', HOUR, 'orders');
     await rig.advance(15 * MINUTE - 1000);
     expect(await rig.repliesFor(request.id)).toEqual([]);
     await rig.advance(1000);
@@ -61,14 +59,7 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
   });
 
   it('times out after pendingTimeout (1h), even with some approvals, and tells the channel and the requester', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'prod-admin',
-      durationMs: HOUR,
-      justification: 'x',
-      ticket: 'INC-1',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'prod-admin', HOUR, 'x', { ticket: 'INC-1' });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.advance(HOUR - 1);
     expect((await rig.get(request.id)).status).toBe('pending');
@@ -84,8 +75,7 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
   });
 
   it('times out right after start when the timeout passed while the bot was down', async () => {
-    const request = await file();
-    await rig.settle();
+    const request = await rig.askFor(people.alex, 'db-read', HOUR, 'orders');
     await rig.crash(2 * HOUR);
     await rig.settle();
     expect((await rig.get(request.id)).status).toBe('timed_out');

@@ -7,14 +7,7 @@ describe('PIM mode: time-bound assignments instead of plain membership', () => {
   afterEach(() => rig.close());
 
   it('assigns for the grant’s length, moves the end on an extension, and ends the assignment at expiry', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.alex,
-      group: 'sandbox',
-      durationMs: HOUR,
-      justification: 'x',
-    });
-    await rig.service.decide(request.id, people.alex, 'approve');
-    await rig.settle();
+    const request = await rig.grantTo(people.alex, 'sandbox', people.alex);
     expect(rig.directory.count('assignTimeBound')).toBe(1);
     expect(rig.directory.count('addMember')).toBe(0);
     expect(rig.directory.members(DIR.groups.sandbox)).toContain(people.alex.id);

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AccessService } from '../../../src/app/access-service';
+import { AccessService, type SubmitInput } from '../../../src/app/access-service';
 import { GrantWorker, type WorkerOptions } from '../../../src/app/grant-worker';
 import { Scheduler } from '../../../src/app/scheduler';
 import type { Presenter } from '../../../src/app/presenter';
@@ -242,11 +242,37 @@ export class Rig {
     this.process = await this.boot();
   }
 
-  /** Files a request as `who` and lets the worker post its cards. */
-  async askFor(who: Person, group: string, durationMs = HOUR, justification = 'x'): Promise<AccessRequest> {
-    const { request } = await this.service.submit({ requester: who, group, durationMs, justification });
+  /** Files a request as `who` (with `extra.ticket`, if given) and lets the worker post its cards. */
+  async askFor(
+    who: Person,
+    group: string,
+    durationMs = HOUR,
+    justification = 'x',
+    extra: Pick<SubmitInput, 'ticket'> = {},
+  ): Promise<AccessRequest> {
+    const { request } = await this.service.submit({
+      requester: who,
+      group,
+      durationMs,
+      justification,
+      ...extra,
+    });
     await this.settle();
     return request;
+  }
+
+  /** Files a request as `who`, has `approver` approve it, settles, and returns the request as stored. */
+  async grantTo(
+    who: Person,
+    group: string,
+    approver: Person,
+    durationMs = HOUR,
+    justification = 'x',
+  ): Promise<AccessRequest> {
+    const { request } = await this.service.submit({ requester: who, group, durationMs, justification });
+    await this.service.decide(request.id, approver, 'approve');
+    await this.settle();
+    return this.get(request.id);
   }
 
   async get(id: string): Promise<AccessRequest> {

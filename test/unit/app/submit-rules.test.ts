@@ -301,14 +301,7 @@ describe('break-glass (breakGlass.maxDuration)', () => {
   });
 
   it('is not needed by someone who already holds the group', async () => {
-    const { request } = await rig.service.submit({
-      requester: people.isaiah,
-      group: 'prod-admin',
-      durationMs: 30 * MINUTE,
-      justification: 'pager',
-      ticket: 'INC-5',
-    });
-    await rig.settle();
+    const request = await rig.askFor(people.isaiah, 'prod-admin', 30 * MINUTE, 'pager', { ticket: 'INC-5' });
     const again = await refusal(
       rig.service.submit({
         requester: people.isaiah,

@@ -1,5 +1,5 @@
 import { CardVerb, renderApprovalCard, type Viewer } from '../../../src/cards';
-import { Status, type AccessRequest } from '../../../src/domain/request';
+import { CLOSED_STATUSES, Status, type AccessRequest } from '../../../src/domain/request';
 import { aRequestIn, anApprover, aSecondApprover, aVote, HOUR, T0 } from '../../helpers/builders';
 import { allActions, allStrings, type Json } from './card-walk';
 
@@ -39,15 +39,7 @@ describe('approval card: who sees which buttons', () => {
     expect(allActions(card).find((a) => a.title === 'Revoke')?.type).toBe('Action.ShowCard');
   });
 
-  test.each([
-    Status.EXPIRED,
-    Status.RELEASED,
-    Status.REVOKED,
-    Status.DENIED,
-    Status.CANCELLED,
-    Status.TIMED_OUT,
-    Status.FAILED,
-  ])('a %s request offers nobody a button', (status) => {
+  test.each([...CLOSED_STATUSES])('a %s request offers nobody a button', (status) => {
     for (const viewer of ['approver', 'requester', 'other'] as const)
       expect(verbsOf(render(aRequestIn(status), viewer))).toEqual([]);
   });
