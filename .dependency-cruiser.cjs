@@ -32,6 +32,27 @@ module.exports = {
       to: { path: ['^src/(adapters|app|dev)', 'node_modules/(botbuilder|@microsoft|@azure|lowdb|express|pg)'] },
     },
     {
+      name: 'production-imports-no-dev-tools',
+      comment: 'the local directory and the launcher (src/dev) are development tools, left out of dist/ (tsconfig.build.json).',
+      severity: 'error',
+      from: { path: '^src', pathNot: '^src/dev' },
+      to: { path: '^src/dev' },
+    },
+    {
+      name: 'production-imports-no-dev-dependencies',
+      comment: 'production runs `npm ci --omit=dev`: no devDependency (tsx, esbuild, fflate, ...) may be needed at run time.',
+      severity: 'error',
+      from: { path: '^src', pathNot: '^src/dev' },
+      to: { dependencyTypes: ['npm-dev'] },
+    },
+    {
+      name: 'production-imports-declared-packages',
+      comment: 'a package that is not in dependencies (only there by chance, through another) may vanish from a production install; type-only imports are erased.',
+      severity: 'error',
+      from: { path: '^src', pathNot: '^src/dev' },
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'], dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

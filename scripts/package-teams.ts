@@ -1,7 +1,7 @@
 /** npm run package:teams — builds build/timebox-teams.zip from manifest/ and the environment. */
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { buildPackage, packageSettingsFromEnv } from '../src/teams-package';
+import { buildPackage, packageSettingsFromEnv } from './teams-package';
 
 const root = path.join(__dirname, '..');
 const version = process.env.TIMEBOX_APP_VERSION ?? (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;

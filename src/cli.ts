@@ -1,14 +1,24 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from './config';
 import { DomainError } from './domain/errors';
 import { loadPolicyFile } from './policy-file';
+import { policyWarnings } from './domain/policy';
 import { startTimebox } from './main';
 import { registerAuditCommands } from './cli/audit';
 import { registerDirectoryCommands } from './cli/directory';
 import { registerReconcileCommand } from './cli/reconcile';
 
-const program = new Command('timebox').description('Just-in-time access for Microsoft Teams').showHelpAfterError();
+// `timebox audit export | head`: the reader has gone; stop quietly (exit 0), as other tools do,
+// rather than with a stack trace about EPIPE.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+const program = new Command('timebox').description('Just-in-time access for Microsoft Teams').version(packageVersion()).showHelpAfterError();
 
 program
   .command('serve')
@@ -37,7 +47,10 @@ policy
   .action(async (file?: string) => {
     const path = file ?? process.env.TIMEBOX_POLICY ?? 'timebox.policy.yaml';
     const parsed = await loadPolicyFile(path);
-    console.log(`${path} is valid: ${Object.keys(parsed.groups).length} group(s), ${Object.keys(parsed.approverChannels).length} approver channel(s).`);
+    const warnings = policyWarnings(parsed);
+    console.log(`${path} is valid: ${Object.keys(parsed.groups).length} group(s), ${Object.keys(parsed.approverChannels).length} approver channel(s)${warnings.length ? `, ${warnings.length} warning(s)` : ''}.`);
+    // Warnings, not errors: the policy works, but not as it may read.
+    for (const w of warnings) console.warn(`warning: ${w.path}: ${w.message}`);
   });
 
 registerAuditCommands(program);
@@ -45,6 +58,20 @@ registerDirectoryCommands(program);
 registerReconcileCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
+  if ((error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') process.exit(0);
   console.error(error instanceof DomainError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error));
   process.exit(error instanceof DomainError ? 2 : 1);
 });
+
+/** package.json's version: dist/cli.js and src/cli.ts sit one level below it (a test bundle two). */
+function packageVersion(): string {
+  for (let dir = __dirname, i = 0; i < 3; i++, dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'timebox' && pkg.version) return pkg.version;
+    } catch {
+      // not here: one level up
+    }
+  }
+  return 'unknown';
+}

@@ -1,9 +1,12 @@
 import { DomainError, ErrorCodes } from './domain/errors';
 import { parseDuration } from './domain/duration';
 import { DEFAULT_REQUEST_RATE_LIMIT, parseRateLimit, type RateLimit } from './app/rate-limit';
+import { DEFAULT_CHECKPOINT_EVERY, parseAuditKey, type AuditKey } from './adapters/store/audit-checkpoint';
 
 export interface Config {
   port: number;
+  /** /metrics on its own port (TIMEBOX_METRICS_PORT), and then not on `port`; undefined = on `port`. */
+  metricsPort?: number;
   host: string;
   dev: boolean;
   policyFile: string;
@@ -22,6 +25,10 @@ export interface Config {
   reconcileIntervalMs: number;
   /** Approvers' buttons on the card everyone sees (TIMEBOX_SHARED_CARD_BUTTONS; default on in local mode, where the playground has no user-specific views). */
   sharedCardButtons: boolean;
+  /** Signs the audit log's checkpoints (TIMEBOX_AUDIT_KEY, HMAC-SHA256, ≥ 32 bytes hex/base64); undefined = no checkpoints. */
+  auditKey?: AuditKey;
+  /** A signed checkpoint at least every this many audit records (TIMEBOX_AUDIT_CHECKPOINT_EVERY, default 100), and at shutdown. */
+  auditCheckpointEvery: number;
 }
 
 export class ConfigError extends DomainError {
@@ -31,11 +38,16 @@ export class ConfigError extends DomainError {
   }
 }
 
-/** Reads PRODUCT.md §6's variables; refuses what would be unsafe rather than guessing. */
-export function loadConfig(env: NodeJS.ProcessEnv): Config {
+/**
+ * Reads PRODUCT.md §6's variables; refuses what would be unsafe rather than guessing.
+ * `bot: false` (tools that never serve /api/messages nor post, e.g. `reconcile --dry-run`):
+ * the bot's identity is not needed and not checked.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, options: { bot?: boolean } = {}): Config {
   const dev = env.TIMEBOX_DEV === '1';
   const appId = env.MicrosoftAppId?.trim() ?? '';
-  if (!appId && !dev) {
+  const bot = options.bot !== false;
+  if (bot && !appId && !dev) {
     // NB: botbuilder turns authentication off when there is no app id, which would leave
     // /api/messages open to anyone. That must never happen by accident.
     throw new ConfigError(
@@ -43,7 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     );
   }
   const appType = env.MicrosoftAppType?.trim().toLowerCase();
-  if (appId && (appType === 'singletenant' || appType === 'userassignedmsi') && !env.MicrosoftAppTenantId?.trim()) {
+  if (bot && appId && (appType === 'singletenant' || appType === 'userassignedmsi') && !env.MicrosoftAppTenantId?.trim()) {
     // botbuilder would stop with an assertion; say what to set instead.
     throw new ConfigError(`MicrosoftAppType is ${env.MicrosoftAppType!.trim()}, so MicrosoftAppTenantId must be set to the tenant's id; activities from any other tenant are then refused.`);
   }
@@ -53,8 +65,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (grantMode !== 'membership' && grantMode !== 'pim') {
     throw new ConfigError(`TIMEBOX_GRANT_MODE must be "membership" or "pim", not "${env.TIMEBOX_GRANT_MODE}".`);
   }
+  const metricsPort = env.TIMEBOX_METRICS_PORT?.trim() ? Number(env.TIMEBOX_METRICS_PORT) : undefined;
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535 || (metricsPort === port && port !== 0))) {
+    throw new ConfigError(`TIMEBOX_METRICS_PORT "${env.TIMEBOX_METRICS_PORT}" is not a port number other than PORT.`);
+  }
   return {
     port,
+    metricsPort,
     host: dev ? '127.0.0.1' : env.HOST ?? '0.0.0.0',
     dev,
     policyFile: env.TIMEBOX_POLICY ?? 'timebox.policy.yaml',
@@ -69,7 +86,27 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     requestRateLimit: rateLimitOf(env.TIMEBOX_REQUEST_RATE_LIMIT),
     reconcileIntervalMs: reconcileIntervalOf(env.TIMEBOX_RECONCILE_INTERVAL),
     sharedCardButtons: env.TIMEBOX_SHARED_CARD_BUTTONS ? env.TIMEBOX_SHARED_CARD_BUTTONS === '1' : dev,
+    auditKey: auditKeyOf(env.TIMEBOX_AUDIT_KEY),
+    auditCheckpointEvery: checkpointEveryOf(env.TIMEBOX_AUDIT_CHECKPOINT_EVERY),
   };
+}
+
+function auditKeyOf(value: string | undefined): AuditKey | undefined {
+  if (value === undefined || !value.trim()) return undefined;
+  try {
+    return parseAuditKey(value);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+function checkpointEveryOf(value: string | undefined): number {
+  const text = value?.trim();
+  if (!text) return DEFAULT_CHECKPOINT_EVERY;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
+    throw new ConfigError(`TIMEBOX_AUDIT_CHECKPOINT_EVERY must be a whole number of records, 1 or more, not "${value}".`);
+  }
+  return Number(text);
 }
 
 function reconcileIntervalOf(value: string | undefined): number {

@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CloudAdapter } from 'botbuilder';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
 import pino, { type DestinationStream } from 'pino';
 import { AccessService } from './app/access-service';
@@ -12,13 +11,16 @@ import { CardPresenter } from './adapters/teams/card-presenter';
 import { TeamRoster } from './adapters/teams/team-roster';
 import { TimeboxBot } from './adapters/teams/timebox-bot';
 import { TimeboxBotAuthentication } from './adapters/teams/bot-authentication';
+import { TimeboxAdapter } from './adapters/teams/timebox-adapter';
 import { TeamsNotifier } from './adapters/teams/teams-notifier';
 import { createHttpApp } from './adapters/http/http-app';
-import { createMetrics } from './adapters/http/metrics';
+import { createMetrics, createMetricsApp } from './adapters/http/metrics';
+import { instrumentDirectory, instrumentNotifier, observeStore } from './adapters/http/instrument';
 import { LowdbStore } from './adapters/store/lowdb-store';
 import { createDirectoryFromEnv } from './adapters/graph/create-directory';
 import { loadPolicyFile } from './policy-file';
-import type { Config } from './config';
+import { DomainError, ErrorCodes } from './domain/errors';
+import { ConfigError, type Config } from './config';
 import { systemClock, type Clock } from './ports/clock';
 import type { Directory } from './ports/directory';
 import type { Logger } from './ports/logger';
@@ -61,6 +63,8 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 export interface RunningTimebox {
   url: string;
   port: number;
+  /** Where /metrics is served when TIMEBOX_METRICS_PORT is set (else on `url`). */
+  metricsUrl?: string;
   service: AccessService;
   store: Store;
   worker: GrantWorker;
@@ -76,14 +80,35 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   const env = overrides.env ?? process.env;
   const logger: Logger = overrides.logger ?? createLogger(config.logLevel, overrides.logDestination);
   const clock = overrides.clock ?? systemClock;
+  if (config.databaseUrl && !overrides.store) {
+    throw new ConfigError('DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet (it is planned). Unset it: Timebox keeps its state in TIMEBOX_DATA_DIR (lowdb), with one replica.');
+  }
   const policy = await loadPolicyFile(config.policyFile);
-  const store = overrides.store ?? new LowdbStore(config.dataDir);
-  await store.open();
-  const directory = overrides.directory ?? createDirectoryFromEnv({ ...env, GRAPH_BASE_URL: config.graphBaseUrl });
+  // The audit head is signed with TIMEBOX_AUDIT_KEY; each checkpoint is logged too, a copy outside the data directory.
+  const auditOptions = {
+    key: config.auditKey,
+    checkpointEvery: config.auditCheckpointEvery,
+    onCheckpoint: (c: { seq: number; hash: string; at: string; reason: string }) =>
+      logger.info({ auditCheckpoint: { seq: c.seq, hash: c.hash, at: c.at, reason: c.reason } }, 'audit checkpoint signed'),
+  };
+  const rawStore = overrides.store ?? new LowdbStore(config.dataDir, { audit: auditOptions });
+  if (!overrides.store && !config.auditKey) {
+    logger.warn({}, 'TIMEBOX_AUDIT_KEY is not set: the audit log is hash-chained but not signed, so whoever can write the data directory can rewrite it undetectably. Set it (32+ random bytes, hex or base64) from a secret store.');
+  }
+  await rawStore.open();
+  // Metrics, and an info log of every transition, Graph and Bot Connector call (adapters/http/instrument.ts).
+  let accepting = true;
+  const metrics = createMetrics({ store: rawStore, clock, ready: async () => ({ ok: accepting }) });
+  const store = observeStore(rawStore, metrics.observer, logger);
+  const directory = instrumentDirectory(overrides.directory ?? createDirectoryFromEnv({ ...env, GRAPH_BASE_URL: config.graphBaseUrl }), metrics.observer);
 
   // botbuilder's own JWT validation of every activity (off only in local mode, where there is no app id).
   const auth = new TimeboxBotAuthentication(env, overrides.botCredentials);
-  const adapter = new CloudAdapter(auth);
+  const adapter = new TimeboxAdapter(auth, {
+    logger,
+    tenantId: config.tenantId,
+    onForeignActivity: ({ reason, ...detail }) => service.auditRefusal(undefined, undefined, 'activity', foreignActivityError(reason, detail.channelId), detail),
+  });
   adapter.onTurnError = async (context, error) => {
     logger.error({ err: error }, 'turn failed');
     if (context.activity.type === 'message') {
@@ -91,7 +116,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     }
   };
   let botId = config.appId ? `28:${config.appId}` : '';
-  const notifier = overrides.notifier ?? new TeamsNotifier(adapter, config.appId, () => botId);
+  const notifier = instrumentNotifier(overrides.notifier ?? new TeamsNotifier(adapter, config.appId, () => botId), metrics.observer);
 
   // The service tells the loops about each commit; the loops need the service: tie the knot here.
   const loops: { worker?: GrantWorker; scheduler?: Scheduler } = {};
@@ -105,17 +130,16 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     { store, directory, service, policy, clock, logger, notifier, onCommit: () => worker.kick() },
     { intervalMs: config.reconcileIntervalMs, tenantId: config.tenantId, defaultServiceUrl: config.defaultServiceUrl },
   );
-  let accepting = true;
   const bot = new TimeboxBot({ service, store, directory, logger, clock, tenantId: config.tenantId, onBotId: (id) => (botId = id) });
 
-  const metrics = createMetrics({ store, clock });
   const app = createHttpApp({
     adapter,
     bot,
     logger,
     ready: async () => (accepting ? { ok: true } : { ok: false, detail: { reason: 'stopping' } }),
     accepting: () => accepting,
-    metrics: () => metrics.render(),
+    // With TIMEBOX_METRICS_PORT, /metrics is served on that port only (not next to /api/messages).
+    metrics: config.metricsPort === undefined ? () => metrics.render() : undefined,
     onActivity: (type, status) => metrics.activities.inc({ type, status: String(status) }),
   });
   const server: Server = await new Promise((resolve, reject) => {
@@ -124,6 +148,8 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  const metricsServer = config.metricsPort === undefined ? undefined : await createMetricsApp(() => metrics.render()).listen(config.metricsPort, config.host);
+  const metricsUrl = metricsServer && `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${(metricsServer.address() as AddressInfo).port}`;
   logger.info({ url, dev: config.dev, mode: config.grantMode, policy: config.policyFile }, 'timebox listening');
   if (!config.dev && !config.tenantId) {
     logger.warn({}, 'MicrosoftAppTenantId is not set: activities from any tenant are accepted (people unknown to the directory are still refused). Set it to serve one tenant only.');
@@ -138,6 +164,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   return {
     url,
     port,
+    metricsUrl,
     service,
     store,
     worker,
@@ -163,9 +190,17 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       await scheduler.stop();
       const { handedBack } = await worker.stop(5_000);
       await store.close();
+      metricsServer?.closeAllConnections?.();
+      metricsServer?.close();
       logger.info({ handedBack }, 'timebox stopped');
     },
   };
+}
+
+function foreignActivityError(reason: 'channel' | 'tenant', channelId: string): DomainError {
+  return reason === 'channel'
+    ? new DomainError(ErrorCodes.NOT_TEAMS, `An activity from the "${channelId}" channel: Timebox acts only on Microsoft Teams.`)
+    : new DomainError(ErrorCodes.WRONG_TENANT, 'An activity that does not name this tenant in conversation.tenantId.');
 }
 
 function delay(ms: number): Promise<void> {

@@ -2,7 +2,9 @@ import { randomInt } from 'node:crypto';
 import { DomainError, ErrorCodes } from '../domain/errors';
 import { isConflict, retryOnConflict } from './retry-on-conflict';
 import { findGroupAlias, rulesFor, type GroupRules, type Policy } from '../domain/policy';
+import { extensionNeedsApproval, mayApproveOwnExtension } from '../domain/extension-rules';
 import { formatDuration } from '../domain/duration';
+import { hasVisibleContent } from '../domain/text';
 import * as lifecycle from '../domain/request';
 import { Status, type AccessRequest, type Person, type Transition } from '../domain/request';
 import type { Clock } from '../ports/clock';
@@ -131,14 +133,14 @@ export class AccessService {
       throw new DomainError(ErrorCodes.DURATION_TOO_LONG, `${formatDuration(durationMs)} is longer than ${rules.alias} allows (${formatDuration(maxMs)}${input.breakGlass ? ' for break-glass' : ''}). Ask for ${formatDuration(maxMs)} or less.`);
     }
     const justification = (input.justification ?? '').trim();
-    if (rules.requireJustification && !justification) {
+    if (rules.requireJustification && !hasVisibleContent(justification)) {
       throw new DomainError(ErrorCodes.JUSTIFICATION_REQUIRED, `${rules.alias} needs a reason. Add one: request ${rules.alias} for ${formatDuration(durationMs)} because <why you need it>.`);
     }
     if (justification.length > MAX_JUSTIFICATION) {
       throw new DomainError(ErrorCodes.JUSTIFICATION_TOO_LONG, `The reason is ${justification.length} characters long; keep it under ${MAX_JUSTIFICATION}.`);
     }
     const ticket = input.ticket?.trim() || undefined;
-    if (rules.requireTicket && !ticket) {
+    if (rules.requireTicket && !hasVisibleContent(ticket)) {
       throw new DomainError(ErrorCodes.TICKET_REQUIRED, `${rules.alias} needs a ticket${rules.ticketPattern ? ` matching ${rules.ticketPattern}` : ''}: add "ticket INC-123".`);
     }
     if (ticket && rules.ticketPattern && !new RegExp(rules.ticketPattern).test(ticket)) {
@@ -206,14 +208,18 @@ export class AccessService {
   /**
    * An approver's click: a vote on the request, or on its pending extension once it is active.
    * A deny needs a reason (REASON_REQUIRED), checked after who may decide and in what state.
+   * `subject`: what the clicked button decides (card clicks always give one; a click from a
+   * card without one counts as `request`). When it is not the decision pending now, nothing
+   * changes (DECISION_STALE): an old Approve never decides a later extension.
    */
-  async decide(requestId: string, actor: Person, decision: 'approve' | 'deny', reason?: string): Promise<AccessRequest> {
+  async decide(requestId: string, actor: Person, decision: 'approve' | 'deny', reason?: string, subject?: lifecycle.DecisionSubject): Promise<AccessRequest> {
     const trimmed = reason?.trim() || undefined;
     return this.change(requestId, async (request, now) => {
       const rules = this.rulesOf(request);
       if (!(await this.authorizer.isApprover(rules, actor))) {
         throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} can ${decision} it; nothing was changed.`);
       }
+      if (subject !== undefined) assertDecidingPending(request, subject);
       if (request.status === Status.ACTIVE && request.pendingExtension) {
         return this.decideExtension(request, actor, decision, now, trimmed);
       }
@@ -227,7 +233,7 @@ export class AccessService {
   async cancel(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
       if (!isSelf(request, actor)) {
-        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can cancel request ${request.id}; approvers can deny it.`);
+        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Request ${request.id} is not yours: only the person who asked for it can cancel it (approvers can deny it).`);
       }
       return lifecycle.cancel(request, actor, now);
     });
@@ -237,7 +243,7 @@ export class AccessService {
   async release(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
       if (!isSelf(request, actor)) {
-        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can release this grant; approvers and admins can revoke it.`);
+        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Request ${request.id} is not yours: only the person who holds the grant can release it (approvers and admins can revoke it).`);
       }
       return lifecycle.release(request, actor, now);
     });
@@ -298,14 +304,23 @@ export class AccessService {
     const reason = input.reason?.trim() || undefined;
     return this.change(input.requestId, async (request, now) => {
       if (!isSelf(request, input.actor)) {
-        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Only ${request.requester.name} can extend this grant.`);
+        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Request ${request.id} is not yours: only the person who holds the grant can extend it.`);
       }
       if (!Number.isFinite(input.addedMs) || input.addedMs <= 0) {
         throw new DomainError(ErrorCodes.DURATION_INVALID, 'An extension must be longer than zero, like 30m or 1h.');
       }
+      // NB: not the defaults of fallbackRules: a group gone from the policy has no rules for more time.
+      if (!Object.hasOwn(this.deps.policy.groups, request.group.alias)) {
+        throw new DomainError(
+          ErrorCodes.EXTENSION_NOT_ALLOWED,
+          `${request.group.alias} is no longer in the policy; its grant cannot be extended. File a new request for a group the policy has ("help" lists them), or ask an admin.`,
+          { group: request.group.alias },
+        );
+      }
       const rules = this.rulesOf(request);
       if (request.status === Status.ACTIVE) this.assertWithinMaxTotal(request, rules, input.addedMs);
-      if (rules.extension.requireApproval) return lifecycle.requestExtension(request, input.actor, input.addedMs, now, reason);
+      // Break-glass and auto-approved grants always go to the approvers (guarantee 7).
+      if (extensionNeedsApproval(request, rules)) return lifecycle.requestExtension(request, input.actor, input.addedMs, now, reason);
       return lifecycle.extend(request, input.actor, input.addedMs, now, reason);
     });
   }
@@ -366,7 +381,7 @@ export class AccessService {
   private decideExtension(request: AccessRequest, actor: Person, decision: 'approve' | 'deny', now: number, reason?: string): Transition {
     const rules = this.rulesOf(request);
     if (decision === 'approve') {
-      if (isSelf(request, actor) && !rules.allowSelfApproval) {
+      if (isSelf(request, actor) && !mayApproveOwnExtension(request, rules)) {
         throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot approve your own extension; another approver has to.');
       }
       // Policy may have tightened since the extension was asked for.
@@ -411,10 +426,26 @@ export class AccessService {
   }
 }
 
-/** Rules for a request whose group was removed from the policy since: the defaults, no approvers. */
+/** Rules for a request whose group was removed from the policy since: the defaults, no approvers (and `extend` refuses it). */
 function fallbackRules(policy: Policy, request: AccessRequest): GroupRules {
   const orphan = { groupId: request.group.id, displayName: request.group.displayName, approverChannel: request.approverChannel, approvers: { users: [], groups: [] } };
   return rulesFor({ ...policy, groups: { [request.group.alias]: orphan } }, request.group.alias);
+}
+
+/**
+ * Refuses a decision button for another decision than the one pending now: the request's own
+ * Approve on a grant whose extension is waiting, extension 1's on extension 2, or an
+ * extension's once it was decided. The request's own button with nothing pending goes on to
+ * the usual "already approved/denied" refusal.
+ */
+function assertDecidingPending(request: AccessRequest, subject: lifecycle.DecisionSubject): void {
+  const pending = lifecycle.pendingDecision(request);
+  if (pending === subject || (pending === undefined && subject === 'request')) return;
+  const was = `That button was for ${lifecycle.describeDecision(subject)}`;
+  const message = pending
+    ? `${was}; the decision pending now is ${lifecycle.describeDecision(pending, request)}. Nothing was changed; here is the current card.`
+    : `${was}, which is no longer waiting for a decision. Nothing was changed; here is the current card.`;
+  throw new DomainError(ErrorCodes.DECISION_STALE, message, { subject, pending });
 }
 
 function isSelf(request: AccessRequest, actor: Person): boolean {

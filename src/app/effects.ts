@@ -2,7 +2,10 @@ import { mayHoldMembership, type AccessRequest, type RequestEvent } from '../dom
 import type { NewEffect } from '../ports/store';
 
 const remove: NewEffect = { kind: 'directory.remove' };
-const updateCards: NewEffect[] = [{ kind: 'card.update' }, { kind: 'card.update', template: 'receipt' }];
+/** The request's own cards: the approval card and the receipt. */
+const cardUpdates: NewEffect[] = [{ kind: 'card.update' }, { kind: 'card.update', template: 'receipt' }];
+/** The list cards (`pending`, `status`) that show the request: queued only when some do. */
+const listUpdate: NewEffect = { kind: 'card.update', template: 'lists' };
 const reply = (template: string): NewEffect => ({ kind: 'thread.reply', template });
 const tell = (template: string, data?: NewEffect['data']): NewEffect => ({ kind: 'person.notify', template, ...(data ? { data } : {}) });
 
@@ -11,6 +14,7 @@ const tell = (template: string, data?: NewEffect['data']): NewEffect => ({ kind:
  * it is when they run, so a late card update still shows the newest state.
  */
 export function effectsFor(event: RequestEvent, request: AccessRequest, mode: 'membership' | 'pim'): NewEffect[] {
+  const updateCards = request.listCards?.length ? [...cardUpdates, listUpdate] : cardUpdates;
   switch (event.type) {
     case 'submitted':
       return [{ kind: 'card.post' }, tell('receipt')];

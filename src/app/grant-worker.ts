@@ -1,7 +1,8 @@
 import { DomainError, ErrorCodes, isTransient } from '../domain/errors';
 import { retryOnConflict } from './retry-on-conflict';
 import * as lifecycle from '../domain/request';
-import { Status, type AccessRequest } from '../domain/request';
+import { Status, type AccessRequest, type ListCardRef } from '../domain/request';
+import { sameMessage, trackListCard } from './list-cards';
 import type { Policy } from '../domain/policy';
 import type { Clock } from '../ports/clock';
 import type { Directory } from '../ports/directory';
@@ -200,6 +201,7 @@ export class GrantWorker {
         return this.patch(request.id, effect.id, { approvalCard: ref });
       }
       case 'card.update': {
+        if (effect.template === 'lists') return this.updateLists(effect, request);
         const target = effect.template === 'receipt' ? request.receiptCard : request.approvalCard;
         // A message the connector gave no id for cannot be updated; the next notice tells the news.
         if (!target?.activityId) return store.completeEffect(effect.id);
@@ -227,6 +229,35 @@ export class GrantWorker {
         return store.completeEffect(effect.id);
       }
     }
+  }
+
+  /**
+   * Updates in place each list card (`pending`, `status`) that shows the request, rendered again
+   * for its viewer from the store. A card that no longer shows the request is forgotten by it;
+   * requests it shows now learn of it; a card Teams refuses to update (deleted) is dropped.
+   */
+  private async updateLists(effect: Effect, request: AccessRequest): Promise<void> {
+    const { store, notifier, presenter, logger } = this.deps;
+    const forget: ListCardRef[] = [];
+    for (const ref of request.listCards ?? []) {
+      const { card, shownIds } = await presenter.listCard(ref);
+      try {
+        await notifier.updateCard(ref, card);
+      } catch (error) {
+        if (isTransient(error)) throw error; // all of them again later: updates are idempotent
+        logger.warn({ requestId: request.id, err: error instanceof Error ? error.message : String(error) }, 'a list card cannot be updated; forgetting it');
+        forget.push(ref);
+        continue;
+      }
+      if (!shownIds.includes(request.id)) forget.push(ref);
+      await trackListCard(store, ref, shownIds.filter((id) => id !== request.id));
+    }
+    if (forget.length === 0) return store.completeEffect(effect.id);
+    await retryOnConflict(5, async () => {
+      const current = (await store.get(request.id))!;
+      const listCards = (current.listCards ?? []).filter((ref) => !forget.some((gone) => sameMessage(gone, ref)));
+      await store.commit({ request: { ...current, listCards }, expectedVersion: current.version, events: [], completedEffectIds: [effect.id] });
+    });
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { AccessRequest } from '../domain/request';
+import type { AccessRequest, ListCardRef } from '../domain/request';
 import type { OutgoingMessage } from '../ports/notifier';
 
 /** How the worker turns a request into what people see; built from src/cards in main.ts. */
@@ -9,4 +9,6 @@ export interface Presenter {
   receiptCard(request: AccessRequest): Promise<object> | object;
   /** A thread reply (`audience: 'channel'`) or a personal message (`'requester'`). */
   notice(template: string, request: AccessRequest, audience: 'channel' | 'requester', data?: Record<string, unknown>): Promise<OutgoingMessage> | OutgoingMessage;
+  /** A posted list card (`pending`, `status`) as its viewer's list is now, and the requests it shows. */
+  listCard(ref: ListCardRef): Promise<{ card: object; shownIds: string[] }>;
 }

@@ -1,4 +1,4 @@
-import { Status, isClosed, type AccessRequest } from '../domain/request';
+import { Status, isClosed, pendingDecision, type AccessRequest } from '../domain/request';
 import { formatDuration, formatUtc } from './format';
 import { isUserId, plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
@@ -90,6 +90,8 @@ function actionsFor(r: AccessRequest, viewer: Viewer) {
     acknowledge: approver && r.kind === 'break_glass' && !r.acknowledgedBy && r.status !== Status.PENDING,
     revoke: approver && (active || r.status === Status.APPROVED),
     cancel: viewer === 'requester' && pending,
+    // What Approve and Deny decide: the server refuses them once another decision is pending.
+    subject: pendingDecision(r) ?? 'request',
   };
 }
 

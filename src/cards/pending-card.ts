@@ -1,12 +1,22 @@
-import { Status, type AccessRequest } from '../domain/request';
+import { Status, pendingDecision, type AccessRequest } from '../domain/request';
 import { formatDuration, formatUtc, formatUtcShort, formatWhen, relative } from './format';
 import { plain, TextLimit } from './sanitize';
 import { approvalsText, groupWithAlias, personWithUpn, type Fact } from './request-view';
+import { listRefresh } from './list-refresh';
 import { expand } from './template';
 
 export interface PendingCardView {
   requests: AccessRequest[];
   now: number;
+  /** The viewer's Teams id (29:...): Teams fetches the list again from the bot when they view it. */
+  refreshUserId?: string;
+  /** Shown on the card, e.g. why a click on it changed nothing. */
+  error?: string;
+}
+
+/** The requests a pending list shows, in its order (the ones its card's buttons act on). */
+export function pendingShown(requests: AccessRequest[]): AccessRequest[] {
+  return [...requests].sort((a, b) => a.createdAt - b.createdAt).slice(0, MAX_SHOWN);
 }
 
 // Keeps the card far below Teams' 28 KB limit during a storm of requests.
@@ -35,10 +45,10 @@ function facts(r: AccessRequest, now: number): Fact[] {
 /** `pending`: the requests (and extension requests) an approver can decide now. */
 export function renderPendingCard(view: PendingCardView): object {
   const { now } = view;
-  const shown = [...view.requests].sort((a, b) => a.createdAt - b.createdAt).slice(0, MAX_SHOWN);
+  const shown = pendingShown(view.requests);
   const hidden = view.requests.length - shown.length;
   const n = view.requests.length;
-  return expand('pending', {
+  const card = expand('pending', {
     style: n > 0 ? 'warning' : 'emphasis',
     summary: n === 0 ? 'All caught up' : `${n} request${n === 1 ? '' : 's'} waiting`,
     requests: shown.map((r) => {
@@ -49,9 +59,14 @@ export function renderPendingCard(view: PendingCardView): object {
         group: extension ? `${groupWithAlias(r)} — extension` : groupWithAlias(r),
         facts: facts(r, now),
         justification: plain(extension ? r.pendingExtension?.reason : r.justification, 200, true),
+        // Each row's buttons name the decision it shows; the bot refuses them once it has changed.
+        subject: pendingDecision(r) ?? 'request',
+        approveTitle: extension ? 'Approve extension' : 'Approve',
       };
     }),
     more: hidden > 0 ? `…and ${hidden} more, oldest first. Decide these to see the rest.` : '',
+    error: plain(view.error, TextLimit.SHORT),
     footer: `As of ${formatUtc(now)}`,
   });
+  return listRefresh(card, 'pending', view.refreshUserId);
 }

@@ -2,7 +2,7 @@ import type { GroupRules } from '../domain/policy';
 import { durationChoices } from './durations';
 import { formatDuration } from './format';
 import { groupName, groupRulesText } from './group-view';
-import { plain, TextLimit } from './sanitize';
+import { inputText, plain, TextLimit } from './sanitize';
 import { expand } from './template';
 
 export interface RequestFormView {
@@ -60,7 +60,7 @@ export function renderRequestForm(view: RequestFormView): object {
     values: {
       group: plain(chosen?.alias ?? (groups.length === 1 ? groups[0]!.alias : ''), 40),
       duration,
-      justification: plain(values.justification, 1000, true),
+      justification: inputText(values.justification, 1000),
       ticket: plain(values.ticket, 100),
     },
   });

@@ -1,11 +1,14 @@
+import { normalizeTypedText } from '../domain/text';
+
 /** How many characters of user text a card shows; the store keeps the full text. */
 export const TextLimit = { NAME: 80, UPN: 120, GROUP: 120, TICKET: 60, LONG: 500, SHORT: 160 } as const;
 
-// Controls (C0 except tab/newline, DEL, C1), bidi embeddings/overrides/isolates and marks,
-// zero-width and invisible formatting characters: they can reorder or hide what a reader sees.
-const INVISIBLE =
-  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u115F\u1160\u180E\u200B\u200C\u200E\u200F\u202A-\u202E\u2060-\u206F\uFEFF\uFFF9-\uFFFB]/g;
+// Invisible, format, filler, tag and variation characters and towers of combining marks are
+// removed by normalizeTypedText (domain/text.ts), the same normalization that decides whether a
+// required field says anything.
 const WORD_JOINER = '\u2060';
+/** Where a person's text had a line break: shown on the same line, never as a line of its own. */
+export const LINE_BREAK_MARK = '↵';
 
 /** `text.slice(0, end)` without leaving half of a surrogate pair at the end. */
 function cutAt(text: string, end: number): string {
@@ -23,28 +26,44 @@ function truncate(text: string, max: number): string {
     : text;
 }
 
-/**
- * User text made safe to show as plain text anywhere on a card: invisible and bidi characters
- * removed, length capped, and the sequences that a template engine, Teams' date functions,
- * mention markup or HTML would act on broken with an invisible word joiner, so `${x}`,
- * `{{DATE(...)}}`, `<at>` and `<script>` never reach Teams (or a later templating pass) intact.
- */
-export function plain(value: string | undefined, max: number = TextLimit.LONG, multiline = false): string {
+type LineBreaks = 'join' | 'mark' | 'keep';
+
+function clean(value: string | undefined, max: number, lines: LineBreaks): string {
   if (!value) return '';
-  let text = value.length > max * 8 ? cutAt(value, max * 8) : value; // bound the work on 100 KB strings
-  text = text
-    .replace(/\r\n?|[\u2028\u2029]/g, '\n')
-    .replace(/\t/g, ' ')
-    .replace(INVISIBLE, '');
-  text = multiline
-    ? text.replace(/[ \u00A0]+\n/g, '\n').replace(/\n{3,}/g, '\n\n')
-    : text.replace(/\s+/g, ' ');
-  text = truncate(text.trim(), max);
+  const bounded = value.length > max * 8 ? cutAt(value, max * 8) : value; // bound the work on 100 KB strings
+  let text = normalizeTypedText(bounded).trim();
+  if (lines === 'join') text = text.replace(/\s+/g, ' ');
+  else if (lines === 'mark')
+    text = text.replace(/[^\S\n]+/g, ' ').replace(/ ?\n\s*/g, ` ${LINE_BREAK_MARK} `);
+  else text = text.replace(/[^\S\n]+\n/g, '\n').replace(/\n{3,}/g, '\n\n');
+  text = truncate(text, max);
   return text
     .replace(/\$\{/g, `$${WORD_JOINER}{`)
     .replace(/\{\{/g, `{${WORD_JOINER}{`)
     .replace(/</g, `<${WORD_JOINER}`)
     .replace(/&(?=[#a-zA-Z0-9]+;)/g, `&${WORD_JOINER}`);
+}
+
+/**
+ * User text made safe to show as plain text anywhere on a card: normalized (normalizeTypedText:
+ * invisible, bidi, format, filler, tag and variation characters dropped, combining marks capped
+ * per character), on one line, length capped, and the sequences that a template engine, Teams'
+ * date functions, mention markup or HTML would act on broken with an invisible word joiner, so
+ * `${x}`, `{{DATE(...)}}`, `<at>` and `<script>` never reach Teams (or a later templating pass)
+ * intact. `multiline` is for text typed on several lines (a justification, a reason): each line
+ * break shows as ↵ on the same line, so that no second line can pass for a line of the card's
+ * own (a timeline entry, a fact); otherwise line breaks are spaces.
+ */
+export function plain(value: string | undefined, max: number = TextLimit.LONG, multiline = false): string {
+  return clean(value, max, multiline ? 'mark' : 'join');
+}
+
+/**
+ * `plain`, keeping line breaks (at most one blank line): for the value of an Input.Text that
+ * gives a person back what they typed to edit, which a card never shows as its own lines.
+ */
+export function inputText(value: string | undefined, max: number = TextLimit.LONG): string {
+  return clean(value, max, 'keep');
 }
 
 /**

@@ -2,9 +2,10 @@ import { Status, type AccessRequest } from '../domain/request';
 import type { GroupRules } from '../domain/policy';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, formatUtc, formatUtcShort, formatWhen } from './format';
-import { plain } from './sanitize';
+import { plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
 import { approvalsProgress, groupWithAlias } from './request-view';
+import { listRefresh } from './list-refresh';
 import { expand } from './template';
 
 export interface StatusCardView {
@@ -13,6 +14,17 @@ export interface StatusCardView {
   now: number;
   /** Rules by group alias, when known, cap the Extend choices. */
   rules?: Record<string, GroupRules>;
+  /** The viewer's Teams id (29:...): Teams fetches the list again from the bot when they view it. */
+  refreshUserId?: string;
+  /** Shown on the card, e.g. why a click on it changed nothing. */
+  error?: string;
+}
+
+/** The open requests a status card shows, in its order (the ones its buttons act on). */
+export function statusShown(open: AccessRequest[]): AccessRequest[] {
+  // Access someone holds now matters more than what they are waiting for.
+  const rank = (r: AccessRequest): number => (r.status === Status.PENDING ? 1 : 0);
+  return [...open].sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt).slice(0, MAX_OPEN);
 }
 
 // Keeps the card far below Teams' 28 KB limit whatever a person has accumulated.
@@ -54,11 +66,7 @@ function openItem(r: AccessRequest, now: number, rules: GroupRules | undefined) 
 /** `status` / `my access`: one's pending requests and active grants, with their buttons. */
 export function renderStatusCard(view: StatusCardView): object {
   const { now } = view;
-  // Access someone holds now matters more than what they are waiting for.
-  const rank = (r: AccessRequest): number => (r.status === Status.PENDING ? 1 : 0);
-  const open = [...view.open]
-    .sort((a, b) => rank(a) - rank(b) || a.createdAt - b.createdAt)
-    .slice(0, MAX_OPEN);
+  const open = statusShown(view.open);
   const hidden = view.open.length - open.length;
   const active = view.open.filter((r) => r.status === Status.ACTIVE || r.status === Status.APPROVED).length;
   const pending = view.open.length - active;
@@ -66,7 +74,7 @@ export function renderStatusCard(view: StatusCardView): object {
     view.open.length === 0
       ? 'Nothing open'
       : [active ? `${active} active` : '', pending ? `${pending} pending` : ''].filter(Boolean).join(' · ');
-  return expand('status', {
+  const card = expand('status', {
     summary,
     open: open.map((r) => openItem(r, now, view.rules?.[r.group.alias])),
     more: hidden > 0 ? `…and ${hidden} more not shown.` : '',
@@ -80,6 +88,8 @@ export function renderStatusCard(view: StatusCardView): object {
         when: formatUtcShort(r.updatedAt, now),
       };
     }),
+    error: plain(view.error, TextLimit.SHORT),
     footer: `As of ${formatUtc(now)}`,
   });
+  return listRefresh(card, 'status', view.refreshUserId);
 }

@@ -1,9 +1,10 @@
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { parseAnchor, verifyAuditFile, type VerifyResult } from '../adapters/store/audit-verify';
+import { CHECKPOINT_FILE, parseAuditKey, type AuditKey } from '../adapters/store/audit-checkpoint';
 import { exportAudit, parseTimeBound, type ExportFormat } from '../adapters/store/audit-export';
 import { DomainError, ErrorCodes } from '../domain/errors';
 
@@ -24,15 +25,67 @@ function describe(file: string, result: VerifyResult): string {
   return `${file}: ${result.problem}.${head}`;
 }
 
+/** What the signatures said, for a verified log. */
+function describeSignatures(result: VerifyResult, checkpointFile: string): string {
+  const s = result.signatures;
+  if (!s.checked) {
+    return `Signatures not checked (no --key): the chain alone can be recomputed by whoever can write the data directory${s.checkpoints ? `; ${s.checkpoints} checkpoint(s) in ${checkpointFile} were not read` : ''}.`;
+  }
+  const other = s.otherKeys ? ` ${s.otherKeys} checkpoint(s) signed with another key were not checked.` : '';
+  if (!s.last) return `Signatures: no checkpoint signed with this key; ${s.unsignedTail} record(s) are not covered by a signature.${other}`;
+  return `Signatures: ${s.verified} checkpoint(s) verified, the last at record ${s.last.seq} (${s.last.at}, ${s.last.reason}); ${s.unsignedTail} record(s) after it are not covered by a signature.${other}`;
+}
+
+/**
+ * A --key source: "@path" (the key's file), "env:NAME" (an environment variable; bare --key is
+ * env:TIMEBOX_AUDIT_KEY), or the key itself (which then sits in the shell's history).
+ */
+function collectKey(source: string, previous: string[] = []): string[] {
+  return [...previous, source];
+}
+
+function loadKey(source: string): AuditKey {
+  let text: string | undefined;
+  let what: string;
+  if (source.startsWith('@')) {
+    what = `--key ${source}`;
+    try {
+      text = readFileSync(source.slice(1), 'utf8');
+    } catch (error) {
+      throw new DomainError(ErrorCodes.COMMAND_INVALID, `${what}: cannot read the key file: ${(error as Error).message}`);
+    }
+  } else if (source.startsWith('env:')) {
+    what = source.slice(4);
+    text = process.env[what];
+    if (!text?.trim()) throw new DomainError(ErrorCodes.COMMAND_INVALID, `--key: the environment variable ${what} is not set.`);
+  } else {
+    what = '--key';
+    text = source;
+  }
+  try {
+    return parseAuditKey(text, what);
+  } catch (error) {
+    throw new DomainError(ErrorCodes.COMMAND_INVALID, (error as Error).message);
+  }
+}
+
+const keyOption = () =>
+  new Option('--key [source]', 'check the signed checkpoints with this key: @file, env:NAME, or bare for $TIMEBOX_AUDIT_KEY (repeat for keys before a rotation)')
+    .preset('env:TIMEBOX_AUDIT_KEY')
+    .argParser(collectKey);
+
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the hash-chained audit log');
   audit
     .command('verify')
-    .description('recompute the hash chain and report the first broken record (exit code 3 when broken)')
+    .description('recompute the hash chain, check the signed checkpoints (--key), and report the first problem (exit code 3)')
     .option('--file <path>', 'audit file (default: TIMEBOX_DATA_DIR/audit.jsonl)')
+    .addOption(keyOption())
+    .option('--checkpoints <path>', `signed checkpoints (default: ${CHECKPOINT_FILE} beside the audit file)`)
+    .option('--strict', 'with --key: fail when any record follows the last signed checkpoint (a cleanly stopped bot leaves none)')
     .option('--anchor <seq:hash...>', 'records known from an earlier check (the "head" it printed); each must still be there', (value: string, previous: string[] = []) => [...previous, value])
     .option('--no-store', 'do not compare with the store file beside the log (timebox.json)')
-    .action(async (options: { file?: string; anchor?: string[]; store: boolean }) => {
+    .action(async (options: { file?: string; anchor?: string[]; store: boolean; key?: string[]; checkpoints?: string; strict?: boolean }) => {
       const file = options.file ?? defaultFile();
       let anchors;
       try {
@@ -40,9 +93,22 @@ export function registerAuditCommands(program: Command): void {
       } catch (error) {
         throw new DomainError(ErrorCodes.COMMAND_INVALID, (error as Error).message);
       }
-      const result = await verifyAuditFile(file, { anchors, storeFile: options.store ? storeFileBeside(file) : undefined });
+      const keys = (options.key ?? []).map(loadKey);
+      if (options.strict && keys.length === 0) throw new DomainError(ErrorCodes.COMMAND_INVALID, '--strict needs --key: without the key no signature can be checked.');
+      const checkpointFile = options.checkpoints ?? path.join(path.dirname(file), CHECKPOINT_FILE);
+      // The bot's interval, for a log with no checkpoint of this key yet (each checkpoint carries its own).
+      const every = Number(process.env.TIMEBOX_AUDIT_CHECKPOINT_EVERY);
+      const result = await verifyAuditFile(file, {
+        anchors,
+        storeFile: options.store ? storeFileBeside(file) : undefined,
+        keys,
+        checkpointFile,
+        strict: options.strict,
+        ...(Number.isSafeInteger(every) && every >= 1 ? { checkpointEvery: every } : {}),
+      });
       if (result.ok) {
         console.log(`${file}: ${result.records} record(s), chain verified.${result.head ? ` Head: ${result.head.seq}:${result.head.hash}` : ''}`);
+        console.log(describeSignatures(result, checkpointFile));
       } else {
         console.error(describe(file, result));
         process.exitCode = EXIT_CHAIN_BROKEN;
@@ -61,7 +127,8 @@ export function registerAuditCommands(program: Command): void {
     .option('--until <time>', 'records before: same forms as --since')
     .option('--group <alias>', 'records of requests for this group only')
     .option('--out <path>', 'write to this file instead of stdout')
-    .action(async (options: { file?: string; format: ExportFormat; since?: string; until?: string; group?: string; out?: string }) => {
+    .addOption(keyOption())
+    .action(async (options: { file?: string; format: ExportFormat; since?: string; until?: string; group?: string; out?: string; key?: string[] }) => {
       const file = options.file ?? defaultFile();
       const now = Date.now();
       const bound = (text: string | undefined, flag: string) => {
@@ -76,17 +143,18 @@ export function registerAuditCommands(program: Command): void {
       const until = bound(options.until, '--until');
       if (!existsSync(file)) throw new DomainError(ErrorCodes.COMMAND_INVALID, `${file} does not exist (set --file or TIMEBOX_DATA_DIR).`);
       // The export goes ahead on a broken chain (an investigator needs what is there), but says so.
-      const verified = await verifyAuditFile(file, { storeFile: storeFileBeside(file) });
+      const verified = await verifyAuditFile(file, { storeFile: storeFileBeside(file), keys: (options.key ?? []).map(loadKey) });
       if (!verified.ok) {
         console.error(`warning: ${describe(file, verified)} The export below includes records that cannot be trusted.`);
         process.exitCode = EXIT_CHAIN_BROKEN;
       }
       const out: Writable = options.out ? createWriteStream(options.out) : process.stdout;
-      const { exported, unreadable } = await exportAudit(file, { format: options.format, since, until, group: options.group }, out);
+      const { exported, unreadable, nonconforming } = await exportAudit(file, { format: options.format, since, until, group: options.group }, out);
       if (options.out) {
         out.end();
         await once(out, 'finish');
       }
-      console.error(`${exported} record(s) exported${unreadable ? `, ${unreadable} unreadable line(s) skipped` : ''}.`);
+      const flagged = nonconforming ? `, ${nonconforming} of them from lines verify refuses (fields the log never writes were dropped)` : '';
+      console.error(`${exported} record(s) exported${flagged}${unreadable ? `, ${unreadable} unreadable line(s) skipped` : ''}.`);
     });
 }

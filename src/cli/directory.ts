@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { runDirectoryCheck } from '../adapters/graph/check';
-import { serveLocalDirectory } from '../dev/local-directory/serve';
 
-/** `timebox directory check` and `timebox directory serve`. */
+/**
+ * `timebox directory check`. The local directory is a development tool and not in the
+ * production build: `npm run directory:serve -- --seed ... --port ...` runs it.
+ */
 export function registerDirectoryCommands(program: Command): void {
   const directory = program
     .command('directory')
-    .description('Microsoft Graph access and the local directory');
+    .description('Microsoft Graph access');
 
   directory
     .command('check')
@@ -19,23 +21,4 @@ export function registerDirectoryCommands(program: Command): void {
       console.log(report.ok ? 'directory check passed' : 'directory check FAILED');
       if (!report.ok) process.exitCode = 1;
     });
-
-  directory
-    .command('serve')
-    .description(
-      "run the local directory (Microsoft Graph's REST dialect, in memory or in a JSON file) for dev and tests",
-    )
-    .option('--seed <file>', 'users and groups to start with', 'examples/demo.directory.json')
-    .option('--port <port>', 'port (0 = any free one)', '5100')
-    .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--state <file>', 'keep the directory in this JSON file across restarts')
-    .option(
-      '--faults <json>',
-      'faults active from the start, e.g. \'{"route":"POST /groups/*/members/$ref","status":429,"retryAfterSeconds":1,"times":2}\'',
-    )
-    .action(
-      async (options: { seed: string; port: string; host: string; state?: string; faults?: string }) => {
-        await serveLocalDirectory(options);
-      },
-    );
 }

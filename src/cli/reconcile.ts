@@ -51,7 +51,8 @@ export function registerReconcileCommand(program: Command): void {
           'The running bot reconciles by itself, at start and every TIMEBOX_RECONCILE_INTERVAL (default 5m). Use "timebox reconcile --dry-run" to see what a pass would do now.',
         );
       }
-      const config = loadConfig(process.env);
+      // Reads the store and Graph only: no bot credentials needed (nothing is posted).
+      const config = loadConfig(process.env, { bot: false });
       const policy = await loadPolicyFile(config.policyFile);
       const copy = await mkdtemp(path.join(tmpdir(), 'timebox-reconcile-'));
       try {

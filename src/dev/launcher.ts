@@ -1,5 +1,7 @@
 // `npm run dev`: the local directory, the bot in local mode and the Microsoft 365 Agents
-// Playground, wired together on loopback; Ctrl-C stops all three.
+// Playground, wired together on loopback. Ctrl-C, SIGTERM or SIGHUP stops all three, and so
+// does the end of whatever started it (an IDE, a test runner, a CI step): see watchAncestors.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChildStartError, type ManagedChild } from './process-child';
 import { PortInUseError, assertPortFree, parsePort } from './process-net';
@@ -45,7 +47,7 @@ async function main(): Promise<number> {
   await assertPortFree(port.bot, 'bot', 'PORT');
   await assertPortFree(port.playground, 'Agents Playground', 'TIMEBOX_PLAYGROUND_PORT');
 
-  const dev = path.join(root, '.dev');
+  const dev = path.resolve(root, process.env.TIMEBOX_DEV_DIR ?? '.dev');
   say('Starting the local directory, the bot (local mode) and the Agents Playground…');
   const abort = new AbortController();
   let stack: RunningStack | undefined;
@@ -73,6 +75,10 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
+  watchAncestors((pid) => {
+    say(`\nThe process that started npm run dev (${pid}) is gone.`);
+    onSignal('SIGHUP');
+  });
 
   try {
     stack = await startStack({
@@ -133,6 +139,48 @@ async function main(): Promise<number> {
   const code = await Promise.race([signalled, crashed]);
   say('Stopped.');
   return code;
+}
+
+/** The parent chain of this process (pid → its parent → …), without pid 1, from /proc (Linux). */
+function ancestors(): number[] {
+  const chain: number[] = [];
+  for (let pid = process.ppid; pid > 1 && chain.length < 32; ) {
+    chain.push(pid);
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  return chain;
+}
+
+/**
+ * Calls `onGone` once when any process above this one ends: npm, the shell, tsx, or what ran
+ * `npm run dev`. NB: the children run in process groups of their own (process-child.ts), so
+ * when a parent is SIGKILLed nothing else would reach them; a signal we get is handled above.
+ */
+function watchAncestors(onGone: (pid: number) => void): void {
+  const watched = ancestors();
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    const gone = process.ppid !== parent ? parent : watched.find((pid) => !alive(pid));
+    if (gone === undefined) return;
+    clearInterval(timer);
+    onGone(gone);
+  }, 500);
+  timer.unref();
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 main().then(

@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { parseDuration, formatDuration } from './duration';
 import { DomainError, ErrorCodes } from './errors';
 
+/** An Entra object id. */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A Teams conversation (thread) id: team and channel ids are both of this shape. */
+const THREAD_ID = /^19:[^\s/?#]+@thread\.[a-z0-9]+$/;
+
 /** A duration written as text in the policy ("1h30m"), held as milliseconds. */
 const durationText = z.string().transform((text, ctx) => {
   try {
@@ -51,7 +56,7 @@ const overridable = {
 
 const groupSchema = z
   .object({
-    groupId: z.string().min(1),
+    groupId: z.string().regex(GUID, { message: 'must be the Entra group\'s object id, a GUID like 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b (Entra admin center → Groups → the group → Object ID)' }),
     displayName: z.string().min(1).max(120),
     approverChannel: z.string().min(1),
     approvers: principals,
@@ -66,7 +71,30 @@ const groupSchema = z
   })
   .strict();
 
-const channelSchema = z.object({ teamId: z.string().min(1), channelId: z.string().min(1) }).strict();
+/**
+ * A Teams thread id (19:…@thread.tacv2). People paste the channel's link ("Get link to
+ * channel") instead: say which part of it is the id.
+ */
+const threadId = (what: string) =>
+  z.string().superRefine((text, ctx) => {
+    if (THREAD_ID.test(text)) return;
+    const fromLink = /\/l\/channel\/([^/?#]+)/.exec(text);
+    let id: string | undefined;
+    try {
+      id = fromLink ? decodeURIComponent(fromLink[1]!) : undefined;
+    } catch {
+      id = undefined;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        /^https?:\/\//i.test(text)
+          ? `is a link, not a ${what} id${id && THREAD_ID.test(id) ? `: the id in it is "${id}"` : ''} (a thread id looks like 19:…@thread.tacv2)`
+          : `"${text}" is not a ${what} id (a thread id looks like 19:…@thread.tacv2; a channel link holds it, URL-encoded)`,
+    });
+  });
+
+const channelSchema = z.object({ teamId: threadId('team'), channelId: threadId('channel') }).strict();
 
 const ALIAS = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 
@@ -78,30 +106,33 @@ export const policySchema = z
     groups: z.record(z.string(), groupSchema),
   })
   .strict()
-  .superRefine((policy, ctx) => {
-    if (Object.keys(policy.groups).length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['groups'], message: 'at least one group is needed' });
+  .superRefine((policy, ctx) => crossCheck(policy, (path, message) => ctx.addIssue({ code: 'custom', path, message })));
+
+/**
+ * The checks across keys (aliases, approverChannel names, approvers). NB: written for raw
+ * input as well: when a key fails its own schema, zod skips the refinement above, and
+ * validatePolicy runs this on the raw input so that one pass reports every problem.
+ */
+function crossCheck(policy: unknown, add: (path: string[], message: string) => void): void {
+  const record = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+  const root = record(policy);
+  const groups = record(root.groups);
+  const channels = record(root.approverChannels);
+  if (root.groups !== undefined && Object.keys(groups).length === 0) add(['groups'], 'at least one group is needed');
+  for (const [alias, value] of Object.entries(groups)) {
+    const group = record(value);
+    if (!ALIAS.test(alias)) {
+      add(['groups', alias], 'a group alias is 1-40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
     }
-    for (const [alias, group] of Object.entries(policy.groups)) {
-      if (!ALIAS.test(alias)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['groups', alias],
-          message: 'a group alias is 1-40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
-        });
-      }
-      if (!policy.approverChannels[group.approverChannel]) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['groups', alias, 'approverChannel'],
-          message: `"${group.approverChannel}" is not one of approverChannels (${Object.keys(policy.approverChannels).join(', ') || 'none defined'})`,
-        });
-      }
-      if (group.approvers.users.length === 0 && group.approvers.groups.length === 0) {
-        ctx.addIssue({ code: 'custom', path: ['groups', alias, 'approvers'], message: 'name at least one approver user or group' });
-      }
+    const channel = group.approverChannel;
+    if (typeof channel === 'string' && channel && !Object.hasOwn(channels, channel)) {
+      add(['groups', alias, 'approverChannel'], `"${channel}" is not one of approverChannels (${Object.keys(channels).join(', ') || 'none defined'})`);
     }
-  });
+    const approvers = record(group.approvers);
+    const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
+    if (count(approvers.users) === 0 && count(approvers.groups) === 0) add(['groups', alias, 'approvers'], 'name at least one approver user or group');
+  }
+}
 
 export type PolicyInput = z.input<typeof policySchema>;
 export type Policy = z.output<typeof policySchema>;
@@ -163,6 +194,11 @@ export function validatePolicy(raw: unknown, source = 'policy'): Policy {
     path: issue.path.map(String).join('.') || '(top level)',
     message: issue.message,
   }));
+  // Every problem in one pass: the cross-key checks too, which zod skipped (see crossCheck).
+  crossCheck(raw, (path, message) => {
+    const problem = { path: path.join('.'), message };
+    if (!problems.some((p) => p.path === problem.path && p.message === problem.message)) problems.push(problem);
+  });
   throw new DomainError(
     ErrorCodes.POLICY_INVALID,
     `${source} is invalid:\n${problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n')}`,
@@ -222,6 +258,29 @@ export function namesUser(principals: Principals | undefined, person: { id: stri
   const id = person.id.toLowerCase();
   const upn = person.upn?.toLowerCase();
   return principals.users.some((u) => u.toLowerCase() === id || (!!upn && u.toLowerCase() === upn));
+}
+
+/**
+ * What `timebox policy check` (and the start-up log) warns about: valid keys that do not do
+ * what they seem to. A group with `breakGlass` or `autoApprove` whose extensions need no
+ * approval (on the group or from `defaults`): its break-glass and auto-approved grants are
+ * still extended only with an approver's approval (domain/extension-rules.ts), so say so.
+ */
+export function policyWarnings(policy: Policy): PolicyProblem[] {
+  const warnings: PolicyProblem[] = [];
+  for (const [alias, group] of Object.entries(policy.groups)) {
+    const rules = rulesFor(policy, alias);
+    if (rules.extension.requireApproval) continue;
+    const byRule = [group.breakGlass ? 'breakGlass' : undefined, group.autoApprove ? 'autoApprove' : undefined].filter((k): k is string => !!k);
+    if (byRule.length === 0) continue;
+    const where = group.extension?.requireApproval === false ? 'on the group' : 'from defaults';
+    const grants = [group.breakGlass ? 'break-glass' : undefined, group.autoApprove ? 'auto-approved' : undefined].filter(Boolean).join(' and ');
+    warnings.push({
+      path: `groups.${alias}`,
+      message: `${byRule.join(' and ')} with extension.requireApproval: false (${where}): extensions of ${grants} grants will still need an approver's approval; only grants people approved are extended at once.`,
+    });
+  }
+  return warnings;
 }
 
 export { formatDuration };

@@ -1,5 +1,6 @@
 import { DomainError, ErrorCodes } from './errors';
 import { formatDuration } from './duration';
+import { hasVisibleContent } from './text';
 
 export const Status = {
   PENDING: 'pending',
@@ -63,6 +64,22 @@ export interface Extension {
   reason?: string;
   /** The approvers who agreed, when policy asked for approval. */
   approvedBy?: Person[];
+  /** Its number on the request (`extensionNumber`); absent in records written before it existed. */
+  n?: number;
+}
+
+/**
+ * A pending extension offer. `n` is its number on the request: the nth extension asked on it,
+ * denied ones included, so that a decision button names exactly one offer (`extension:<n>`).
+ * Absent in offers stored before it existed (see `extensionNumber`).
+ */
+export interface PendingExtension {
+  by: Person;
+  at: number;
+  addedMs: number;
+  reason?: string;
+  votes: Vote[];
+  n?: number;
 }
 
 /** Where the cards of a request live in Teams; filled in by the worker once posted. */
@@ -71,6 +88,24 @@ export interface MessageLocation {
   conversationId: string;
   activityId: string;
 }
+
+/** Which list a list card is: an approver's `pending`, a requester's `status`. */
+export type ListKind = 'pending' | 'status';
+
+/**
+ * A list card (`pending`, `status`) that shows this request: updated in place, rendered again
+ * for its viewer from the store, whenever the request changes (effects.ts, the worker).
+ */
+export interface ListCardRef extends MessageLocation {
+  list: ListKind;
+  /** Whose list it is. */
+  viewer: Person;
+  /** The viewer's Teams id (29:...), for the card's `refresh.userIds`. */
+  userId?: string;
+}
+
+/** At most this many list cards are kept per request (the newest); older ones are left as they are. */
+export const MAX_LIST_CARDS = 10;
 
 export interface AccessRequest {
   id: string;
@@ -103,7 +138,11 @@ export interface AccessRequest {
   addStartedAt?: number;
   extensions: Extension[];
   /** A pending extension offer (needs approval) on an active grant. */
-  pendingExtension?: { by: Person; at: number; addedMs: number; reason?: string; votes: Vote[] };
+  pendingExtension?: PendingExtension;
+  /** How many extensions were asked on this request, denied ones included (numbers them). */
+  extensionsAsked?: number;
+  /** The list cards that show this request, to update when it changes. */
+  listCards?: ListCardRef[];
   remindedAt?: number;
   warnedAt?: number;
   acknowledgedBy?: Person;
@@ -213,7 +252,7 @@ export function mayHoldMembership(request: AccessRequest): boolean {
 
 function requireReason(reason: string | undefined, what: string): string {
   const trimmed = reason?.trim();
-  if (!trimmed) throw new DomainError(ErrorCodes.REASON_REQUIRED, `Say why you ${what}: the requester sees the reason.`);
+  if (!trimmed || !hasVisibleContent(trimmed)) throw new DomainError(ErrorCodes.REASON_REQUIRED, `Say why you ${what}: the requester sees the reason.`);
   return trimmed;
 }
 
@@ -356,19 +395,22 @@ function assertExtendable(request: AccessRequest): void {
  */
 export function extend(request: AccessRequest, actor: Person, addedMs: number, now: number, reason?: string, approvedBy?: Person[]): Transition {
   assertExtendable(request);
-  const extension: Extension = { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), ...(approvedBy?.length ? { approvedBy } : {}) };
+  // An approved offer keeps its number; a direct extension is the next one asked.
+  const n = request.pendingExtension && approvedBy?.length ? extensionNumber(request)! : nextExtensionNumber(request);
+  const extension: Extension = { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), ...(approvedBy?.length ? { approvedBy } : {}), n };
   const next: AccessRequest = {
     ...request,
     expiresAt: request.expiresAt! + addedMs,
     extensions: [...request.extensions, extension],
     pendingExtension: undefined,
+    extensionsAsked: Math.max(n, request.extensionsAsked ?? 0),
     warnedAt: undefined,
     updatedAt: now,
   };
   const by = approvedBy?.length ? approvedBy[approvedBy.length - 1]! : actor;
   return {
     request: next,
-    events: [{ type: 'extended', requestId: request.id, at: now, actor: by, reason, detail: { added: formatDuration(addedMs), expiresAt: new Date(next.expiresAt!).toISOString(), requestedBy: actor.id } }],
+    events: [{ type: 'extended', requestId: request.id, at: now, actor: by, reason, detail: { added: formatDuration(addedMs), expiresAt: new Date(next.expiresAt!).toISOString(), requestedBy: actor.id, extension: n } }],
   };
 }
 
@@ -378,8 +420,9 @@ export function requestExtension(request: AccessRequest, actor: Person, addedMs:
   if (request.pendingExtension) {
     throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `An extension of request ${request.id} is already waiting for approval; wait for the approvers' decision.`);
   }
-  const next: AccessRequest = { ...request, pendingExtension: { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), votes: [] }, updatedAt: now };
-  return { request: next, events: [{ type: 'extension_requested', requestId: request.id, at: now, actor, reason, detail: { added: formatDuration(addedMs) } }] };
+  const n = nextExtensionNumber(request);
+  const next: AccessRequest = { ...request, pendingExtension: { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), votes: [], n }, extensionsAsked: n, updatedAt: now };
+  return { request: next, events: [{ type: 'extension_requested', requestId: request.id, at: now, actor, reason, detail: { added: formatDuration(addedMs), extension: n } }] };
 }
 
 /**
@@ -397,7 +440,7 @@ export function voteOnExtension(request: AccessRequest, voter: Person, decision:
     const why = requireReason(reason, 'deny the extension');
     return {
       request: { ...request, pendingExtension: undefined, updatedAt: now },
-      events: [{ type: 'extension_denied', requestId: request.id, at: now, actor: voter, reason: why, detail: { added: formatDuration(offer.addedMs) } }],
+      events: [{ type: 'extension_denied', requestId: request.id, at: now, actor: voter, reason: why, detail: { added: formatDuration(offer.addedMs), extension: extensionNumber(request) } }],
     };
   }
   const votes = [...offer.votes, { by: voter, decision, at: now, ...(reason ? { reason } : {}) }];
@@ -408,6 +451,44 @@ export function voteOnExtension(request: AccessRequest, voter: Person, decision:
     request: { ...request, pendingExtension: { ...offer, votes }, updatedAt: now },
     events: [{ type: 'voted', requestId: request.id, at: now, actor: voter, detail: { extension: true, approvals: votes.length, required: request.approvalsRequired } }],
   };
+}
+
+/**
+ * What a decision button decides: the request itself, or its extension number n. Card action
+ * data carries it, so that a click decides only what its card showed (PRODUCT.md §4).
+ */
+export type DecisionSubject = 'request' | `extension:${number}`;
+
+export const DECISION_SUBJECT_PATTERN = /^(request|extension:[1-9][0-9]{0,3})$/;
+
+/**
+ * The number of the extension waiting for approval: the nth extension asked on the request.
+ * An offer stored before offers were numbered counts as the one after those granted.
+ */
+export function extensionNumber(request: AccessRequest): number | undefined {
+  const offer = request.pendingExtension;
+  if (!offer) return undefined;
+  return offer.n ?? request.extensions.length + 1;
+}
+
+/** The number the next extension asked on this request gets (denied ones are counted too). */
+export function nextExtensionNumber(request: AccessRequest): number {
+  return Math.max(request.extensionsAsked ?? 0, request.extensions.length, extensionNumber(request) ?? 0) + 1;
+}
+
+/** The decision approvers can take on the request now, if any. */
+export function pendingDecision(request: AccessRequest): DecisionSubject | undefined {
+  if (request.status === Status.PENDING) return 'request';
+  if (request.status === Status.ACTIVE && request.pendingExtension) return `extension:${extensionNumber(request)!}`;
+  return undefined;
+}
+
+/** A decision subject in words: "the request itself", "extension 2 (3h30m more)". */
+export function describeDecision(subject: DecisionSubject, request?: AccessRequest): string {
+  if (subject === 'request') return 'the request itself';
+  const n = subject.slice('extension:'.length);
+  const offer = request && pendingDecision(request) === subject ? request.pendingExtension : undefined;
+  return offer ? `extension ${n} (${formatDuration(offer.addedMs)} more)` : `extension ${n}`;
 }
 
 /** Object ids compare without regard to case (Graph returns them lower-case, people may not). */

@@ -48,6 +48,8 @@ export interface Effect extends NewEffect {
 
 /** One record of the audit log as stored: a request event, numbered and hash-chained. */
 export interface AuditRecord {
+  /** Hash form: 2 = the canonical JSON of all fields; absent in records written before it (a fixed list of fields). */
+  v?: number;
   seq: number;
   /** ISO time of the event. */
   at: string;

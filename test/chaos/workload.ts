@@ -178,7 +178,8 @@ export class Workload {
         await this.say(user, `extend ${group} by 10s because ${token} more time`);
         if (group === 'two') {
           await waitS(0.5, 2);
-          for (const approver of shuffled.slice(0, 2)) await this.click(approver, 'approve', card, {}, false);
+          // The approval card's button for the extension names it: the first one asked on the grant.
+          for (const approver of shuffled.slice(0, 2)) await this.click(approver, 'approve', card, { subject: 'extension:1' }, false);
         }
         break;
       case 'deny':

@@ -100,7 +100,7 @@ export class JwtChannel {
       res.json({ issuer: CHANNEL_ISSUER, authorization_endpoint: `${this.url}/v1/authorize`, jwks_uri: `${this.url}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'], token_endpoint_auth_methods_supported: ['private_key_jwt'] });
     });
     app.get('/v1/.well-known/keys', (_req, res) => {
-      res.json({ keys: [jwk(this.key, ['msteams', 'skype']), jwk(this.webchatKey, ['webchat'])] });
+      res.json({ keys: [jwk(this.key, ['msteams', 'skype']), jwk(this.webchatKey, ['webchat', 'directline'])] });
     });
     app.get('/emulator/v2.0/.well-known/openid-configuration', (_req, res) => {
       res.json({ issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0', jwks_uri: `${this.url}/emulator/discovery/v2.0/keys` });

@@ -19,12 +19,12 @@ describe('a denied extension', () => {
     await h.bot.settled();
     const [request] = await h.bot.store.listOpen();
     const where = { conversationId: post.id, replyToId: post.activityId };
-    await h.teams.click(users.megan, 'approve', { requestId: request!.id }, where);
+    await h.teams.click(users.megan, 'approve', { requestId: request!.id, subject: 'request' }, where);
     const active = await waitFor(async () => ((await h.bot.store.get(request!.id))?.status === 'active' ? h.bot.store.get(request!.id) : undefined), 'active');
 
     await h.teams.say(users.alex, 'extend db-read by 1h because still digging');
     await waitFor(async () => (await h.bot.store.get(request!.id))?.pendingExtension, 'extension offer');
-    await h.teams.click(users.adele, 'deny', { requestId: request!.id, reason: 'finish in the window' }, where);
+    await h.teams.click(users.adele, 'deny', { requestId: request!.id, subject: 'extension:1', reason: 'finish in the window' }, where);
 
     const notice = await waitFor(
       () => h.connector.sentTo(personalChatOf(users.alex)).find((s) => JSON.stringify(s.activity).includes('Extension denied')),

@@ -88,7 +88,7 @@ function fixture(state: State, requester: Person): AccessRequest {
   const request = aRequestIn(status, { ...base, group, ticket: undefined });
   request.version = 0;
   if (state === 'pending, 1 of 2 (approver voted)') Object.assign(request, { approvalsRequired: 2, votes: [{ by: MEGAN, decision: 'approve', at: Date.now() - 60_000 }] });
-  if (state === 'active, extension asked') request.pendingExtension = { by: requester, at: Date.now() - 60_000, addedMs: 30 * 60_000, reason: 'need a bit longer', votes: [] };
+  if (state === 'active, extension asked') request.pendingExtension = { by: requester, at: Date.now() - 60_000, addedMs: 30 * 60_000, reason: 'need a bit longer', votes: [], n: 1 };
   if (state.includes('break-glass')) Object.assign(request, { kind: 'break_glass', votes: [], resolution: { at: request.createdAt, reason: request.justification } });
   return request;
 }
@@ -147,7 +147,10 @@ describe.each(VERBS)('authorization matrix: %s', (verb) => {
     const personal = verb === 'cancel' || verb === 'extend' || verb === 'release';
     const where = personal ? { conversationId: personalChatOf(user), personal: true } : { conversationId: CHANNEL.channelId };
 
-    const res = await teams.click(user, verb, { requestId: seeded.id, ...DATA[verb] }, where);
+    // A decision button names the decision its card showed: the one pending in that state (a
+    // button for another one is refused whoever clicks it: see stale-decisions.test.ts).
+    const subject = verb === 'approve' || verb === 'deny' ? { subject: state === 'active, extension asked' ? 'extension:1' : 'request' } : {};
+    const res = await teams.click(user, verb, { requestId: seeded.id, ...DATA[verb], ...subject }, where);
     await h.bot.settled();
 
     expect(res.status).toBe(200);
@@ -178,6 +181,13 @@ describe.each(VERBS)('authorization matrix: %s', (verb) => {
       expect(refusal!.detail).toMatchObject({ code: 'AUTH.WRONG_TENANT', claimed: { aadObjectId: user.aadObjectId, tenantId: OTHER_TENANT } });
       // ...another tenant learns nothing about the request...
       expect(text).toMatch(/another tenant/i);
+      expect(text).not.toContain('matrix fixture');
+      expect(text).not.toContain(requester.name);
+    } else if (actor === 'bystander' && personal) {
+      // ...a bystander clicking from their own chat (not the channel's card) learns only the status (finding 5 of issue 19).
+      expect(refusal!.actor?.id).toBe(user.aadObjectId);
+      expect(text).toContain(refusal!.reason!.slice(0, 40));
+      expect(text).toContain(`Request ${seeded.id} is `);
       expect(text).not.toContain('matrix fixture');
       expect(text).not.toContain(requester.name);
     } else {
@@ -227,7 +237,8 @@ describe('authorization through chat commands: the same rules, refusals audited'
       expect(after?.version).toBe(seeded.version);
       expect(newAudit).toEqual([expect.objectContaining({ type: 'refused', requestId: seeded.id, actor: expect.objectContaining({ id: user.aadObjectId }), detail: expect.objectContaining({ action: 'cancel', code: 'AUTH.NOT_REQUESTER' }) })]);
       const reply = h.connector.sentTo(personalChatOf(user)).at(-1);
-      expect(reply?.activity.text).toMatch(/only alex wilber can cancel/i);
+      expect(reply?.activity.text).toMatch(/is not yours: only the person who asked for it can cancel it/i);
+      expect(reply?.activity.text).not.toMatch(/alex/i); // the refusal names nobody (finding 5 of issue 19)
     }
   });
 

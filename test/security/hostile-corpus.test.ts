@@ -5,6 +5,8 @@ import { TENANT, users, personalChatOf, type TeamsUser } from '../helpers/teams-
 import { verifyAuditFile } from '../../src/adapters/store/audit-verify';
 import type { AccessRequest, Person } from '../../src/domain/request';
 import { RecordingLogger } from './recording-logger';
+import { hasVisibleContent } from '../../src/domain/text';
+import { cardText, firstCard, waitFor } from '../helpers/fake-connector';
 import { activityProblems, cardProblems, type CardProblem } from './safe-card';
 
 /**
@@ -13,6 +15,19 @@ import { activityProblems, cardProblems, type CardProblem } from './safe-card';
  * unexpected error logged), no 5xx, no state change where none is due, and every card and reply
  * that results is safe (see safe-card.ts).
  */
+
+/** 240 combining marks, above and below, for one letter. */
+const TOWER = '\u030D\u030E\u0304\u0305\u033F\u0311\u0306\u0310\u0352\u0357\u0351\u0307\u0316\u0317\u0318\u0319\u031C\u031D\u031E\u031F\u0320\u0324\u0325\u0326'.repeat(10);
+
+/** Text that looks filled in on a card but has no visible letter or digit: a missing reason. */
+const LOOKS_FILLED: Array<[string, string]> = [
+  ['U+3164 (Hangul filler) only', '\u3164\u3164\u3164'],
+  ['U+2800 (braille blank) only', '\u2800\u2800\u2800'],
+  ['tag characters only', '\u{E0001}\u{E0061}\u{E0070}\u{E0070}\u{E0072}\u{E006F}\u{E0076}\u{E0065}\u{E007F}'],
+  ['variation selectors only', '\uFE00\uFE0E\u{E0100}\u{E01EF}'],
+  ['U+034F and U+17B4, U+17B5 only', '\u034F\u17B4\u17B5\u034F'],
+  ['240 combining marks on nothing', TOWER],
+];
 
 const HOSTILE: Array<[string, string]> = [
   // Template expressions (adaptivecards-templating) and Teams' date functions
@@ -88,6 +103,14 @@ const HOSTILE: Array<[string, string]> = [
   ['null', 'null'],
   ['undefined', 'undefined'],
   ['JSON', '{"type":"invoke","value":{"action":{"verb":"approve"}}}'],
+  // Text that draws something other than itself: a fake timeline line, blanks that pass for a
+  // reason, characters that carry hidden data, a tower of marks over the facts above.
+  ['fake timeline line via newline', 'Need the logs\n✔ Approved by Ana Approver · 10:02\n● Membership added · 10:02'],
+  ...LOOKS_FILLED,
+  ['tag characters among words', 'see\u{E0001}\u{E0069}\u{E0067}\u{E006E}\u{E006F}\u{E0072}\u{E0065}\u{E007F} the logs'],
+  ['variation selectors among words', 'v\uFE00a\uFE0Er\u{E0100}y\u{E01EF} logs'],
+  ['U+034F and U+17B4 among words', 'c\u034Fg\u034Fj k\u17B4h\u17B5m'],
+  ['240 combining marks on one letter', `Z${TOWER}algo`],
 ];
 
 const ALEX: Person = { id: users.alex.aadObjectId, name: 'Alex Wilber', upn: 'alex@example.com' };
@@ -183,7 +206,7 @@ describe('hostile-input corpus', () => {
     answers.push(await click(users.megan, 'deny', { requestId: request.id, reason: payload }));
     await h.bot.settled();
     const after = (await h.bot.store.get(request.id)) as AccessRequest;
-    const usable = payload.trim().length > 0 && payload.length <= 1000;
+    const usable = hasVisibleContent(payload) && payload.length <= 1000;
     if (usable) expect(after.status).toBe('denied');
     else expect(after).toMatchObject({ status: 'pending', votes: [] });
     await cancelAllPending();
@@ -192,6 +215,33 @@ describe('hostile-input corpus', () => {
     const problems: CardProblem[] = [...sentSince(mark).flatMap((a) => activityProblems(a, knownMentions)), ...answers.flatMap((card) => cardProblems(card))];
     expect(problems).toEqual([]);
     expect(logger.entries.slice(logged).filter((e) => e.level === 'error')).toEqual([]);
+  });
+
+  it.each(LOOKS_FILLED)('a justification of %s is refused as JUSTIFICATION_REQUIRED: chat, form and service', async (_name, payload) => {
+    const chat = personalChatOf(users.alex);
+    const before = h.connector.sentTo(chat).length;
+    await say(users.alex, `request sandbox for 1h because ${payload}`);
+    const reply = await waitFor(() => h.connector.sentTo(chat).slice(before).find((s) => s.activity.text || firstCard(s.activity)), 'a reply');
+    expect(reply.activity.text ?? cardText(firstCard(reply.activity))).toMatch(/sandbox needs a reason\. Add one/);
+    const form = await click(users.alex, 'submitRequest', { group: 'sandbox', duration: '1h', justification: payload }, true);
+    expect(cardText(form)).toMatch(/needs a reason/i);
+    await expect(h.bot.service.submit({ requester: ALEX, tenantId: TENANT, group: 'sandbox', durationMs: 3_600_000, justification: payload })).rejects.toMatchObject({ code: 'JUSTIFICATION.REQUIRED' });
+    await h.bot.settled();
+    expect(await h.bot.store.listOpen()).toEqual([]);
+  });
+
+  it('a fake timeline line in a justification stays inside the justification, on one line, on the approval card', async () => {
+    const mark = markNow();
+    const { request } = await h.bot.service.submit({ requester: ALEX, tenantId: TENANT, group: 'db-read', durationMs: 3_600_000, justification: 'Need the logs\n✔ Approved by Ana Approver · 10:02' });
+    await h.bot.settled();
+    const cards = sentSince(mark).flatMap((a) => ((a.attachments as Array<{ content?: unknown }> | undefined) ?? []).map((x) => x.content));
+    const texts = cards.flatMap((card) => [...JSON.stringify(card ?? null).matchAll(/"text":"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string));
+    expect(texts).toContain('Need the logs ↵ ✔ Approved by Ana Approver · 10:02');
+    expect(texts.filter((t) => /[\n\r]/.test(t))).toEqual([]);
+    expect(texts.filter((t) => /^✔ Approved by Ana/.test(t.trim()))).toEqual([]);
+    // The store keeps what was typed.
+    expect((await h.bot.store.get(request.id))?.justification).toBe('Need the logs\n✔ Approved by Ana Approver · 10:02');
+    await cancelAllPending();
   });
 
   it('no request was answered with a 5xx, and the audit chain still verifies', async () => {

@@ -153,12 +153,18 @@ describe('activities from another tenant are refused', () => {
     expect(await h.bot.store.listOpen()).toEqual([]);
   });
 
-  it('an activity with no tenant at all is refused', async () => {
+  it('an activity with no tenant at all, or the tenant only in channelData, is refused with 403 and audited', async () => {
     const activity = foreign.message(users.alex, 'request sandbox for 1h because no tenant');
-    const bare = { ...activity, conversation: { id: personalChatOf(users.alex), conversationType: 'personal' }, channelData: {} };
-    await foreign.post(bare);
-    await waitFor(() => h.connector.sentTo(personalChatOf(users.alex)).some((s) => /another tenant/i.test(s.activity.text ?? '')), 'a refusal');
+    const before = (await audit()).length;
+    for (const channelData of [{}, { tenant: { id: TENANT } }]) {
+      const bare = { ...activity, conversation: { id: personalChatOf(users.alex), conversationType: 'personal' }, channelData };
+      expect((await foreign.post(bare)).status).toBe(403);
+    }
+    await h.bot.settled();
     expect(await h.bot.store.listOpen()).toEqual([]);
+    expect(h.connector.sentTo(personalChatOf(users.alex)).filter((s) => /no tenant/.test(s.activity.text ?? ''))).toEqual([]);
+    // Once per conversation, not once per activity: a flood is one record.
+    expect((await audit()).slice(before)).toEqual([expect.objectContaining({ type: 'refused', detail: expect.objectContaining({ code: 'AUTH.WRONG_TENANT', action: 'activity' }) })]);
   });
 
   it('the same person in the right tenant is served', async () => {

@@ -1,11 +1,12 @@
 import express, { type Express } from 'express';
-import type { CloudAdapter } from 'botbuilder';
-import type { ActivityHandler } from 'botbuilder';
+import type { Activity, ActivityHandler } from 'botbuilder';
+import { validateAndFixActivity } from 'botbuilder/lib/activityValidator';
+import type { TimeboxAdapter } from '../teams/timebox-adapter';
 import type { Logger } from '../../ports/logger';
 import { activityProblem } from './activity-shape';
 
 export interface HttpDeps {
-  adapter: CloudAdapter;
+  adapter: TimeboxAdapter;
   bot: ActivityHandler;
   logger: Logger;
   /** Whether the bot can serve (store open, workers running). */
@@ -49,10 +50,13 @@ export function createHttpApp(deps: HttpDeps): Express {
       return;
     }
     try {
-      await deps.adapter.process(req, res, (context) => deps.bot.run(context));
+      const authHeader = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
+      const outcome = await deps.adapter.handle(validateAndFixActivity(req.body as Activity), authHeader, (context) => deps.bot.run(context));
+      if (outcome.body === undefined) res.status(outcome.status).end();
+      else res.status(outcome.status).json(outcome.body);
     } catch (error) {
       deps.logger.error({ err: error }, 'activity failed');
-      if (!res.headersSent) res.status(500).end();
+      if (!res.headersSent) res.status(500).json({ error: 'Timebox could not handle this activity; nothing was changed.' });
     }
   });
   app.get('/healthz', (_req, res) => {

@@ -1,4 +1,7 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Server } from 'node:http';
+import express from 'express';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Observer } from './instrument';
 import type { Clock } from '../../ports/clock';
 import type { Store } from '../../ports/store';
 import { Status } from '../../domain/request';
@@ -8,7 +11,7 @@ import { Status } from '../../domain/request';
  * the truth rather than its own memory: open requests by status, the outbox depth, and how
  * long the oldest pending side effect has waited (a stuck Graph or Teams shows here first).
  */
-export function createMetrics(deps: { store: Store; clock: Clock }) {
+export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => Promise<{ ok: boolean }> }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'timebox_process_' });
   const activities = new Counter({ name: 'timebox_activities_total', help: 'Teams activities received, by type and outcome', labelNames: ['type', 'status'], registers: [registry] });
@@ -40,10 +43,86 @@ export function createMetrics(deps: { store: Store; clock: Clock }) {
       this.set(next === undefined ? 0 : Math.max(0, (deps.clock.now() - next) / 1000));
     },
   });
+  new Gauge({
+    name: 'timebox_outbox_depth',
+    help: 'Side effects waiting in the outbox, by lane (directory: Graph; teams: Bot Connector)',
+    labelNames: ['lane'],
+    registers: [registry],
+    async collect() {
+      const effects = await deps.store.listEffects();
+      for (const lane of ['directory', 'teams'] as const) this.set({ lane }, effects.filter((e) => e.lane === lane).length);
+    },
+  });
+  if (deps.ready) {
+    const ready = deps.ready;
+    new Gauge({
+      name: 'timebox_ready',
+      help: '1 when /readyz answers ready, 0 when not',
+      registers: [registry],
+      async collect() {
+        this.set((await ready().catch(() => ({ ok: false }))).ok ? 1 : 0);
+      },
+    });
+  }
+  const decisions = new Histogram({
+    name: 'timebox_decision_seconds',
+    help: 'Time from a request to its first decision (approved, denied, auto-approved, break-glass), by outcome',
+    labelNames: ['outcome'],
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+    registers: [registry],
+  });
+  const removalLag = new Histogram({
+    name: 'timebox_removal_lag_seconds',
+    help: 'Time from the end of a grant (expiry, release, revoke) to the membership being gone',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const graphCalls = new Histogram({
+    name: 'timebox_graph_request_duration_seconds',
+    help: 'Microsoft Graph calls through the directory port (retries inside), by operation and outcome (ok or the error code, e.g. DIRECTORY.PERMISSION_MISSING for a 403)',
+    labelNames: ['operation', 'outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
+  const connectorCalls = new Histogram({
+    name: 'timebox_connector_request_duration_seconds',
+    help: 'Proactive Bot Connector calls (posts, card updates, thread replies, personal notices), by operation and outcome',
+    labelNames: ['operation', 'outcome'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
+  const observer: Observer = {
+    directoryCall: (operation, outcome, seconds) => graphCalls.observe({ operation, outcome }, seconds),
+    connectorCall: (operation, outcome, seconds) => connectorCalls.observe({ operation, outcome }, seconds),
+    decision: (outcome, seconds) => decisions.observe({ outcome }, seconds),
+    removalLag: (seconds) => removalLag.observe(seconds),
+  };
   return {
     activities,
+    observer,
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };
+    },
+  };
+}
+
+/**
+ * /metrics on a port of its own (TIMEBOX_METRICS_PORT), so that it is not public next to
+ * /api/messages: nothing else is served there.
+ */
+export function createMetricsApp(render: () => Promise<{ contentType: string; body: string }>) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', async (_req, res) => {
+    const { contentType, body } = await render();
+    res.type(contentType).send(body);
+  });
+  return {
+    listen(port: number, host: string): Promise<Server> {
+      return new Promise((resolve, reject) => {
+        const server = app.listen(port, host, () => resolve(server));
+        server.once('error', reject);
+      });
     },
   };
 }

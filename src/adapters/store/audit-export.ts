@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { Writable } from 'node:stream';
 import { parseDuration } from '../../domain/duration';
 import type { AuditRecord } from '../../ports/store';
+import { parseAuditLine } from './audit-log';
 
 export type ExportFormat = 'csv' | 'json';
 
@@ -75,14 +76,16 @@ async function write(out: Writable, chunk: string): Promise<void> {
 
 /**
  * Streams the audit log to `out` as CSV (a header and one row per record) or JSON (an array of
- * the records exactly as stored, hashes included). A request's group is learned from its
+ * the records as stored, hashes included, with only the fields a record has: see
+ * `nonconforming`, the records whose line `audit verify` would refuse). A request's group is learned from its
  * `submitted` record, which always comes first in the log.
  */
-export async function exportAudit(file: string, options: ExportOptions, out: Writable): Promise<{ exported: number; unreadable: number }> {
+export async function exportAudit(file: string, options: ExportOptions, out: Writable): Promise<{ exported: number; unreadable: number; nonconforming: number }> {
   const groupOf = new Map<string, string>();
   const wanted = options.group?.trim().toLowerCase();
   let exported = 0;
   let unreadable = 0;
+  let nonconforming = 0;
   if (options.format === 'csv') await write(out, `${CSV_COLUMNS.join(',')}\r\n`);
   else await write(out, '[');
   // NB: line by line, and past a line that is not a record: an investigator wants what can be
@@ -91,8 +94,12 @@ export async function exportAudit(file: string, options: ExportOptions, out: Wri
     if (!line.trim()) continue;
     let record: AuditRecord;
     try {
-      record = JSON.parse(line) as AuditRecord;
-      if (!record || typeof record !== 'object' || typeof record.at !== 'string') throw new Error('not a record');
+      const parsed = JSON.parse(line) as AuditRecord;
+      if (!parsed || typeof parsed !== 'object' || typeof parsed.at !== 'string') throw new Error('not a record');
+      // NB: only the fields the log writes, whatever the line carries: an added "approvedBy"
+      // (which `audit verify` refuses) must not reach the investigator as if it were recorded.
+      record = knownFields(parsed);
+      if (!('record' in parseAuditLine(line))) nonconforming++;
     } catch {
       unreadable++;
       continue;
@@ -109,5 +116,26 @@ export async function exportAudit(file: string, options: ExportOptions, out: Wri
     exported++;
   }
   if (options.format === 'json') await write(out, exported ? '\n]\n' : ']\n');
-  return { exported, unreadable };
+  return { exported, unreadable, nonconforming };
+}
+
+/**
+ * A record with only the fields an audit record has (AUDIT_RECORD_KEYS in audit-log.ts, and
+ * the actor's id, name and upn), in the order the log writes them; anything else is dropped.
+ */
+function knownFields(record: AuditRecord): AuditRecord {
+  const actor = record.actor && typeof record.actor === 'object' ? record.actor : undefined;
+  const known: AuditRecord = {
+    ...(record.v !== undefined ? { v: record.v } : {}),
+    seq: record.seq,
+    at: record.at,
+    type: record.type,
+    ...(record.requestId !== undefined ? { requestId: record.requestId } : {}),
+    ...(actor ? { actor: { id: actor.id, name: actor.name, ...(actor.upn !== undefined ? { upn: actor.upn } : {}) } } : {}),
+    ...(record.reason !== undefined ? { reason: record.reason } : {}),
+    ...(record.detail !== undefined ? { detail: record.detail } : {}),
+    prevHash: record.prevHash,
+    hash: record.hash,
+  };
+  return known;
 }

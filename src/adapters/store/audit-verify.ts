@@ -1,7 +1,8 @@
 import { createReadStream, promises as fs } from 'node:fs';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AuditRecord } from '../../ports/store';
-import { GENESIS_HASH, hashRecord } from './audit-log';
+import { AUDIT_RECORD_VERSION, GENESIS_HASH, hashRecord, parseAuditLine } from './audit-log';
+import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, checkpointSignedBy, parseCheckpointLine, type AuditKey, type Checkpoint } from './audit-checkpoint';
 
 export interface VerifyResult {
   ok: boolean;
@@ -12,8 +13,30 @@ export interface VerifyResult {
   /** Sequence number of that record, when it could be read. */
   seq?: number;
   problem?: string;
-  /** The last record that verified: what to write down as an anchor for the next check. */
+  /**
+   * The last record that verified: what to write down as an anchor for the next check. When
+   * the problem is an unsigned tail, the last record a signature vouches for.
+   */
   head?: { seq: number; hash: string };
+  /** What the signed checkpoints said (see VerifyOptions.keys). */
+  signatures: SignatureReport;
+}
+
+export interface SignatureReport {
+  /** False without a key: the chain alone was checked, which anyone who can write the file can recompute. */
+  checked: boolean;
+  /** Lines in the checkpoint file. */
+  checkpoints: number;
+  /** Checkpoints whose signature a given key verified. */
+  verified: number;
+  /** Checkpoints signed by a key that was not given (before a rotation): not checked, vouch for nothing. */
+  otherKeys: number;
+  /** The last verified checkpoint. */
+  last?: { seq: number; hash: string; at: string; reason: Checkpoint['reason'] };
+  /** Records after the last verified checkpoint (all of them when there is none): no signature covers them. */
+  unsignedTail: number;
+  /** The most records the bot leaves after a checkpoint (its interval, from the last checkpoint). */
+  every: number;
 }
 
 export interface VerifyOptions {
@@ -28,54 +51,103 @@ export interface VerifyOptions {
    * present with that hash: a log rewritten from scratch, or cut before the anchor, fails.
    */
   anchors?: Array<{ seq: number; hash: string }>;
+  /**
+   * Keys to check the signed checkpoints with (TIMEBOX_AUDIT_KEY, and old ones after a
+   * rotation). Given: every checkpoint signed by one of them must verify, name a record the log
+   * holds with that hash, and the records after the last one must be fewer than the bot's
+   * interval. Not given: the checkpoints are not read.
+   */
+  keys?: AuditKey[];
+  /** Default: audit-checkpoints.jsonl beside the log. */
+  checkpointFile?: string;
+  /** With keys: also fail when any record follows the last checkpoint (a cleanly stopped bot leaves none). */
+  strict?: boolean;
+  /** The interval assumed when no checkpoint verified (default 100, the bot's default). */
+  checkpointEvery?: number;
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
-
 /**
- * Recomputes the chain: each record's hash must match its content, point at the hash of the
- * record before, and carry the next sequence number. An edit, deletion, insertion or
- * reordering breaks one of those at the first record it touches; that record is the one named.
- * The file is read line by line, so a large log is verified in constant memory.
+ * Recomputes the chain: each line must parse strictly (no duplicate or unknown keys), its hash
+ * must match its content, point at the hash of the record before, and carry the next sequence
+ * number. An edit, deletion, insertion or reordering breaks one of those at the first record
+ * it touches; that record is the one named. A chain alone has no secret (anyone can recompute
+ * it after an edit), so with `keys` the signed checkpoints are checked too: a rewrite changes
+ * a signed hash, a cut ends the log before a checkpoint, a forged tail is longer than the bot
+ * ever leaves unsigned. The file is read line by line, so a large log is verified in constant
+ * memory (the checkpoint file, one line per `every` records, is read whole).
  */
 export async function verifyAuditFile(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const keys = options.keys ?? [];
+  const checkpointFile = options.checkpointFile ?? path.join(path.dirname(file), CHECKPOINT_FILE);
+  const signatures: SignatureReport = { checked: keys.length > 0, checkpoints: 0, verified: 0, otherKeys: 0, unsignedTail: 0, every: options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY };
   try {
     await fs.access(file);
   } catch (error) {
-    return { ok: false, records: 0, problem: `cannot read it: ${(error as Error).message}` };
+    return { ok: false, records: 0, problem: `cannot read it: ${(error as Error).message}`, signatures };
   }
+  const signed = await readCheckpoints(checkpointFile, keys, signatures);
+  if ('problem' in signed) return { ok: false, records: 0, problem: signed.problem, signatures };
+  if (signatures.checked && signatures.checkpoints > 0 && signatures.verified === 0) {
+    // NB: a failure, not "nothing to check": a wrong key (or a new key the bot has not signed with yet) proves nothing.
+    return {
+      ok: false,
+      records: 0,
+      problem: `none of the ${signatures.checkpoints} checkpoint(s) in ${path.basename(checkpointFile)} is signed with the given key (they name key id(s) ${[...signed.otherIds].join(', ')}): give the key that signed them`,
+      signatures,
+    };
+  }
+  const pending = signed.bySeq;
+
   const anchors = new Map((options.anchors ?? []).map((a) => [a.seq, a.hash]));
   const input = createReadStream(file, 'utf8');
   const lines = createInterface({ input, crlfDelay: Infinity });
   let prevHash = GENESIS_HASH;
   let prevSeq: number | undefined;
+  let sawVersioned = false;
   let count = 0;
   let line = 0;
-  const fail = (problem: string, seq?: number): VerifyResult => {
+  const fail = (problem: string, seq?: number, head = prevSeq !== undefined ? { seq: prevSeq, hash: prevHash } : undefined): VerifyResult => {
     lines.close();
     input.destroy();
-    return { ok: false, records: count, line, ...(seq !== undefined ? { seq } : {}), problem, ...(prevSeq !== undefined ? { head: { seq: prevSeq, hash: prevHash } } : {}) };
+    return { ok: false, records: count, line, ...(seq !== undefined ? { seq } : {}), problem, ...(head ? { head } : {}), signatures };
   };
   for await (const text of lines) {
     line++;
-    let record: AuditRecord;
-    try {
-      record = JSON.parse(text) as AuditRecord;
-    } catch {
-      return fail(text.trim() ? `line ${line} is not valid JSON` : `line ${line} is empty: a record was removed or the file was edited here`);
-    }
-    if (!record || typeof record !== 'object' || !Number.isSafeInteger(record.seq) || typeof record.hash !== 'string' || typeof record.prevHash !== 'string') {
-      return fail(`line ${line} is not an audit record (no seq, hash or prevHash)`);
+    const parsed = parseAuditLine(text);
+    if ('problem' in parsed) return fail(parsed.seq !== undefined ? `record ${parsed.seq} (line ${line}) ${parsed.problem}` : `line ${line} ${parsed.problem}`, parsed.seq);
+    const record = parsed.record;
+    const where = `record ${record.seq} (line ${line})`;
+    if (record.v === undefined) {
+      if (sawVersioned) return fail(`${where} has no "v" (the old hash form) after records of form ${AUDIT_RECORD_VERSION}: old records can only come before new ones`, record.seq);
+    } else if (record.v !== AUDIT_RECORD_VERSION) {
+      return fail(`${where} has hash form "v": ${record.v}, which this Timebox does not know`, record.seq);
+    } else {
+      sawVersioned = true;
     }
     const { hash, ...content } = record;
-    if (!HEX64.test(hash) || hashRecord(content) !== hash) return fail(`record ${record.seq} (line ${line}) was changed: its hash does not match its content`, record.seq);
+    if (hashRecord(content) !== hash) return fail(`${where} was changed: its hash does not match its content`, record.seq);
     if (record.prevHash !== prevHash) {
-      return fail(`record ${record.seq} (line ${line}) does not follow the record before it: a record was removed, inserted or moved here`, record.seq);
+      return fail(`${where} does not follow the record before it: a record was removed, inserted or moved here`, record.seq);
     }
-    if (prevSeq !== undefined && record.seq <= prevSeq) return fail(`record ${record.seq} (line ${line}) is out of order after ${prevSeq}`, record.seq);
+    if (prevSeq !== undefined && record.seq <= prevSeq) return fail(`${where} is out of order after ${prevSeq}`, record.seq);
+    if (prevSeq !== undefined && record.seq !== prevSeq + 1) {
+      return fail(`${where} leaves a gap after record ${prevSeq}: seq must go up by exactly one`, record.seq);
+    }
     const anchored = anchors.get(record.seq);
-    if (anchored !== undefined && anchored !== hash) return fail(`record ${record.seq} (line ${line}) is not the one anchored (${anchored.slice(0, 12)}…): the log was rewritten`, record.seq);
+    if (anchored !== undefined && anchored !== hash) return fail(`${where} is not the one anchored (${anchored.slice(0, 12)}…): the log was rewritten`, record.seq);
     anchors.delete(record.seq);
+    const stopped = signed.last?.reason === 'close' ? signed.last : undefined;
+    if (stopped && record.seq > stopped.seq) {
+      return fail(
+        `${where} follows record ${stopped.seq}, the head Timebox signed when it stopped (${path.basename(checkpointFile)} line ${stopped.line}): it was added while Timebox was not running`,
+        record.seq,
+      );
+    }
+    const checkpoint = pending.get(record.seq);
+    if (checkpoint && checkpoint.hash !== hash) {
+      return fail(`${where} is not the one signed in ${path.basename(checkpointFile)} line ${checkpoint.line} (${checkpoint.hash.slice(0, 12)}…): the log was rewritten`, record.seq);
+    }
+    pending.delete(record.seq);
     prevHash = hash;
     prevSeq = record.seq;
     count++;
@@ -83,11 +155,92 @@ export async function verifyAuditFile(file: string, options: VerifyOptions = {})
   line++;
   const missingAnchor = [...anchors.keys()].sort((a, b) => a - b)[0];
   if (missingAnchor !== undefined) return fail(`record ${missingAnchor} (anchored) is missing: records were removed`);
+  const missingSigned = [...pending.values()].sort((a, b) => a.seq - b.seq)[0];
+  if (missingSigned !== undefined) {
+    return fail(
+      missingSigned.seq > (prevSeq ?? 0)
+        ? `the log ends at record ${prevSeq ?? 0}, but ${path.basename(checkpointFile)} line ${missingSigned.line} signs records up to ${signed.last!.seq}: records were removed from the end`
+        : `record ${missingSigned.seq} (signed in ${path.basename(checkpointFile)} line ${missingSigned.line}) is missing: records were removed`,
+    );
+  }
   const expected = options.storeFile ? await lastWrittenSeq(options.storeFile) : undefined;
   if (expected !== undefined && (prevSeq ?? 0) < expected) {
     return fail(`the log ends at record ${prevSeq ?? 0}, but the store has written records up to ${expected}: records were removed from the end`);
   }
-  return { ok: true, records: count, ...(prevSeq !== undefined ? { head: { seq: prevSeq, hash: prevHash } } : {}) };
+  if (signatures.checked) {
+    const last = signed.last;
+    signatures.unsignedTail = last ? (prevSeq ?? 0) - last.seq : count;
+    const tail = signatures.unsignedTail;
+    const lastSigned = last ? { seq: last.seq, hash: last.hash } : undefined;
+    const after = last ? `after the last signed checkpoint (record ${last.seq})` : 'and no signed checkpoint';
+    if (tail >= signatures.every) {
+      return fail(
+        `${tail} record(s) ${after}, but Timebox signs at least every ${signatures.every}: records were added to the log without the key, or checkpoints were removed`,
+        undefined,
+        lastSigned,
+      );
+    }
+    if (options.strict && tail > 0) return fail(`${tail} record(s) ${after} are not covered by a signature (--strict)`, undefined, lastSigned);
+  }
+  return { ok: true, records: count, ...(prevSeq !== undefined ? { head: { seq: prevSeq, hash: prevHash } } : {}), signatures };
+}
+
+/**
+ * The checkpoint file, each line strictly parsed; each one signed by a given key verified, in
+ * increasing seq. Without keys, only counted. A torn last line (a crash mid-append, never
+ * acknowledged) is left out.
+ */
+async function readCheckpoints(
+  file: string,
+  keys: AuditKey[],
+  report: SignatureReport,
+): Promise<{ bySeq: Map<number, Checkpoint & { line: number }>; last?: Checkpoint & { line: number }; otherIds: Set<string> } | { problem: string }> {
+  const bySeq = new Map<number, Checkpoint & { line: number }>();
+  const otherIds = new Set<string>();
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { bySeq, otherIds };
+    return { problem: `cannot read ${file}: ${(error as Error).message}` };
+  }
+  const lines = text.split('\n');
+  const torn = lines.pop();
+  if (torn && 'checkpoint' in parseCheckpointLine(torn)) lines.push(torn);
+  report.checkpoints = lines.length;
+  if (keys.length === 0) return { bySeq, otherIds };
+  const byId = new Map(keys.map((k) => [k.id, k]));
+  const name = path.basename(file);
+  let last: (Checkpoint & { line: number }) | undefined;
+  for (const [index, lineText] of lines.entries()) {
+    const where = `${name} line ${index + 1}`;
+    const parsed = parseCheckpointLine(lineText);
+    if ('problem' in parsed) return { problem: `${where} ${parsed.problem}: the checkpoint file was edited` };
+    const checkpoint = parsed.checkpoint;
+    const key = byId.get(checkpoint.keyId);
+    if (!key) {
+      report.otherKeys++;
+      otherIds.add(checkpoint.keyId);
+      continue;
+    }
+    if (!checkpointSignedBy(key, checkpoint)) return { problem: `${where} (record ${checkpoint.seq}) has a signature that does not verify: it was forged or altered` };
+    if (last) {
+      const before = `the checkpoint before it (line ${last.line}, record ${last.seq})`;
+      if (checkpoint.seq < last.seq) return { problem: `${where} (record ${checkpoint.seq}) comes after ${before}: checkpoints were moved or replayed` };
+      if (checkpoint.seq === last.seq && checkpoint.hash !== last.hash) return { problem: `${where} signs another record ${checkpoint.seq} than ${before}: checkpoints were forged or mixed` };
+      if (last.reason === 'close' && !(checkpoint.reason === 'open' && checkpoint.seq === last.seq)) {
+        return { problem: `${where} follows a shutdown's checkpoint (line ${last.line}, record ${last.seq}) with no start checkpoint between: records were added while Timebox was stopped, or a checkpoint was removed` };
+      }
+    }
+    if (!bySeq.has(checkpoint.seq)) bySeq.set(checkpoint.seq, { ...checkpoint, line: index + 1 });
+    last = { ...checkpoint, line: index + 1 };
+    report.verified++;
+  }
+  if (last) {
+    report.last = { seq: last.seq, hash: last.hash, at: last.at, reason: last.reason };
+    report.every = last.every;
+  }
+  return { bySeq, otherIds, ...(last ? { last } : {}) };
 }
 
 /**

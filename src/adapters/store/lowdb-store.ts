@@ -5,7 +5,7 @@ import { DomainError, ErrorCodes } from '../../domain/errors';
 import { isClosed, mayHoldMembership, sameId, type AccessRequest, type RequestEvent } from '../../domain/request';
 import type { PersonalChat } from '../../ports/notifier';
 import type { AuditRecord, Commit, Effect, EffectLane, GroupBaseline, NewEffect, RequestQuery, Store } from '../../ports/store';
-import { AuditLog, readAuditFile } from './audit-log';
+import { AuditLog, readAuditFile, type AuditLogOptions } from './audit-log';
 import { History } from './history';
 
 /** What lowdb rewrites on every write: only open requests and pending work, never history. */
@@ -60,10 +60,14 @@ export class LowdbStore implements Store {
   private closed = false;
   readonly hotFile: string;
 
-  constructor(readonly dir: string) {
+  /** `options.audit`: the checkpoint key and interval (see AuditLog; without a key, no checkpoints). */
+  constructor(
+    readonly dir: string,
+    options: { audit?: AuditLogOptions } = {},
+  ) {
     this.hotFile = path.join(dir, 'timebox.json');
     this.history = new History(path.join(dir, 'history.jsonl'));
-    this.audit = new AuditLog(path.join(dir, 'audit.jsonl'));
+    this.audit = new AuditLog(path.join(dir, 'audit.jsonl'), options.audit);
   }
 
   get auditFile(): string {
@@ -95,12 +99,14 @@ export class LowdbStore implements Store {
   /**
    * Lets the writes under way finish, then takes no more: work still running after a shutdown
    * (an effect handed back) must not write behind the next process's back. It fails instead,
-   * and its effect stays in the outbox for the next start.
+   * and its effect stays in the outbox for the next start. The audit head is signed last (with
+   * a key): nothing appends after it until the next open.
    */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.serialized(async () => {
       this.closed = true;
+      await this.audit.checkpoint('close');
     });
   }
 

@@ -23,7 +23,8 @@ export async function actorOf(activity: Activity, directory: Directory, expected
 /** Refuses an activity from any tenant but `expectedTenantId` (MicrosoftAppTenantId), when set. */
 export function assertTenant(activity: Activity, expectedTenantId?: string): void {
   if (!expectedTenantId) return;
-  const tenantId = tenantOf(activity);
+  // NB: only conversation.tenantId is believed (Teams sets it); channelData's copy must agree.
+  const tenantId = activity.conversation?.tenantId;
   // Teams sets both; an activity whose two tenant fields disagree is refused too.
   const fromChannelData = (activity.channelData as { tenant?: { id?: unknown } } | undefined)?.tenant?.id;
   if (tenantId !== expectedTenantId || (fromChannelData !== undefined && fromChannelData !== expectedTenantId)) {

@@ -2,6 +2,8 @@ import { ConfigurationBotFrameworkAuthentication, type Activity, type Configurat
 import {
   AuthenticationConstants,
   AuthenticationError,
+  GovernmentConstants,
+  JwtTokenValidation,
   type AuthenticateRequestResult,
   type ClaimsIdentity,
   type ServiceClientCredentialsFactory,
@@ -56,17 +58,22 @@ export function pickBotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
 export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentication {
   private readonly appId?: string;
   private readonly tenantId?: string;
+  private readonly channelIssuer: string;
 
   constructor(env: NodeJS.ProcessEnv, credentialsFactory?: ServiceClientCredentialsFactory) {
     const picked = pickBotEnv(env);
     super(picked as ConfigurationBotFrameworkAuthenticationOptions, credentialsFactory);
     this.appId = picked.MicrosoftAppId;
     this.tenantId = picked.MicrosoftAppTenantId;
+    this.channelIssuer =
+      picked.ToBotFromChannelTokenIssuer ??
+      (picked.ChannelService && JwtTokenValidation.isGovernment(picked.ChannelService) ? GovernmentConstants.ToBotFromChannelTokenIssuer : AuthenticationConstants.ToBotFromChannelTokenIssuer);
   }
 
   override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
     // Local mode (no app id) has authentication off, and botbuilder ignores the header there.
-    if (this.appId && authHeader) checkTokenShape(authHeader, this.tenantId);
+    // A header is required otherwise (botbuilder's own "no header" check says so too).
+    if (this.appId) checkTokenShape(authHeader, this.tenantId, this.channelIssuer);
     try {
       return await super.authenticateRequest(activity, authHeader);
     } catch (error) {
@@ -91,14 +98,25 @@ export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentic
   }
 }
 
-/** Refuses what botbuilder would refuse anyway, before its unverified parsing of the token runs. */
-export function checkTokenShape(authHeader: string, tenantId?: string): void {
+/**
+ * Refuses what botbuilder would refuse anyway, before its unverified parsing of the token runs.
+ *
+ * NB: Teams activities are always signed by the Bot Framework channel (issuer
+ * `https://api.botframework.com`). botbuilder also takes emulator and skill tokens (Entra-issued),
+ * and an Entra token of the bot's own — the one it sends to the Bot Connector — replayed to it got
+ * as far as a 500 ("Invalid appId."). Timebox has no emulator or skill callers: only the channel's
+ * issuer gets to botbuilder's checks.
+ */
+export function checkTokenShape(authHeader: string, tenantId?: string, channelIssuer?: string): void {
   const parts = authHeader.split(' ');
   const segments = parts.length === 2 && parts[0] === 'Bearer' ? parts[1]!.split('.') : [];
   const header = segments.length === 3 ? jsonObject(segments[0]!) : undefined;
   const payload = header ? jsonObject(segments[1]!) : undefined;
   if (!payload || typeof payload.iss !== 'string') {
     throw new AuthenticationError('Unauthorized: the Authorization header is not a bearer JWT.', 401);
+  }
+  if (channelIssuer && payload.iss !== channelIssuer) {
+    throw new AuthenticationError('Unauthorized: the token was not issued by the Bot Framework channel.', 401);
   }
   if (tenantId && payload.tid !== undefined && payload.tid !== tenantId) {
     throw new AuthenticationError('Unauthorized: the token was issued for another tenant.', 401);

@@ -1,11 +1,12 @@
 import type { Presenter } from '../../app/presenter';
 import type { AccessService } from '../../app/access-service';
-import type { AccessRequest } from '../../domain/request';
+import type { AccessRequest, ListCardRef } from '../../domain/request';
 import type { Clock } from '../../ports/clock';
 import type { Mention } from '../../ports/notifier';
 import type { Store } from '../../ports/store';
 import { MAX_REFRESH_USERS, renderApprovalCard, renderNotice, renderReceiptCard, type NoticeKind } from '../../cards';
 import type { TeamMember, TeamRoster } from './team-roster';
+import { renderList } from './list-cards';
 
 const APPROVER_TTL_MS = 10 * 60_000;
 
@@ -45,6 +46,10 @@ export class CardPresenter implements Presenter {
 
   receiptCard(request: AccessRequest): object {
     return renderReceiptCard({ request, now: this.deps.clock.now() });
+  }
+
+  listCard(ref: ListCardRef) {
+    return renderList(this.deps, ref.list, ref.viewer, { userId: ref.userId });
   }
 
   async notice(template: string, request: AccessRequest, audience: 'channel' | 'requester', data?: Record<string, unknown>) {

@@ -1,5 +1,6 @@
 import { looksLikeDuration, parseDuration } from '../../domain/duration';
 import { DomainError, ErrorCodes } from '../../domain/errors';
+import { normalizeTypedText } from '../../domain/text';
 
 export type Command =
   | { name: 'request'; group?: string; durationMs?: number; rest: string[]; breakGlass: boolean }
@@ -114,7 +115,7 @@ export function splitTicket(rest: string[], ticketPattern?: string): { justifica
 
 /** Plain text from a Teams message: mentions, HTML tags and entities and odd spaces gone. */
 export function normalizeText(text: string): string {
-  return text
+  const plain = text
     .replace(/<at>[^<]*<\/at>/gi, ' ')
     .replace(/<[^>]{0,200}>/g, ' ')
     .replace(/&nbsp;/gi, ' ')
@@ -126,9 +127,9 @@ export function normalizeText(text: string): string {
     .replace(/&amp;/gi, '&')
     // Controls (C0, DEL, C1), soft hyphen, bidi marks/embeddings/overrides/isolates, zero-width and
     // invisible formatting characters: they could hide or reorder what a command says.
-    .replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+    .replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g, ' ');
+  // Then fillers, tags and variation characters go, and towers of combining marks are capped.
+  return normalizeTypedText(plain).replace(/\s+/g, ' ').trim();
 }
 
 function usage(command: keyof typeof USAGE, problem: string): DomainError {

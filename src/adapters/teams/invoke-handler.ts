@@ -2,7 +2,7 @@ import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext }
 import { z } from 'zod';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { formatDuration, parseDuration } from '../../domain/duration';
-import type { AccessRequest, Person } from '../../domain/request';
+import { DECISION_SUBJECT_PATTERN, describeStatus, type AccessRequest, type DecisionSubject, type Person } from '../../domain/request';
 import { normalizeId, type SubmitResult } from '../../app/access-service';
 import { CardVerb, renderApprovalCard, renderReceiptCard, renderRequestForm, renderStatusCard, renderMessageCard, type Viewer } from '../../cards';
 import type { BotDeps } from './bot-deps';
@@ -10,13 +10,20 @@ import { actorOf, claimedIdentity, tenantOf } from './actor';
 import { splitTicket } from './command-parser';
 import { userMessageOf } from './replies';
 import { withSuggestion } from './did-you-mean';
+import { renderList } from './list-cards';
+import { overlapReply } from './extension-reply';
 
 const text = (max: number) => z.string().max(max).optional();
 
+/** Which list card a click came from: it is answered with that list, rendered again for the clicker. */
+const listSchema = z.enum(['pending', 'status']).optional();
+
 /**
- * What a card click may carry. Only the verb and the request id identify the action; the
- * rest are the values of the card's own inputs. Who may act, and on what state, is decided
- * from the store and the activity's sender — never from this data.
+ * What a card click may carry. The verb, the request id and, on a decision button, the
+ * decision it is for (`subject`: `request` or `extension:<n>`) identify the action; `list`
+ * says which list card it came from; the rest are the values of the card's own inputs. Who
+ * may act, and on what state, is decided from the store and the activity's sender — never
+ * from this data.
  */
 const invokeSchema = z.object({
   action: z.object({
@@ -25,6 +32,8 @@ const invokeSchema = z.object({
     data: z
       .object({
         requestId: z.string().max(20).regex(/^[A-Za-z0-9-]+$/).optional(),
+        subject: z.string().regex(DECISION_SUBJECT_PATTERN).optional(),
+        list: listSchema,
         reason: text(1000),
         duration: text(20),
         group: text(200),
@@ -44,7 +53,7 @@ const envelopeSchema = z.object({
   action: z.object({
     type: z.literal('Action.Execute'),
     verb: invokeSchema.shape.action.shape.verb,
-    data: z.object({ requestId: z.string().max(20).regex(/^[A-Za-z0-9-]+$/).optional() }).optional(),
+    data: z.object({ requestId: z.string().max(20).regex(/^[A-Za-z0-9-]+$/).optional(), list: listSchema.catch(undefined) }).optional(),
   }),
   trigger: invokeSchema.shape.trigger,
 });
@@ -101,7 +110,7 @@ export class InvokeHandler {
         await this.deps.service.auditRefusal(requestId, actor, click.action.verb, error, actor ? {} : claimedIdentity(context.activity)).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not audit a refusal'));
       }
       const message = userMessageOf(error, this.deps.logger);
-      return this.currentCard(context, click, actor, message);
+      return this.answer(context, click, actor, message);
     }
   }
 
@@ -110,16 +119,16 @@ export class InvokeHandler {
     const data = click.action.data ?? {};
     const verb = click.action.verb;
     // NB: an automatic refresh only ever renders; changing state on it would loop.
-    if (verb === CardVerb.REFRESH || click.trigger === 'automatic') return this.currentCard(context, click, actor);
+    if (verb === CardVerb.REFRESH || click.trigger === 'automatic') return this.answer(context, click, actor);
     if (verb === CardVerb.OPEN_REQUEST_FORM) return cardResponse(renderRequestForm({ groups: await service.requestableGroups(actor) }));
     if (verb === CardVerb.SUBMIT_REQUEST) return this.submit(context, data, actor);
     const id = requireId(data.requestId);
     switch (verb) {
       case CardVerb.APPROVE:
-        await service.decide(id, actor, 'approve', data.reason);
+        await service.decide(id, actor, 'approve', data.reason, subjectOf(data.subject));
         break;
       case CardVerb.DENY:
-        await service.decide(id, actor, 'deny', data.reason);
+        await service.decide(id, actor, 'deny', data.reason, subjectOf(data.subject));
         break;
       case CardVerb.CANCEL:
         await service.cancel(id, actor);
@@ -140,7 +149,7 @@ export class InvokeHandler {
         await service.acknowledge(id, actor);
         break;
     }
-    return this.currentCard(context, click, actor);
+    return this.answer(context, click, actor);
   }
 
   private async submit(context: TurnContext, data: NonNullable<Click['action']['data']>, actor: Person): Promise<AdaptiveCardInvokeResponse> {
@@ -179,10 +188,22 @@ export class InvokeHandler {
       if (envelope.data.action.verb === CardVerb.SUBMIT_REQUEST) {
         return cardResponse(renderRequestForm({ groups: await this.deps.service.requestableGroups(actor), values: clippedValues(value), error: message }));
       }
-      return await this.currentCard(context, envelope.data as Click, actor, message);
+      return await this.answer(context, envelope.data as Click, actor, message);
     } catch (e) {
       return cardResponse(renderMessageCard(userMessageOf(e, this.deps.logger), 'attention'));
     }
+  }
+
+  /**
+   * The answer to a click or a refresh: a list card (`pending`, `status`) is answered with the
+   * whole list as it is now for this person, never with one request's card; any other card with
+   * the request's card as it is now (`currentCard`).
+   */
+  private async answer(context: TurnContext, click: Click, actor: Person | undefined, error?: string): Promise<AdaptiveCardInvokeResponse> {
+    const list = click.action.data?.list;
+    if (!list || !actor) return this.currentCard(context, click, actor, error);
+    const { card } = await renderList(this.deps, list, actor, { userId: context.activity.from?.id, error });
+    return cardResponse(card);
   }
 
   /** The card the click came from, as it is now for this person (with a short reason on a refusal). */
@@ -191,8 +212,15 @@ export class InvokeHandler {
     const request = id ? await this.deps.store.get(normalizeId(id)) : undefined;
     const now = this.deps.clock.now();
     if (!request || !actor) return cardResponse(renderMessageCard(error ?? 'That request no longer exists.', 'attention'));
+    const viewer = await this.viewerOf(request, actor);
+    // NB: a request's details (who, why, ticket) go only to its requester, its approvers and
+    // admins — or back onto the approval card they are already on, in the approvers' channel.
+    // Anyone else who names its id (a refresh, a receipt's replyToId) learns only its status.
+    if (viewer === 'other' && !onItsApprovalCard(context, request) && !(await this.deps.service.authorizer.isAdmin(actor))) {
+      return cardResponse(renderMessageCard(bareStatus(request, error), 'default'));
+    }
     const replyTo = context.activity.replyToId;
-    if (replyTo && request.receiptCard?.activityId === replyTo) return cardResponse(renderReceiptCard({ request, now, error }));
+    if (replyTo && request.receiptCard?.activityId === replyTo && viewer === 'requester') return cardResponse(renderReceiptCard({ request, now, error }));
     if (context.activity.conversation?.conversationType === 'personal') {
       const open = await this.deps.store.listOpen({ requesterId: actor.id });
       if (open.some((r) => r.id === request.id) || request.requester.id === actor.id) {
@@ -200,7 +228,7 @@ export class InvokeHandler {
         return error ? cardResponse(renderReceiptCard({ request, now, error })) : cardResponse(renderStatusCard({ open, recent, now }));
       }
     }
-    return cardResponse(renderApprovalCard({ request, viewer: await this.viewerOf(request, actor), now, error }));
+    return cardResponse(renderApprovalCard({ request, viewer, now, error }));
   }
 
   private async viewerOf(request: AccessRequest, actor: Person): Promise<Viewer> {
@@ -209,17 +237,30 @@ export class InvokeHandler {
   }
 }
 
+/** Whether a click came from the request's own approval card (its conversation and message). */
+function onItsApprovalCard(context: TurnContext, request: AccessRequest): boolean {
+  const card = request.approvalCard;
+  return !!card && context.activity.conversation?.id === card.conversationId && context.activity.replyToId === card.activityId;
+}
+
+/** What anyone may know of a request whose id they have: its id and status, nothing about who or why. */
+function bareStatus(request: AccessRequest, error?: string): string {
+  const status = `Request ${request.id} is ${describeStatus(request.status)}.`;
+  return error ? `${error}\n\n${status}` : status;
+}
+
 /** What a submitted form turns into: what happened, in the words the typed command answers with. */
 function submittedText(result: SubmitResult, personal: boolean): string {
   const r = result.request;
-  if (result.outcome === 'extension') {
-    return r.pendingExtension
-      ? `You already hold ${r.group.alias}, so I asked the approvers to extend ${r.id} by ${formatDuration(r.pendingExtension.addedMs)} instead.`
-      : `You already hold ${r.group.alias}, so I extended ${r.id} instead: it now ends ${new Date(r.expiresAt!).toISOString().slice(11, 16)} UTC.`;
-  }
+  if (result.outcome === 'extension') return overlapReply(r);
   return personal
     ? `Sent ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}) to the approvers. Your receipt below shows where it stands.`
     : `Filed ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}). I'll keep you posted in our personal chat.`;
+}
+
+/** What a decision button decides; one from a card without it (posted before subjects existed) is for the request. */
+function subjectOf(subject: string | undefined): DecisionSubject {
+  return (subject ?? 'request') as DecisionSubject;
 }
 
 function requireId(id: string | undefined): string {

@@ -1,14 +1,17 @@
 import { TurnContext } from 'botbuilder';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { formatDuration } from '../../domain/duration';
-import { Status, type Person } from '../../domain/request';
+import { Status, type ListCardRef, type ListKind, type Person } from '../../domain/request';
+import { trackListCard } from '../../app/list-cards';
 import { normalizeId } from '../../app/access-service';
-import { renderHelpCard, renderPendingCard, renderRequestForm, renderStatusCard } from '../../cards';
+import { renderHelpCard, renderRequestForm } from '../../cards';
 import type { BotDeps } from './bot-deps';
 import { actorOf, assertTenant, claimedIdentity, tenantOf } from './actor';
 import { parseCommand, splitTicket, type Command } from './command-parser';
-import { replyCard, replyText, userMessageOf } from './replies';
+import { replyCard, replyCardAt, replyText, userMessageOf } from './replies';
+import { renderList } from './list-cards';
 import { withSuggestion } from './did-you-mean';
+import { overlapReply } from './extension-reply';
 
 const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.WRONG_TENANT, ErrorCodes.UNAUTHENTICATED, ErrorCodes.REQUEST_RATE_LIMITED];
 /** Commands that change a request: every refusal of one is audited, whatever the reason. */
@@ -42,7 +45,7 @@ export class MessageHandler {
   }
 
   private async run(context: TurnContext, command: Command, actor: Person): Promise<void> {
-    const { service, store } = this.deps;
+    const { service } = this.deps;
     const personal = context.activity.conversation?.conversationType === 'personal';
     switch (command.name) {
       case 'request': {
@@ -55,11 +58,7 @@ export class MessageHandler {
         const { justification, ticket } = splitTicket(command.rest, rules.ticketPattern);
         const result = await service.submit({ requester: actor, tenantId: tenantOf(context.activity), group: rules.alias, durationMs: command.durationMs, justification, ticket, breakGlass: command.breakGlass });
         const r = result.request;
-        if (result.outcome === 'extension') {
-          return replyText(context, r.pendingExtension
-            ? `You already hold ${r.group.alias}, so I asked the approvers to extend ${r.id} by ${formatDuration(r.pendingExtension.addedMs)} instead.`
-            : `You already hold ${r.group.alias}, so I extended ${r.id} instead: it now ends ${new Date(r.expiresAt!).toISOString().slice(11, 16)} UTC.`);
-        }
+        if (result.outcome === 'extension') return replyText(context, overlapReply(r));
         if (!personal) {
           return replyText(context, `Filed ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}). I'll keep you posted in our personal chat.`);
         }
@@ -81,26 +80,43 @@ export class MessageHandler {
         const r = await service.cancel(normalizeId(command.requestId), actor);
         return replyText(context, `Cancelled ${r.id} (${r.group.alias}).`);
       }
-      case 'status': {
-        const open = await store.listOpen({ requesterId: actor.id });
-        const recent = await store.listRecentClosed(actor.id, 5);
-        return replyCard(context, renderStatusCard({ open, recent, now: this.deps.clock.now() }));
-      }
-      case 'pending': {
-        const pending = await store.listOpen({ statuses: [Status.PENDING] });
-        const mine = [];
-        for (const r of pending) if (await service.authorizer.isApprover(service.rulesOf(r), actor)) mine.push(r);
-        return replyCard(context, renderPendingCard({ requests: mine, now: this.deps.clock.now() }));
-      }
+      case 'status':
+      case 'pending':
+        return this.postList(context, command.name, actor);
       case 'help':
         return replyCard(context, renderHelpCard({ groups: await service.requestableGroups(actor) }));
     }
   }
 
+  /**
+   * Posts a list card (`status`: one's own requests; `pending`: what one may decide now) and
+   * records on each request it shows where it is, so that the worker updates the card in place
+   * whenever one of them changes; Teams also fetches it again (refresh) when its viewer looks.
+   */
+  private async postList(context: TurnContext, list: ListKind, actor: Person): Promise<void> {
+    const userId = context.activity.from?.id;
+    const { card, shownIds } = await renderList(this.deps, list, actor, { userId });
+    const activityId = await replyCardAt(context, card);
+    const serviceUrl = context.activity.serviceUrl;
+    const conversationId = context.activity.conversation?.id;
+    if (!activityId || !serviceUrl || !conversationId) return;
+    const ref: ListCardRef = { serviceUrl, conversationId, activityId, list, viewer: actor, ...(userId ? { userId } : {}) };
+    // NB: the card is posted; one the store could not note down still refreshes when viewed.
+    await trackListCard(this.deps.store, ref, shownIds).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not record where a list card is; it will not be updated in place'));
+  }
+
   private async activeGrant(actor: Person, groupText: string) {
-    const rules = this.deps.service.resolveGroup(groupText);
-    const [grant] = await this.deps.store.listOpen({ requesterId: actor.id, groupAlias: rules.alias, statuses: [Status.ACTIVE] });
-    if (!grant) throw new DomainError(ErrorCodes.GRANT_NOT_FOUND, `You have no active grant for ${rules.alias}. "status" shows what you hold.`);
+    let alias: string;
+    try {
+      alias = this.deps.service.resolveGroup(groupText).alias;
+    } catch (error) {
+      // A group gone from the policy: one's grant of it can still be released (and is told why it cannot be extended).
+      const [orphan] = await this.deps.store.listOpen({ requesterId: actor.id, groupAlias: groupText.trim().toLowerCase(), statuses: [Status.ACTIVE] });
+      if (orphan && !Object.hasOwn(this.deps.service.policy.groups, orphan.group.alias)) return orphan;
+      throw error;
+    }
+    const [grant] = await this.deps.store.listOpen({ requesterId: actor.id, groupAlias: alias, statuses: [Status.ACTIVE] });
+    if (!grant) throw new DomainError(ErrorCodes.GRANT_NOT_FOUND, `You have no active grant for ${alias}. "status" shows what you hold.`);
     return grant;
   }
 }

@@ -12,6 +12,11 @@ export async function replyCard(context: TurnContext, card: object): Promise<voi
   await context.sendActivity(toActivity({ card }));
 }
 
+/** Replies with a card; returns the id of the message it became (to update it later), if Teams gave one. */
+export async function replyCardAt(context: TurnContext, card: object): Promise<string | undefined> {
+  return (await context.sendActivity(toActivity({ card })))?.id || undefined;
+}
+
 /** The one place an error becomes what a person reads: DomainErrors say what to do; others say sorry. */
 export function userMessageOf(error: unknown, logger: Logger): string {
   // NB: the directory's outage messages are written for the outbox ("the change will be

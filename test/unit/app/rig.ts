@@ -9,7 +9,8 @@ import { renderApprovalCard, renderNotice, renderReceiptCard, type NoticeKind } 
 import { LowdbStore } from '../../../src/adapters/store/lowdb-store';
 import { DomainError } from '../../../src/domain/errors';
 import { validatePolicy, type PolicyInput } from '../../../src/domain/policy';
-import type { AccessRequest, Person } from '../../../src/domain/request';
+import type { AccessRequest, ListCardRef, Person } from '../../../src/domain/request';
+import { renderList } from '../../../src/adapters/teams/list-cards';
 import { silentLogger } from '../../../src/ports/logger';
 import type { AuditRecord, Store } from '../../../src/ports/store';
 import { FakeClock, flushAsync } from '../../helpers/fake-clock';
@@ -109,7 +110,13 @@ export function rigPolicy(overrides: Partial<PolicyInput> = {}): PolicyInput {
 
 /** Cards as people see them; notices also carry their template name as `text`, for assertions. */
 class TaggingPresenter implements Presenter {
-  constructor(private readonly clock: FakeClock) {}
+  constructor(
+    private readonly clock: FakeClock,
+    private readonly lists: { store: Store; service: AccessService },
+  ) {}
+  listCard(ref: ListCardRef) {
+    return renderList({ ...this.lists, clock: this.clock }, ref.list, ref.viewer, { userId: ref.userId });
+  }
   approvalCard(request: AccessRequest) {
     return renderApprovalCard({ request, viewer: 'other', now: this.clock.now() });
   }
@@ -333,7 +340,7 @@ export class Rig {
         service,
         policy: this.policy,
         clock: this.clock,
-        presenter: new TaggingPresenter(this.clock),
+        presenter: new TaggingPresenter(this.clock, { store: store.port, service }),
         logger: silentLogger,
       },
       { defaultServiceUrl: SERVICE_URL, ...this.options.worker },

@@ -16,6 +16,8 @@ const ROOT = join(__dirname, '..', '..', '..');
 export interface RenderProblem {
   name: string;
   problems: string[];
+  /** With screenshots: the rendered card's text as the browser lays it out in lines (`innerText`). */
+  text?: string;
 }
 
 /** Refuses to go on without a browser, naming the fix: a skipped check must never look green. */
@@ -104,7 +106,8 @@ export async function renderInBrowser(
         await page.mouse.move(0, 0); // no hover styling in the screenshot
       }
       problems.push(...pageErrors);
-      results.push({ name: entry.name, problems });
+      const text = screenshotDir ? await page.locator('#card').innerText() : undefined;
+      results.push({ name: entry.name, problems, ...(text !== undefined ? { text } : {}) });
       if (screenshotDir)
         await page.locator('.frame').screenshot({ path: join(screenshotDir, `${entry.name}.png`) });
     }

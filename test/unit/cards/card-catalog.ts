@@ -285,6 +285,16 @@ function listCards(): CatalogEntry[] {
     },
     { name: 'pending-empty', card: renderPendingCard({ requests: [], now: T0 }) },
     {
+      // What a stale click on a list is answered with: the list as it is now, saying why.
+      name: 'pending-refreshed-after-stale-click',
+      card: renderPendingCard({
+        requests: [withExtensionAsked()],
+        now: T0,
+        refreshUserId: '29:1approver-grace',
+        error: 'That button was for the request itself; the decision pending now is extension 1 (1h more). Nothing was changed; here is the current card.',
+      }),
+    },
+    {
       name: 'pending-several',
       card: renderPendingCard({
         requests: [

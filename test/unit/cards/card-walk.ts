@@ -32,3 +32,19 @@ export const byteSize = (card: unknown): number => Buffer.byteLength(JSON.string
 
 /** Adaptive Cards' payload limit in Teams. */
 export const TEAMS_CARD_LIMIT_BYTES = 28 * 1024;
+
+/**
+ * What a card's action data may say besides its inputs' values (PRODUCT.md §4): the request id,
+ * the decision a button is for (`request` or `extension:<n>`) and the list card it sits on.
+ * Returns what else it carries, or what is malformed (empty when it is as it should be).
+ */
+export function unexpectedActionData(data: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(data)) {
+    if (key === 'requestId' && typeof value === 'string') continue;
+    if (key === 'subject' && typeof value === 'string' && /^(request|extension:[1-9][0-9]*)$/.test(value)) continue;
+    if (key === 'list' && (value === 'pending' || value === 'status')) continue;
+    out.push(`${key}=${JSON.stringify(value)}`);
+  }
+  return out;
+}

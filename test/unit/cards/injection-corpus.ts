@@ -16,6 +16,11 @@ import type { CatalogEntry } from './card-catalog';
 /** Starts every hostile string, so a test can tell where user text ended up on a card. */
 export const MARK = 'Zq9';
 
+/** 24 combining marks, above and below a letter; ten times over, the 240 of a "Zalgo" tower. */
+const MARKS =
+  '\u030D\u030E\u0304\u0305\u033F\u0311\u0306\u0310\u0352\u0357\u0351\u0307\u0316\u0317\u0318\u0319\u031C\u031D\u031E\u031F\u0320\u0324\u0325\u0326';
+export const COMBINING_TOWER = MARKS.repeat(10);
+
 /** Hostile text a requester, approver or admin could type into any field Timebox shows. */
 export const PAYLOADS: Record<string, string> = {
   template: '${requester.name} ${justification}',
@@ -36,6 +41,17 @@ export const PAYLOADS: Record<string, string> = {
   huge: 'A'.repeat(100_000),
   hugeTemplate: '${x}'.repeat(20_000),
   hugeUnicode: '😀'.repeat(50_000),
+  // Text that draws something other than itself: a fake timeline line, blanks that pass for a
+  // reason, characters that carry hidden data, and a tower of marks over the facts above.
+  fakeTimeline:
+    'Need the logs\n✔ Approved by Ana Approver · 10:02\r\n● Membership added · 10:02\u2028✔ Approved',
+  hangulFiller: '\u3164\u3164\u3164',
+  brailleBlank: '\u2800\u2800\u2800',
+  tagCharacters: 'tags\u{E0001}\u{E0069}\u{E0067}\u{E006E}\u{E006F}\u{E0072}\u{E0065}\u{E007F}',
+  variationSelectors: 'vs\uFE00\uFE0E\u{E0100}\u{E01EF}a\uFE0F',
+  graphemeJoiner: 'c\u034Fg\u034F\u034Fj',
+  khmerInvisible: 'k\u17B4\u17B5h\u17B4',
+  combiningTower: `Z${COMBINING_TOWER}algo`,
 };
 
 export const poisoned = (payload: string): string => `${MARK}${payload}`;

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { markdownSafe, mentionName, plain } from '../../../src/cards';
+import { inputText } from '../../../src/cards/sanitize';
 
 const WJ = '\u2060';
 const UNSAFE =
@@ -20,9 +21,24 @@ describe('plain', () => {
     expect(plain('👩‍💻 Ада 李')).toBe('👩‍💻 Ада 李');
   });
 
-  test('flattens whitespace on one line, keeps up to one blank line when multiline', () => {
+  test('flattens whitespace on one line; multiline text stays on one line with each break shown as ↵', () => {
     expect(plain('a\n\n\nb\tc')).toBe('a b c');
-    expect(plain('a\r\n\r\n\r\n\r\nb  \nc', 100, true)).toBe('a\n\nb\nc');
+    expect(plain('a\r\n\r\n\r\n\r\nb  \nc', 100, true)).toBe('a ↵ b ↵ c');
+    expect(plain('\n\nwhy\u2028✔ Approved by Ana Approver\n\n', 100, true)).toBe(
+      'why ↵ ✔ Approved by Ana Approver',
+    );
+  });
+
+  test('inputText keeps line breaks (at most one blank line) for an edit box', () => {
+    expect(inputText('a\r\n\r\n\r\n\r\nb  \nc\u3164', 100)).toBe('a\n\nb\nc');
+  });
+
+  test('drops fillers, tags, variation selectors and invisible vowels; caps combining marks at 3', () => {
+    expect(plain('a\u3164b\u2800c\u115F\u1160\uFFA0d')).toBe('abcd');
+    expect(plain('t\u{E0001}\u{E0061}\u{E007F}a\uFE00\uFE0E\u{E0100}g')).toBe('tag');
+    expect(plain('c\u034Fg\u17B4\u17B5j\u180B')).toBe('cgj');
+    expect(Array.from(plain(`q${'\u0301'.repeat(240)}!`))).toHaveLength(5);
+    expect(plain('\u3164\u2800\u3164', 100, true)).toBe('');
   });
 
   test('truncates by code point with an ellipsis, never splitting a surrogate pair', () => {
@@ -42,6 +58,9 @@ describe('plain', () => {
         (text, max, multiline) => {
           const out = plain(text, max, multiline);
           expect(out).not.toMatch(UNSAFE);
+          expect(out).not.toMatch(
+            /[\n\r\u2028\u2029\u3164\u2800\u034F\u17B4\u17B5\uFE00-\uFE0E\u{E0000}-\u{E007F}\u{E0100}-\u{E01EF}]|\p{M}{4}/u,
+          );
           // Each neutralised sequence adds one word joiner; the visible length stays within max.
           expect(Array.from(out.split(WJ).join('')).length).toBeLessThanOrEqual(max);
         },

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv-draft-04';
 import { unzipSync } from 'fflate';
-import { buildManifest, buildPackage, packageSettingsFromEnv } from '../../../src/teams-package';
+import { buildManifest, buildPackage, packageSettingsFromEnv } from '../../../scripts/teams-package';
 
 const root = path.join(__dirname, '../../..');
 const manifestDir = path.join(root, 'manifest');

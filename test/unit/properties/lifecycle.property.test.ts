@@ -161,6 +161,50 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   },
 );
 
+/**
+ * Steps aimed at guarantee 7: break-glass grants (sandbox, prod-admin) and auto-approved ones
+ * (Isaiah, on call, for prod-admin), and every way to ask for more time on them — extend,
+ * asking again, approvals from anyone including the holder — while time passes.
+ */
+const capStep: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('submit' as const),
+      actor: fc.constantFrom(ACTORS.indexOf('alex'), ACTORS.indexOf('isaiah')),
+      group: fc.constantFrom(GROUPS.indexOf('sandbox'), GROUPS.indexOf('prod-admin')),
+      duration: fc.nat({ max: 2 }), // 1m, 10m, 30m: within the break-glass and auto-approve caps
+      breakGlass: fc.boolean(),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('extend' as const),
+      who: whoFor('requester'),
+      request: index,
+      duration: fc.nat({ max: DURATIONS.length - 1 }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('approve' as const), who: whoFor('approver'), request: index }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('deny' as const), who: whoFor('approver'), request: index, withReason: fc.constant(true) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('race' as const), who: fc.tuple(whoFor('approver'), whoFor('approver')), request: index }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), jump: fc.nat({ max: 3 }) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constantFrom('restart' as const, 'crash' as const), downFor: fc.nat({ max: 2 }) }),
+  },
+);
+
 function policy() {
   const p = rigPolicy({
     defaults: {
@@ -402,6 +446,12 @@ class Run {
       // No active grant past its end once the scheduler has run.
       if (r.status === 'active' && r.expiresAt! <= now)
         this.violations.push(`${where}: ${r.id} active past its end (${r.expiresAt} <= ${now})`);
+      // Break-glass and auto-approved access never grows without a human approval (guarantee 7):
+      // each extension of such a grant was approved by someone other than its holder.
+      if (r.kind !== 'standard')
+        for (const e of r.extensions)
+          if (!(e.approvedBy ?? []).some((p) => !sameId(p.id, r.requester.id)))
+            this.violations.push(`${where}: ${r.kind} grant ${r.id} grew by ${e.addedMs} ms with no approver's approval`);
       // Extensions never take a grant past its group's cap.
       if (r.extensions.length > 0 && totalLengthWith(r, 0) > rig.service.rulesOf(r).extension.maxTotalMs)
         this.violations.push(`${where}: ${r.id} extended past maxTotal`);
@@ -452,7 +502,7 @@ afterAll(() => {
 });
 
 describe('lifecycle properties under random events', () => {
-  it('never two decisions, never an unexplained membership, never an active grant past its end or counted from after its add, never a vote twice, never a standing member removed', async () => {
+  it('never two decisions, never an unexplained membership, never an active grant past its end or counted from after its add, never a vote twice, never a standing member removed, never break-glass or auto-approved access grown without an approver', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 4, maxLength: 28 }), async (steps) => {
         const rig = await startRig({ policy: policy() });
@@ -473,6 +523,26 @@ describe('lifecycle properties under random events', () => {
         if (run.violations.length) throw new Error(run.violations.join('\n'));
       }),
       { numRuns: Number(process.env.PROPERTY_RUNS ?? 50), endOnFailure: true },
+    );
+  });
+
+  it('break-glass and auto-approved access never grows without an approval by someone other than its holder (guarantee 7), whatever extension.requireApproval says', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(capStep, { minLength: 4, maxLength: 20 }), async (steps) => {
+        const rig = await startRig({ policy: policy() });
+        const run = new Run(rig);
+        try {
+          for (const s of steps) {
+            await run.apply(s);
+            if (run.violations.length) break;
+          }
+          await run.finish();
+        } finally {
+          await rig.close();
+        }
+        if (run.violations.length) throw new Error(run.violations.join('\n'));
+      }),
+      { numRuns: Number(process.env.PROPERTY_RUNS ?? 30), endOnFailure: true },
     );
   });
 });

@@ -1,0 +1,104 @@
+import { DomainError } from '../../domain/errors';
+import type { AccessRequest, RequestEvent } from '../../domain/request';
+import type { Directory } from '../../ports/directory';
+import type { Logger } from '../../ports/logger';
+import type { Notifier } from '../../ports/notifier';
+import type { Commit, Store } from '../../ports/store';
+
+/** The outcome label of a call: `ok`, the DomainError code (a fixed set), or `error`. */
+export function outcomeOf(error?: unknown): string {
+  if (error === undefined) return 'ok';
+  return error instanceof DomainError ? error.code : 'error';
+}
+
+/** What the instruments report to (the metrics; a test's recorder). */
+export interface Observer {
+  /** A Graph call through the Directory port ended (`operation` is the port's method). */
+  directoryCall(operation: string, outcome: string, seconds: number): void;
+  /** A Bot Connector call through the Notifier port ended. */
+  connectorCall(operation: string, outcome: string, seconds: number): void;
+  /** A request was first decided (approved, denied, auto-approved, break-glass), `seconds` after it was made. */
+  decision(outcome: string, seconds: number): void;
+  /** A membership was taken away, `seconds` after the grant ended. */
+  removalLag(seconds: number): void;
+}
+
+type Methods<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof T];
+
+/**
+ * `target` with some methods replaced. NB: a Proxy whose other methods run with `this` the
+ * target itself, so a class's own fields (and #private ones) keep working.
+ */
+function withMethods<T extends object>(target: T, replaced: Partial<Record<keyof T, unknown>>): T {
+  return new Proxy(target, {
+    get(object, property) {
+      if (Object.prototype.hasOwnProperty.call(replaced, property)) return replaced[property as keyof T];
+      const value: unknown = Reflect.get(object, property, object);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(object) : value;
+    },
+  });
+}
+
+function timed<T extends object>(target: T, methods: Array<Methods<T>>, report: (operation: string, outcome: string, seconds: number) => void): T {
+  const replaced: Partial<Record<keyof T, unknown>> = {};
+  for (const name of methods) {
+    const original = target[name] as unknown as (...args: unknown[]) => Promise<unknown>;
+    replaced[name] = async (...args: unknown[]) => {
+      const started = process.hrtime.bigint();
+      const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+      try {
+        const result = await original.apply(target, args);
+        report(String(name), 'ok', seconds());
+        return result;
+      } catch (error) {
+        report(String(name), outcomeOf(error), seconds());
+        throw error;
+      }
+    };
+  }
+  return withMethods(target, replaced);
+}
+
+/** Counts and times every Graph call the bot makes through the Directory port, by outcome. */
+export function instrumentDirectory(directory: Directory, observer: Observer): Directory {
+  return timed(directory, ['findUser', 'isMember', 'memberGroups', 'addMember', 'removeMember', 'listMembers', 'assignTimeBound', 'extendTimeBound', 'removeTimeBound'], (op, outcome, s) =>
+    observer.directoryCall(op, outcome, s),
+  );
+}
+
+/** Counts and times every proactive Bot Connector call (posts, updates, replies, personal notices), by outcome. */
+export function instrumentNotifier(notifier: Notifier, observer: Observer): Notifier {
+  return timed(notifier, ['postToChannel', 'updateCard', 'replyInThread', 'sendToPerson'], (op, outcome, s) => observer.connectorCall(op, outcome, s));
+}
+
+const DECISIONS = new Set<RequestEvent['type']>(['approved', 'denied', 'auto_approved', 'break_glass']);
+
+/** When the grant ended: its expiry, or earlier when it was released or revoked. */
+function endOf(request: AccessRequest): number | undefined {
+  const ends = [request.expiresAt, request.resolution?.at].filter((t): t is number => t !== undefined);
+  return ends.length ? Math.min(...ends) : undefined;
+}
+
+/**
+ * The store, observed: every committed transition is logged at info (request id, group, actor
+ * id, event — never a justification, a token or a secret) and feeds the decision and removal
+ * histograms. Observing after the commit means only what was really written counts.
+ */
+export function observeStore(store: Store, observer: Observer, logger: Logger): Store {
+  const commit = async (change: Commit) => {
+    const stored = await store.commit(change);
+    for (const event of change.events) {
+      logger.info(
+        { requestId: stored.id, event: event.type, status: stored.status, group: stored.group.alias, groupId: stored.group.id, actor: event.actor?.id, requester: stored.requester.id },
+        `request ${event.type}`,
+      );
+      if (DECISIONS.has(event.type)) observer.decision(event.type, Math.max(0, event.at - stored.createdAt) / 1000);
+      if (event.type === 'member_removed') {
+        const end = endOf(stored);
+        if (end !== undefined) observer.removalLag(Math.max(0, (stored.membershipRemovedAt ?? event.at) - end) / 1000);
+      }
+    }
+    return stored;
+  };
+  return withMethods(store, { commit });
+}

@@ -1,0 +1,126 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { canonicalJson, findDuplicateKey } from './canonical-json';
+
+/** The signed checkpoints, one per line, beside audit.jsonl. Worthless without the key: that is the point. */
+export const CHECKPOINT_FILE = 'audit-checkpoints.jsonl';
+/** A checkpoint at least every this many records (TIMEBOX_AUDIT_CHECKPOINT_EVERY), and one at each shutdown. */
+export const DEFAULT_CHECKPOINT_EVERY = 100;
+export const MIN_KEY_BYTES = 32;
+
+/**
+ * The HMAC-SHA256 key that signs checkpoints (TIMEBOX_AUDIT_KEY), and its public id: a
+ * checkpoint names the key that signed it, so a verifier holding another key (after a
+ * rotation) can tell "not mine" from "forged". Never logged, never written to the data dir.
+ */
+export interface AuditKey {
+  readonly id: string;
+  readonly secret: Buffer;
+}
+
+/**
+ * Why a checkpoint was written: the store opening (start-up, at the head it found), the
+ * N-records interval, or the store closing (shutdown). Nothing appends between a `close` and
+ * the next `open`, so a record after a `close` checkpoint with no `open` since was not written
+ * by Timebox.
+ */
+export type CheckpointReason = 'open' | 'every' | 'close';
+
+/** A signed statement "the audit log's record `seq` has hash `hash`", as the bot made it at `at`. */
+export interface Checkpoint {
+  v: 1;
+  seq: number;
+  hash: string;
+  /** ISO time of signing. */
+  at: string;
+  /** The bot's checkpoint interval then: it never leaves more unsigned records than this after a checkpoint. */
+  every: number;
+  reason: CheckpointReason;
+  /** `AuditKey.id` of the signing key. */
+  keyId: string;
+  /** HMAC-SHA256 (hex) of the other fields' canonical JSON. */
+  mac: string;
+}
+
+const CHECKPOINT_KEYS = new Set(['v', 'seq', 'hash', 'at', 'every', 'reason', 'keyId', 'mac']);
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * A key as configured: hex (64+ digits), base64 or base64url (44+ characters), optionally
+ * prefixed "hex:" or "base64:" to say which. At least 32 bytes. `what` names the setting in the
+ * error, which never repeats the value.
+ */
+export function parseAuditKey(text: string, what = 'TIMEBOX_AUDIT_KEY'): AuditKey {
+  const trimmed = text.trim();
+  const prefixed = /^(hex|base64):(.*)$/s.exec(trimmed);
+  const encoding = prefixed ? prefixed[1] : /^(?:[0-9a-fA-F]{2})+$/.test(trimmed) ? 'hex' : 'base64';
+  const body = prefixed ? prefixed[2]!.trim() : trimmed;
+  let secret: Buffer;
+  if (encoding === 'hex') {
+    if (!/^(?:[0-9a-fA-F]{2})+$/.test(body)) throw new Error(`${what} is not hex (an even number of 0-9/a-f digits).`);
+    secret = Buffer.from(body, 'hex');
+  } else {
+    if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(body)) throw new Error(`${what} is neither hex nor base64.`);
+    secret = Buffer.from(body, 'base64');
+  }
+  if (secret.length < MIN_KEY_BYTES) {
+    throw new Error(`${what} is ${secret.length} byte(s); it must be at least ${MIN_KEY_BYTES} random bytes (e.g. "openssl rand -base64 32").`);
+  }
+  const key = { id: createHmac('sha256', secret).update('timebox audit key id').digest('hex').slice(0, 16) } as AuditKey;
+  // NB: not enumerable, so a logged or printed config (JSON, util.inspect) shows the id only.
+  Object.defineProperty(key, 'secret', { value: secret, enumerable: false });
+  return key;
+}
+
+function macOf(key: AuditKey, content: Omit<Checkpoint, 'mac'>): string {
+  // NB: a purpose label in the signed text, so this MAC can never be mistaken for another use of the same key.
+  return createHmac('sha256', key.secret)
+    .update(canonicalJson({ purpose: 'timebox-audit-checkpoint', ...content }))
+    .digest('hex');
+}
+
+export function signCheckpoint(key: AuditKey, head: { seq: number; hash: string }, at: number, every: number, reason: CheckpointReason): Checkpoint {
+  const content: Omit<Checkpoint, 'mac'> = { v: 1, seq: head.seq, hash: head.hash, at: new Date(at).toISOString(), every, reason, keyId: key.id };
+  return { ...content, mac: macOf(key, content) };
+}
+
+/** True when `key` signed exactly this checkpoint (constant-time comparison). */
+export function checkpointSignedBy(key: AuditKey, checkpoint: Checkpoint): boolean {
+  const { mac, ...content } = checkpoint;
+  const expected = Buffer.from(macOf(key, content), 'hex');
+  const given = Buffer.from(mac, 'hex');
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** One line of the checkpoint file, strictly: valid JSON, no duplicate or unknown keys, every field of its type. */
+export function parseCheckpointLine(text: string): { checkpoint: Checkpoint } | { problem: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: 'is not valid JSON' };
+  }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) return { problem: `has the key "${duplicate}" twice` };
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { problem: 'is not a checkpoint' };
+  const c = value as Record<string, unknown>;
+  const unknown = Object.keys(c).filter((k) => !CHECKPOINT_KEYS.has(k));
+  if (unknown.length) return { problem: `has a field a checkpoint never has (${unknown.map((k) => JSON.stringify(k)).join(', ')})` };
+  if (
+    c.v !== 1 ||
+    !Number.isSafeInteger(c.seq) ||
+    (c.seq as number) < 1 ||
+    typeof c.hash !== 'string' ||
+    !HEX64.test(c.hash) ||
+    typeof c.at !== 'string' ||
+    Number.isNaN(Date.parse(c.at)) ||
+    !Number.isSafeInteger(c.every) ||
+    (c.every as number) < 1 ||
+    (c.reason !== 'open' && c.reason !== 'every' && c.reason !== 'close') ||
+    typeof c.keyId !== 'string' ||
+    typeof c.mac !== 'string' ||
+    !HEX64.test(c.mac)
+  ) {
+    return { problem: 'is not a checkpoint (a field is missing or of the wrong type)' };
+  }
+  return { checkpoint: c as unknown as Checkpoint };
+}

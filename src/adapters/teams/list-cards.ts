@@ -1,0 +1,61 @@
+import type { AccessService } from '../../app/access-service';
+import {
+  pendingDecision,
+  Status,
+  type AccessRequest,
+  type ListKind,
+  type Person,
+} from '../../domain/request';
+import type { Clock } from '../../ports/clock';
+import type { Store } from '../../ports/store';
+import { pendingShown, renderPendingCard, renderStatusCard, statusShown } from '../../cards';
+
+export interface ListDeps {
+  store: Store;
+  service: AccessService;
+  clock: Clock;
+}
+
+export interface RenderedList {
+  card: object;
+  /** Ids of the requests the card shows (and whose buttons it carries). */
+  shownIds: string[];
+}
+
+/** What `viewer` may decide now: pending requests and waiting extensions of groups they approve. */
+export async function decisionsFor(deps: ListDeps, viewer: Person): Promise<AccessRequest[]> {
+  const { store, service } = deps;
+  const open = await store.listOpen({ statuses: [Status.PENDING, Status.ACTIVE] });
+  const mine: AccessRequest[] = [];
+  for (const r of open) {
+    if (pendingDecision(r) && (await service.authorizer.isApprover(service.rulesOf(r), viewer))) mine.push(r);
+  }
+  return mine;
+}
+
+/**
+ * A list card (`pending`, `status`) for `viewer`, as the store says now: what the command
+ * posts, what a click or a refresh on the list answers with, and what the worker updates the
+ * posted card to when a request on it changes.
+ */
+export async function renderList(
+  deps: ListDeps,
+  list: ListKind,
+  viewer: Person,
+  options: { userId?: string; error?: string } = {},
+): Promise<RenderedList> {
+  const now = deps.clock.now();
+  if (list === 'pending') {
+    const requests = await decisionsFor(deps, viewer);
+    return {
+      card: renderPendingCard({ requests, now, refreshUserId: options.userId, error: options.error }),
+      shownIds: pendingShown(requests).map((r) => r.id),
+    };
+  }
+  const open = await deps.store.listOpen({ requesterId: viewer.id });
+  const recent = await deps.store.listRecentClosed(viewer.id, 5);
+  return {
+    card: renderStatusCard({ open, recent, now, refreshUserId: options.userId, error: options.error }),
+    shownIds: statusShown(open).map((r) => r.id),
+  };
+}
