@@ -6,7 +6,7 @@
  *
  * Each bot runs as a child process; `--concurrency` clients post messages, each from another
  * person (`request g3 for 1h because …`: a new pending request each, with its card and receipt
- * posted), for `--seconds` after 20 to warm up. A message counts once the bot has answered
+ * posted), for `--seconds` after 2 s to warm up. A message counts once the bot has answered
  * its POST (in a personal chat, Timebox answers a request with no message of its own: the
  * worker posts the approval card and the receipt after); the echo bot's replies and Timebox's
  * approval cards at the Bot Connector sink are counted too.
@@ -40,9 +40,13 @@ export interface ThroughputOptions {
 }
 
 const GROUPS = 10;
-const WARM_UP = 20;
+const WARM_UP_MS = 2000;
 
-/** Posts messages from `concurrency` clients for `seconds` (from at most `people` people); returns the messages answered with 2xx and the time taken. */
+/**
+ * Posts messages from `concurrency` clients, each from another person (at most `people`): for
+ * 2 s to warm up, then for `seconds`; returns the messages of the second phase answered with
+ * 2xx, those answered otherwise, and the time they took.
+ */
 async function load(
   bot: RunningProcess,
   stack: Stack,
@@ -51,26 +55,28 @@ async function load(
 ): Promise<{ handled: number; failed: number; ms: number }> {
   const teams = teamsFor(bot, stack.sink);
   let person = 0;
-  const say = async () => {
-    const i = person++;
-    const res = await teams.say(
-      userOf(i),
-      `request g${i % GROUPS} for 1h because load test of the request path`,
+  const phase = async (ms: number) => {
+    const counts = { handled: 0, failed: 0, ms: 0 };
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: options.concurrency }, async () => {
+        while (performance.now() - started < ms && person < people) {
+          const i = person++;
+          const res = await teams.say(
+            userOf(i),
+            `request g${i % GROUPS} for 1h because load test of the request path`,
+          );
+          await res.arrayBuffer();
+          if (res.ok) counts.handled++;
+          else counts.failed++;
+        }
+      }),
     );
-    await res.arrayBuffer();
-    return res.ok;
+    counts.ms = performance.now() - started;
+    return counts;
   };
-  for (let i = 0; i < WARM_UP; i++) await say();
-  let handled = 0;
-  let failed = 0;
-  const started = performance.now();
-  const end = started + options.seconds * 1000;
-  await Promise.all(
-    Array.from({ length: options.concurrency }, async () => {
-      while (performance.now() < end && person < people) (await say()) ? handled++ : failed++;
-    }),
-  );
-  return { handled, failed, ms: performance.now() - started };
+  await phase(WARM_UP_MS);
+  return phase(options.seconds * 1000);
 }
 
 export async function run(options: ThroughputOptions): Promise<Figure[]> {

@@ -11,10 +11,11 @@ import { registerAuditCommands } from './cli/audit';
 import { registerDirectoryCommands } from './cli/directory';
 import { registerReconcileCommand } from './cli/reconcile';
 
-// `timebox audit export | head`: the reader has gone; stop quietly (exit 0), as other tools do,
-// rather than with a stack trace about EPIPE.
+// `timebox audit export | head`: the reader has gone; stop quietly, as other tools do, rather
+// than with a stack trace about EPIPE (an exit code set before, e.g. a broken chain, stays).
+const quietOnEpipe = () => process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
+  if (error.code === 'EPIPE') quietOnEpipe();
   throw error;
 });
 
@@ -58,7 +59,7 @@ registerDirectoryCommands(program);
 registerReconcileCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if ((error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') process.exit(0);
+  if ((error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') quietOnEpipe();
   console.error(error instanceof DomainError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error));
   process.exit(error instanceof DomainError ? 2 : 1);
 });

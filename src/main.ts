@@ -19,6 +19,7 @@ import { instrumentDirectory, instrumentNotifier, observeStore } from './adapter
 import { LowdbStore } from './adapters/store/lowdb-store';
 import { createDirectoryFromEnv } from './adapters/graph/create-directory';
 import { loadPolicyFile } from './policy-file';
+import { policyWarnings } from './domain/policy';
 import { DomainError, ErrorCodes } from './domain/errors';
 import { ConfigError, type Config } from './config';
 import { systemClock, type Clock } from './ports/clock';
@@ -84,6 +85,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     throw new ConfigError('DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet (it is planned). Unset it: Timebox keeps its state in TIMEBOX_DATA_DIR (lowdb), with one replica.');
   }
   const policy = await loadPolicyFile(config.policyFile);
+  for (const warning of policyWarnings(policy)) logger.warn({ policy: config.policyFile, path: warning.path }, warning.message);
   // The audit head is signed with TIMEBOX_AUDIT_KEY; each checkpoint is logged too, a copy outside the data directory.
   const auditOptions = {
     key: config.auditKey,

@@ -9,9 +9,9 @@ import * as lifecycle from '../domain/request';
 import { Status, type AccessRequest, type Person, type Transition } from '../domain/request';
 import type { Clock } from '../ports/clock';
 import type { Directory } from '../ports/directory';
-import type { Store } from '../ports/store';
+import type { CompletedEffect, Store } from '../ports/store';
 import { Authorizer } from './authorization';
-import { effectsFor } from './effects';
+import { effectsFor, placeEffect } from './effects';
 import type { RateLimiter } from './rate-limit';
 
 export type GrantMode = 'membership' | 'pim';
@@ -55,7 +55,11 @@ const ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 export class AccessService {
   readonly authorizer: Authorizer;
   readonly mode: GrantMode;
-  /** The tail of each (requester, group)'s queue of submits. */
+  /**
+   * The tail of each (requester, group)'s queue of submits, so that in one process a second ask
+   * becomes an extension or a duplicate notice rather than losing a race. Across processes the
+   * store's constraint (REQUEST_OPEN_EXISTS) is what holds.
+   */
   private readonly submitting = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: AccessServiceDeps) {
@@ -158,9 +162,7 @@ export class AccessService {
       return { request: extended, outcome: 'extension' };
     }
     const waiting = mine.find((r) => r.status === Status.PENDING || r.status === Status.APPROVED);
-    if (waiting) {
-      throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `You already have request ${waiting.id} for ${rules.alias} (${lifecycle.describeStatus(waiting.status)}). Cancel it first with "cancel ${waiting.id}", or wait for it.`);
-    }
+    if (waiting) throw duplicateError(waiting, rules.alias);
 
     const kind = input.breakGlass
       ? 'break_glass'
@@ -196,6 +198,12 @@ export class AccessService {
         const stored = await this.commitTransition(transition, null);
         return { request: stored, outcome: 'created' };
       } catch (error) {
+        if (error instanceof DomainError && error.code === ErrorCodes.REQUEST_OPEN_EXISTS) {
+          // The store's constraint: another open request of this person for this group was filed
+          // meanwhile (another process, or a race the checks above lost). Say so as the check does.
+          refund?.();
+          throw await this.duplicateOf(requester, rules.alias, error);
+        }
         // A conflict on create is an id collision: draw another id.
         if (!isConflict(error) || attempt >= 3) {
           refund?.();
@@ -203,6 +211,14 @@ export class AccessService {
         }
       }
     }
+  }
+
+  /** The refusal for a submit the store's one-open-request constraint turned down: the same words as the check's. */
+  private async duplicateOf(requester: Person, alias: string, cause: DomainError): Promise<DomainError> {
+    const open = await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: alias }).catch(() => []);
+    const other = open[0];
+    if (other) return duplicateError(other, alias);
+    return new DomainError(ErrorCodes.REQUEST_DUPLICATE, `You already have an open request for ${alias}. Cancel it first, or wait for it.`, cause.details);
   }
 
   /**
@@ -367,9 +383,10 @@ export class AccessService {
   }
 
   /** Commits a transition computed elsewhere (the worker's grant and failure transitions). */
-  async commitTransition(transition: Transition, expectedVersion: number | null, completedEffectIds?: string[]): Promise<AccessRequest> {
-    const effects = transition.events.flatMap((event) => effectsFor(event, transition.request, this.mode));
-    const stored = await this.deps.store.commit({ request: transition.request, expectedVersion, events: transition.events, effects, completedEffectIds });
+  async commitTransition(transition: Transition, expectedVersion: number | null, completed?: string[] | CompletedEffect[]): Promise<AccessRequest> {
+    const effects = transition.events.flatMap((event) => effectsFor(event, transition.request, this.mode)).map((e) => placeEffect(e, transition.request));
+    const done = completed?.length ? (typeof completed[0] === 'string' ? { completedEffectIds: completed as string[] } : { completedEffects: completed as CompletedEffect[] }) : {};
+    const stored = await this.deps.store.commit({ request: transition.request, expectedVersion, events: transition.events, effects, ...done });
     this.deps.onCommit?.();
     return stored;
   }
@@ -467,4 +484,8 @@ export function normalizeId(text: string): string {
 function clip(text: string): string {
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > 40 ? `${flat.slice(0, 39)}…` : flat;
+}
+
+function duplicateError(waiting: AccessRequest, alias: string): DomainError {
+  return new DomainError(ErrorCodes.REQUEST_DUPLICATE, `You already have request ${waiting.id} for ${alias} (${lifecycle.describeStatus(waiting.status)}). Cancel it first with "cancel ${waiting.id}", or wait for it.`);
 }

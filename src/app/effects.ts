@@ -1,5 +1,18 @@
 import { mayHoldMembership, type AccessRequest, type RequestEvent } from '../domain/request';
-import type { NewEffect } from '../ports/store';
+import type { EffectKind, EffectLane, NewEffect, QueuedEffect } from '../ports/store';
+
+/** Membership changes go to the directory lane, everything else to Teams. */
+export const laneOf = (kind: EffectKind): EffectLane => (kind.startsWith('directory.') ? 'directory' : 'teams');
+
+/** See `Effect.queue`: membership changes queue per person and group (ids lower-case), Teams effects per request. */
+export const queueOf = (request: AccessRequest, lane: EffectLane): string =>
+  lane === 'directory' ? `directory:${request.group.id.toLowerCase()}:${request.requester.id.toLowerCase()}` : `teams:${request.id}`;
+
+/** Gives an effect of `request` its lane and queue, as the store keeps them. */
+export function placeEffect(effect: NewEffect, request: AccessRequest): QueuedEffect {
+  const lane = laneOf(effect.kind);
+  return { ...effect, lane, queue: queueOf(request, lane) };
+}
 
 const remove: NewEffect = { kind: 'directory.remove' };
 /** The request's own cards: the approval card and the receipt. */

@@ -1,13 +1,19 @@
-import { DomainError } from '../domain/errors';
+import { randomUUID } from 'node:crypto';
+import { DomainError, ErrorCodes } from '../domain/errors';
 import { rulesFor, type Policy } from '../domain/policy';
 import { Status, sameId, type AccessRequest, type RequestEvent } from '../domain/request';
 import type { Clock } from '../ports/clock';
 import type { Directory } from '../ports/directory';
 import type { Logger } from '../ports/logger';
 import type { ChannelTarget, Notifier } from '../ports/notifier';
-import type { NewEffect, Store } from '../ports/store';
+import type { GroupBaseline, NewEffect, Store } from '../ports/store';
 import type { AccessService } from './access-service';
 import { isConflict } from './retry-on-conflict';
+import { placeEffect } from './effects';
+
+/** The store lease that lets one reconciler pass run at a time, across processes. */
+export const RECONCILE_LEASE = 'reconcile';
+const isStoreConflict = (error: unknown): boolean => error instanceof DomainError && error.code === ErrorCodes.STORE_CONFLICT;
 
 /** One thing a reconciliation pass found, and what it did (or, in a dry run, would do) about it. */
 export interface ReconcileFinding {
@@ -44,6 +50,8 @@ export interface ReconcileReport {
   groups: Array<{ alias: string; groupId: string; members: number; granted: number; ending: number; standing: number; unexplained: number }>;
   /** Steps that failed (a directory outage, a store write); the next pass tries them again. */
   errors: string[];
+  /** Set when the pass did not run: another process holds the reconcile lease. */
+  skipped?: string;
 }
 
 export interface ReconcilerDeps {
@@ -70,6 +78,10 @@ export interface ReconcilerOptions {
    * scheduler does it at the end itself, also right after a start; this is the net under it.
    */
   overdueGraceMs?: number;
+  /** This process's name for the reconcile lease (default: a random id). */
+  owner?: string;
+  /** How long the lease is taken for (default 10 min; a pass renews nothing, so keep it above a pass's length). */
+  leaseMs?: number;
 }
 
 /**
@@ -96,11 +108,14 @@ export class Reconciler {
   private cancelTimer?: () => void;
   private running?: Promise<unknown>;
   private stopped = false;
+  private readonly owner: string;
 
   constructor(
     private readonly deps: ReconcilerDeps,
     private readonly options: ReconcilerOptions,
-  ) {}
+  ) {
+    this.owner = options.owner ?? `reconciler-${randomUUID()}`;
+  }
 
   /** Runs a pass now (in the background) and then every `intervalMs`. */
   start(): void {
@@ -122,12 +137,26 @@ export class Reconciler {
   /** One pass; `dryRun` reads only (store and directory) and reports what it would do. */
   async runOnce(options: { dryRun?: boolean } = {}): Promise<ReconcileReport> {
     while (this.running) await this.running.catch(() => undefined);
-    const pass = this.pass(options.dryRun === true);
+    const pass = this.leased(options.dryRun === true);
     this.running = pass;
     try {
       return await pass;
     } finally {
       this.running = undefined;
+    }
+  }
+
+  /** A pass under the store's reconcile lease (a dry run changes nothing and takes none); skipped while another owner holds it. */
+  private async leased(dryRun: boolean): Promise<ReconcileReport> {
+    if (dryRun) return this.pass(true);
+    const { store, clock } = this.deps;
+    if (!(await store.acquireLease(RECONCILE_LEASE, this.owner, clock.now(), this.options.leaseMs ?? 10 * 60_000))) {
+      return { at: clock.now(), dryRun, findings: [], groups: [], errors: [], skipped: 'another Timebox process is reconciling' };
+    }
+    try {
+      return await this.pass(false);
+    } finally {
+      await store.releaseLease(RECONCILE_LEASE, this.owner).catch(() => undefined);
     }
   }
 
@@ -206,6 +235,7 @@ export class Reconciler {
     const counts = { alias, groupId, members: members.length, granted: 0, ending: 0, standing: 0, unexplained: 0 };
 
     let baseline = await store.getBaseline(groupId);
+    let recorded = false;
     if (!baseline) {
       // First sight: everyone in the group now is standing, except those our own grants may have
       // added (`listHolding`: the add was decided and not taken back). NB: not every open grant —
@@ -216,8 +246,16 @@ export class Reconciler {
       baseline = { groupId, firstSeenAt: clock.now(), members: members.filter((m) => !ours.has(m)), reported: {} };
       report.findings.push({ kind: 'baseline', group: alias, groupId, fresh: true, text: `${alias}: first seen; record its ${baseline.members.length} current member(s) as standing` });
       if (!dryRun) {
-        await store.saveBaseline(baseline);
-        await store.appendAudit([{ type: 'baseline_recorded', requestId: '', at: clock.now(), detail: { group: alias, groupId, members: baseline.members } }]);
+        try {
+          baseline = await store.saveBaseline(baseline, null);
+          recorded = true;
+        } catch (error) {
+          // Another pass recorded it first (a second process): theirs stands.
+          if (!isStoreConflict(error)) throw error;
+          baseline = (await store.getBaseline(groupId))!;
+          report.findings.pop();
+        }
+        if (recorded) await store.appendAudit([{ type: 'baseline_recorded', requestId: '', at: clock.now(), detail: { group: alias, groupId, members: baseline.members } }]);
       }
     }
     const standing = new Set(baseline.members);
@@ -272,8 +310,29 @@ export class Reconciler {
 
     // A reported member who left is forgotten, so that being added again is reported again.
     for (const m of Object.keys(reported)) if (!members.includes(m)) delete reported[m];
-    if (!dryRun && JSON.stringify(reported) !== JSON.stringify(baseline.reported)) await store.saveBaseline({ ...baseline, reported });
+    if (!dryRun && JSON.stringify(reported) !== JSON.stringify(baseline.reported)) await this.saveReported(groupId, baseline, reported, members);
     report.groups.push(counts);
+  }
+
+  /**
+   * Writes what this pass reported into the baseline, conditionally on the version read; when
+   * another writer changed it meanwhile, the same changes (newly reported members added, those
+   * who left dropped) are made to the baseline as it is now.
+   */
+  private async saveReported(groupId: string, read: GroupBaseline, reported: Record<string, number>, members: string[]): Promise<void> {
+    const added = Object.entries(reported).filter(([m]) => read.reported[m] === undefined);
+    let baseline = read;
+    for (let attempt = 0; ; attempt++) {
+      const next = { ...baseline.reported, ...Object.fromEntries(added) };
+      for (const m of Object.keys(next)) if (!members.includes(m)) delete next[m];
+      try {
+        await this.deps.store.saveBaseline({ ...baseline, reported: next }, baseline.version ?? 0);
+        return;
+      } catch (error) {
+        if (!isStoreConflict(error) || attempt >= 5) throw error;
+        baseline = (await this.deps.store.getBaseline(groupId)) ?? baseline;
+      }
+    }
   }
 
   /**
@@ -284,7 +343,7 @@ export class Reconciler {
   private async requeue(request: AccessRequest, effect: NewEffect, why: string): Promise<void> {
     const event: RequestEvent = { type: 'reconciled', requestId: request.id, at: this.deps.clock.now(), reason: why, detail: { effect: effect.kind } };
     try {
-      await this.deps.store.commit({ request, expectedVersion: request.version, events: [event], effects: [effect] });
+      await this.deps.store.commit({ request, expectedVersion: request.version, events: [event], effects: [placeEffect(effect, request)] });
     } catch (error) {
       if (isConflict(error)) return;
       throw error;

@@ -31,6 +31,8 @@ export const ErrorCodes = {
   REQUEST_CONFLICT: 'REQUEST.CONFLICT',
   REQUEST_RATE_LIMITED: 'REQUEST.RATE_LIMITED',
   REQUEST_DUPLICATE: 'REQUEST.DUPLICATE',
+  /** The store's constraint: one open request per requester and group (not an id collision). */
+  REQUEST_OPEN_EXISTS: 'REQUEST.OPEN_EXISTS',
   /** A decision button for another decision than the one pending now (an old card's Approve). */
   DECISION_STALE: 'REQUEST.DECISION_STALE',
   BREAK_GLASS_NOT_ALLOWED: 'BREAK_GLASS.NOT_ALLOWED',
@@ -57,6 +59,12 @@ export const ErrorCodes = {
   DIRECTORY_AUTH: 'DIRECTORY.AUTHENTICATION_FAILED',
   STORE_CORRUPT: 'STORE.CORRUPT',
   STORE_WRITE_FAILED: 'STORE.WRITE_FAILED',
+  /** The store cannot be reached now (a database blip): transient, retried, never a failed grant. */
+  STORE_UNAVAILABLE: 'STORE.UNAVAILABLE',
+  /** An effect's lease is no longer held under the token shown: another worker has it. */
+  STORE_LEASE_LOST: 'STORE.LEASE_LOST',
+  /** A conditional write of something other than a request (a baseline) lost a race: read again. */
+  STORE_CONFLICT: 'STORE.CONFLICT',
   CONNECTOR_FAILED: 'CONNECTOR.FAILED',
   CONNECTOR_PERMANENT: 'CONNECTOR.PERMANENT',
 } as const;
@@ -70,6 +78,7 @@ export function isTransient(error: unknown): boolean {
     error.code === ErrorCodes.DIRECTORY_THROTTLED ||
     error.code === ErrorCodes.DIRECTORY_UNAVAILABLE ||
     error.code === ErrorCodes.CONNECTOR_FAILED ||
-    error.code === ErrorCodes.REQUEST_CONFLICT
+    error.code === ErrorCodes.REQUEST_CONFLICT ||
+    error.code === ErrorCodes.STORE_UNAVAILABLE
   );
 }

@@ -18,6 +18,19 @@ export interface TimeBoundAssignment {
 /** What an add did: put the member in now, or found them there already. */
 export type AddOutcome = 'added' | 'already-member';
 
+/** One membership change of a batch (`changeMembers`). */
+export interface MemberChange {
+  op: 'add' | 'remove';
+  groupId: string;
+  userId: string;
+}
+
+/**
+ * What one change of a batch did: exactly what `addMember` / `removeMember` would have
+ * returned (`outcome`, for an add) or thrown (`error`, a DomainError with the same code).
+ */
+export type MemberChangeResult = { ok: true; outcome?: AddOutcome } | { ok: false; error: Error };
+
 /**
  * The directory Timebox grants access in (Microsoft Graph in production, the local directory
  * server in dev and tests). Implementations translate API errors into DomainErrors with the
@@ -37,6 +50,14 @@ export interface Directory {
   addMember(groupId: string, userId: string): Promise<AddOutcome>;
   /** Removes the user from the group (always through `/$ref`); "not a member" is success. */
   removeMember(groupId: string, userId: string): Promise<void>;
+  /**
+   * Optional: several adds and removals in as few round trips as the directory allows
+   * (Graph JSON batching, 20 a call), one result per change in the same order. Each change is
+   * judged as the single call would be (a removal of a non-member is success, an add of a
+   * member is `already-member`); throttled items are retried on their own. Never throws for
+   * one item's failure; the single-call methods stay the reference.
+   */
+  changeMembers?(changes: MemberChange[]): Promise<MemberChangeResult[]>;
   /** The ids of the group's direct members. */
   listMembers(groupId: string): Promise<string[]>;
   /** PIM mode: creates an active member assignment that Entra removes at its end. */

@@ -26,6 +26,13 @@ export interface NewEffect {
   data?: Record<string, unknown>;
 }
 
+/** A NewEffect placed by the app (app/effects.ts `placeEffect`): the store stores lane and queue, it does not compute them. */
+export interface QueuedEffect extends NewEffect {
+  lane: EffectLane;
+  /** See `Effect.queue`. */
+  queue: string;
+}
+
 export interface Effect extends NewEffect {
   id: string;
   requestId: string;
@@ -44,6 +51,24 @@ export interface Effect extends NewEffect {
   notBefore: number;
   createdAt: number;
   lastError?: string;
+}
+
+/** Who runs a claimed effect, until when; `token` is what retry/complete must show. */
+export interface Lease {
+  owner: string;
+  token: string;
+  /** Epoch ms; past it, another owner may claim the effect (the old token then stops working). */
+  until: number;
+}
+
+export interface ClaimedEffect extends Effect {
+  lease: Lease;
+}
+
+/** A completed effect, with the token of the lease it ran under. */
+export interface CompletedEffect {
+  id: string;
+  token: string;
 }
 
 /** One record of the audit log as stored: a request event, numbered and hash-chained. */
@@ -66,12 +91,27 @@ export interface AuditRecord {
 /** A change to write at once: the request's new state, the side effects it causes, its audit events. */
 export interface Commit {
   request: AccessRequest;
-  /** The version read before changing it; null when creating. Mismatch → REQUEST_CONFLICT. */
+  /**
+   * The version read before changing it; null when creating. Mismatch → REQUEST_CONFLICT.
+   * Creating an open request while the same requester has another open one for the same group
+   * (ids compared case-insensitively) → REQUEST_OPEN_EXISTS, never REQUEST_CONFLICT.
+   */
   expectedVersion: number | null;
   events: RequestEvent[];
-  effects?: NewEffect[];
-  /** Effects finished by this change (the worker's own completions). */
+  effects?: QueuedEffect[];
+  /**
+   * Effects finished by this change (the worker's own completions), each with its lease token:
+   * one no longer held under that token (or gone) → STORE_LEASE_LOST, and nothing is written.
+   */
+  completedEffects?: CompletedEffect[];
+  /** @deprecated Completions without a lease check; kept for one step until the worker passes tokens. */
   completedEffectIds?: string[];
+  /**
+   * When the scheduler must next look at this request (epoch ms, computed by the app: domain
+   * `dueAtOf`); null = never; absent = unchanged (absent on create = never). A closed request
+   * is never due, whatever this says.
+   */
+  dueAt?: number | null;
 }
 
 export interface RequestQuery {
@@ -81,19 +121,42 @@ export interface RequestQuery {
 }
 
 /**
- * Durable state. Every method either fully happens or throws (STORE_WRITE_FAILED); `commit`
- * is the only way requests change, and it is atomic with its effects and audit events.
+ * Durable state. Every method either fully happens or throws (STORE_WRITE_FAILED, or
+ * STORE_UNAVAILABLE when the store cannot be reached now: transient, retry later); `commit` is
+ * the only way requests change, and it is atomic with its effects and audit events.
+ *
+ * Several writers (the design the PostgreSQL store implements; "multi-process" notes below say
+ * what each method promises then):
+ * - Requests: optimistic concurrency (`commit` + `expectedVersion`, i.e. UPDATE … WHERE
+ *   version = $n), and a unique index on open (requester, group) → REQUEST_OPEN_EXISTS.
+ * - Effects (the outbox): queues of effects run one at a time (`Effect.queue`); `claim` hands
+ *   out due queue heads under a lease (FOR UPDATE SKIP LOCKED / lease_until); retry, renew and
+ *   complete need the lease token; a lost lease (expired and claimed by another owner, or the
+ *   effect gone) → STORE_LEASE_LOST: someone else has it, drop the run (handlers are idempotent).
+ * - Due times: stored per request (`Commit.dueAt`, `setDueAt`) and indexed (`listDue`,
+ *   `nextDueAt`), so the scheduler never lists every open request.
+ * - One reconciler pass at a time: `acquireLease('reconcile', …)`. Baselines are versioned.
+ * - The audit chain has one writer: the store numbers and chains events as it commits them.
+ *
+ * Implementations: LowdbStore (adapters/store/lowdb-store.ts) is for ONE process only — its
+ * leases live in its memory and nothing stops a second process from opening the same
+ * directory's files; InMemoryStore (adapters/store/in-memory-store.ts) is for tests only (it
+ * promises the same as LowdbStore, without files). test/helpers/store-contract.ts is the contract.
  */
 export interface Store {
-  /** Loads the store; throws STORE_CORRUPT naming the file if it cannot be read. */
+  /** Loads the store; throws STORE_CORRUPT naming what cannot be read. */
   open(): Promise<void>;
-  /** Flushes and releases files. */
+  /** Lets the writes under way finish, then takes no more (they fail with STORE_WRITE_FAILED). */
   close(): Promise<void>;
   /** A request by id, open or closed. */
   get(id: string): Promise<AccessRequest | undefined>;
-  /** Writes a commit; returns the request as stored (version incremented). */
+  /**
+   * Writes a commit; returns the request as stored (version incremented). Acknowledged only once
+   * durable. Multi-process: atomic and conditional (one transaction); the uniqueness of open
+   * (requester, group) holds across processes.
+   */
   commit(change: Commit): Promise<AccessRequest>;
-  /** Open requests (pending, approved, active) matching the query. */
+  /** Open requests (pending, approved, active) matching the query, oldest first (ids compared case-insensitively). */
   listOpen(query?: RequestQuery): Promise<AccessRequest[]>;
   /** The newest closed requests of a requester, newest first. */
   listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]>;
@@ -102,16 +165,46 @@ export interface Store {
    * membership (`mayHoldMembership`): what tells our own earlier add from a standing member.
    */
   listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]>;
-  /** Effects that may run now, oldest first, at most one per request and lane (the head of each queue). */
-  dueEffects(now: number, limit: number): Promise<Effect[]>;
-  /** When the next effect becomes due (for sleeping until then), undefined when none waits. */
+  /**
+   * Leases up to `limit` due queue heads to `owner` for `leaseMs`: one per queue (`Effect.queue`),
+   * `notBefore <= now`, not under an unexpired lease of another owner (heads `owner` holds
+   * already come back with the same token, the lease extended), of `lanes` when given. Order:
+   * directory.remove first, then other directory effects, then Teams effects; within each, the
+   * oldest `notBefore`, then `seq`. Multi-process: two owners never hold the same effect at
+   * once (SKIP LOCKED); a lease that expires may be claimed by another owner, and the first
+   * owner's token stops working then. LowdbStore/InMemoryStore: leases are kept in memory only
+   * (a restart frees them all).
+   */
+  claim(owner: string, now: number, leaseMs: number, limit: number, lanes?: EffectLane[]): Promise<ClaimedEffect[]>;
+  /** Extends a lease (a slow effect); STORE_LEASE_LOST when `token` no longer holds it. */
+  renewLease(id: string, token: string, until: number): Promise<void>;
+  /**
+   * When the next queue head becomes claimable (its notBefore, or the end of its lease), for
+   * sleeping until then; undefined when the outbox is empty.
+   */
   nextEffectAt(): Promise<number | undefined>;
   /** Every effect waiting in the outbox (of one request when given), oldest first: what the reconciler checks. */
   listEffects(requestId?: string): Promise<Effect[]>;
-  /** Records a failed attempt; the effect runs again after notBefore. */
-  retryEffect(id: string, notBefore: number, error: string): Promise<void>;
-  /** Drops an effect that can never succeed (its failure is recorded by the caller's commit). */
-  completeEffect(id: string): Promise<void>;
+  /**
+   * Records a failed attempt and frees the lease; the effect may be claimed again after
+   * notBefore. STORE_LEASE_LOST when `token` no longer holds it (nothing written). A lease past
+   * its `until` still holds until another owner claims the effect.
+   */
+  retryEffect(id: string, token: string, notBefore: number, error: string): Promise<void>;
+  /** Drops an effect (done, or it can never succeed: its failure is recorded by the caller's commit). STORE_LEASE_LOST as retryEffect. */
+  completeEffect(id: string, token: string): Promise<void>;
+  /**
+   * Open requests whose stored due time has come (`dueAt <= now`), earliest first, at most
+   * `limit`. Multi-process: a read; the transitions it leads to are conditional commits.
+   */
+  listDue(now: number, limit: number): Promise<Array<{ requestId: string; dueAt: number }>>;
+  /** The earliest stored due time of any open request (past ones included), undefined when none. */
+  nextDueAt(): Promise<number | undefined>;
+  /**
+   * Sets an open request's due time without a new version (the scheduler's start-up rebuild:
+   * policy may have changed while stopped); a closed or unknown request is left alone.
+   */
+  setDueAt(requestId: string, dueAt: number | null): Promise<void>;
   /** Appends events that change no request (refusals, acknowledgements of notices). */
   appendAudit(events: RequestEvent[]): Promise<void>;
   /** Reads the audit log in order. */
@@ -124,8 +217,21 @@ export interface Store {
   getServiceUrl(tenantId: string): Promise<string | undefined>;
   /** The reconciler's record of a managed group (its members when first seen), or undefined. */
   getBaseline(groupId: string): Promise<GroupBaseline | undefined>;
-  /** Records or replaces a managed group's baseline. */
-  saveBaseline(baseline: GroupBaseline): Promise<void>;
+  /**
+   * Records (`expectedVersion` null: must not exist yet) or replaces (must still be at
+   * `expectedVersion`) a managed group's baseline; returns it as stored (version incremented).
+   * Mismatch → STORE_CONFLICT (read again and redo). A baseline written before versions existed
+   * reads as version 0.
+   */
+  saveBaseline(baseline: GroupBaseline, expectedVersion: number | null): Promise<GroupBaseline>;
+  /**
+   * Takes (or renews) the named lease for `owner` until now + ttlMs: true when it was free,
+   * expired, or `owner`'s already; false when another owner holds it. One reconciler pass at a
+   * time takes 'reconcile'. Multi-process: an advisory lock / lease row. LowdbStore: in memory.
+   */
+  acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
+  /** Gives the lease up if `owner` holds it (else does nothing). */
+  releaseLease(name: string, owner: string): Promise<void>;
 }
 
 /**
@@ -141,4 +247,6 @@ export interface GroupBaseline {
   members: string[];
   /** Unexplained members already reported: object id (lower-case) → when (epoch ms). */
   reported: Record<string, number>;
+  /** Set by the store (saveBaseline); absent in baselines written before versions: 0. */
+  version?: number;
 }

@@ -94,7 +94,7 @@ describeWithBuildah('the container image (Containerfile, buildah)', () => {
 
   it('holds dist/, the cards and production modules only', async () => {
     const inside = (command: string) => buildahOut(['run', '--isolation', 'chroot', container, '--', 'sh', '-c', command]);
-    expect((await inside('ls /app')).split(/\s+/).sort()).toEqual(['cards', 'dist', 'node_modules', 'package.json']);
+    expect((await inside('ls /app')).split(/\s+/).sort()).toEqual(['cards', 'dist', 'docs', 'node_modules', 'package.json']);
     expect(await inside('id -u')).toBe(String(UID));
     const modules = (await inside('ls /app/node_modules')).split(/\s+/);
     expect(modules).toEqual(expect.arrayContaining(['botbuilder', 'express', 'lowdb']));

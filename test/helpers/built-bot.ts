@@ -13,7 +13,8 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 const run = promisify(execFile);
 
 /**
- * What a production install holds: package.json, the lock file, the card templates and
+ * What a production install holds: package.json, the lock file, the card templates, the
+ * privacy and terms pages (docs/) and
  * `dist/` built here with the production tsconfig (never the repository's own dist/), in `dir`.
  * No node_modules: the caller runs `npm ci --omit=dev` (on the host or in an image).
  */
@@ -21,6 +22,8 @@ export async function stageProductionTree(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   for (const file of ['package.json', 'package-lock.json']) cpSync(path.join(ROOT, file), path.join(dir, file));
   cpSync(path.join(ROOT, 'cards'), path.join(dir, 'cards'), { recursive: true });
+  mkdirSync(path.join(dir, 'docs'), { recursive: true });
+  for (const page of ['privacy.md', 'terms.md']) cpSync(path.join(ROOT, 'docs', page), path.join(dir, 'docs', page));
   await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { cwd: ROOT });
 }
 
@@ -82,6 +85,11 @@ export async function expectRequestToPostCard(world: World, url: string): Promis
   if (health.status !== 200) throw new Error(`/healthz answered ${health.status}`);
   const ready = await fetch(`${url}/readyz`);
   if (ready.status !== 200) throw new Error(`/readyz answered ${ready.status}: ${await ready.text()}`);
+  // The Teams manifest's privacyUrl and termsOfUseUrl open these.
+  for (const page of ['/privacy', '/terms']) {
+    const res = await fetch(`${url}${page}`);
+    if (res.status !== 200 || !(await res.text()).includes('Timebox')) throw new Error(`${page} answered ${res.status}`);
+  }
   const teams = new TeamsClient(url, world.connector.url, TENANT);
   const said = await teams.say(users.alex, 'request sandbox for 1h because checking the build');
   if (said.status >= 300) throw new Error(`/api/messages answered ${said.status}: ${await said.text()}`);

@@ -15,18 +15,29 @@ const ROOT = path.resolve(__dirname, '..', '..');
  */
 describe('npm run dev stops all three servers', () => {
   let dir: string;
+  /** Process groups this test started: whatever a failed case leaves is killed. */
+  const groups: number[] = [];
   beforeEach(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'timebox-dev-'));
   });
   afterEach(() => {
+    for (const pgid of groups.splice(0)) {
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** Starts `npm run dev` on free ports, through `parent` when given (a process that starts it). */
   async function start(viaParent: boolean) {
     const ports = { bot: await freePort(), directory: await freePort(), playground: await freePort() };
+    // Not jest's NODE_ENV=test: the servers run as a developer's `npm run dev` does.
+    const { NODE_ENV: _jest, JEST_WORKER_ID: _worker, ...inherited } = process.env;
     const env = {
-      ...process.env,
+      ...inherited,
       PORT: String(ports.bot),
       TIMEBOX_DIRECTORY_PORT: String(ports.directory),
       TIMEBOX_PLAYGROUND_PORT: String(ports.playground),
@@ -37,8 +48,9 @@ describe('npm run dev stops all three servers', () => {
     let output = '';
     // The parent: a plain node process that starts npm and then does nothing (an IDE, a runner).
     const child: ChildProcess = viaParent
-      ? spawn(process.execPath, ['-e', "require('child_process').spawn('npm', ['run', 'dev'], { stdio: 'inherit' }); setInterval(() => {}, 1 << 30);"], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('npm', ['run', 'dev'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn(process.execPath, ['-e', "require('child_process').spawn('npm', ['run', 'dev'], { stdio: 'inherit' }); setInterval(() => {}, 1 << 30);"], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+      : spawn('npm', ['run', 'dev'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    groups.push(child.pid!);
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     await waitFor(() => output.includes('Ctrl-C stops everything'), `npm run dev ready:\n${output}`, 90_000);

@@ -1,11 +1,19 @@
 import type { TokenCredential } from '@azure/identity';
 import type { DomainError } from '../../domain/errors';
 import type { Clock } from '../../ports/clock';
-import type { AddOutcome, Directory, DirectoryUser, TimeBoundAssignment } from '../../ports/directory';
+import type {
+  AddOutcome,
+  Directory,
+  DirectoryUser,
+  MemberChange,
+  MemberChangeResult,
+  TimeBoundAssignment,
+} from '../../ports/directory';
 import type { Logger } from '../../ports/logger';
 import {
   Permissions,
   commonDomainError,
+  describeBatchItem,
   describeGraphError,
   dynamicGroup,
   groupNotFound,
@@ -13,11 +21,18 @@ import {
   namesObject,
   permissionError,
   userNotFound,
+  type BatchItemAnswer,
   type GraphFailureInfo,
 } from './graph-errors';
 import { GraphHttp } from './graph-http';
 import { toIsoDuration } from './iso-duration';
-import type { RetryEvent, RetryPolicy } from './retry-middleware';
+import {
+  backoffDelayMs,
+  defaultRetryPolicy,
+  isRetryableStatus,
+  type RetryEvent,
+  type RetryPolicy,
+} from './retry-middleware';
 import { TtlCache } from './ttl-cache';
 
 export interface GraphDirectoryOptions {
@@ -47,6 +62,8 @@ interface GroupFacts {
 }
 
 const CHECK_BATCH = 20;
+/** Graph's limit of requests in one JSON batch (`POST /$batch`). */
+export const GRAPH_BATCH_LIMIT = 20;
 const PAGE_SIZE = '999';
 const enc = encodeURIComponent;
 const PIM_REQUESTS = '/identityGovernance/privilegedAccess/group/assignmentScheduleRequests';
@@ -59,9 +76,13 @@ const PIM_REQUESTS = '/identityGovernance/privilegedAccess/group/assignmentSched
 export class GraphDirectory implements Directory {
   private readonly http: GraphHttp;
   private readonly users: TtlCache<DirectoryUser>;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: GraphDirectoryOptions) {
     const logger = options.logger;
+    this.retryPolicy = { ...defaultRetryPolicy, ...options.retry };
+    this.sleep = options.sleep ?? ((ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
     this.http = new GraphHttp({
       baseUrl: options.baseUrl,
       credential: options.credential,
@@ -146,27 +167,139 @@ export class GraphDirectory implements Directory {
 
   async addMember(groupId: string, userId: string): Promise<AddOutcome> {
     try {
-      await this.http.post(`/groups/${enc(groupId)}/members/$ref`, {
-        '@odata.id': `${this.http.baseUrl}/directoryObjects/${enc(userId)}`,
-      });
+      await this.http.post(`/groups/${enc(groupId)}/members/$ref`, this.reference(userId));
       return 'added';
     } catch (error) {
-      const info = describeGraphError(error);
-      // A retry of an add that did land (or a standing member) answers "already exist": the goal is met.
-      if (info.status === 400 && /added object references already exist/i.test(info.message)) return 'already-member';
-      throw await this.writeError(info, groupId, userId, `add ${userId} to group ${groupId}`);
+      const result = await this.judge({ op: 'add', groupId, userId }, describeGraphError(error));
+      if (!result.ok) throw result.error;
+      return result.outcome ?? 'added';
     }
   }
 
   async removeMember(groupId: string, userId: string): Promise<void> {
     try {
       // NB: the /$ref is what makes this "remove the membership"; without it Graph deletes the user.
-      await this.http.delete(`/groups/${enc(groupId)}/members/${enc(userId)}/$ref`);
+      await this.http.delete(this.memberRef(groupId, userId));
     } catch (error) {
-      const info = describeGraphError(error);
-      if (info.status === 404 && !namesObject(info, groupId)) return; // not (or no longer) a member
-      throw await this.writeError(info, groupId, userId, `remove ${userId} from group ${groupId}`);
+      const result = await this.judge({ op: 'remove', groupId, userId }, describeGraphError(error));
+      if (!result.ok) throw result.error;
     }
+  }
+
+  /**
+   * Adds and removals through Graph JSON batching: `POST /$batch`, at most 20 requests a call
+   * (larger lists go as several batches at once). Each item's answer is judged exactly as the
+   * single call's (`judge`): 204 done, 404 on a removal = not a member = done, 400 "already
+   * exist" on an add = `already-member`, 403 a permission error of that item. Items answered
+   * 429/503/504 are sent again in a new batch after their Retry-After (or our backoff), within
+   * the same retry policy as single calls; past it they fail with DIRECTORY_THROTTLED /
+   * UNAVAILABLE and the worker retries them later. A failure of the batch call itself (after the
+   * retry middleware's own retries) fails every item with that error. One change alone goes as
+   * the single call.
+   */
+  async changeMembers(changes: MemberChange[]): Promise<MemberChangeResult[]> {
+    if (changes.length === 1) return [await this.changeOne(changes[0])];
+    const chunks: Promise<MemberChangeResult[]>[] = [];
+    for (let i = 0; i < changes.length; i += GRAPH_BATCH_LIMIT)
+      chunks.push(this.batch(changes.slice(i, i + GRAPH_BATCH_LIMIT)));
+    return (await Promise.all(chunks)).flat();
+  }
+
+  private async changeOne(change: MemberChange): Promise<MemberChangeResult> {
+    try {
+      if (change.op === 'add') return { ok: true, outcome: await this.addMember(change.groupId, change.userId) };
+      await this.removeMember(change.groupId, change.userId);
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, error: error as Error };
+    }
+  }
+
+  private async batch(changes: MemberChange[]): Promise<MemberChangeResult[]> {
+    const results: (MemberChangeResult | undefined)[] = changes.map(() => undefined);
+    let pending = changes.map((_, i) => i);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      let answers: BatchItemAnswer[];
+      try {
+        const answer = await this.http.post<{ responses?: BatchItemAnswer[] }>('/$batch', {
+          requests: pending.map((i) => this.batchRequest(String(i), changes[i])),
+        });
+        answers = answer?.responses ?? [];
+      } catch (error) {
+        // The batch call itself failed (its retries spent): every item it carried failed alike.
+        const info = describeGraphError(error);
+        const failure = commonDomainError(info) ?? invalidRequest(info, 'send a batch of membership changes');
+        for (const i of pending) results[i] = { ok: false, error: failure };
+        break;
+      }
+      const byId = new Map(answers.map((a) => [String(a.id), a]));
+      const again: number[] = [];
+      let wait = 0;
+      for (const i of pending) {
+        const item = byId.get(String(i));
+        if (!item) {
+          results[i] = {
+            ok: false,
+            error: commonDomainError({ status: 503, code: 'MissingBatchResponse', message: `no answer for item ${i} of a batch` })!,
+          };
+          continue;
+        }
+        if (item.status >= 200 && item.status < 300) {
+          results[i] = changes[i].op === 'add' ? { ok: true, outcome: 'added' } : { ok: true };
+          continue;
+        }
+        const info = describeBatchItem(item);
+        if (isRetryableStatus(item.status) && attempt < Math.max(1, this.retryPolicy.maxAttempts)) {
+          const delay = info.retryAfterMs ?? backoffDelayMs(this.retryPolicy, attempt, this.options.random);
+          if (delay <= this.retryPolicy.maxDelayMs) {
+            again.push(i);
+            wait = Math.max(wait, delay);
+            continue;
+          }
+        }
+        results[i] = await this.judge(changes[i], info);
+      }
+      if (again.length > 0) {
+        this.options.logger?.warn({ attempt, delayMs: wait, items: again.length }, 'retrying throttled items of a Microsoft Graph batch');
+        this.options.onRetry?.({ attempt, delayMs: wait, reason: `batch items answered ${again.length} × 429/503/504` });
+        await this.sleep(wait);
+      }
+      pending = again;
+    }
+    return results.map((r) => r ?? { ok: false, error: commonDomainError({ status: -1, code: 'Unknown', message: 'batch item not answered' })! });
+  }
+
+  private batchRequest(id: string, change: MemberChange): Record<string, unknown> {
+    return change.op === 'add'
+      ? {
+          id,
+          method: 'POST',
+          url: `/groups/${enc(change.groupId)}/members/$ref`,
+          headers: { 'Content-Type': 'application/json' },
+          body: this.reference(change.userId),
+        }
+      : { id, method: 'DELETE', url: this.memberRef(change.groupId, change.userId) };
+  }
+
+  /** The outcome of a failed add or removal, single or in a batch: some failures mean the goal is met. */
+  private async judge(change: MemberChange, info: GraphFailureInfo): Promise<MemberChangeResult> {
+    const { op, groupId, userId } = change;
+    if (op === 'add') {
+      // A retry of an add that did land (or a standing member) answers "already exist": the goal is met.
+      if (info.status === 400 && /added object references already exist/i.test(info.message))
+        return { ok: true, outcome: 'already-member' };
+      return { ok: false, error: await this.writeError(info, groupId, userId, `add ${userId} to group ${groupId}`) };
+    }
+    if (info.status === 404 && !namesObject(info, groupId)) return { ok: true }; // not (or no longer) a member
+    return { ok: false, error: await this.writeError(info, groupId, userId, `remove ${userId} from group ${groupId}`) };
+  }
+
+  private reference(userId: string): { '@odata.id': string } {
+    return { '@odata.id': `${this.http.baseUrl}/directoryObjects/${enc(userId)}` };
+  }
+
+  private memberRef(groupId: string, userId: string): string {
+    return `/groups/${enc(groupId)}/members/${enc(userId)}/$ref`;
   }
 
   async listMembers(groupId: string): Promise<string[]> {

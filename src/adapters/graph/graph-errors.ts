@@ -68,6 +68,34 @@ export function describeGraphError(error: unknown): GraphFailureInfo {
   };
 }
 
+/** One answer inside a `$batch` response: `{ id, status, headers, body }`. */
+export interface BatchItemAnswer {
+  id: string;
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** A header of a batch item, by name in any case. */
+export function batchItemHeader(item: BatchItemAnswer, name: string): string | null {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(item.headers ?? {})) if (key.toLowerCase() === wanted) return String(value);
+  return null;
+}
+
+/** Reads a failed `$batch` item into the same fields a failed single call gives (`describeGraphError`). */
+export function describeBatchItem(item: BatchItemAnswer): GraphFailureInfo {
+  const error = (item.body as { error?: { code?: unknown; message?: unknown; innerError?: Record<string, unknown> } } | undefined)?.error;
+  const requestId = error?.innerError?.['request-id'];
+  return {
+    status: item.status,
+    code: typeof error?.code === 'string' ? error.code : 'Unknown',
+    message: typeof error?.message === 'string' ? error.message : `HTTP ${item.status}`,
+    requestId: typeof requestId === 'string' ? requestId : undefined,
+    retryAfterMs: retryAfterMs(batchItemHeader(item, 'Retry-After')),
+  };
+}
+
 function details(info: GraphFailureInfo, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     status: info.status,

@@ -53,6 +53,18 @@ export function retryAfterMs(header: string | null, now: number = Date.now()): n
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
+/** Exponential backoff with "equal jitter": between half and all of base × 2^(attempt-1), capped. */
+export function backoffDelayMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const { baseDelayMs, maxDelayMs, maxBackoffMs } = policy;
+  const ceiling = Math.min(maxBackoffMs ?? maxDelayMs, maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/** Whether Graph documents this status as transient (throttled, unavailable, gateway timeout). */
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUS.has(status);
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 class TimeoutError extends Error {
@@ -84,9 +96,7 @@ export class RetryMiddleware implements Middleware {
 
   /** Exponential backoff with "equal jitter": between half and all of base × 2^(attempt-1). */
   backoffMs(attempt: number): number {
-    const { baseDelayMs, maxDelayMs, maxBackoffMs } = this.options.policy;
-    const ceiling = Math.min(maxBackoffMs ?? maxDelayMs, maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-    return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
+    return backoffDelayMs(this.options.policy, attempt, this.random);
   }
 
   async execute(context: Context): Promise<void> {

@@ -4,6 +4,7 @@ import { validateAndFixActivity } from 'botbuilder/lib/activityValidator';
 import type { TimeboxAdapter } from '../teams/timebox-adapter';
 import type { Logger } from '../../ports/logger';
 import { activityProblem } from './activity-shape';
+import { LEGAL_PAGES, readLegalPage } from './legal-pages';
 
 export interface HttpDeps {
   adapter: TimeboxAdapter;
@@ -59,6 +60,11 @@ export function createHttpApp(deps: HttpDeps): Express {
       if (!res.headersSent) res.status(500).json({ error: 'Timebox could not handle this activity; nothing was changed.' });
     }
   });
+  // What the Teams app's privacy and terms links open (manifest privacyUrl / termsOfUseUrl).
+  for (const route of Object.keys(LEGAL_PAGES) as Array<keyof typeof LEGAL_PAGES>) {
+    const page = readLegalPage(route);
+    if (page !== undefined) app.get(route, (_req, res) => void res.type('text/markdown; charset=utf-8').send(page));
+  }
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -17,7 +17,8 @@ type Manifest = {
   description: { short: string; full: string };
   bots: Array<{ botId: string; scopes: string[]; commandLists: Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }> }>;
   validDomains: string[];
-  webApplicationInfo: { id: string };
+  developer: { websiteUrl: string; privacyUrl: string; termsOfUseUrl: string };
+  webApplicationInfo?: unknown;
 };
 
 function pngSize(buf: Uint8Array): { width: number; height: number; colorType: number } {
@@ -48,7 +49,11 @@ describe('Teams app package', () => {
     const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
     expect(manifest.id).toMatch(guid);
     expect(manifest.bots[0]!.botId).toBe(env.MicrosoftAppId);
-    expect(manifest.webApplicationInfo.id).toBe(env.MicrosoftAppId);
+    // No SSO: no webApplicationInfo (it would ask admins to consent to an app that is never used).
+    expect(manifest.webApplicationInfo).toBeUndefined();
+    // The privacy and terms links open the pages the bot serves (docs/privacy.md, docs/terms.md).
+    expect(manifest.developer.privacyUrl).toBe('https://timebox.contoso.com/privacy');
+    expect(manifest.developer.termsOfUseUrl).toBe('https://timebox.contoso.com/terms');
     expect(manifest.validDomains).toEqual(['timebox.contoso.com']);
     expect(manifest.version).toBe('1.2.3');
     expect(manifest.name.short.length).toBeLessThanOrEqual(30);

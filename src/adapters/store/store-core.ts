@@ -1,0 +1,602 @@
+import { randomUUID } from 'node:crypto';
+import { DomainError, ErrorCodes } from '../../domain/errors';
+import { isClosed, mayHoldMembership, sameId, type AccessRequest, type RequestEvent } from '../../domain/request';
+import type { PersonalChat } from '../../ports/notifier';
+import type { AuditRecord, ClaimedEffect, Commit, Effect, EffectLane, GroupBaseline, Lease, RequestQuery, Store } from '../../ports/store';
+import { SortedList } from './sorted-list';
+
+/**
+ * The state as a snapshot holds it (lowdb's `timebox.json`): open requests and pending work,
+ * never history. formatVersion 1 is what Timebox wrote before the journal (no `dueAt`, no
+ * `journalN`); it is read as it is and written back as 2.
+ */
+export interface HotState {
+  formatVersion: 1 | 2;
+  requests: Record<string, AccessRequest>;
+  effects: Effect[];
+  /** Audit events committed but perhaps not yet appended to the audit file. */
+  auditQueue: Array<{ seq: number; event: RequestEvent }>;
+  nextEffectSeq: number;
+  nextAuditSeq: number;
+  personalChats: Record<string, PersonalChat>;
+  serviceUrls: Record<string, string>;
+  baselines?: Record<string, GroupBaseline>;
+  /** Requests just closed, not yet in the history of closed requests (a crash, or a failed append, between the two). */
+  closing?: Record<string, AccessRequest>;
+  /** Due times of open requests (epoch ms), by id. */
+  dueAt?: Record<string, number>;
+  /** The last journal entry this snapshot covers (entries up to it are skipped when replayed). */
+  journalN?: number;
+}
+
+export const emptyState = (): HotState => ({
+  formatVersion: 2,
+  requests: {},
+  effects: [],
+  auditQueue: [],
+  nextEffectSeq: 1,
+  nextAuditSeq: 1,
+  personalChats: {},
+  serviceUrls: {},
+});
+
+type QueuedAudit = { seq: number; event: RequestEvent };
+
+/** One change as the journal holds it: what applying it does, with every id and number decided. */
+export type Entry =
+  | { t: 'commit'; request: AccessRequest; effects: Effect[]; done: string[]; audit: QueuedAudit[]; dueAt?: number | null }
+  | { t: 'retry'; id: string; token?: string; attempts: number; notBefore: number; lastError: string }
+  | { t: 'complete'; id: string }
+  | { t: 'audit'; audit: QueuedAudit[] }
+  | { t: 'chat'; userId: string; chat: PersonalChat }
+  | { t: 'url'; tenantId: string; serviceUrl: string }
+  | { t: 'baseline'; baseline: GroupBaseline }
+  | { t: 'due'; id: string; dueAt: number | null };
+
+/** Numbers a batch hands out before it is durable (kept only if it is). */
+interface Counters {
+  nextEffectSeq: number;
+  nextAuditSeq: number;
+}
+
+interface Op<T> {
+  /** What it reads and writes: an op touching a key an earlier op of the batch touched waits for the next batch. */
+  keys: string[];
+  build(counters: Counters): Promise<{ entry?: Entry; result: T }>;
+}
+
+interface Pending {
+  op: Op<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** directory.remove first, then other membership changes, then Teams work. */
+const rankOf = (e: Effect): number => (e.kind === 'directory.remove' ? 0 : e.lane === 'directory' ? 1 : 2);
+const byDue = (a: Effect, b: Effect) => a.notBefore - b.notBefore || a.seq - b.seq;
+const queueKey = (e: Effect): string => e.queue ?? `${e.requestId}/${e.lane}`;
+const openKey = (r: AccessRequest): string => `${r.requester.id.toLowerCase()}|${r.group.id.toLowerCase()}`;
+type DueItem = { id: string; at: number };
+
+/**
+ * What LowdbStore and InMemoryStore share: the state in memory with its indexes (open requests
+ * by id, by requester and group, by status; effects by queue and queue heads by rank and due
+ * time; due times sorted), and the write path. Writes are ops: each is validated against the
+ * durable state, becomes a journal entry, and is applied only once `persist` made its batch
+ * durable — so reads never see a change that could still be lost. Ops arriving while a batch
+ * is being persisted form the next batch (group commit: one persist for all of them). An op
+ * that touches what an earlier op of the same batch touches waits for the next batch, which
+ * keeps validating against durable state exact.
+ */
+export abstract class StoreCore implements Store {
+  protected readonly requests = new Map<string, AccessRequest>();
+  protected readonly closing = new Map<string, AccessRequest>();
+  private readonly openByKey = new Map<string, Set<string>>();
+  private readonly openByRequester = new Map<string, Set<string>>();
+  private readonly effects = new Map<string, Effect>();
+  private readonly queues = new Map<string, Effect[]>();
+  private readonly heads = [0, 1, 2].map(() => new SortedList<Effect>(byDue));
+  private readonly leases = new Map<string, Lease>();
+  private readonly due = new Map<string, DueItem>();
+  private readonly dueList = new SortedList<DueItem>((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  protected auditQueue: QueuedAudit[] = [];
+  protected counters: Counters = { nextEffectSeq: 1, nextAuditSeq: 1 };
+  private readonly chats = new Map<string, PersonalChat>();
+  private readonly serviceUrls = new Map<string, string>();
+  private readonly baselines = new Map<string, GroupBaseline>();
+  private readonly namedLeases = new Map<string, { owner: string; until: number }>();
+  private pending: Pending[] = [];
+  private writing?: Promise<void>;
+  protected closed = false;
+  protected opened = false;
+
+  abstract open(): Promise<void>;
+  abstract close(): Promise<void>;
+  abstract readAudit(): AsyncIterable<AuditRecord>;
+  abstract listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]>;
+  /** Makes a batch's entries durable (all or nothing), or throws leaving nothing behind. */
+  protected abstract persist(entries: Entry[]): Promise<void>;
+  /** The newest version of a request closed and archived (not open, not closing). */
+  protected abstract findArchived(id: string): Promise<AccessRequest | undefined>;
+  /** Archived requests of one person for one group that may still hold the membership. */
+  protected abstract holdingArchived(requesterId: string, groupId: string): Promise<AccessRequest[]>;
+  /** After a batch is durable and applied: append queued audit events and archive closing requests. */
+  protected abstract afterBatch(): Promise<void>;
+  /** Where the write failed, for the message in the logs. */
+  protected abstract get where(): string;
+
+  // ---- loading and saving the state as a whole -------------------------------------------
+
+  protected load(state: HotState): void {
+    for (const r of Object.values(state.requests)) this.putOpen(r);
+    for (const e of [...state.effects].sort((a, b) => a.seq - b.seq)) this.addEffect(e);
+    for (const [id, at] of Object.entries(state.dueAt ?? {})) if (this.requests.has(id)) this.setDue(id, at);
+    for (const [id, r] of Object.entries(state.closing ?? {})) this.closing.set(id, r);
+    this.auditQueue = [...state.auditQueue];
+    this.counters = { nextEffectSeq: state.nextEffectSeq, nextAuditSeq: state.nextAuditSeq };
+    for (const [k, v] of Object.entries(state.personalChats)) this.chats.set(k, v);
+    for (const [k, v] of Object.entries(state.serviceUrls)) this.serviceUrls.set(k, v);
+    for (const [k, v] of Object.entries(state.baselines ?? {})) this.baselines.set(k.toLowerCase(), v);
+  }
+
+  protected snapshot(journalN: number): HotState {
+    return {
+      formatVersion: 2,
+      requests: Object.fromEntries(this.requests),
+      effects: [...this.effects.values()].sort((a, b) => a.seq - b.seq),
+      auditQueue: this.auditQueue,
+      nextEffectSeq: this.counters.nextEffectSeq,
+      nextAuditSeq: this.counters.nextAuditSeq,
+      personalChats: Object.fromEntries(this.chats),
+      serviceUrls: Object.fromEntries(this.serviceUrls),
+      baselines: Object.fromEntries(this.baselines),
+      closing: Object.fromEntries(this.closing),
+      dueAt: Object.fromEntries([...this.due.values()].map((d) => [d.id, d.at])),
+      journalN,
+    };
+  }
+
+  /** Applies one durable entry (live, and when replaying the journal). */
+  protected apply(entry: Entry): void {
+    switch (entry.t) {
+      case 'commit': {
+        const stored = entry.request;
+        this.dropOpen(stored.id);
+        if (isClosed(stored.status)) {
+          this.closing.set(stored.id, stored);
+          this.setDue(stored.id, null);
+        } else {
+          this.closing.delete(stored.id);
+          this.putOpen(stored);
+          if (entry.dueAt !== undefined) this.setDue(stored.id, entry.dueAt);
+        }
+        for (const id of entry.done) this.removeEffect(id);
+        for (const e of entry.effects) this.addEffect(e);
+        this.queueAudit(entry.audit);
+        return;
+      }
+      case 'retry': {
+        const effect = this.effects.get(entry.id);
+        if (!effect) return;
+        const head = this.isHead(effect);
+        if (head) this.heads[rankOf(effect)]!.remove(effect);
+        Object.assign(effect, { attempts: entry.attempts, notBefore: entry.notBefore, lastError: entry.lastError });
+        if (head) this.heads[rankOf(effect)]!.insert(effect);
+        if (entry.token === undefined || this.leases.get(entry.id)?.token === entry.token) this.leases.delete(entry.id);
+        return;
+      }
+      case 'complete':
+        this.removeEffect(entry.id);
+        return;
+      case 'audit':
+        this.queueAudit(entry.audit);
+        return;
+      case 'chat':
+        this.chats.set(entry.userId, entry.chat);
+        return;
+      case 'url':
+        this.serviceUrls.set(entry.tenantId, entry.serviceUrl);
+        return;
+      case 'baseline':
+        this.baselines.set(entry.baseline.groupId.toLowerCase(), entry.baseline);
+        return;
+      case 'due':
+        if (this.requests.has(entry.id)) this.setDue(entry.id, entry.dueAt);
+        return;
+    }
+  }
+
+  private queueAudit(audit: QueuedAudit[]): void {
+    for (const a of audit) {
+      this.auditQueue.push(a);
+      this.counters.nextAuditSeq = Math.max(this.counters.nextAuditSeq, a.seq + 1);
+    }
+  }
+
+  private putOpen(r: AccessRequest): void {
+    this.requests.set(r.id, r);
+    const key = openKey(r);
+    let ids = this.openByKey.get(key);
+    if (!ids) this.openByKey.set(key, (ids = new Set()));
+    ids.add(r.id);
+    const requester = r.requester.id.toLowerCase();
+    let mine = this.openByRequester.get(requester);
+    if (!mine) this.openByRequester.set(requester, (mine = new Set()));
+    mine.add(r.id);
+  }
+
+  private dropOpen(id: string): void {
+    const r = this.requests.get(id);
+    if (!r) return;
+    this.requests.delete(id);
+    const key = openKey(r);
+    this.openByKey.get(key)?.delete(id);
+    if (this.openByKey.get(key)?.size === 0) this.openByKey.delete(key);
+    const requester = r.requester.id.toLowerCase();
+    this.openByRequester.get(requester)?.delete(id);
+    if (this.openByRequester.get(requester)?.size === 0) this.openByRequester.delete(requester);
+  }
+
+  private setDue(id: string, at: number | null): void {
+    const old = this.due.get(id);
+    if (old) {
+      this.dueList.remove(old);
+      this.due.delete(id);
+    }
+    if (at === null || !Number.isFinite(at)) return;
+    const item = { id, at };
+    this.due.set(id, item);
+    this.dueList.insert(item);
+  }
+
+  private addEffect(e: Effect): void {
+    this.effects.set(e.id, e);
+    this.counters.nextEffectSeq = Math.max(this.counters.nextEffectSeq, e.seq + 1);
+    const key = queueKey(e);
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = []));
+    queue.push(e); // effects are added in seq order
+    if (queue.length === 1) this.heads[rankOf(e)]!.insert(e);
+  }
+
+  private removeEffect(id: string): void {
+    const e = this.effects.get(id);
+    if (!e) return;
+    this.effects.delete(id);
+    this.leases.delete(id);
+    const key = queueKey(e);
+    const queue = this.queues.get(key)!;
+    const index = queue.indexOf(e);
+    if (index === 0) this.heads[rankOf(e)]!.remove(e);
+    queue.splice(index, 1);
+    if (queue.length === 0) this.queues.delete(key);
+    else if (index === 0) this.heads[rankOf(queue[0]!)]!.insert(queue[0]!);
+  }
+
+  private isHead(e: Effect): boolean {
+    return this.queues.get(queueKey(e))?.[0] === e;
+  }
+
+  // ---- the write path -------------------------------------------------------------------
+
+  protected enqueue<T>(op: Op<T>): Promise<T> {
+    if (this.closed) return Promise.reject(shuttingDown(this.where));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ op: op as Op<unknown>, resolve: resolve as (v: unknown) => void, reject });
+      this.writing ??= this.drain();
+    });
+  }
+
+  /** Resolves once every op queued so far is written (or failed). */
+  protected async idle(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending.length) {
+        const batch = this.pending;
+        this.pending = [];
+        const deferred = await this.runBatch(batch);
+        this.pending = [...deferred, ...this.pending];
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
+  private async runBatch(batch: Pending[]): Promise<Pending[]> {
+    const touched = new Set<string>();
+    const deferred: Pending[] = [];
+    const included: Array<{ item: Pending; entry?: Entry; result: unknown }> = [];
+    const counters = { ...this.counters };
+    for (const item of batch) {
+      if (item.op.keys.some((k) => touched.has(k))) {
+        deferred.push(item);
+        for (const k of item.op.keys) touched.add(k);
+        continue;
+      }
+      try {
+        const { entry, result } = await item.op.build(counters);
+        for (const k of item.op.keys) touched.add(k);
+        included.push({ item, entry, result });
+      } catch (error) {
+        item.reject(error);
+      }
+    }
+    const entries = included.flatMap((i) => (i.entry ? [i.entry] : []));
+    if (entries.length) {
+      try {
+        await this.persist(entries);
+      } catch (error) {
+        const failure = writeFailed(this.where, error);
+        for (const i of included) i.item.reject(failure);
+        return deferred;
+      }
+      for (const entry of entries) this.apply(entry);
+      this.counters = { nextEffectSeq: Math.max(this.counters.nextEffectSeq, counters.nextEffectSeq), nextAuditSeq: Math.max(this.counters.nextAuditSeq, counters.nextAuditSeq) };
+      try {
+        await this.afterBatch();
+      } catch (error) {
+        // The batch is durable; what follows it (audit file, history) is retried at the next batch and at open.
+        process.emitWarning(`Timebox store: after a write: ${(error as Error).message}`);
+      }
+    }
+    for (const i of included) i.item.resolve(i.result);
+    return deferred;
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    return clone(await this.find(id));
+  }
+
+  protected async find(id: string): Promise<AccessRequest | undefined> {
+    this.ready();
+    return this.requests.get(id) ?? this.closing.get(id) ?? (await this.findArchived(id));
+  }
+
+  commit(change: Commit): Promise<AccessRequest> {
+    const { request } = change;
+    const done = [...(change.completedEffects ?? []).map((c) => c.id), ...(change.completedEffectIds ?? [])];
+    return this.enqueue({
+      keys: [`r:${request.id}`, `o:${openKey(request)}`, ...done.map((id) => `e:${id}`)],
+      build: async (counters) => {
+        const current = await this.find(request.id);
+        if (change.expectedVersion === null ? current !== undefined : current?.version !== change.expectedVersion) {
+          throw new DomainError(ErrorCodes.REQUEST_CONFLICT, `Request ${request.id} changed meanwhile; try again.`);
+        }
+        if (change.expectedVersion === null && !isClosed(request.status)) {
+          const other = [...(this.openByKey.get(openKey(request)) ?? [])].find((id) => id !== request.id);
+          if (other) {
+            throw new DomainError(ErrorCodes.REQUEST_OPEN_EXISTS, `${request.requester.name} already has an open request (${other}) for ${request.group.alias}.`, { existing: other });
+          }
+        }
+        for (const c of change.completedEffects ?? []) this.holdsLease(c.id, c.token);
+        const stored: AccessRequest = { ...clone(request), version: (current?.version ?? 0) + 1 };
+        const now = stored.updatedAt;
+        const effects: Effect[] = (change.effects ?? []).map((e) => {
+          const seq = counters.nextEffectSeq++;
+          return { ...clone(e), id: `${stored.id}:${seq}`, requestId: stored.id, seq, attempts: 0, notBefore: now, createdAt: now };
+        });
+        const audit = change.events.map((event) => ({ seq: counters.nextAuditSeq++, event: clone(event) }));
+        const entry: Entry = { t: 'commit', request: stored, effects, done: done.filter((id) => this.effects.has(id)), audit, ...(change.dueAt !== undefined ? { dueAt: change.dueAt } : {}) };
+        return { entry, result: clone(stored) };
+      },
+    });
+  }
+
+  async listOpen(query: RequestQuery = {}): Promise<AccessRequest[]> {
+    this.ready();
+    const ids = query.requesterId !== undefined ? [...(this.openByRequester.get(query.requesterId.toLowerCase()) ?? [])] : [...this.requests.keys()];
+    return ids
+      .map((id) => this.requests.get(id)!)
+      .filter((r) => (!query.groupAlias || r.group.alias === query.groupAlias) && (!query.statuses || query.statuses.includes(r.status)))
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map(clone);
+  }
+
+  async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
+    this.ready();
+    const mine = (r: AccessRequest) => sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r);
+    const open = [...(this.openByRequester.get(requesterId.toLowerCase()) ?? [])].map((id) => this.requests.get(id)!).filter(mine);
+    const closing = [...this.closing.values()].filter(mine);
+    const archived = (await this.holdingArchived(requesterId, groupId)).filter((r) => mayHoldMembership(r) && !this.closing.has(r.id) && !this.requests.has(r.id));
+    return [...open, ...closing, ...archived].map(clone);
+  }
+
+  // ---- due times --------------------------------------------------------------------------
+
+  async listDue(now: number, limit: number): Promise<Array<{ requestId: string; dueAt: number }>> {
+    this.ready();
+    const out: Array<{ requestId: string; dueAt: number }> = [];
+    for (const item of this.dueList.values()) {
+      if (item.at > now || out.length >= limit) break;
+      out.push({ requestId: item.id, dueAt: item.at });
+    }
+    return out;
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    this.ready();
+    return this.dueList.first()?.at;
+  }
+
+  setDueAt(requestId: string, dueAt: number | null): Promise<void> {
+    return this.enqueue({
+      keys: [`r:${requestId}`],
+      build: async () => {
+        if (!this.requests.has(requestId) || (this.due.get(requestId)?.at ?? null) === dueAt) return { result: undefined };
+        return { entry: { t: 'due', id: requestId, dueAt }, result: undefined };
+      },
+    });
+  }
+
+  // ---- the outbox -------------------------------------------------------------------------
+
+  async claim(owner: string, now: number, leaseMs: number, limit: number, lanes?: EffectLane[]): Promise<ClaimedEffect[]> {
+    this.ready();
+    const out: ClaimedEffect[] = [];
+    for (let rank = 0; rank < 3 && out.length < limit; rank++) {
+      if (lanes && !lanes.includes(rank < 2 ? 'directory' : 'teams')) continue;
+      for (const effect of this.heads[rank]!.values()) {
+        if (effect.notBefore > now || out.length >= limit) break;
+        let lease = this.leases.get(effect.id);
+        if (lease && lease.owner !== owner && lease.until > now) continue;
+        if (lease && lease.owner === owner) lease.until = Math.max(lease.until, now + leaseMs);
+        else this.leases.set(effect.id, (lease = { owner, token: randomUUID(), until: now + leaseMs }));
+        out.push({ ...clone(effect), lease: { ...lease } });
+      }
+    }
+    return out;
+  }
+
+  async renewLease(id: string, token: string, until: number): Promise<void> {
+    this.ready();
+    this.holdsLease(id, token);
+    this.leases.get(id)!.until = until;
+  }
+
+  async nextEffectAt(): Promise<number | undefined> {
+    this.ready();
+    let next: number | undefined;
+    for (const list of this.heads) {
+      for (const effect of list.values()) {
+        const at = Math.max(effect.notBefore, this.leases.get(effect.id)?.until ?? Number.NEGATIVE_INFINITY);
+        next = next === undefined ? at : Math.min(next, at);
+        if (!this.leases.has(effect.id)) break;
+      }
+    }
+    return next;
+  }
+
+  async listEffects(requestId?: string): Promise<Effect[]> {
+    this.ready();
+    return [...this.effects.values()]
+      .filter((e) => requestId === undefined || e.requestId === requestId)
+      .sort((a, b) => a.seq - b.seq)
+      .map(clone);
+  }
+
+  retryEffect(id: string, token: string, notBefore: number, error: string): Promise<void> {
+    return this.enqueue({
+      keys: [`e:${id}`],
+      build: async () => {
+        const effect = this.holdsLease(id, token);
+        return { entry: { t: 'retry', id, token, attempts: effect.attempts + 1, notBefore, lastError: error.slice(0, 500) }, result: undefined };
+      },
+    });
+  }
+
+  completeEffect(id: string, token: string): Promise<void> {
+    return this.enqueue({
+      keys: [`e:${id}`],
+      build: async () => {
+        this.holdsLease(id, token);
+        return { entry: { t: 'complete', id }, result: undefined };
+      },
+    });
+  }
+
+  /** The effect, when `token` still holds its lease; STORE_LEASE_LOST otherwise. */
+  private holdsLease(id: string, token: string): Effect {
+    const effect = this.effects.get(id);
+    if (!effect || this.leases.get(id)?.token !== token) {
+      throw new DomainError(ErrorCodes.STORE_LEASE_LOST, `Effect ${id} is ${effect ? 'leased to another worker now' : 'no longer in the outbox'}.`, { effectId: id });
+    }
+    return effect;
+  }
+
+  // ---- audit, chats, baselines, leases ----------------------------------------------------
+
+  appendAudit(events: RequestEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return this.enqueue({
+      keys: [],
+      build: async (counters) => ({ entry: { t: 'audit', audit: events.map((event) => ({ seq: counters.nextAuditSeq++, event: clone(event) })) }, result: undefined }),
+    });
+  }
+
+  savePersonalChat(userId: string, chat: PersonalChat): Promise<void> {
+    if (this.opened && sameJson(this.chats.get(userId), chat)) return Promise.resolve();
+    return this.enqueue({ keys: [`c:${userId}`], build: async () => ({ entry: { t: 'chat', userId, chat: clone(chat) }, result: undefined }) });
+  }
+
+  async getPersonalChat(userId: string): Promise<PersonalChat | undefined> {
+    this.ready();
+    return clone(this.chats.get(userId));
+  }
+
+  saveServiceUrl(tenantId: string, serviceUrl: string): Promise<void> {
+    if (this.opened && this.serviceUrls.get(tenantId) === serviceUrl) return Promise.resolve();
+    return this.enqueue({ keys: [`u:${tenantId}`], build: async () => ({ entry: { t: 'url', tenantId, serviceUrl }, result: undefined }) });
+  }
+
+  async getServiceUrl(tenantId: string): Promise<string | undefined> {
+    this.ready();
+    return this.serviceUrls.get(tenantId);
+  }
+
+  async getBaseline(groupId: string): Promise<GroupBaseline | undefined> {
+    this.ready();
+    const baseline = this.baselines.get(groupId.toLowerCase());
+    return baseline && { ...clone(baseline), version: baseline.version ?? 0 };
+  }
+
+  saveBaseline(baseline: GroupBaseline, expectedVersion: number | null): Promise<GroupBaseline> {
+    const key = baseline.groupId.toLowerCase();
+    return this.enqueue({
+      keys: [`b:${key}`],
+      build: async () => {
+        const current = this.baselines.get(key);
+        const version = current ? (current.version ?? 0) : null;
+        if (version !== expectedVersion) {
+          throw new DomainError(ErrorCodes.STORE_CONFLICT, `The baseline of group ${baseline.groupId} changed meanwhile; read it again.`, { groupId: baseline.groupId });
+        }
+        const stored = { ...clone(baseline), version: (version ?? 0) + 1 };
+        return { entry: { t: 'baseline', baseline: stored }, result: clone(stored) };
+      },
+    });
+  }
+
+  async acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    this.ready();
+    const held = this.namedLeases.get(name);
+    if (held && held.owner !== owner && held.until > now) return false;
+    this.namedLeases.set(name, { owner, until: now + ttlMs });
+    return true;
+  }
+
+  async releaseLease(name: string, owner: string): Promise<void> {
+    if (this.namedLeases.get(name)?.owner === owner) this.namedLeases.delete(name);
+  }
+
+  protected ready(): void {
+    if (!this.opened) throw new Error(`${this.constructor.name} used before open()`);
+  }
+}
+
+function shuttingDown(dir: string): DomainError {
+  return new DomainError(ErrorCodes.STORE_WRITE_FAILED, 'Timebox is shutting down, so nothing was changed. Try again in a moment.', { dir, cause: 'closed' });
+}
+
+/** What the person reads when a write failed: nothing happened, and what to do (the path stays in the logs). */
+export function writeFailed(dir: string, error: unknown): DomainError {
+  if (error instanceof DomainError) return error;
+  const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  process.emitWarning(`Timebox store: could not write ${dir}: ${(error as Error).message}; the change was not made`);
+  return new DomainError(
+    ErrorCodes.STORE_WRITE_FAILED,
+    `Timebox could not save that, so nothing was changed (its storage failed: ${cause}). Try again in a few minutes; if it keeps failing, tell your Timebox admin.`,
+    { dir, cause: (error as Error).message },
+  );
+}
+
+export function clone<T>(value: T): T {
+  return value === undefined ? value : structuredClone(value);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
