@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { effectsFor } from '../src/app/effects';
+import { effectsFor, placeEffect } from '../src/app/effects';
 import { note as noteOf } from '../src/domain/request';
 import {
   activeGrant,
@@ -63,7 +63,9 @@ async function medianCommit(
       for (let i = 0; i <= options.samples && (i <= 3 || Date.now() < deadline); i++) {
         const current = (await store.get(grants[i % open]!.id))!;
         const { request, events } = noteOf({ ...current, warnedAt: undefined }, 'warned', Date.now());
-        const effects = events.flatMap((event) => effectsFor(event, request, 'membership'));
+        const effects = events
+          .flatMap((event) => effectsFor(event, request, 'membership'))
+          .map((e) => placeEffect(e, request));
         const started = performance.now();
         await store.commit({ request, expectedVersion: current.version, events, effects });
         if (i >= 1) times.push(performance.now() - started);

@@ -96,7 +96,7 @@ export async function run(options: ExpiryOptions): Promise<Figure[]> {
           report({
             figure: title,
             goal: goalOf(options),
-            measured: `not measured: the bot was ready ${duration(bot.readyAt - firstEnd + 1000)} too late; raise --lead`,
+            measured: `not measured: the bot was ready ${duration(bot.readyAt - firstEnd + 500)} too late; raise --lead`,
             pass: false,
           }),
         ];

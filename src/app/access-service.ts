@@ -3,8 +3,9 @@ import { DomainError, ErrorCodes } from '../domain/errors';
 import { isConflict, retryOnConflict } from './retry-on-conflict';
 import { findGroupAlias, rulesFor, type GroupRules, type Policy } from '../domain/policy';
 import { extensionNeedsApproval, mayApproveOwnExtension } from '../domain/extension-rules';
-import { formatDuration } from '../domain/duration';
-import { hasVisibleContent } from '../domain/text';
+import { formatDuration, truncateForMessage } from '../domain/duration';
+import { newRequestId, normalizeId } from '../domain/ids';
+import { checkSubmit } from '../domain/submit-rules';
 import * as lifecycle from '../domain/request';
 import { Status, type AccessRequest, type Person, type Transition } from '../domain/request';
 import type { Clock } from '../ports/clock';
@@ -44,9 +45,7 @@ export interface SubmitResult {
   outcome: 'created' | 'extension';
 }
 
-export const MAX_JUSTIFICATION = 1000;
 const MAX_CONFLICT_RETRIES = 5;
-const ID_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
 /**
  * The use cases. State always comes from the store; the actor always comes from the
@@ -80,7 +79,7 @@ export class AccessService {
     const alias = findGroupAlias(this.deps.policy, text);
     if (!alias) {
       const known = Object.keys(this.deps.policy.groups).join(', ');
-      throw new DomainError(ErrorCodes.GROUP_UNKNOWN, `There is no group "${clip(text)}". Groups you can ask for: ${known}.`, { text });
+      throw new DomainError(ErrorCodes.GROUP_UNKNOWN, `There is no group "${truncateForMessage(text)}". Groups you can ask for: ${known}.`, { text });
     }
     return this.rules(alias);
   }
@@ -125,31 +124,8 @@ export class AccessService {
     if (!(await this.authorizer.isEligible(rules, requester))) {
       throw new DomainError(ErrorCodes.NOT_ELIGIBLE, `You are not eligible to request ${rules.alias}. Ask an admin to add you to its eligible list.`);
     }
-    const durationMs = input.durationMs ?? rules.defaultDurationMs;
-    if (!Number.isFinite(durationMs) || durationMs <= 0) {
-      throw new DomainError(ErrorCodes.DURATION_INVALID, `A duration must be longer than zero. Ask for something like 30m or ${formatDuration(rules.defaultDurationMs)}.`);
-    }
-    const maxMs = input.breakGlass ? rules.breakGlass?.maxDurationMs ?? 0 : rules.maxDurationMs;
-    if (input.breakGlass && !rules.breakGlass) {
-      throw new DomainError(ErrorCodes.BREAK_GLASS_NOT_ALLOWED, `Break-glass is not allowed for ${rules.alias}; file a normal request instead.`);
-    }
-    if (durationMs > maxMs) {
-      throw new DomainError(ErrorCodes.DURATION_TOO_LONG, `${formatDuration(durationMs)} is longer than ${rules.alias} allows (${formatDuration(maxMs)}${input.breakGlass ? ' for break-glass' : ''}). Ask for ${formatDuration(maxMs)} or less.`);
-    }
-    const justification = (input.justification ?? '').trim();
-    if (rules.requireJustification && !hasVisibleContent(justification)) {
-      throw new DomainError(ErrorCodes.JUSTIFICATION_REQUIRED, `${rules.alias} needs a reason. Add one: request ${rules.alias} for ${formatDuration(durationMs)} because <why you need it>.`);
-    }
-    if (justification.length > MAX_JUSTIFICATION) {
-      throw new DomainError(ErrorCodes.JUSTIFICATION_TOO_LONG, `The reason is ${justification.length} characters long; keep it under ${MAX_JUSTIFICATION}.`);
-    }
-    const ticket = input.ticket?.trim() || undefined;
-    if (rules.requireTicket && !hasVisibleContent(ticket)) {
-      throw new DomainError(ErrorCodes.TICKET_REQUIRED, `${rules.alias} needs a ticket${rules.ticketPattern ? ` matching ${rules.ticketPattern}` : ''}: add "ticket INC-123".`);
-    }
-    if (ticket && rules.ticketPattern && !new RegExp(rules.ticketPattern).test(ticket)) {
-      throw new DomainError(ErrorCodes.TICKET_INVALID, `"${clip(ticket)}" is not a valid ticket for ${rules.alias} (expected ${rules.ticketPattern}).`);
-    }
+    // The policy's rules on an ask, one check each (domain/submit-rules.ts).
+    const { durationMs, justification, ticket } = checkSubmit(rules, input);
 
     const mine = await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: rules.alias });
     const active = mine.find((r) => r.status === Status.ACTIVE);
@@ -174,7 +150,7 @@ export class AccessService {
     for (let attempt = 0; ; attempt++) {
       const created = lifecycle.createRequest(
         {
-          id: newRequestId(),
+          id: newRequestId(randomInt),
           tenantId: input.tenantId,
           requester,
           group: { alias: rules.alias, id: rules.groupId, displayName: rules.displayName },
@@ -378,7 +354,7 @@ export class AccessService {
 
   async get(requestId: string): Promise<AccessRequest> {
     const request = await this.deps.store.get(normalizeId(requestId));
-    if (!request) throw new DomainError(ErrorCodes.REQUEST_NOT_FOUND, `There is no request ${clip(requestId)}. "status" lists yours.`);
+    if (!request) throw new DomainError(ErrorCodes.REQUEST_NOT_FOUND, `There is no request ${truncateForMessage(requestId)}. "status" lists yours.`);
     return request;
   }
 
@@ -467,23 +443,6 @@ function assertDecidingPending(request: AccessRequest, subject: lifecycle.Decisi
 
 function isSelf(request: AccessRequest, actor: Person): boolean {
   return lifecycle.sameId(request.requester.id, actor.id);
-}
-
-export function newRequestId(): string {
-  let id = 'R-';
-  for (let i = 0; i < 6; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
-  return id;
-}
-
-/** Request ids as people type them: any case, with or without the "R-". */
-export function normalizeId(text: string): string {
-  const upper = text.trim().toUpperCase();
-  return upper.startsWith('R-') ? upper : `R-${upper}`;
-}
-
-function clip(text: string): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > 40 ? `${flat.slice(0, 39)}…` : flat;
 }
 
 function duplicateError(waiting: AccessRequest, alias: string): DomainError {

@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { NOTICE_KINDS, type NoticeKind } from '../cards/notice';
 import { DomainError, ErrorCodes, isTransient } from '../domain/errors';
+import { backoffMs, retryAfterOf } from './backoff';
+import { MemberBatcher } from './member-batcher';
 import { retryOnConflict } from './retry-on-conflict';
 import * as lifecycle from '../domain/request';
 import { Status, type AccessRequest, type ListCardRef } from '../domain/request';
@@ -7,7 +12,7 @@ import type { Policy } from '../domain/policy';
 import type { Clock } from '../ports/clock';
 import type { Directory } from '../ports/directory';
 import type { ChannelTarget, Notifier } from '../ports/notifier';
-import type { Effect, Store } from '../ports/store';
+import type { ClaimedEffect, CompletedEffect, EffectKind, EffectLane, Store } from '../ports/store';
 import type { Logger } from '../ports/logger';
 import type { AccessService } from './access-service';
 import type { Presenter } from './presenter';
@@ -21,15 +26,43 @@ export interface WorkerOptions {
   maxDelayMs: number;
   /** Serving URL of the Bot Connector when none was learned from the tenant yet. */
   defaultServiceUrl?: string;
+  /**
+   * Membership effects under way at once. NB: Graph answers a write in ~150 ms; 1,000
+   * removals within 5 s need 200 a second, i.e. 30+ in flight. 100 effects go out as 5 JSON
+   * batches of 20 (MemberBatcher), so 1,000 removals take ~10 round trips of the lane.
+   */
+  directorySlots: number;
+  /** Teams effects under way at once (Bot Connector posts, updates, replies, notices). */
+  teamsSlots: number;
+  /** How long a claimed effect is ours (renewed every third of it while it runs). */
+  leaseMs: number;
+  /** Who claims effects: one id per process (default host, pid and a random part). */
+  owner?: string;
 }
 
-const DEFAULTS: WorkerOptions = { maxTeamsAttempts: 8, maxAddAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000 };
+const DEFAULTS: WorkerOptions = { maxTeamsAttempts: 8, maxAddAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000, directorySlots: 100, teamsSlots: 16, leaseMs: 30_000 };
 
-/** Effects that may run at once per lane (directory, teams). */
-const LANE_SLOTS = 16;
+type Handler = (effect: ClaimedEffect, request: AccessRequest) => Promise<void>;
 
-/** Thrown by a handler when the effect cannot run yet or ever; `permanent` skips the retries. */
+/** Thrown by a handler when the effect can never run (e.g. its channel is not in the policy): no retries. */
 class EffectSkipped extends Error {}
+
+/** Errors of the store itself: the run is retried as it was (no attempt counted), never turned into a failed grant. */
+function isStoreTrouble(error: unknown): boolean {
+  return error instanceof DomainError && error.code.startsWith('STORE.') && error.code !== ErrorCodes.STORE_LEASE_LOST;
+}
+
+function isLeaseLost(error: unknown): boolean {
+  return error instanceof DomainError && error.code === ErrorCodes.STORE_LEASE_LOST;
+}
+
+/** The notice an effect names (thread.reply, person.notify): one of the notice kinds, or the effect can never run. */
+function noticeOf(effect: ClaimedEffect): NoticeKind {
+  const template = effect.template;
+  const kind = NOTICE_KINDS.find((k) => k === template);
+  if (!kind) throw new EffectSkipped(`effect ${effect.id} names no notice kind ("${String(template)}")`);
+  return kind;
+}
 
 /**
  * Runs the outbox: every side effect of every transition, at least once, idempotently, with
@@ -43,10 +76,23 @@ export class GrantWorker {
   private stopped = false;
   private cancelTimer?: () => void;
   private pass?: Promise<void>;
-  /** Effects under way, by id: each runs on its own, so a slow one holds up nothing else. */
-  private readonly inFlight = new Map<string, { lane: Effect['lane']; done: Promise<void> }>();
+  /** Who this process claims effects as. */
+  readonly owner: string;
+  /**
+   * Effects under way here, by id: each runs on its own, so a slow one holds up nothing else.
+   * (A claim hands back the heads we hold already; this is what tells them from new ones.)
+   */
+  private readonly inFlight = new Map<string, { lane: EffectLane; kind: EffectKind; done: Promise<void> }>();
   /** Effects whose run broke outside their handler (e.g. the store failed): not before this time. */
   private readonly held = new Map<string, number>();
+  /**
+   * Graph throttled a membership change (429 past the adapter's retries) until this time:
+   * adds wait until then, and while a removal is due or under way (removals go first).
+   */
+  private throttledUntil = 0;
+  private throttled = false;
+  private readonly handlers: Record<EffectKind, Handler>;
+  private readonly members: MemberBatcher;
 
   constructor(
     private readonly deps: {
@@ -62,6 +108,17 @@ export class GrantWorker {
     options: Partial<WorkerOptions> = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.owner = this.options.owner ?? `worker:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.members = new MemberBatcher(deps.directory);
+    this.handlers = {
+      'directory.add': (effect, request) => this.add(effect, request),
+      'directory.remove': (effect, request) => this.remove(effect, request),
+      'directory.extend': (effect, request) => this.extend(effect, request),
+      'card.post': (effect, request) => this.postCard(effect, request),
+      'card.update': (effect, request) => this.updateCard(effect, request),
+      'thread.reply': (effect, request) => this.reply(effect, request),
+      'person.notify': (effect, request) => this.notify(effect, request),
+    };
   }
 
   /** Looks for due effects now (called after every commit, after every finished effect, and at start). */
@@ -119,34 +176,48 @@ export class GrantWorker {
   }
 
   /**
-   * One pass: starts every due effect that is not under way yet, up to LANE_SLOTS per lane, and
-   * arms the timer for the next one. NB: effects run on their own rather than in batches that
-   * wait for their slowest member: a card post sitting in a Bot Connector backoff must never
-   * hold up a removal that fell due meanwhile (guarantee 2 of PRODUCT.md §8). Membership
-   * changes come first and have their own slots.
+   * One pass: claims the due queue heads of each lane (up to its slots, under a lease: another
+   * process never runs the same effect at once), starts those not under way here yet, and arms
+   * the timer for the next one. NB: effects run on their own rather than in batches that wait
+   * for their slowest member: a card post sitting in a Bot Connector backoff must never hold up
+   * a removal that fell due meanwhile (guarantee 2 of PRODUCT.md §8). The store hands out
+   * removals first, oldest first, then adds, then Teams work; the lanes have their own slots.
+   * Under Graph throttling an add waits while any removal is due or under way.
    */
   private async pump(): Promise<void> {
     try {
       if (this.stopped) return;
-      const now = this.deps.clock.now();
-      // Heads of all queues, earliest first (in-flight heads included: they stay in the outbox until done).
-      const heads = await this.deps.store.dueEffects(Number.MAX_SAFE_INTEGER, this.inFlight.size + 2 * LANE_SLOTS + 64);
-      const free = { directory: LANE_SLOTS, teams: LANE_SLOTS };
+      const { store, clock } = this.deps;
+      const { leaseMs, directorySlots, teamsSlots } = this.options;
+      const now = clock.now();
+      const claimed = [
+        ...(await store.claim(this.owner, now, leaseMs, directorySlots, ['directory'])),
+        ...(await store.claim(this.owner, now, leaseMs, teamsSlots, ['teams'])),
+      ];
+      const free = { directory: directorySlots, teams: teamsSlots };
       for (const f of this.inFlight.values()) free[f.lane]--;
+      const throttled = this.throttled && (now < this.throttledUntil || claimed.some((e) => e.kind === 'directory.remove') || [...this.inFlight.values()].some((f) => f.kind === 'directory.remove'));
       let next = Number.POSITIVE_INFINITY;
-      const waiting = heads.filter((e) => !this.inFlight.has(e.id));
-      for (const effect of [...waiting.filter((e) => e.lane === 'directory'), ...waiting.filter((e) => e.lane !== 'directory')]) {
-        const notBefore = Math.max(effect.notBefore, this.held.get(effect.id) ?? 0);
-        if (notBefore > now) {
-          next = Math.min(next, notBefore);
+      for (const effect of claimed) {
+        if (this.inFlight.has(effect.id)) continue;
+        const heldUntil = this.held.get(effect.id) ?? 0;
+        if (heldUntil > now) {
+          next = Math.min(next, heldUntil);
           continue;
+        }
+        if (effect.kind === 'directory.add' && throttled) {
+          if (now < this.throttledUntil) next = Math.min(next, this.throttledUntil);
+          continue; // a finished removal kicks another pass
         }
         if (free[effect.lane] <= 0 || this.stopped) continue; // a finished effect kicks another pass
         free[effect.lane]--;
         this.start(effect);
       }
+      const upcoming = await store.nextEffectAt();
+      // Past or now: due heads left for want of slots (a finished effect kicks) or ours under way.
+      if (upcoming !== undefined && upcoming > now) next = Math.min(next, upcoming);
       this.cancelTimer?.();
-      if (next !== Number.POSITIVE_INFINITY && !this.stopped) this.cancelTimer = this.deps.clock.setTimer(Math.max(0, next - now), () => this.kick());
+      if (next !== Number.POSITIVE_INFINITY && !this.stopped) this.cancelTimer = clock.setTimer(Math.max(0, next - clock.now()), () => this.kick());
     } catch (error) {
       this.deps.logger.error({ err: error }, 'worker loop failed; retrying in 1s');
       this.cancelTimer?.();
@@ -154,81 +225,124 @@ export class GrantWorker {
     }
   }
 
-  private start(effect: Effect): void {
+  private start(effect: ClaimedEffect): void {
     this.held.delete(effect.id);
+    const stopRenewing = this.keepLease(effect);
     const done = this.run(effect)
       .catch((error: unknown) => {
+        if (isLeaseLost(error)) {
+          // Our lease ran out and another worker claimed the effect: it is theirs now.
+          this.deps.logger.info({ effect: effect.id, kind: effect.kind }, 'lease on a side effect lost; another worker runs it');
+          return;
+        }
         // Not a failure of the side effect (those are recorded by `failed`) but of the run
         // itself, e.g. the store could not record the outcome: try again in a second, not at once.
         this.deps.logger.error({ err: error, effect: effect.id, kind: effect.kind }, 'running a side effect failed; retrying in 1s');
         this.held.set(effect.id, this.deps.clock.now() + 1000);
       })
       .finally(() => {
+        stopRenewing();
         this.inFlight.delete(effect.id);
         this.kick();
       });
-    this.inFlight.set(effect.id, { lane: effect.lane, done });
+    this.inFlight.set(effect.id, { lane: effect.lane, kind: effect.kind, done });
   }
 
-  private async run(effect: Effect): Promise<void> {
+  /** Renews the effect's lease every third of it while it runs; returns what stops that. */
+  private keepLease(effect: ClaimedEffect): () => void {
+    const { store, clock, logger } = this.deps;
+    const every = Math.max(1, Math.floor(this.options.leaseMs / 3));
+    let cancel: (() => void) | undefined;
+    let over = false;
+    const arm = (): void => {
+      cancel = clock.setTimer(every, () => {
+        if (over) return;
+        store.renewLease(effect.id, effect.lease.token, clock.now() + this.options.leaseMs).then(
+          () => {
+            if (!over) arm();
+          },
+          (error: unknown) => {
+            // Lost: the run's own completion will be refused and dropped. A store blip: try again.
+            if (isLeaseLost(error)) logger.warn({ effect: effect.id }, 'lease on a running side effect lost');
+            else if (!over) arm();
+          },
+        );
+      });
+    };
+    arm();
+    return () => {
+      over = true;
+      cancel?.();
+    };
+  }
+
+  private async run(effect: ClaimedEffect): Promise<void> {
     const request = await this.deps.store.get(effect.requestId);
-    if (!request) {
-      await this.deps.store.completeEffect(effect.id);
-      return;
-    }
+    if (!request) return this.complete(effect);
     try {
-      await this.handle(effect, request);
+      await this.handlers[effect.kind](effect, request);
+      if (effect.lane === 'directory') this.throttled = false;
     } catch (error) {
+      if (isLeaseLost(error) || isStoreTrouble(error)) throw error;
       await this.failed(effect, request, error);
     }
   }
 
-  private async handle(effect: Effect, request: AccessRequest): Promise<void> {
+  /** Drops a finished effect from the outbox (when no commit of its own carries the completion). */
+  private complete(effect: ClaimedEffect): Promise<void> {
+    return this.deps.store.completeEffect(effect.id, effect.lease.token);
+  }
+
+  private done(effect: ClaimedEffect): CompletedEffect {
+    return { id: effect.id, token: effect.lease.token };
+  }
+
+  private async extend(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    if (request.grantedAt === undefined || request.expiresAt === undefined) return this.complete(effect);
+    await this.deps.directory.extendTimeBound({ groupId: request.group.id, userId: request.requester.id, start: request.grantedAt, durationMs: request.expiresAt - request.grantedAt, justification: request.justification });
+    return this.complete(effect);
+  }
+
+  private async postCard(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    const { notifier, presenter } = this.deps;
+    if (request.approvalCard) return this.complete(effect);
+    const ref = await notifier.postToChannel(await this.channelOf(request), { card: await presenter.approvalCard(request) });
+    // NB: if we crash between the post and this commit, the retry posts a second card;
+    // Teams has no idempotency key for new threads, and a duplicate beats a lost card.
+    return this.patch(request.id, effect, { approvalCard: ref });
+  }
+
+  private async updateCard(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    const { notifier, presenter } = this.deps;
+    if (effect.template === 'lists') return this.updateLists(effect, request);
+    const target = effect.template === 'receipt' ? request.receiptCard : request.approvalCard;
+    // A message the connector gave no id for cannot be updated; the next notice tells the news.
+    if (!target?.activityId) return this.complete(effect);
+    const card = effect.template === 'receipt' ? await presenter.receiptCard(request) : await presenter.approvalCard(request);
+    await notifier.updateCard(target, card);
+    return this.complete(effect);
+  }
+
+  private async reply(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    if (!request.approvalCard) return this.complete(effect);
+    await this.deps.notifier.replyInThread(request.approvalCard, await this.deps.presenter.notice(noticeOf(effect), request, 'channel', effect.data));
+    return this.complete(effect);
+  }
+
+  private async notify(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     const { store, notifier, presenter } = this.deps;
-    switch (effect.kind) {
-      case 'directory.add':
-        return this.add(effect, request);
-      case 'directory.remove':
-        return this.remove(effect, request);
-      case 'directory.extend':
-        await this.deps.directory.extendTimeBound({ groupId: request.group.id, userId: request.requester.id, start: request.grantedAt!, durationMs: request.expiresAt! - request.grantedAt!, justification: request.justification });
-        return store.completeEffect(effect.id);
-      case 'card.post': {
-        if (request.approvalCard) return store.completeEffect(effect.id);
-        const ref = await notifier.postToChannel(await this.channelOf(request), { card: await presenter.approvalCard(request) });
-        // NB: if we crash between the post and this commit, the retry posts a second card;
-        // Teams has no idempotency key for new threads, and a duplicate beats a lost card.
-        return this.patch(request.id, effect.id, { approvalCard: ref });
-      }
-      case 'card.update': {
-        if (effect.template === 'lists') return this.updateLists(effect, request);
-        const target = effect.template === 'receipt' ? request.receiptCard : request.approvalCard;
-        // A message the connector gave no id for cannot be updated; the next notice tells the news.
-        if (!target?.activityId) return store.completeEffect(effect.id);
-        const card = effect.template === 'receipt' ? await presenter.receiptCard(request) : await presenter.approvalCard(request);
-        await notifier.updateCard(target, card);
-        return store.completeEffect(effect.id);
-      }
-      case 'thread.reply': {
-        if (!request.approvalCard) return store.completeEffect(effect.id);
-        await notifier.replyInThread(request.approvalCard, await presenter.notice(effect.template ?? 'update', request, 'channel', effect.data));
-        return store.completeEffect(effect.id);
-      }
-      case 'person.notify': {
-        const chat = await store.getPersonalChat(request.requester.id);
-        if (!chat) {
-          this.deps.logger.warn({ requestId: request.id }, 'no personal chat with the requester yet; notice not sent');
-          return store.completeEffect(effect.id);
-        }
-        if (effect.template === 'receipt') {
-          if (request.receiptCard) return store.completeEffect(effect.id);
-          const ref = await notifier.sendToPerson(chat, { card: await presenter.receiptCard(request) });
-          return this.patch(request.id, effect.id, ref.activityId ? { receiptCard: ref } : {});
-        }
-        await notifier.sendToPerson(chat, await presenter.notice(effect.template ?? 'update', request, 'requester', effect.data));
-        return store.completeEffect(effect.id);
-      }
+    const chat = await store.getPersonalChat(request.requester.id);
+    if (!chat) {
+      this.deps.logger.warn({ requestId: request.id }, 'no personal chat with the requester yet; notice not sent');
+      return this.complete(effect);
     }
+    if (effect.template === 'receipt') {
+      if (request.receiptCard) return this.complete(effect);
+      const ref = await notifier.sendToPerson(chat, { card: await presenter.receiptCard(request) });
+      return this.patch(request.id, effect, ref.activityId ? { receiptCard: ref } : {});
+    }
+    await notifier.sendToPerson(chat, await presenter.notice(noticeOf(effect), request, 'requester', effect.data));
+    return this.complete(effect);
   }
 
   /**
@@ -236,7 +350,7 @@ export class GrantWorker {
    * for its viewer from the store. A card that no longer shows the request is forgotten by it;
    * requests it shows now learn of it; a card Teams refuses to update (deleted) is dropped.
    */
-  private async updateLists(effect: Effect, request: AccessRequest): Promise<void> {
+  private async updateLists(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     const { store, notifier, presenter, logger } = this.deps;
     const forget: ListCardRef[] = [];
     for (const ref of request.listCards ?? []) {
@@ -252,11 +366,11 @@ export class GrantWorker {
       if (!shownIds.includes(request.id)) forget.push(ref);
       await trackListCard(store, ref, shownIds.filter((id) => id !== request.id));
     }
-    if (forget.length === 0) return store.completeEffect(effect.id);
+    if (forget.length === 0) return this.complete(effect);
     await retryOnConflict(5, async () => {
       const current = (await store.get(request.id))!;
       const listCards = (current.listCards ?? []).filter((ref) => !forget.some((gone) => sameMessage(gone, ref)));
-      await store.commit({ request: { ...current, listCards }, expectedVersion: current.version, events: [], completedEffectIds: [effect.id] });
+      await store.commit({ request: { ...current, listCards }, expectedVersion: current.version, events: [], completedEffects: [this.done(effect)] });
     });
   }
 
@@ -264,14 +378,14 @@ export class GrantWorker {
    * Adds the membership in three durable steps, so that a crash anywhere neither loses the
    * grant nor mistakes our own earlier add for a standing membership.
    */
-  private async add(effect: Effect, request: AccessRequest): Promise<void> {
-    const { directory, store, clock } = this.deps;
-    if (request.status !== Status.APPROVED) return store.completeEffect(effect.id);
+  private async add(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    const { directory, clock } = this.deps;
+    if (request.status !== Status.APPROVED) return this.complete(effect);
     if (request.standingMember === undefined) {
       const standing = await this.wasStandingMember(request);
       const fields = standing ? { standingMember: true } : { standingMember: false, addStartedAt: clock.now() };
       const recorded = await this.patchWhile(request.id, (r) => r.status === Status.APPROVED, fields);
-      if (!recorded) return store.completeEffect(effect.id);
+      if (!recorded) return this.complete(effect);
       return this.add(effect, recorded);
     }
     let landedEarlier = false;
@@ -279,7 +393,7 @@ export class GrantWorker {
       // Entra ends the assignment itself, counting from `start`.
       await directory.assignTimeBound({ groupId: request.group.id, userId: request.requester.id, start: clock.now(), durationMs: lifecycle.totalLengthWith(request, 0), justification: `${request.id}: ${request.justification}`.slice(0, 500) });
     } else if (!request.standingMember) {
-      landedEarlier = (await directory.addMember(request.group.id, request.requester.id)) === 'already-member';
+      landedEarlier = (await this.members.add(request.group.id, request.requester.id)) === 'already-member';
     }
     // NB: "already a member" after we found them not to be one means an earlier attempt of ours
     // landed (its answer lost to a crash or a timeout): the grant counts from that attempt, not
@@ -293,13 +407,13 @@ export class GrantWorker {
    * than retried later, so the grant is not held up by a backoff; a request closed meanwhile
    * has its removal queued behind this add.
    */
-  private async markGranted(effect: Effect, requestId: string, landedSince?: number): Promise<void> {
+  private async markGranted(effect: ClaimedEffect, requestId: string, landedSince?: number): Promise<void> {
     const { store, service, clock } = this.deps;
     await retryOnConflict(10, async () => {
       const current = (await store.get(requestId))!;
-      if (current.status !== Status.APPROVED) return store.completeEffect(effect.id);
+      if (current.status !== Status.APPROVED) return this.complete(effect);
       const now = clock.now();
-      await service.commitTransition(lifecycle.markGranted(current, now, current.standingMember === true, landedSince ?? now), current.version, [effect.id]);
+      await service.commitTransition(lifecycle.markGranted(current, now, current.standingMember === true, landedSince ?? now), current.version, [this.done(effect)]);
     });
   }
 
@@ -318,13 +432,13 @@ export class GrantWorker {
    * Takes the membership away unless it is not ours to take: the person was a standing member,
    * another active grant still covers them, or nothing was ever added.
    */
-  private async remove(effect: Effect, request: AccessRequest): Promise<void> {
+  private async remove(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     const { directory, store, service, clock } = this.deps;
     const now = clock.now();
-    if (request.membershipRemovedAt !== undefined) return store.completeEffect(effect.id);
+    if (request.membershipRemovedAt !== undefined) return this.complete(effect);
     if (request.standingMember === undefined) {
       // The add never got as far as looking at the membership: there is nothing of ours to remove.
-      return this.patch(request.id, effect.id, { membershipRemovedAt: now });
+      return this.patch(request.id, effect, { membershipRemovedAt: now });
     }
     const others = (await store.listOpen({ requesterId: request.requester.id, statuses: [Status.ACTIVE] })).filter(
       (r) => r.id !== request.id && lifecycle.sameId(r.group.id, request.group.id),
@@ -336,42 +450,54 @@ export class GrantWorker {
         // Entra ends the assignment itself; we still check that the member is gone.
         if (await directory.isMember(request.group.id, request.requester.id)) await directory.removeMember(request.group.id, request.requester.id);
       } else {
-        await directory.removeMember(request.group.id, request.requester.id);
+        // Gathered with the other removals due now into Graph JSON batches.
+        await this.members.remove(request.group.id, request.requester.id);
       }
     }
     const event: lifecycle.RequestEvent = keep
       ? { type: 'member_kept', requestId: request.id, at: now, reason: keep }
       : { type: 'member_removed', requestId: request.id, at: now, detail: { groupId: request.group.id, userId: request.requester.id } };
-    await this.patch(request.id, effect.id, { membershipRemovedAt: now }, [event]);
+    // The completion rides on the commit that records the outcome: one write, not two.
+    await this.patch(request.id, effect, { membershipRemovedAt: now }, [event]);
   }
 
-  private async failed(effect: Effect, request: AccessRequest, error: unknown): Promise<void> {
+  /**
+   * A handler failed (never for a store error: those are retried as they are, see \`run\`).
+   * Transient failures are retried with backoff; a removal is never given up; an add that
+   * cannot be done fails the request; a Teams effect given up is recorded (notify_failed).
+   */
+  private async failed(effect: ClaimedEffect, request: AccessRequest, error: unknown): Promise<void> {
     const { store, clock, logger } = this.deps;
     const attempts = effect.attempts + 1;
     const message = error instanceof Error ? error.message : String(error);
     const transient = isTransient(error) && !(error instanceof EffectSkipped);
     const limit = effect.lane === 'directory' ? this.options.maxAddAttempts : this.options.maxTeamsAttempts;
     logger.warn({ requestId: request.id, effect: effect.kind, attempts, err: message }, 'side effect failed');
+    if (error instanceof DomainError && error.code === ErrorCodes.DIRECTORY_THROTTLED) {
+      // Graph throttles the app as a whole: removals first, adds after the wait it asked for.
+      this.throttled = true;
+      this.throttledUntil = Math.max(this.throttledUntil, clock.now() + (retryAfterOf(error) ?? this.backoff(attempts)));
+    }
     if (effect.kind === 'directory.remove' || effect.kind === 'directory.extend') {
       // NB: a removal is never given up: access must end. It keeps trying at the slowest pace.
       if (attempts === limit) await this.alertRemovalTrouble(request, message);
-      return store.retryEffect(effect.id, clock.now() + this.backoff(Math.min(attempts, 30), error), message);
+      return store.retryEffect(effect.id, effect.lease.token, clock.now() + this.backoff(Math.min(attempts, 30), error), message);
     }
-    if (transient && attempts < limit) return store.retryEffect(effect.id, clock.now() + this.backoff(attempts, error), message);
+    if (transient && attempts < limit) return store.retryEffect(effect.id, effect.lease.token, clock.now() + this.backoff(attempts, error), message);
     if (effect.kind === 'directory.add') {
-      const fresh = (await store.get(request.id))!;
+      const fresh = await store.get(request.id);
       const code = error instanceof DomainError ? error.code : ErrorCodes.DIRECTORY_UNAVAILABLE;
-      if (fresh.status !== Status.APPROVED) return store.completeEffect(effect.id);
+      if (fresh?.status !== Status.APPROVED) return this.complete(effect);
       // A refusal by the directory (403, no such group, dynamic group) means this attempt added
       // nothing, but an earlier one may have landed before a crash: only a membership check
       // tells. Anything else (retries spent, a store failure after the add) may have left one.
       const refused = !transient && error instanceof DomainError && error.code.startsWith('DIRECTORY.');
       const nothingAdded = refused && !(await this.mayHaveAdded(fresh));
-      await this.deps.service.commitTransition(lifecycle.markFailed(fresh, clock.now(), { code, message }, nothingAdded), fresh.version, [effect.id]);
+      await this.deps.service.commitTransition(lifecycle.markFailed(fresh, clock.now(), { code, message }, nothingAdded), fresh.version, [this.done(effect)]);
       return;
     }
     const event: lifecycle.RequestEvent = { type: 'notify_failed', requestId: request.id, at: clock.now(), reason: message, detail: { effect: effect.kind, template: effect.template } };
-    await this.patch(request.id, effect.id, {}, [event]);
+    await this.patch(request.id, effect, {}, [event]);
   }
 
   /** Whether the person is in the group now (when the directory cannot say: assume so, and remove). */
@@ -402,11 +528,12 @@ export class GrantWorker {
     });
   }
 
-  /** Writes fields the worker learned (card locations, standing membership), racing nobody. */
-  private async patch(requestId: string, effectId: string | undefined, fields: Partial<AccessRequest>, events: lifecycle.RequestEvent[] = []): Promise<void> {
+  /** Writes fields the worker learned (card locations, the removal), with the effect's completion, racing nobody. */
+  private async patch(requestId: string, effect: ClaimedEffect, fields: Partial<AccessRequest>, events: lifecycle.RequestEvent[] = []): Promise<void> {
     await retryOnConflict(5, async () => {
-      const current = (await this.deps.store.get(requestId))!;
-      await this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events, completedEffectIds: effectId ? [effectId] : [] });
+      const current = await this.deps.store.get(requestId);
+      if (!current) return this.complete(effect);
+      await this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events, completedEffects: [this.done(effect)] });
     });
   }
 
@@ -418,12 +545,8 @@ export class GrantWorker {
     return { serviceUrl, tenantId: request.tenantId, teamId: channel.teamId, channelId: channel.channelId };
   }
 
-  /** Backoff with jitter; never sooner than a Retry-After the dependency asked for (`details.retryAfterMs`). */
   private backoff(attempts: number, error?: unknown): number {
-    const exp = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempts - 1));
-    const asked = error instanceof DomainError ? Number(error.details.retryAfterMs) : NaN;
-    const jittered = Math.round(exp / 2 + Math.random() * (exp / 2));
-    return Number.isFinite(asked) ? Math.max(jittered, asked) : jittered;
+    return backoffMs(attempts, error, this.options);
   }
 
 }

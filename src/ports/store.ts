@@ -93,8 +93,9 @@ export interface Commit {
   request: AccessRequest;
   /**
    * The version read before changing it; null when creating. Mismatch → REQUEST_CONFLICT.
-   * Creating an open request while the same requester has another open one for the same group
-   * (ids compared case-insensitively) → REQUEST_OPEN_EXISTS, never REQUEST_CONFLICT.
+   * Creating an open request while the same requester (id compared case-insensitively) has
+   * another open one for the same policy group (`group.alias`; two aliases of one Entra group
+   * are two groups) → REQUEST_OPEN_EXISTS, never REQUEST_CONFLICT.
    */
   expectedVersion: number | null;
   events: RequestEvent[];

@@ -64,7 +64,8 @@ export class FakeClock implements Clock {
       this.fire(next);
       await this.settle();
     }
-    this.current = end;
+    // NB: never back, also when time jumped meanwhile (a crash's jumpWhileDown under an advance that never finished).
+    this.current = Math.max(this.current, end);
     await this.settle();
   }
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { LowdbStore } from '../../src/adapters/store/lowdb-store';
+import { placeEffect } from '../../src/app/effects';
 import { verifyAuditFile } from '../../src/adapters/store/audit-verify';
 import * as lifecycle from '../../src/domain/request';
 import { buildBot, freePort, spawnBot } from '../chaos/bot-process';
@@ -156,7 +157,7 @@ describe('a crash between the hot write and the history append', () => {
       await a.open();
       const created = await a.commit({ request: aRequest({ id: 'R-CLOSE1', version: 0, createdAt: now, updatedAt: now }), expectedVersion: null, events: [] });
       const ended = lifecycle.cancel(created, created.requester, now + 1);
-      const closed = await a.commit({ request: { ...ended.request, standingMember: false }, expectedVersion: created.version, events: ended.events, effects: [{ kind: 'directory.remove' }] });
+      const closed = await a.commit({ request: { ...ended.request, standingMember: false }, expectedVersion: created.version, events: ended.events, effects: [placeEffect({ kind: 'directory.remove' }, ended.request)] });
       const [removal] = await a.listEffects(closed.id);
       // history.jsonl cannot be appended to (a directory in its place), as if the process died
       // right after the hot write: the hot file has the new version, history.jsonl the old one.
@@ -199,21 +200,30 @@ describe('a failed write (disk full): the person is told nothing happened, and n
   beforeEach(async () => {
     h = await startHarness({ env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
     data = path.join(h.dataDir, 'data');
-    // lowdb writes `.timebox.json.tmp` and renames it over timebox.json: pointing the temporary
-    // file at /dev/full makes every write of the hot state fail with ENOSPC, as on a full disk.
-    tmp = path.join(data, '.timebox.json.tmp');
+    // Every write is appended to journal.jsonl (opened for each batch): the journal moved aside and
+    // /dev/full in its place makes every write fail with ENOSPC, as on a full disk.
+    tmp = path.join(data, 'journal.jsonl');
   });
   afterEach(async () => {
     diskBack();
     await h.close();
   });
-  const diskFull = () => symlinkSync('/dev/full', tmp);
+  let aside = false;
+  const diskFull = () => {
+    if (existsSync(tmp)) {
+      renameSync(tmp, `${tmp}.aside`);
+      aside = true;
+    }
+    symlinkSync('/dev/full', tmp);
+  };
   const diskBack = () => {
     try {
       unlinkSync(tmp);
     } catch {
       // not there
     }
+    if (aside) renameSync(`${tmp}.aside`, tmp);
+    aside = false;
   };
   const audit = async () => (await h.audit()).map((r) => `${r.type}:${r.requestId ?? ''}`);
   const lastText = (user: typeof users.alex) => [...h.connector.sentTo(personalChatOf(user))].reverse().find((s) => s.activity.text)?.activity.text ?? '';
@@ -229,6 +239,7 @@ describe('a failed write (disk full): the person is told nothing happened, and n
     expect(await h.bot.store.listOpen()).toEqual([]);
     expect(await audit()).toEqual(auditBefore);
     expect(contentOf(path.join(data, 'timebox.json'))).not.toContain('disk full test');
+    expect(contentOf(`${tmp}.aside`)).not.toContain('disk full test');
 
     diskBack();
     await h.teams.say(users.alex, 'request sandbox for 1h because disk has room');

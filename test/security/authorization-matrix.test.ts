@@ -122,6 +122,14 @@ interface Observation {
 }
 const observed: Observation[] = [];
 
+
+/** The store allows one open request per person and group: close what a cell left open before the next one is seeded. */
+async function closeOpen(h: Harness): Promise<void> {
+  for (const r of await h.bot.store.listOpen()) {
+    await h.bot.store.commit({ request: { ...r, status: 'cancelled' as AccessRequest['status'] }, expectedVersion: r.version, events: [], effects: [] });
+  }
+}
+
 describe.each(VERBS)('authorization matrix: %s', (verb) => {
   let h: Harness;
   const clients = new Map<string, TeamsClient>();
@@ -137,6 +145,7 @@ describe.each(VERBS)('authorization matrix: %s', (verb) => {
 
   it.each(cells)(`${verb} by %s on a request that is %s`, async (actor, state) => {
     const requester = actor === 'requester who is an approver' ? MEGAN : ALEX;
+    await closeOpen(h);
     const seeded = await h.bot.store.commit({ request: fixture(state, requester), expectedVersion: null, events: [], effects: [] });
     const before = snapshot(await h.bot.store.get(seeded.id));
     const auditBefore = (await auditOf(h)).length;
@@ -223,6 +232,7 @@ describe('authorization through chat commands: the same rules, refusals audited'
     ['an admin', users.patti, false],
     ['the requester', users.alex, true],
   ] as const)('"cancel <id>" by %s', async (_who, user, allowed) => {
+    await closeOpen(h);
     const seeded = await h.bot.store.commit({ request: fixture('pending', ALEX), expectedVersion: null, events: [], effects: [] });
     const auditBefore = (await auditOf(h)).length;
     await h.teams.say(user, `cancel ${seeded.id.toLowerCase()}`);
@@ -243,6 +253,7 @@ describe('authorization through chat commands: the same rules, refusals audited'
   });
 
   it('"release" and "extend" act only on the sender\'s own grant: someone else\'s is out of reach', async () => {
+    await closeOpen(h);
     const grant = await h.bot.store.commit({ request: fixture('active', ALEX), expectedVersion: null, events: [], effects: [] });
     for (const text of ['release db-read', 'extend db-read by 30m']) {
       await h.teams.say(users.lynne, text);

@@ -2,7 +2,7 @@ import { startHarness, CHANNEL, type Harness } from '../helpers/harness';
 import { cardText, firstCard, waitFor } from '../helpers/fake-connector';
 import { users, personalChatOf, type TeamsUser } from '../helpers/teams-client';
 import { MAX_COMMAND_LENGTH } from '../../src/adapters/teams/command-parser';
-import { MAX_JUSTIFICATION } from '../../src/app/access-service';
+import { MAX_JUSTIFICATION } from '../../src/domain/submit-rules';
 import { RateLimiter, parseRateLimit } from '../../src/app/rate-limit';
 import type { Clock } from '../../src/ports/clock';
 import { isBackground } from './background';
@@ -173,6 +173,7 @@ describe('rate limit on new requests', () => {
         const r = await waitFor(async () => (await h.bot.store.listOpen()).find((x) => x.requester.id === users.alex.aadObjectId), 'request');
         await say(users.alex, `cancel ${r.id}`);
         await waitFor(async () => (await h.bot.store.listOpen()).length === 0, 'cancelled');
+        await h.bot.settled(); // the receipt's update for the cancel is sent before the next reply is read
       }
       // Refusals that file nothing did not use up the allowance...
       await say(users.alex, 'request nosuchgroup for 1h because typo');

@@ -1,77 +1,75 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { Low } from 'lowdb' with { 'resolution-mode': 'import' };
 import { DomainError, ErrorCodes } from '../../domain/errors';
-import { isClosed, mayHoldMembership, sameId, type AccessRequest, type RequestEvent } from '../../domain/request';
-import type { PersonalChat } from '../../ports/notifier';
-import type { AuditRecord, Commit, Effect, EffectLane, GroupBaseline, NewEffect, RequestQuery, Store } from '../../ports/store';
+import type { AccessRequest } from '../../domain/request';
+import type { AuditRecord } from '../../ports/store';
 import { AuditLog, readAuditFile, type AuditLogOptions } from './audit-log';
 import { History } from './history';
+import { StoreCore, emptyState, type Entry, type HotState } from './store-core';
 
-/** What lowdb rewrites on every write: only open requests and pending work, never history. */
-interface HotState {
-  formatVersion: 1;
-  requests: Record<string, AccessRequest>;
-  effects: Effect[];
-  /** Audit events committed but perhaps not yet appended to the audit file. */
-  auditQueue: Array<{ seq: number; event: RequestEvent }>;
-  nextEffectSeq: number;
-  nextAuditSeq: number;
-  personalChats: Record<string, PersonalChat>;
-  serviceUrls: Record<string, string>;
-  /** The reconciler's baselines by group id (lower-case); absent in files written before it. */
-  baselines?: Record<string, GroupBaseline>;
-  /**
-   * Requests just closed (or changed while closed), by id: written here first, in the same
-   * atomic write as their outbox entries and audit events, then appended to history.jsonl. A
-   * crash between the two leaves the version here, and the next open appends it.
-   */
-  closing?: Record<string, AccessRequest>;
+export interface LowdbStoreOptions {
+  /** The checkpoint key and interval (see AuditLog; without a key, no checkpoints). */
+  audit?: AuditLogOptions;
+  /** Compacts the journal into the snapshot once it has this many entries (default 20,000) … */
+  compactEntries?: number;
+  /** … or this many bytes (default 64 MiB), and at close. */
+  compactBytes?: number;
 }
 
-const emptyState = (): HotState => ({
-  formatVersion: 1,
-  requests: {},
-  effects: [],
-  auditQueue: [],
-  nextEffectSeq: 1,
-  nextAuditSeq: 1,
-  personalChats: {},
-  serviceUrls: {},
-});
-
-export const laneOf = (kind: NewEffect['kind']): EffectLane => (kind.startsWith('directory.') ? 'directory' : 'teams');
-
-/** See `Effect.queue`: membership changes queue per person and group, Teams effects per request. */
-export const queueOf = (request: AccessRequest, lane: EffectLane): string =>
-  lane === 'directory' ? `directory:${request.group.id.toLowerCase()}:${request.requester.id.toLowerCase()}` : `teams:${request.id}`;
+/** A journal line: `{"crc":<CRC-32 of the entry's JSON>,"entry":<the entry>}`. */
+const LINE = /^\{"crc":(\d+),"entry":/;
+const encodeLine = (entry: Entry & { n: number }): string => {
+  const body = JSON.stringify(entry);
+  return `{"crc":${crc32(body)},"entry":${body}}\n`;
+};
 
 /**
- * The default store: lowdb for the hot state (`timebox.json`, rewritten atomically on each
- * write), an append-only `history.jsonl` for closed requests, and the hash-chained
- * `audit.jsonl`. Keeping history out of the lowdb file is what keeps a write's cost flat as
- * closed requests pile up (bench/store.ts measures it).
+ * The default store, for ONE process. Files in `dir`:
+ * - `timebox.json`: the snapshot (lowdb): open requests and pending work as of journal entry
+ *   `journalN`, written atomically (DurableJsonFile) at compaction only;
+ * - `journal.jsonl`: every write since, one line each (a commit: the request's new version, its
+ *   effects, completed effects, audit events, due time), CRC-checked. Writes that arrive while
+ *   one is being fsynced are appended together and fsynced once (group commit); each caller is
+ *   acknowledged once its line is durable. So a write costs what it changes, not what is open;
+ * - `history.jsonl` (closed requests) and the hash-chained `audit.jsonl` (AuditLog, its one
+ *   writer), appended after each batch; a crash in between is mended at the next open from the
+ *   journal (the audit by seq, the history by version).
+ * At open: the snapshot, then the journal replayed; a torn last line (a crash mid-append, never
+ * acknowledged) is cut, a corrupt line before the end stops start-up naming the file.
  */
-export class LowdbStore implements Store {
+export class LowdbStore extends StoreCore {
   private db!: Low<HotState>;
   private readonly history: History;
   private readonly audit: AuditLog;
-  private queue: Promise<unknown> = Promise.resolve();
-  private closed = false;
   readonly hotFile: string;
+  readonly journalFile: string;
+  private lastN = 0;
+  private journalEntries = 0;
+  private journalBytes = 0;
+  private readonly compactEntries: number;
+  private readonly compactBytes: number;
 
-  /** `options.audit`: the checkpoint key and interval (see AuditLog; without a key, no checkpoints). */
   constructor(
     readonly dir: string,
-    options: { audit?: AuditLogOptions } = {},
+    options: LowdbStoreOptions = {},
   ) {
+    super();
     this.hotFile = path.join(dir, 'timebox.json');
+    this.journalFile = path.join(dir, 'journal.jsonl');
     this.history = new History(path.join(dir, 'history.jsonl'));
     this.audit = new AuditLog(path.join(dir, 'audit.jsonl'), options.audit);
+    this.compactEntries = options.compactEntries ?? 20_000;
+    this.compactBytes = options.compactBytes ?? 64 * 1024 * 1024;
   }
 
   get auditFile(): string {
     return this.audit.file;
+  }
+
+  protected get where(): string {
+    return this.dir;
   }
 
   async open(): Promise<void> {
@@ -86,268 +84,194 @@ export class LowdbStore implements Store {
         `The store file ${this.hotFile} cannot be read (${(error as Error).message}). It was left as it is; restore it from a backup or move it away to start empty.`,
       );
     }
-    if (this.db.data?.formatVersion !== 1) {
-      throw new DomainError(ErrorCodes.STORE_CORRUPT, `The store file ${this.hotFile} is not a Timebox store (no formatVersion 1). It was left as it is.`);
+    const state = this.db.data;
+    if (state?.formatVersion !== 1 && state?.formatVersion !== 2) {
+      throw new DomainError(ErrorCodes.STORE_CORRUPT, `The store file ${this.hotFile} is not a Timebox store (no formatVersion 1 or 2). It was left as it is.`);
     }
-    await this.history.load((id) => id in this.db.data.requests);
+    this.load(state);
+    this.lastN = state.journalN ?? 0;
+    await this.replay(state.journalN ?? 0);
+    this.opened = true;
+    await this.history.load((id) => this.requests.has(id));
     await this.settleClosing(true);
     await this.audit.open();
-    this.db.data.nextAuditSeq = Math.max(this.db.data.nextAuditSeq, this.audit.seq + 1);
+    this.counters.nextAuditSeq = Math.max(this.counters.nextAuditSeq, this.audit.seq + 1);
     await this.flushAudit();
+    // A store written before the journal (formatVersion 1) is migrated by its first snapshot.
+    if (state.formatVersion === 1) await this.compact();
+    this.db.data = emptyState(); // the live state is in the core; the snapshot is rebuilt when compacting
   }
 
   /**
    * Lets the writes under way finish, then takes no more: work still running after a shutdown
-   * (an effect handed back) must not write behind the next process's back. It fails instead,
-   * and its effect stays in the outbox for the next start. The audit head is signed last (with
-   * a key): nothing appends after it until the next open.
+   * (an effect handed back) must not write behind the next process's back. The journal is
+   * compacted (a quick next start), and the audit head signed last (with a key).
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    await this.serialized(async () => {
-      this.closed = true;
-      await this.audit.checkpoint('close');
-    });
-  }
-
-  async get(id: string): Promise<AccessRequest | undefined> {
-    return clone(await this.find(id));
-  }
-
-  commit(change: Commit): Promise<AccessRequest> {
-    return this.serialized(async () => {
-      const { request } = change;
-      const current = await this.find(request.id);
-      if (change.expectedVersion === null ? current !== undefined : current?.version !== change.expectedVersion) {
-        throw new DomainError(ErrorCodes.REQUEST_CONFLICT, `Request ${request.id} changed meanwhile; try again.`);
-      }
-      const stored: AccessRequest = { ...clone(request), version: (current?.version ?? 0) + 1 };
-      const closing = isClosed(stored.status);
-      await this.write(async (state) => {
-        if (closing) {
-          // NB: the hot file first, history.jsonl after (settleClosing). The other order left a
-          // window, found by the crash-and-fault run: a request already closed (a removal being
-          // recorded) had its new version in history while the write with its completed effect
-          // and its audit event was lost to a crash; the effect, run again, found the removal
-          // recorded and completed silently, and member_removed was never audited.
-          delete state.requests[stored.id];
-          (state.closing ??= {})[stored.id] = stored;
-        } else {
-          state.requests[stored.id] = stored;
-        }
-        const done = new Set(change.completedEffectIds ?? []);
-        if (done.size) state.effects = state.effects.filter((e) => !done.has(e.id));
-        for (const effect of change.effects ?? []) state.effects.push(this.newEffect(state, stored, effect));
-        for (const event of change.events) state.auditQueue.push({ seq: state.nextAuditSeq++, event });
-      });
-      // The audit file first: it is what people read; the history append is bookkeeping.
-      await this.flushAudit();
-      if (closing) await this.settleClosing();
-      return clone(stored);
-    });
-  }
-
-  async listOpen(query: RequestQuery = {}): Promise<AccessRequest[]> {
-    return Object.values(this.state.requests)
-      .filter(
-        (r) =>
-          (!query.requesterId || r.requester.id === query.requesterId) &&
-          (!query.groupAlias || r.group.alias === query.groupAlias) &&
-          (!query.statuses || query.statuses.includes(r.status)),
-      )
-      .sort((a, b) => a.createdAt - b.createdAt)
-      .map(clone);
-  }
-
-  async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
-    return (await this.history.recentOf(requesterId, limit)).map(clone);
-  }
-
-  async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
-    const mine = (r: AccessRequest) => sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r);
-    const open = Object.values(this.state.requests).filter(mine);
-    const pending = Object.values(this.state.closing ?? {}).filter(mine);
-    const closed = (await this.history.holding(requesterId, groupId)).filter((r) => mayHoldMembership(r) && !this.state.closing?.[r.id]);
-    return [...open, ...pending, ...closed].map(clone);
-  }
-
-  async dueEffects(now: number, limit: number): Promise<Effect[]> {
-    return this.heads()
-      .filter((e) => e.notBefore <= now)
-      .slice(0, limit)
-      .map(clone);
-  }
-
-  async listEffects(requestId?: string): Promise<Effect[]> {
-    return this.state.effects
-      .filter((e) => requestId === undefined || e.requestId === requestId)
-      .sort((a, b) => a.seq - b.seq)
-      .map(clone);
-  }
-
-  async nextEffectAt(): Promise<number | undefined> {
-    const heads = this.heads();
-    return heads.length ? Math.min(...heads.map((e) => e.notBefore)) : undefined;
-  }
-
-  retryEffect(id: string, notBefore: number, error: string): Promise<void> {
-    return this.serialized(() =>
-      this.write(async (state) => {
-        const effect = state.effects.find((e) => e.id === id);
-        if (effect) Object.assign(effect, { attempts: effect.attempts + 1, notBefore, lastError: error.slice(0, 500) });
-      }),
-    );
-  }
-
-  completeEffect(id: string): Promise<void> {
-    return this.serialized(() =>
-      this.write(async (state) => {
-        state.effects = state.effects.filter((e) => e.id !== id);
-      }),
-    );
-  }
-
-  appendAudit(events: RequestEvent[]): Promise<void> {
-    return this.serialized(async () => {
-      // Refusals change no request, so they skip the hot write; queued behind any events not
-      // yet flushed, so the file keeps sequence order.
-      for (const event of events) this.state.auditQueue.push({ seq: this.state.nextAuditSeq++, event });
-      await this.flushAudit();
-    });
+    if (this.closed || !this.opened) return;
+    await this.idle();
+    this.closed = true;
+    await this.compact();
+    await this.audit.checkpoint('close');
   }
 
   readAudit(): AsyncIterable<AuditRecord> {
     return readAuditFile(this.audit.file);
   }
 
-  savePersonalChat(userId: string, chat: PersonalChat): Promise<void> {
-    if (sameJson(this.state.personalChats[userId], chat)) return Promise.resolve();
-    return this.serialized(() => this.write(async (state) => void (state.personalChats[userId] = chat)));
+  async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
+    this.ready();
+    return (await this.history.recentOf(requesterId, limit)).filter((r) => !this.closing.has(r.id));
   }
 
-  async getPersonalChat(userId: string): Promise<PersonalChat | undefined> {
-    // Own keys only: ids come from activities, and "__proto__" must not find Object.prototype.
-    return Object.hasOwn(this.state.personalChats, userId) ? clone(this.state.personalChats[userId]) : undefined;
+  protected findArchived(id: string): Promise<AccessRequest | undefined> {
+    return this.history.get(id);
   }
 
-  saveServiceUrl(tenantId: string, serviceUrl: string): Promise<void> {
-    if (this.state.serviceUrls[tenantId] === serviceUrl) return Promise.resolve();
-    return this.serialized(() => this.write(async (state) => void (state.serviceUrls[tenantId] = serviceUrl)));
+  protected holdingArchived(requesterId: string, groupId: string): Promise<AccessRequest[]> {
+    return this.history.holding(requesterId, groupId);
   }
 
-  async getServiceUrl(tenantId: string): Promise<string | undefined> {
-    return Object.hasOwn(this.state.serviceUrls, tenantId) ? this.state.serviceUrls[tenantId] : undefined;
-  }
-
-  async getBaseline(groupId: string): Promise<GroupBaseline | undefined> {
-    return clone(this.state.baselines?.[groupId.toLowerCase()]);
-  }
-
-  saveBaseline(baseline: GroupBaseline): Promise<void> {
-    const key = baseline.groupId.toLowerCase();
-    if (sameJson(this.state.baselines?.[key], baseline)) return Promise.resolve();
-    return this.serialized(() => this.write(async (state) => void ((state.baselines ??= {})[key] = clone(baseline))));
-  }
-
-  private get state(): HotState {
-    if (!this.db?.data) throw new Error('LowdbStore used before open()');
-    return this.db.data;
-  }
-
-  /** The first effect of each (request, lane) queue: later ones wait for it. */
-  private heads(): Effect[] {
-    const seen = new Set<string>();
-    const heads: Effect[] = [];
-    for (const effect of [...this.state.effects].sort((a, b) => a.seq - b.seq)) {
-      const key = effect.queue ?? `${effect.requestId}/${effect.lane}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      heads.push(effect);
-    }
-    return heads.sort((a, b) => a.notBefore - b.notBefore || a.seq - b.seq);
-  }
-
-  private newEffect(state: HotState, request: AccessRequest, effect: NewEffect): Effect {
-    const seq = state.nextEffectSeq++;
-    const now = request.updatedAt;
-    const lane = laneOf(effect.kind);
-    return { ...effect, id: `${request.id}:${seq}`, requestId: request.id, lane, queue: queueOf(request, lane), seq, attempts: 0, notBefore: now, createdAt: now };
-  }
-
-  /**
-   * Applies `mutate` to the hot state and writes it atomically. If the write fails, the
-   * in-memory state is put back as it was, so nothing is half-done.
-   */
-  private async write(mutate: (state: HotState) => Promise<void>): Promise<void> {
-    const before = clone(this.state);
+  /** Appends the batch's lines and fsyncs once; on failure (a full disk can take part of it) cuts them off again. */
+  protected async persist(entries: Entry[]): Promise<void> {
+    const text = entries.map((entry, i) => encodeLine({ ...entry, n: this.lastN + i + 1 })).join('');
+    const handle = await fs.open(this.journalFile, 'a');
     try {
-      await mutate(this.db.data);
-      await this.db.write();
-    } catch (error) {
-      this.db.data = before;
-      if (error instanceof DomainError) throw error;
-      const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      process.emitWarning(`Timebox store: could not write ${this.dir}: ${(error as Error).message}; the change was not made`);
-      // What the person reads: nothing happened, and what to do (the path stays in the logs).
-      throw new DomainError(
-        ErrorCodes.STORE_WRITE_FAILED,
-        `Timebox could not save that, so nothing was changed (its storage failed: ${cause}). Try again in a few minutes; if it keeps failing, tell your Timebox admin.`,
-        { dir: this.dir, cause: (error as Error).message },
-      );
+      const { size } = await handle.stat();
+      try {
+        await handle.write(text);
+        await handle.datasync();
+      } catch (error) {
+        await handle.truncate(size).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await handle.close();
     }
+    this.lastN += entries.length;
+    this.journalEntries += entries.length;
+    this.journalBytes += Buffer.byteLength(text);
   }
 
-  /** The current version of a request: open (hot), just closed (hot, not yet in history), or in history. */
-  private async find(id: string): Promise<AccessRequest | undefined> {
-    return this.state.requests[id] ?? this.state.closing?.[id] ?? (await this.history.get(id));
+  protected async afterBatch(): Promise<void> {
+    // The audit file first: it is what people read; the history append is bookkeeping.
+    await this.flushAudit();
+    await this.settleClosing();
+    if (this.journalEntries >= this.compactEntries || this.journalBytes >= this.compactBytes) await this.compact();
   }
 
   /**
-   * Appends the closed versions the hot file holds to history.jsonl (after each closing commit,
-   * and at open for what a crash interrupted), then forgets them in memory (the file's copy goes
-   * with the next write; at open a version history already has is not appended twice). A failed
-   * append (disk full) is not the transition failing: it is in the hot file, and stays there
-   * until an append works.
+   * Writes the snapshot (atomically) and empties the journal it now covers. A crash between the
+   * two leaves journal lines the snapshot covers: replay skips them by number. A failure (disk
+   * full) is a warning: the journal still holds everything, and the next batch tries again.
+   */
+  private async compact(): Promise<void> {
+    if (this.journalEntries === 0 && this.db.data?.formatVersion === 2) return;
+    try {
+      this.db.data = this.snapshot(this.lastN);
+      await this.db.write();
+      this.db.data = emptyState();
+      const handle = await fs.open(this.journalFile, 'a');
+      try {
+        await handle.truncate(0);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      this.journalEntries = 0;
+      this.journalBytes = 0;
+    } catch (error) {
+      this.db.data = emptyState();
+      process.emitWarning(`Timebox store: could not compact ${this.journalFile} into ${this.hotFile} (${(error as Error).message}); the journal keeps growing until it can`);
+    }
+  }
+
+  /** Applies the journal's entries after `coveredN`; cuts a torn tail; stops at a corrupt line before it. */
+  private async replay(coveredN: number): Promise<void> {
+    let data: Buffer;
+    try {
+      data = await fs.readFile(this.journalFile);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new DomainError(ErrorCodes.STORE_CORRUPT, `Cannot read the journal ${this.journalFile}: ${(error as Error).message}. It was left as it is.`);
+    }
+    const entries: Array<Entry & { n: number }> = [];
+    let start = 0;
+    let line = 0;
+    let good = 0;
+    let bad: number | undefined;
+    while (start < data.length) {
+      const nl = data.indexOf(10, start);
+      const end = nl < 0 ? data.length : nl;
+      line++;
+      const entry = nl < 0 ? undefined : decodeLine(data.subarray(start, end));
+      if (!entry) {
+        bad ??= line;
+      } else if (bad !== undefined) {
+        throw new DomainError(ErrorCodes.STORE_CORRUPT, `The journal ${this.journalFile} has a corrupt line ${bad} (its checksum does not match) before good ones. It was left as it is; restore the data directory from a backup.`);
+      } else {
+        entries.push(entry);
+        good = end + 1;
+      }
+      start = end + 1;
+    }
+    if (good < data.length) {
+      process.emitWarning(`Timebox store: cut a torn tail of ${this.journalFile} (bytes ${good}-${data.length}, a write that was never acknowledged)`);
+      await fs.truncate(this.journalFile, good);
+    }
+    let expected = coveredN + 1;
+    for (const entry of entries) {
+      if (entry.n <= coveredN) continue;
+      if (entry.n !== expected) {
+        throw new DomainError(ErrorCodes.STORE_CORRUPT, `The journal ${this.journalFile} skips from entry ${expected - 1} to ${entry.n}: entries are missing. It was left as it is; restore the data directory from a backup.`);
+      }
+      this.apply(entry);
+      expected++;
+    }
+    this.lastN = expected - 1;
+    this.journalEntries = entries.length;
+    this.journalBytes = good;
+  }
+
+  /**
+   * Appends the closed versions not yet in history.jsonl (after each batch, and at open for what
+   * a crash interrupted), then forgets them. A failed append (disk full) is not the transition
+   * failing: the journal has it, and it stays closing until an append works.
    */
   private async settleClosing(atOpen = false): Promise<void> {
-    const closing = this.state.closing;
-    if (!closing) return;
-    for (const [id, request] of Object.entries(closing)) {
+    for (const [id, request] of [...this.closing]) {
       try {
-        // Only the file read at open can hold versions already appended (before a crash); in
-        // memory, a version waits here only until its append works.
         const known = atOpen ? await this.history.get(id) : undefined;
         if (!known || known.version < request.version) await this.history.append(request);
-        delete closing[id];
+        if (this.closing.get(id) === request) this.closing.delete(id);
       } catch (error) {
-        process.emitWarning(`Timebox store: could not append ${id} to the history yet (${(error as Error).message}); it stays in ${this.hotFile}`);
+        process.emitWarning(`Timebox store: could not append ${id} to the history yet (${(error as Error).message}); it stays in the journal`);
       }
     }
   }
 
   private async flushAudit(): Promise<void> {
-    const state = this.state;
-    if (state.auditQueue.length === 0) return;
+    if (this.auditQueue.length === 0) return;
     try {
-      await this.audit.append(state.auditQueue);
-      // The queue is trimmed in memory now and on disk with the next hot write; events left in
-      // the file's copy are skipped by sequence number when replayed.
-      state.auditQueue = state.auditQueue.filter((e) => e.seq > this.audit.seq);
+      await this.audit.append(this.auditQueue);
+      this.auditQueue = this.auditQueue.filter((e) => e.seq > this.audit.seq);
     } catch (error) {
-      // NB: the events stay queued in the committed hot file, so the next flush (or the next
-      // start) appends them; the transition itself did happen.
+      // NB: the events stay queued (and in the journal), so the next flush (or start) appends them.
       process.emitWarning(`audit append failed, will retry: ${(error as Error).message}`);
     }
   }
+}
 
-  private serialized<T>(work: () => Promise<T>): Promise<T> {
-    const guarded = () => {
-      if (this.closed) return Promise.reject(new DomainError(ErrorCodes.STORE_WRITE_FAILED, 'Timebox is shutting down, so nothing was changed. Try again in a moment.', { dir: this.dir, cause: 'closed' }));
-      return work();
-    };
-    const next = this.queue.then(guarded, guarded);
-    this.queue = next.catch(() => undefined);
-    return next;
+function decodeLine(line: Buffer): (Entry & { n: number }) | undefined {
+  const text = line.toString('utf8');
+  const head = LINE.exec(text);
+  if (!head || !text.endsWith('}')) return undefined;
+  const body = text.slice(head[0].length, -1);
+  if (crc32(body) !== Number(head[1])) return undefined;
+  try {
+    return JSON.parse(body) as Entry & { n: number };
+  } catch {
+    return undefined;
   }
 }
 
@@ -355,9 +279,7 @@ export class LowdbStore implements Store {
  * lowdb's JSONFile, made durable: the new state goes to `.timebox.json.tmp`, is fsynced, and
  * replaces timebox.json by rename (atomic: a reader or a crash sees the old file or the new
  * one, never half of one), and the directory is fsynced so the rename itself survives a power
- * loss. NB: lowdb's own writer (steno) renames without fsync: after a power cut the hot file
- * could then be older than the audit and history files (which are fsynced), i.e. decisions
- * in the audit log that the store no longer knows.
+ * loss. NB: lowdb's own writer (steno) renames without fsync.
  */
 class DurableJsonFile<T> {
   constructor(private readonly file: string) {}
@@ -378,7 +300,7 @@ class DurableJsonFile<T> {
     const temporary = path.join(dir, `.${path.basename(this.file)}.tmp`);
     const handle = await fs.open(temporary, 'w');
     try {
-      await handle.writeFile(JSON.stringify(data, null, 2));
+      await handle.writeFile(JSON.stringify(data));
       await handle.sync();
     } finally {
       await handle.close();
@@ -391,12 +313,4 @@ class DurableJsonFile<T> {
       await directory.close();
     }
   }
-}
-
-function clone<T>(value: T): T {
-  return value === undefined ? value : structuredClone(value);
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -75,7 +75,12 @@ interface Pending {
 const rankOf = (e: Effect): number => (e.kind === 'directory.remove' ? 0 : e.lane === 'directory' ? 1 : 2);
 const byDue = (a: Effect, b: Effect) => a.notBefore - b.notBefore || a.seq - b.seq;
 const queueKey = (e: Effect): string => e.queue ?? `${e.requestId}/${e.lane}`;
-const openKey = (r: AccessRequest): string => `${r.requester.id.toLowerCase()}|${r.group.id.toLowerCase()}`;
+/**
+ * The uniqueness key of open requests: requester (case-insensitive) and the policy's group alias.
+ * NB: the alias, not the Entra group id: two aliases of one group (e.g. db-read and
+ * db-read-oncall) may each be held at once; their membership changes still share one queue.
+ */
+const openKey = (r: AccessRequest): string => `${r.requester.id.toLowerCase()}|${r.group.alias.toLowerCase()}`;
 type DueItem = { id: string; at: number };
 
 /**
@@ -570,6 +575,12 @@ export abstract class StoreCore implements Store {
 
   async releaseLease(name: string, owner: string): Promise<void> {
     if (this.namedLeases.get(name)?.owner === owner) this.namedLeases.delete(name);
+  }
+
+  /** Forgets every lease (a restart: leases live in this process's memory only). */
+  protected freeLeases(): void {
+    this.leases.clear();
+    this.namedLeases.clear();
   }
 
   protected ready(): void {

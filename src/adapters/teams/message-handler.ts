@@ -3,7 +3,7 @@ import { DomainError, ErrorCodes } from '../../domain/errors';
 import { formatDuration } from '../../domain/duration';
 import { Status, type ListCardRef, type ListKind, type Person } from '../../domain/request';
 import { trackListCard } from '../../app/list-cards';
-import { normalizeId } from '../../app/access-service';
+import { normalizeId } from '../../domain/ids';
 import { renderHelpCard, renderRequestForm } from '../../cards';
 import type { BotDeps } from './bot-deps';
 import { actorOf, assertTenant, claimedIdentity, tenantOf } from './actor';

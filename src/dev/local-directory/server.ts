@@ -2,8 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { FaultRegistry, validateFaultSpec, type FaultControl, type FaultSpec } from './faults';
-import { GraphFailure, faultFailure, graphErrorBody } from './graph-error';
-import { routeGraphCall } from './graph-routes';
+import { GraphFailure, badRequest, faultFailure, graphErrorBody } from './graph-error';
+import { routeGraphCall, type GraphAnswer } from './graph-routes';
 import { DirectoryModel, type DirectoryState } from './model';
 import { readStateFile, writeStateFile } from './state-file';
 
@@ -66,6 +66,34 @@ export interface LocalDirectoryOptions {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Graph's limit of requests in one JSON batch. */
+const MAX_BATCH = 20;
+
+/** One request of a JSON batch as Graph takes it. */
+interface BatchRequest {
+  id: string;
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** Graph's own refusals of a malformed batch (the whole call, 400). */
+function readBatch(body: unknown): BatchRequest[] {
+  const requests = (body as { requests?: unknown } | undefined)?.requests;
+  if (!Array.isArray(requests) || requests.length === 0) throw badRequest('Invalid batch payload format.');
+  if (requests.length > MAX_BATCH)
+    throw badRequest(`Number of batch request steps exceeds the maximum of ${MAX_BATCH}.`);
+  const ids = new Set<string>();
+  return requests.map((r: unknown) => {
+    const item = (r ?? {}) as Partial<BatchRequest>;
+    if (typeof item.id !== 'string' || !item.id || typeof item.method !== 'string' || typeof item.url !== 'string')
+      throw badRequest('Invalid batch payload format: each request needs id, method and url.');
+    if (ids.has(item.id)) throw badRequest(`Batch request ids must be unique; '${item.id}' is repeated.`);
+    ids.add(item.id);
+    return item as BatchRequest;
+  });
+}
 
 function stateFromSeed(seed: LocalDirectorySeed): DirectoryState {
   if (!Array.isArray(seed?.users) || !Array.isArray(seed?.groups)) {
@@ -215,39 +243,135 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
     next();
   });
   app.use('/v1.0', express.json({ type: ['application/json', 'application/*+json'], limit: '1mb' }));
+
+  /** The subject of an add (`POST …/$ref`): who is being added, for the call log. */
+  const noteSubject = (call: LocalDirectoryCall, body: unknown): void => {
+    const ref = (body as { '@odata.id'?: unknown } | undefined)?.['@odata.id'];
+    if (call.method === 'POST' && call.path.endsWith('/$ref') && typeof ref === 'string') call.subject = ref.split('/').pop();
+  };
+  /** The failure a fault injects, in Graph's terms. */
+  const injected = (outcome: ReturnType<FaultRegistry['apply']>): GraphFailure | undefined => {
+    if (outcome.status === undefined) return undefined;
+    const failure = faultFailure(outcome.status, outcome.retryAfterSeconds);
+    return outcome.error
+      ? new GraphFailure(failure.status, outcome.error.code, outcome.error.message, failure.headers)
+      : failure;
+  };
+  /** Answers one call against the model (faults already applied): the same for single calls and batch items. */
+  const answer = (call: LocalDirectoryCall, query: Record<string, string>, body: unknown, baseUrl: string): GraphAnswer => {
+    return routeGraphCall(
+      model,
+      {
+        method: call.method,
+        segments: call.path.split('/').filter(Boolean),
+        query,
+        body,
+        baseUrl,
+        pimMinimumDurationMs: opts.pimMinimumDurationMs,
+      },
+      new Date(),
+    );
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+  /**
+   * `POST /$batch`, as Graph serves JSON batching: at most 20 requests, each answered on its
+   * own inside a 200 (`{ responses: [{ id, status, headers, body }] }`), each through the same
+   * routes and fault injection as the single call (so a `DELETE /groups/x/members/y/$ref` fault
+   * hits that item, answered 429 with its Retry-After in the item's headers) and logged in
+   * `calls` as that call. Faults on `POST /$batch` itself (or on every call) hit the batch as
+   * a whole. NB: latency is applied once per batch, the longest of its items' and the batch's
+   * own, since Graph runs a batch's requests side by side and answers when the slowest is
+   * done (roughly; it may also run them in any order). A drop on any item drops the whole
+   * connection: there is no way to lose one answer of a batch.
+   */
+  const serveBatch = async (req: Request, res: Response, batchCall: LocalDirectoryCall): Promise<void> => {
+    const outer = faults.apply('POST', '/$batch');
+    const failed = injected(outer);
+    let requests: BatchRequest[];
+    try {
+      requests = readBatch(req.body);
+    } catch (error) {
+      if (!(error instanceof GraphFailure)) throw error;
+      if (outer.latencyMs > 0) await sleep(outer.latencyMs);
+      sendFailure(res, batchCall, error, req);
+      return;
+    }
+    const baseUrl = `${req.protocol}://${req.get('host')}/v1.0`;
+    const items = requests.map((request) => {
+      const url = new URL(request.url.replace(/^\/?/, '/'), 'http://local');
+      let path: string;
+      try {
+        path = `/${url.pathname.split('/').filter(Boolean).map(decodeURIComponent).join('/')}`;
+      } catch {
+        path = url.pathname;
+      }
+      const call: LocalDirectoryCall = { method: request.method.toUpperCase(), path, status: 0, at: Date.now() };
+      if (url.search) call.query = url.search.slice(1);
+      noteSubject(call, request.body);
+      return { request, call, query: Object.fromEntries(url.searchParams.entries()), outcome: failed ? undefined : faults.apply(call.method, path) };
+    });
+    const latency = Math.max(outer.latencyMs, ...items.map((i) => i.outcome?.latencyMs ?? 0));
+    if (latency > 0) await sleep(latency);
+    if (outer.drop || items.some((i) => i.outcome?.drop)) {
+      calls.push(...items.map((i) => i.call));
+      req.socket.destroy();
+      return;
+    }
+    if (failed) {
+      sendFailure(res, batchCall, failed, req);
+      return;
+    }
+    const responses = items.map(({ request, call, query, outcome }) => {
+      calls.push(call);
+      const failure = (outcome && injected(outcome)) ?? undefined;
+      const fail = (f: GraphFailure) => {
+        call.status = f.status;
+        return {
+          id: request.id,
+          status: f.status,
+          headers: { 'Content-Type': 'application/json', ...f.headers },
+          body: graphErrorBody(f.code, f.message, req.get('client-request-id')),
+        };
+      };
+      if (failure) return fail(failure);
+      const contentType = Object.entries(request.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+      if (request.body !== undefined && !contentType)
+        return fail(badRequest('Content-Type header is required when a body is specified in a batch request.'));
+      try {
+        const done = answer(call, query, request.body, baseUrl);
+        call.status = done.status;
+        handle.onAnswered?.(call);
+        return done.body === undefined
+          ? { id: request.id, status: done.status, headers: {} }
+          : { id: request.id, status: done.status, headers: { 'Content-Type': 'application/json' }, body: done.body };
+      } catch (error) {
+        if (!(error instanceof GraphFailure)) throw error;
+        return fail(error);
+      }
+    });
+    send(res, batchCall, 200, { responses });
+  };
+
   app.use('/v1.0', async (req, res) => {
     const call = res.locals.call as LocalDirectoryCall;
-    const ref = (req.body as { '@odata.id'?: unknown } | undefined)?.['@odata.id'];
-    if (req.method === 'POST' && call.path.endsWith('/$ref') && typeof ref === 'string') call.subject = ref.split('/').pop();
+    if (req.method === 'POST' && call.path === '/$batch') return serveBatch(req, res, call);
+    noteSubject(call, req.body);
     const outcome = faults.apply(req.method, call.path);
-    if (outcome.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, outcome.latencyMs).unref());
+    if (outcome.latencyMs > 0) await sleep(outcome.latencyMs);
     if (outcome.drop) {
       req.socket.destroy();
       return;
     }
-    if (outcome.status !== undefined) {
-      const failure = faultFailure(outcome.status, outcome.retryAfterSeconds);
-      const injected = outcome.error
-        ? new GraphFailure(failure.status, outcome.error.code, outcome.error.message, failure.headers)
-        : failure;
-      sendFailure(res, call, injected, req);
+    const failure = injected(outcome);
+    if (failure) {
+      sendFailure(res, call, failure, req);
       return;
     }
     const searchParams = new URL(req.originalUrl, 'http://local').searchParams;
     try {
-      const answer = routeGraphCall(
-        model,
-        {
-          method: req.method,
-          segments: call.path.split('/').filter(Boolean),
-          query: Object.fromEntries(searchParams.entries()),
-          body: req.body,
-          baseUrl: `${req.protocol}://${req.get('host')}/v1.0`,
-          pimMinimumDurationMs: opts.pimMinimumDurationMs,
-        },
-        new Date(),
-      );
-      send(res, call, answer.status, answer.body);
+      const done = answer(call, Object.fromEntries(searchParams.entries()), req.body, `${req.protocol}://${req.get('host')}/v1.0`);
+      send(res, call, done.status, done.body);
       handle.onAnswered?.(call);
     } catch (error) {
       if (!(error instanceof GraphFailure)) throw error;

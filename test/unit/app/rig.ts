@@ -7,6 +7,7 @@ import { Scheduler } from '../../../src/app/scheduler';
 import type { Presenter } from '../../../src/app/presenter';
 import { renderApprovalCard, renderNotice, renderReceiptCard, type NoticeKind } from '../../../src/cards';
 import { LowdbStore } from '../../../src/adapters/store/lowdb-store';
+import { InMemoryStore } from '../../../src/adapters/store/in-memory-store';
 import { DomainError } from '../../../src/domain/errors';
 import { validatePolicy, type PolicyInput } from '../../../src/domain/policy';
 import type { AccessRequest, ListCardRef, Person } from '../../../src/domain/request';
@@ -162,10 +163,12 @@ export interface RigOptions {
   clock?: FakeClock;
   worker?: Partial<WorkerOptions>;
   mode?: 'membership' | 'pim';
+  /** `lowdb`: a real LowdbStore in `dir`, for tests about files; default: an InMemoryStore (reopened on restart and crash). */
+  store?: 'memory' | 'lowdb';
 }
 
 /**
- * AccessService + GrantWorker + Scheduler on a real LowdbStore in a temp dir, with the
+ * AccessService + GrantWorker + Scheduler on an InMemoryStore (or a LowdbStore in a temp dir), with the
  * FakeClock, the FakeDirectory and the RecordingNotifier. `restart` stops cleanly and starts
  * again on the same data; `crash` abandons the process mid-flight (its calls never answer,
  * its timers die) and starts a new one, as a kill -9 and a restart would.
@@ -177,6 +180,7 @@ export class Rig {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'timebox-app-'));
   readonly policy;
   private process!: Process;
+  private memory?: InMemoryStore;
 
   constructor(private readonly options: RigOptions = {}) {
     this.clock = options.clock ?? new FakeClock();
@@ -318,7 +322,7 @@ export class Rig {
   }
 
   private async boot(): Promise<Process> {
-    const raw = new LowdbStore(this.dir);
+    const raw = this.options.store === 'lowdb' ? new LowdbStore(this.dir) : (this.memory ??= new InMemoryStore());
     const store = severable<Store>(raw);
     const directory = severable(this.directory);
     const notifier = severable(this.notifier);

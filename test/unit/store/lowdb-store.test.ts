@@ -14,8 +14,12 @@ import { verifyAuditFile } from '../../../src/adapters/store/audit-verify';
 import * as lifecycle from '../../../src/domain/request';
 import type { AccessRequest, RequestEvent } from '../../../src/domain/request';
 import { aPerson, aRequest } from '../../helpers/domain-builders';
+import { placeEffect } from '../../../src/app/effects';
+import type { NewEffect } from '../../../src/ports/store';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
+/** Effects placed in their lane and queue, as the app does (app/effects.ts). */
+const placed = (request: AccessRequest, ...effects: NewEffect[]) => effects.map((e) => placeEffect(e, request));
 const megan = aPerson('megan');
 
 describe('LowdbStore', () => {
@@ -36,8 +40,9 @@ describe('LowdbStore', () => {
     return s;
   }
 
+  // One requester per request unless a test says otherwise: the store allows one open request per person and group.
   const submitted = (id: string, overrides: Partial<AccessRequest> = {}) => ({
-    ...aRequest({ id, version: 0, ...overrides }),
+    ...aRequest({ id, version: 0, requester: { ...aPerson('alex'), id: `alex-${id}` }, ...overrides }),
   });
   const event = (requestId: string, type: RequestEvent['type'] = 'submitted'): RequestEvent => ({
     type,
@@ -50,7 +55,7 @@ describe('LowdbStore', () => {
       request: submitted(id, overrides),
       expectedVersion: null,
       events: [event(id)],
-      effects: [{ kind: 'card.post' }],
+      effects: placed(submitted(id, overrides), { kind: 'card.post' }),
     });
   }
 
@@ -79,23 +84,23 @@ describe('LowdbStore', () => {
     const open1 = await create('R-AAAA01');
     await create('R-AAAA02');
     await close(open1);
+    await store.close(); // compacts the journal into the snapshot
     const hot = JSON.parse(readFileSync(path.join(dir, 'timebox.json'), 'utf8'));
     expect(Object.keys(hot.requests)).toEqual(['R-AAAA02']);
-    await store.close();
+    expect(readFileSync(path.join(dir, 'journal.jsonl'), 'utf8')).toBe('');
     store = await open();
     expect(await store.get('R-AAAA01')).toMatchObject({ status: 'denied', version: 2 });
     expect((await store.listOpen()).map((r) => r.id)).toEqual(['R-AAAA02']);
     expect((await store.listRecentClosed(open1.requester.id, 5)).map((r) => r.id)).toEqual(['R-AAAA01']);
   });
 
-  it('a crash between the history append and the hot write: the open state wins, and a later close wins after that', async () => {
+  it('history holding a version the journal lost (a hand-restored journal): the open state wins', async () => {
     const created = await create('R-AAAA01');
-    // What a crash leaves: the closed version appended to history, the hot file not yet rewritten.
-    const hotBefore = readFileSync(path.join(dir, 'timebox.json'), 'utf8');
+    // What that leaves: the closed version in history, the journal without its commit.
+    const journalBefore = readFileSync(path.join(dir, 'journal.jsonl'), 'utf8');
     await close(created);
-    writeFileSync(path.join(dir, 'timebox.json'), hotBefore);
-    await store.close();
-    store = await open();
+    writeFileSync(path.join(dir, 'journal.jsonl'), journalBefore);
+    store = await open(); // the old instance is dropped, as by a crash
     const reopened = await store.get('R-AAAA01');
     expect(reopened).toMatchObject({ status: 'pending', version: 1 });
     const cancelled = lifecycle.cancel(reopened!, reopened!.requester, T0 + 2);
@@ -191,24 +196,25 @@ describe('LowdbStore', () => {
 
   it('runs the membership changes of one person and group one at a time, across requests; Teams effects per request', async () => {
     const a = await store.commit({
-      request: submitted('R-AAAA01'),
+      // Closed already (its add still queued): a second open request of the same person and group is refused.
+      request: submitted('R-AAAA01', { requester: aPerson('alex'), status: 'cancelled' }),
       expectedVersion: null,
       events: [],
-      effects: [{ kind: 'directory.add' }, { kind: 'card.update' }],
+      effects: placed(submitted('R-AAAA01', { requester: aPerson('alex') }), { kind: 'directory.add' }, { kind: 'card.update' }),
     });
     await store.commit({
-      request: submitted('R-AAAA02', { group: a.group }),
+      request: submitted('R-AAAA02', { group: a.group, requester: a.requester }),
       expectedVersion: null,
       events: [],
-      effects: [{ kind: 'directory.remove' }, { kind: 'card.update' }],
+      effects: placed(submitted('R-AAAA02', { requester: a.requester }), { kind: 'directory.remove' }, { kind: 'card.update' }),
     });
     await store.commit({
       request: submitted('R-AAAA03', { requester: megan }),
       expectedVersion: null,
       events: [],
-      effects: [{ kind: 'directory.add' }],
+      effects: placed(submitted('R-AAAA03', { requester: megan }), { kind: 'directory.add' }),
     });
-    const due = await store.dueEffects(T0 + 1, 10);
+    const due = await store.claim('w', T0 + 1, 60_000, 10);
     const kinds = due.map((e) => `${e.requestId}:${e.kind}`).sort();
     // R-AAAA02's removal waits for R-AAAA01's add (same person, same group); Megan's add does not.
     expect(kinds).toEqual([
@@ -217,8 +223,9 @@ describe('LowdbStore', () => {
       'R-AAAA02:card.update',
       'R-AAAA03:directory.add',
     ]);
-    await store.completeEffect(due.find((e) => e.requestId === 'R-AAAA01' && e.kind === 'directory.add')!.id);
-    expect((await store.dueEffects(T0 + 1, 10)).map((e) => `${e.requestId}:${e.kind}`)).toContain(
+    const add = due.find((e) => e.requestId === 'R-AAAA01' && e.kind === 'directory.add')!;
+    await store.completeEffect(add.id, add.lease.token);
+    expect((await store.claim('w', T0 + 1, 60_000, 10)).map((e) => `${e.requestId}:${e.kind}`)).toContain(
       'R-AAAA02:directory.remove',
     );
   });

@@ -8,6 +8,10 @@ import { waitFor } from '../helpers/fake-connector';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+// NB: NOT RUN by any jest config yet. Under jest on the 2-core CI machine this file hangs before
+// `npm run dev` reports ready (the same steps pass from a plain script: tsx this file's logic);
+// the cause is not found. Kept out of `npm test` so that it cannot hang the suite; see issue 14's report.
+
 /**
  * `npm run dev` (the local directory, the bot, the Agents Playground) stops all three however
  * it is ended: SIGTERM or SIGINT to npm (not only a terminal's Ctrl-C to the whole group), or
@@ -53,7 +57,7 @@ describe('npm run dev stops all three servers', () => {
     groups.push(child.pid!);
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    await waitFor(() => output.includes('Ctrl-C stops everything'), `npm run dev ready:\n${output}`, 90_000);
+    await waitFor(() => output.includes('Ctrl-C stops everything'), 'npm run dev ready', 90_000);
     for (const port of Object.values(ports)) expect(await isPortFree(port)).toBe(false);
     return { child, ports, output: () => output };
   }

@@ -1,0 +1,342 @@
+import { placeEffect } from '../../src/app/effects';
+import { DomainError, ErrorCodes, type ErrorCode } from '../../src/domain/errors';
+import * as lifecycle from '../../src/domain/request';
+import type { AccessRequest, RequestEvent } from '../../src/domain/request';
+import type { AuditRecord, EffectKind, Store } from '../../src/ports/store';
+import { GENESIS_HASH, hashRecord } from '../../src/adapters/store/audit-log';
+import { aPerson, aRequest } from './domain-builders';
+
+/**
+ * What every Store promises (ports/store.ts), run against each implementation. `make` gives a
+ * fresh, unopened store and, for stores with files, `reopen` (a new instance on the same files,
+ * as after a crash: the old one is dropped without close).
+ */
+export interface StoreUnderTest {
+  store: Store;
+  reopen?: () => Store;
+  cleanup?: () => void;
+}
+
+const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
+const megan = aPerson('megan');
+const alex = aPerson('alex');
+const ben = { id: 'c3000000-0000-4000-8000-0000000000be', name: 'Ben Bell', upn: 'ben@example.com' };
+
+async function codeOf(attempt: Promise<unknown>): Promise<ErrorCode | 'ok'> {
+  try {
+    await attempt;
+    return 'ok';
+  } catch (error) {
+    if (error instanceof DomainError) return error.code;
+    throw error;
+  }
+}
+
+export function describeStoreContract(name: string, make: () => StoreUnderTest): void {
+  describe(`Store contract: ${name}`, () => {
+    let subject: StoreUnderTest;
+    let store: Store;
+    beforeEach(async () => {
+      subject = make();
+      store = subject.store;
+      await store.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      subject.cleanup?.();
+    });
+
+    const event = (requestId: string, type: RequestEvent['type'] = 'submitted', at = T0): RequestEvent => ({ type, requestId, at });
+    const effectsOf = (request: AccessRequest, ...kinds: EffectKind[]) => kinds.map((kind) => placeEffect({ kind }, request));
+
+    async function create(id: string, overrides: Partial<AccessRequest> = {}, kinds: EffectKind[] = ['card.post'], dueAt?: number | null): Promise<AccessRequest> {
+      const request = aRequest({ id, version: 0, createdAt: T0, updatedAt: T0, ...overrides });
+      return store.commit({ request, expectedVersion: null, events: [event(id)], effects: effectsOf(request, ...kinds), ...(dueAt !== undefined ? { dueAt } : {}) });
+    }
+    async function deny(request: AccessRequest): Promise<AccessRequest> {
+      const denied = lifecycle.castVote(request, megan, 'deny', T0 + 1, 'no');
+      return store.commit({ request: denied.request, expectedVersion: request.version, events: denied.events });
+    }
+    async function audit(): Promise<AuditRecord[]> {
+      const out: AuditRecord[] = [];
+      for await (const r of store.readAudit()) out.push(r);
+      return out;
+    }
+
+    describe('conditional commit', () => {
+      it('stores version 1 on create and increments it; a stale or duplicate write is REQUEST_CONFLICT and changes nothing', async () => {
+        const created = await create('R-AAAA01');
+        expect(created.version).toBe(1);
+        const changed = await store.commit({ request: { ...created, justification: 'new' }, expectedVersion: 1, events: [] });
+        expect(changed.version).toBe(2);
+        expect(await codeOf(store.commit({ request: { ...created, justification: 'stale' }, expectedVersion: 1, events: [event('R-AAAA01', 'voted')] }))).toBe(ErrorCodes.REQUEST_CONFLICT);
+        expect(await codeOf(create('R-AAAA01', { requester: ben }))).toBe(ErrorCodes.REQUEST_CONFLICT);
+        expect(await store.get('R-AAAA01')).toMatchObject({ version: 2, justification: 'new' });
+        expect((await audit()).map((r) => r.type)).toEqual(['submitted']);
+      });
+
+      it('returns copies: changing what it returned changes nothing stored', async () => {
+        const created = await create('R-AAAA01');
+        created.justification = 'mutated';
+        (await store.get('R-AAAA01'))!.justification = 'mutated too';
+        expect((await store.get('R-AAAA01'))!.justification).toBe('checking orders');
+      });
+
+      it('of two racing commits on one version, exactly one wins', async () => {
+        const created = await create('R-AAAA01');
+        const results = await Promise.all(['a', 'b', 'c'].map((j) => codeOf(store.commit({ request: { ...created, justification: j }, expectedVersion: 1, events: [] }))));
+        expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+        expect(results.filter((r) => r === ErrorCodes.REQUEST_CONFLICT)).toHaveLength(2);
+      });
+    });
+
+    describe('atomicity with effects and audit', () => {
+      it('a refused commit writes neither its effects nor its events', async () => {
+        const created = await create('R-AAAA01');
+        await codeOf(store.commit({ request: created, expectedVersion: 7, events: [event('R-AAAA01', 'approved')], effects: effectsOf(created, 'directory.add') }));
+        expect((await store.listEffects('R-AAAA01')).map((e) => e.kind)).toEqual(['card.post']);
+        expect((await audit()).map((r) => r.type)).toEqual(['submitted']);
+      });
+
+      it('completing effects in a commit removes them with the change; a lease that is not held refuses the whole commit', async () => {
+        const created = await create('R-AAAA01', {}, ['card.post', 'person.notify']);
+        const [post] = await store.claim('w1', T0, 60_000, 10);
+        expect(post!.kind).toBe('card.post');
+        expect(await codeOf(store.commit({ request: { ...created, justification: 'x' }, expectedVersion: 1, events: [], completedEffects: [{ id: post!.id, token: 'not-the-token' }] }))).toBe(ErrorCodes.STORE_LEASE_LOST);
+        expect(await store.get('R-AAAA01')).toMatchObject({ version: 1 });
+        await store.commit({ request: { ...created, justification: 'x' }, expectedVersion: 1, events: [], completedEffects: [{ id: post!.id, token: post!.lease.token }] });
+        expect((await store.listEffects('R-AAAA01')).map((e) => e.kind)).toEqual(['person.notify']);
+      });
+
+      it('a closed request keeps its effects, is found by id, and is listed among recent closed', async () => {
+        const created = await create('R-AAAA01');
+        const closed = await deny(created);
+        expect(closed.status).toBe('denied');
+        expect(await store.get('R-AAAA01')).toMatchObject({ status: 'denied', version: 2 });
+        expect(await store.listOpen()).toEqual([]);
+        expect((await store.listRecentClosed(alex.id, 5)).map((r) => r.id)).toEqual(['R-AAAA01']);
+        expect((await store.listEffects('R-AAAA01')).map((e) => e.kind)).toEqual(['card.post']);
+        const patched = await store.commit({ request: { ...closed, justification: 'after' }, expectedVersion: 2, events: [] });
+        expect(patched.version).toBe(3);
+        expect(await store.get('R-AAAA01')).toMatchObject({ version: 3, justification: 'after' });
+      });
+    });
+
+    describe('queue heads, claims and leases', () => {
+      it('one head per queue: a later effect of a queue waits for the one before', async () => {
+        await create('R-AAAA01', {}, ['card.post', 'card.update']);
+        const first = await store.claim('w1', T0, 60_000, 10);
+        expect(first.map((e) => e.kind)).toEqual(['card.post']);
+        await store.completeEffect(first[0]!.id, first[0]!.lease.token);
+        expect((await store.claim('w1', T0, 60_000, 10)).map((e) => e.kind)).toEqual(['card.update']);
+      });
+
+      it('membership changes of one person and group share a queue across requests', async () => {
+        const a = await create('R-AAAA01', {}, ['directory.add']);
+        await deny(a);
+        await create('R-AAAA02', {}, ['directory.remove']);
+        const claimed = await store.claim('w1', T0, 60_000, 10, ['directory']);
+        expect(claimed.map((e) => `${e.requestId}:${e.kind}`)).toEqual(['R-AAAA01:directory.add']);
+      });
+
+      it('order: removals first, then other directory work, then Teams work; oldest first within each; only due ones', async () => {
+        await create('R-AAAA01', { updatedAt: T0 + 3 }, ['card.post']);
+        await create('R-AAAA02', { requester: ben, updatedAt: T0 + 2 }, ['directory.add']);
+        await create('R-AAAA03', { group: { alias: 'sandbox', id: 'b2000000-0000-4000-8000-000000000009', displayName: 'S' }, updatedAt: T0 + 4 }, ['directory.remove']);
+        await create('R-AAAA04', { requester: ben, group: { alias: 'sandbox', id: 'b2000000-0000-4000-8000-000000000009', displayName: 'S' }, updatedAt: T0 + 1 }, ['directory.remove']);
+        await create('R-AAAA05', { requester: ben, group: { alias: 'x', id: 'b2000000-0000-4000-8000-00000000000a', displayName: 'X' }, updatedAt: T0 + 100 }, ['directory.remove']);
+        expect((await store.claim('w1', T0 + 10, 60_000, 10)).map((e) => e.requestId)).toEqual(['R-AAAA04', 'R-AAAA03', 'R-AAAA02', 'R-AAAA01']);
+        expect((await store.claim('w2', T0 + 10, 60_000, 10)).map((e) => e.requestId)).toEqual([]);
+        expect((await store.claim('w2', T0 + 100, 60_000, 1)).map((e) => e.requestId)).toEqual(['R-AAAA05']);
+      });
+
+      it('two owners never get the same effect; an expired lease goes to another owner, and the old token stops working', async () => {
+        await create('R-AAAA01', {}, ['card.post']);
+        await create('R-AAAA02', { requester: ben }, ['card.post']);
+        const [a, b] = await Promise.all([store.claim('w1', T0, 1000, 1), store.claim('w2', T0, 1000, 1)]);
+        expect(a).toHaveLength(1);
+        expect(b).toHaveLength(1);
+        expect(a![0]!.id).not.toBe(b![0]!.id);
+        const renewed = await store.claim('w2', T0 + 500, 1000, 10);
+        expect(renewed.map((e) => [e.id, e.lease.token, e.lease.until])).toEqual([[b![0]!.id, b![0]!.lease.token, T0 + 1500]]);
+        const taken = await store.claim('w2', T0 + 1501, 1000, 10);
+        expect(taken.map((e) => e.id).sort()).toEqual([a![0]!.id, b![0]!.id].sort());
+        expect(await codeOf(store.completeEffect(a![0]!.id, a![0]!.lease.token))).toBe(ErrorCodes.STORE_LEASE_LOST);
+        expect(await codeOf(store.retryEffect(a![0]!.id, a![0]!.lease.token, T0 + 5000, 'x'))).toBe(ErrorCodes.STORE_LEASE_LOST);
+        expect(await codeOf(store.renewLease(a![0]!.id, a![0]!.lease.token, T0 + 9000))).toBe(ErrorCodes.STORE_LEASE_LOST);
+        const mine = taken.find((e) => e.id === a![0]!.id)!;
+        await store.completeEffect(mine.id, mine.lease.token);
+        expect(await codeOf(store.completeEffect(mine.id, mine.lease.token))).toBe(ErrorCodes.STORE_LEASE_LOST);
+      });
+
+      it('a renewed lease is not taken; a lease past its end still holds until someone else claims', async () => {
+        await create('R-AAAA01', {}, ['card.post']);
+        const [e] = await store.claim('w1', T0, 1000, 1);
+        await store.renewLease(e!.id, e!.lease.token, T0 + 5000);
+        expect(await store.claim('w2', T0 + 2000, 1000, 1)).toEqual([]);
+        await store.retryEffect(e!.id, e!.lease.token, T0 + 6000, 'boom');
+        expect(await store.claim('w2', T0 + 5500, 1000, 1)).toEqual([]);
+        const [again] = await store.claim('w2', T0 + 6000, 1000, 1);
+        expect(again).toMatchObject({ id: e!.id, attempts: 1, lastError: 'boom', notBefore: T0 + 6000 });
+        expect(await store.nextEffectAt()).toBe(T0 + 7000);
+      });
+
+      it('nextEffectAt: when the next head becomes claimable; undefined when the outbox is empty', async () => {
+        expect(await store.nextEffectAt()).toBeUndefined();
+        await create('R-AAAA01', { updatedAt: T0 + 50 }, ['card.post', 'card.update']);
+        expect(await store.nextEffectAt()).toBe(T0 + 50);
+      });
+    });
+
+    describe('listHolding', () => {
+      it('open and closed requests of one person and group that may still hold the membership, ids case-insensitive', async () => {
+        const a = await create('R-AAAA01', { status: 'active', grantedAt: T0, expiresAt: T0 + 3_600_000, standingMember: false });
+        const ended = lifecycle.expire(a, T0 + 3_600_000);
+        await store.commit({ request: ended.request, expectedVersion: a.version, events: ended.events });
+        await create('R-AAAA02', { status: 'active', grantedAt: T0, expiresAt: T0 + 3_600_000, standingMember: false });
+        await create('R-AAAA03', { requester: ben, status: 'active', grantedAt: T0, expiresAt: T0 + 1, standingMember: false });
+        const held = await store.listHolding(alex.id.toUpperCase(), aRequest().group.id.toUpperCase());
+        expect(held.map((r) => r.id).sort()).toEqual(['R-AAAA01', 'R-AAAA02']);
+        const removed = (await store.get('R-AAAA01'))!;
+        await store.commit({ request: { ...removed, membershipRemovedAt: T0 + 3_600_001 }, expectedVersion: removed.version, events: [] });
+        expect((await store.listHolding(alex.id, aRequest().group.id)).map((r) => r.id)).toEqual(['R-AAAA02']);
+      });
+    });
+
+    describe('due times', () => {
+      it('listDue returns open requests due by now, earliest first; nextDueAt the earliest; closing or null clears it', async () => {
+        await create('R-AAAA01', {}, [], T0 + 300);
+        await create('R-AAAA02', { requester: ben }, [], T0 + 100);
+        await create('R-AAAA03', { requester: megan }, [], null);
+        expect(await store.nextDueAt()).toBe(T0 + 100);
+        expect(await store.listDue(T0 + 1000, 10)).toEqual([{ requestId: 'R-AAAA02', dueAt: T0 + 100 }, { requestId: 'R-AAAA01', dueAt: T0 + 300 }]);
+        expect(await store.listDue(T0 + 200, 10)).toEqual([{ requestId: 'R-AAAA02', dueAt: T0 + 100 }]);
+        expect(await store.listDue(T0 + 1000, 1)).toHaveLength(1);
+        const b = (await store.get('R-AAAA02'))!;
+        await store.commit({ request: { ...b, justification: 'no due change' }, expectedVersion: b.version, events: [] });
+        expect(await store.nextDueAt()).toBe(T0 + 100);
+        await deny((await store.get('R-AAAA02'))!);
+        expect(await store.nextDueAt()).toBe(T0 + 300);
+        await store.setDueAt('R-AAAA03', T0 + 50);
+        await store.setDueAt('R-AAAA02', T0 + 1); // closed: left alone
+        expect(await store.listDue(T0 + 1000, 10)).toEqual([{ requestId: 'R-AAAA03', dueAt: T0 + 50 }, { requestId: 'R-AAAA01', dueAt: T0 + 300 }]);
+        const a = (await store.get('R-AAAA01'))!;
+        await store.commit({ request: a, expectedVersion: a.version, events: [], dueAt: null });
+        await store.setDueAt('R-AAAA03', null);
+        expect(await store.nextDueAt()).toBeUndefined();
+      });
+    });
+
+    describe('audit', () => {
+      it('records are numbered in commit order and hash-chained, refusals included', async () => {
+        const a = await create('R-AAAA01');
+        await store.appendAudit([{ type: 'refused', requestId: '', at: T0 + 1, reason: 'no' } as unknown as RequestEvent]);
+        await deny(a);
+        const records = await audit();
+        expect(records.map((r) => [r.seq, r.type])).toEqual([
+          [1, 'submitted'],
+          [2, 'refused'],
+          [3, 'denied'],
+        ]);
+        let prev = GENESIS_HASH;
+        for (const r of records) {
+          expect(r.prevHash).toBe(prev);
+          const { hash, ...rest } = r;
+          expect(hashRecord(rest)).toBe(hash);
+          prev = hash;
+        }
+      });
+
+      it('concurrent commits keep one chain without gaps', async () => {
+        await Promise.all(['R-AAAA01', 'R-AAAA02', 'R-AAAA03', 'R-AAAA04'].map((id, i) => create(id, { requester: { ...ben, id: `c3000000-0000-4000-8000-00000000000${i}` } })));
+        expect((await audit()).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
+      });
+    });
+
+    describe('one open request per person and group', () => {
+      it('a second open request of one requester (case-insensitive) and group alias is REQUEST_OPEN_EXISTS (not a conflict); a closed one frees the slot', async () => {
+        const a = await create('R-AAAA01');
+        const upper = { ...alex, id: alex.id.toUpperCase() };
+        expect(await codeOf(create('R-AAAA02', { requester: upper }))).toBe(ErrorCodes.REQUEST_OPEN_EXISTS);
+        // Another alias of the same Entra group is another policy group: allowed.
+        expect(await create('R-AAAA03', { group: { ...aRequest().group, alias: 'db-read-oncall' } })).toMatchObject({ version: 1 });
+        expect(await create('R-AAAA04', { requester: ben })).toMatchObject({ version: 1 });
+        await deny(a);
+        expect(await create('R-AAAA05')).toMatchObject({ version: 1 });
+      });
+
+      it('of two racing creates for one person and group, one wins and the other is REQUEST_OPEN_EXISTS', async () => {
+        const results = await Promise.all([codeOf(create('R-AAAA01')), codeOf(create('R-AAAA02'))]);
+        expect(results.sort()).toEqual(['REQUEST.OPEN_EXISTS', 'ok'].sort());
+        expect(await store.listOpen()).toHaveLength(1);
+      });
+    });
+
+    describe('baselines and the reconcile lease', () => {
+      it('baselines are versioned: create once, replace at the version read, STORE_CONFLICT otherwise', async () => {
+        const base = { groupId: 'G-1', firstSeenAt: T0, members: ['a'], reported: {} };
+        const saved = await store.saveBaseline(base, null);
+        expect(saved.version).toBe(1);
+        expect(await codeOf(store.saveBaseline(base, null))).toBe(ErrorCodes.STORE_CONFLICT);
+        await store.saveBaseline({ ...saved, reported: { x: T0 } }, 1);
+        expect(await codeOf(store.saveBaseline({ ...saved, reported: { y: T0 } }, 1))).toBe(ErrorCodes.STORE_CONFLICT);
+        expect(await store.getBaseline('g-1')).toMatchObject({ version: 2, reported: { x: T0 } });
+      });
+
+      it('a named lease has one owner at a time, until it expires or is released', async () => {
+        expect(await store.acquireLease('reconcile', 'p1', T0, 1000)).toBe(true);
+        expect(await store.acquireLease('reconcile', 'p2', T0 + 10, 1000)).toBe(false);
+        expect(await store.acquireLease('reconcile', 'p1', T0 + 20, 1000)).toBe(true);
+        expect(await store.acquireLease('reconcile', 'p2', T0 + 1021, 1000)).toBe(true);
+        await store.releaseLease('reconcile', 'p1'); // not p1's any more: nothing
+        expect(await store.acquireLease('reconcile', 'p1', T0 + 1100, 1000)).toBe(false);
+        await store.releaseLease('reconcile', 'p2');
+        expect(await store.acquireLease('reconcile', 'p1', T0 + 1100, 1000)).toBe(true);
+      });
+    });
+
+    describe('chats, service URLs, close', () => {
+      it('remembers chats and service URLs; "__proto__" finds nothing', async () => {
+        await store.savePersonalChat('u1', { conversationId: 'c1', serviceUrl: 'https://s', tenantId: 't' } as never);
+        await store.saveServiceUrl('t', 'https://s');
+        expect(await store.getPersonalChat('u1')).toMatchObject({ conversationId: 'c1' });
+        expect(await store.getPersonalChat('__proto__')).toBeUndefined();
+        expect(await store.getServiceUrl('t')).toBe('https://s');
+        expect(await store.getServiceUrl('__proto__')).toBeUndefined();
+      });
+
+      it('after close, writes fail with STORE_WRITE_FAILED', async () => {
+        await store.close();
+        expect(await codeOf(create('R-AAAA01'))).toBe(ErrorCodes.STORE_WRITE_FAILED);
+      });
+    });
+
+    describe('crash and reopen (stores with files)', () => {
+      it('a reopened store sees every acknowledged commit, its effects, due times, leases freed, audit intact', async () => {
+        if (!subject.reopen) return expect(subject.reopen).toBeUndefined();
+        const a = await create('R-AAAA01', {}, ['card.post', 'directory.add'], T0 + 100);
+        await create('R-AAAA02', { requester: ben }, ['card.post'], T0 + 200);
+        await deny(a);
+        const [claimed] = await store.claim('w1', T0, 60_000, 1, ['teams']);
+        await store.retryEffect(claimed!.id, claimed!.lease.token, T0 + 10, 'later');
+        await store.saveBaseline({ groupId: 'G-1', firstSeenAt: T0, members: [], reported: {} }, null);
+        // No close: as after a crash.
+        const again = subject.reopen();
+        await again.open();
+        store = again; // the crashed instance is dropped, never closed
+        {
+          expect(await again.get('R-AAAA01')).toMatchObject({ status: 'denied', version: 2 });
+          expect((await again.listOpen()).map((r) => r.id)).toEqual(['R-AAAA02']);
+          expect(await again.listDue(T0 + 1000, 10)).toEqual([{ requestId: 'R-AAAA02', dueAt: T0 + 200 }]);
+          expect((await again.listEffects()).find((e) => e.id === claimed!.id)).toMatchObject({ attempts: 1, notBefore: T0 + 10 });
+          expect((await again.claim('w2', T0 + 10, 1000, 10)).length).toBeGreaterThan(0);
+          expect(await again.getBaseline('G-1')).toMatchObject({ version: 1 });
+          const records: string[] = [];
+          for await (const r of again.readAudit()) records.push(r.type);
+          expect(records).toEqual(['submitted', 'submitted', 'denied']);
+          expect(await codeOf(create('R-AAAA01'))).toBe(ErrorCodes.REQUEST_CONFLICT);
+        }
+      });
+    });
+  });
+}
