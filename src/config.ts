@@ -33,7 +33,7 @@ export interface Config {
 
 export class ConfigError extends DomainError {
   constructor(message: string) {
-    super(ErrorCodes.COMMAND_INVALID, message);
+    super(ErrorCodes.CONFIG_INVALID, message);
     this.name = 'ConfigError';
   }
 }

@@ -7,6 +7,7 @@ import { formatDuration, truncateForMessage } from '../domain/duration';
 import { newRequestId, normalizeId } from '../domain/ids';
 import { checkSubmit } from '../domain/submit-rules';
 import * as lifecycle from '../domain/request';
+import { dueAtOf } from '../domain/timing';
 import { Status, type AccessRequest, type Person, type Transition } from '../domain/request';
 import type { Clock } from '../ports/clock';
 import type { Directory } from '../ports/directory';
@@ -362,7 +363,9 @@ export class AccessService {
   async commitTransition(transition: Transition, expectedVersion: number | null, completed?: string[] | CompletedEffect[]): Promise<AccessRequest> {
     const effects = transition.events.flatMap((event) => effectsFor(event, transition.request, this.mode)).map((e) => placeEffect(e, transition.request));
     const done = completed?.length ? (typeof completed[0] === 'string' ? { completedEffectIds: completed as string[] } : { completedEffects: completed as CompletedEffect[] }) : {};
-    const stored = await this.deps.store.commit({ request: transition.request, expectedVersion, events: transition.events, effects, ...done });
+    // The scheduler's next look at the request, stored with it (so it never lists every open request).
+    const dueAt = dueAtOf(transition.request, this.rulesOf(transition.request));
+    const stored = await this.deps.store.commit({ request: transition.request, expectedVersion, events: transition.events, effects, dueAt, ...done });
     this.deps.onCommit?.();
     return stored;
   }

@@ -1,3 +1,4 @@
+import type { NoticeKind } from '../cards/notice';
 import { mayHoldMembership, type AccessRequest, type RequestEvent } from '../domain/request';
 import type { EffectKind, EffectLane, NewEffect, QueuedEffect } from '../ports/store';
 
@@ -19,8 +20,10 @@ const remove: NewEffect = { kind: 'directory.remove' };
 const cardUpdates: NewEffect[] = [{ kind: 'card.update' }, { kind: 'card.update', template: 'receipt' }];
 /** The list cards (`pending`, `status`) that show the request: queued only when some do. */
 const listUpdate: NewEffect = { kind: 'card.update', template: 'lists' };
-const reply = (template: string): NewEffect => ({ kind: 'thread.reply', template });
-const tell = (template: string, data?: NewEffect['data']): NewEffect => ({ kind: 'person.notify', template, ...(data ? { data } : {}) });
+// Which message an effect sends: a notice kind (thread.reply, person.notify), the receipt card
+// (person.notify, card.update), or the list cards (card.update). The worker refuses any other.
+const reply = (template: NoticeKind): NewEffect => ({ kind: 'thread.reply', template });
+const tell = (template: NoticeKind | 'receipt', data?: NewEffect['data']): NewEffect => ({ kind: 'person.notify', template, ...(data ? { data } : {}) });
 
 /**
  * The side effects each event causes. Effects carry no state: handlers read the request as

@@ -196,7 +196,7 @@ export class GrantWorker {
       ];
       const free = { directory: directorySlots, teams: teamsSlots };
       for (const f of this.inFlight.values()) free[f.lane]--;
-      const throttled = this.throttled && (now < this.throttledUntil || claimed.some((e) => e.kind === 'directory.remove') || [...this.inFlight.values()].some((f) => f.kind === 'directory.remove'));
+      const throttled = now < this.throttledUntil || (this.throttled && (claimed.some((e) => e.kind === 'directory.remove') || [...this.inFlight.values()].some((f) => f.kind === 'directory.remove')));
       let next = Number.POSITIVE_INFINITY;
       for (const effect of claimed) {
         if (this.inFlight.has(effect.id)) continue;

@@ -1,21 +1,33 @@
-import { Status, type AccessRequest } from '../domain/request';
+import { Status } from '../domain/request';
+import { dueActions, dueAtOf, rank, type TimedAction } from '../domain/timing';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
 import type { AccessService } from './access-service';
 
-type Due = { at: number; requestId: string; action: 'expire' | 'timeOut' | 'remind' | 'warn' };
+/** Requests taken from the store's due index per pass. */
+const DUE_BATCH = 500;
+/**
+ * Requests acted on at once. NB: one at a time, each expiry waited for its own fsync (~10 ms),
+ * so 1,000 grants ending together took 10 s to expire before any removal; side by side, the
+ * store writes them with one group commit.
+ */
+const CONCURRENCY = 64;
 
 /**
- * Time-driven transitions — expiries, expiry warnings, reminders, pending timeouts — computed
- * from the store every time (never from memory alone), so a restart rebuilds them and a grant
- * that ended while we were down is handled right after start. One timer, set to the earliest.
+ * Time-driven transitions — expiries, expiry warnings, reminders, pending timeouts. Each
+ * commit stores the request's next due time (`dueAtOf`, domain/timing.ts); the scheduler takes
+ * what is due from the store's index (`listDue`) and sleeps until `nextDueAt`, so a pass costs
+ * what is due, not what is open. At start it rebuilds every open request's due time once from
+ * the policy (which may have changed while we were down), so a grant that ended meanwhile is
+ * handled right after start. One timer, set to the earliest.
  */
 export class Scheduler {
   private cancelTimer?: () => void;
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  private rebuilt = false;
 
   constructor(
     private readonly deps: { store: Store; service: AccessService; clock: Clock; logger: Logger },
@@ -52,63 +64,79 @@ export class Scheduler {
     return this.running !== undefined || this.again;
   }
 
-  /** Every timed action of the open requests, earliest first. */
-  async plan(): Promise<Due[]> {
-    const open = await this.deps.store.listOpen({ statuses: [Status.PENDING, Status.ACTIVE] });
-    return open.flatMap((r) => this.dueOf(r)).sort((a, b) => a.at - b.at);
-  }
-
-  private dueOf(request: AccessRequest): Due[] {
-    const rules = this.deps.service.rulesOf(request);
-    const out: Due[] = [];
-    if (request.status === Status.PENDING) {
-      out.push({ at: request.createdAt + rules.pendingTimeoutMs, requestId: request.id, action: 'timeOut' });
-      if (request.remindedAt === undefined && rules.remindAfterMs < rules.pendingTimeoutMs) {
-        out.push({ at: request.createdAt + rules.remindAfterMs, requestId: request.id, action: 'remind' });
-      }
-    } else if (request.status === Status.ACTIVE && request.expiresAt !== undefined) {
-      out.push({ at: request.expiresAt, requestId: request.id, action: 'expire' });
-      const warnAt = request.expiresAt - rules.expiryWarningMs;
-      if (request.warnedAt === undefined && warnAt > (request.grantedAt ?? 0)) {
-        out.push({ at: warnAt, requestId: request.id, action: 'warn' });
-      }
-    }
-    return out;
+  /**
+   * Stores every open request's due time again from the policy as it is now (once, at start:
+   * a changed timeout or warning applies to requests made before it). The one pass that lists
+   * every open request.
+   */
+  async rebuild(): Promise<void> {
+    const { store, service } = this.deps;
+    const open = await store.listOpen({ statuses: [Status.PENDING, Status.APPROVED, Status.ACTIVE] });
+    for (const request of open) await store.setDueAt(request.id, dueAtOf(request, service.rulesOf(request)));
+    this.rebuilt = true;
   }
 
   private async tick(): Promise<void> {
     this.cancelTimer?.();
+    const { store, service, clock, logger } = this.deps;
     try {
-      const plan = await this.plan();
-      const now = this.deps.clock.now();
-      // Expiries first: ending access on time matters more than any notice.
-      const due = plan.filter((d) => d.at <= now).sort((a, b) => rank(a) - rank(b) || a.at - b.at);
+      if (!this.rebuilt) await this.rebuild();
+      const now = clock.now();
+      const listed = await store.listDue(now, DUE_BATCH);
+      // Expiries first across the whole batch: ending access on time matters more than any notice.
+      const due: Array<{ requestId: string; dueAt: number; action: TimedAction }> = [];
+      for (const { requestId, dueAt } of listed) {
+        const request = await store.get(requestId);
+        const actions = request ? dueActions(request, service.rulesOf(request), now) : [];
+        if (request && actions.length === 0) {
+          // The stored time is stale (the policy changed, or it was done already): store the real one.
+          await store.setDueAt(requestId, dueAtOf(request, service.rulesOf(request)));
+          continue;
+        }
+        for (const action of actions) due.push({ requestId, dueAt, action });
+      }
+      due.sort((a, b) => rank(a.action) - rank(b.action) || a.dueAt - b.dueAt);
+      // One request's actions in order (an expiry before its warning); requests side by side,
+      // taken in that order (expiries first, the oldest first).
+      const byRequest = new Map<string, TimedAction[]>();
+      for (const item of due) byRequest.set(item.requestId, [...(byRequest.get(item.requestId) ?? []), item.action]);
+      const queue = [...byRequest.entries()];
       let acted = 0;
       let failed = 0;
-      for (const item of due) {
-        if (this.stopped) return;
-        try {
-          if (await this.deps.service[item.action](item.requestId)) acted++;
-        } catch (error) {
-          failed++;
-          this.deps.logger.error({ err: error, requestId: item.requestId, action: item.action }, 'scheduled action failed; will retry');
+      const lane = async (): Promise<void> => {
+        for (let next = queue.shift(); next && !this.stopped; next = queue.shift()) {
+          const [requestId, actions] = next;
+          for (const action of actions) {
+            if (this.stopped) return;
+            try {
+              if (await service[action](requestId)) acted++;
+              else await this.refresh(requestId);
+            } catch (error) {
+              failed++;
+              logger.error({ err: error, requestId, action }, 'scheduled action failed; will retry');
+            }
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, lane));
       if (this.stopped) return;
-      if (acted > 0) {
+      if (acted > 0 || listed.length >= DUE_BATCH) {
         this.again = true; // what was done may have made more due (or moved the next time)
-      } else {
-        const upcoming = plan.find((d) => d.at > now)?.at;
-        const next = failed > 0 ? Math.min(now + 1000, upcoming ?? Infinity) : upcoming;
-        if (next !== undefined) this.cancelTimer = this.deps.clock.setTimer(Math.max(0, next - this.deps.clock.now()), () => this.poke());
+        return;
       }
+      const upcoming = await store.nextDueAt();
+      // Still due now: only what just failed is (the rest was done or refreshed): look again in a second.
+      const next = upcoming === undefined ? (failed > 0 ? now + 1000 : undefined) : upcoming <= now ? now + 1000 : failed > 0 ? Math.min(now + 1000, upcoming) : upcoming;
+      if (next !== undefined) this.cancelTimer = clock.setTimer(Math.max(0, next - clock.now()), () => this.poke());
     } catch (error) {
-      this.deps.logger.error({ err: error }, 'scheduler failed; retrying in 1s');
-      if (!this.stopped) this.cancelTimer = this.deps.clock.setTimer(1000, () => this.poke());
+      logger.error({ err: error }, 'scheduler failed; retrying in 1s');
+      if (!this.stopped) this.cancelTimer = clock.setTimer(1000, () => this.poke());
     }
   }
-}
 
-function rank(due: Due): number {
-  return due.action === 'expire' ? 0 : due.action === 'timeOut' ? 1 : 2;
+  /** An action that found nothing to do: the request's stored due time is brought up to date. */
+  private async refresh(requestId: string): Promise<void> {
+    const request = await this.deps.store.get(requestId);
+    if (request) await this.deps.store.setDueAt(requestId, dueAtOf(request, this.deps.service.rulesOf(request)));
+  }
 }

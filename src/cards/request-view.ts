@@ -35,14 +35,14 @@ export const groupWithAlias = (r: AccessRequest): string => `${groupTitle(r)} ·
 
 const totalExtensionsMs = (r: AccessRequest): number => r.extensions.reduce((sum, e) => sum + e.addedMs, 0);
 
-export function durationText(r: AccessRequest): string {
+function durationText(r: AccessRequest): string {
   const extra = totalExtensionsMs(r);
   return extra > 0
     ? `${formatDuration(r.durationMs)} (+${formatDuration(extra)} extended)`
     : formatDuration(r.durationMs);
 }
 
-export const approvalsGiven = (r: AccessRequest): number =>
+const approvalsGiven = (r: AccessRequest): number =>
   r.votes.filter((v) => v.decision === 'approve').length;
 
 export function approvalsText(r: AccessRequest): string {
@@ -61,7 +61,7 @@ export function approvalsProgress(r: AccessRequest): string {
  * When access ends. Absolute times only: a posted card is not re-rendered as time passes, so
  * "in 5m" would soon be wrong for whoever reads it later.
  */
-export function accessEndFact(r: AccessRequest): Fact | undefined {
+function accessEndFact(r: AccessRequest): Fact | undefined {
   if (r.status === Status.ACTIVE && r.expiresAt !== undefined)
     return { label: 'Access until', value: formatUtc(r.expiresAt) };
   if (r.status === Status.APPROVED)

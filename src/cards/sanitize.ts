@@ -8,7 +8,7 @@ export const TextLimit = { NAME: 80, UPN: 120, GROUP: 120, TICKET: 60, LONG: 500
 // required field says anything.
 const WORD_JOINER = '\u2060';
 /** Where a person's text had a line break: shown on the same line, never as a line of its own. */
-export const LINE_BREAK_MARK = '↵';
+const LINE_BREAK_MARK = '↵';
 
 /** `text.slice(0, end)` without leaving half of a surrogate pair at the end. */
 function cutAt(text: string, end: number): string {

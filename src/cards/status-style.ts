@@ -52,7 +52,3 @@ export function lookOf(request: AccessRequest): StatusLook {
   }
   return look;
 }
-
-export function statusLabel(status: Status): string {
-  return LOOKS[status].label;
-}

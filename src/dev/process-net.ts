@@ -32,7 +32,7 @@ export async function assertPortFree(port: number, purpose: string, envName?: st
 }
 
 /** A port the OS considers free on 127.0.0.1 (free when asked; bind it soon). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -6,7 +6,7 @@ import type { AccessRequest } from './request';
  * approved it beforehand. Anything that is not a plain approved request counts as one, so a
  * kind added later is held to the stricter rules below until someone decides otherwise.
  */
-export function grantedByRule(request: Pick<AccessRequest, 'kind'>): boolean {
+function grantedByRule(request: Pick<AccessRequest, 'kind'>): boolean {
   return request.kind !== 'standard';
 }
 

@@ -98,7 +98,7 @@ const channelSchema = z.object({ teamId: threadId('team'), channelId: threadId('
 
 const ALIAS = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 
-export const policySchema = z
+const policySchema = z
   .object({
     approverChannels: z.record(z.string(), channelSchema),
     admins: principals.default({ users: [], groups: [] }),
@@ -136,7 +136,6 @@ function crossCheck(policy: unknown, add: (path: string[], message: string) => v
 
 export type PolicyInput = z.input<typeof policySchema>;
 export type Policy = z.output<typeof policySchema>;
-export type PolicyGroup = Policy['groups'][string];
 export interface Principals {
   users: string[];
   groups: string[];

@@ -465,7 +465,7 @@ export const DECISION_SUBJECT_PATTERN = /^(request|extension:[1-9][0-9]{0,3})$/;
  * The number of the extension waiting for approval: the nth extension asked on the request.
  * An offer stored before offers were numbered counts as the one after those granted.
  */
-export function extensionNumber(request: AccessRequest): number | undefined {
+function extensionNumber(request: AccessRequest): number | undefined {
   const offer = request.pendingExtension;
   if (!offer) return undefined;
   return offer.n ?? request.extensions.length + 1;

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -88,6 +88,6 @@ describe('timebox CLI', () => {
 
   it('--version prints package.json\'s version', () => {
     const run = cli(['--version'], {});
-    expect(run.stdout.trim()).toBe((require(path.join(ROOT, 'package.json')) as { version: string }).version);
+    expect(run.stdout.trim()).toBe((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 });

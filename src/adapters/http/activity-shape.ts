@@ -24,7 +24,7 @@ const entity = z
     if (typeof m.text !== 'string') ctx.addIssue({ code: 'custom', message: 'a mention needs its text' });
   });
 
-export const activityShape = z
+const activityShape = z
   .object({
     type: z.string().min(1).max(64),
     id: str(512),
@@ -53,10 +53,10 @@ export const activityShape = z
   .passthrough();
 
 /** Teams activities are a few levels deep; a body nested deeper than this is not one. */
-export const MAX_DEPTH = 32;
+const MAX_DEPTH = 32;
 
 /** Depth of a parsed JSON value, without recursion (a hostile body may be nested 100 000 deep). */
-export function depthOf(value: unknown, limit = MAX_DEPTH + 1): number {
+function depthOf(value: unknown, limit = MAX_DEPTH + 1): number {
   let max = 0;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {

@@ -107,7 +107,7 @@ export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentic
  * as far as a 500 ("Invalid appId."). Timebox has no emulator or skill callers: only the channel's
  * issuer gets to botbuilder's checks.
  */
-export function checkTokenShape(authHeader: string, tenantId?: string, channelIssuer?: string): void {
+function checkTokenShape(authHeader: string, tenantId?: string, channelIssuer?: string): void {
   const parts = authHeader.split(' ');
   const segments = parts.length === 2 && parts[0] === 'Bearer' ? parts[1]!.split('.') : [];
   const header = segments.length === 3 ? jsonObject(segments[0]!) : undefined;

@@ -52,12 +52,12 @@ export class CardPresenter implements Presenter {
     return renderList(this.deps, ref.list, ref.viewer, { userId: ref.userId });
   }
 
-  async notice(template: string, request: AccessRequest, audience: 'channel' | 'requester', data?: Record<string, unknown>) {
+  async notice(template: NoticeKind, request: AccessRequest, audience: 'channel' | 'requester', data?: Record<string, unknown>) {
     const mentions: Mention[] =
       audience === 'channel' && (template === 'reminder' || template === 'break_glass' || template === 'extension_requested')
         ? (await this.approversInTeam(request)).map((m) => ({ id: m.teamsId, name: m.name }))
         : [];
-    return renderNotice(template as NoticeKind, { request, now: this.deps.clock.now(), audience, mentions, rules: this.deps.service.rulesOf(request), detail: noticeDetail(data) });
+    return renderNotice(template, { request, now: this.deps.clock.now(), audience, mentions, rules: this.deps.service.rulesOf(request), detail: noticeDetail(data) });
   }
 
   /** Members of the approvers' team who may approve this group (cached: group checks cost Graph calls). */

@@ -21,8 +21,6 @@ const USAGE: Record<string, string> = {
   cancel: 'cancel <request id>, e.g. "cancel R-7K3F9Q"',
 };
 
-export const usageOf = (command: keyof typeof USAGE): string => USAGE[command]!;
-
 /**
  * Turns what a person typed into a command. Group names and free text are returned as typed
  * (trimmed); nothing here trusts them further. Throws COMMAND_* errors that say the right form.

@@ -17,3 +17,8 @@ export function overlapReply(r: AccessRequest): string {
     ? `You hold ${r.group.alias} ${how}, so more time needs an approver: ${asked}.`
     : `You already hold ${r.group.alias}, so ${asked} instead.`;
 }
+
+/** The answer to a `request` filed outside personal chat (typed, or from the form): the rest comes in personal chat. */
+export function filedElsewhereReply(r: AccessRequest): string {
+  return `Filed ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}). I'll keep you posted in our personal chat.`;
+}

@@ -2,9 +2,11 @@ import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext }
 import { z } from 'zod';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { formatDuration, parseDuration } from '../../domain/duration';
-import { DECISION_SUBJECT_PATTERN, describeStatus, type AccessRequest, type DecisionSubject, type Person } from '../../domain/request';
+import { DECISION_SUBJECT_PATTERN, describeStatus, sameId, type AccessRequest, type DecisionSubject, type Person } from '../../domain/request';
 import { normalizeId } from '../../domain/ids';
 import type { SubmitResult } from '../../app/access-service';
+import { statusOf } from '../../app/queries';
+import { auditIfRefused } from '../../app/refusals';
 import { CardVerb, renderApprovalCard, renderReceiptCard, renderRequestForm, renderStatusCard, renderMessageCard, type Viewer } from '../../cards';
 import type { BotDeps } from './bot-deps';
 import { actorOf, claimedIdentity, tenantOf } from './actor';
@@ -12,7 +14,7 @@ import { splitTicket } from './command-parser';
 import { userMessageOf } from './replies';
 import { withSuggestion } from './did-you-mean';
 import { renderList } from './list-cards';
-import { overlapReply } from './extension-reply';
+import { filedElsewhereReply, overlapReply } from './extension-reply';
 
 const text = (max: number) => z.string().max(max).optional();
 
@@ -75,18 +77,6 @@ function clippedValues(value: unknown): Record<string, string | undefined> {
   return { group: clip(data.group, 200), duration: clip(data.duration, 20), justification: clip(data.justification, 1000), ticket: clip(data.ticket, 100) };
 }
 
-const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.ALREADY_VOTED, ErrorCodes.WRONG_TENANT, ErrorCodes.UNAUTHENTICATED, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.REQUEST_RATE_LIMITED];
-
-/** Verbs that change a request: every refusal of one is audited, whatever the reason (stale, forged, not allowed). */
-const CHANGING_VERBS: string[] = [CardVerb.APPROVE, CardVerb.DENY, CardVerb.CANCEL, CardVerb.EXTEND, CardVerb.RELEASE, CardVerb.REVOKE, CardVerb.ACKNOWLEDGE, CardVerb.CLAIM];
-
-/** Whether an error is the bot saying no (audited), rather than a dependency failing (logged). */
-export function isAuditedRefusal(verb: string, error: unknown): error is DomainError {
-  if (!(error instanceof DomainError)) return false;
-  if (AUTH_CODES.includes(error.code)) return true;
-  return CHANGING_VERBS.includes(verb) && !/^(DIRECTORY|STORE|CONNECTOR)\./.test(error.code);
-}
-
 export function cardResponse(card: object): AdaptiveCardInvokeResponse {
   return { statusCode: 200, type: 'application/vnd.microsoft.card.adaptive', value: card as Record<string, unknown> };
 }
@@ -106,10 +96,8 @@ export class InvokeHandler {
       actor = await actorOf(context.activity, this.deps.directory, this.deps.tenantId);
       return await this.dispatch(context, click, actor);
     } catch (error) {
-      if (isAuditedRefusal(click.action.verb, error)) {
-        const requestId = click.action.data?.requestId ? normalizeId(click.action.data.requestId) : undefined;
-        await this.deps.service.auditRefusal(requestId, actor, click.action.verb, error, actor ? {} : claimedIdentity(context.activity)).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not audit a refusal'));
-      }
+      const requestId = click.action.data?.requestId ? normalizeId(click.action.data.requestId) : undefined;
+      await auditIfRefused(this.deps.service, this.deps.logger, { action: click.action.verb, error, requestId, actor, detail: actor ? {} : claimedIdentity(context.activity) });
       const message = userMessageOf(error, this.deps.logger);
       return this.answer(context, click, actor, message);
     }
@@ -167,9 +155,7 @@ export class InvokeHandler {
       const personal = context.activity.conversation?.conversationType === 'personal';
       return cardResponse(renderMessageCard(submittedText(result, personal), 'good'));
     } catch (error) {
-      if (isAuditedRefusal(CardVerb.SUBMIT_REQUEST, error)) {
-        await service.auditRefusal(undefined, actor, CardVerb.SUBMIT_REQUEST, error).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not audit a refusal'));
-      }
+      await auditIfRefused(service, this.deps.logger, { action: CardVerb.SUBMIT_REQUEST, error, actor });
       // The form comes back with what the person typed and what to fix.
       return cardResponse(renderRequestForm({ groups: await service.requestableGroups(actor), values, error: userMessageOf(withSuggestion(error, service.policy), this.deps.logger) }));
     }
@@ -222,19 +208,17 @@ export class InvokeHandler {
     }
     const replyTo = context.activity.replyToId;
     if (replyTo && request.receiptCard?.activityId === replyTo && viewer === 'requester') return cardResponse(renderReceiptCard({ request, now, error }));
-    if (context.activity.conversation?.conversationType === 'personal') {
-      const open = await this.deps.store.listOpen({ requesterId: actor.id });
-      if (open.some((r) => r.id === request.id) || request.requester.id === actor.id) {
-        const recent = await this.deps.store.listRecentClosed(actor.id, 5);
-        return error ? cardResponse(renderReceiptCard({ request, now, error })) : cardResponse(renderStatusCard({ open, recent, now }));
-      }
+    // In personal chat, one's own request answers with one's status (or its receipt, with the refusal).
+    if (context.activity.conversation?.conversationType === 'personal' && sameId(request.requester.id, actor.id)) {
+      if (error) return cardResponse(renderReceiptCard({ request, now, error }));
+      return cardResponse(renderStatusCard({ ...(await statusOf(this.deps.store, actor)), now }));
     }
     return cardResponse(renderApprovalCard({ request, viewer, now, error }));
   }
 
   private async viewerOf(request: AccessRequest, actor: Person): Promise<Viewer> {
     if (await this.deps.service.authorizer.isApprover(this.deps.service.rulesOf(request), actor)) return 'approver';
-    return request.requester.id === actor.id ? 'requester' : 'other';
+    return sameId(request.requester.id, actor.id) ? 'requester' : 'other';
   }
 }
 
@@ -256,7 +240,7 @@ function submittedText(result: SubmitResult, personal: boolean): string {
   if (result.outcome === 'extension') return overlapReply(r);
   return personal
     ? `Sent ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}) to the approvers. Your receipt below shows where it stands.`
-    : `Filed ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}). I'll keep you posted in our personal chat.`;
+    : filedElsewhereReply(r);
 }
 
 /** What a decision button decides; one from a card without it (posted before subjects existed) is for the request. */

@@ -1,11 +1,6 @@
 import type { AccessService } from '../../app/access-service';
-import {
-  pendingDecision,
-  Status,
-  type AccessRequest,
-  type ListKind,
-  type Person,
-} from '../../domain/request';
+import { pendingFor, statusOf } from '../../app/queries';
+import type { ListKind, Person } from '../../domain/request';
 import type { Clock } from '../../ports/clock';
 import type { Store } from '../../ports/store';
 import { pendingShown, renderPendingCard, renderStatusCard, statusShown } from '../../cards';
@@ -22,17 +17,6 @@ export interface RenderedList {
   shownIds: string[];
 }
 
-/** What `viewer` may decide now: pending requests and waiting extensions of groups they approve. */
-export async function decisionsFor(deps: ListDeps, viewer: Person): Promise<AccessRequest[]> {
-  const { store, service } = deps;
-  const open = await store.listOpen({ statuses: [Status.PENDING, Status.ACTIVE] });
-  const mine: AccessRequest[] = [];
-  for (const r of open) {
-    if (pendingDecision(r) && (await service.authorizer.isApprover(service.rulesOf(r), viewer))) mine.push(r);
-  }
-  return mine;
-}
-
 /**
  * A list card (`pending`, `status`) for `viewer`, as the store says now: what the command
  * posts, what a click or a refresh on the list answers with, and what the worker updates the
@@ -46,14 +30,13 @@ export async function renderList(
 ): Promise<RenderedList> {
   const now = deps.clock.now();
   if (list === 'pending') {
-    const requests = await decisionsFor(deps, viewer);
+    const requests = await pendingFor(deps, viewer);
     return {
       card: renderPendingCard({ requests, now, refreshUserId: options.userId, error: options.error }),
       shownIds: pendingShown(requests).map((r) => r.id),
     };
   }
-  const open = await deps.store.listOpen({ requesterId: viewer.id });
-  const recent = await deps.store.listRecentClosed(viewer.id, 5);
+  const { open, recent } = await statusOf(deps.store, viewer);
   return {
     card: renderStatusCard({ open, recent, now, refreshUserId: options.userId, error: options.error }),
     shownIds: statusShown(open).map((r) => r.id),

@@ -3,6 +3,7 @@ import { DomainError, ErrorCodes } from '../../domain/errors';
 import { formatDuration } from '../../domain/duration';
 import { Status, type ListCardRef, type ListKind, type Person } from '../../domain/request';
 import { trackListCard } from '../../app/list-cards';
+import { auditIfRefused } from '../../app/refusals';
 import { normalizeId } from '../../domain/ids';
 import { renderHelpCard, renderRequestForm } from '../../cards';
 import type { BotDeps } from './bot-deps';
@@ -11,11 +12,7 @@ import { parseCommand, splitTicket, type Command } from './command-parser';
 import { replyCard, replyCardAt, replyText, userMessageOf } from './replies';
 import { renderList } from './list-cards';
 import { withSuggestion } from './did-you-mean';
-import { overlapReply } from './extension-reply';
-
-const AUTH_CODES: string[] = [ErrorCodes.NOT_APPROVER, ErrorCodes.NOT_REQUESTER, ErrorCodes.NOT_ADMIN, ErrorCodes.SELF_APPROVAL, ErrorCodes.NOT_ELIGIBLE, ErrorCodes.WRONG_TENANT, ErrorCodes.UNAUTHENTICATED, ErrorCodes.REQUEST_RATE_LIMITED];
-/** Commands that change a request: every refusal of one is audited, whatever the reason. */
-const CHANGING_COMMANDS: string[] = ['cancel', 'extend', 'release'];
+import { filedElsewhereReply, overlapReply } from './extension-reply';
 
 /** Chat commands (PRODUCT.md §3), in personal chat or by @mention in a channel or group chat. */
 export class MessageHandler {
@@ -33,13 +30,8 @@ export class MessageHandler {
       actor = await actorOf(activity, this.deps.directory, this.deps.tenantId);
       await this.run(context, command, actor);
     } catch (error) {
-      const refused =
-        error instanceof DomainError &&
-        (AUTH_CODES.includes(error.code) || (command !== undefined && CHANGING_COMMANDS.includes(command.name) && !/^(DIRECTORY|STORE|CONNECTOR)\./.test(error.code)));
-      if (refused) {
-        const requestId = command?.name === 'cancel' ? normalizeId(command.requestId) : undefined;
-        await this.deps.service.auditRefusal(requestId, actor, command?.name ?? 'message', error, actor ? {} : claimedIdentity(activity)).catch((e: unknown) => this.deps.logger.error({ err: e }, 'could not audit a refusal'));
-      }
+      const requestId = command?.name === 'cancel' ? normalizeId(command.requestId) : undefined;
+      await auditIfRefused(this.deps.service, this.deps.logger, { action: command?.name ?? 'message', error, requestId, actor, detail: actor ? {} : claimedIdentity(activity) });
       await replyText(context, userMessageOf(withSuggestion(error, this.deps.service.policy), this.deps.logger));
     }
   }
@@ -59,9 +51,7 @@ export class MessageHandler {
         const result = await service.submit({ requester: actor, tenantId: tenantOf(context.activity), group: rules.alias, durationMs: command.durationMs, justification, ticket, breakGlass: command.breakGlass });
         const r = result.request;
         if (result.outcome === 'extension') return replyText(context, overlapReply(r));
-        if (!personal) {
-          return replyText(context, `Filed ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}). I'll keep you posted in our personal chat.`);
-        }
+        if (!personal) return replyText(context, filedElsewhereReply(r));
         return; // the receipt card comes from the worker, and updates live
       }
       case 'extend': {

@@ -20,7 +20,7 @@ export interface ConnectorRetryPolicy {
   maxDelayMs: number;
 }
 
-export const defaultConnectorRetry: ConnectorRetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 5_000 };
+const defaultConnectorRetry: ConnectorRetryPolicy = { maxAttempts: 4, baseDelayMs: 250, maxDelayMs: 5_000 };
 
 export interface TeamsNotifierOptions {
   retry?: Partial<ConnectorRetryPolicy>;

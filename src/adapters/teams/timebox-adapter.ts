@@ -12,7 +12,7 @@ export interface ActivityOutcome {
 /** Called once per conversation for an authenticated activity Timebox does not act on (audit). */
 export type OnForeignActivity = (refusal: { reason: 'channel' | 'tenant'; channelId: string; conversationId: string; tenantId?: string }) => Promise<void>;
 
-export const TEAMS_CHANNEL = 'msteams';
+const TEAMS_CHANNEL = 'msteams';
 const UNAUTHORIZED = 'Unauthorized: Timebox accepts only activities the Bot Framework signed for this bot.';
 const NOT_TEAMS = 'Forbidden: Timebox acts only on Microsoft Teams activities of its own tenant.';
 /** How many conversations' refusals are remembered, so that a flood is audited once, not per activity. */
