@@ -50,7 +50,8 @@ describe('fuzzing the command parser', () => {
           expect(error.message.length).toBeLessThan(400);
           expect(error.message).not.toMatch(/\n\s+at /);
         }
-        expect(performance.now() - started).toBeLessThan(100);
+        // A guard against catastrophic backtracking, not a benchmark: a GC pause or a loaded CI machine may take tens of ms.
+        expect(performance.now() - started).toBeLessThan(1000);
       }),
       params(3000),
     );

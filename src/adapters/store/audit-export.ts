@@ -1,6 +1,5 @@
 import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { readJsonlLines } from './jsonl-lines';
 import type { Writable } from 'node:stream';
 import { parseDuration } from '../../domain/duration';
 import type { AuditRecord } from '../../ports/store';
@@ -90,7 +89,7 @@ export async function exportAudit(file: string, options: ExportOptions, out: Wri
   else await write(out, '[');
   // NB: line by line, and past a line that is not a record: an investigator wants what can be
   // read from a damaged log (`audit verify` says where it is damaged).
-  for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
+  for await (const line of readJsonlLines(file)) {
     if (!line.trim()) continue;
     let record: AuditRecord;
     try {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { promises as fs, createReadStream } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { readJsonlLines } from './jsonl-lines';
 import type { RequestEvent } from '../../domain/request';
 import type { AuditRecord } from '../../ports/store';
 import { DomainError, ErrorCodes } from '../../domain/errors';
@@ -328,8 +328,7 @@ export async function* readAuditFile(file: string): AsyncIterable<AuditRecord> {
   } catch {
     return;
   }
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-  for await (const line of lines) {
+  for await (const line of readJsonlLines(file)) {
     if (line.trim()) yield JSON.parse(line) as AuditRecord;
   }
 }

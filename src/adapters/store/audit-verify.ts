@@ -1,6 +1,6 @@
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
+import { readJsonlLines } from './jsonl-lines';
 import { AUDIT_RECORD_VERSION, GENESIS_HASH, hashRecord, parseAuditLine } from './audit-log';
 import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, checkpointSignedBy, parseCheckpointLine, type AuditKey, type Checkpoint } from './audit-checkpoint';
 
@@ -99,16 +99,13 @@ export async function verifyAuditFile(file: string, options: VerifyOptions = {})
   const pending = signed.bySeq;
 
   const anchors = new Map((options.anchors ?? []).map((a) => [a.seq, a.hash]));
-  const input = createReadStream(file, 'utf8');
-  const lines = createInterface({ input, crlfDelay: Infinity });
+  const lines = readJsonlLines(file);
   let prevHash = GENESIS_HASH;
   let prevSeq: number | undefined;
   let sawVersioned = false;
   let count = 0;
   let line = 0;
   const fail = (problem: string, seq?: number, head = prevSeq !== undefined ? { seq: prevSeq, hash: prevHash } : undefined): VerifyResult => {
-    lines.close();
-    input.destroy();
     return { ok: false, records: count, line, ...(seq !== undefined ? { seq } : {}), problem, ...(head ? { head } : {}), signatures };
   };
   for await (const text of lines) {
