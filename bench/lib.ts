@@ -23,7 +23,6 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
-  renameSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -46,6 +45,7 @@ import type { AccessRequest, Person, RequestEvent } from '../src/domain/request'
 import type { PersonalChat } from '../src/ports/notifier';
 import type { GroupBaseline, Store } from '../src/ports/store';
 import { TeamsClient, type TeamsUser } from '../test/helpers/teams-client';
+import { bundleEntry } from '../test/chaos/bot-process';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -552,25 +552,7 @@ const bundles = new Map<string, Promise<string>>();
 function bundle(entry: string, name: string): Promise<string> {
   const known = bundles.get(name);
   if (known) return known;
-  const made = (async () => {
-    const esbuild = (await import('esbuild')) as typeof import('esbuild');
-    const dir = path.join(ROOT, 'build', 'bench');
-    mkdirSync(dir, { recursive: true });
-    const out = path.join(dir, `${name}.js`);
-    const temporary = path.join(dir, `${name}.${process.pid}.js`);
-    await esbuild.build({
-      entryPoints: [path.join(ROOT, entry)],
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-      packages: 'external',
-      outfile: temporary,
-      logLevel: 'error',
-    });
-    renameSync(temporary, out);
-    return out;
-  })();
+  const made = bundleEntry(entry, path.join('build', 'bench'), name);
   bundles.set(name, made);
   return made;
 }

@@ -21,13 +21,21 @@ export type Runner = 'bundle' | 'tsx';
  * root: src/cards/template.ts finds the card templates at `__dirname/../../cards`.
  */
 export async function buildBot(): Promise<string> {
+  return bundleEntry(path.join('src', 'cli.ts'), path.join('build', 'chaos-bot'), 'cli');
+}
+
+/**
+ * Bundles `entry` (relative to the root) into `<dir>/<name>.js`, written atomically so that test
+ * files or benchmarks building at the same time never start a half-written bundle.
+ */
+export async function bundleEntry(entry: string, dir: string, name: string): Promise<string> {
   const esbuild = (await import('esbuild')) as typeof import('esbuild');
-  const dir = path.join(ROOT, 'build', 'chaos-bot');
-  mkdirSync(dir, { recursive: true });
-  const out = path.join(dir, 'cli.js');
-  const temporary = path.join(dir, `cli.${process.pid}.${Date.now()}.js`);
+  const outDir = path.join(ROOT, dir);
+  mkdirSync(outDir, { recursive: true });
+  const out = path.join(outDir, `${name}.js`);
+  const temporary = path.join(outDir, `${name}.${process.pid}.${Date.now()}.js`);
   await esbuild.build({
-    entryPoints: [path.join(ROOT, 'src', 'cli.ts')],
+    entryPoints: [path.join(ROOT, entry)],
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -36,7 +44,6 @@ export async function buildBot(): Promise<string> {
     outfile: temporary,
     logLevel: 'error',
   });
-  // Atomic, so that test files building at the same time never start a half-written bundle.
   renameSync(temporary, out);
   return out;
 }
