@@ -589,7 +589,9 @@ async function spawnServer(
 ): Promise<RunningProcess> {
   const port = await freePort();
   const spawnedAt = Date.now();
-  const child = spawn(process.execPath, [file, ...args], {
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server, written there when it exits (SIGTERM).
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, file, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -34,13 +34,19 @@ export interface WorkerOptions {
   directorySlots: number;
   /** Teams effects under way at once (Bot Connector posts, updates, replies, notices). */
   teamsSlots: number;
+  /**
+   * Teams effects under way at once while a removal is due or under way. NB: each Teams
+   * effect renders a card (a few ms of CPU): 1,000 grants ending together bring 3,000 of them,
+   * which at full speed took the CPU the removals needed (p99 lag 0.8 s → see docs/performance.md).
+   */
+  teamsSlotsWhileRemoving: number;
   /** How long a claimed effect is ours (renewed every third of it while it runs). */
   leaseMs: number;
   /** Who claims effects: one id per process (default host, pid and a random part). */
   owner?: string;
 }
 
-const DEFAULTS: WorkerOptions = { maxTeamsAttempts: 8, maxAddAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000, directorySlots: 100, teamsSlots: 16, leaseMs: 30_000 };
+const DEFAULTS: WorkerOptions = { maxTeamsAttempts: 8, maxAddAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000, directorySlots: 100, teamsSlots: 16, teamsSlotsWhileRemoving: 2, leaseMs: 30_000 };
 
 type Handler = (effect: ClaimedEffect, request: AccessRequest) => Promise<void>;
 
@@ -188,15 +194,15 @@ export class GrantWorker {
     try {
       if (this.stopped) return;
       const { store, clock } = this.deps;
-      const { leaseMs, directorySlots, teamsSlots } = this.options;
+      const { leaseMs, directorySlots } = this.options;
       const now = clock.now();
-      const claimed = [
-        ...(await store.claim(this.owner, now, leaseMs, directorySlots, ['directory'])),
-        ...(await store.claim(this.owner, now, leaseMs, teamsSlots, ['teams'])),
-      ];
+      const membership = await store.claim(this.owner, now, leaseMs, directorySlots, ['directory']);
+      const removing = membership.some((e) => e.kind === 'directory.remove') || [...this.inFlight.values()].some((f) => f.kind === 'directory.remove');
+      const teamsSlots = removing ? Math.min(this.options.teamsSlots, this.options.teamsSlotsWhileRemoving) : this.options.teamsSlots;
+      const claimed = [...membership, ...(await store.claim(this.owner, now, leaseMs, teamsSlots, ['teams']))];
       const free = { directory: directorySlots, teams: teamsSlots };
       for (const f of this.inFlight.values()) free[f.lane]--;
-      const throttled = now < this.throttledUntil || (this.throttled && (claimed.some((e) => e.kind === 'directory.remove') || [...this.inFlight.values()].some((f) => f.kind === 'directory.remove')));
+      const throttled = now < this.throttledUntil || (this.throttled && removing);
       let next = Number.POSITIVE_INFINITY;
       for (const effect of claimed) {
         if (this.inFlight.has(effect.id)) continue;

@@ -111,38 +111,38 @@ export class History {
     return this.entries.size;
   }
 
-  async append(request: AccessRequest): Promise<void> {
-    const line = Buffer.from(encodeHistoryLine(request));
+  /**
+   * Appends the closed versions with one write and one fsync (a batch of expiries closes many
+   * requests at once: one fsync each made every commit of the batch wait for all of them).
+   */
+  async append(requests: readonly AccessRequest[]): Promise<void> {
+    if (requests.length === 0) return;
+    const lines = requests.map((r) => Buffer.from(encodeHistoryLine(r)));
     const handle = await fs.open(this.file, 'a');
     try {
-      await handle.write(line);
+      await handle.write(Buffer.concat(lines));
       await handle.sync();
     } catch (error) {
-      // NB: a full disk can take part of the line: cut it, or the next append would be glued
-      // to it and leave a corrupt line in the middle of the file (which stops start-up).
+      // NB: a full disk can take part of the lines: cut them, or the next append would be glued
+      // to them and leave a corrupt line in the middle of the file (which stops start-up).
       await handle.truncate(this.end).catch(() => undefined);
       throw error;
     } finally {
       await handle.close();
     }
-    this.put(request.id, {
-      offset: this.end,
-      length: line.length - 1,
-      requesterId: request.requester.id.toLowerCase(),
-      groupId: request.group.id.toLowerCase(),
-      holds: mayHoldMembership(request),
+    requests.forEach((request, i) => {
+      const line = lines[i]!;
+      this.put(request.id, {
+        offset: this.end,
+        length: line.length - 1,
+        requesterId: request.requester.id.toLowerCase(),
+        groupId: request.group.id.toLowerCase(),
+        holds: mayHoldMembership(request),
+      });
+      this.end += line.length;
+      this.remember(request);
     });
-    this.end += line.length;
-    this.remember(request);
   }
-
-  /** Undoes `append` in memory after the hot write that should have followed it failed. */
-  forget(id: string, stillOpen: AccessRequest | undefined): void {
-    if (!stillOpen) return;
-    this.entries.delete(id);
-    this.cache.delete(id);
-  }
-
 
   /** A requester's closed requests, newest closed first. */
   async recentOf(requesterId: string, limit: number): Promise<AccessRequest[]> {

@@ -239,14 +239,18 @@ export class LowdbStore extends StoreCore {
    * failing: the journal has it, and it stays closing until an append works.
    */
   private async settleClosing(atOpen = false): Promise<void> {
-    for (const [id, request] of [...this.closing]) {
-      try {
+    const settling = [...this.closing];
+    if (settling.length === 0) return;
+    try {
+      const fresh: AccessRequest[] = [];
+      for (const [id, request] of settling) {
         const known = atOpen ? await this.history.get(id) : undefined;
-        if (!known || known.version < request.version) await this.history.append(request);
-        if (this.closing.get(id) === request) this.closing.delete(id);
-      } catch (error) {
-        process.emitWarning(`Timebox store: could not append ${id} to the history yet (${(error as Error).message}); it stays in the journal`);
+        if (!known || known.version < request.version) fresh.push(request);
       }
+      await this.history.append(fresh);
+      for (const [id, request] of settling) if (this.closing.get(id) === request) this.closing.delete(id);
+    } catch (error) {
+      process.emitWarning(`Timebox store: could not append ${settling.length} closed request(s) to the history yet (${(error as Error).message}); they stay in the journal`);
     }
   }
 

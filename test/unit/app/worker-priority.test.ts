@@ -1,5 +1,6 @@
 import { DomainError, ErrorCodes } from '../../../src/domain/errors';
 import { DIR } from '../../helpers/fake-directory';
+import { flushAsync } from '../../helpers/fake-clock';
 import { MINUTE, people, startRig, type Rig } from './rig';
 
 const SECOND = 1000;
@@ -49,6 +50,46 @@ describe('the worker under Graph throttling: removals before adds, neither waits
     await rig.service.decide(megan.id, people.alex, 'approve');
     await rig.settle();
     expect((await rig.get(megan.id)).status).toBe('active');
+    expect(rig.directory.members(DIR.groups.dbRead)).not.toContain(people.alex.id);
+  });
+
+  it('while a removal is under way, Teams work runs on few slots (its card rendering must not take the CPU removals need)', async () => {
+    rig = await startRig({ worker: { teamsSlots: 16, teamsSlotsWhileRemoving: 2 } });
+    const grants = [
+      await rig.grantTo(people.alex, 'db-read', people.megan),
+      await rig.grantTo(people.megan, 'sandbox', people.alex),
+      await rig.grantTo(people.adele, 'sandbox', people.alex),
+    ];
+    // Every Teams call takes a few turns of the event loop; the removals wait at a gate.
+    let teamsNow = 0;
+    let teamsMost = 0;
+    for (const op of ['postToChannel', 'updateCard', 'replyInThread', 'sendToPerson'] as const) {
+      const real = rig.notifier[op].bind(rig.notifier) as (...args: unknown[]) => Promise<unknown>;
+      (rig.notifier as unknown as Record<string, unknown>)[op] = async (...args: unknown[]) => {
+        teamsMost = Math.max(teamsMost, ++teamsNow);
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+        teamsNow--;
+        return real(...args);
+      };
+    }
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const remove = rig.directory.removeMember.bind(rig.directory);
+    rig.directory.removeMember = async (groupId, userId) => {
+      await gate;
+      return remove(groupId, userId);
+    };
+    const before = rig.notifier.sent.length;
+    for (const grant of grants) await rig.service.revoke(grant.id, people.patti, 'done');
+    await flushAsync(200);
+    const sentWhileRemoving = rig.notifier.sent.length - before;
+    expect(teamsMost).toBeLessThanOrEqual(2);
+    // Teams work still moves meanwhile (fewer slots, not none).
+    expect(sentWhileRemoving).toBeGreaterThan(0);
+    open();
+    await rig.settle();
+    for (const grant of grants) expect((await rig.get(grant.id)).membershipRemovedAt).toBeDefined();
     expect(rig.directory.members(DIR.groups.dbRead)).not.toContain(people.alex.id);
   });
 
