@@ -15,6 +15,10 @@ export interface StoreUnderTest {
   store: Store;
   reopen?: () => Store;
   cleanup?: () => void;
+  /** A read-only store on the same data (the CLI's view next to the running bot), for stores that have one. */
+  readOnly?: () => Store;
+  /** The store signs audit checkpoints (configured with a key): some must be read back. */
+  signs?: boolean;
 }
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -75,11 +79,19 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         expect((await audit()).map((r) => r.type)).toEqual(['submitted']);
       });
 
-      it('returns copies: changing what it returned changes nothing stored', async () => {
-        const created = await create('R-AAAA01');
-        created.justification = 'mutated';
-        (await store.get('R-AAAA01'))!.justification = 'mutated too';
+      it('hands out requests frozen: changing one it returned throws and changes nothing stored; what was committed is copied in', async () => {
+        const mine = aRequest({ id: 'R-AAAA01', version: 0, createdAt: T0, updatedAt: T0, approvals: [] });
+        const created = await store.commit({ request: mine, expectedVersion: null, events: [] });
+        mine.justification = 'changed after the commit';
+        mine.approvals.push({ approver: { id: 'x', name: 'X' }, at: 1, decision: 'approve' } as never);
+        expect(() => ((created as { justification: string }).justification = 'mutated')).toThrow(TypeError);
+        const read = (await store.get('R-AAAA01'))!;
+        expect(() => ((read as { justification: string }).justification = 'mutated too')).toThrow(TypeError);
+        expect(() => ((read.requester as { name: string }).name = 'someone else')).toThrow(TypeError);
+        const listed = await store.listOpen({ requesterId: read.requester.id });
+        expect(() => ((listed[0] as { status: string }).status = 'denied')).toThrow(TypeError);
         expect((await store.get('R-AAAA01'))!.justification).toBe('checking orders');
+        expect((await store.get('R-AAAA01'))!.approvals).toEqual([]);
       });
 
       it('of two racing commits on one version, exactly one wins', async () => {
@@ -335,6 +347,77 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
           for await (const r of again.readAudit()) records.push(r.type);
           expect(records).toEqual(['submitted', 'submitted', 'denied']);
           expect(await codeOf(create('R-AAAA01'))).toBe(ErrorCodes.REQUEST_CONFLICT);
+        }
+      });
+    });
+
+    describe('signed audit checkpoints', () => {
+      it('readAuditCheckpoints: in the order written, each naming a record the log holds with that hash; none from a store that signs nothing', async () => {
+        // NB: optional on the port only until store-core.ts declares it; every Store has it.
+        expect(typeof store.readAuditCheckpoints).toBe('function');
+        const a = await create('R-AAAA01');
+        await create('R-AAAA02', { requester: ben });
+        await deny(a);
+        await store.appendAudit([{ type: 'refused', requestId: '', at: T0 + 2, reason: 'no' } as unknown as RequestEvent]);
+        const checkpoints = [];
+        for await (const c of store.readAuditCheckpoints!()) checkpoints.push(c);
+        const hashes = new Map((await audit()).map((r) => [r.seq, r.hash]));
+        let previous = 0;
+        for (const c of checkpoints) {
+          expect({ seq: c.seq, hash: hashes.get(c.seq) }).toEqual({ seq: c.seq, hash: c.hash });
+          expect(c.seq).toBeGreaterThanOrEqual(previous);
+          previous = c.seq;
+        }
+        if (subject.signs) expect(checkpoints.length).toBeGreaterThan(0);
+        else expect(checkpoints).toEqual([]);
+      });
+    });
+
+    describe('read-only (stores that have it: the CLI next to a running bot)', () => {
+      it('sees every acknowledged write while the writer is still open; every write it is asked for is STORE_WRITE_FAILED and changes nothing', async () => {
+        if (!subject.readOnly) return expect(subject.readOnly).toBeUndefined();
+        const a = await create('R-AAAA01', {}, ['card.post', 'directory.add'], T0 + 100);
+        await create('R-AAAA02', { requester: ben }, ['card.post'], T0 + 200);
+        await deny(a);
+        await store.saveBaseline({ groupId: 'G-1', firstSeenAt: T0, members: ['m1'], reported: {} }, null);
+        // The writer stays open (not compacted, not closed): what a running bot leaves on disk.
+        const reader = subject.readOnly();
+        await reader.open();
+        const read = async (s: Store) => {
+          const records: AuditRecord[] = [];
+          for await (const r of s.readAudit()) records.push(r);
+          return { open: await s.listOpen(), a: await s.get('R-AAAA01'), effects: await s.listEffects(), due: await s.listDue(T0 + 1000, 10), baseline: await s.getBaseline('G-1'), records };
+        };
+        try {
+          const seen = await read(reader);
+          expect(seen).toEqual(await read(store));
+          expect(seen.a).toMatchObject({ status: 'denied', version: 2 });
+          const b = seen.open[0]!;
+          const writes: Array<[string, () => Promise<unknown>]> = [
+            ['commit', () => reader.commit({ request: { ...b, justification: 'changed' }, expectedVersion: b.version, events: [event(b.id, 'voted')] })],
+            ['create', () => reader.commit({ request: aRequest({ id: 'R-AAAA03', version: 0, requester: alex, group: { ...b.group, alias: 'other' } }), expectedVersion: null, events: [] })],
+            ['appendAudit', () => reader.appendAudit([{ type: 'refused', requestId: '', at: T0, reason: 'no' } as unknown as RequestEvent])],
+            ['saveBaseline', () => reader.saveBaseline({ groupId: 'G-2', firstSeenAt: T0, members: [], reported: {} }, null)],
+            ['setDueAt', () => reader.setDueAt(b.id, T0 + 5)],
+            ['savePersonalChat', () => reader.savePersonalChat('u-1', { serviceUrl: 'https://smba.test/', conversationId: 'a:1', userId: '29:1', botId: '28:bot' })],
+          ];
+          for (const [name, write] of writes) expect({ name, code: await codeOf(write()) }).toEqual({ name, code: ErrorCodes.STORE_WRITE_FAILED });
+          const [claimed] = await reader.claim('cli', T0, 60_000, 1);
+          expect({ code: await codeOf(reader.completeEffect(claimed!.id, claimed!.lease.token)) }).toEqual({ code: ErrorCodes.STORE_WRITE_FAILED });
+          expect(await read(reader)).toEqual(seen);
+        } finally {
+          await reader.close();
+        }
+        // The writer went on as if nothing had happened, and reopens to the same data.
+        expect(await read(store)).toMatchObject({ a: { status: 'denied', version: 2 } });
+        await store.commit({ request: { ...(await store.get('R-AAAA02'))!, justification: 'after the reader' }, expectedVersion: 1, events: [] });
+        const again = subject.readOnly();
+        await again.open();
+        try {
+          expect(await again.get('R-AAAA02')).toMatchObject({ version: 2, justification: 'after the reader' });
+          expect(await again.getPersonalChat('u-1')).toBeUndefined();
+        } finally {
+          await again.close();
         }
       });
     });

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { mayHoldMembership, type AccessRequest } from '../../domain/request';
 import { DomainError, ErrorCodes } from '../../domain/errors';
+import { frozen } from './store-core';
 
 /** Where one version of a closed request is in the file, and what lookups need without reading it. */
 interface Entry {
@@ -221,7 +222,7 @@ export class History {
     try {
       const buffer = Buffer.alloc(entry.length);
       await handle.read(buffer, 0, entry.length, entry.offset);
-      return this.decode(buffer.toString('utf8'));
+      return frozen(this.decode(buffer.toString('utf8')));
     } finally {
       await handle.close();
     }

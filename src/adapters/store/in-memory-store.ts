@@ -1,5 +1,5 @@
 import { mayHoldMembership, sameId, type AccessRequest } from '../../domain/request';
-import type { AuditRecord } from '../../ports/store';
+import type { AuditCheckpoint, AuditRecord } from '../../ports/store';
 import { GENESIS_HASH, toAuditRecord } from './audit-log';
 import { StoreCore, clone, type Entry } from './store-core';
 
@@ -43,13 +43,18 @@ export class InMemoryStore extends StoreCore {
     for (const record of [...this.records]) yield clone(record);
   }
 
+  /** None: this store signs no checkpoints (it has no key, and nothing outlives the process to vouch for). */
+  async *readAuditCheckpoints(): AsyncIterable<AuditCheckpoint> {
+    this.ready();
+  }
+
   async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
     this.ready();
     const ids = this.closedOrder.get(requesterId.toLowerCase()) ?? [];
     const out: AccessRequest[] = [];
     for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) {
       const r = this.archived.get(ids[i]!) ?? this.closing.get(ids[i]!);
-      if (r) out.push(clone(r));
+      if (r) out.push(r);
     }
     return out;
   }

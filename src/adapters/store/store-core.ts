@@ -133,10 +133,10 @@ export abstract class StoreCore implements Store {
   // ---- loading and saving the state as a whole -------------------------------------------
 
   protected load(state: HotState): void {
-    for (const r of Object.values(state.requests)) this.putOpen(r);
+    for (const r of Object.values(state.requests)) this.putOpen(frozen(r));
     for (const e of [...state.effects].sort((a, b) => a.seq - b.seq)) this.addEffect(e);
     for (const [id, at] of Object.entries(state.dueAt ?? {})) if (this.requests.has(id)) this.setDue(id, at);
-    for (const [id, r] of Object.entries(state.closing ?? {})) this.closing.set(id, r);
+    for (const [id, r] of Object.entries(state.closing ?? {})) this.closing.set(id, frozen(r));
     this.auditQueue = [...state.auditQueue];
     this.counters = { nextEffectSeq: state.nextEffectSeq, nextAuditSeq: state.nextAuditSeq };
     for (const [k, v] of Object.entries(state.personalChats)) this.chats.set(k, v);
@@ -165,7 +165,7 @@ export abstract class StoreCore implements Store {
   protected apply(entry: Entry): void {
     switch (entry.t) {
       case 'commit': {
-        const stored = entry.request;
+        const stored = frozen(entry.request);
         this.dropOpen(stored.id);
         if (isClosed(stored.status)) {
           this.closing.set(stored.id, stored);
@@ -353,8 +353,9 @@ export abstract class StoreCore implements Store {
 
   // ---- requests ---------------------------------------------------------------------------
 
+  /** The request as stored: frozen (see `frozen`), never to be changed in place. */
   async get(id: string): Promise<AccessRequest | undefined> {
-    return clone(await this.find(id));
+    return this.find(id);
   }
 
   protected async find(id: string): Promise<AccessRequest | undefined> {
@@ -387,7 +388,7 @@ export abstract class StoreCore implements Store {
         });
         const audit = change.events.map((event) => ({ seq: counters.nextAuditSeq++, event: clone(event) }));
         const entry: Entry = { t: 'commit', request: stored, effects, done: done.filter((id) => this.effects.has(id)), audit, ...(change.dueAt !== undefined ? { dueAt: change.dueAt } : {}) };
-        return { entry, result: clone(stored) };
+        return { entry, result: stored }; // frozen by `apply` before it is handed out
       },
     });
   }
@@ -398,8 +399,7 @@ export abstract class StoreCore implements Store {
     return ids
       .map((id) => this.requests.get(id)!)
       .filter((r) => (!query.groupAlias || r.group.alias === query.groupAlias) && (!query.statuses || query.statuses.includes(r.status)))
-      .sort((a, b) => a.createdAt - b.createdAt)
-      .map(clone);
+      .sort((a, b) => a.createdAt - b.createdAt);
   }
 
   async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
@@ -408,7 +408,7 @@ export abstract class StoreCore implements Store {
     const open = [...(this.openByRequester.get(requesterId.toLowerCase()) ?? [])].map((id) => this.requests.get(id)!).filter(mine);
     const closing = [...this.closing.values()].filter(mine);
     const archived = (await this.holdingArchived(requesterId, groupId)).filter((r) => mayHoldMembership(r) && !this.closing.has(r.id) && !this.requests.has(r.id));
-    return [...open, ...closing, ...archived].map(clone);
+    return [...open, ...closing, ...archived];
   }
 
   // ---- due times --------------------------------------------------------------------------
@@ -606,6 +606,20 @@ export function writeFailed(dir: string, error: unknown): DomainError {
 
 export function clone<T>(value: T): T {
   return value === undefined ? value : structuredClone(value);
+}
+
+/**
+ * Freezes a stored request, all the way down. NB: stored requests are handed out as they are,
+ * not cloned: a clone per read was a fifth of the CPU of 10,000 grants ending together. Frozen,
+ * a caller that changes one by mistake fails at once (strict mode) instead of changing the
+ * store behind its back; callers build new objects (`{ ...request, ...fields }`).
+ */
+export function frozen<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value as object)) frozen(child);
+  }
+  return value;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
