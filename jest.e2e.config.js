@@ -9,8 +9,9 @@ const base = fs.existsSync(path.join(__dirname, 'jest.base.js'))
 
 module.exports = {
   ...base,
-  testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
-  // Each file starts its own directory, bot, playground and Chromium: one at a time.
+  // test/dev: `npm run dev` itself (the same three servers, started and ended in every way).
+  testMatch: ['<rootDir>/test/e2e/**/*.test.ts', '<rootDir>/test/dev/**/*.test.ts'],
+  // Each file starts its own directory, bot, playground (and Chromium): one at a time.
   maxWorkers: 1,
   testTimeout: 120000,
 };

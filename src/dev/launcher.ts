@@ -1,6 +1,7 @@
 // `npm run dev`: the local directory, the bot in local mode and the Microsoft 365 Agents
 // Playground, wired together on loopback. Ctrl-C, SIGTERM or SIGHUP stops all three, and so
 // does the end of whatever started it (an IDE, a test runner, a CI step): see watchAncestors.
+// If this process itself is SIGKILLed, each server's watchdog stops it (process-child.ts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChildStartError, type ManagedChild } from './process-child';
@@ -28,6 +29,9 @@ function worthShowing(name: StackChildName, line: string): boolean {
   return /^(warn|error) /.test(line) || /^Listening on /.test(line);
 }
 
+/** Stop requests closer together than this are one (see requestStop). */
+const SAME_REQUEST_MS = 500;
+
 function ports(): { bot: number; directory: number; playground: number } {
   return {
     bot: parsePort(process.env.PORT, 3978, 'PORT'),
@@ -54,16 +58,18 @@ async function main(): Promise<number> {
   let stopping: Promise<void> | undefined;
   let resolveSignalled: (code: number) => void = () => undefined;
   const signalled = new Promise<number>((resolve) => (resolveSignalled = resolve));
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
+  let stopRequestedAt: number | undefined;
+  /** `why`: what is printed first; `code`: the exit code once all three have stopped. */
+  const requestStop = (why: string, code: number): void => {
+    if (stopRequestedAt !== undefined) {
+      // The terminal's Ctrl-C reaches this process and npm, which passes it on: one Ctrl-C, twice.
+      if (Date.now() - stopRequestedAt < SAME_REQUEST_MS) return;
       // A second Ctrl-C: no more waiting (the exit hook SIGKILLs the process groups).
       say('Forced exit.');
       process.exit(130);
     }
-    const code = signal === 'SIGINT' ? 130 : 143;
-    say(`\n${signal}: stopping the playground, the bot and the directory…`);
+    stopRequestedAt = Date.now();
+    say(`\n${why}: stopping the playground, the bot and the directory…`);
     if (!stack) {
       abort.abort();
       resolveSignalled(code);
@@ -72,12 +78,17 @@ async function main(): Promise<number> {
     stopping ??= stack.stop();
     void stopping.then(() => resolveSignalled(code));
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
+  const exitCodes = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
+    process.on(signal, () => requestStop(signal, exitCodes[signal]));
+  // npm passes a SIGTERM or SIGINT on to its own child only, so package.json's dev script execs
+  // node on this file: a `sh -c` in between dies of SIGTERM (noticed below, not as a signal) but
+  // holds SIGINT back while its child runs, and the tsx CLI SIGKILLs a child slow to confirm one.
   watchAncestors((pid) => {
-    say(`\nThe process that started npm run dev (${pid}) is gone.`);
-    onSignal('SIGHUP');
+    // Already stopping: an ancestor ending meanwhile (a SIGTERM to the whole group ends the
+    // shell too) is no reason to force it.
+    if (stopRequestedAt === undefined)
+      requestStop(`The process that started npm run dev (${pid}) is gone`, exitCodes.SIGHUP);
   });
 
   try {
@@ -159,8 +170,8 @@ function ancestors(): number[] {
 
 /**
  * Calls `onGone` once when any process above this one ends: npm, the shell, tsx, or what ran
- * `npm run dev`. NB: the children run in process groups of their own (process-child.ts), so
- * when a parent is SIGKILLed nothing else would reach them; a signal we get is handled above.
+ * `npm run dev`, even by SIGKILL. The servers run in process groups of their own
+ * (process-child.ts), so no signal sent to those processes' groups reaches them.
  */
 function watchAncestors(onGone: (pid: number) => void): void {
   const watched = ancestors();

@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+/** Wraps every child: it stops the child's group when this process is gone (see the file). */
+const WATCHDOG = path.join(__dirname, 'watchdog.mjs');
 
 export interface ChildSpec {
   /** Short name used as the log prefix and in error messages ("directory", "bot", "playground"). */
@@ -41,7 +45,8 @@ let exitHookInstalled = false;
 
 // Children run in their own process groups (so that a stop reaches their grandchildren, e.g.
 // the node process tsx starts). A Ctrl-C in the terminal therefore no longer reaches them by
-// itself: whatever way this process ends, their groups are killed here, synchronously.
+// itself: whatever way this process ends, their groups are killed here, synchronously. When it
+// cannot run this (SIGKILL, a crash of node itself), each child's watchdog does it.
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -54,7 +59,11 @@ function describeExit(exit: ExitInfo): string {
   return exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
 }
 
-/** A child process in its own process group, with line-wise output and a bounded tail of it. */
+/**
+ * A child process in its own process group, with line-wise output and a bounded tail of it.
+ * It runs under watchdog.mjs, the group's leader, which holds a pipe from this process on its
+ * stdin and stops the group when the pipe closes: this process is gone, however it ended.
+ */
 export class ManagedChild {
   readonly name: string;
   readonly exited: Promise<ExitInfo>;
@@ -69,11 +78,12 @@ export class ManagedChild {
     this.name = spec.name;
     this.keep = spec.keepLines ?? 40;
     installExitHook();
-    this.proc = spawn(spec.command, spec.args, {
+    // stdin: a pipe never written to; the watchdog only waits for it to close.
+    this.proc = spawn(process.execPath, [WATCHDOG, spec.command, ...spec.args], {
       cwd: spec.cwd,
       env: spec.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     alive.add(this);
     this.exited = new Promise<ExitInfo>((resolve) => {

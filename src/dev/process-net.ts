@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
@@ -32,7 +33,7 @@ export async function assertPortFree(port: number, purpose: string, envName?: st
 }
 
 /** A port the OS considers free on 127.0.0.1 (free when asked; bind it soon). */
-function freePort(): Promise<number> {
+function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -44,10 +45,37 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Several distinct free ports. */
+/** Ports below this are left alone: many are the defaults of well-known services. */
+const LOWEST_PORT = 10_000;
+
+/** Where the kernel's ephemeral ports start (Linux), or undefined where it cannot tell. */
+function ephemeralRangeStart(): number | undefined {
+  try {
+    const start = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0],
+    );
+    return Number.isInteger(start) && start > LOWEST_PORT + 1000 ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Several distinct ports free on 127.0.0.1, for servers started next. Taken below the ephemeral
+ * range where possible: a port from listen(0) is ephemeral, and on a busy machine an outgoing
+ * connection can get it as its local port before the server meant to listen there binds it.
+ */
 export async function freePorts(count: number): Promise<number[]> {
+  const below = ephemeralRangeStart();
   const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
+  for (let tries = 0; ports.size < count; tries += 1) {
+    if (below === undefined || tries > 100) {
+      ports.add(await ephemeralPort());
+      continue;
+    }
+    const port = LOWEST_PORT + Math.floor(Math.random() * (below - LOWEST_PORT));
+    if (!ports.has(port) && (await isPortFree(port))) ports.add(port);
+  }
   return [...ports];
 }
 
