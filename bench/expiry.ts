@@ -90,6 +90,7 @@ export async function run(options: ExpiryOptions): Promise<Figure[]> {
     const from = overdue ? bot.readyAt : firstEnd;
     const deadline = from + capS * 1000;
     let fromModel = 0;
+    let cpuAtStart = 0;
     try {
       if (!overdue && bot.readyAt > firstEnd - 500) {
         return [
@@ -102,6 +103,7 @@ export async function run(options: ExpiryOptions): Promise<Figure[]> {
         ];
       }
       await sleep(Math.max(0, firstEnd - Date.now()));
+      cpuAtStart = bot.cpuMs();
       let lastNote = Date.now();
       while (stack.removedAt.size < grants && Date.now() < deadline) {
         await sleep(100);
@@ -113,6 +115,8 @@ export async function run(options: ExpiryOptions): Promise<Figure[]> {
           );
         }
       }
+      const cpu = bot.cpuMs() - cpuAtStart;
+      note(`bot CPU while removing: ${duration(cpu)} (${(cpu / Math.max(1, stack.removedAt.size)).toFixed(2)} ms per removal)`);
     } finally {
       await bot.stop();
     }

@@ -565,6 +565,8 @@ export interface RunningProcess {
   readyAt: number;
   /** Resident memory now (VmRSS), MB. */
   rssMb(): number;
+  /** CPU time the process has used so far (user + system), ms: the work, whatever else runs on the machine. */
+  cpuMs(): number;
   output(): string;
   /** SIGTERM, then SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
@@ -628,6 +630,11 @@ async function spawnServer(
     spawnedAt,
     readyAt: Date.now(),
     output: () => output,
+    cpuMs() {
+      // /proc/<pid>/stat: fields 14 and 15 (utime, stime) in clock ticks (100 a second on Linux).
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    },
     rssMb() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;

@@ -2,11 +2,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServiceClientCredentialsFactory } from 'botframework-connector';
 import pino, { type DestinationStream } from 'pino';
-import { AccessService } from './app/access-service';
+import type { AccessService } from './app/access-service';
 import { RateLimiter } from './app/rate-limit';
-import { GrantWorker, type WorkerOptions } from './app/grant-worker';
-import { Scheduler } from './app/scheduler';
-import { Reconciler } from './app/reconciler';
+import type { GrantWorker, WorkerOptions } from './app/grant-worker';
+import type { Scheduler } from './app/scheduler';
+import type { Reconciler } from './app/reconciler';
 import { CardPresenter } from './adapters/teams/card-presenter';
 import { TeamRoster } from './adapters/teams/team-roster';
 import { TimeboxBot } from './adapters/teams/timebox-bot';
@@ -16,17 +16,18 @@ import { TeamsNotifier } from './adapters/teams/teams-notifier';
 import { createHttpApp } from './adapters/http/http-app';
 import { createMetrics, createMetricsApp } from './adapters/http/metrics';
 import { instrumentDirectory, instrumentNotifier, observeStore } from './adapters/http/instrument';
-import { LowdbStore } from './adapters/store/lowdb-store';
+import { createStore } from './adapters/store/open-store';
 import { createDirectoryFromEnv } from './adapters/graph/create-directory';
 import { loadPolicyFile } from './policy-file';
 import { policyWarnings } from './domain/policy';
 import { DomainError, ErrorCodes } from './domain/errors';
-import { ConfigError, type Config } from './config';
+import type { Config } from './config';
 import { systemClock, type Clock } from './ports/clock';
 import type { Directory } from './ports/directory';
 import type { Logger } from './ports/logger';
 import type { Notifier } from './ports/notifier';
 import type { Store } from './ports/store';
+import { wireCore } from './wire';
 
 export interface Overrides {
   clock?: Clock;
@@ -81,19 +82,15 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   const env = overrides.env ?? process.env;
   const logger: Logger = overrides.logger ?? createLogger(config.logLevel, overrides.logDestination);
   const clock = overrides.clock ?? systemClock;
-  if (config.databaseUrl && !overrides.store) {
-    throw new ConfigError('DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet (it is planned). Unset it: Timebox keeps its state in TIMEBOX_DATA_DIR (lowdb), with one replica.');
-  }
+  // The audit head is signed with TIMEBOX_AUDIT_KEY; each checkpoint is logged too, a copy outside the data directory.
+  // NB: chosen (not opened) before the policy is read: DATABASE_URL is refused first, whatever else is wrong.
+  const rawStore =
+    overrides.store ??
+    createStore(config, {
+      onCheckpoint: (c) => logger.info({ auditCheckpoint: { seq: c.seq, hash: c.hash, at: c.at, reason: c.reason } }, 'audit checkpoint signed'),
+    });
   const policy = await loadPolicyFile(config.policyFile);
   for (const warning of policyWarnings(policy)) logger.warn({ policy: config.policyFile, path: warning.path }, warning.message);
-  // The audit head is signed with TIMEBOX_AUDIT_KEY; each checkpoint is logged too, a copy outside the data directory.
-  const auditOptions = {
-    key: config.auditKey,
-    checkpointEvery: config.auditCheckpointEvery,
-    onCheckpoint: (c: { seq: number; hash: string; at: string; reason: string }) =>
-      logger.info({ auditCheckpoint: { seq: c.seq, hash: c.hash, at: c.at, reason: c.reason } }, 'audit checkpoint signed'),
-  };
-  const rawStore = overrides.store ?? new LowdbStore(config.dataDir, { audit: auditOptions });
   if (!overrides.store && !config.auditKey) {
     logger.warn({}, 'TIMEBOX_AUDIT_KEY is not set: the audit log is hash-chained but not signed, so whoever can write the data directory can rewrite it undetectably. Set it (32+ random bytes, hex or base64) from a secret store.');
   }
@@ -120,18 +117,25 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   let botId = config.appId ? `28:${config.appId}` : '';
   const notifier = instrumentNotifier(overrides.notifier ?? new TeamsNotifier(adapter, config.appId, () => botId), metrics.observer);
 
-  // The service tells the loops about each commit; the loops need the service: tie the knot here.
-  const loops: { worker?: GrantWorker; scheduler?: Scheduler } = {};
-  const rateLimiter = config.requestRateLimit ? new RateLimiter(clock, config.requestRateLimit) : undefined;
-  const service = new AccessService({ store, directory, policy, clock, mode: config.grantMode, rateLimiter, onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()) });
   const roster = new TeamRoster(adapter, config.appId, () => botId, clock, logger);
-  const presenter = new CardPresenter({ clock, store, service, roster, defaultServiceUrl: config.defaultServiceUrl, sharedButtons: config.sharedCardButtons });
-  const worker = (loops.worker = new GrantWorker({ store, directory, notifier, service, policy, clock, presenter, logger }, { defaultServiceUrl: config.defaultServiceUrl, ...overrides.worker }));
-  const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
-  const reconciler = new Reconciler(
-    { store, directory, service, policy, clock, logger, notifier, onCommit: () => worker.kick() },
-    { intervalMs: config.reconcileIntervalMs, tenantId: config.tenantId, defaultServiceUrl: config.defaultServiceUrl },
+  const core = wireCore(
+    {
+      store,
+      directory,
+      notifier,
+      policy,
+      clock,
+      logger,
+      rateLimiter: config.requestRateLimit ? new RateLimiter(clock, config.requestRateLimit) : undefined,
+      presenter: (service) => new CardPresenter({ clock, store, service, roster, defaultServiceUrl: config.defaultServiceUrl, sharedButtons: config.sharedCardButtons }),
+    },
+    {
+      mode: config.grantMode,
+      worker: { defaultServiceUrl: config.defaultServiceUrl, ...overrides.worker },
+      reconcile: { intervalMs: config.reconcileIntervalMs, tenantId: config.tenantId, defaultServiceUrl: config.defaultServiceUrl },
+    },
   );
+  const { service, worker, scheduler, reconciler } = core;
   const bot = new TimeboxBot({ service, store, directory, logger, clock, tenantId: config.tenantId, onBotId: (id) => (botId = id) });
 
   const app = createHttpApp({
@@ -157,11 +161,9 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     logger.warn({}, 'MicrosoftAppTenantId is not set: activities from any tenant are accepted (people unknown to the directory are still refused). Set it to serve one tenant only.');
   }
 
-  // Work left from before a restart: overdue expiries first (scheduler), then the outbox.
-  scheduler.poke();
-  worker.kick();
-  // Store against directory: at start (after the above, which it does not hold up) and on a schedule.
-  reconciler.start();
+  // Work left from before a restart: overdue expiries first (scheduler), then the outbox; then
+  // the store against the directory, at start (not holding those up) and on a schedule.
+  core.start();
 
   return {
     url,
@@ -172,10 +174,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     worker,
     scheduler,
     reconciler,
-    async settled() {
-      await scheduler.settled();
-      await worker.settled();
-    },
+    settled: () => core.settled(),
     /**
      * Graceful stop, within 10 s (`serve` exits with 1 past that): take no new work (activities
      * get 503, the listener closes), give turns under way up to 2 s, stop the loops, give side
@@ -188,9 +187,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       server.closeIdleConnections?.();
       await Promise.race([closed, delay(2_000)]);
       server.closeAllConnections?.();
-      await reconciler.stop(1_000);
-      await scheduler.stop();
-      const { handedBack } = await worker.stop(5_000);
+      const { handedBack } = await core.stop({ reconcilerMs: 1_000, workerMs: 5_000 });
       await store.close();
       metricsServer?.closeAllConnections?.();
       metricsServer?.close();

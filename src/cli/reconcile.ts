@@ -1,16 +1,13 @@
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { AccessService } from '../app/access-service';
-import { Reconciler, type ReconcileReport } from '../app/reconciler';
-import { LowdbStore } from '../adapters/store/lowdb-store';
+import type { ReconcileReport } from '../app/reconciler';
+import { createStore } from '../adapters/store/open-store';
 import { createDirectoryFromEnv } from '../adapters/graph/create-directory';
 import { loadConfig } from '../config';
 import { DomainError, ErrorCodes } from '../domain/errors';
 import { loadPolicyFile } from '../policy-file';
 import { systemClock } from '../ports/clock';
 import { silentLogger } from '../ports/logger';
+import { postsNothing, wireCore } from '../wire';
 
 /** Exit code of `reconcile --dry-run --exit-code` when the pass would change something. */
 export const EXIT_WOULD_ACT = 4;
@@ -33,9 +30,10 @@ export function formatReport(report: ReconcileReport): string {
  * and the directory without changing either. The running bot makes these passes itself (at
  * start and every TIMEBOX_RECONCILE_INTERVAL); this shows them ahead of time.
  *
- * NB: the store is opened from a copy of its files in a temporary directory: opening a store
- * finishes interrupted writes (audit records, torn lines), and a second writer next to the
- * running bot would corrupt it. The copy is read-only in effect and deleted afterwards.
+ * NB: the store is opened read-only (createStore's `readOnly`): opening it for writing would
+ * finish interrupted writes (audit records, torn lines, compaction) behind the running bot's
+ * back, a second writer that corrupts it. Read-only, it writes nothing, and the state it reads
+ * is consistent even while the bot writes.
  */
 export function registerReconcileCommand(program: Command): void {
   program
@@ -54,25 +52,18 @@ export function registerReconcileCommand(program: Command): void {
       // Reads the store and Graph only: no bot credentials needed (nothing is posted).
       const config = loadConfig(process.env, { bot: false });
       const policy = await loadPolicyFile(config.policyFile);
-      const copy = await mkdtemp(path.join(tmpdir(), 'timebox-reconcile-'));
+      const store = createStore(config, { readOnly: true });
+      await store.open();
       try {
-        for (const name of ['timebox.json', 'history.jsonl']) {
-          await copyFile(path.join(config.dataDir, name), path.join(copy, name)).catch((error: NodeJS.ErrnoException) => {
-            if (error.code !== 'ENOENT') throw new DomainError(ErrorCodes.STORE_CORRUPT, `Cannot read ${path.join(config.dataDir, name)}: ${error.message}`);
-          });
-        }
-        const store = new LowdbStore(copy);
-        await store.open();
         const directory = createDirectoryFromEnv({ ...process.env, GRAPH_BASE_URL: config.graphBaseUrl });
-        const service = new AccessService({ store, directory, policy, clock: systemClock, mode: config.grantMode });
-        const reconciler = new Reconciler({ store, directory, service, policy, clock: systemClock, logger: silentLogger }, { intervalMs: 0 });
-        const report = await reconciler.runOnce({ dryRun: true });
-        await store.close();
+        // The bot's wiring, never started: one dry pass, and no worker runs (nothing is posted).
+        const core = wireCore({ store, directory, policy, clock: systemClock, logger: silentLogger, ...postsNothing() }, { mode: config.grantMode });
+        const report = await core.reconciler.runOnce({ dryRun: true });
         console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
         if (report.errors.length > 0) process.exitCode = 1;
         else if (options.exitCode && report.findings.some((f) => f.fresh)) process.exitCode = EXIT_WOULD_ACT;
       } finally {
-        await rm(copy, { recursive: true, force: true });
+        await store.close();
       }
     });
 }

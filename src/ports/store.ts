@@ -88,6 +88,29 @@ export interface AuditRecord {
   hash: string;
 }
 
+/**
+ * A signed statement "the audit log's record `seq` has hash `hash`", as the bot made it at `at`
+ * (HMAC-SHA256 with TIMEBOX_AUDIT_KEY: adapters/store/audit-checkpoint.ts signs and checks it).
+ */
+export interface AuditCheckpoint {
+  v: 1;
+  seq: number;
+  hash: string;
+  /** ISO time of signing. */
+  at: string;
+  /** The bot's checkpoint interval then: it never leaves more unsigned records than this after a checkpoint. */
+  every: number;
+  /**
+   * Why it was written: the store opening (at the head it found), the N-records interval, or
+   * the store closing. Nothing appends between a `close` and the next `open`.
+   */
+  reason: 'open' | 'every' | 'close';
+  /** The public id of the signing key. */
+  keyId: string;
+  /** HMAC-SHA256 (hex) of the other fields' canonical JSON. */
+  mac: string;
+}
+
 /** A change to write at once: the request's new state, the side effects it causes, its audit events. */
 export interface Commit {
   request: AccessRequest;
@@ -143,6 +166,17 @@ export interface RequestQuery {
  * leases live in its memory and nothing stops a second process from opening the same
  * directory's files; InMemoryStore (adapters/store/in-memory-store.ts) is for tests only (it
  * promises the same as LowdbStore, without files). test/helpers/store-contract.ts is the contract.
+ *
+ * Read-only (the CLI: `audit verify`, `audit export`, `reconcile --dry-run`, which run next to
+ * a running bot): adapters/store/open-store.ts `createStore(config, { readOnly: true })` opens
+ * the configured store so that it never writes anything — no torn tail cut, no compaction, no
+ * migration, no audit append, no checkpoint, nothing at open or close — and every write
+ * (commit, appendAudit, saveBaseline, …) fails with STORE_WRITE_FAILED (cause "read-only"),
+ * nothing changed. Reads see the state as of the open: a consistent one even while the bot
+ * writes (LowdbStore reads its journal before its snapshot, and leaves out a last line still
+ * being appended). Leases taken by a read-only store are its own (in memory) and stop nobody.
+ * Where reading would need a repair it may not make, the open fails instead (STORE_UNAVAILABLE:
+ * try again; LowdbStore: a history file whose partial last line stays past 1 s).
  */
 export interface Store {
   /** Loads the store; throws STORE_CORRUPT naming what cannot be read. */
@@ -208,8 +242,23 @@ export interface Store {
   setDueAt(requestId: string, dueAt: number | null): Promise<void>;
   /** Appends events that change no request (refusals, acknowledgements of notices). */
   appendAudit(events: RequestEvent[]): Promise<void>;
-  /** Reads the audit log in order. */
+  /**
+   * Reads the audit log in order, each record as stored (the verifier checks its fields and
+   * hashes, not the store). A read-only store (the CLI) throws STORE_CORRUPT, naming the place,
+   * when a record cannot be read at all (it never skips one), and when the log ends before a
+   * record the store knows it wrote (a tail cut off); next to a running writer it reads a prefix
+   * of the log at least as long as the one at its open.
+   */
   readAudit(): AsyncIterable<AuditRecord>;
+  /**
+   * The signed checkpoints of the audit head (see AuditCheckpoint), in the order they were
+   * written; none when the store signs nothing (no TIMEBOX_AUDIT_KEY, or InMemoryStore). Throws
+   * STORE_CORRUPT, naming the checkpoint, for one that is not a checkpoint (edited). Read them
+   * before readAudit: every checkpoint then names a record the log read after it holds.
+   * NB: optional only because adapters/store/store-core.ts does not declare it yet; every Store
+   * has it (the contract suite checks), and the CLI treats a store without it as signing nothing.
+   */
+  readAuditCheckpoints(): AsyncIterable<AuditCheckpoint>;
   /** Remembers a person's personal chat with the bot, for proactive messages. */
   savePersonalChat(userId: string, chat: PersonalChat): Promise<void>;
   getPersonalChat(userId: string): Promise<PersonalChat | undefined>;

@@ -80,10 +80,10 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
       });
 
       it('hands out requests frozen: changing one it returned throws and changes nothing stored; what was committed is copied in', async () => {
-        const mine = aRequest({ id: 'R-AAAA01', version: 0, createdAt: T0, updatedAt: T0, approvals: [] });
+        const mine = aRequest({ id: 'R-AAAA01', version: 0, createdAt: T0, updatedAt: T0, votes: [] });
         const created = await store.commit({ request: mine, expectedVersion: null, events: [] });
         mine.justification = 'changed after the commit';
-        mine.approvals.push({ approver: { id: 'x', name: 'X' }, at: 1, decision: 'approve' } as never);
+        mine.votes.push({ approver: { id: 'x', name: 'X' }, at: 1, decision: 'approve' } as never);
         expect(() => ((created as { justification: string }).justification = 'mutated')).toThrow(TypeError);
         const read = (await store.get('R-AAAA01'))!;
         expect(() => ((read as { justification: string }).justification = 'mutated too')).toThrow(TypeError);
@@ -91,7 +91,7 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         const listed = await store.listOpen({ requesterId: read.requester.id });
         expect(() => ((listed[0] as { status: string }).status = 'denied')).toThrow(TypeError);
         expect((await store.get('R-AAAA01'))!.justification).toBe('checking orders');
-        expect((await store.get('R-AAAA01'))!.approvals).toEqual([]);
+        expect((await store.get('R-AAAA01'))!.votes).toEqual([]);
       });
 
       it('of two racing commits on one version, exactly one wins', async () => {

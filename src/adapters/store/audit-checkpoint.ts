@@ -1,4 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DomainError, ErrorCodes } from '../../domain/errors';
+import type { AuditCheckpoint } from '../../ports/store';
 import { canonicalJson, findDuplicateKey } from './canonical-json';
 
 /** The signed checkpoints, one per line, beside audit.jsonl. Worthless without the key: that is the point. */
@@ -23,23 +27,10 @@ export interface AuditKey {
  * the next `open`, so a record after a `close` checkpoint with no `open` since was not written
  * by Timebox.
  */
-export type CheckpointReason = 'open' | 'every' | 'close';
+export type CheckpointReason = AuditCheckpoint['reason'];
 
-/** A signed statement "the audit log's record `seq` has hash `hash`", as the bot made it at `at`. */
-export interface Checkpoint {
-  v: 1;
-  seq: number;
-  hash: string;
-  /** ISO time of signing. */
-  at: string;
-  /** The bot's checkpoint interval then: it never leaves more unsigned records than this after a checkpoint. */
-  every: number;
-  reason: CheckpointReason;
-  /** `AuditKey.id` of the signing key. */
-  keyId: string;
-  /** HMAC-SHA256 (hex) of the other fields' canonical JSON. */
-  mac: string;
-}
+/** A signed statement "the audit log's record `seq` has hash `hash`" (the port's type; `keyId` is `AuditKey.id`). */
+export type Checkpoint = AuditCheckpoint;
 
 const CHECKPOINT_KEYS = new Set(['v', 'seq', 'hash', 'at', 'every', 'reason', 'keyId', 'mac']);
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -123,4 +114,41 @@ export function parseCheckpointLine(text: string): { checkpoint: Checkpoint } | 
     return { problem: 'is not a checkpoint (a field is missing or of the wrong type)' };
   }
   return { checkpoint: c as unknown as Checkpoint };
+}
+
+/**
+ * The lines of a checkpoint file (read whole: one line per `every` records), less a torn last
+ * line (an append under way, or cut short by a crash: never acknowledged) unless it is a whole
+ * checkpoint; no file: none. Reads only, never cuts.
+ */
+export async function checkpointFileLines(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const lines = text.split('\n');
+  const torn = lines.pop();
+  if (torn && 'checkpoint' in parseCheckpointLine(torn)) lines.push(torn);
+  return lines;
+}
+
+/**
+ * The checkpoints of a file in order, each line strictly parsed (what LowdbStore's
+ * readAuditCheckpoints yields): STORE_CORRUPT naming the line of one that is not a checkpoint.
+ */
+export async function* readCheckpointFile(file: string): AsyncGenerator<Checkpoint> {
+  let lines: string[];
+  try {
+    lines = await checkpointFileLines(file);
+  } catch (error) {
+    throw new DomainError(ErrorCodes.STORE_CORRUPT, `cannot read ${file}: ${(error as Error).message}`);
+  }
+  for (const [index, line] of lines.entries()) {
+    const parsed = parseCheckpointLine(line);
+    if ('problem' in parsed) throw new DomainError(ErrorCodes.STORE_CORRUPT, `${path.basename(file)} line ${index + 1} ${parsed.problem}: the checkpoint file was edited`);
+    yield parsed.checkpoint;
+  }
 }

@@ -73,23 +73,42 @@ async function write(out: Writable, chunk: string): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
+export interface ExportResult {
+  exported: number;
+  /** Lines that are not a record at all (skipped). */
+  unreadable: number;
+  /** Records `audit verify` would refuse (fields the log never writes were dropped). */
+  nonconforming: number;
+  /** Why the source stopped before its end (a store that cannot read a record); what came before it was exported. */
+  stopped?: string;
+}
+
+/** Streams an audit file (JSONL) to `out`: see exportAuditRecords. Reads past a line that is not a record. */
+export function exportAudit(file: string, options: ExportOptions, out: Writable): Promise<ExportResult> {
+  return exportAuditRecords(readJsonlLines(file), options, out);
+}
+
 /**
- * Streams the audit log to `out` as CSV (a header and one row per record) or JSON (an array of
+ * Streams the audit log — raw lines of a file, or records as a store read them
+ * (`Store.readAudit()`) — to `out` as CSV (a header and one row per record) or JSON (an array of
  * the records as stored, hashes included, with only the fields a record has: see
  * `nonconforming`, the records whose line `audit verify` would refuse). A request's group is learned from its
- * `submitted` record, which always comes first in the log.
+ * `submitted` record, which always comes first in the log. A source that throws ends the
+ * export there (`stopped`), still well-formed.
  */
-export async function exportAudit(file: string, options: ExportOptions, out: Writable): Promise<{ exported: number; unreadable: number; nonconforming: number }> {
+export async function exportAuditRecords(records: AsyncIterable<AuditRecord | string>, options: ExportOptions, out: Writable): Promise<ExportResult> {
   const groupOf = new Map<string, string>();
   const wanted = options.group?.trim().toLowerCase();
   let exported = 0;
   let unreadable = 0;
   let nonconforming = 0;
+  let stopped: string | undefined;
   if (options.format === 'csv') await write(out, `${CSV_COLUMNS.join(',')}\r\n`);
   else await write(out, '[');
   // NB: line by line, and past a line that is not a record: an investigator wants what can be
   // read from a damaged log (`audit verify` says where it is damaged).
-  for await (const line of readJsonlLines(file)) {
+  for await (const item of untilFailure(records, (error) => (stopped = (error as Error).message))) {
+    const line = typeof item === 'string' ? item : JSON.stringify(item);
     if (!line.trim()) continue;
     let record: AuditRecord;
     try {
@@ -115,7 +134,16 @@ export async function exportAudit(file: string, options: ExportOptions, out: Wri
     exported++;
   }
   if (options.format === 'json') await write(out, exported ? '\n]\n' : ']\n');
-  return { exported, unreadable, nonconforming };
+  return { exported, unreadable, nonconforming, ...(stopped !== undefined ? { stopped } : {}) };
+}
+
+/** The source's items until it throws (told to `onFailure`); a consumer that stops early closes the source. */
+async function* untilFailure<T>(source: AsyncIterable<T>, onFailure: (error: unknown) => void): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (error) {
+    onFailure(error);
+  }
 }
 
 /**

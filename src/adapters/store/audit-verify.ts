@@ -1,8 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { AuditCheckpoint, AuditRecord } from '../../ports/store';
 import { readJsonlLines } from './jsonl-lines';
 import { AUDIT_RECORD_VERSION, GENESIS_HASH, hashRecord, parseAuditLine } from './audit-log';
-import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, checkpointSignedBy, parseCheckpointLine, type AuditKey, type Checkpoint } from './audit-checkpoint';
+import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, checkpointFileLines, checkpointSignedBy, parseCheckpointLine, type AuditKey, type Checkpoint } from './audit-checkpoint';
 
 export interface VerifyResult {
   ok: boolean;
@@ -66,40 +67,102 @@ export interface VerifyOptions {
   checkpointEvery?: number;
 }
 
+/** How problems name the places of a log: "line 5" of a file, or what a store says of its own. */
+export interface AuditNames {
+  /** The nth record (1-based, in log order): "line 5". */
+  record(n: number): string;
+  /** The checkpoints as a whole: "audit-checkpoints.jsonl". */
+  checkpoints: string;
+  /** The nth checkpoint: "audit-checkpoints.jsonl line 2". */
+  checkpoint(n: number): string;
+}
+
+/** The names of a JSONL audit file and its checkpoint file (what LowdbStore's records and checkpoints are, one per line). */
+export function fileNames(checkpointFile: string): AuditNames {
+  const name = path.basename(checkpointFile);
+  return { record: (n) => `line ${n}`, checkpoints: name, checkpoint: (n) => `${name} line ${n}` };
+}
+
+/** What verifyAuditRecords checks besides the chain (VerifyOptions less the files). */
+export interface VerifyRecordsOptions extends Omit<VerifyOptions, 'storeFile' | 'checkpointFile'> {
+  /** The highest seq the store has certainly written: a log that ends before it was cut (from VerifyOptions.storeFile). */
+  writtenSeq?: number;
+  /** Default: fileNames(audit-checkpoints.jsonl). */
+  names?: AuditNames;
+}
+
 /**
- * Recomputes the chain: each line must parse strictly (no duplicate or unknown keys), its hash
- * must match its content, point at the hash of the record before, and carry the next sequence
- * number. An edit, deletion, insertion or reordering breaks one of those at the first record
- * it touches; that record is the one named. A chain alone has no secret (anyone can recompute
- * it after an edit), so with `keys` the signed checkpoints are checked too: a rewrite changes
- * a signed hash, a cut ends the log before a checkpoint, a forged tail is longer than the bot
- * ever leaves unsigned. The file is read line by line, so a large log is verified in constant
- * memory (the checkpoint file, one line per `every` records, is read whole).
+ * Recomputes the chain of an audit file (see verifyAuditRecords), with the signed checkpoints
+ * of `options.checkpointFile` (default: beside it) and the store's numbering from
+ * `options.storeFile`. Each line is parsed strictly, so a duplicate key is caught too. The file
+ * is read line by line, so a large log is verified in constant memory; nothing is written.
  */
 export async function verifyAuditFile(file: string, options: VerifyOptions = {}): Promise<VerifyResult> {
-  const keys = options.keys ?? [];
   const checkpointFile = options.checkpointFile ?? path.join(path.dirname(file), CHECKPOINT_FILE);
-  const signatures: SignatureReport = { checked: keys.length > 0, checkpoints: 0, verified: 0, otherKeys: 0, unsignedTail: 0, every: options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY };
   try {
     await fs.access(file);
   } catch (error) {
-    return { ok: false, records: 0, problem: `cannot read it: ${(error as Error).message}`, signatures };
+    return { ok: false, records: 0, problem: `cannot read it: ${(error as Error).message}`, signatures: newReport(options) };
   }
-  const signed = await readCheckpoints(checkpointFile, keys, signatures);
+  // NB: the store's numbering before the log: next to a running bot, the log read after it can only be longer.
+  const writtenSeq = options.storeFile ? await lastWrittenSeq(options.storeFile) : undefined;
+  const { storeFile: _storeFile, checkpointFile: _checkpointFile, ...rest } = options;
+  return verifyAuditRecords(readJsonlLines(file), checkpointLinesOf(checkpointFile), { ...rest, writtenSeq, names: fileNames(checkpointFile) });
+}
+
+/** The lines of a checkpoint file, as verifyAuditRecords takes them (a torn last one left out); a file that cannot be read throws "cannot read …". */
+export async function* checkpointLinesOf(file: string): AsyncGenerator<string> {
+  let lines: string[];
+  try {
+    lines = await checkpointFileLines(file);
+  } catch (error) {
+    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  yield* lines;
+}
+
+function newReport(options: { keys?: AuditKey[]; checkpointEvery?: number }): SignatureReport {
+  return { checked: (options.keys ?? []).length > 0, checkpoints: 0, verified: 0, otherKeys: 0, unsignedTail: 0, every: options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY };
+}
+
+/** A source's error as a problem ("…: records were removed from the end"), without its final full stop. */
+const problemOf = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+
+/**
+ * Recomputes the chain: each record (a raw line, or a record as a store read it, e.g.
+ * `Store.readAudit()`) must parse strictly (no unknown keys, every field of its type; a raw line
+ * also no duplicate key), its hash must match its content, point at the hash of the record
+ * before, and carry the next sequence number. An edit, deletion, insertion or reordering breaks
+ * one of those at the first record it touches; that record is the one named. A chain alone has
+ * no secret (anyone can recompute it after an edit), so with `keys` the signed `checkpoints`
+ * (read whole, first: `Store.readAuditCheckpoints()` or a file's lines) are checked too: a
+ * rewrite changes a signed hash, a cut ends the log before a checkpoint, a forged tail is longer
+ * than the bot ever leaves unsigned. A source that throws (a store that cannot read a record,
+ * or finds its log cut) is the problem reported. Records are consumed one at a time: constant
+ * memory whatever the log's length.
+ */
+export async function verifyAuditRecords(
+  records: AsyncIterable<AuditRecord | string>,
+  checkpoints: AsyncIterable<AuditCheckpoint | string>,
+  options: VerifyRecordsOptions = {},
+): Promise<VerifyResult> {
+  const keys = options.keys ?? [];
+  const names = options.names ?? fileNames(CHECKPOINT_FILE);
+  const signatures = newReport(options);
+  const signed = await readCheckpoints(checkpoints, keys, signatures, names);
   if ('problem' in signed) return { ok: false, records: 0, problem: signed.problem, signatures };
   if (signatures.checked && signatures.checkpoints > 0 && signatures.verified === 0) {
     // NB: a failure, not "nothing to check": a wrong key (or a new key the bot has not signed with yet) proves nothing.
     return {
       ok: false,
       records: 0,
-      problem: `none of the ${signatures.checkpoints} checkpoint(s) in ${path.basename(checkpointFile)} is signed with the given key (they name key id(s) ${[...signed.otherIds].join(', ')}): give the key that signed them`,
+      problem: `none of the ${signatures.checkpoints} checkpoint(s) in ${names.checkpoints} is signed with the given key (they name key id(s) ${[...signed.otherIds].join(', ')}): give the key that signed them`,
       signatures,
     };
   }
   const pending = signed.bySeq;
 
   const anchors = new Map((options.anchors ?? []).map((a) => [a.seq, a.hash]));
-  const lines = readJsonlLines(file);
   let prevHash = GENESIS_HASH;
   let prevSeq: number | undefined;
   let sawVersioned = false;
@@ -108,47 +171,73 @@ export async function verifyAuditFile(file: string, options: VerifyOptions = {})
   const fail = (problem: string, seq?: number, head = prevSeq !== undefined ? { seq: prevSeq, hash: prevHash } : undefined): VerifyResult => {
     return { ok: false, records: count, line, ...(seq !== undefined ? { seq } : {}), problem, ...(head ? { head } : {}), signatures };
   };
-  for await (const text of lines) {
-    line++;
-    const parsed = parseAuditLine(text);
-    if ('problem' in parsed) return fail(parsed.seq !== undefined ? `record ${parsed.seq} (line ${line}) ${parsed.problem}` : `line ${line} ${parsed.problem}`, parsed.seq);
-    const record = parsed.record;
-    const where = `record ${record.seq} (line ${line})`;
-    if (record.v === undefined) {
-      if (sawVersioned) return fail(`${where} has no "v" (the old hash form) after records of form ${AUDIT_RECORD_VERSION}: old records can only come before new ones`, record.seq);
-    } else if (record.v !== AUDIT_RECORD_VERSION) {
-      return fail(`${where} has hash form "v": ${record.v}, which this Timebox does not know`, record.seq);
-    } else {
-      sawVersioned = true;
+  const iterator = records[Symbol.asyncIterator]();
+  let drained = false;
+  /** The first problem of the records, or undefined once they are all read. */
+  const walk = async (): Promise<VerifyResult | undefined> => {
+    for (;;) {
+      let next: IteratorResult<AuditRecord | string>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        drained = true;
+        line++;
+        return fail(problemOf(error));
+      }
+      if (next.done) {
+        drained = true;
+        return undefined;
+      }
+      line++;
+      const item = next.value;
+      const parsed = parseAuditLine(typeof item === 'string' ? item : JSON.stringify(item));
+      if ('problem' in parsed) return fail(parsed.seq !== undefined ? `record ${parsed.seq} (${names.record(line)}) ${parsed.problem}` : `${names.record(line)} ${parsed.problem}`, parsed.seq);
+      const record = parsed.record;
+      const where = `record ${record.seq} (${names.record(line)})`;
+      if (record.v === undefined) {
+        if (sawVersioned) return fail(`${where} has no "v" (the old hash form) after records of form ${AUDIT_RECORD_VERSION}: old records can only come before new ones`, record.seq);
+      } else if (record.v !== AUDIT_RECORD_VERSION) {
+        return fail(`${where} has hash form "v": ${record.v}, which this Timebox does not know`, record.seq);
+      } else {
+        sawVersioned = true;
+      }
+      const { hash, ...content } = record;
+      if (hashRecord(content) !== hash) return fail(`${where} was changed: its hash does not match its content`, record.seq);
+      if (record.prevHash !== prevHash) {
+        return fail(`${where} does not follow the record before it: a record was removed, inserted or moved here`, record.seq);
+      }
+      if (prevSeq !== undefined && record.seq <= prevSeq) return fail(`${where} is out of order after ${prevSeq}`, record.seq);
+      if (prevSeq !== undefined && record.seq !== prevSeq + 1) {
+        return fail(`${where} leaves a gap after record ${prevSeq}: seq must go up by exactly one`, record.seq);
+      }
+      const anchored = anchors.get(record.seq);
+      if (anchored !== undefined && anchored !== hash) return fail(`${where} is not the one anchored (${anchored.slice(0, 12)}…): the log was rewritten`, record.seq);
+      anchors.delete(record.seq);
+      const stopped = signed.last?.reason === 'close' ? signed.last : undefined;
+      if (stopped && record.seq > stopped.seq) {
+        return fail(
+          `${where} follows record ${stopped.seq}, the head Timebox signed when it stopped (${names.checkpoint(stopped.line)}): it was added while Timebox was not running`,
+          record.seq,
+        );
+      }
+      const checkpoint = pending.get(record.seq);
+      if (checkpoint && checkpoint.hash !== hash) {
+        return fail(`${where} is not the one signed in ${names.checkpoint(checkpoint.line)} (${checkpoint.hash.slice(0, 12)}…): the log was rewritten`, record.seq);
+      }
+      pending.delete(record.seq);
+      prevHash = hash;
+      prevSeq = record.seq;
+      count++;
     }
-    const { hash, ...content } = record;
-    if (hashRecord(content) !== hash) return fail(`${where} was changed: its hash does not match its content`, record.seq);
-    if (record.prevHash !== prevHash) {
-      return fail(`${where} does not follow the record before it: a record was removed, inserted or moved here`, record.seq);
-    }
-    if (prevSeq !== undefined && record.seq <= prevSeq) return fail(`${where} is out of order after ${prevSeq}`, record.seq);
-    if (prevSeq !== undefined && record.seq !== prevSeq + 1) {
-      return fail(`${where} leaves a gap after record ${prevSeq}: seq must go up by exactly one`, record.seq);
-    }
-    const anchored = anchors.get(record.seq);
-    if (anchored !== undefined && anchored !== hash) return fail(`${where} is not the one anchored (${anchored.slice(0, 12)}…): the log was rewritten`, record.seq);
-    anchors.delete(record.seq);
-    const stopped = signed.last?.reason === 'close' ? signed.last : undefined;
-    if (stopped && record.seq > stopped.seq) {
-      return fail(
-        `${where} follows record ${stopped.seq}, the head Timebox signed when it stopped (${path.basename(checkpointFile)} line ${stopped.line}): it was added while Timebox was not running`,
-        record.seq,
-      );
-    }
-    const checkpoint = pending.get(record.seq);
-    if (checkpoint && checkpoint.hash !== hash) {
-      return fail(`${where} is not the one signed in ${path.basename(checkpointFile)} line ${checkpoint.line} (${checkpoint.hash.slice(0, 12)}…): the log was rewritten`, record.seq);
-    }
-    pending.delete(record.seq);
-    prevHash = hash;
-    prevSeq = record.seq;
-    count++;
+  };
+  let broken: VerifyResult | undefined;
+  try {
+    broken = await walk();
+  } finally {
+    // Stopped at a problem: let the source go (a file stream is closed, a store's cursor released).
+    if (!drained) await iterator.return?.();
   }
+  if (broken) return broken;
   line++;
   const missingAnchor = [...anchors.keys()].sort((a, b) => a - b)[0];
   if (missingAnchor !== undefined) return fail(`record ${missingAnchor} (anchored) is missing: records were removed`);
@@ -156,11 +245,11 @@ export async function verifyAuditFile(file: string, options: VerifyOptions = {})
   if (missingSigned !== undefined) {
     return fail(
       missingSigned.seq > (prevSeq ?? 0)
-        ? `the log ends at record ${prevSeq ?? 0}, but ${path.basename(checkpointFile)} line ${missingSigned.line} signs records up to ${signed.last!.seq}: records were removed from the end`
-        : `record ${missingSigned.seq} (signed in ${path.basename(checkpointFile)} line ${missingSigned.line}) is missing: records were removed`,
+        ? `the log ends at record ${prevSeq ?? 0}, but ${names.checkpoint(missingSigned.line)} signs records up to ${signed.last!.seq}: records were removed from the end`
+        : `record ${missingSigned.seq} (signed in ${names.checkpoint(missingSigned.line)}) is missing: records were removed`,
     );
   }
-  const expected = options.storeFile ? await lastWrittenSeq(options.storeFile) : undefined;
+  const expected = options.writtenSeq;
   if (expected !== undefined && (prevSeq ?? 0) < expected) {
     return fail(`the log ends at record ${prevSeq ?? 0}, but the store has written records up to ${expected}: records were removed from the end`);
   }
@@ -183,35 +272,31 @@ export async function verifyAuditFile(file: string, options: VerifyOptions = {})
 }
 
 /**
- * The checkpoint file, each line strictly parsed; each one signed by a given key verified, in
- * increasing seq. Without keys, only counted. A torn last line (a crash mid-append, never
- * acknowledged) is left out.
+ * The checkpoints (a file's lines, less a torn last one: checkpointFileLines; or a store's),
+ * each strictly parsed; each one signed by a given key verified, in increasing seq. Without
+ * keys, only counted. A source that cannot be read is the problem.
  */
 async function readCheckpoints(
-  file: string,
+  source: AsyncIterable<AuditCheckpoint | string>,
   keys: AuditKey[],
   report: SignatureReport,
+  names: AuditNames,
 ): Promise<{ bySeq: Map<number, Checkpoint & { line: number }>; last?: Checkpoint & { line: number }; otherIds: Set<string> } | { problem: string }> {
   const bySeq = new Map<number, Checkpoint & { line: number }>();
   const otherIds = new Set<string>();
-  let text: string;
+  const items: Array<AuditCheckpoint | string> = [];
   try {
-    text = await fs.readFile(file, 'utf8');
+    for await (const item of source) items.push(item);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { bySeq, otherIds };
-    return { problem: `cannot read ${file}: ${(error as Error).message}` };
+    return { problem: problemOf(error) };
   }
-  const lines = text.split('\n');
-  const torn = lines.pop();
-  if (torn && 'checkpoint' in parseCheckpointLine(torn)) lines.push(torn);
-  report.checkpoints = lines.length;
+  report.checkpoints = items.length;
   if (keys.length === 0) return { bySeq, otherIds };
   const byId = new Map(keys.map((k) => [k.id, k]));
-  const name = path.basename(file);
   let last: (Checkpoint & { line: number }) | undefined;
-  for (const [index, lineText] of lines.entries()) {
-    const where = `${name} line ${index + 1}`;
-    const parsed = parseCheckpointLine(lineText);
+  for (const [index, item] of items.entries()) {
+    const where = names.checkpoint(index + 1);
+    const parsed = parseCheckpointLine(typeof item === 'string' ? item : JSON.stringify(item));
     if ('problem' in parsed) return { problem: `${where} ${parsed.problem}: the checkpoint file was edited` };
     const checkpoint = parsed.checkpoint;
     const key = byId.get(checkpoint.keyId);

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { mayHoldMembership, type AccessRequest } from '../../domain/request';
 import { DomainError, ErrorCodes } from '../../domain/errors';
+import { AppendFile } from './append-file';
 import { frozen } from './store-core';
 
 /** Where one version of a closed request is in the file, and what lookups need without reading it. */
@@ -47,14 +48,23 @@ export class History {
   /** Where the next line goes (the file's length once loaded). */
   private end = 0;
 
-  constructor(readonly file: string) {}
+  private readonly appender: AppendFile;
+
+  constructor(readonly file: string) {
+    this.appender = new AppendFile(file);
+  }
+
+  /** Closes the file kept open for appending. */
+  close(): Promise<void> {
+    return this.appender.close();
+  }
 
   /**
    * Indexes the file in chunks; `isOpen(id)` tells which ids the hot state still holds (those
    * win). A torn last line (a crash during an append that was never committed) is cut off,
    * so the next append starts on a line of its own.
    */
-  async load(isOpen: (id: string) => boolean): Promise<void> {
+  async load(isOpen: (id: string) => boolean, options: { readOnly?: boolean } = {}): Promise<void> {
     let handle: fs.FileHandle;
     try {
       handle = await fs.open(this.file, 'r');
@@ -93,7 +103,8 @@ export class History {
     } finally {
       await handle.close();
     }
-    if (torn) await fs.truncate(this.file, complete);
+    // Read-only (the CLI beside a running bot): the torn line may be an append under way; leave it.
+    if (torn && !options.readOnly) await fs.truncate(this.file, complete);
     this.end = complete;
   }
 
@@ -119,18 +130,9 @@ export class History {
   async append(requests: readonly AccessRequest[]): Promise<void> {
     if (requests.length === 0) return;
     const lines = requests.map((r) => Buffer.from(encodeHistoryLine(r)));
-    const handle = await fs.open(this.file, 'a');
-    try {
-      await handle.write(Buffer.concat(lines));
-      await handle.sync();
-    } catch (error) {
-      // NB: a full disk can take part of the lines: cut them, or the next append would be glued
-      // to them and leave a corrupt line in the middle of the file (which stops start-up).
-      await handle.truncate(this.end).catch(() => undefined);
-      throw error;
-    } finally {
-      await handle.close();
-    }
+    // A failed append is cut off again (AppendFile), or the next one would be glued to half a
+    // line and leave a corrupt line in the middle of the file (which stops start-up).
+    await this.appender.append(Buffer.concat(lines));
     requests.forEach((request, i) => {
       const line = lines[i]!;
       this.put(request.id, {

@@ -1,11 +1,13 @@
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Low } from 'lowdb' with { 'resolution-mode': 'import' };
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import type { AccessRequest } from '../../domain/request';
-import type { AuditRecord } from '../../ports/store';
+import type { AuditCheckpoint, AuditRecord } from '../../ports/store';
 import { AuditLog, readAuditFile, type AuditLogOptions } from './audit-log';
+import { readCheckpointFile } from './audit-checkpoint';
+import { findDuplicateKey } from './canonical-json';
 import { History } from './history';
 import { StoreCore, emptyState, type Entry, type HotState } from './store-core';
 
@@ -16,6 +18,16 @@ export interface LowdbStoreOptions {
   compactEntries?: number;
   /** … or this many bytes (default 64 MiB), and at close. */
   compactBytes?: number;
+  /**
+   * Opens for reading only (the CLI, next to a running bot): nothing in `dir` is ever written
+   * or created — no torn tail cut, no compaction, no migration of a formatVersion 1 store, no
+   * audit append, no checkpoint, at open or close; every write fails with STORE_WRITE_FAILED
+   * (cause "read-only"). The journal is read before the snapshot: the bot compacts by renaming
+   * a new snapshot in before it empties the journal, so the pair read is always consistent.
+   * A partial last line of a file (an append under way) is left out. A directory that does not
+   * exist opens as an empty store.
+   */
+  readOnly?: boolean;
 }
 
 /** A journal line: `{"crc":<CRC-32 of the entry's JSON>,"entry":<the entry>}`. */
@@ -50,12 +62,16 @@ export class LowdbStore extends StoreCore {
   private journalBytes = 0;
   private readonly compactEntries: number;
   private readonly compactBytes: number;
+  readonly readOnly: boolean;
+  /** Read-only: the last audit record the store had certainly appended when opened (the log may not end before it). */
+  private auditWritten = 0;
 
   constructor(
     readonly dir: string,
     options: LowdbStoreOptions = {},
   ) {
     super();
+    this.readOnly = options.readOnly === true;
     this.hotFile = path.join(dir, 'timebox.json');
     this.journalFile = path.join(dir, 'journal.jsonl');
     this.history = new History(path.join(dir, 'history.jsonl'));
@@ -73,7 +89,9 @@ export class LowdbStore extends StoreCore {
   }
 
   async open(): Promise<void> {
-    await fs.mkdir(this.dir, { recursive: true });
+    if (!this.readOnly) await fs.mkdir(this.dir, { recursive: true });
+    // NB (read-only): the journal first; see LowdbStoreOptions.readOnly.
+    const journal = this.readOnly ? await this.readJournal() : undefined;
     const { Low } = await import('lowdb');
     this.db = new Low<HotState>(new DurableJsonFile<HotState>(this.hotFile), emptyState());
     try {
@@ -90,9 +108,15 @@ export class LowdbStore extends StoreCore {
     }
     this.load(state);
     this.lastN = state.journalN ?? 0;
-    await this.replay(state.journalN ?? 0);
+    await this.replay(state.journalN ?? 0, journal);
     this.opened = true;
-    await this.history.load((id) => this.requests.has(id));
+    await this.history.load((id) => this.requests.has(id), { readOnly: this.readOnly });
+    if (this.readOnly) {
+      // Nothing is mended: what the journal holds beyond the files is the bot's to append.
+      this.auditWritten = this.auditQueue.reduce((lowest, e) => Math.min(lowest, e.seq - 1), this.counters.nextAuditSeq - 1);
+      this.db.data = emptyState();
+      return;
+    }
     await this.settleClosing(true);
     await this.audit.open();
     this.counters.nextAuditSeq = Math.max(this.counters.nextAuditSeq, this.audit.seq + 1);
@@ -111,12 +135,19 @@ export class LowdbStore extends StoreCore {
     if (this.closed || !this.opened) return;
     await this.idle();
     this.closed = true;
+    if (this.readOnly) return;
     await this.compact();
     await this.audit.checkpoint('close');
+    await this.history.close();
   }
 
   readAudit(): AsyncIterable<AuditRecord> {
-    return readAuditFile(this.audit.file);
+    return this.readOnly ? this.readAuditStrictly() : readAuditFile(this.audit.file);
+  }
+
+  /** The signed checkpoints, as audit-checkpoints.jsonl holds them (a torn last line left out). */
+  readAuditCheckpoints(): AsyncIterable<AuditCheckpoint> {
+    return readCheckpointFile(this.audit.checkpointFile);
   }
 
   async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
@@ -134,15 +165,19 @@ export class LowdbStore extends StoreCore {
 
   /** Appends the batch's lines and fsyncs once; on failure (a full disk can take part of it) cuts them off again. */
   protected async persist(entries: Entry[]): Promise<void> {
+    if (this.readOnly) {
+      throw new DomainError(ErrorCodes.STORE_WRITE_FAILED, `The store in ${this.dir} was opened read-only, so nothing was changed.`, { dir: this.dir, cause: 'read-only' });
+    }
     const text = entries.map((entry, i) => encodeLine({ ...entry, n: this.lastN + i + 1 })).join('');
+    // NB: opened for each batch (not kept open like the history and audit files): a journal
+    // moved aside is never written behind its back. Its size is known: all of it is ours.
     const handle = await fs.open(this.journalFile, 'a');
     try {
-      const { size } = await handle.stat();
       try {
         await handle.write(text);
         await handle.datasync();
       } catch (error) {
-        await handle.truncate(size).catch(() => undefined);
+        await handle.truncate(this.journalBytes).catch(() => undefined);
         throw error;
       }
     } finally {
@@ -187,14 +222,8 @@ export class LowdbStore extends StoreCore {
   }
 
   /** Applies the journal's entries after `coveredN`; cuts a torn tail; stops at a corrupt line before it. */
-  private async replay(coveredN: number): Promise<void> {
-    let data: Buffer;
-    try {
-      data = await fs.readFile(this.journalFile);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw new DomainError(ErrorCodes.STORE_CORRUPT, `Cannot read the journal ${this.journalFile}: ${(error as Error).message}. It was left as it is.`);
-    }
+  private async replay(coveredN: number, journal?: Buffer): Promise<void> {
+    const data = journal ?? (await this.readJournal());
     const entries: Array<Entry & { n: number }> = [];
     let start = 0;
     let line = 0;
@@ -215,7 +244,8 @@ export class LowdbStore extends StoreCore {
       }
       start = end + 1;
     }
-    if (good < data.length) {
+    // Read-only: left out, not cut (it may be an append under way).
+    if (good < data.length && !this.readOnly) {
       process.emitWarning(`Timebox store: cut a torn tail of ${this.journalFile} (bytes ${good}-${data.length}, a write that was never acknowledged)`);
       await fs.truncate(this.journalFile, good);
     }
@@ -231,6 +261,47 @@ export class LowdbStore extends StoreCore {
     this.lastN = expected - 1;
     this.journalEntries = entries.length;
     this.journalBytes = good;
+  }
+
+  /** The journal's bytes (none when there is no journal). */
+  private async readJournal(): Promise<Buffer> {
+    try {
+      return await fs.readFile(this.journalFile);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+      throw new DomainError(ErrorCodes.STORE_CORRUPT, `Cannot read the journal ${this.journalFile}: ${(error as Error).message}. It was left as it is.`);
+    }
+  }
+
+  /**
+   * Read-only readAudit: audit.jsonl line by line, a partial last line (an append under way)
+   * left out. A line that cannot be a record at all (empty, not JSON, a key twice: a reader
+   * would see one value, JSON.parse keeps the other) is STORE_CORRUPT naming it, and so is a log
+   * that ends before the last record the store had appended when opened; everything else about
+   * a record (its fields, its hash) is for the verifier to judge.
+   */
+  private async *readAuditStrictly(): AsyncGenerator<AuditRecord> {
+    const name = path.basename(this.audit.file);
+    const corrupt = (problem: string) => new DomainError(ErrorCodes.STORE_CORRUPT, problem, { dir: this.dir });
+    let line = 0;
+    let last = 0;
+    for await (const text of wholeLines(this.audit.file)) {
+      line++;
+      if (!text.trim()) throw corrupt(`${name} line ${line} is empty: a record was removed or the file was edited here`);
+      let record: AuditRecord;
+      try {
+        record = JSON.parse(text) as AuditRecord;
+      } catch {
+        throw corrupt(`${name} line ${line} is not valid JSON`);
+      }
+      const duplicate = findDuplicateKey(text);
+      if (duplicate !== undefined) throw corrupt(`${name} line ${line} has the key "${duplicate}" twice (a reader sees one value, JSON keeps the other): the line was edited`);
+      if (Number.isSafeInteger(record?.seq)) last = record.seq;
+      yield record;
+    }
+    if (last < this.auditWritten) {
+      throw corrupt(`the log ends at record ${last}, but the store has written records up to ${this.auditWritten}: records were removed from the end`);
+    }
   }
 
   /**
@@ -263,6 +334,23 @@ export class LowdbStore extends StoreCore {
       // NB: the events stay queued (and in the journal), so the next flush (or start) appends them.
       process.emitWarning(`audit append failed, will retry: ${(error as Error).message}`);
     }
+  }
+}
+
+/** The lines of a file that end with a line break (a "\r" before it dropped); a partial last line is left out; no file: none. */
+async function* wholeLines(file: string): AsyncGenerator<string> {
+  const input = createReadStream(file, 'utf8');
+  let rest = '';
+  try {
+    for await (const chunk of input as AsyncIterable<string>) {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop() ?? '';
+      for (const part of parts) yield part.endsWith('\r') ? part.slice(0, -1) : part;
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  } finally {
+    input.destroy();
   }
 }
 

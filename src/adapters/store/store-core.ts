@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { isClosed, mayHoldMembership, sameId, type AccessRequest, type RequestEvent } from '../../domain/request';
 import type { PersonalChat } from '../../ports/notifier';
-import type { AuditRecord, ClaimedEffect, Commit, Effect, EffectLane, GroupBaseline, Lease, RequestQuery, Store } from '../../ports/store';
+import type { AuditCheckpoint, AuditRecord, ClaimedEffect, Commit, Effect, EffectLane, GroupBaseline, Lease, RequestQuery, Store } from '../../ports/store';
 import { SortedList } from './sorted-list';
 
 /**
@@ -96,6 +96,14 @@ type DueItem = { id: string; at: number };
 export abstract class StoreCore implements Store {
   protected readonly requests = new Map<string, AccessRequest>();
   protected readonly closing = new Map<string, AccessRequest>();
+  /**
+   * Closed requests whose effects are still in the outbox, by id. NB: a request is archived
+   * (history.jsonl) right after it closes, but its removal and notices still read it: 10,000
+   * grants ending together read each from the file several times, past the history's cache.
+   */
+  private readonly closedWithWork = new Map<string, AccessRequest>();
+  /** Effects in the outbox per request id. */
+  private readonly effectsOf = new Map<string, number>();
   private readonly openByKey = new Map<string, Set<string>>();
   private readonly openByRequester = new Map<string, Set<string>>();
   private readonly effects = new Map<string, Effect>();
@@ -118,6 +126,7 @@ export abstract class StoreCore implements Store {
   abstract open(): Promise<void>;
   abstract close(): Promise<void>;
   abstract readAudit(): AsyncIterable<AuditRecord>;
+  abstract readAuditCheckpoints(): AsyncIterable<AuditCheckpoint>;
   abstract listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]>;
   /** Makes a batch's entries durable (all or nothing), or throws leaving nothing behind. */
   protected abstract persist(entries: Entry[]): Promise<void>;
@@ -177,16 +186,21 @@ export abstract class StoreCore implements Store {
         }
         for (const id of entry.done) this.removeEffect(id);
         for (const e of entry.effects) this.addEffect(e);
+        if (isClosed(stored.status) && this.effectsOf.has(stored.id)) this.closedWithWork.set(stored.id, stored);
+        else this.closedWithWork.delete(stored.id);
         this.queueAudit(entry.audit);
         return;
       }
       case 'retry': {
         const effect = this.effects.get(entry.id);
         if (!effect) return;
-        const head = this.isHead(effect);
+        const updated = frozen({ ...effect, attempts: entry.attempts, notBefore: entry.notBefore, lastError: entry.lastError });
+        const queue = this.queues.get(queueKey(effect))!;
+        const head = queue[0] === effect;
         if (head) this.heads[rankOf(effect)]!.remove(effect);
-        Object.assign(effect, { attempts: entry.attempts, notBefore: entry.notBefore, lastError: entry.lastError });
-        if (head) this.heads[rankOf(effect)]!.insert(effect);
+        queue[queue.indexOf(effect)] = updated;
+        this.effects.set(updated.id, updated);
+        if (head) this.heads[rankOf(updated)]!.insert(updated);
         if (entry.token === undefined || this.leases.get(entry.id)?.token === entry.token) this.leases.delete(entry.id);
         return;
       }
@@ -254,8 +268,10 @@ export abstract class StoreCore implements Store {
     this.dueList.insert(item);
   }
 
-  private addEffect(e: Effect): void {
+  private addEffect(added: Effect): void {
+    const e = frozen(added);
     this.effects.set(e.id, e);
+    this.effectsOf.set(e.requestId, (this.effectsOf.get(e.requestId) ?? 0) + 1);
     this.counters.nextEffectSeq = Math.max(this.counters.nextEffectSeq, e.seq + 1);
     const key = queueKey(e);
     let queue = this.queues.get(key);
@@ -269,6 +285,12 @@ export abstract class StoreCore implements Store {
     if (!e) return;
     this.effects.delete(id);
     this.leases.delete(id);
+    const left = (this.effectsOf.get(e.requestId) ?? 1) - 1;
+    if (left > 0) this.effectsOf.set(e.requestId, left);
+    else {
+      this.effectsOf.delete(e.requestId);
+      this.closedWithWork.delete(e.requestId);
+    }
     const key = queueKey(e);
     const queue = this.queues.get(key)!;
     const index = queue.indexOf(e);
@@ -276,10 +298,6 @@ export abstract class StoreCore implements Store {
     queue.splice(index, 1);
     if (queue.length === 0) this.queues.delete(key);
     else if (index === 0) this.heads[rankOf(queue[0]!)]!.insert(queue[0]!);
-  }
-
-  private isHead(e: Effect): boolean {
-    return this.queues.get(queueKey(e))?.[0] === e;
   }
 
   // ---- the write path -------------------------------------------------------------------
@@ -360,7 +378,7 @@ export abstract class StoreCore implements Store {
 
   protected async find(id: string): Promise<AccessRequest | undefined> {
     this.ready();
-    return this.requests.get(id) ?? this.closing.get(id) ?? (await this.findArchived(id));
+    return this.requests.get(id) ?? this.closing.get(id) ?? this.closedWithWork.get(id) ?? (await this.findArchived(id));
   }
 
   commit(change: Commit): Promise<AccessRequest> {
@@ -380,13 +398,13 @@ export abstract class StoreCore implements Store {
           }
         }
         for (const c of change.completedEffects ?? []) this.holdsLease(c.id, c.token);
-        const stored: AccessRequest = { ...clone(request), version: (current?.version ?? 0) + 1 };
+        const stored: AccessRequest = { ...copyIn(request), version: (current?.version ?? 0) + 1 };
         const now = stored.updatedAt;
         const effects: Effect[] = (change.effects ?? []).map((e) => {
           const seq = counters.nextEffectSeq++;
-          return { ...clone(e), id: `${stored.id}:${seq}`, requestId: stored.id, seq, attempts: 0, notBefore: now, createdAt: now };
+          return { ...copyIn(e), id: `${stored.id}:${seq}`, requestId: stored.id, seq, attempts: 0, notBefore: now, createdAt: now };
         });
-        const audit = change.events.map((event) => ({ seq: counters.nextAuditSeq++, event: clone(event) }));
+        const audit = change.events.map((event) => ({ seq: counters.nextAuditSeq++, event: copyIn(event) }));
         const entry: Entry = { t: 'commit', request: stored, effects, done: done.filter((id) => this.effects.has(id)), audit, ...(change.dueAt !== undefined ? { dueAt: change.dueAt } : {}) };
         return { entry, result: stored }; // frozen by `apply` before it is handed out
       },
@@ -451,7 +469,7 @@ export abstract class StoreCore implements Store {
         if (lease && lease.owner !== owner && lease.until > now) continue;
         if (lease && lease.owner === owner) lease.until = Math.max(lease.until, now + leaseMs);
         else this.leases.set(effect.id, (lease = { owner, token: randomUUID(), until: now + leaseMs }));
-        out.push({ ...clone(effect), lease: { ...lease } });
+        out.push({ ...effect, lease: { ...lease } });
       }
     }
     return out;
@@ -480,8 +498,7 @@ export abstract class StoreCore implements Store {
     this.ready();
     return [...this.effects.values()]
       .filter((e) => requestId === undefined || e.requestId === requestId)
-      .sort((a, b) => a.seq - b.seq)
-      .map(clone);
+      .sort((a, b) => a.seq - b.seq);
   }
 
   retryEffect(id: string, token: string, notBefore: number, error: string): Promise<void> {
@@ -608,18 +625,37 @@ export function clone<T>(value: T): T {
   return value === undefined ? value : structuredClone(value);
 }
 
+/** What `frozen` froze: immutable all the way down, so a copy may share it. */
+const storeFrozen = new WeakSet<object>();
+
 /**
- * Freezes a stored request, all the way down. NB: stored requests are handed out as they are,
- * not cloned: a clone per read was a fifth of the CPU of 10,000 grants ending together. Frozen,
- * a caller that changes one by mistake fails at once (strict mode) instead of changing the
- * store behind its back; callers build new objects (`{ ...request, ...fields }`).
+ * Freezes what the store keeps (requests, effects), all the way down. NB: stored objects are
+ * handed out as they are, not cloned: a clone per read was a fifth of the CPU of 10,000 grants
+ * ending together. Frozen, a caller that changes one by mistake fails at once (strict mode)
+ * instead of changing the store behind its back; callers build new objects
+ * (`{ ...request, ...fields }`).
  */
 export function frozen<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
+  if (value !== null && typeof value === 'object' && !storeFrozen.has(value)) {
     for (const child of Object.values(value as object)) frozen(child);
+    Object.freeze(value);
+    storeFrozen.add(value);
   }
   return value;
+}
+
+/**
+ * A copy of what a caller hands in (JSON-like data), sharing what the store froze: a changed
+ * request is mostly the stored one (`{ ...stored, status }`), so a commit copies what changed,
+ * not the whole request. The caller's own objects are copied: changing them later changes
+ * nothing stored.
+ */
+export function copyIn<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || storeFrozen.has(value)) return value;
+  if (Array.isArray(value)) return value.map(copyIn) as T;
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) out[key] = copyIn(child);
+  return out as T;
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

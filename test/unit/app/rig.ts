@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AccessService, type SubmitInput } from '../../../src/app/access-service';
-import { GrantWorker, type WorkerOptions } from '../../../src/app/grant-worker';
-import { Scheduler } from '../../../src/app/scheduler';
+import type { AccessService, SubmitInput } from '../../../src/app/access-service';
+import type { GrantWorker, WorkerOptions } from '../../../src/app/grant-worker';
+import type { Scheduler } from '../../../src/app/scheduler';
 import type { Presenter } from '../../../src/app/presenter';
 import { renderApprovalCard, renderNotice, renderReceiptCard, type NoticeKind } from '../../../src/cards';
 import { LowdbStore } from '../../../src/adapters/store/lowdb-store';
@@ -14,6 +14,7 @@ import type { AccessRequest, ListCardRef, Person } from '../../../src/domain/req
 import { renderList } from '../../../src/adapters/teams/list-cards';
 import { silentLogger } from '../../../src/ports/logger';
 import type { AuditRecord, Store } from '../../../src/ports/store';
+import { wireCore, type Core } from '../../../src/wire';
 import { FakeClock, flushAsync } from '../../helpers/fake-clock';
 import { DIR, FakeDirectory } from '../../helpers/fake-directory';
 import { RecordingNotifier } from '../../helpers/recording-notifier';
@@ -151,9 +152,8 @@ interface Process {
   store: Store;
   /** The store itself, past the severable port: for closing it after a test. */
   raw: Store;
-  service: AccessService;
-  worker: GrantWorker;
-  scheduler: Scheduler;
+  /** Wired as main.ts wires them (src/wire.ts), on the severable ports. */
+  core: Core;
   sever(): void;
 }
 
@@ -194,13 +194,13 @@ export class Rig {
     return this.process.store;
   }
   get service(): AccessService {
-    return this.process.service;
+    return this.process.core.service;
   }
   get worker(): GrantWorker {
-    return this.process.worker;
+    return this.process.core.worker;
   }
   get scheduler(): Scheduler {
-    return this.process.scheduler;
+    return this.process.core.scheduler;
   }
 
   async start(): Promise<this> {
@@ -232,8 +232,7 @@ export class Rig {
   /** Stops cleanly, stays down for `downMs` of fake time, and starts again on the same data. */
   async restart(downMs = 0): Promise<void> {
     const old = this.process;
-    await old.scheduler.stop();
-    await old.worker.stop();
+    await old.core.stop();
     await old.store.close();
     this.clock.jumpWhileDown(downMs);
     this.process = await this.boot();
@@ -327,42 +326,23 @@ export class Rig {
     const directory = severable(this.directory);
     const notifier = severable(this.notifier);
     await store.port.open();
-    const loops: { worker?: GrantWorker; scheduler?: Scheduler } = {};
-    const service = new AccessService({
-      store: store.port,
-      directory: directory.port,
-      policy: this.policy,
-      clock: this.clock,
-      mode: this.options.mode,
-      onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()),
-    });
-    const worker = (loops.worker = new GrantWorker(
+    const core = wireCore(
       {
         store: store.port,
         directory: directory.port,
         notifier: notifier.port,
-        service,
+        presenter: (service) => new TaggingPresenter(this.clock, { store: store.port, service }),
         policy: this.policy,
         clock: this.clock,
-        presenter: new TaggingPresenter(this.clock, { store: store.port, service }),
         logger: silentLogger,
       },
-      { defaultServiceUrl: SERVICE_URL, ...this.options.worker },
-    ));
-    const scheduler = (loops.scheduler = new Scheduler({
-      store: store.port,
-      service,
-      clock: this.clock,
-      logger: silentLogger,
-    }));
-    scheduler.poke();
-    worker.kick();
+      { mode: this.options.mode, worker: { defaultServiceUrl: SERVICE_URL, ...this.options.worker } },
+    );
+    core.start();
     return {
       store: store.port,
       raw,
-      service,
-      worker,
-      scheduler,
+      core,
       sever: () => {
         store.sever();
         directory.sever();
@@ -375,7 +355,7 @@ export class Rig {
   private async quiesce(): Promise<void> {
     for (let round = 0; round < 10_000; round++) {
       await flushAsync(2);
-      const { scheduler, worker } = this.process;
+      const { scheduler, worker } = this.process.core;
       if (!scheduler.busy && !worker.busy) {
         await flushAsync(2);
         if (!scheduler.busy && !worker.busy) return;

@@ -1,0 +1,114 @@
+import { AccessService, type GrantMode } from './app/access-service';
+import { GrantWorker, type WorkerOptions } from './app/grant-worker';
+import type { Presenter } from './app/presenter';
+import type { RateLimiter } from './app/rate-limit';
+import { Reconciler, type ReconcilerOptions } from './app/reconciler';
+import { Scheduler } from './app/scheduler';
+import type { Policy } from './domain/policy';
+import type { Clock } from './ports/clock';
+import type { Directory } from './ports/directory';
+import type { Logger } from './ports/logger';
+import type { Notifier } from './ports/notifier';
+import type { Store } from './ports/store';
+
+/** The ports the core runs on, built by the caller (main.ts, the test rig, the CLI). */
+export interface CoreDeps {
+  store: Store;
+  directory: Directory;
+  /** The worker's cards and messages, and the reconciler's drift alerts. */
+  notifier: Notifier;
+  /** The worker's view of requests; built once the service exists (list cards read through it). */
+  presenter: (service: AccessService) => Presenter;
+  policy: Policy;
+  clock: Clock;
+  logger: Logger;
+  rateLimiter?: RateLimiter;
+}
+
+export interface CoreOptions {
+  mode?: GrantMode;
+  worker?: Partial<WorkerOptions>;
+  /** The reconciler's schedule; without it the reconciler is built (for `runOnce`) but `start` does not start it. */
+  reconcile?: ReconcilerOptions;
+}
+
+/** The use cases and the loops that carry them out, wired to each other. */
+export interface Core {
+  service: AccessService;
+  worker: GrantWorker;
+  scheduler: Scheduler;
+  reconciler: Reconciler;
+  /**
+   * Starts the loops on the work left from before (a restart): overdue expiries first
+   * (scheduler), then the outbox (worker), then — with `reconcile` options — a reconciliation
+   * pass (which holds up neither) and its schedule.
+   */
+  start(): void;
+  /** Waits until the scheduler and the worker have nothing running (for tests). */
+  settled(): Promise<void>;
+  /**
+   * Stops the loops: the reconciler (a pass under way waited for at most `reconcilerMs`), the
+   * scheduler, then the worker (effects under way waited for at most `workerMs`; the rest stay
+   * in the outbox for the next start). Default: wait for everything. The store stays open.
+   */
+  stop(budget?: { reconcilerMs?: number; workerMs?: number }): Promise<{ handedBack: number }>;
+}
+
+/**
+ * The one wiring of AccessService, GrantWorker, Scheduler and Reconciler, for the bot
+ * (main.ts), the test rig and the CLI alike.
+ *
+ * NB: the service tells the loops about each commit (the worker runs the effects it queued, the
+ * scheduler looks at the new due time), and the loops need the service: the knot is tied here,
+ * once. The reconciler's commits (requeued effects) kick the worker.
+ */
+export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
+  const { store, directory, notifier, policy, clock, logger } = deps;
+  const loops: { worker?: GrantWorker; scheduler?: Scheduler } = {};
+  const service = new AccessService({
+    store,
+    directory,
+    policy,
+    clock,
+    mode: options.mode,
+    rateLimiter: deps.rateLimiter,
+    onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()),
+  });
+  const worker = (loops.worker = new GrantWorker({ store, directory, notifier, service, policy, clock, presenter: deps.presenter(service), logger }, options.worker));
+  const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
+  const reconciler = new Reconciler({ store, directory, service, policy, clock, logger, notifier, onCommit: () => worker.kick() }, options.reconcile ?? { intervalMs: 0 });
+  return {
+    service,
+    worker,
+    scheduler,
+    reconciler,
+    start() {
+      scheduler.poke();
+      worker.kick();
+      if (options.reconcile) reconciler.start();
+    },
+    async settled() {
+      await scheduler.settled();
+      await worker.settled();
+    },
+    async stop(budget = {}) {
+      await reconciler.stop(budget.reconcilerMs);
+      await scheduler.stop();
+      return worker.stop(budget.workerMs);
+    },
+  };
+}
+
+/**
+ * A notifier and a presenter for a process that posts nothing to Teams (`reconcile --dry-run`):
+ * its core's worker must never run, and any call says so rather than posting.
+ */
+export function postsNothing(): Pick<CoreDeps, 'notifier' | 'presenter'> {
+  const refuse = async (): Promise<never> => {
+    throw new Error('This Timebox process posts nothing to Teams (it runs no worker).');
+  };
+  return {
+    notifier: { postToChannel: refuse, updateCard: refuse, replyInThread: refuse, sendToPerson: refuse },
+    presenter: () => ({ approvalCard: refuse, receiptCard: refuse, notice: refuse, listCard: refuse }),
+  };
+}
