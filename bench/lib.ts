@@ -593,7 +593,9 @@ async function spawnServer(
   const spawnedAt = Date.now();
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server, written there when it exits (SIGTERM).
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, file, ...args], {
+  // BENCH_NODE_FLAGS: extra node flags for the servers (e.g. to try a V8 heap setting).
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, ...profile, file, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

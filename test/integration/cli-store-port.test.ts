@@ -80,6 +80,7 @@ async function dataDir(root: string, name: string, running = false): Promise<{ d
   await writer.commit({ request: { ...first, status: 'denied', updatedAt: T0 + 10 }, expectedVersion: 1, events: [{ type: 'denied', requestId: first.id, at: T0 + 10, reason: 'use the replica' }] });
   await writer.appendAudit([{ type: 'refused', requestId: '', at: T0 + 11, reason: 'not eligible' } as never]);
   if (!running) await writer.close();
+  else await writer.appended(); // the files as a running bot leaves them between two writes
   return { dir, audit: path.join(dir, 'audit.jsonl'), writer };
 }
 

@@ -159,12 +159,8 @@ describe('a crash between the hot write and the history append', () => {
       const ended = lifecycle.cancel(created, created.requester, now + 1);
       const closed = await a.commit({ request: { ...ended.request, standingMember: false }, expectedVersion: created.version, events: ended.events, effects: [placeEffect({ kind: 'directory.remove' }, ended.request)] });
       const [removal] = await a.listEffects(closed.id);
-      // history.jsonl cannot be appended to (a directory in its place), as if the process died
-      // right after the hot write: the hot file has the new version, history.jsonl the old one.
       const history = path.join(dir, 'history.jsonl');
-      const saved = readFileSync(history);
-      rmSync(history);
-      mkdirSync(history);
+      const historyBefore = existsSync(history) ? readFileSync(history) : undefined;
       const patched = await a.commit({
         request: { ...closed, membershipRemovedAt: now + 2 },
         expectedVersion: closed.version,
@@ -172,9 +168,11 @@ describe('a crash between the hot write and the history append', () => {
         completedEffectIds: [removal!.id],
       });
       expect(patched.membershipRemovedAt).toBe(now + 2);
-      // Crash (no close); the disk is back as it was.
-      rmSync(history, { recursive: true });
-      writeFileSync(history, saved);
+      await a.appended();
+      // Crash (no close) with the history append lost, as if the process died right after the
+      // journal write: the journal has the new version, history.jsonl not.
+      if (historyBefore === undefined) rmSync(history, { force: true });
+      else writeFileSync(history, historyBefore);
 
       const b = new LowdbStore(dir);
       await b.open();

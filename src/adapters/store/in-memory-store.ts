@@ -40,6 +40,7 @@ export class InMemoryStore extends StoreCore {
 
   async *readAudit(): AsyncIterable<AuditRecord> {
     this.ready();
+    await this.appended();
     for (const record of [...this.records]) yield clone(record);
   }
 
@@ -50,6 +51,7 @@ export class InMemoryStore extends StoreCore {
 
   async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
     this.ready();
+    await this.appended();
     const ids = this.closedOrder.get(requesterId.toLowerCase()) ?? [];
     const out: AccessRequest[] = [];
     for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) {

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Low } from 'lowdb' with { 'resolution-mode': 'import' };
 import { DomainError, ErrorCodes } from '../../domain/errors';
-import type { AccessRequest } from '../../domain/request';
+import { sameId, type AccessRequest } from '../../domain/request';
 import type { AuditCheckpoint, AuditRecord } from '../../ports/store';
-import { AuditLog, readAuditFile, type AuditLogOptions } from './audit-log';
+import { AuditLog, GENESIS_HASH, readAuditFile, toAuditRecord, type AuditLogOptions } from './audit-log';
 import { readCheckpointFile } from './audit-checkpoint';
 import { findDuplicateKey } from './canonical-json';
 import { History } from './history';
@@ -141,18 +141,28 @@ export class LowdbStore extends StoreCore {
     await this.history.close();
   }
 
-  readAudit(): AsyncIterable<AuditRecord> {
-    return this.readOnly ? this.readAuditStrictly() : readAuditFile(this.audit.file);
+  async *readAudit(): AsyncIterable<AuditRecord> {
+    await this.appended(); // every acknowledged event is in the file
+    yield* this.readOnly ? this.readAuditStrictly() : readAuditFile(this.audit.file);
   }
 
   /** The signed checkpoints, as audit-checkpoints.jsonl holds them (a torn last line left out). */
   readAuditCheckpoints(): AsyncIterable<AuditCheckpoint> {
-    return readCheckpointFile(this.audit.checkpointFile);
+    return this.afterAppended(readCheckpointFile(this.audit.checkpointFile));
+  }
+
+  private async *afterAppended<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+    await this.appended(); // checkpoints are signed as the audit file is appended
+    yield* source;
   }
 
   async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
     this.ready();
-    return (await this.history.recentOf(requesterId, limit)).filter((r) => !this.closing.has(r.id));
+    await this.appended();
+    // Closed, not archived yet (their side effects still run): newer than anything archived.
+    const closing = [...this.closing.values()].filter((r) => sameId(r.requester.id, requesterId)).sort((a, b) => b.updatedAt - a.updatedAt);
+    const archived = (await this.history.recentOf(requesterId, limit + closing.length)).filter((r) => !this.closing.has(r.id));
+    return [...closing, ...archived].slice(0, limit);
   }
 
   protected findArchived(id: string): Promise<AccessRequest | undefined> {
@@ -192,6 +202,13 @@ export class LowdbStore extends StoreCore {
     // The audit file first: it is what people read; the history append is bookkeeping.
     await this.flushAudit();
     await this.settleClosing();
+  }
+
+  /**
+   * Compacts past the limits. NB: here, between batches, never beside a journal write (as
+   * afterBatch runs): emptying the journal while a batch is appended to it would lose that batch.
+   */
+  protected async betweenBatches(): Promise<void> {
     if (this.journalEntries >= this.compactEntries || this.journalBytes >= this.compactBytes) await this.compact();
   }
 
@@ -285,6 +302,7 @@ export class LowdbStore extends StoreCore {
     const corrupt = (problem: string) => new DomainError(ErrorCodes.STORE_CORRUPT, problem, { dir: this.dir });
     let line = 0;
     let last = 0;
+    let lastHash = GENESIS_HASH;
     for await (const text of wholeLines(this.audit.file)) {
       line++;
       if (!text.trim()) throw corrupt(`${name} line ${line} is empty: a record was removed or the file was edited here`);
@@ -297,6 +315,16 @@ export class LowdbStore extends StoreCore {
       const duplicate = findDuplicateKey(text);
       if (duplicate !== undefined) throw corrupt(`${name} line ${line} has the key "${duplicate}" twice (a reader sees one value, JSON keeps the other): the line was edited`);
       if (Number.isSafeInteger(record?.seq)) last = record.seq;
+      if (typeof record?.hash === 'string') lastHash = record.hash;
+      yield record;
+    }
+    // Acknowledged events the writer had not appended to the file yet (it does so just after
+    // each batch): the journal has them; chained here exactly as the writer will write them.
+    for (const { seq, event } of [...this.auditQueue].sort((a, b) => a.seq - b.seq)) {
+      if (seq !== last + 1) continue;
+      const record = toAuditRecord(event, seq, lastHash);
+      last = seq;
+      lastHash = record.hash;
       yield record;
     }
     if (last < this.auditWritten) {
@@ -310,7 +338,10 @@ export class LowdbStore extends StoreCore {
    * failing: the journal has it, and it stays closing until an append works.
    */
   private async settleClosing(atOpen = false): Promise<void> {
-    const settling = [...this.closing];
+    // NB: a request whose side effects still run (its removal, its notices) is archived once
+    // they are done: its removal changes it once more, and each version archived was a line of
+    // history.jsonl written for nothing.
+    const settling = [...this.closing].filter(([id]) => atOpen || !this.hasWork(id));
     if (settling.length === 0) return;
     try {
       const fresh: AccessRequest[] = [];

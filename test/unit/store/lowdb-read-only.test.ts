@@ -75,7 +75,10 @@ describe('LowdbStore opened read-only writes nothing', () => {
       await writer.commit({ request, expectedVersion: null, events: [{ type: 'submitted', requestId: request.id, at: T0 + i }], effects: [{ kind: 'card.post', lane: 'teams', queue: `${request.id}/teams` }], dueAt: T0 + 3_600_000 });
     }
     const first = (await writer.get('R-RO0001'))!;
-    await writer.commit({ request: { ...first, status: 'denied', updatedAt: T0 + 10 }, expectedVersion: 1, events: [{ type: 'denied', requestId: first.id, at: T0 + 10 }] });
+    // Denied with its card posted (no work left): archived in history.jsonl.
+    const [post] = await writer.listEffects(first.id);
+    await writer.commit({ request: { ...first, status: 'denied', updatedAt: T0 + 10 }, expectedVersion: 1, events: [{ type: 'denied', requestId: first.id, at: T0 + 10 }], completedEffectIds: [post!.id] });
+    await writer.appended(); // the audit file and the history as a bot between two writes leaves them
     return writer;
   }
 
@@ -121,7 +124,7 @@ describe('LowdbStore opened read-only writes nothing', () => {
     await reader.open();
     expect((await reader.listOpen()).map((r) => r.id)).toEqual(['R-OLD001']);
     expect(await reader.get('R-OLD002')).toMatchObject({ status: 'denied', version: 2 });
-    expect((await all(reader.readAudit())).map((r) => r.type)).toEqual(['submitted', 'submitted', 'denied']);
+    expect((await all(reader.readAudit())).map((r) => r.type)).toEqual(['submitted', 'submitted', 'denied', 'reminded']);
     await reader.close();
     expect(hashDir(dir)).toEqual(before);
     expect(JSON.parse(readFileSync(path.join(dir, 'timebox.json'), 'utf8')).formatVersion).toBe(1);

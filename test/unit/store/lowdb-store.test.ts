@@ -159,6 +159,7 @@ describe('LowdbStore', () => {
 
   it('appends each audit event exactly once, in order, across a failed append and a restart; the chain verifies', async () => {
     await create('R-AAAA01');
+    await store.appended();
     const audit = path.join(dir, 'audit.jsonl');
     // The audit file cannot be appended to for a while (here: something else is in its place).
     rmSync(audit);
@@ -166,6 +167,7 @@ describe('LowdbStore', () => {
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     await create('R-AAAA02');
     await create('R-AAAA03');
+    await store.appended();
     warn.mockRestore();
     rmSync(audit, { recursive: true });
     // Both events wait in the hot file's queue; the next commit appends them before its own.
