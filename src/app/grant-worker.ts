@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { NOTICE_KINDS, type NoticeKind } from '../cards/notice';
 import { DomainError, ErrorCodes, isTransient } from '../domain/errors';
 import { backoffMs, retryAfterOf } from './backoff';
+import { approverChannel } from './approver-channel';
 import { MemberBatcher } from './member-batcher';
 import { retryOnConflict } from './retry-on-conflict';
 import * as lifecycle from '../domain/request';
@@ -431,7 +432,7 @@ export class GrantWorker {
   private async wasStandingMember(request: AccessRequest): Promise<boolean> {
     if (!(await this.deps.directory.isMember(request.group.id, request.requester.id))) return false;
     const ours = await this.deps.store.listHolding(request.requester.id, request.group.id);
-    return !ours.some((r) => r.id !== request.id);
+    return !ours.some((r) => !lifecycle.sameId(r.id, request.id));
   }
 
   /**
@@ -447,7 +448,7 @@ export class GrantWorker {
       return this.patch(request.id, effect, { membershipRemovedAt: now });
     }
     const others = (await store.listOpen({ requesterId: request.requester.id, statuses: [Status.ACTIVE] })).filter(
-      (r) => r.id !== request.id && lifecycle.sameId(r.group.id, request.group.id),
+      (r) => !lifecycle.sameId(r.id, request.id) && lifecycle.sameId(r.group.id, request.group.id),
     );
     const keep = request.standingMember ? 'standing member' : others.length > 0 ? `still granted by ${others.map((r) => r.id).join(', ')}` : undefined;
     if (!keep) {
@@ -544,11 +545,9 @@ export class GrantWorker {
   }
 
   private async channelOf(request: AccessRequest): Promise<ChannelTarget> {
-    const channel = this.deps.policy.approverChannels[request.approverChannel];
-    if (!channel) throw new EffectSkipped(`approver channel "${request.approverChannel}" is not in the policy`);
-    const serviceUrl = (request.tenantId && (await this.deps.store.getServiceUrl(request.tenantId))) || this.options.defaultServiceUrl;
-    if (!serviceUrl) throw new EffectSkipped('no Bot Connector service URL is known for this tenant yet');
-    return { serviceUrl, tenantId: request.tenantId, teamId: channel.teamId, channelId: channel.channelId };
+    const target = await approverChannel(this.deps, request.approverChannel, request.tenantId, this.options.defaultServiceUrl);
+    if ('missing' in target) throw new EffectSkipped(target.missing);
+    return target;
   }
 
   private backoff(attempts: number, error?: unknown): number {

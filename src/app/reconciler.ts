@@ -1,3 +1,4 @@
+import { approverChannel } from './approver-channel';
 import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCodes } from '../domain/errors';
 import { rulesFor, type Policy } from '../domain/policy';
@@ -366,8 +367,8 @@ export class Reconciler {
     if (!this.deps.notifier) return;
     try {
       const target = await this.channelOf(alias);
-      if (!target) {
-        this.deps.logger.warn({ group: alias }, 'no Bot Connector service URL known yet; drift alert not posted (it is in the audit log)');
+      if ('missing' in target) {
+        this.deps.logger.warn({ group: alias, why: target.missing }, 'drift alert not posted (it is in the audit log)');
         return;
       }
       await this.deps.notifier.postToChannel(target, { text });
@@ -376,14 +377,11 @@ export class Reconciler {
     }
   }
 
-  private async channelOf(alias: string): Promise<ChannelTarget | undefined> {
+  private async channelOf(alias: string): Promise<ChannelTarget | { missing: string }> {
     const group = this.deps.policy.groups[alias];
-    const channel = group && this.deps.policy.approverChannels[group.approverChannel];
-    if (!channel) return undefined;
+    if (!group) return { missing: `group "${alias}" is not in the policy` };
     const tenantId = this.options.tenantId ?? (await this.deps.store.listOpen()).find((r) => r.tenantId)?.tenantId;
-    const serviceUrl = (tenantId && (await this.deps.store.getServiceUrl(tenantId))) || this.options.defaultServiceUrl;
-    if (!serviceUrl) return undefined;
-    return { serviceUrl, tenantId, teamId: channel.teamId, channelId: channel.channelId };
+    return approverChannel(this.deps, group.approverChannel, tenantId, this.options.defaultServiceUrl);
   }
 
   private displayName(alias: string): string {
