@@ -3,7 +3,8 @@ module.exports = {
   forbidden: [
     {
       name: 'domain-is-pure',
-      comment: 'src/domain holds the rules: no SDK, no I/O, no adapters (zod is a plain library and allowed).',
+      comment:
+        'src/domain holds the rules: no SDK, no I/O, no adapters (zod is a plain library and allowed).',
       severity: 'error',
       from: { path: '^src/domain' },
       to: {
@@ -22,32 +23,43 @@ module.exports = {
       comment: 'use cases talk to ports; only main.ts wires adapters in.',
       severity: 'error',
       from: { path: '^src/app' },
-      to: { path: ['^src/adapters', '^src/dev', 'node_modules/(botbuilder|@microsoft|@azure|lowdb|express|pg|pino)'] },
+      to: {
+        path: [
+          '^src/adapters',
+          '^src/dev',
+          'node_modules/(botbuilder|@microsoft|@azure|lowdb|express|pg|pino)',
+        ],
+      },
     },
     {
       name: 'cards-are-pure',
       comment: 'card rendering is view model in, JSON out.',
       severity: 'error',
       from: { path: '^src/cards' },
-      to: { path: ['^src/(adapters|app|dev)', 'node_modules/(botbuilder|@microsoft|@azure|lowdb|express|pg)'] },
+      to: {
+        path: ['^src/(adapters|app|dev)', 'node_modules/(botbuilder|@microsoft|@azure|lowdb|express|pg)'],
+      },
     },
     {
       name: 'production-imports-no-dev-tools',
-      comment: 'the local directory and the launcher (src/dev) are development tools, left out of dist/ (tsconfig.build.json).',
+      comment:
+        'the local directory and the launcher (src/dev) are development tools, left out of dist/ (tsconfig.build.json).',
       severity: 'error',
       from: { path: '^src', pathNot: '^src/dev' },
       to: { path: '^src/dev' },
     },
     {
       name: 'production-imports-no-dev-dependencies',
-      comment: 'production runs `npm ci --omit=dev`: no devDependency (tsx, esbuild, fflate, ...) may be needed at run time.',
+      comment:
+        'production runs `npm ci --omit=dev`: no devDependency (tsx, esbuild, fflate, ...) may be needed at run time.',
       severity: 'error',
       from: { path: '^src', pathNot: '^src/dev' },
       to: { dependencyTypes: ['npm-dev'] },
     },
     {
       name: 'production-imports-declared-packages',
-      comment: 'a package that is not in dependencies (only there by chance, through another) may vanish from a production install; type-only imports are erased.',
+      comment:
+        'a package that is not in dependencies (only there by chance, through another) may vanish from a production install; type-only imports are erased.',
       severity: 'error',
       from: { path: '^src', pathNot: '^src/dev' },
       to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'], dependencyTypesNot: ['type-only'] },

@@ -116,7 +116,9 @@ export async function run(options: ExpiryOptions): Promise<Figure[]> {
         }
       }
       const cpu = bot.cpuMs() - cpuAtStart;
-      note(`bot CPU while removing: ${duration(cpu)} (${(cpu / Math.max(1, stack.removedAt.size)).toFixed(2)} ms per removal)`);
+      note(
+        `bot CPU while removing: ${duration(cpu)} (${(cpu / Math.max(1, stack.removedAt.size)).toFixed(2)} ms per removal)`,
+      );
     } finally {
       await bot.stop();
     }

@@ -592,7 +592,9 @@ async function spawnServer(
   const port = await freePort();
   const spawnedAt = Date.now();
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each server, written there when it exits (SIGTERM).
-  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : [];
   // BENCH_NODE_FLAGS: extra node flags for the servers (e.g. to try a V8 heap setting).
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...flags, ...profile, file, ...args], {

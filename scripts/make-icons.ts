@@ -41,17 +41,26 @@ function png(size: number, pixel: (x: number, y: number) => RGBA): Buffer {
   header.writeUInt32BE(size, 0);
   header.writeUInt32BE(size, 4);
   header.set([8, 6, 0, 0, 0], 8); // 8-bit RGBA
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 /** Hourglass in unit coordinates (0..1): two caps and two triangles meeting at the waist. */
 function hourglass(u: number, v: number, stroke: number): 'cap' | 'glass' | 'sand' | undefined {
-  const left = 0.25, right = 0.75, top = 0.18, bottom = 0.82;
-  if (u >= 0.2 && u <= 0.8 && ((v >= top - 0.06 && v <= top) || (v >= bottom && v <= bottom + 0.06))) return 'cap';
+  const left = 0.25,
+    right = 0.75,
+    top = 0.18,
+    bottom = 0.82;
+  if (u >= 0.2 && u <= 0.8 && ((v >= top - 0.06 && v <= top) || (v >= bottom && v <= bottom + 0.06)))
+    return 'cap';
   if (v < top || v > bottom) return undefined;
   const half = (bottom - top) / 2;
   const t = Math.abs(v - (top + half)) / half; // 0 at the waist, 1 at the caps
-  const width = 0.04 + t * (right - left - 0.04) / 2 * 2 / 2;
+  const width = 0.04 + (((t * (right - left - 0.04)) / 2) * 2) / 2;
   const dx = Math.abs(u - 0.5);
   if (dx > width) return undefined;
   if (dx > width - stroke) return 'glass';
@@ -62,12 +71,14 @@ function hourglass(u: number, v: number, stroke: number): 'cap' | 'glass' | 'san
 }
 
 const color = png(192, (x, y) => {
-  const u = (x + 0.5) / 192, v = (y + 0.5) / 192;
+  const u = (x + 0.5) / 192,
+    v = (y + 0.5) / 192;
   const part = hourglass(u, v, 0.035);
   return part === 'cap' || part === 'glass' ? WHITE : part === 'sand' ? SAND : ACCENT;
 });
 const outline = png(32, (x, y) => {
-  const u = (x + 0.5) / 32, v = (y + 0.5) / 32;
+  const u = (x + 0.5) / 32,
+    v = (y + 0.5) / 32;
   const part = hourglass(u, v, 0.07);
   return part === 'cap' || part === 'glass' ? WHITE : CLEAR;
 });

@@ -21,19 +21,29 @@ const SEMVER = /^\d+\.\d+\.\d+$/;
 export function packageSettingsFromEnv(env: NodeJS.ProcessEnv, version: string): PackageSettings {
   const problems: string[] = [];
   const botAppId = env.MicrosoftAppId ?? '';
-  if (!GUID.test(botAppId)) problems.push(`MicrosoftAppId must be the bot's app registration id (a GUID), got "${botAppId}"`);
+  if (!GUID.test(botAppId))
+    problems.push(`MicrosoftAppId must be the bot's app registration id (a GUID), got "${botAppId}"`);
   const teamsAppId = env.TEAMS_APP_ID ?? botAppId;
-  if (!GUID.test(teamsAppId)) problems.push(`TEAMS_APP_ID must be a GUID (defaults to MicrosoftAppId), got "${teamsAppId}"`);
+  if (!GUID.test(teamsAppId))
+    problems.push(`TEAMS_APP_ID must be a GUID (defaults to MicrosoftAppId), got "${teamsAppId}"`);
   const botDomain = env.TIMEBOX_BOT_DOMAIN ?? '';
-  if (!DOMAIN.test(botDomain)) problems.push(`TIMEBOX_BOT_DOMAIN must be the host name the bot is served on (e.g. timebox.contoso.com), got "${botDomain}"`);
+  if (!DOMAIN.test(botDomain))
+    problems.push(
+      `TIMEBOX_BOT_DOMAIN must be the host name the bot is served on (e.g. timebox.contoso.com), got "${botDomain}"`,
+    );
   const websiteUrl = env.TIMEBOX_WEBSITE_URL ?? `https://${botDomain}`;
-  for (const [name, url] of [['TIMEBOX_WEBSITE_URL', websiteUrl], ['TIMEBOX_PRIVACY_URL', env.TIMEBOX_PRIVACY_URL ?? `${websiteUrl}/privacy`], ['TIMEBOX_TERMS_URL', env.TIMEBOX_TERMS_URL ?? `${websiteUrl}/terms`]] as const) {
+  for (const [name, url] of [
+    ['TIMEBOX_WEBSITE_URL', websiteUrl],
+    ['TIMEBOX_PRIVACY_URL', env.TIMEBOX_PRIVACY_URL ?? `${websiteUrl}/privacy`],
+    ['TIMEBOX_TERMS_URL', env.TIMEBOX_TERMS_URL ?? `${websiteUrl}/terms`],
+  ] as const) {
     if (!/^https:\/\/\S+$/.test(url)) problems.push(`${name} must be an https URL, got "${url}"`);
   }
   if (!SEMVER.test(version)) problems.push(`the app version must be x.y.z, got "${version}"`);
   const developerName = env.TIMEBOX_DEVELOPER_NAME ?? 'Timebox';
   if (developerName.length > 32) problems.push('TIMEBOX_DEVELOPER_NAME must be at most 32 characters');
-  if (problems.length) throw new Error(`Cannot build the Teams app package:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new Error(`Cannot build the Teams app package:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return {
     botAppId,
     teamsAppId,

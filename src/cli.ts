@@ -19,11 +19,16 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-const program = new Command('timebox').description('Just-in-time access for Microsoft Teams').version(packageVersion()).showHelpAfterError();
+const program = new Command('timebox')
+  .description('Just-in-time access for Microsoft Teams')
+  .version(packageVersion())
+  .showHelpAfterError();
 
 program
   .command('serve')
-  .description('run the bot (PORT, TIMEBOX_POLICY, TIMEBOX_DATA_DIR, MicrosoftAppId, ... from the environment)')
+  .description(
+    'run the bot (PORT, TIMEBOX_POLICY, TIMEBOX_DATA_DIR, MicrosoftAppId, ... from the environment)',
+  )
   .action(async () => {
     const config = loadConfig(process.env);
     const running = await startTimebox(config);
@@ -49,7 +54,9 @@ policy
     const path = file ?? process.env.TIMEBOX_POLICY ?? 'timebox.policy.yaml';
     const parsed = await loadPolicyFile(path);
     const warnings = policyWarnings(parsed);
-    console.log(`${path} is valid: ${Object.keys(parsed.groups).length} group(s), ${Object.keys(parsed.approverChannels).length} approver channel(s)${warnings.length ? `, ${warnings.length} warning(s)` : ''}.`);
+    console.log(
+      `${path} is valid: ${Object.keys(parsed.groups).length} group(s), ${Object.keys(parsed.approverChannels).length} approver channel(s)${warnings.length ? `, ${warnings.length} warning(s)` : ''}.`,
+    );
     // Warnings, not errors: the policy works, but not as it may read.
     for (const w of warnings) console.warn(`warning: ${w.path}: ${w.message}`);
   });
@@ -60,7 +67,13 @@ registerReconcileCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if ((error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') quietOnEpipe();
-  console.error(error instanceof DomainError ? error.message : error instanceof Error ? error.stack ?? error.message : String(error));
+  console.error(
+    error instanceof DomainError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error),
+  );
   process.exit(error instanceof DomainError ? 2 : 1);
 });
 
@@ -68,7 +81,10 @@ program.parseAsync(process.argv).catch((error: unknown) => {
 function packageVersion(): string {
   for (let dir = __dirname, i = 0; i < 3; i++, dir = path.dirname(dir)) {
     try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'timebox' && pkg.version) return pkg.version;
     } catch {
       // not here: one level up

@@ -55,24 +55,42 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { bot?: boolean } = 
     );
   }
   const appType = env.MicrosoftAppType?.trim().toLowerCase();
-  if (bot && appId && (appType === 'singletenant' || appType === 'userassignedmsi') && !env.MicrosoftAppTenantId?.trim()) {
+  if (
+    bot &&
+    appId &&
+    (appType === 'singletenant' || appType === 'userassignedmsi') &&
+    !env.MicrosoftAppTenantId?.trim()
+  ) {
     // botbuilder would stop with an assertion; say what to set instead.
-    throw new ConfigError(`MicrosoftAppType is ${env.MicrosoftAppType!.trim()}, so MicrosoftAppTenantId must be set to the tenant's id; activities from any other tenant are then refused.`);
+    throw new ConfigError(
+      `MicrosoftAppType is ${env.MicrosoftAppType!.trim()}, so MicrosoftAppTenantId must be set to the tenant's id; activities from any other tenant are then refused.`,
+    );
   }
   const port = Number(env.PORT ?? 3978);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT "${env.PORT}" is not a port number.`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`PORT "${env.PORT}" is not a port number.`);
   const grantMode = (env.TIMEBOX_GRANT_MODE ?? 'membership').toLowerCase();
   if (grantMode !== 'membership' && grantMode !== 'pim') {
-    throw new ConfigError(`TIMEBOX_GRANT_MODE must be "membership" or "pim", not "${env.TIMEBOX_GRANT_MODE}".`);
+    throw new ConfigError(
+      `TIMEBOX_GRANT_MODE must be "membership" or "pim", not "${env.TIMEBOX_GRANT_MODE}".`,
+    );
   }
   const metricsPort = env.TIMEBOX_METRICS_PORT?.trim() ? Number(env.TIMEBOX_METRICS_PORT) : undefined;
-  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535 || (metricsPort === port && port !== 0))) {
-    throw new ConfigError(`TIMEBOX_METRICS_PORT "${env.TIMEBOX_METRICS_PORT}" is not a port number other than PORT.`);
+  if (
+    metricsPort !== undefined &&
+    (!Number.isInteger(metricsPort) ||
+      metricsPort < 0 ||
+      metricsPort > 65535 ||
+      (metricsPort === port && port !== 0))
+  ) {
+    throw new ConfigError(
+      `TIMEBOX_METRICS_PORT "${env.TIMEBOX_METRICS_PORT}" is not a port number other than PORT.`,
+    );
   }
   return {
     port,
     metricsPort,
-    host: dev ? '127.0.0.1' : env.HOST ?? '0.0.0.0',
+    host: dev ? '127.0.0.1' : (env.HOST ?? '0.0.0.0'),
     dev,
     policyFile: env.TIMEBOX_POLICY ?? 'timebox.policy.yaml',
     dataDir: env.TIMEBOX_DATA_DIR ?? './data',
@@ -81,7 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { bot?: boolean } = 
     appId,
     tenantId: env.MicrosoftAppTenantId?.trim() || undefined,
     databaseUrl: env.DATABASE_URL || undefined,
-    defaultServiceUrl: env.TIMEBOX_SERVICE_URL || (dev ? undefined : 'https://smba.trafficmanager.net/teams/'),
+    defaultServiceUrl:
+      env.TIMEBOX_SERVICE_URL || (dev ? undefined : 'https://smba.trafficmanager.net/teams/'),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     requestRateLimit: rateLimitOf(env.TIMEBOX_REQUEST_RATE_LIMIT),
     reconcileIntervalMs: reconcileIntervalOf(env.TIMEBOX_RECONCILE_INTERVAL),
@@ -104,7 +123,9 @@ function checkpointEveryOf(value: string | undefined): number {
   const text = value?.trim();
   if (!text) return DEFAULT_CHECKPOINT_EVERY;
   if (!/^\d+$/.test(text) || Number(text) < 1 || !Number.isSafeInteger(Number(text))) {
-    throw new ConfigError(`TIMEBOX_AUDIT_CHECKPOINT_EVERY must be a whole number of records, 1 or more, not "${value}".`);
+    throw new ConfigError(
+      `TIMEBOX_AUDIT_CHECKPOINT_EVERY must be a whole number of records, 1 or more, not "${value}".`,
+    );
   }
   return Number(text);
 }
@@ -116,7 +137,9 @@ function reconcileIntervalOf(value: string | undefined): number {
   try {
     return parseDuration(text);
   } catch (error) {
-    throw new ConfigError(`TIMEBOX_RECONCILE_INTERVAL: ${(error as Error).message} ("off" runs it at start only).`);
+    throw new ConfigError(
+      `TIMEBOX_RECONCILE_INTERVAL: ${(error as Error).message} ("off" runs it at start only).`,
+    );
   }
 }
 

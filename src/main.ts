@@ -52,9 +52,24 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     level,
     redact: {
       paths: [
-        '*.password', '*.secret', '*.token', '*.accessToken', '*.clientSecret', '*.client_secret', '*.authorization', '*.Authorization',
-        '*.headers.authorization', '*.headers.Authorization', '*.*.headers.authorization', '*.*.headers.Authorization',
-        'MicrosoftAppPassword', 'AZURE_CLIENT_SECRET', 'CertificatePrivateKey', '*.MicrosoftAppPassword', '*.AZURE_CLIENT_SECRET', '*.CertificatePrivateKey',
+        '*.password',
+        '*.secret',
+        '*.token',
+        '*.accessToken',
+        '*.clientSecret',
+        '*.client_secret',
+        '*.authorization',
+        '*.Authorization',
+        '*.headers.authorization',
+        '*.headers.Authorization',
+        '*.*.headers.authorization',
+        '*.*.headers.Authorization',
+        'MicrosoftAppPassword',
+        'AZURE_CLIENT_SECRET',
+        'CertificatePrivateKey',
+        '*.MicrosoftAppPassword',
+        '*.AZURE_CLIENT_SECRET',
+        '*.CertificatePrivateKey',
       ],
       censor: '[redacted]',
     },
@@ -87,35 +102,58 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   const rawStore =
     overrides.store ??
     createStore(config, {
-      onCheckpoint: (c) => logger.info({ auditCheckpoint: { seq: c.seq, hash: c.hash, at: c.at, reason: c.reason } }, 'audit checkpoint signed'),
+      onCheckpoint: (c) =>
+        logger.info(
+          { auditCheckpoint: { seq: c.seq, hash: c.hash, at: c.at, reason: c.reason } },
+          'audit checkpoint signed',
+        ),
     });
   const policy = await loadPolicyFile(config.policyFile);
-  for (const warning of policyWarnings(policy)) logger.warn({ policy: config.policyFile, path: warning.path }, warning.message);
+  for (const warning of policyWarnings(policy))
+    logger.warn({ policy: config.policyFile, path: warning.path }, warning.message);
   if (!overrides.store && !config.auditKey) {
-    logger.warn({}, 'TIMEBOX_AUDIT_KEY is not set: the audit log is hash-chained but not signed, so whoever can write the data directory can rewrite it undetectably. Set it (32+ random bytes, hex or base64) from a secret store.');
+    logger.warn(
+      {},
+      'TIMEBOX_AUDIT_KEY is not set: the audit log is hash-chained but not signed, so whoever can write the data directory can rewrite it undetectably. Set it (32+ random bytes, hex or base64) from a secret store.',
+    );
   }
   await rawStore.open();
   // Metrics, and an info log of every transition, Graph and Bot Connector call (adapters/http/instrument.ts).
   let accepting = true;
   const metrics = createMetrics({ store: rawStore, clock, ready: async () => ({ ok: accepting }) });
   const store = observeStore(rawStore, metrics.observer, logger);
-  const directory = instrumentDirectory(overrides.directory ?? createDirectoryFromEnv({ ...env, GRAPH_BASE_URL: config.graphBaseUrl }), metrics.observer);
+  const directory = instrumentDirectory(
+    overrides.directory ?? createDirectoryFromEnv({ ...env, GRAPH_BASE_URL: config.graphBaseUrl }),
+    metrics.observer,
+  );
 
   // botbuilder's own JWT validation of every activity (off only in local mode, where there is no app id).
   const auth = new TimeboxBotAuthentication(env, overrides.botCredentials);
   const adapter = new TimeboxAdapter(auth, {
     logger,
     tenantId: config.tenantId,
-    onForeignActivity: ({ reason, ...detail }) => service.auditRefusal(undefined, undefined, 'activity', foreignActivityError(reason, detail.channelId), detail),
+    onForeignActivity: ({ reason, ...detail }) =>
+      service.auditRefusal(
+        undefined,
+        undefined,
+        'activity',
+        foreignActivityError(reason, detail.channelId),
+        detail,
+      ),
   });
   adapter.onTurnError = async (context, error) => {
     logger.error({ err: error }, 'turn failed');
     if (context.activity.type === 'message') {
-      await context.sendActivity("Something went wrong on Timebox's side, and nothing was changed. Try again.").catch(() => undefined);
+      await context
+        .sendActivity("Something went wrong on Timebox's side, and nothing was changed. Try again.")
+        .catch(() => undefined);
     }
   };
   let botId = config.appId ? `28:${config.appId}` : '';
-  const notifier = instrumentNotifier(overrides.notifier ?? new TeamsNotifier(adapter, config.appId, () => botId), metrics.observer);
+  const notifier = instrumentNotifier(
+    overrides.notifier ?? new TeamsNotifier(adapter, config.appId, () => botId),
+    metrics.observer,
+  );
 
   const roster = new TeamRoster(adapter, config.appId, () => botId, clock, logger);
   const core = wireCore(
@@ -127,16 +165,36 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       clock,
       logger,
       rateLimiter: config.requestRateLimit ? new RateLimiter(clock, config.requestRateLimit) : undefined,
-      presenter: (service) => new CardPresenter({ clock, store, service, roster, defaultServiceUrl: config.defaultServiceUrl, sharedButtons: config.sharedCardButtons }),
+      presenter: (service) =>
+        new CardPresenter({
+          clock,
+          store,
+          service,
+          roster,
+          defaultServiceUrl: config.defaultServiceUrl,
+          sharedButtons: config.sharedCardButtons,
+        }),
     },
     {
       mode: config.grantMode,
       worker: { defaultServiceUrl: config.defaultServiceUrl, ...overrides.worker },
-      reconcile: { intervalMs: config.reconcileIntervalMs, tenantId: config.tenantId, defaultServiceUrl: config.defaultServiceUrl },
+      reconcile: {
+        intervalMs: config.reconcileIntervalMs,
+        tenantId: config.tenantId,
+        defaultServiceUrl: config.defaultServiceUrl,
+      },
     },
   );
   const { service, worker, scheduler, reconciler } = core;
-  const bot = new TimeboxBot({ service, store, directory, logger, clock, tenantId: config.tenantId, onBotId: (id) => (botId = id) });
+  const bot = new TimeboxBot({
+    service,
+    store,
+    directory,
+    logger,
+    clock,
+    tenantId: config.tenantId,
+    onBotId: (id) => (botId = id),
+  });
 
   const app = createHttpApp({
     adapter,
@@ -154,11 +212,22 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  const metricsServer = config.metricsPort === undefined ? undefined : await createMetricsApp(() => metrics.render()).listen(config.metricsPort, config.host);
-  const metricsUrl = metricsServer && `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${(metricsServer.address() as AddressInfo).port}`;
-  logger.info({ url, dev: config.dev, mode: config.grantMode, policy: config.policyFile }, 'timebox listening');
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : await createMetricsApp(() => metrics.render()).listen(config.metricsPort, config.host);
+  const metricsUrl =
+    metricsServer &&
+    `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${(metricsServer.address() as AddressInfo).port}`;
+  logger.info(
+    { url, dev: config.dev, mode: config.grantMode, policy: config.policyFile },
+    'timebox listening',
+  );
   if (!config.dev && !config.tenantId) {
-    logger.warn({}, 'MicrosoftAppTenantId is not set: activities from any tenant are accepted (people unknown to the directory are still refused). Set it to serve one tenant only.');
+    logger.warn(
+      {},
+      'MicrosoftAppTenantId is not set: activities from any tenant are accepted (people unknown to the directory are still refused). Set it to serve one tenant only.',
+    );
   }
 
   // Work left from before a restart: overdue expiries first (scheduler), then the outbox; then
@@ -198,8 +267,14 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
 
 function foreignActivityError(reason: 'channel' | 'tenant', channelId: string): DomainError {
   return reason === 'channel'
-    ? new DomainError(ErrorCodes.NOT_TEAMS, `An activity from the "${channelId}" channel: Timebox acts only on Microsoft Teams.`)
-    : new DomainError(ErrorCodes.WRONG_TENANT, 'An activity that does not name this tenant in conversation.tenantId.');
+    ? new DomainError(
+        ErrorCodes.NOT_TEAMS,
+        `An activity from the "${channelId}" channel: Timebox acts only on Microsoft Teams.`,
+      )
+    : new DomainError(
+        ErrorCodes.WRONG_TENANT,
+        'An activity that does not name this tenant in conversation.tenantId.',
+      );
 }
 
 function delay(ms: number): Promise<void> {

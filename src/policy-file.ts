@@ -9,11 +9,17 @@ export async function loadPolicyFile(file: string): Promise<Policy> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (error) {
-    throw new DomainError(ErrorCodes.POLICY_INVALID, `Cannot read the policy file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (set TIMEBOX_POLICY)' : (error as Error).message}`);
+    throw new DomainError(
+      ErrorCodes.POLICY_INVALID,
+      `Cannot read the policy file ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (set TIMEBOX_POLICY)' : (error as Error).message}`,
+    );
   }
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new DomainError(ErrorCodes.POLICY_INVALID, `${file} is not valid YAML:\n${doc.errors.map((e) => `  - ${e.message.split('\n')[0]}`).join('\n')}`);
+    throw new DomainError(
+      ErrorCodes.POLICY_INVALID,
+      `${file} is not valid YAML:\n${doc.errors.map((e) => `  - ${e.message.split('\n')[0]}`).join('\n')}`,
+    );
   }
   return validatePolicy(doc.toJS(), file);
 }

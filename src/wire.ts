@@ -74,9 +74,15 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
     rateLimiter: deps.rateLimiter,
     onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()),
   });
-  const worker = (loops.worker = new GrantWorker({ store, directory, notifier, service, policy, clock, presenter: deps.presenter(service), logger }, options.worker));
+  const worker = (loops.worker = new GrantWorker(
+    { store, directory, notifier, service, policy, clock, presenter: deps.presenter(service), logger },
+    options.worker,
+  ));
   const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
-  const reconciler = new Reconciler({ store, directory, service, policy, clock, logger, notifier, onCommit: () => worker.kick() }, options.reconcile ?? { intervalMs: 0 });
+  const reconciler = new Reconciler(
+    { store, directory, service, policy, clock, logger, notifier, onCommit: () => worker.kick() },
+    options.reconcile ?? { intervalMs: 0 },
+  );
   return {
     service,
     worker,

@@ -80,7 +80,11 @@ export class AccessService {
     const alias = findGroupAlias(this.deps.policy, text);
     if (!alias) {
       const known = Object.keys(this.deps.policy.groups).join(', ');
-      throw new DomainError(ErrorCodes.GROUP_UNKNOWN, `There is no group "${truncateForMessage(text)}". Groups you can ask for: ${known}.`, { text });
+      throw new DomainError(
+        ErrorCodes.GROUP_UNKNOWN,
+        `There is no group "${truncateForMessage(text)}". Groups you can ask for: ${known}.`,
+        { text },
+      );
     }
     return this.rules(alias);
   }
@@ -123,7 +127,10 @@ export class AccessService {
     const rules = this.resolveGroup(input.group);
     const requester = input.requester;
     if (!(await this.authorizer.isEligible(rules, requester))) {
-      throw new DomainError(ErrorCodes.NOT_ELIGIBLE, `You are not eligible to request ${rules.alias}. Ask an admin to add you to its eligible list.`);
+      throw new DomainError(
+        ErrorCodes.NOT_ELIGIBLE,
+        `You are not eligible to request ${rules.alias}. Ask an admin to add you to its eligible list.`,
+      );
     }
     // The policy's rules on an ask, one check each (domain/submit-rules.ts).
     const { durationMs, justification, ticket } = checkSubmit(rules, input);
@@ -131,11 +138,19 @@ export class AccessService {
     const mine = await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: rules.alias });
     const active = mine.find((r) => r.status === Status.ACTIVE);
     if (active && input.breakGlass) {
-      throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `You already hold ${rules.alias} (request ${active.id}, until ${new Date(active.expiresAt!).toISOString().slice(11, 16)} UTC); no break-glass is needed. Extend it with "extend ${rules.alias} by <duration>" if you need more time.`);
+      throw new DomainError(
+        ErrorCodes.REQUEST_DUPLICATE,
+        `You already hold ${rules.alias} (request ${active.id}, until ${new Date(active.expiresAt!).toISOString().slice(11, 16)} UTC); no break-glass is needed. Extend it with "extend ${rules.alias} by <duration>" if you need more time.`,
+      );
     }
     if (active) {
       // Overlap: a second ask for a group the person holds becomes an extension of that grant.
-      const extended = await this.extend({ requestId: active.id, actor: requester, addedMs: durationMs, reason: justification });
+      const extended = await this.extend({
+        requestId: active.id,
+        actor: requester,
+        addedMs: durationMs,
+        reason: justification,
+      });
       return { request: extended, outcome: 'extension' };
     }
     const waiting = mine.find((r) => r.status === Status.PENDING || r.status === Status.APPROVED);
@@ -192,10 +207,16 @@ export class AccessService {
 
   /** The refusal for a submit the store's one-open-request constraint turned down: the same words as the check's. */
   private async duplicateOf(requester: Person, alias: string, cause: DomainError): Promise<DomainError> {
-    const open = await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: alias }).catch(() => []);
+    const open = await this.deps.store
+      .listOpen({ requesterId: requester.id, groupAlias: alias })
+      .catch(() => []);
     const other = open[0];
     if (other) return duplicateError(other, alias);
-    return new DomainError(ErrorCodes.REQUEST_DUPLICATE, `You already have an open request for ${alias}. Cancel it first, or wait for it.`, cause.details);
+    return new DomainError(
+      ErrorCodes.REQUEST_DUPLICATE,
+      `You already have an open request for ${alias}. Cancel it first, or wait for it.`,
+      cause.details,
+    );
   }
 
   /**
@@ -205,19 +226,31 @@ export class AccessService {
    * card without one counts as `request`). When it is not the decision pending now, nothing
    * changes (DECISION_STALE): an old Approve never decides a later extension.
    */
-  async decide(requestId: string, actor: Person, decision: 'approve' | 'deny', reason?: string, subject?: lifecycle.DecisionSubject): Promise<AccessRequest> {
+  async decide(
+    requestId: string,
+    actor: Person,
+    decision: 'approve' | 'deny',
+    reason?: string,
+    subject?: lifecycle.DecisionSubject,
+  ): Promise<AccessRequest> {
     const trimmed = reason?.trim() || undefined;
     return this.change(requestId, async (request, now) => {
       const rules = this.rulesOf(request);
       if (!(await this.authorizer.isApprover(rules, actor))) {
-        throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} can ${decision} it; nothing was changed.`);
+        throw new DomainError(
+          ErrorCodes.NOT_APPROVER,
+          `Only approvers of ${request.group.alias} can ${decision} it; nothing was changed.`,
+        );
       }
       if (subject !== undefined) assertDecidingPending(request, subject);
       if (request.status === Status.ACTIVE && request.pendingExtension) {
         return this.decideExtension(request, actor, decision, now, trimmed);
       }
       if (decision === 'approve' && isSelf(request, actor) && !rules.allowSelfApproval) {
-        throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot approve your own request; another approver has to.');
+        throw new DomainError(
+          ErrorCodes.SELF_APPROVAL,
+          'You cannot approve your own request; another approver has to.',
+        );
       }
       return lifecycle.castVote(request, actor, decision, now, trimmed);
     });
@@ -226,7 +259,10 @@ export class AccessService {
   async cancel(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
       if (!isSelf(request, actor)) {
-        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Request ${request.id} is not yours: only the person who asked for it can cancel it (approvers can deny it).`);
+        throw new DomainError(
+          ErrorCodes.NOT_REQUESTER,
+          `Request ${request.id} is not yours: only the person who asked for it can cancel it (approvers can deny it).`,
+        );
       }
       return lifecycle.cancel(request, actor, now);
     });
@@ -236,7 +272,10 @@ export class AccessService {
   async release(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
       if (!isSelf(request, actor)) {
-        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Request ${request.id} is not yours: only the person who holds the grant can release it (approvers and admins can revoke it).`);
+        throw new DomainError(
+          ErrorCodes.NOT_REQUESTER,
+          `Request ${request.id} is not yours: only the person who holds the grant can release it (approvers and admins can revoke it).`,
+        );
       }
       return lifecycle.release(request, actor, now);
     });
@@ -245,8 +284,14 @@ export class AccessService {
   /** Ends someone's grant now: the group's approvers and admins may. */
   async revoke(requestId: string, actor: Person, reason?: string): Promise<AccessRequest> {
     return this.change(requestId, async (request) => {
-      const allowed = (await this.authorizer.isApprover(this.rulesOf(request), actor)) || (await this.authorizer.isAdmin(actor));
-      if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can revoke it; ask one of them in the approvers' channel.`);
+      const allowed =
+        (await this.authorizer.isApprover(this.rulesOf(request), actor)) ||
+        (await this.authorizer.isAdmin(actor));
+      if (!allowed)
+        throw new DomainError(
+          ErrorCodes.NOT_APPROVER,
+          `Only approvers of ${request.group.alias} and admins can revoke it; ask one of them in the approvers' channel.`,
+        );
       // NB: the grant ends when the revoke is decided, after the approver check (Graph calls that
       // may wait out a Retry-After), not when the click came in: expiresAt is what the 5 s
       // removal bound is counted from, and it must not lie before the decision.
@@ -259,48 +304,91 @@ export class AccessService {
     return this.change(requestId, async (request, now) => {
       const rules = this.rulesOf(request);
       if (!(await this.authorizer.isApprover(rules, actor))) {
-        throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} can claim it.`);
+        throw new DomainError(
+          ErrorCodes.NOT_APPROVER,
+          `Only approvers of ${request.group.alias} can claim it.`,
+        );
       }
       // NB: a requester who is also an approver "reviewing" their own request would tell the
       // other approvers that someone is on it, and hold up a real review.
       if (isSelf(request, actor) && !rules.allowSelfApproval) {
-        throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot review your own request; another approver has to.');
+        throw new DomainError(
+          ErrorCodes.SELF_APPROVAL,
+          'You cannot review your own request; another approver has to.',
+        );
       }
       if (request.status !== Status.PENDING) {
-        throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `Request ${request.id} is already ${lifecycle.describeStatus(request.status)}.`);
+        throw new DomainError(
+          ErrorCodes.REQUEST_ALREADY_RESOLVED,
+          `Request ${request.id} is already ${lifecycle.describeStatus(request.status)}.`,
+        );
       }
-      if (request.claimedBy && lifecycle.sameId(request.claimedBy.id, actor.id)) throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, 'You are already reviewing it.');
-      return { request: { ...request, claimedBy: actor, updatedAt: now }, events: [{ type: 'claimed', requestId: request.id, at: now, actor }] };
+      if (request.claimedBy && lifecycle.sameId(request.claimedBy.id, actor.id))
+        throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, 'You are already reviewing it.');
+      return {
+        request: { ...request, claimedBy: actor, updatedAt: now },
+        events: [{ type: 'claimed', requestId: request.id, at: now, actor }],
+      };
     });
   }
 
   /** An approver or admin acknowledges a break-glass grant after the fact (audited). */
   async acknowledge(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
-      const allowed = (await this.authorizer.isApprover(this.rulesOf(request), actor)) || (await this.authorizer.isAdmin(actor));
-      if (!allowed) throw new DomainError(ErrorCodes.NOT_APPROVER, `Only approvers of ${request.group.alias} and admins can acknowledge it.`);
+      const allowed =
+        (await this.authorizer.isApprover(this.rulesOf(request), actor)) ||
+        (await this.authorizer.isAdmin(actor));
+      if (!allowed)
+        throw new DomainError(
+          ErrorCodes.NOT_APPROVER,
+          `Only approvers of ${request.group.alias} and admins can acknowledge it.`,
+        );
       // NB: the acknowledgement is the second pair of eyes on access nobody approved beforehand;
       // the person who broke the glass cannot give it, even where self-approval is allowed.
       if (isSelf(request, actor)) {
-        throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot acknowledge your own break-glass access; another approver or an admin has to.');
+        throw new DomainError(
+          ErrorCodes.SELF_APPROVAL,
+          'You cannot acknowledge your own break-glass access; another approver or an admin has to.',
+        );
       }
-      if (request.kind !== 'break_glass') throw new DomainError(ErrorCodes.REQUEST_ILLEGAL_TRANSITION, `Request ${request.id} is not a break-glass grant; only break-glass grants are acknowledged.`);
+      if (request.kind !== 'break_glass')
+        throw new DomainError(
+          ErrorCodes.REQUEST_ILLEGAL_TRANSITION,
+          `Request ${request.id} is not a break-glass grant; only break-glass grants are acknowledged.`,
+        );
       if (request.acknowledgedBy) {
-        throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `${request.acknowledgedBy.name} already acknowledged request ${request.id}.`);
+        throw new DomainError(
+          ErrorCodes.REQUEST_ALREADY_RESOLVED,
+          `${request.acknowledgedBy.name} already acknowledged request ${request.id}.`,
+        );
       }
-      return { request: { ...request, acknowledgedBy: actor, updatedAt: now }, events: [{ type: 'acknowledged', requestId: request.id, at: now, actor }] };
+      return {
+        request: { ...request, acknowledgedBy: actor, updatedAt: now },
+        events: [{ type: 'acknowledged', requestId: request.id, at: now, actor }],
+      };
     });
   }
 
   /** Extends an active grant, directly or as an offer approvers decide, as policy says. */
-  async extend(input: { requestId: string; actor: Person; addedMs: number; reason?: string }): Promise<AccessRequest> {
+  async extend(input: {
+    requestId: string;
+    actor: Person;
+    addedMs: number;
+    reason?: string;
+  }): Promise<AccessRequest> {
     const reason = input.reason?.trim() || undefined;
     return this.change(input.requestId, async (request, now) => {
       if (!isSelf(request, input.actor)) {
-        throw new DomainError(ErrorCodes.NOT_REQUESTER, `Request ${request.id} is not yours: only the person who holds the grant can extend it.`);
+        throw new DomainError(
+          ErrorCodes.NOT_REQUESTER,
+          `Request ${request.id} is not yours: only the person who holds the grant can extend it.`,
+        );
       }
       if (!Number.isFinite(input.addedMs) || input.addedMs <= 0) {
-        throw new DomainError(ErrorCodes.DURATION_INVALID, 'An extension must be longer than zero, like 30m or 1h.');
+        throw new DomainError(
+          ErrorCodes.DURATION_INVALID,
+          'An extension must be longer than zero, like 30m or 1h.',
+        );
       }
       // NB: not the defaults of fallbackRules: a group gone from the policy has no rules for more time.
       if (!Object.hasOwn(this.deps.policy.groups, request.group.alias)) {
@@ -313,26 +401,38 @@ export class AccessService {
       const rules = this.rulesOf(request);
       if (request.status === Status.ACTIVE) this.assertWithinMaxTotal(request, rules, input.addedMs);
       // Break-glass and auto-approved grants always go to the approvers (guarantee 7).
-      if (extensionNeedsApproval(request, rules)) return lifecycle.requestExtension(request, input.actor, input.addedMs, now, reason);
+      if (extensionNeedsApproval(request, rules))
+        return lifecycle.requestExtension(request, input.actor, input.addedMs, now, reason);
       return lifecycle.extend(request, input.actor, input.addedMs, now, reason);
     });
   }
 
   /** Scheduler: the grant's time is up. */
   expire(requestId: string): Promise<AccessRequest | undefined> {
-    return this.whenDue(requestId, (r, now) => r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now, (r, now) => lifecycle.expire(r, now));
+    return this.whenDue(
+      requestId,
+      (r, now) => r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now,
+      (r, now) => lifecycle.expire(r, now),
+    );
   }
 
   /** Scheduler: nobody decided within pendingTimeout. */
   timeOut(requestId: string): Promise<AccessRequest | undefined> {
-    return this.whenDue(requestId, (r, now) => r.status === Status.PENDING && now >= r.createdAt + this.rulesOf(r).pendingTimeoutMs, (r, now) => lifecycle.timeOut(r, now));
+    return this.whenDue(
+      requestId,
+      (r, now) => r.status === Status.PENDING && now >= r.createdAt + this.rulesOf(r).pendingTimeoutMs,
+      (r, now) => lifecycle.timeOut(r, now),
+    );
   }
 
   /** Scheduler: remind the approvers once, `remindAfter` after the request was filed. */
   remind(requestId: string): Promise<AccessRequest | undefined> {
     return this.whenDue(
       requestId,
-      (r, now) => r.status === Status.PENDING && r.remindedAt === undefined && now >= r.createdAt + this.rulesOf(r).remindAfterMs,
+      (r, now) =>
+        r.status === Status.PENDING &&
+        r.remindedAt === undefined &&
+        now >= r.createdAt + this.rulesOf(r).remindAfterMs,
       (r, now) => lifecycle.note(r, 'reminded', now),
     );
   }
@@ -341,44 +441,94 @@ export class AccessService {
   warn(requestId: string): Promise<AccessRequest | undefined> {
     return this.whenDue(
       requestId,
-      (r, now) => r.status === Status.ACTIVE && r.warnedAt === undefined && r.expiresAt !== undefined && now >= r.expiresAt - this.rulesOf(r).expiryWarningMs && now < r.expiresAt,
+      (r, now) =>
+        r.status === Status.ACTIVE &&
+        r.warnedAt === undefined &&
+        r.expiresAt !== undefined &&
+        now >= r.expiresAt - this.rulesOf(r).expiryWarningMs &&
+        now < r.expiresAt,
       (r, now) => lifecycle.note(r, 'warned', now),
     );
   }
 
   /** Writes a refusal to the audit log; it changes nothing else. */
-  async auditRefusal(requestId: string | undefined, actor: Person | undefined, action: string, error: DomainError, detail: Record<string, unknown> = {}): Promise<void> {
+  async auditRefusal(
+    requestId: string | undefined,
+    actor: Person | undefined,
+    action: string,
+    error: DomainError,
+    detail: Record<string, unknown> = {},
+  ): Promise<void> {
     await this.deps.store.appendAudit([
-      { type: 'refused', requestId: requestId ?? '', at: this.deps.clock.now(), actor, reason: error.message, detail: { ...detail, action, code: error.code } },
+      {
+        type: 'refused',
+        requestId: requestId ?? '',
+        at: this.deps.clock.now(),
+        actor,
+        reason: error.message,
+        detail: { ...detail, action, code: error.code },
+      },
     ]);
   }
 
   async get(requestId: string): Promise<AccessRequest> {
     const request = await this.deps.store.get(normalizeId(requestId));
-    if (!request) throw new DomainError(ErrorCodes.REQUEST_NOT_FOUND, `There is no request ${truncateForMessage(requestId)}. "status" lists yours.`);
+    if (!request)
+      throw new DomainError(
+        ErrorCodes.REQUEST_NOT_FOUND,
+        `There is no request ${truncateForMessage(requestId)}. "status" lists yours.`,
+      );
     return request;
   }
 
   /** Commits a transition computed elsewhere (the worker's grant and failure transitions). */
-  async commitTransition(transition: Transition, expectedVersion: number | null, completed?: string[] | CompletedEffect[]): Promise<AccessRequest> {
-    const effects = transition.events.flatMap((event) => effectsFor(event, transition.request, this.mode)).map((e) => placeEffect(e, transition.request));
-    const done = completed?.length ? (typeof completed[0] === 'string' ? { completedEffectIds: completed as string[] } : { completedEffects: completed as CompletedEffect[] }) : {};
+  async commitTransition(
+    transition: Transition,
+    expectedVersion: number | null,
+    completed?: string[] | CompletedEffect[],
+  ): Promise<AccessRequest> {
+    const effects = transition.events
+      .flatMap((event) => effectsFor(event, transition.request, this.mode))
+      .map((e) => placeEffect(e, transition.request));
+    const done = completed?.length
+      ? typeof completed[0] === 'string'
+        ? { completedEffectIds: completed as string[] }
+        : { completedEffects: completed as CompletedEffect[] }
+      : {};
     // The scheduler's next look at the request, stored with it (so it never lists every open request).
     const dueAt = dueAtOf(transition.request, this.rulesOf(transition.request));
-    const stored = await this.deps.store.commit({ request: transition.request, expectedVersion, events: transition.events, effects, dueAt, ...done });
+    const stored = await this.deps.store.commit({
+      request: transition.request,
+      expectedVersion,
+      events: transition.events,
+      effects,
+      dueAt,
+      ...done,
+    });
     this.deps.onCommit?.();
     return stored;
   }
 
   rulesOf(request: AccessRequest): GroupRules {
-    return Object.hasOwn(this.deps.policy.groups, request.group.alias) ? this.rules(request.group.alias) : fallbackRules(this.deps.policy, request);
+    return Object.hasOwn(this.deps.policy.groups, request.group.alias)
+      ? this.rules(request.group.alias)
+      : fallbackRules(this.deps.policy, request);
   }
 
-  private decideExtension(request: AccessRequest, actor: Person, decision: 'approve' | 'deny', now: number, reason?: string): Transition {
+  private decideExtension(
+    request: AccessRequest,
+    actor: Person,
+    decision: 'approve' | 'deny',
+    now: number,
+    reason?: string,
+  ): Transition {
     const rules = this.rulesOf(request);
     if (decision === 'approve') {
       if (isSelf(request, actor) && !mayApproveOwnExtension(request, rules)) {
-        throw new DomainError(ErrorCodes.SELF_APPROVAL, 'You cannot approve your own extension; another approver has to.');
+        throw new DomainError(
+          ErrorCodes.SELF_APPROVAL,
+          'You cannot approve your own extension; another approver has to.',
+        );
       }
       // Policy may have tightened since the extension was asked for.
       this.assertWithinMaxTotal(request, rules, request.pendingExtension!.addedMs);
@@ -390,7 +540,10 @@ export class AccessService {
     const total = lifecycle.totalLengthWith(request, addedMs);
     if (total <= rules.extension.maxTotalMs) return;
     const room = Math.max(0, rules.extension.maxTotalMs - lifecycle.totalLengthWith(request, 0));
-    const advice = room >= 1000 ? `You can add up to ${formatDuration(room)}.` : `It cannot be extended further; file a new request when it ends.`;
+    const advice =
+      room >= 1000
+        ? `You can add up to ${formatDuration(room)}.`
+        : `It cannot be extended further; file a new request when it ends.`;
     throw new DomainError(
       ErrorCodes.EXTENSION_TOO_LONG,
       `That would make the grant ${formatDuration(total)} long; ${rules.alias} allows ${formatDuration(rules.extension.maxTotalMs)} in all. ${advice}`,
@@ -399,7 +552,10 @@ export class AccessService {
   }
 
   /** Load → decide → conditional commit, again from a fresh read when someone else wrote first. */
-  private async change(requestId: string, decide: (request: AccessRequest, now: number) => Promise<Transition>): Promise<AccessRequest> {
+  private async change(
+    requestId: string,
+    decide: (request: AccessRequest, now: number) => Promise<Transition>,
+  ): Promise<AccessRequest> {
     return retryOnConflict(MAX_CONFLICT_RETRIES, async () => {
       const request = await this.get(requestId);
       const transition = await decide(request, this.deps.clock.now());
@@ -424,7 +580,12 @@ export class AccessService {
 
 /** Rules for a request whose group was removed from the policy since: the defaults, no approvers (and `extend` refuses it). */
 function fallbackRules(policy: Policy, request: AccessRequest): GroupRules {
-  const orphan = { groupId: request.group.id, displayName: request.group.displayName, approverChannel: request.approverChannel, approvers: { users: [], groups: [] } };
+  const orphan = {
+    groupId: request.group.id,
+    displayName: request.group.displayName,
+    approverChannel: request.approverChannel,
+    approvers: { users: [], groups: [] },
+  };
   return rulesFor({ ...policy, groups: { [request.group.alias]: orphan } }, request.group.alias);
 }
 
@@ -449,5 +610,8 @@ function isSelf(request: AccessRequest, actor: Person): boolean {
 }
 
 function duplicateError(waiting: AccessRequest, alias: string): DomainError {
-  return new DomainError(ErrorCodes.REQUEST_DUPLICATE, `You already have request ${waiting.id} for ${alias} (${lifecycle.describeStatus(waiting.status)}). Cancel it first with "cancel ${waiting.id}", or wait for it.`);
+  return new DomainError(
+    ErrorCodes.REQUEST_DUPLICATE,
+    `You already have request ${waiting.id} for ${alias} (${lifecycle.describeStatus(waiting.status)}). Cancel it first with "cancel ${waiting.id}", or wait for it.`,
+  );
 }

@@ -10,7 +10,12 @@ export interface BackoffOptions {
  * jitter" (between half and all of base × 2^(attempts-1), capped), never sooner than a
  * Retry-After the dependency asked for (`details.retryAfterMs` of a DomainError).
  */
-export function backoffMs(attempts: number, error: unknown, options: BackoffOptions, random: () => number = Math.random): number {
+export function backoffMs(
+  attempts: number,
+  error: unknown,
+  options: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempts - 1));
   const jittered = Math.round(exp / 2 + random() * (exp / 2));
   const asked = retryAfterOf(error);

@@ -3,11 +3,14 @@ import { mayHoldMembership, type AccessRequest, type RequestEvent } from '../dom
 import type { EffectKind, EffectLane, NewEffect, QueuedEffect } from '../ports/store';
 
 /** Membership changes go to the directory lane, everything else to Teams. */
-export const laneOf = (kind: EffectKind): EffectLane => (kind.startsWith('directory.') ? 'directory' : 'teams');
+export const laneOf = (kind: EffectKind): EffectLane =>
+  kind.startsWith('directory.') ? 'directory' : 'teams';
 
 /** See `Effect.queue`: membership changes queue per person and group (ids lower-case), Teams effects per request. */
 export const queueOf = (request: AccessRequest, lane: EffectLane): string =>
-  lane === 'directory' ? `directory:${request.group.id.toLowerCase()}:${request.requester.id.toLowerCase()}` : `teams:${request.id}`;
+  lane === 'directory'
+    ? `directory:${request.group.id.toLowerCase()}:${request.requester.id.toLowerCase()}`
+    : `teams:${request.id}`;
 
 /** Gives an effect of `request` its lane and queue, as the store keeps them. */
 export function placeEffect(effect: NewEffect, request: AccessRequest): QueuedEffect {
@@ -23,13 +26,21 @@ const listUpdate: NewEffect = { kind: 'card.update', template: 'lists' };
 // Which message an effect sends: a notice kind (thread.reply, person.notify), the receipt card
 // (person.notify, card.update), or the list cards (card.update). The worker refuses any other.
 const reply = (template: NoticeKind): NewEffect => ({ kind: 'thread.reply', template });
-const tell = (template: NoticeKind | 'receipt', data?: NewEffect['data']): NewEffect => ({ kind: 'person.notify', template, ...(data ? { data } : {}) });
+const tell = (template: NoticeKind | 'receipt', data?: NewEffect['data']): NewEffect => ({
+  kind: 'person.notify',
+  template,
+  ...(data ? { data } : {}),
+});
 
 /**
  * The side effects each event causes. Effects carry no state: handlers read the request as
  * it is when they run, so a late card update still shows the newest state.
  */
-export function effectsFor(event: RequestEvent, request: AccessRequest, mode: 'membership' | 'pim'): NewEffect[] {
+export function effectsFor(
+  event: RequestEvent,
+  request: AccessRequest,
+  mode: 'membership' | 'pim',
+): NewEffect[] {
   const updateCards = request.listCards?.length ? [...cardUpdates, listUpdate] : cardUpdates;
   switch (event.type) {
     case 'submitted':
@@ -39,7 +50,10 @@ export function effectsFor(event: RequestEvent, request: AccessRequest, mode: 'm
       return [...updateCards];
     case 'extension_denied':
       // The request keeps no trace of a dropped offer, so the notice takes who and why from here.
-      return [...updateCards, tell('extension_denied', { by: event.actor?.name, reason: event.reason, added: event.detail?.added })];
+      return [
+        ...updateCards,
+        tell('extension_denied', { by: event.actor?.name, reason: event.reason, added: event.detail?.added }),
+      ];
     case 'acknowledged':
       return [...updateCards, reply('acknowledged')];
     case 'approved':
@@ -58,7 +72,12 @@ export function effectsFor(event: RequestEvent, request: AccessRequest, mode: 'm
       return [...updateCards, reply('granted'), tell('granted')];
     case 'failed':
       // An add that failed after landing (a timeout after Graph did it) must not stay behind.
-      return [...(mayHoldMembership(request) ? [remove] : []), ...updateCards, reply('failed'), tell('failed')];
+      return [
+        ...(mayHoldMembership(request) ? [remove] : []),
+        ...updateCards,
+        reply('failed'),
+        tell('failed'),
+      ];
     case 'expired':
       return [remove, ...updateCards, reply('expired'), tell('expired')];
     case 'released':
@@ -68,7 +87,12 @@ export function effectsFor(event: RequestEvent, request: AccessRequest, mode: 'm
       // runs after it in the membership's queue (it does nothing when nothing was added).
       return [remove, ...updateCards, reply('revoked'), tell('revoked')];
     case 'extended':
-      return [...(mode === 'pim' ? [{ kind: 'directory.extend' } as NewEffect] : []), ...updateCards, reply('extended'), tell('extended')];
+      return [
+        ...(mode === 'pim' ? [{ kind: 'directory.extend' } as NewEffect] : []),
+        ...updateCards,
+        reply('extended'),
+        tell('extended'),
+      ];
     case 'extension_requested':
       return [...updateCards, reply('extension_requested')];
     case 'reminded':

@@ -47,7 +47,16 @@ export interface WorkerOptions {
   owner?: string;
 }
 
-const DEFAULTS: WorkerOptions = { maxTeamsAttempts: 8, maxAddAttempts: 8, baseDelayMs: 500, maxDelayMs: 60_000, directorySlots: 100, teamsSlots: 16, teamsSlotsWhileRemoving: 2, leaseMs: 30_000 };
+const DEFAULTS: WorkerOptions = {
+  maxTeamsAttempts: 8,
+  maxAddAttempts: 8,
+  baseDelayMs: 500,
+  maxDelayMs: 60_000,
+  directorySlots: 100,
+  teamsSlots: 16,
+  teamsSlotsWhileRemoving: 2,
+  leaseMs: 30_000,
+};
 
 type Handler = (effect: ClaimedEffect, request: AccessRequest) => Promise<void>;
 
@@ -56,7 +65,11 @@ class EffectSkipped extends Error {}
 
 /** Errors of the store itself: the run is retried as it was (no attempt counted), never turned into a failed grant. */
 function isStoreTrouble(error: unknown): boolean {
-  return error instanceof DomainError && error.code.startsWith('STORE.') && error.code !== ErrorCodes.STORE_LEASE_LOST;
+  return (
+    error instanceof DomainError &&
+    error.code.startsWith('STORE.') &&
+    error.code !== ErrorCodes.STORE_LEASE_LOST
+  );
 }
 
 function isLeaseLost(error: unknown): boolean {
@@ -161,13 +174,18 @@ export class GrantWorker {
       await Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, budgetMs)))]);
       clearTimeout(timer);
     }
-    if (this.inFlight.size > 0) this.deps.logger.warn({ effects: [...this.inFlight.keys()] }, 'stopping: effects still under way are handed back to the outbox');
+    if (this.inFlight.size > 0)
+      this.deps.logger.warn(
+        { effects: [...this.inFlight.keys()] },
+        'stopping: effects still under way are handed back to the outbox',
+      );
     return { handedBack: this.inFlight.size };
   }
 
   /** Resolves once nothing is running (for tests and shutdown). */
   async settled(): Promise<void> {
-    while (this.pumping || this.inFlight.size > 0) await Promise.all([this.pass, ...[...this.inFlight.values()].map((f) => f.done)]);
+    while (this.pumping || this.inFlight.size > 0)
+      await Promise.all([this.pass, ...[...this.inFlight.values()].map((f) => f.done)]);
   }
 
   /** Whether a pass or an effect is running or about to (for tests that wait until nothing moves). */
@@ -198,9 +216,16 @@ export class GrantWorker {
       const { leaseMs, directorySlots } = this.options;
       const now = clock.now();
       const membership = await store.claim(this.owner, now, leaseMs, directorySlots, ['directory']);
-      const removing = membership.some((e) => e.kind === 'directory.remove') || [...this.inFlight.values()].some((f) => f.kind === 'directory.remove');
-      const teamsSlots = removing ? Math.min(this.options.teamsSlots, this.options.teamsSlotsWhileRemoving) : this.options.teamsSlots;
-      const claimed = [...membership, ...(await store.claim(this.owner, now, leaseMs, teamsSlots, ['teams']))];
+      const removing =
+        membership.some((e) => e.kind === 'directory.remove') ||
+        [...this.inFlight.values()].some((f) => f.kind === 'directory.remove');
+      const teamsSlots = removing
+        ? Math.min(this.options.teamsSlots, this.options.teamsSlotsWhileRemoving)
+        : this.options.teamsSlots;
+      const claimed = [
+        ...membership,
+        ...(await store.claim(this.owner, now, leaseMs, teamsSlots, ['teams'])),
+      ];
       const free = { directory: directorySlots, teams: teamsSlots };
       for (const f of this.inFlight.values()) free[f.lane]--;
       const throttled = now < this.throttledUntil || (this.throttled && removing);
@@ -224,7 +249,8 @@ export class GrantWorker {
       // Past or now: due heads left for want of slots (a finished effect kicks) or ours under way.
       if (upcoming !== undefined && upcoming > now) next = Math.min(next, upcoming);
       this.cancelTimer?.();
-      if (next !== Number.POSITIVE_INFINITY && !this.stopped) this.cancelTimer = clock.setTimer(Math.max(0, next - clock.now()), () => this.kick());
+      if (next !== Number.POSITIVE_INFINITY && !this.stopped)
+        this.cancelTimer = clock.setTimer(Math.max(0, next - clock.now()), () => this.kick());
     } catch (error) {
       this.deps.logger.error({ err: error }, 'worker loop failed; retrying in 1s');
       this.cancelTimer?.();
@@ -239,12 +265,18 @@ export class GrantWorker {
       .catch((error: unknown) => {
         if (isLeaseLost(error)) {
           // Our lease ran out and another worker claimed the effect: it is theirs now.
-          this.deps.logger.info({ effect: effect.id, kind: effect.kind }, 'lease on a side effect lost; another worker runs it');
+          this.deps.logger.info(
+            { effect: effect.id, kind: effect.kind },
+            'lease on a side effect lost; another worker runs it',
+          );
           return;
         }
         // Not a failure of the side effect (those are recorded by `failed`) but of the run
         // itself, e.g. the store could not record the outcome: try again in a second, not at once.
-        this.deps.logger.error({ err: error, effect: effect.id, kind: effect.kind }, 'running a side effect failed; retrying in 1s');
+        this.deps.logger.error(
+          { err: error, effect: effect.id, kind: effect.kind },
+          'running a side effect failed; retrying in 1s',
+        );
         this.held.set(effect.id, this.deps.clock.now() + 1000);
       })
       .finally(() => {
@@ -306,14 +338,22 @@ export class GrantWorker {
 
   private async extend(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     if (request.grantedAt === undefined || request.expiresAt === undefined) return this.complete(effect);
-    await this.deps.directory.extendTimeBound({ groupId: request.group.id, userId: request.requester.id, start: request.grantedAt, durationMs: request.expiresAt - request.grantedAt, justification: request.justification });
+    await this.deps.directory.extendTimeBound({
+      groupId: request.group.id,
+      userId: request.requester.id,
+      start: request.grantedAt,
+      durationMs: request.expiresAt - request.grantedAt,
+      justification: request.justification,
+    });
     return this.complete(effect);
   }
 
   private async postCard(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     const { notifier, presenter } = this.deps;
     if (request.approvalCard) return this.complete(effect);
-    const ref = await notifier.postToChannel(await this.channelOf(request), { card: await presenter.approvalCard(request) });
+    const ref = await notifier.postToChannel(await this.channelOf(request), {
+      card: await presenter.approvalCard(request),
+    });
     // NB: if we crash between the post and this commit, the retry posts a second card;
     // Teams has no idempotency key for new threads, and a duplicate beats a lost card.
     return this.patch(request.id, effect, { approvalCard: ref });
@@ -325,14 +365,20 @@ export class GrantWorker {
     const target = effect.template === 'receipt' ? request.receiptCard : request.approvalCard;
     // A message the connector gave no id for cannot be updated; the next notice tells the news.
     if (!target?.activityId) return this.complete(effect);
-    const card = effect.template === 'receipt' ? await presenter.receiptCard(request) : await presenter.approvalCard(request);
+    const card =
+      effect.template === 'receipt'
+        ? await presenter.receiptCard(request)
+        : await presenter.approvalCard(request);
     await notifier.updateCard(target, card);
     return this.complete(effect);
   }
 
   private async reply(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     if (!request.approvalCard) return this.complete(effect);
-    await this.deps.notifier.replyInThread(request.approvalCard, await this.deps.presenter.notice(noticeOf(effect), request, 'channel', effect.data));
+    await this.deps.notifier.replyInThread(
+      request.approvalCard,
+      await this.deps.presenter.notice(noticeOf(effect), request, 'channel', effect.data),
+    );
     return this.complete(effect);
   }
 
@@ -340,7 +386,10 @@ export class GrantWorker {
     const { store, notifier, presenter } = this.deps;
     const chat = await store.getPersonalChat(request.requester.id);
     if (!chat) {
-      this.deps.logger.warn({ requestId: request.id }, 'no personal chat with the requester yet; notice not sent');
+      this.deps.logger.warn(
+        { requestId: request.id },
+        'no personal chat with the requester yet; notice not sent',
+      );
       return this.complete(effect);
     }
     if (effect.template === 'receipt') {
@@ -348,7 +397,10 @@ export class GrantWorker {
       const ref = await notifier.sendToPerson(chat, { card: await presenter.receiptCard(request) });
       return this.patch(request.id, effect, ref.activityId ? { receiptCard: ref } : {});
     }
-    await notifier.sendToPerson(chat, await presenter.notice(noticeOf(effect), request, 'requester', effect.data));
+    await notifier.sendToPerson(
+      chat,
+      await presenter.notice(noticeOf(effect), request, 'requester', effect.data),
+    );
     return this.complete(effect);
   }
 
@@ -366,18 +418,32 @@ export class GrantWorker {
         await notifier.updateCard(ref, card);
       } catch (error) {
         if (isTransient(error)) throw error; // all of them again later: updates are idempotent
-        logger.warn({ requestId: request.id, err: error instanceof Error ? error.message : String(error) }, 'a list card cannot be updated; forgetting it');
+        logger.warn(
+          { requestId: request.id, err: error instanceof Error ? error.message : String(error) },
+          'a list card cannot be updated; forgetting it',
+        );
         forget.push(ref);
         continue;
       }
       if (!shownIds.includes(request.id)) forget.push(ref);
-      await trackListCard(store, ref, shownIds.filter((id) => id !== request.id));
+      await trackListCard(
+        store,
+        ref,
+        shownIds.filter((id) => id !== request.id),
+      );
     }
     if (forget.length === 0) return this.complete(effect);
     await retryOnConflict(5, async () => {
       const current = (await store.get(request.id))!;
-      const listCards = (current.listCards ?? []).filter((ref) => !forget.some((gone) => sameMessage(gone, ref)));
-      await store.commit({ request: { ...current, listCards }, expectedVersion: current.version, events: [], completedEffects: [this.done(effect)] });
+      const listCards = (current.listCards ?? []).filter(
+        (ref) => !forget.some((gone) => sameMessage(gone, ref)),
+      );
+      await store.commit({
+        request: { ...current, listCards },
+        expectedVersion: current.version,
+        events: [],
+        completedEffects: [this.done(effect)],
+      });
     });
   }
 
@@ -390,7 +456,9 @@ export class GrantWorker {
     if (request.status !== Status.APPROVED) return this.complete(effect);
     if (request.standingMember === undefined) {
       const standing = await this.wasStandingMember(request);
-      const fields = standing ? { standingMember: true } : { standingMember: false, addStartedAt: clock.now() };
+      const fields = standing
+        ? { standingMember: true }
+        : { standingMember: false, addStartedAt: clock.now() };
       const recorded = await this.patchWhile(request.id, (r) => r.status === Status.APPROVED, fields);
       if (!recorded) return this.complete(effect);
       return this.add(effect, recorded);
@@ -398,7 +466,13 @@ export class GrantWorker {
     let landedEarlier = false;
     if (this.deps.service.mode === 'pim' && !request.standingMember) {
       // Entra ends the assignment itself, counting from `start`.
-      await directory.assignTimeBound({ groupId: request.group.id, userId: request.requester.id, start: clock.now(), durationMs: lifecycle.totalLengthWith(request, 0), justification: `${request.id}: ${request.justification}`.slice(0, 500) });
+      await directory.assignTimeBound({
+        groupId: request.group.id,
+        userId: request.requester.id,
+        start: clock.now(),
+        durationMs: lifecycle.totalLengthWith(request, 0),
+        justification: `${request.id}: ${request.justification}`.slice(0, 500),
+      });
     } else if (!request.standingMember) {
       landedEarlier = (await this.members.add(request.group.id, request.requester.id)) === 'already-member';
     }
@@ -420,7 +494,11 @@ export class GrantWorker {
       const current = (await store.get(requestId))!;
       if (current.status !== Status.APPROVED) return this.complete(effect);
       const now = clock.now();
-      await service.commitTransition(lifecycle.markGranted(current, now, current.standingMember === true, landedSince ?? now), current.version, [this.done(effect)]);
+      await service.commitTransition(
+        lifecycle.markGranted(current, now, current.standingMember === true, landedSince ?? now),
+        current.version,
+        [this.done(effect)],
+      );
     });
   }
 
@@ -447,15 +525,20 @@ export class GrantWorker {
       // The add never got as far as looking at the membership: there is nothing of ours to remove.
       return this.patch(request.id, effect, { membershipRemovedAt: now });
     }
-    const others = (await store.listOpen({ requesterId: request.requester.id, statuses: [Status.ACTIVE] })).filter(
-      (r) => !lifecycle.sameId(r.id, request.id) && lifecycle.sameId(r.group.id, request.group.id),
-    );
-    const keep = request.standingMember ? 'standing member' : others.length > 0 ? `still granted by ${others.map((r) => r.id).join(', ')}` : undefined;
+    const others = (
+      await store.listOpen({ requesterId: request.requester.id, statuses: [Status.ACTIVE] })
+    ).filter((r) => !lifecycle.sameId(r.id, request.id) && lifecycle.sameId(r.group.id, request.group.id));
+    const keep = request.standingMember
+      ? 'standing member'
+      : others.length > 0
+        ? `still granted by ${others.map((r) => r.id).join(', ')}`
+        : undefined;
     if (!keep) {
       if (service.mode === 'pim') {
         await directory.removeTimeBound(request.group.id, request.requester.id, `${request.id} ended`);
         // Entra ends the assignment itself; we still check that the member is gone.
-        if (await directory.isMember(request.group.id, request.requester.id)) await directory.removeMember(request.group.id, request.requester.id);
+        if (await directory.isMember(request.group.id, request.requester.id))
+          await directory.removeMember(request.group.id, request.requester.id);
       } else {
         // Gathered with the other removals due now into Graph JSON batches.
         await this.members.remove(request.group.id, request.requester.id);
@@ -463,7 +546,12 @@ export class GrantWorker {
     }
     const event: lifecycle.RequestEvent = keep
       ? { type: 'member_kept', requestId: request.id, at: now, reason: keep }
-      : { type: 'member_removed', requestId: request.id, at: now, detail: { groupId: request.group.id, userId: request.requester.id } };
+      : {
+          type: 'member_removed',
+          requestId: request.id,
+          at: now,
+          detail: { groupId: request.group.id, userId: request.requester.id },
+        };
     // The completion rides on the commit that records the outcome: one write, not two.
     await this.patch(request.id, effect, { membershipRemovedAt: now }, [event]);
   }
@@ -483,14 +571,28 @@ export class GrantWorker {
     if (error instanceof DomainError && error.code === ErrorCodes.DIRECTORY_THROTTLED) {
       // Graph throttles the app as a whole: removals first, adds after the wait it asked for.
       this.throttled = true;
-      this.throttledUntil = Math.max(this.throttledUntil, clock.now() + (retryAfterOf(error) ?? this.backoff(attempts)));
+      this.throttledUntil = Math.max(
+        this.throttledUntil,
+        clock.now() + (retryAfterOf(error) ?? this.backoff(attempts)),
+      );
     }
     if (effect.kind === 'directory.remove' || effect.kind === 'directory.extend') {
       // NB: a removal is never given up: access must end. It keeps trying at the slowest pace.
       if (attempts === limit) await this.alertRemovalTrouble(request, message);
-      return store.retryEffect(effect.id, effect.lease.token, clock.now() + this.backoff(Math.min(attempts, 30), error), message);
+      return store.retryEffect(
+        effect.id,
+        effect.lease.token,
+        clock.now() + this.backoff(Math.min(attempts, 30), error),
+        message,
+      );
     }
-    if (transient && attempts < limit) return store.retryEffect(effect.id, effect.lease.token, clock.now() + this.backoff(attempts, error), message);
+    if (transient && attempts < limit)
+      return store.retryEffect(
+        effect.id,
+        effect.lease.token,
+        clock.now() + this.backoff(attempts, error),
+        message,
+      );
     if (effect.kind === 'directory.add') {
       const fresh = await store.get(request.id);
       const code = error instanceof DomainError ? error.code : ErrorCodes.DIRECTORY_UNAVAILABLE;
@@ -500,10 +602,20 @@ export class GrantWorker {
       // tells. Anything else (retries spent, a store failure after the add) may have left one.
       const refused = !transient && error instanceof DomainError && error.code.startsWith('DIRECTORY.');
       const nothingAdded = refused && !(await this.mayHaveAdded(fresh));
-      await this.deps.service.commitTransition(lifecycle.markFailed(fresh, clock.now(), { code, message }, nothingAdded), fresh.version, [this.done(effect)]);
+      await this.deps.service.commitTransition(
+        lifecycle.markFailed(fresh, clock.now(), { code, message }, nothingAdded),
+        fresh.version,
+        [this.done(effect)],
+      );
       return;
     }
-    const event: lifecycle.RequestEvent = { type: 'notify_failed', requestId: request.id, at: clock.now(), reason: message, detail: { effect: effect.kind, template: effect.template } };
+    const event: lifecycle.RequestEvent = {
+      type: 'notify_failed',
+      requestId: request.id,
+      at: clock.now(),
+      reason: message,
+      detail: { effect: effect.kind, template: effect.template },
+    };
     await this.patch(request.id, effect, {}, [event]);
   }
 
@@ -512,7 +624,10 @@ export class GrantWorker {
     try {
       return await this.deps.directory.isMember(request.group.id, request.requester.id);
     } catch (error) {
-      this.deps.logger.warn({ err: error, requestId: request.id }, 'cannot tell whether a failed add left a membership; removing to be sure');
+      this.deps.logger.warn(
+        { err: error, requestId: request.id },
+        'cannot tell whether a failed add left a membership; removing to be sure',
+      );
       return true;
     }
   }
@@ -520,32 +635,57 @@ export class GrantWorker {
   private async alertRemovalTrouble(request: AccessRequest, message: string): Promise<void> {
     if (!request.approvalCard) return;
     try {
-      await this.deps.notifier.replyInThread(request.approvalCard, { text: `⚠️ Removing ${request.requester.name} from ${request.group.displayName} keeps failing: ${message}. Timebox keeps trying; remove the membership by hand if this persists.` });
+      await this.deps.notifier.replyInThread(request.approvalCard, {
+        text: `⚠️ Removing ${request.requester.name} from ${request.group.displayName} keeps failing: ${message}. Timebox keeps trying; remove the membership by hand if this persists.`,
+      });
     } catch (error) {
       this.deps.logger.error({ err: error, requestId: request.id }, 'could not post the removal alert');
     }
   }
 
   /** Writes `fields` while `still(request)` holds; returns the stored request, or undefined when it no longer held. */
-  private async patchWhile(requestId: string, still: (request: AccessRequest) => boolean, fields: Partial<AccessRequest>): Promise<AccessRequest | undefined> {
+  private async patchWhile(
+    requestId: string,
+    still: (request: AccessRequest) => boolean,
+    fields: Partial<AccessRequest>,
+  ): Promise<AccessRequest | undefined> {
     return retryOnConflict(10, async () => {
       const current = (await this.deps.store.get(requestId))!;
       if (!still(current)) return undefined;
-      return this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events: [] });
+      return this.deps.store.commit({
+        request: { ...current, ...fields },
+        expectedVersion: current.version,
+        events: [],
+      });
     });
   }
 
   /** Writes fields the worker learned (card locations, the removal), with the effect's completion, racing nobody. */
-  private async patch(requestId: string, effect: ClaimedEffect, fields: Partial<AccessRequest>, events: lifecycle.RequestEvent[] = []): Promise<void> {
+  private async patch(
+    requestId: string,
+    effect: ClaimedEffect,
+    fields: Partial<AccessRequest>,
+    events: lifecycle.RequestEvent[] = [],
+  ): Promise<void> {
     await retryOnConflict(5, async () => {
       const current = await this.deps.store.get(requestId);
       if (!current) return this.complete(effect);
-      await this.deps.store.commit({ request: { ...current, ...fields }, expectedVersion: current.version, events, completedEffects: [this.done(effect)] });
+      await this.deps.store.commit({
+        request: { ...current, ...fields },
+        expectedVersion: current.version,
+        events,
+        completedEffects: [this.done(effect)],
+      });
     });
   }
 
   private async channelOf(request: AccessRequest): Promise<ChannelTarget> {
-    const target = await approverChannel(this.deps, request.approverChannel, request.tenantId, this.options.defaultServiceUrl);
+    const target = await approverChannel(
+      this.deps,
+      request.approverChannel,
+      request.tenantId,
+      this.options.defaultServiceUrl,
+    );
     if ('missing' in target) throw new EffectSkipped(target.missing);
     return target;
   }
@@ -553,5 +693,4 @@ export class GrantWorker {
   private backoff(attempts: number, error?: unknown): number {
     return backoffMs(attempts, error, this.options);
   }
-
 }

@@ -74,6 +74,10 @@ export class MemberBatcher {
     } catch (error) {
       results = batch.map(() => ({ ok: false, error: error as Error }));
     }
-    batch.forEach((waiting, i) => waiting.settle(results[i] ?? { ok: false, error: new Error('the directory gave no answer for this change') }));
+    batch.forEach((waiting, i) =>
+      waiting.settle(
+        results[i] ?? { ok: false, error: new Error('the directory gave no answer for this change') },
+      ),
+    );
   }
 }

@@ -9,7 +9,12 @@ export interface Presenter {
   /** The requester's receipt card in personal chat. */
   receiptCard(request: AccessRequest): Promise<object> | object;
   /** A thread reply (`audience: 'channel'`) or a personal message (`'requester'`). */
-  notice(template: NoticeKind, request: AccessRequest, audience: 'channel' | 'requester', data?: Record<string, unknown>): Promise<OutgoingMessage> | OutgoingMessage;
+  notice(
+    template: NoticeKind,
+    request: AccessRequest,
+    audience: 'channel' | 'requester',
+    data?: Record<string, unknown>,
+  ): Promise<OutgoingMessage> | OutgoingMessage;
   /** A posted list card (`pending`, `status`) as its viewer's list is now, and the requests it shows. */
   listCard(ref: ListCardRef): Promise<{ card: object; shownIds: string[] }>;
 }

@@ -25,7 +25,10 @@ export function parseRateLimit(text: string): RateLimit | undefined {
     // reported below with the whole value
   }
   if (!match || !(max > 0) || !(windowMs > 0)) {
-    throw new DomainError(ErrorCodes.COMMAND_INVALID, `"${text}" is not a rate limit. Use a count and a window, like 10/10m, or "off".`);
+    throw new DomainError(
+      ErrorCodes.COMMAND_INVALID,
+      `"${text}" is not a rate limit. Use a count and a window, like 10/10m, or "off".`,
+    );
   }
   return { max, windowMs };
 }

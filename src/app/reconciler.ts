@@ -14,7 +14,8 @@ import { placeEffect } from './effects';
 
 /** The store lease that lets one reconciler pass run at a time, across processes. */
 export const RECONCILE_LEASE = 'reconcile';
-const isStoreConflict = (error: unknown): boolean => error instanceof DomainError && error.code === ErrorCodes.STORE_CONFLICT;
+const isStoreConflict = (error: unknown): boolean =>
+  error instanceof DomainError && error.code === ErrorCodes.STORE_CONFLICT;
 
 /** One thing a reconciliation pass found, and what it did (or, in a dry run, would do) about it. */
 export interface ReconcileFinding {
@@ -48,7 +49,15 @@ export interface ReconcileReport {
   dryRun: boolean;
   findings: ReconcileFinding[];
   /** Per managed group: members and how each is explained. */
-  groups: Array<{ alias: string; groupId: string; members: number; granted: number; ending: number; standing: number; unexplained: number }>;
+  groups: Array<{
+    alias: string;
+    groupId: string;
+    members: number;
+    granted: number;
+    ending: number;
+    standing: number;
+    unexplained: number;
+  }>;
   /** Steps that failed (a directory outage, a store write); the next pass tries them again. */
   errors: string[];
   /** Set when the pass did not run: another process holds the reconcile lease. */
@@ -151,8 +160,22 @@ export class Reconciler {
   private async leased(dryRun: boolean): Promise<ReconcileReport> {
     if (dryRun) return this.pass(true);
     const { store, clock } = this.deps;
-    if (!(await store.acquireLease(RECONCILE_LEASE, this.owner, clock.now(), this.options.leaseMs ?? 10 * 60_000))) {
-      return { at: clock.now(), dryRun, findings: [], groups: [], errors: [], skipped: 'another Timebox process is reconciling' };
+    if (
+      !(await store.acquireLease(
+        RECONCILE_LEASE,
+        this.owner,
+        clock.now(),
+        this.options.leaseMs ?? 10 * 60_000,
+      ))
+    ) {
+      return {
+        at: clock.now(),
+        dryRun,
+        findings: [],
+        groups: [],
+        errors: [],
+        skipped: 'another Timebox process is reconciling',
+      };
     }
     try {
       return await this.pass(false);
@@ -171,9 +194,16 @@ export class Reconciler {
           const acted = report.findings.filter((f) => f.fresh);
           const differences = acted.filter((f) => f.kind !== 'baseline');
           if (differences.length || report.errors.length) {
-            this.deps.logger.warn({ findings: differences.map((f) => f.text), errors: report.errors }, 'reconciliation found differences');
+            this.deps.logger.warn(
+              { findings: differences.map((f) => f.text), errors: report.errors },
+              'reconciliation found differences',
+            );
           }
-          if (acted.length > differences.length) this.deps.logger.info({ findings: acted.filter((f) => f.kind === 'baseline').map((f) => f.text) }, 'reconciliation recorded baselines');
+          if (acted.length > differences.length)
+            this.deps.logger.info(
+              { findings: acted.filter((f) => f.kind === 'baseline').map((f) => f.text) },
+              'reconciliation recorded baselines',
+            );
         })
         .catch((error: unknown) => this.deps.logger.error({ err: error }, 'reconciliation failed'))
         .finally(() => {
@@ -199,7 +229,15 @@ export class Reconciler {
     await step('overdue grants', async () => {
       for (const r of await store.listOpen({ statuses: [Status.ACTIVE] })) {
         if (r.expiresAt === undefined || r.expiresAt + grace > clock.now()) continue;
-        report.findings.push({ kind: 'expire', group: r.group.alias, groupId: r.group.id, userId: r.requester.id, requestId: r.id, fresh: true, text: `${r.id}: ${r.requester.name}'s grant of ${r.group.alias} ended ${new Date(r.expiresAt).toISOString()}; expire it and remove the membership` });
+        report.findings.push({
+          kind: 'expire',
+          group: r.group.alias,
+          groupId: r.group.id,
+          userId: r.requester.id,
+          requestId: r.id,
+          fresh: true,
+          text: `${r.id}: ${r.requester.name}'s grant of ${r.group.alias} ended ${new Date(r.expiresAt).toISOString()}; expire it and remove the membership`,
+        });
         if (!dryRun) await this.deps.service.expire(r.id);
       }
     });
@@ -209,8 +247,17 @@ export class Reconciler {
       for (const r of await store.listOpen({ statuses: [Status.APPROVED] })) {
         const effects = await store.listEffects(r.id);
         if (effects.some((e) => e.kind === 'directory.add')) continue;
-        report.findings.push({ kind: 'requeue-add', group: r.group.alias, groupId: r.group.id, userId: r.requester.id, requestId: r.id, fresh: true, text: `${r.id}: approved for ${r.requester.name} in ${r.group.alias}, but no add is queued; queue it again` });
-        if (!dryRun) await this.requeue(r, { kind: 'directory.add' }, 'the approved add was missing from the outbox');
+        report.findings.push({
+          kind: 'requeue-add',
+          group: r.group.alias,
+          groupId: r.group.id,
+          userId: r.requester.id,
+          requestId: r.id,
+          fresh: true,
+          text: `${r.id}: approved for ${r.requester.name} in ${r.group.alias}, but no add is queued; queue it again`,
+        });
+        if (!dryRun)
+          await this.requeue(r, { kind: 'directory.add' }, 'the approved add was missing from the outbox');
       }
     });
 
@@ -225,7 +272,12 @@ export class Reconciler {
     return report;
   }
 
-  private async checkGroup(alias: string, groupId: string, dryRun: boolean, report: ReconcileReport): Promise<void> {
+  private async checkGroup(
+    alias: string,
+    groupId: string,
+    dryRun: boolean,
+    report: ReconcileReport,
+  ): Promise<void> {
     const { store, directory, clock } = this.deps;
     const enforce = rulesFor(this.deps.policy, alias).enforce;
     // NB: members first, then the store. The store only moves forward, so a member we list was
@@ -233,7 +285,15 @@ export class Reconciler {
     // calls Graph); the other order could see an add land between the two reads and call it drift.
     const members = [...new Set((await directory.listMembers(groupId)).map((m) => m.toLowerCase()))];
     const open = (await store.listOpen()).filter((r) => sameId(r.group.id, groupId));
-    const counts = { alias, groupId, members: members.length, granted: 0, ending: 0, standing: 0, unexplained: 0 };
+    const counts = {
+      alias,
+      groupId,
+      members: members.length,
+      granted: 0,
+      ending: 0,
+      standing: 0,
+      unexplained: 0,
+    };
 
     let baseline = await store.getBaseline(groupId);
     let recorded = false;
@@ -244,8 +304,19 @@ export class Reconciler {
       // approved one whose add has not looked yet (standingMember unset) has not added anything.
       const ours = new Set<string>();
       for (const m of members) if ((await store.listHolding(m, groupId)).length > 0) ours.add(m);
-      baseline = { groupId, firstSeenAt: clock.now(), members: members.filter((m) => !ours.has(m)), reported: {} };
-      report.findings.push({ kind: 'baseline', group: alias, groupId, fresh: true, text: `${alias}: first seen; record its ${baseline.members.length} current member(s) as standing` });
+      baseline = {
+        groupId,
+        firstSeenAt: clock.now(),
+        members: members.filter((m) => !ours.has(m)),
+        reported: {},
+      };
+      report.findings.push({
+        kind: 'baseline',
+        group: alias,
+        groupId,
+        fresh: true,
+        text: `${alias}: first seen; record its ${baseline.members.length} current member(s) as standing`,
+      });
       if (!dryRun) {
         try {
           baseline = await store.saveBaseline(baseline, null);
@@ -256,7 +327,15 @@ export class Reconciler {
           baseline = (await store.getBaseline(groupId))!;
           report.findings.pop();
         }
-        if (recorded) await store.appendAudit([{ type: 'baseline_recorded', requestId: '', at: clock.now(), detail: { group: alias, groupId, members: baseline.members } }]);
+        if (recorded)
+          await store.appendAudit([
+            {
+              type: 'baseline_recorded',
+              requestId: '',
+              at: clock.now(),
+              detail: { group: alias, groupId, members: baseline.members },
+            },
+          ]);
       }
     }
     const standing = new Set(baseline.members);
@@ -273,8 +352,17 @@ export class Reconciler {
         for (const r of holding) {
           const effects = await store.listEffects(r.id);
           if (effects.some((e) => e.kind === 'directory.remove')) continue;
-          report.findings.push({ kind: 'requeue-remove', group: alias, groupId, userId: m, requestId: r.id, fresh: true, text: `${r.id}: ${r.requester.name}'s grant of ${alias} is ${r.status} but the membership is still there and no removal is queued; queue it again` });
-          if (!dryRun) await this.requeue(r, { kind: 'directory.remove' }, 'the removal was missing from the outbox');
+          report.findings.push({
+            kind: 'requeue-remove',
+            group: alias,
+            groupId,
+            userId: m,
+            requestId: r.id,
+            fresh: true,
+            text: `${r.id}: ${r.requester.name}'s grant of ${alias} is ${r.status} but the membership is still there and no removal is queued; queue it again`,
+          });
+          if (!dryRun)
+            await this.requeue(r, { kind: 'directory.remove' }, 'the removal was missing from the outbox');
         }
         continue;
       }
@@ -289,29 +377,68 @@ export class Reconciler {
       const user = await directory.findUser(m).catch(() => undefined);
       const who = user ? `${user.displayName} (${user.userPrincipalName})` : m;
       if (enforce === 'remove') {
-        report.findings.push({ kind: 'drift-remove', group: alias, groupId, userId: m, fresh: true, text: `${alias}: ${who} is a member no grant explains; policy says enforce: remove — remove them` });
+        report.findings.push({
+          kind: 'drift-remove',
+          group: alias,
+          groupId,
+          userId: m,
+          fresh: true,
+          text: `${alias}: ${who} is a member no grant explains; policy says enforce: remove — remove them`,
+        });
         if (!dryRun) await this.removeDrift(alias, groupId, m, who);
         continue;
       }
       const fresh = reported[m] === undefined;
-      report.findings.push({ kind: 'drift-report', group: alias, groupId, userId: m, fresh, text: `${alias}: ${who} is a member no grant explains${fresh ? '; report it (audit + channel alert)' : ` (reported ${new Date(reported[m]!).toISOString()})`}` });
+      report.findings.push({
+        kind: 'drift-report',
+        group: alias,
+        groupId,
+        userId: m,
+        fresh,
+        text: `${alias}: ${who} is a member no grant explains${fresh ? '; report it (audit + channel alert)' : ` (reported ${new Date(reported[m]!).toISOString()})`}`,
+      });
       if (fresh && !dryRun) {
-        await store.appendAudit([{ type: 'drift_detected', requestId: '', at: clock.now(), reason: `${who} is a member of ${alias} that no grant explains`, detail: { group: alias, groupId, userId: m, enforce } }]);
+        await store.appendAudit([
+          {
+            type: 'drift_detected',
+            requestId: '',
+            at: clock.now(),
+            reason: `${who} is a member of ${alias} that no grant explains`,
+            detail: { group: alias, groupId, userId: m, enforce },
+          },
+        ]);
         reported[m] = clock.now();
-        await this.alert(alias, `⚠️ ${who} is a member of ${this.displayName(alias)} that no Timebox grant explains, and was not a member when Timebox first saw the group. Someone added them outside Timebox: check it, and remove them if it was not meant to be (or set "enforce: remove" on the group).`);
+        await this.alert(
+          alias,
+          `⚠️ ${who} is a member of ${this.displayName(alias)} that no Timebox grant explains, and was not a member when Timebox first saw the group. Someone added them outside Timebox: check it, and remove them if it was not meant to be (or set "enforce: remove" on the group).`,
+        );
       }
     }
 
     // Grants that should hold a membership the directory does not show: reported, not re-added
     // (someone may have removed it on purpose).
     for (const r of open) {
-      if (r.status !== Status.ACTIVE || r.standingMember !== false || members.includes(r.requester.id.toLowerCase())) continue;
-      report.findings.push({ kind: 'membership-missing', group: alias, groupId, userId: r.requester.id, requestId: r.id, fresh: true, text: `${r.id}: ${r.requester.name}'s grant of ${alias} is active but the directory does not list the membership` });
+      if (
+        r.status !== Status.ACTIVE ||
+        r.standingMember !== false ||
+        members.includes(r.requester.id.toLowerCase())
+      )
+        continue;
+      report.findings.push({
+        kind: 'membership-missing',
+        group: alias,
+        groupId,
+        userId: r.requester.id,
+        requestId: r.id,
+        fresh: true,
+        text: `${r.id}: ${r.requester.name}'s grant of ${alias} is active but the directory does not list the membership`,
+      });
     }
 
     // A reported member who left is forgotten, so that being added again is reported again.
     for (const m of Object.keys(reported)) if (!members.includes(m)) delete reported[m];
-    if (!dryRun && JSON.stringify(reported) !== JSON.stringify(baseline.reported)) await this.saveReported(groupId, baseline, reported, members);
+    if (!dryRun && JSON.stringify(reported) !== JSON.stringify(baseline.reported))
+      await this.saveReported(groupId, baseline, reported, members);
     report.groups.push(counts);
   }
 
@@ -320,7 +447,12 @@ export class Reconciler {
    * another writer changed it meanwhile, the same changes (newly reported members added, those
    * who left dropped) are made to the baseline as it is now.
    */
-  private async saveReported(groupId: string, read: GroupBaseline, reported: Record<string, number>, members: string[]): Promise<void> {
+  private async saveReported(
+    groupId: string,
+    read: GroupBaseline,
+    reported: Record<string, number>,
+    members: string[],
+  ): Promise<void> {
     const added = Object.entries(reported).filter(([m]) => read.reported[m] === undefined);
     let baseline = read;
     for (let attempt = 0; ; attempt++) {
@@ -342,9 +474,20 @@ export class Reconciler {
    * removal just finished), nothing is queued and the next pass looks again.
    */
   private async requeue(request: AccessRequest, effect: NewEffect, why: string): Promise<void> {
-    const event: RequestEvent = { type: 'reconciled', requestId: request.id, at: this.deps.clock.now(), reason: why, detail: { effect: effect.kind } };
+    const event: RequestEvent = {
+      type: 'reconciled',
+      requestId: request.id,
+      at: this.deps.clock.now(),
+      reason: why,
+      detail: { effect: effect.kind },
+    };
     try {
-      await this.deps.store.commit({ request, expectedVersion: request.version, events: [event], effects: [placeEffect(effect, request)] });
+      await this.deps.store.commit({
+        request,
+        expectedVersion: request.version,
+        events: [event],
+        effects: [placeEffect(effect, request)],
+      });
     } catch (error) {
       if (isConflict(error)) return;
       throw error;
@@ -355,11 +498,27 @@ export class Reconciler {
   private async removeDrift(alias: string, groupId: string, userId: string, who: string): Promise<void> {
     const { store, directory, clock } = this.deps;
     // Looked at again right before the call: a grant that began since the members were listed wins.
-    const open = (await store.listOpen()).filter((r) => sameId(r.group.id, groupId) && sameId(r.requester.id, userId) && (r.status === Status.APPROVED || r.status === Status.ACTIVE));
+    const open = (await store.listOpen()).filter(
+      (r) =>
+        sameId(r.group.id, groupId) &&
+        sameId(r.requester.id, userId) &&
+        (r.status === Status.APPROVED || r.status === Status.ACTIVE),
+    );
     if (open.length > 0 || (await store.listHolding(userId, groupId)).length > 0) return;
     await directory.removeMember(groupId, userId);
-    await store.appendAudit([{ type: 'drift_removed', requestId: '', at: clock.now(), reason: `${who} was a member of ${alias} that no grant explains; removed (enforce: remove)`, detail: { group: alias, groupId, userId } }]);
-    await this.alert(alias, `🧹 Removed ${who} from ${this.displayName(alias)}: no Timebox grant explained the membership, and the group's policy says enforce: remove.`);
+    await store.appendAudit([
+      {
+        type: 'drift_removed',
+        requestId: '',
+        at: clock.now(),
+        reason: `${who} was a member of ${alias} that no grant explains; removed (enforce: remove)`,
+        detail: { group: alias, groupId, userId },
+      },
+    ]);
+    await this.alert(
+      alias,
+      `🧹 Removed ${who} from ${this.displayName(alias)}: no Timebox grant explained the membership, and the group's policy says enforce: remove.`,
+    );
   }
 
   /** A channel alert in the group's approver channel; best effort (the audit record is what counts). */
@@ -368,19 +527,26 @@ export class Reconciler {
     try {
       const target = await this.channelOf(alias);
       if ('missing' in target) {
-        this.deps.logger.warn({ group: alias, why: target.missing }, 'drift alert not posted (it is in the audit log)');
+        this.deps.logger.warn(
+          { group: alias, why: target.missing },
+          'drift alert not posted (it is in the audit log)',
+        );
         return;
       }
       await this.deps.notifier.postToChannel(target, { text });
     } catch (error) {
-      this.deps.logger.error({ err: error instanceof DomainError ? error.message : error, group: alias }, 'could not post the drift alert (it is in the audit log)');
+      this.deps.logger.error(
+        { err: error instanceof DomainError ? error.message : error, group: alias },
+        'could not post the drift alert (it is in the audit log)',
+      );
     }
   }
 
   private async channelOf(alias: string): Promise<ChannelTarget | { missing: string }> {
     const group = this.deps.policy.groups[alias];
     if (!group) return { missing: `group "${alias}" is not in the policy` };
-    const tenantId = this.options.tenantId ?? (await this.deps.store.listOpen()).find((r) => r.tenantId)?.tenantId;
+    const tenantId =
+      this.options.tenantId ?? (await this.deps.store.listOpen()).find((r) => r.tenantId)?.tenantId;
     return approverChannel(this.deps, group.approverChannel, tenantId, this.options.defaultServiceUrl);
   }
 

@@ -25,7 +25,16 @@ const AUTHORIZATION_CODES: ReadonlySet<ErrorCode> = new Set([
  * commands give them: every refusal of one is audited, whatever the reason (stale, forged, not
  * allowed), except a dependency failing under it.
  */
-const CHANGING_ACTIONS: ReadonlySet<string> = new Set(['approve', 'deny', 'cancel', 'extend', 'release', 'revoke', 'acknowledge', 'claim']);
+const CHANGING_ACTIONS: ReadonlySet<string> = new Set([
+  'approve',
+  'deny',
+  'cancel',
+  'extend',
+  'release',
+  'revoke',
+  'acknowledge',
+  'claim',
+]);
 
 /** A directory, store or connector failing: logged and retried, not a refusal of the person. */
 const DEPENDENCY_FAILURE = /^(DIRECTORY|STORE|CONNECTOR)\./;
@@ -55,7 +64,11 @@ export interface Refusal {
  * Writes a refusal to the audit log when it is one (isAuditedRefusal); a store that cannot
  * take it is logged, and the person still gets their answer. Every adapter refuses through here.
  */
-export async function auditIfRefused(service: Pick<AccessService, 'auditRefusal'>, logger: Logger, refusal: Refusal): Promise<void> {
+export async function auditIfRefused(
+  service: Pick<AccessService, 'auditRefusal'>,
+  logger: Logger,
+  refusal: Refusal,
+): Promise<void> {
   if (!isAuditedRefusal(refusal.action, refusal.error)) return;
   await service
     .auditRefusal(refusal.requestId, refusal.actor, refusal.action, refusal.error, refusal.detail)

@@ -15,4 +15,5 @@ export async function retryOnConflict<T>(retries: number, attempt: () => Promise
   }
 }
 
-export const isConflict = (error: unknown): boolean => error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT;
+export const isConflict = (error: unknown): boolean =>
+  error instanceof DomainError && error.code === ErrorCodes.REQUEST_CONFLICT;

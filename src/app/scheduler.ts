@@ -99,7 +99,8 @@ export class Scheduler {
       // One request's actions in order (an expiry before its warning); requests side by side,
       // taken in that order (expiries first, the oldest first).
       const byRequest = new Map<string, TimedAction[]>();
-      for (const item of due) byRequest.set(item.requestId, [...(byRequest.get(item.requestId) ?? []), item.action]);
+      for (const item of due)
+        byRequest.set(item.requestId, [...(byRequest.get(item.requestId) ?? []), item.action]);
       const queue = [...byRequest.entries()];
       let acted = 0;
       let failed = 0;
@@ -126,8 +127,18 @@ export class Scheduler {
       }
       const upcoming = await store.nextDueAt();
       // Still due now: only what just failed is (the rest was done or refreshed): look again in a second.
-      const next = upcoming === undefined ? (failed > 0 ? now + 1000 : undefined) : upcoming <= now ? now + 1000 : failed > 0 ? Math.min(now + 1000, upcoming) : upcoming;
-      if (next !== undefined) this.cancelTimer = clock.setTimer(Math.max(0, next - clock.now()), () => this.poke());
+      const next =
+        upcoming === undefined
+          ? failed > 0
+            ? now + 1000
+            : undefined
+          : upcoming <= now
+            ? now + 1000
+            : failed > 0
+              ? Math.min(now + 1000, upcoming)
+              : upcoming;
+      if (next !== undefined)
+        this.cancelTimer = clock.setTimer(Math.max(0, next - clock.now()), () => this.poke());
     } catch (error) {
       logger.error({ err: error }, 'scheduler failed; retrying in 1s');
       if (!this.stopped) this.cancelTimer = clock.setTimer(1000, () => this.poke());
@@ -137,6 +148,7 @@ export class Scheduler {
   /** An action that found nothing to do: the request's stored due time is brought up to date. */
   private async refresh(requestId: string): Promise<void> {
     const request = await this.deps.store.get(requestId);
-    if (request) await this.deps.store.setDueAt(requestId, dueAtOf(request, this.deps.service.rulesOf(request)));
+    if (request)
+      await this.deps.store.setDueAt(requestId, dueAtOf(request, this.deps.service.rulesOf(request)));
   }
 }

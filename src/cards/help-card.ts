@@ -23,7 +23,10 @@ const COMMANDS: { usage: string; what: string }[] = [
   { usage: 'help', what: 'This card' },
 ];
 
-const BREAK_GLASS = { usage: 'break-glass GROUP DURATION WHY', what: 'Emergency access where policy allows it: granted at once, approvers alerted' };
+const BREAK_GLASS = {
+  usage: 'break-glass GROUP DURATION WHY',
+  what: 'Emergency access where policy allows it: granted at once, approvers alerted',
+};
 
 /** `request GROUP` → `request ` plain + `group` italic, for a RichTextBlock. */
 function usageParts(usage: string): { text: string; placeholder: boolean }[] {
@@ -44,7 +47,9 @@ export function renderHelpCard(view: HelpCardView): object {
   const groups = view.groups.slice(0, MAX_GROUPS);
   const hidden = view.groups.length - groups.length;
   // Break-glass is only worth a line where some group allows it.
-  const commands = view.groups.some((g) => g.breakGlass) ? [...COMMANDS.slice(0, 2), BREAK_GLASS, ...COMMANDS.slice(2)] : COMMANDS;
+  const commands = view.groups.some((g) => g.breakGlass)
+    ? [...COMMANDS.slice(0, 2), BREAK_GLASS, ...COMMANDS.slice(2)]
+    : COMMANDS;
   return expand('help', {
     commands: commands.map((c) => ({ usage: usageParts(c.usage), what: c.what })),
     groups: groups.map((g) => ({ name: groupName(g), alias: plain(g.alias, 40), rules: groupRulesText(g) })),

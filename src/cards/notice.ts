@@ -77,7 +77,13 @@ function endOf(r: AccessRequest, now: number): string {
 }
 
 /** What each notice says, to the channel (about the requester) or to the requester (as "you"). */
-function textOf(kind: NoticeKind, r: AccessRequest, now: number, toChannel: boolean, detail: NoticeView['detail'] = {}): NoticeText {
+function textOf(
+  kind: NoticeKind,
+  r: AccessRequest,
+  now: number,
+  toChannel: boolean,
+  detail: NoticeView['detail'] = {},
+): NoticeText {
   const who = personName(r.requester);
   const by = personName(r.resolution?.by);
   const group = groupTitle(r);

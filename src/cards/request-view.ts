@@ -42,8 +42,7 @@ function durationText(r: AccessRequest): string {
     : formatDuration(r.durationMs);
 }
 
-const approvalsGiven = (r: AccessRequest): number =>
-  r.votes.filter((v) => v.decision === 'approve').length;
+const approvalsGiven = (r: AccessRequest): number => r.votes.filter((v) => v.decision === 'approve').length;
 
 export function approvalsText(r: AccessRequest): string {
   return `${approvalsGiven(r)} of ${r.approvalsRequired}`;

@@ -33,7 +33,11 @@ const MAX_RECENT = 5;
 
 function openDetail(r: AccessRequest, now: number): string {
   const added = r.extensions.reduce((sum, e) => sum + e.addedMs, 0);
-  const parts = [added > 0 ? `${formatDuration(r.durationMs)} (+${formatDuration(added)} extended)` : formatDuration(r.durationMs)];
+  const parts = [
+    added > 0
+      ? `${formatDuration(r.durationMs)} (+${formatDuration(added)} extended)`
+      : formatDuration(r.durationMs),
+  ];
   if (r.status === Status.ACTIVE && r.expiresAt !== undefined)
     parts.push(`until ${formatWhen(r.expiresAt, now)}`);
   if (r.status === Status.PENDING)

@@ -6,9 +6,7 @@ import { runDirectoryCheck } from '../adapters/graph/check';
  * production build: `npm run directory:serve -- --seed ... --port ...` runs it.
  */
 export function registerDirectoryCommands(program: Command): void {
-  const directory = program
-    .command('directory')
-    .description('Microsoft Graph access');
+  const directory = program.command('directory').description('Microsoft Graph access');
 
   directory
     .command('check')

@@ -16,11 +16,16 @@ export const EXIT_WOULD_ACT = 4;
 export function formatReport(report: ReconcileReport): string {
   const lines: string[] = [];
   const acting = report.findings.filter((f) => f.fresh);
-  lines.push(`${report.dryRun ? 'Dry run' : 'Reconciled'} at ${new Date(report.at).toISOString()}: ${acting.length === 0 ? 'nothing to do' : `${acting.length} thing(s) to do`}${report.errors.length ? `, ${report.errors.length} error(s)` : ''}.`);
+  lines.push(
+    `${report.dryRun ? 'Dry run' : 'Reconciled'} at ${new Date(report.at).toISOString()}: ${acting.length === 0 ? 'nothing to do' : `${acting.length} thing(s) to do`}${report.errors.length ? `, ${report.errors.length} error(s)` : ''}.`,
+  );
   for (const g of report.groups) {
-    lines.push(`  ${g.alias} (${g.groupId}): ${g.members} member(s) — ${g.granted} by an open grant, ${g.ending} being removed, ${g.standing} standing, ${g.unexplained} unexplained`);
+    lines.push(
+      `  ${g.alias} (${g.groupId}): ${g.members} member(s) — ${g.granted} by an open grant, ${g.ending} being removed, ${g.standing} standing, ${g.unexplained} unexplained`,
+    );
   }
-  for (const f of report.findings) lines.push(`  ${f.fresh ? (report.dryRun ? 'would' : 'did') : 'known'} · ${f.kind}: ${f.text}`);
+  for (const f of report.findings)
+    lines.push(`  ${f.fresh ? (report.dryRun ? 'would' : 'did') : 'known'} · ${f.kind}: ${f.text}`);
   for (const e of report.errors) lines.push(`  error: ${e}`);
   return lines.join('\n');
 }
@@ -38,7 +43,9 @@ export function formatReport(report: ReconcileReport): string {
 export function registerReconcileCommand(program: Command): void {
   program
     .command('reconcile')
-    .description('compare the store with the directory: overdue grants, lost adds/removals, members no grant explains')
+    .description(
+      'compare the store with the directory: overdue grants, lost adds/removals, members no grant explains',
+    )
     .option('--dry-run', 'print what a pass would do, changing nothing (the running bot does the passes)')
     .option('--json', 'print the report as JSON')
     .option('--exit-code', `exit with ${EXIT_WOULD_ACT} when the pass would change something`)
@@ -57,7 +64,10 @@ export function registerReconcileCommand(program: Command): void {
       try {
         const directory = createDirectoryFromEnv({ ...process.env, GRAPH_BASE_URL: config.graphBaseUrl });
         // The bot's wiring, never started: one dry pass, and no worker runs (nothing is posted).
-        const core = wireCore({ store, directory, policy, clock: systemClock, logger: silentLogger, ...postsNothing() }, { mode: config.grantMode });
+        const core = wireCore(
+          { store, directory, policy, clock: systemClock, logger: silentLogger, ...postsNothing() },
+          { mode: config.grantMode },
+        );
         const report = await core.reconciler.runOnce({ dryRun: true });
         console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report));
         if (report.errors.length > 0) process.exitCode = 1;

@@ -155,7 +155,7 @@ async function main(): Promise<number> {
 /** The parent chain of this process (pid → its parent → …), without pid 1, from /proc (Linux). */
 function ancestors(): number[] {
   const chain: number[] = [];
-  for (let pid = process.ppid; pid > 1 && chain.length < 32; ) {
+  for (let pid = process.ppid; pid > 1 && chain.length < 32;) {
     chain.push(pid);
     try {
       // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.

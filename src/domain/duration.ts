@@ -15,8 +15,15 @@ export function parseDuration(text: string): number {
   }
   const [, d, h, m, s] = match;
   const ms =
-    Number(d ?? 0) * UNIT_MS.d! + Number(h ?? 0) * UNIT_MS.h! + Number(m ?? 0) * UNIT_MS.m! + Number(s ?? 0) * UNIT_MS.s!;
-  if (ms <= 0) throw new DomainError(ErrorCodes.DURATION_INVALID, 'A duration must be longer than zero, like 30m or 2h.');
+    Number(d ?? 0) * UNIT_MS.d! +
+    Number(h ?? 0) * UNIT_MS.h! +
+    Number(m ?? 0) * UNIT_MS.m! +
+    Number(s ?? 0) * UNIT_MS.s!;
+  if (ms <= 0)
+    throw new DomainError(
+      ErrorCodes.DURATION_INVALID,
+      'A duration must be longer than zero, like 30m or 2h.',
+    );
   return ms;
 }
 

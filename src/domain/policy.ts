@@ -56,7 +56,10 @@ const overridable = {
 
 const groupSchema = z
   .object({
-    groupId: z.string().regex(GUID, { message: 'must be the Entra group\'s object id, a GUID like 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b (Entra admin center → Groups → the group → Object ID)' }),
+    groupId: z.string().regex(GUID, {
+      message:
+        "must be the Entra group's object id, a GUID like 0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b (Entra admin center → Groups → the group → Object ID)",
+    }),
     displayName: z.string().min(1).max(120),
     approverChannel: z.string().min(1),
     approvers: principals,
@@ -87,10 +90,9 @@ const threadId = (what: string) =>
     }
     ctx.addIssue({
       code: 'custom',
-      message:
-        /^https?:\/\//i.test(text)
-          ? `is a link, not a ${what} id${id && THREAD_ID.test(id) ? `: the id in it is "${id}"` : ''} (a thread id looks like 19:…@thread.tacv2)`
-          : `"${text}" is not a ${what} id (a thread id looks like 19:…@thread.tacv2; a channel link holds it, URL-encoded)`,
+      message: /^https?:\/\//i.test(text)
+        ? `is a link, not a ${what} id${id && THREAD_ID.test(id) ? `: the id in it is "${id}"` : ''} (a thread id looks like 19:…@thread.tacv2)`
+        : `"${text}" is not a ${what} id (a thread id looks like 19:…@thread.tacv2; a channel link holds it, URL-encoded)`,
     });
   });
 
@@ -106,7 +108,9 @@ const policySchema = z
     groups: z.record(z.string(), groupSchema),
   })
   .strict()
-  .superRefine((policy, ctx) => crossCheck(policy, (path, message) => ctx.addIssue({ code: 'custom', path, message })));
+  .superRefine((policy, ctx) =>
+    crossCheck(policy, (path, message) => ctx.addIssue({ code: 'custom', path, message })),
+  );
 
 /**
  * The checks across keys (aliases, approverChannel names, approvers). NB: written for raw
@@ -114,23 +118,32 @@ const policySchema = z
  * validatePolicy runs this on the raw input so that one pass reports every problem.
  */
 function crossCheck(policy: unknown, add: (path: string[], message: string) => void): void {
-  const record = (value: unknown): Record<string, unknown> => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+  const record = (value: unknown): Record<string, unknown> =>
+    value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
   const root = record(policy);
   const groups = record(root.groups);
   const channels = record(root.approverChannels);
-  if (root.groups !== undefined && Object.keys(groups).length === 0) add(['groups'], 'at least one group is needed');
+  if (root.groups !== undefined && Object.keys(groups).length === 0)
+    add(['groups'], 'at least one group is needed');
   for (const [alias, value] of Object.entries(groups)) {
     const group = record(value);
     if (!ALIAS.test(alias)) {
-      add(['groups', alias], 'a group alias is 1-40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit');
+      add(
+        ['groups', alias],
+        'a group alias is 1-40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
+      );
     }
     const channel = group.approverChannel;
     if (typeof channel === 'string' && channel && !Object.hasOwn(channels, channel)) {
-      add(['groups', alias, 'approverChannel'], `"${channel}" is not one of approverChannels (${Object.keys(channels).join(', ') || 'none defined'})`);
+      add(
+        ['groups', alias, 'approverChannel'],
+        `"${channel}" is not one of approverChannels (${Object.keys(channels).join(', ') || 'none defined'})`,
+      );
     }
     const approvers = record(group.approvers);
     const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
-    if (count(approvers.users) === 0 && count(approvers.groups) === 0) add(['groups', alias, 'approvers'], 'name at least one approver user or group');
+    if (count(approvers.users) === 0 && count(approvers.groups) === 0)
+      add(['groups', alias, 'approvers'], 'name at least one approver user or group');
   }
 }
 
@@ -196,7 +209,8 @@ export function validatePolicy(raw: unknown, source = 'policy'): Policy {
   // Every problem in one pass: the cross-key checks too, which zod skipped (see crossCheck).
   crossCheck(raw, (path, message) => {
     const problem = { path: path.join('.'), message };
-    if (!problems.some((p) => p.path === problem.path && p.message === problem.message)) problems.push(problem);
+    if (!problems.some((p) => p.path === problem.path && p.message === problem.message))
+      problems.push(problem);
   });
   throw new DomainError(
     ErrorCodes.POLICY_INVALID,
@@ -270,10 +284,18 @@ export function policyWarnings(policy: Policy): PolicyProblem[] {
   for (const [alias, group] of Object.entries(policy.groups)) {
     const rules = rulesFor(policy, alias);
     if (rules.extension.requireApproval) continue;
-    const byRule = [group.breakGlass ? 'breakGlass' : undefined, group.autoApprove ? 'autoApprove' : undefined].filter((k): k is string => !!k);
+    const byRule = [
+      group.breakGlass ? 'breakGlass' : undefined,
+      group.autoApprove ? 'autoApprove' : undefined,
+    ].filter((k): k is string => !!k);
     if (byRule.length === 0) continue;
     const where = group.extension?.requireApproval === false ? 'on the group' : 'from defaults';
-    const grants = [group.breakGlass ? 'break-glass' : undefined, group.autoApprove ? 'auto-approved' : undefined].filter(Boolean).join(' and ');
+    const grants = [
+      group.breakGlass ? 'break-glass' : undefined,
+      group.autoApprove ? 'auto-approved' : undefined,
+    ]
+      .filter(Boolean)
+      .join(' and ');
     warnings.push({
       path: `groups.${alias}`,
       message: `${byRule.join(' and ')} with extension.requireApproval: false (${where}): extensions of ${grants} grants will still need an approver's approval; only grants people approved are extended at once.`,

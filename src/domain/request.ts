@@ -201,7 +201,10 @@ export interface Transition {
 
 function assertCanMove(request: AccessRequest, to: Status): void {
   if (TRANSITIONS[request.status].includes(to)) return;
-  if (isClosed(request.status) || (request.status !== Status.PENDING && to !== Status.REVOKED && to !== Status.RELEASED)) {
+  if (
+    isClosed(request.status) ||
+    (request.status !== Status.PENDING && to !== Status.REVOKED && to !== Status.RELEASED)
+  ) {
     throw new DomainError(
       ErrorCodes.REQUEST_ALREADY_RESOLVED,
       `Request ${request.id} is already ${describeStatus(request.status)}; nothing was changed.${insteadHint(request.status, to)}`,
@@ -218,9 +221,12 @@ function assertCanMove(request: AccessRequest, to: Status): void {
 /** What the person can do instead of a move that the request's state does not allow. */
 function insteadHint(from: Status, to: Status): string {
   if (from === Status.PENDING && (to === Status.RELEASED || to === Status.REVOKED)) {
-    return to === Status.RELEASED ? ' It was not granted yet: cancel it instead.' : ' It was not granted yet: deny it instead.';
+    return to === Status.RELEASED
+      ? ' It was not granted yet: cancel it instead.'
+      : ' It was not granted yet: deny it instead.';
   }
-  if ((from === Status.ACTIVE || from === Status.APPROVED) && to === Status.CANCELLED) return ' It was already approved: release it instead.';
+  if ((from === Status.ACTIVE || from === Status.APPROVED) && to === Status.CANCELLED)
+    return ' It was already approved: release it instead.';
   if (isClosed(from)) return ' File a new request if access is still needed.';
   return '';
 }
@@ -252,14 +258,23 @@ export function mayHoldMembership(request: AccessRequest): boolean {
 
 function requireReason(reason: string | undefined, what: string): string {
   const trimmed = reason?.trim();
-  if (!trimmed || !hasVisibleContent(trimmed)) throw new DomainError(ErrorCodes.REASON_REQUIRED, `Say why you ${what}: the requester sees the reason.`);
+  if (!trimmed || !hasVisibleContent(trimmed))
+    throw new DomainError(ErrorCodes.REASON_REQUIRED, `Say why you ${what}: the requester sees the reason.`);
   return trimmed;
 }
 
 /** What a caller decides about a new request; the rest starts out empty. */
 export type NewRequest = Pick<
   AccessRequest,
-  'id' | 'tenantId' | 'requester' | 'group' | 'approverChannel' | 'durationMs' | 'justification' | 'ticket' | 'approvalsRequired'
+  | 'id'
+  | 'tenantId'
+  | 'requester'
+  | 'group'
+  | 'approverChannel'
+  | 'durationMs'
+  | 'justification'
+  | 'ticket'
+  | 'approvalsRequired'
 > & { kind?: RequestKind };
 
 export function createRequest(input: NewRequest, now: number): Transition {
@@ -282,7 +297,12 @@ export function createRequest(input: NewRequest, now: number): Transition {
         at: now,
         actor: input.requester,
         reason: input.justification,
-        detail: { group: input.group.alias, duration: formatDuration(input.durationMs), ticket: input.ticket, kind: request.kind },
+        detail: {
+          group: input.group.alias,
+          duration: formatDuration(input.durationMs),
+          ticket: input.ticket,
+          kind: request.kind,
+        },
       },
     ],
   };
@@ -300,15 +320,25 @@ export function castVote(
   now: number,
   reason?: string,
 ): Transition {
-  if (request.status !== Status.PENDING) assertCanMove(request, decision === 'approve' ? Status.APPROVED : Status.DENIED);
+  if (request.status !== Status.PENDING)
+    assertCanMove(request, decision === 'approve' ? Status.APPROVED : Status.DENIED);
   if (request.votes.some((v) => sameId(v.by.id, voter.id))) {
-    throw new DomainError(ErrorCodes.ALREADY_VOTED, `You have already voted on request ${request.id}; another approver has to give the next approval.`);
+    throw new DomainError(
+      ErrorCodes.ALREADY_VOTED,
+      `You have already voted on request ${request.id}; another approver has to give the next approval.`,
+    );
   }
   if (decision === 'deny') reason = requireReason(reason, 'deny it');
   const vote: Vote = { by: voter, decision, at: now, ...(reason ? { reason } : {}) };
   const votes = [...request.votes, vote];
   if (decision === 'deny') {
-    return move(request, Status.DENIED, now, { type: 'denied', actor: voter, reason }, { votes, resolution: { by: voter, at: now, reason } });
+    return move(
+      request,
+      Status.DENIED,
+      now,
+      { type: 'denied', actor: voter, reason },
+      { votes, resolution: { by: voter, at: now, reason } },
+    );
   }
   const approvals = votes.filter((v) => v.decision === 'approve').length;
   if (approvals >= request.approvalsRequired) {
@@ -323,21 +353,46 @@ export function castVote(
   const next = { ...request, votes, updatedAt: now };
   return {
     request: next,
-    events: [{ type: 'voted', requestId: request.id, at: now, actor: voter, detail: { approvals, required: request.approvalsRequired } }],
+    events: [
+      {
+        type: 'voted',
+        requestId: request.id,
+        at: now,
+        actor: voter,
+        detail: { approvals, required: request.approvalsRequired },
+      },
+    ],
   };
 }
 
 /** Approval by a rule (auto-approve or break-glass) rather than by a person. */
-export function approveByRule(request: AccessRequest, rule: 'auto_approved' | 'break_glass', now: number, reason: string): Transition {
+export function approveByRule(
+  request: AccessRequest,
+  rule: 'auto_approved' | 'break_glass',
+  now: number,
+  reason: string,
+): Transition {
   return move(request, Status.APPROVED, now, { type: rule, reason }, { resolution: { at: now, reason } });
 }
 
 export function cancel(request: AccessRequest, actor: Person, now: number): Transition {
-  return move(request, Status.CANCELLED, now, { type: 'cancelled', actor }, { resolution: { by: actor, at: now } });
+  return move(
+    request,
+    Status.CANCELLED,
+    now,
+    { type: 'cancelled', actor },
+    { resolution: { by: actor, at: now } },
+  );
 }
 
 export function timeOut(request: AccessRequest, now: number): Transition {
-  return move(request, Status.TIMED_OUT, now, { type: 'timed_out', reason: 'nobody decided in time' }, { resolution: { at: now, reason: 'No approver decided in time.' } });
+  return move(
+    request,
+    Status.TIMED_OUT,
+    now,
+    { type: 'timed_out', reason: 'nobody decided in time' },
+    { resolution: { at: now, reason: 'No approver decided in time.' } },
+  );
 }
 
 /** The membership is in place: the grant starts now and ends `durationMs` (plus extensions) later. */
@@ -345,30 +400,69 @@ export function timeOut(request: AccessRequest, now: number): Transition {
  * The membership is in place. It counts from `since` (default: now): the moment it was added,
  * which is earlier than now when an attempt's answer was lost and the add found later.
  */
-export function markGranted(request: AccessRequest, now: number, standingMember: boolean, since = now): Transition {
+export function markGranted(
+  request: AccessRequest,
+  now: number,
+  standingMember: boolean,
+  since = now,
+): Transition {
   const total = request.durationMs + request.extensions.reduce((sum, e) => sum + e.addedMs, 0);
   const start = Math.min(since, now);
-  const detail = { expiresAt: new Date(start + total).toISOString(), standingMember, ...(start < now ? { since: new Date(start).toISOString() } : {}) };
-  return move(request, Status.ACTIVE, now, { type: 'granted', detail }, { grantedAt: start, expiresAt: start + total, standingMember });
+  const detail = {
+    expiresAt: new Date(start + total).toISOString(),
+    standingMember,
+    ...(start < now ? { since: new Date(start).toISOString() } : {}),
+  };
+  return move(
+    request,
+    Status.ACTIVE,
+    now,
+    { type: 'granted', detail },
+    { grantedAt: start, expiresAt: start + total, standingMember },
+  );
 }
 
 /**
  * The membership cannot be added. `nothingAdded`: the directory refused outright, so there is
  * nothing to take back; otherwise an add may have landed before the failure and is removed.
  */
-export function markFailed(request: AccessRequest, now: number, failure: { code: string; message: string }, nothingAdded = false): Transition {
-  const removed = nothingAdded && request.membershipRemovedAt === undefined ? { membershipRemovedAt: now } : {};
-  return move(request, Status.FAILED, now, { type: 'failed', reason: failure.message, detail: { code: failure.code } }, { failure, resolution: { at: now, reason: failure.message }, ...removed });
+export function markFailed(
+  request: AccessRequest,
+  now: number,
+  failure: { code: string; message: string },
+  nothingAdded = false,
+): Transition {
+  const removed =
+    nothingAdded && request.membershipRemovedAt === undefined ? { membershipRemovedAt: now } : {};
+  return move(
+    request,
+    Status.FAILED,
+    now,
+    { type: 'failed', reason: failure.message, detail: { code: failure.code } },
+    { failure, resolution: { at: now, reason: failure.message }, ...removed },
+  );
 }
 
 export function expire(request: AccessRequest, now: number): Transition {
-  return move(request, Status.EXPIRED, now, { type: 'expired' }, { resolution: { at: now, reason: 'The time was up.' }, pendingExtension: undefined });
+  return move(
+    request,
+    Status.EXPIRED,
+    now,
+    { type: 'expired' },
+    { resolution: { at: now, reason: 'The time was up.' }, pendingExtension: undefined },
+  );
 }
 
 /** The requester ends their grant now (also while the membership is still being added). */
 export function release(request: AccessRequest, actor: Person, now: number): Transition {
   const ended = request.expiresAt === undefined ? {} : { expiresAt: now };
-  return move(request, Status.RELEASED, now, { type: 'released', actor }, { resolution: { by: actor, at: now }, pendingExtension: undefined, ...ended });
+  return move(
+    request,
+    Status.RELEASED,
+    now,
+    { type: 'released', actor },
+    { resolution: { by: actor, at: now }, pendingExtension: undefined, ...ended },
+  );
 }
 
 /** An approver or admin ends a grant now; the reason is shown to the requester and audited. */
@@ -376,7 +470,13 @@ export function revoke(request: AccessRequest, actor: Person, now: number, reaso
   assertCanMove(request, Status.REVOKED);
   const why = requireReason(reason, 'revoke it');
   const ended = request.expiresAt === undefined ? {} : { expiresAt: now };
-  return move(request, Status.REVOKED, now, { type: 'revoked', actor, reason: why }, { resolution: { by: actor, at: now, reason: why }, pendingExtension: undefined, ...ended });
+  return move(
+    request,
+    Status.REVOKED,
+    now,
+    { type: 'revoked', actor, reason: why },
+    { resolution: { by: actor, at: now, reason: why }, pendingExtension: undefined, ...ended },
+  );
 }
 
 function assertExtendable(request: AccessRequest): void {
@@ -393,11 +493,26 @@ function assertExtendable(request: AccessRequest): void {
  * `approvedBy`: the approvers who agreed (when policy asked them); the event's actor is the
  * last of them, or the requester when no approval was needed.
  */
-export function extend(request: AccessRequest, actor: Person, addedMs: number, now: number, reason?: string, approvedBy?: Person[]): Transition {
+export function extend(
+  request: AccessRequest,
+  actor: Person,
+  addedMs: number,
+  now: number,
+  reason?: string,
+  approvedBy?: Person[],
+): Transition {
   assertExtendable(request);
   // An approved offer keeps its number; a direct extension is the next one asked.
-  const n = request.pendingExtension && approvedBy?.length ? extensionNumber(request)! : nextExtensionNumber(request);
-  const extension: Extension = { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), ...(approvedBy?.length ? { approvedBy } : {}), n };
+  const n =
+    request.pendingExtension && approvedBy?.length ? extensionNumber(request)! : nextExtensionNumber(request);
+  const extension: Extension = {
+    by: actor,
+    at: now,
+    addedMs,
+    ...(reason ? { reason } : {}),
+    ...(approvedBy?.length ? { approvedBy } : {}),
+    n,
+  };
   const next: AccessRequest = {
     ...request,
     expiresAt: request.expiresAt! + addedMs,
@@ -410,46 +525,123 @@ export function extend(request: AccessRequest, actor: Person, addedMs: number, n
   const by = approvedBy?.length ? approvedBy[approvedBy.length - 1]! : actor;
   return {
     request: next,
-    events: [{ type: 'extended', requestId: request.id, at: now, actor: by, reason, detail: { added: formatDuration(addedMs), expiresAt: new Date(next.expiresAt!).toISOString(), requestedBy: actor.id, extension: n } }],
+    events: [
+      {
+        type: 'extended',
+        requestId: request.id,
+        at: now,
+        actor: by,
+        reason,
+        detail: {
+          added: formatDuration(addedMs),
+          expiresAt: new Date(next.expiresAt!).toISOString(),
+          requestedBy: actor.id,
+          extension: n,
+        },
+      },
+    ],
   };
 }
 
 /** The requester asks for more time on an active grant; approvers decide it (`voteOnExtension`). */
-export function requestExtension(request: AccessRequest, actor: Person, addedMs: number, now: number, reason?: string): Transition {
+export function requestExtension(
+  request: AccessRequest,
+  actor: Person,
+  addedMs: number,
+  now: number,
+  reason?: string,
+): Transition {
   assertExtendable(request);
   if (request.pendingExtension) {
-    throw new DomainError(ErrorCodes.REQUEST_DUPLICATE, `An extension of request ${request.id} is already waiting for approval; wait for the approvers' decision.`);
+    throw new DomainError(
+      ErrorCodes.REQUEST_DUPLICATE,
+      `An extension of request ${request.id} is already waiting for approval; wait for the approvers' decision.`,
+    );
   }
   const n = nextExtensionNumber(request);
-  const next: AccessRequest = { ...request, pendingExtension: { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), votes: [], n }, extensionsAsked: n, updatedAt: now };
-  return { request: next, events: [{ type: 'extension_requested', requestId: request.id, at: now, actor, reason, detail: { added: formatDuration(addedMs), extension: n } }] };
+  const next: AccessRequest = {
+    ...request,
+    pendingExtension: { by: actor, at: now, addedMs, ...(reason ? { reason } : {}), votes: [], n },
+    extensionsAsked: n,
+    updatedAt: now,
+  };
+  return {
+    request: next,
+    events: [
+      {
+        type: 'extension_requested',
+        requestId: request.id,
+        at: now,
+        actor,
+        reason,
+        detail: { added: formatDuration(addedMs), extension: n },
+      },
+    ],
+  };
 }
 
 /**
  * An approver's vote on a pending extension: the same rules as on the request itself — one
  * vote per person, `approvalsRequired` approvals extend, any deny (with a reason) drops it.
  */
-export function voteOnExtension(request: AccessRequest, voter: Person, decision: 'approve' | 'deny', now: number, reason?: string): Transition {
+export function voteOnExtension(
+  request: AccessRequest,
+  voter: Person,
+  decision: 'approve' | 'deny',
+  now: number,
+  reason?: string,
+): Transition {
   assertExtendable(request);
   const offer = request.pendingExtension;
-  if (!offer) throw new DomainError(ErrorCodes.REQUEST_ALREADY_RESOLVED, `Request ${request.id} is already active and no extension is waiting; nothing was changed.`);
+  if (!offer)
+    throw new DomainError(
+      ErrorCodes.REQUEST_ALREADY_RESOLVED,
+      `Request ${request.id} is already active and no extension is waiting; nothing was changed.`,
+    );
   if (offer.votes.some((v) => sameId(v.by.id, voter.id))) {
-    throw new DomainError(ErrorCodes.ALREADY_VOTED, `You have already voted on this extension of ${request.id}; another approver has to give the next approval.`);
+    throw new DomainError(
+      ErrorCodes.ALREADY_VOTED,
+      `You have already voted on this extension of ${request.id}; another approver has to give the next approval.`,
+    );
   }
   if (decision === 'deny') {
     const why = requireReason(reason, 'deny the extension');
     return {
       request: { ...request, pendingExtension: undefined, updatedAt: now },
-      events: [{ type: 'extension_denied', requestId: request.id, at: now, actor: voter, reason: why, detail: { added: formatDuration(offer.addedMs), extension: extensionNumber(request) } }],
+      events: [
+        {
+          type: 'extension_denied',
+          requestId: request.id,
+          at: now,
+          actor: voter,
+          reason: why,
+          detail: { added: formatDuration(offer.addedMs), extension: extensionNumber(request) },
+        },
+      ],
     };
   }
   const votes = [...offer.votes, { by: voter, decision, at: now, ...(reason ? { reason } : {}) }];
   if (votes.length >= request.approvalsRequired) {
-    return extend(request, offer.by, offer.addedMs, now, offer.reason, votes.map((v) => v.by));
+    return extend(
+      request,
+      offer.by,
+      offer.addedMs,
+      now,
+      offer.reason,
+      votes.map((v) => v.by),
+    );
   }
   return {
     request: { ...request, pendingExtension: { ...offer, votes }, updatedAt: now },
-    events: [{ type: 'voted', requestId: request.id, at: now, actor: voter, detail: { extension: true, approvals: votes.length, required: request.approvalsRequired } }],
+    events: [
+      {
+        type: 'voted',
+        requestId: request.id,
+        at: now,
+        actor: voter,
+        detail: { extension: true, approvals: votes.length, required: request.approvalsRequired },
+      },
+    ],
   };
 }
 
@@ -479,7 +671,8 @@ export function nextExtensionNumber(request: AccessRequest): number {
 /** The decision approvers can take on the request now, if any. */
 export function pendingDecision(request: AccessRequest): DecisionSubject | undefined {
   if (request.status === Status.PENDING) return 'request';
-  if (request.status === Status.ACTIVE && request.pendingExtension) return `extension:${extensionNumber(request)!}`;
+  if (request.status === Status.ACTIVE && request.pendingExtension)
+    return `extension:${extensionNumber(request)!}`;
   return undefined;
 }
 
@@ -504,5 +697,8 @@ export function totalLengthWith(request: AccessRequest, addedMs: number): number
 /** Marks a side-notice as sent (reminder, expiry warning) without changing the status. */
 export function note(request: AccessRequest, type: 'reminded' | 'warned', now: number): Transition {
   const changes = type === 'reminded' ? { remindedAt: now } : { warnedAt: now };
-  return { request: { ...request, ...changes, updatedAt: now }, events: [{ type, requestId: request.id, at: now }] };
+  return {
+    request: { ...request, ...changes, updatedAt: now },
+    events: [{ type, requestId: request.id, at: now }],
+  };
 }

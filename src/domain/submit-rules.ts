@@ -32,12 +32,18 @@ function maxDurationOf(rules: GroupRules, ask: SubmitAsk): number {
 
 export const durationIsPositive: SubmitCheck = (rules, ask) => {
   if (Number.isFinite(ask.durationMs) && ask.durationMs > 0) return;
-  throw new DomainError(ErrorCodes.DURATION_INVALID, `A duration must be longer than zero. Ask for something like 30m or ${formatDuration(rules.defaultDurationMs)}.`);
+  throw new DomainError(
+    ErrorCodes.DURATION_INVALID,
+    `A duration must be longer than zero. Ask for something like 30m or ${formatDuration(rules.defaultDurationMs)}.`,
+  );
 };
 
 export const breakGlassIsAllowed: SubmitCheck = (rules, ask) => {
   if (!ask.breakGlass || rules.breakGlass) return;
-  throw new DomainError(ErrorCodes.BREAK_GLASS_NOT_ALLOWED, `Break-glass is not allowed for ${rules.alias}; file a normal request instead.`);
+  throw new DomainError(
+    ErrorCodes.BREAK_GLASS_NOT_ALLOWED,
+    `Break-glass is not allowed for ${rules.alias}; file a normal request instead.`,
+  );
 };
 
 export const durationWithinMax: SubmitCheck = (rules, ask) => {
@@ -52,22 +58,34 @@ export const durationWithinMax: SubmitCheck = (rules, ask) => {
 /** A justification that only looks filled in (blanks, fillers, emoji) is missing: see hasVisibleContent. */
 export const justificationGiven: SubmitCheck = (rules, ask) => {
   if (!rules.requireJustification || hasVisibleContent(ask.justification)) return;
-  throw new DomainError(ErrorCodes.JUSTIFICATION_REQUIRED, `${rules.alias} needs a reason. Add one: request ${rules.alias} for ${formatDuration(ask.durationMs)} because <why you need it>.`);
+  throw new DomainError(
+    ErrorCodes.JUSTIFICATION_REQUIRED,
+    `${rules.alias} needs a reason. Add one: request ${rules.alias} for ${formatDuration(ask.durationMs)} because <why you need it>.`,
+  );
 };
 
 export const justificationShortEnough: SubmitCheck = (_rules, ask) => {
   if (ask.justification.length <= MAX_JUSTIFICATION) return;
-  throw new DomainError(ErrorCodes.JUSTIFICATION_TOO_LONG, `The reason is ${ask.justification.length} characters long; keep it under ${MAX_JUSTIFICATION}.`);
+  throw new DomainError(
+    ErrorCodes.JUSTIFICATION_TOO_LONG,
+    `The reason is ${ask.justification.length} characters long; keep it under ${MAX_JUSTIFICATION}.`,
+  );
 };
 
 export const ticketGiven: SubmitCheck = (rules, ask) => {
   if (!rules.requireTicket || hasVisibleContent(ask.ticket)) return;
-  throw new DomainError(ErrorCodes.TICKET_REQUIRED, `${rules.alias} needs a ticket${rules.ticketPattern ? ` matching ${rules.ticketPattern}` : ''}: add "ticket INC-123".`);
+  throw new DomainError(
+    ErrorCodes.TICKET_REQUIRED,
+    `${rules.alias} needs a ticket${rules.ticketPattern ? ` matching ${rules.ticketPattern}` : ''}: add "ticket INC-123".`,
+  );
 };
 
 export const ticketMatchesPattern: SubmitCheck = (rules, ask) => {
   if (!ask.ticket || !rules.ticketPattern || new RegExp(rules.ticketPattern).test(ask.ticket)) return;
-  throw new DomainError(ErrorCodes.TICKET_INVALID, `"${truncateForMessage(ask.ticket)}" is not a valid ticket for ${rules.alias} (expected ${rules.ticketPattern}).`);
+  throw new DomainError(
+    ErrorCodes.TICKET_INVALID,
+    `"${truncateForMessage(ask.ticket)}" is not a valid ticket for ${rules.alias} (expected ${rules.ticketPattern}).`,
+  );
 };
 
 /**

@@ -27,7 +27,8 @@ export function timedActions(request: AccessRequest, rules: TimingRules): TimedI
   } else if (request.status === Status.ACTIVE && request.expiresAt !== undefined) {
     out.push({ at: request.expiresAt, action: 'expire' });
     const warnAt = request.expiresAt - rules.expiryWarningMs;
-    if (request.warnedAt === undefined && warnAt > (request.grantedAt ?? 0)) out.push({ at: warnAt, action: 'warn' });
+    if (request.warnedAt === undefined && warnAt > (request.grantedAt ?? 0))
+      out.push({ at: warnAt, action: 'warn' });
   }
   return out.sort((a, b) => a.at - b.at || rank(a.action) - rank(b.action));
 }

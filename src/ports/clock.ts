@@ -13,7 +13,10 @@ export const systemClock: Clock = {
     const max = 2 ** 31 - 1;
     let handle: NodeJS.Timeout;
     const arm = (remaining: number) => {
-      handle = setTimeout(() => (remaining > max ? arm(remaining - max) : fn()), Math.min(Math.max(0, remaining), max));
+      handle = setTimeout(
+        () => (remaining > max ? arm(remaining - max) : fn()),
+        Math.min(Math.max(0, remaining), max),
+      );
       handle.unref?.();
     };
     arm(delayMs);

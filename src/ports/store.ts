@@ -210,7 +210,13 @@ export interface Store {
    * owner's token stops working then. LowdbStore/InMemoryStore: leases are kept in memory only
    * (a restart frees them all).
    */
-  claim(owner: string, now: number, leaseMs: number, limit: number, lanes?: EffectLane[]): Promise<ClaimedEffect[]>;
+  claim(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    lanes?: EffectLane[],
+  ): Promise<ClaimedEffect[]>;
   /** Extends a lease (a slow effect); STORE_LEASE_LOST when `token` no longer holds it. */
   renewLease(id: string, token: string, until: number): Promise<void>;
   /**

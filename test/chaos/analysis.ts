@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { verifyAuditFile } from '../../src/adapters/store/audit-verify';
 import type { AccessRequest } from '../../src/domain/request';
 import type { AuditRecord } from '../../src/ports/store';
 import type { LocalDirectoryCall } from '../../src/dev/local-directory/server';
 import { GROUP_IDS, MANAGED, type Fixture, type ManagedGroup } from './fixture';
+import { checkHeld, type HeldGrants, type HeldReport } from './held';
 import type { AckedDecision } from './workload';
 
 /** One life of the bot process: spawned, listening, killed (or stopped at the end). */
@@ -35,6 +36,7 @@ export interface Overstay {
 }
 
 export interface Analysis {
+  /** The workload's requests (the `--open` grants left out of this and every figure below but `held`). */
   requests: number;
   byStatus: Record<string, number>;
   grants: number;
@@ -58,27 +60,174 @@ export interface Analysis {
   lostDecisions: string[];
   audit: { ok: boolean; records: number; problem?: string };
   graph: { calls: number; throttled: number; unavailable: number; faultRate: number };
+  /** `--open N`: what became of the grants held open for the whole run (undefined when N is 0). */
+  held?: HeldReport;
 }
 
 const DECISIONS = new Set(['approved', 'auto_approved', 'break_glass', 'denied', 'cancelled', 'timed_out']);
 const TERMINAL = new Set(['expired', 'released', 'revoked', 'failed', 'denied', 'cancelled', 'timed_out']);
 
-/** The store as it is on disk: open requests from timebox.json, closed ones from history.jsonl (last line wins). */
-export function readStore(dataDir: string): { requests: Map<string, AccessRequest>; effects: Array<{ kind: string; requestId: string; lane: string }> } {
-  const requests = new Map<string, AccessRequest>();
-  const historyFile = path.join(dataDir, 'history.jsonl');
-  if (existsSync(historyFile)) {
-    for (const line of readFileSync(historyFile, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      const value = JSON.parse(line) as { request?: AccessRequest } & AccessRequest;
-      const request = value.request ?? value;
-      requests.set(request.id, request);
+type StoredEffect = { id: string; kind: string; requestId: string; lane: string };
+type JournalEntry =
+  | { n: number; t: 'commit'; request: AccessRequest; effects: StoredEffect[]; done: string[] }
+  | { n: number; t: 'complete'; id: string }
+  | { n: number; t: string };
+interface Snapshot {
+  requests?: Record<string, AccessRequest>;
+  closing?: Record<string, AccessRequest>;
+  effects?: StoredEffect[];
+  journalN?: number;
+}
+
+/** Keeps the newest version of each request. */
+const put = (map: Map<string, AccessRequest>, r: AccessRequest) => {
+  const known = map.get(r.id);
+  if (!known || known.version <= r.version) map.set(r.id, r);
+};
+
+/**
+ * The store as it is on disk, read as LowdbStore reads it (src/adapters/store/lowdb-store.ts):
+ * the snapshot `timebox.json` (written at compaction only: at a close, or past 20,000 journal
+ * entries), the `journal.jsonl` entries after it (every commit since, with the outbox changes),
+ * and the closed requests of `history.jsonl`; newest version of each request. The bot writes
+ * these files as it is read: the journal is read before the snapshot (a compaction renames a
+ * new snapshot in, then empties the journal), a partial last line (an append under way) is left
+ * out, and the journal is read on from where the last read stopped while the snapshot is the
+ * same file (it grows by a few MB over a run; the settle loop reads it every 500 ms).
+ */
+export class StoreReader {
+  private snapshotId = '';
+  private offset = 0;
+  private journalN = 0;
+  private readonly live = new Map<string, AccessRequest>();
+  private readonly effects = new Map<string, StoredEffect>();
+
+  constructor(private readonly dataDir: string) {}
+
+  read(): { requests: Map<string, AccessRequest>; effects: StoredEffect[] } {
+    for (let attempt = 0; ; attempt++) {
+      const id = this.idOf('timebox.json');
+      if (id !== this.snapshotId) this.reset();
+      const grew = this.readJournal();
+      if (grew && !this.snapshotId) this.loadSnapshot(id);
+      // The same snapshot all along: the journal read belongs to it. Else a compaction came in
+      // between (a new snapshot, the journal emptied): read it all again.
+      if (grew && this.idOf('timebox.json') === id) break;
+      this.snapshotId = '';
+      if (attempt > 5) throw new Error(`the store in ${this.dataDir} kept changing under the reader`);
+    }
+    const requests = new Map<string, AccessRequest>();
+    for (const r of readHistory(path.join(this.dataDir, 'history.jsonl'))) put(requests, r);
+    for (const r of this.live.values()) put(requests, r);
+    return { requests, effects: [...this.effects.values()] };
+  }
+
+  private idOf(name: string): string {
+    try {
+      const s = statSync(path.join(this.dataDir, name));
+      return `${s.ino}/${s.size}/${s.mtimeMs}`;
+    } catch {
+      return 'none';
     }
   }
-  const hotFile = path.join(dataDir, 'timebox.json');
-  const hot = existsSync(hotFile) ? (JSON.parse(readFileSync(hotFile, 'utf8')) as { requests: Record<string, AccessRequest>; effects: Array<{ kind: string; requestId: string; lane: string }> }) : { requests: {}, effects: [] };
-  for (const request of Object.values(hot.requests)) requests.set(request.id, request);
-  return { requests, effects: hot.effects ?? [] };
+
+  private reset(): void {
+    this.snapshotId = '';
+    this.offset = 0;
+    this.journalN = 0;
+    this.live.clear();
+    this.effects.clear();
+    this.pending = [];
+  }
+
+  /** Entries read before the snapshot they follow: applied once it is loaded. */
+  private pending: JournalEntry[] = [];
+
+  /** Reads the journal from `offset`; false when it shrank (emptied by a compaction). */
+  private readJournal(): boolean {
+    const file = path.join(this.dataDir, 'journal.jsonl');
+    let data: Buffer;
+    try {
+      const fd = openSync(file, 'r');
+      try {
+        const size = fstatSync(fd).size;
+        if (size < this.offset) return false;
+        data = Buffer.alloc(size - this.offset);
+        let got = 0;
+        while (got < data.length) {
+          const n = readSync(fd, data, got, data.length - got, this.offset + got);
+          if (n === 0) break;
+          got += n;
+        }
+        data = data.subarray(0, got);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return this.offset === 0;
+      throw error;
+    }
+    let start = 0;
+    for (let nl = data.indexOf(10); nl >= 0; nl = data.indexOf(10, start)) {
+      const text = data.subarray(start, nl).toString('utf8');
+      start = nl + 1;
+      try {
+        this.pending.push((JSON.parse(text) as { entry: JournalEntry }).entry);
+      } catch {
+        // A line the bot's next start cuts (a torn write): nothing acknowledged is in it.
+      }
+    }
+    this.offset += start;
+    if (this.snapshotId) this.applyPending();
+    return true;
+  }
+
+  private loadSnapshot(id: string): void {
+    const file = path.join(this.dataDir, 'timebox.json');
+    const snapshot: Snapshot = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Snapshot) : {};
+    this.live.clear();
+    this.effects.clear();
+    for (const r of Object.values(snapshot.requests ?? {})) put(this.live, r);
+    for (const r of Object.values(snapshot.closing ?? {})) put(this.live, r);
+    for (const e of snapshot.effects ?? []) this.effects.set(e.id, e);
+    this.journalN = snapshot.journalN ?? 0;
+    this.snapshotId = id;
+    this.applyPending();
+  }
+
+  private applyPending(): void {
+    for (const entry of this.pending) {
+      if (entry.n <= this.journalN) continue; // the snapshot covers it
+      if (entry.t === 'commit' && 'request' in entry) {
+        put(this.live, entry.request);
+        for (const id of entry.done ?? []) this.effects.delete(id);
+        for (const e of entry.effects ?? []) this.effects.set(e.id, e);
+      } else if (entry.t === 'complete' && 'id' in entry) this.effects.delete(entry.id);
+    }
+    this.pending = [];
+  }
+}
+
+/** Closed requests, last line per id wins; a partial last line (an append under way) left out. */
+function readHistory(file: string): AccessRequest[] {
+  if (!existsSync(file)) return [];
+  const out: AccessRequest[] = [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines.pop(); // after the last line break: empty, or an append under way
+  for (const line of lines) {
+    if (!line.trim()) continue;
+    const value = JSON.parse(line) as { request?: AccessRequest } & AccessRequest;
+    out.push(value.request ?? value);
+  }
+  return out;
+}
+
+/** The store as it is on disk now (see StoreReader). */
+export function readStore(dataDir: string): {
+  requests: Map<string, AccessRequest>;
+  effects: StoredEffect[];
+} {
+  return new StoreReader(dataDir).read();
 }
 
 export function readAudit(dataDir: string): AuditRecord[] {
@@ -101,7 +250,8 @@ function upTime(lives: Life[], from: number, to: number): number {
   return total;
 }
 
-const running = (lives: Life[], at: number) => lives.some((l) => l.spawnAt <= at && (l.endAt === undefined || at < l.endAt));
+const running = (lives: Life[], at: number) =>
+  lives.some((l) => l.spawnAt <= at && (l.endAt === undefined || at < l.endAt));
 
 export async function analyze(input: {
   dataDir: string;
@@ -112,10 +262,13 @@ export async function analyze(input: {
   acked: AckedDecision[];
   /** group/user memberships added behind Timebox's back in report-only groups (expected to stay, reported). */
   reportedDrift: Array<{ group: ManagedGroup; userId: string }>;
+  /** `--open N`: the grants seeded before the run, left out of the workload's figures and checked apart. */
+  held?: HeldGrants;
 }): Promise<Analysis> {
-  const { requests } = readStore(input.dataDir);
+  const { requests, effects } = readStore(input.dataDir);
   const audit = readAudit(input.dataDir);
-  const all = [...requests.values()];
+  const isHeld = (id: string) => input.held?.grants.has(id) === true;
+  const all = [...requests.values()].filter((r) => !isHeld(r.id));
   const byStatus: Record<string, number> = {};
   for (const r of all) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
 
@@ -153,7 +306,10 @@ export async function analyze(input: {
       const path = `/groups/${groupId}/members/${userId}/$ref`;
       const removal = deletes.find((c) => c.at >= span.end && c.path.toLowerCase() === path);
       const group = MANAGED.find((g) => GROUP_IDS[g] === groupId) ?? groupId;
-      const stillMember = input.members(groupId).map((m) => m.toLowerCase()).includes(userId);
+      const stillMember = input
+        .members(groupId)
+        .map((m) => m.toLowerCase())
+        .includes(userId);
       const removedAt = removal?.at ?? (stillMember ? undefined : span.end);
       const to = removedAt ?? Date.now();
       overstays.push({
@@ -165,7 +321,14 @@ export async function analyze(input: {
         upMs: upTime(input.lives, span.end, to),
         wallMs: to - span.end,
         duringDowntime: !running(input.lives, span.end),
-        throttled: input.calls.filter((c) => c.method === 'DELETE' && c.status === 429 && c.at >= span.end && c.at <= to && c.path.toLowerCase() === path).length,
+        throttled: input.calls.filter(
+          (c) =>
+            c.method === 'DELETE' &&
+            c.status === 429 &&
+            c.at >= span.end &&
+            c.at <= to &&
+            c.path.toLowerCase() === path,
+        ).length,
       });
     }
   }
@@ -181,7 +344,15 @@ export async function analyze(input: {
     for (const s of standing) if (!members.includes(s)) standingRemoved.push(`${g}/${s}`);
     for (const m of members) {
       if (standing.includes(m)) continue;
-      if (all.some((r) => r.group.id.toLowerCase() === GROUP_IDS[g] && r.requester.id.toLowerCase() === m && (r.status === 'active' || r.status === 'approved'))) continue;
+      if (
+        all.some(
+          (r) =>
+            r.group.id.toLowerCase() === GROUP_IDS[g] &&
+            r.requester.id.toLowerCase() === m &&
+            (r.status === 'active' || r.status === 'approved'),
+        )
+      )
+        continue;
       if (input.reportedDrift.some((d) => d.group === g && d.userId.toLowerCase() === m)) continue;
       unexplained.push(`${g}/${m}`);
     }
@@ -197,12 +368,27 @@ export async function analyze(input: {
     events.set(record.requestId, list);
   }
   for (const [id, list] of events) {
+    if (isHeld(id)) continue; // checkHeld: nothing but its `granted`
     const count = (pred: (r: AuditRecord) => boolean) => list.filter(pred).length;
-    if (count((r) => DECISIONS.has(r.type)) > 1) decidedTwice.push(`${id}: ${list.filter((r) => DECISIONS.has(r.type)).map((r) => r.type).join(', ')}`);
-    else if (count((r) => TERMINAL.has(r.type)) > 1) decidedTwice.push(`${id}: ended twice (${list.filter((r) => TERMINAL.has(r.type)).map((r) => r.type).join(', ')})`);
+    if (count((r) => DECISIONS.has(r.type)) > 1)
+      decidedTwice.push(
+        `${id}: ${list
+          .filter((r) => DECISIONS.has(r.type))
+          .map((r) => r.type)
+          .join(', ')}`,
+      );
+    else if (count((r) => TERMINAL.has(r.type)) > 1)
+      decidedTwice.push(
+        `${id}: ended twice (${list
+          .filter((r) => TERMINAL.has(r.type))
+          .map((r) => r.type)
+          .join(', ')})`,
+      );
     else if (count((r) => r.type === 'granted') > 1) decidedTwice.push(`${id}: granted twice`);
     // Votes on the request itself (votes on an extension offer are their own round).
-    const voters = list.filter((r) => ['voted', 'approved', 'denied'].includes(r.type) && r.actor && !r.detail?.extension).map((r) => r.actor!.id.toLowerCase());
+    const voters = list
+      .filter((r) => ['voted', 'approved', 'denied'].includes(r.type) && r.actor && !r.detail?.extension)
+      .map((r) => r.actor!.id.toLowerCase());
     if (new Set(voters).size !== voters.length) decidedTwice.push(`${id}: an approver voted twice`);
   }
 
@@ -215,16 +401,28 @@ export async function analyze(input: {
   for (const r of all) {
     if (r.grantedAt === undefined || r.standingMember !== false) continue;
     const list = events.get(r.id) ?? [];
-    const decidedAt = Date.parse(list.find((e) => e.type === 'approved' || e.type === 'auto_approved' || e.type === 'break_glass')?.at ?? '');
+    const decidedAt = Date.parse(
+      list.find((e) => e.type === 'approved' || e.type === 'auto_approved' || e.type === 'break_glass')?.at ??
+        '',
+    );
     const grantedRecordAt = Date.parse(list.find((e) => e.type === 'granted')?.at ?? '');
     const path = `/groups/${r.group.id}/members/$ref`.toLowerCase();
-    const landing = adds.find((c) => c.path.toLowerCase() === path && c.subject!.toLowerCase() === r.requester.id.toLowerCase() && c.at >= decidedAt && c.at <= grantedRecordAt);
+    const landing = adds.find(
+      (c) =>
+        c.path.toLowerCase() === path &&
+        c.subject!.toLowerCase() === r.requester.id.toLowerCase() &&
+        c.at >= decidedAt &&
+        c.at <= grantedRecordAt,
+    );
     if (!landing) continue; // already a member through an earlier grant of theirs
     const lag = r.grantedAt - landing.at;
     maxClockLagMs = Math.max(maxClockLagMs, lag);
     if (lag < 0) clockFromEarlierAttempt++;
-    const killedBetween = input.lives.some((l) => l.killed && l.endAt !== undefined && l.endAt > landing.at && l.endAt < r.grantedAt!);
-    if (killedBetween) lateClocks.push(`${r.id}: counts from ${lag} ms after its membership was added, across a kill`);
+    const killedBetween = input.lives.some(
+      (l) => l.killed && l.endAt !== undefined && l.endAt > landing.at && l.endAt < r.grantedAt!,
+    );
+    if (killedBetween)
+      lateClocks.push(`${r.id}: counts from ${lag} ms after its membership was added, across a kill`);
   }
 
   // --- Every transition the store shows is in the audit log.
@@ -233,31 +431,63 @@ export async function analyze(input: {
     const types = (events.get(r.id) ?? []).map((e) => e.type);
     const need = (type: string | string[], why: string) => {
       const options = Array.isArray(type) ? type : [type];
-      if (!types.some((t) => options.includes(t))) missingFromAudit.push(`${r.id}: ${why} (no ${options.join('/')})`);
+      if (!types.some((t) => options.includes(t)))
+        missingFromAudit.push(`${r.id}: ${why} (no ${options.join('/')})`);
     };
     need('submitted', 'filed');
-    const approved = r.grantedAt !== undefined || ['approved', 'active', 'expired', 'released', 'failed'].includes(r.status) || (r.status === 'revoked' && r.votes.length >= r.approvalsRequired) || (r.status === 'revoked' && r.kind !== 'standard');
-    if (approved) need(r.kind === 'auto' ? 'auto_approved' : r.kind === 'break_glass' ? 'break_glass' : 'approved', 'approved');
+    const approved =
+      r.grantedAt !== undefined ||
+      ['approved', 'active', 'expired', 'released', 'failed'].includes(r.status) ||
+      (r.status === 'revoked' && r.votes.length >= r.approvalsRequired) ||
+      (r.status === 'revoked' && r.kind !== 'standard');
+    if (approved)
+      need(
+        r.kind === 'auto' ? 'auto_approved' : r.kind === 'break_glass' ? 'break_glass' : 'approved',
+        'approved',
+      );
     if (TERMINAL.has(r.status)) need(r.status, r.status);
     if (r.grantedAt !== undefined) need('granted', 'granted');
-    if (r.grantedAt !== undefined && r.membershipRemovedAt !== undefined) need(['member_removed', 'member_kept'], 'membership taken back');
+    if (r.grantedAt !== undefined && r.membershipRemovedAt !== undefined)
+      need(['member_removed', 'member_kept'], 'membership taken back');
     for (const vote of r.votes) {
-      if (!(events.get(r.id) ?? []).some((e) => ['voted', 'approved', 'denied'].includes(e.type) && e.actor?.id.toLowerCase() === vote.by.id.toLowerCase())) missingFromAudit.push(`${r.id}: vote of ${vote.by.name}`);
+      if (
+        !(events.get(r.id) ?? []).some(
+          (e) =>
+            ['voted', 'approved', 'denied'].includes(e.type) &&
+            e.actor?.id.toLowerCase() === vote.by.id.toLowerCase(),
+        )
+      )
+        missingFromAudit.push(`${r.id}: vote of ${vote.by.name}`);
     }
     const extended = (events.get(r.id) ?? []).filter((e) => e.type === 'extended').length;
-    if (extended < r.extensions.length) missingFromAudit.push(`${r.id}: ${r.extensions.length} extension(s), ${extended} in the audit`);
+    if (extended < r.extensions.length)
+      missingFromAudit.push(`${r.id}: ${r.extensions.length} extension(s), ${extended} in the audit`);
   }
-  for (const id of events.keys()) if (!requests.has(id)) missingFromAudit.push(`${id}: audited but not in the store`);
+  for (const id of events.keys())
+    if (!requests.has(id)) missingFromAudit.push(`${id}: audited but not in the store`);
 
   // --- Decisions the bot acknowledged to a person must have survived every crash.
   const lostDecisions: string[] = [];
   for (const d of input.acked) {
     const list = events.get(d.requestId) ?? [];
     const types = d.verb === 'approve' ? ['voted', 'approved'] : d.verb === 'deny' ? ['denied'] : ['revoked'];
-    if (!list.some((e) => types.includes(e.type) && e.actor?.id.toLowerCase() === d.actorId.toLowerCase())) lostDecisions.push(`${d.requestId}: ${d.verb} by ${d.actorId}`);
+    if (!list.some((e) => types.includes(e.type) && e.actor?.id.toLowerCase() === d.actorId.toLowerCase()))
+      lostDecisions.push(`${d.requestId}: ${d.verb} by ${d.actorId}`);
   }
 
-  const verified = await verifyAuditFile(path.join(input.dataDir, 'audit.jsonl'), { storeFile: path.join(input.dataDir, 'timebox.json') });
+  const verified = await verifyAuditFile(path.join(input.dataDir, 'audit.jsonl'), {
+    storeFile: path.join(input.dataDir, 'timebox.json'),
+  });
+  const held =
+    input.held &&
+    checkHeld({
+      held: input.held,
+      requests,
+      effects,
+      members: input.members(GROUP_IDS.held),
+      audit,
+      calls: input.calls,
+    });
   const graphCalls = input.calls;
   const throttled = graphCalls.filter((c) => c.status === 429).length;
   const unavailable = graphCalls.filter((c) => c.status === 503).length;
@@ -279,6 +509,12 @@ export async function analyze(input: {
     missingFromAudit,
     lostDecisions,
     audit: { ok: verified.ok, records: verified.records, problem: verified.problem },
-    graph: { calls: graphCalls.length, throttled, unavailable, faultRate: graphCalls.length ? (throttled + unavailable) / graphCalls.length : 0 },
+    graph: {
+      calls: graphCalls.length,
+      throttled,
+      unavailable,
+      faultRate: graphCalls.length ? (throttled + unavailable) / graphCalls.length : 0,
+    },
+    held,
   };
 }

@@ -90,12 +90,21 @@ export interface SpawnOptions {
 export function spawnBot(options: SpawnOptions): BotProcess {
   const args = options.args ?? ['serve'];
   const runner = options.runner ?? 'bundle';
-  if (runner === 'bundle' && !options.bundle) throw new Error('spawnBot: the bundle runner needs `bundle` (buildBot())');
-  const argv = runner === 'bundle' ? [options.bundle!, ...args] : ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args];
+  if (runner === 'bundle' && !options.bundle)
+    throw new Error('spawnBot: the bundle runner needs `bundle` (buildBot())');
+  const argv =
+    runner === 'bundle'
+      ? [options.bundle!, ...args]
+      : ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args];
   const spawnedAt = Date.now();
   const child = spawn(process.execPath, argv, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...options.env, PORT: String(options.port) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ...options.env,
+      PORT: String(options.port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
   });
@@ -107,9 +116,11 @@ export function spawnBot(options: SpawnOptions): BotProcess {
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() }));
-  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>(
+    (resolve) => {
+      child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() }));
+    },
+  );
   let gone = false;
   void exited.then(() => (gone = true));
   return {
@@ -123,12 +134,15 @@ export function spawnBot(options: SpawnOptions): BotProcess {
       for (;;) {
         if (gone) throw new Error(`the bot exited before it was ready:\n${output.slice(-4000)}`);
         try {
-          const res = await fetch(`http://127.0.0.1:${options.port}/healthz`, { signal: AbortSignal.timeout(1000) });
+          const res = await fetch(`http://127.0.0.1:${options.port}/healthz`, {
+            signal: AbortSignal.timeout(1000),
+          });
           if (res.ok) return Date.now();
         } catch {
           // not listening yet
         }
-        if (Date.now() > end) throw new Error(`the bot did not answer /healthz within ${timeoutMs} ms:\n${output.slice(-4000)}`);
+        if (Date.now() > end)
+          throw new Error(`the bot did not answer /healthz within ${timeoutMs} ms:\n${output.slice(-4000)}`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },

@@ -29,16 +29,29 @@ export class ChaosTeams {
   ) {}
 
   private base(user: ChaosUser, conversation: Record<string, unknown>) {
-    return activityEnvelope({ id: user.teamsId, name: user.name, aadObjectId: user.aadObjectId }, BOT, { serviceUrl: this.serviceUrl, tenantId: TENANT, conversation });
+    return activityEnvelope({ id: user.teamsId, name: user.name, aadObjectId: user.aadObjectId }, BOT, {
+      serviceUrl: this.serviceUrl,
+      tenantId: TENANT,
+      conversation,
+    });
   }
 
   /** A message in the user's personal chat. */
   say(user: ChaosUser, text: string): Promise<Delivery> {
-    return this.post({ ...this.base(user, { id: personalChat(user), conversationType: 'personal' }), type: 'message', text });
+    return this.post({
+      ...this.base(user, { id: personalChat(user), conversationType: 'personal' }),
+      type: 'message',
+      text,
+    });
   }
 
   /** A click on an Action.Execute button of a card in the approvers' channel. */
-  click(user: ChaosUser, verb: string, data: Record<string, unknown>, where: { conversationId: string; replyToId: string }): Promise<Delivery> {
+  click(
+    user: ChaosUser,
+    verb: string,
+    data: Record<string, unknown>,
+    where: { conversationId: string; replyToId: string },
+  ): Promise<Delivery> {
     return this.post({
       ...this.base(user, { id: where.conversationId, conversationType: 'channel', isGroup: true }),
       type: 'invoke',
@@ -59,7 +72,14 @@ export class ChaosTeams {
           signal: AbortSignal.timeout(25_000),
         });
         const text = await res.text();
-        if (res.status < 500) return { delivered: true, status: res.status, attempts: attempt, body: text ? safeJson(text) : undefined, activityId: String(activity.id) };
+        if (res.status < 500)
+          return {
+            delivered: true,
+            status: res.status,
+            attempts: attempt,
+            body: text ? safeJson(text) : undefined,
+            activityId: String(activity.id),
+          };
       } catch {
         // down, restarting, or killed while answering
       }
@@ -90,7 +110,8 @@ export function cardError(body: unknown): string {
     const n = node as Record<string, unknown>;
     // The card's error line: an attention container holding one bold attention-coloured run
     // (banners have the same shape in their own colours; the header is a column set).
-    const items = n.items as Array<{ type?: string; inlines?: Array<{ color?: string; text?: string }> }> | undefined;
+    const items = n.items as
+      Array<{ type?: string; inlines?: Array<{ color?: string; text?: string }> }> | undefined;
     const run = items?.[0]?.type === 'RichTextBlock' ? items[0].inlines?.[0] : undefined;
     if (n.type === 'Container' && n.style === 'attention' && run?.color === 'attention') {
       found = run.text || 'error';
@@ -99,6 +120,7 @@ export function cardError(body: unknown): string {
     Object.values(n).forEach(walk);
   };
   walk(card);
-  if (!found && typeof card === 'object' && card && (card as { type?: string }).type !== 'AdaptiveCard') found = 'not a card';
+  if (!found && typeof card === 'object' && card && (card as { type?: string }).type !== 'AdaptiveCard')
+    found = 'not a card';
   return found;
 }

@@ -26,13 +26,19 @@ export interface ChaosUser {
 }
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
-const user = (kind: 'r' | 'a', n: number): ChaosUser => {
-  const key = `${kind === 'r' ? 'req' : 'appr'}${String(n).padStart(2, '0')}`;
+const KINDS = {
+  r: { key: 'req', digits: 2, prefix: 'c1', name: 'Requester' },
+  a: { key: 'appr', digits: 2, prefix: 'c2', name: 'Approver' },
+  h: { key: 'held', digits: 5, prefix: 'c4', name: 'Holder' },
+} as const;
+const user = (kind: keyof typeof KINDS, n: number): ChaosUser => {
+  const k = KINDS[kind];
+  const key = `${k.key}${String(n).padStart(k.digits, '0')}`;
   return {
     key,
     teamsId: `29:${key}`,
-    aadObjectId: `${kind === 'r' ? 'c1' : 'c2'}000000-0000-4000-8000-${hex(n, 12)}`,
-    name: `${kind === 'r' ? 'Requester' : 'Approver'} ${n}`,
+    aadObjectId: `${k.prefix}000000-0000-4000-8000-${hex(n, 12)}`,
+    name: `${k.name} ${n}`,
     upn: `${key}@chaos.example`,
   };
 };
@@ -43,11 +49,16 @@ export const GROUP_IDS = {
   auto: 'c3000000-0000-4000-8000-000000000003',
   glass: 'c3000000-0000-4000-8000-000000000004',
   enforce: 'c3000000-0000-4000-8000-000000000005',
+  /** `--open N`: the group of the N grants held open for the whole run (not in the workload). */
+  held: 'c3000000-0000-4000-8000-000000000006',
   approvers: 'c3000000-0000-4000-8000-0000000000a1',
   oncall: 'c3000000-0000-4000-8000-0000000000a2',
 } as const;
+/** The groups the workload asks for (`held` is managed too, but only its seeded grants are in it). */
 export type ManagedGroup = 'std' | 'two' | 'auto' | 'glass' | 'enforce';
 export const MANAGED: ManagedGroup[] = ['std', 'two', 'auto', 'glass', 'enforce'];
+/** The policy alias of the `--open N` group, and how long it lets a grant last. */
+export const HELD = { alias: 'held', displayName: 'Chaos held', maxDuration: '24h' } as const;
 
 export interface Fixture {
   requesters: ChaosUser[];
@@ -58,6 +69,12 @@ export interface Fixture {
   policy: PolicyInput;
   /** Members each managed group has from the start (standing: never to be removed). */
   standing: Record<ManagedGroup, string[]>;
+  /**
+   * `--open N`: N more people, each a member of the `held` group from the start, explained by a
+   * grant the harness seeds in the store before the bot first starts (held.ts); none of them
+   * files anything. Empty (and no `held` group) when N is 0.
+   */
+  held: ChaosUser[];
 }
 
 /**
@@ -65,12 +82,16 @@ export interface Fixture {
  * exercise every path — one approval (std), two approvals and approved extensions (two),
  * auto-approve for on-call (auto), break-glass (glass), and `enforce: remove` (enforce).
  * Some requesters are standing members of the group they ask for: their grants must never
- * remove them.
+ * remove them. With `open` > 0, a sixth managed group (`held`) and `open` people in it (see
+ * Fixture.held); with 0, the tenant is exactly the five groups.
  */
-export function chaosFixture(requesterCount: number, grantMaxS: number): Fixture {
+export function chaosFixture(requesterCount: number, grantMaxS: number, open = 0): Fixture {
   const requesters = Array.from({ length: requesterCount }, (_, i) => user('r', i + 1));
   const approvers = Array.from({ length: 4 }, (_, i) => user('a', i + 1));
-  const oncall = new Set(requesters.slice(0, Math.max(1, Math.floor(requesterCount / 3))).map((u) => u.aadObjectId));
+  const held = Array.from({ length: open }, (_, i) => user('h', i + 1));
+  const oncall = new Set(
+    requesters.slice(0, Math.max(1, Math.floor(requesterCount / 3))).map((u) => u.aadObjectId),
+  );
   const standing: Record<ManagedGroup, string[]> = {
     std: requesters.slice(0, 2).map((u) => u.aadObjectId),
     two: requesters.slice(2, 3).map((u) => u.aadObjectId),
@@ -79,15 +100,26 @@ export function chaosFixture(requesterCount: number, grantMaxS: number): Fixture
     enforce: requesters.slice(3, 4).map((u) => u.aadObjectId),
   };
   const seed: LocalDirectorySeed = {
-    users: [...requesters, ...approvers].map((u) => ({ id: u.aadObjectId, displayName: u.name, userPrincipalName: u.upn })),
+    users: [...requesters, ...approvers, ...held].map((u) => ({
+      id: u.aadObjectId,
+      displayName: u.name,
+      userPrincipalName: u.upn,
+    })),
     groups: [
       { id: GROUP_IDS.std, displayName: 'Chaos standard', members: standing.std },
       { id: GROUP_IDS.two, displayName: 'Chaos two approvals', members: standing.two },
       { id: GROUP_IDS.auto, displayName: 'Chaos auto-approve', members: standing.auto },
       { id: GROUP_IDS.glass, displayName: 'Chaos break-glass', members: standing.glass },
       { id: GROUP_IDS.enforce, displayName: 'Chaos enforced', members: standing.enforce },
-      { id: GROUP_IDS.approvers, displayName: 'Chaos approvers', members: approvers.slice(0, 2).map((u) => u.aadObjectId) },
+      {
+        id: GROUP_IDS.approvers,
+        displayName: 'Chaos approvers',
+        members: approvers.slice(0, 2).map((u) => u.aadObjectId),
+      },
       { id: GROUP_IDS.oncall, displayName: 'Chaos on-call', members: [...oncall] },
+      ...(held.length
+        ? [{ id: GROUP_IDS.held, displayName: HELD.displayName, members: held.map((u) => u.aadObjectId) }]
+        : []),
     ],
   };
   const max = `${Math.max(grantMaxS * 2, 120)}s`;
@@ -106,7 +138,12 @@ export function chaosFixture(requesterCount: number, grantMaxS: number): Fixture
       extension: { requireApproval: false, maxTotal: `${Math.max(grantMaxS * 3, 180)}s` },
     },
     groups: {
-      std: { groupId: GROUP_IDS.std, displayName: 'Chaos standard', approverChannel: 'ops', approvers: { groups: [GROUP_IDS.approvers] } },
+      std: {
+        groupId: GROUP_IDS.std,
+        displayName: 'Chaos standard',
+        approverChannel: 'ops',
+        approvers: { groups: [GROUP_IDS.approvers] },
+      },
       two: {
         groupId: GROUP_IDS.two,
         displayName: 'Chaos two approvals',
@@ -136,9 +173,20 @@ export function chaosFixture(requesterCount: number, grantMaxS: number): Fixture
         approvers: { groups: [GROUP_IDS.approvers] },
         enforce: 'remove',
       },
+      ...(held.length
+        ? {
+            [HELD.alias]: {
+              groupId: GROUP_IDS.held,
+              displayName: HELD.displayName,
+              approverChannel: 'ops',
+              approvers: { groups: [GROUP_IDS.approvers] },
+              maxDuration: HELD.maxDuration,
+            },
+          }
+        : {}),
     },
   };
-  return { requesters, approvers, oncall, seed, policy, standing };
+  return { requesters, approvers, oncall, seed, policy, standing, held };
 }
 
 /** Which approvers may decide a group (what an approver in the channel would see). */

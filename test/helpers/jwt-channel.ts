@@ -2,7 +2,11 @@ import { createSign, createHmac, generateKeyPairSync, randomBytes, type KeyObjec
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { AppCredentials, PasswordServiceClientCredentialFactory, type ServiceClientCredentials } from 'botframework-connector';
+import {
+  AppCredentials,
+  PasswordServiceClientCredentialFactory,
+  type ServiceClientCredentials,
+} from 'botframework-connector';
 
 /**
  * The Bot Framework channel's side of authentication, on loopback, for tests of botbuilder's own
@@ -31,13 +35,20 @@ const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url'
 export function signJwt(
   payload: Record<string, unknown>,
   key: SigningKey,
-  options: { alg?: 'RS256' | 'RS384' | 'RS512' | 'HS256' | 'none'; kid?: string; hmacSecret?: Buffer | string } = {},
+  options: {
+    alg?: 'RS256' | 'RS384' | 'RS512' | 'HS256' | 'none';
+    kid?: string;
+    hmacSecret?: Buffer | string;
+  } = {},
 ): string {
   const alg = options.alg ?? 'RS256';
   const header = { alg, typ: 'JWT', kid: options.kid ?? key.kid, x5t: options.kid ?? key.kid };
   const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
   if (alg === 'none') return `${input}.`;
-  if (alg === 'HS256') return `${input}.${createHmac('sha256', options.hmacSecret ?? '').update(input).digest('base64url')}`;
+  if (alg === 'HS256')
+    return `${input}.${createHmac('sha256', options.hmacSecret ?? '')
+      .update(input)
+      .digest('base64url')}`;
   const signer = createSign(`RSA-SHA${alg.slice(2)}`);
   signer.update(input);
   return `${input}.${signer.sign(key.privateKey).toString('base64url')}`;
@@ -95,15 +106,33 @@ export class JwtChannel {
       this.fetches.push(req.path);
       next();
     });
-    const jwk = (key: SigningKey, endorsements: string[]) => ({ kty: 'RSA', use: 'sig', kid: key.kid, x5t: key.kid, ...pick(key.publicKey.export({ format: 'jwk' })), endorsements });
+    const jwk = (key: SigningKey, endorsements: string[]) => ({
+      kty: 'RSA',
+      use: 'sig',
+      kid: key.kid,
+      x5t: key.kid,
+      ...pick(key.publicKey.export({ format: 'jwk' })),
+      endorsements,
+    });
     app.get('/v1/.well-known/openidconfiguration', (_req, res) => {
-      res.json({ issuer: CHANNEL_ISSUER, authorization_endpoint: `${this.url}/v1/authorize`, jwks_uri: `${this.url}/v1/.well-known/keys`, id_token_signing_alg_values_supported: ['RS256'], token_endpoint_auth_methods_supported: ['private_key_jwt'] });
+      res.json({
+        issuer: CHANNEL_ISSUER,
+        authorization_endpoint: `${this.url}/v1/authorize`,
+        jwks_uri: `${this.url}/v1/.well-known/keys`,
+        id_token_signing_alg_values_supported: ['RS256'],
+        token_endpoint_auth_methods_supported: ['private_key_jwt'],
+      });
     });
     app.get('/v1/.well-known/keys', (_req, res) => {
-      res.json({ keys: [jwk(this.key, ['msteams', 'skype']), jwk(this.webchatKey, ['webchat', 'directline'])] });
+      res.json({
+        keys: [jwk(this.key, ['msteams', 'skype']), jwk(this.webchatKey, ['webchat', 'directline'])],
+      });
     });
     app.get('/emulator/v2.0/.well-known/openid-configuration', (_req, res) => {
-      res.json({ issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0', jwks_uri: `${this.url}/emulator/discovery/v2.0/keys` });
+      res.json({
+        issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+        jwks_uri: `${this.url}/emulator/discovery/v2.0/keys`,
+      });
     });
     app.get('/emulator/discovery/v2.0/keys', (_req, res) => {
       res.json({ keys: [jwk(this.emulatorKey, [])] });
@@ -111,8 +140,15 @@ export class JwtChannel {
     // Client credentials grant, as Entra answers it (application/x-www-form-urlencoded in, JSON out).
     app.post('/:tenant/oauth2/v2.0/token', express.urlencoded({ extended: false }), (req, res) => {
       const body = req.body as Record<string, string>;
-      if (body.grant_type !== 'client_credentials' || !body.client_id || this.clients.get(body.client_id) !== body.client_secret) {
-        res.status(401).json({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' });
+      if (
+        body.grant_type !== 'client_credentials' ||
+        !body.client_id ||
+        this.clients.get(body.client_id) !== body.client_secret
+      ) {
+        res.status(401).json({
+          error: 'invalid_client',
+          error_description: 'AADSTS7000215: Invalid client secret provided.',
+        });
         return;
       }
       const token = `outbound-${randomBytes(12).toString('hex')}`;
@@ -165,8 +201,14 @@ function pick(jwk: { n?: string; e?: string }): { n?: string; e?: string } {
  * piece of the production path a test replaces.
  */
 export class LoopbackCredentialsFactory extends PasswordServiceClientCredentialFactory {
-  override async createCredentials(appId: string, audience: string, loginEndpoint: string, validateAuthority: boolean): Promise<ServiceClientCredentials> {
-    if (await this.isAuthenticationDisabled()) return super.createCredentials(appId, audience, loginEndpoint, validateAuthority);
+  override async createCredentials(
+    appId: string,
+    audience: string,
+    loginEndpoint: string,
+    validateAuthority: boolean,
+  ): Promise<ServiceClientCredentials> {
+    if (await this.isAuthenticationDisabled())
+      return super.createCredentials(appId, audience, loginEndpoint, validateAuthority);
     if (!(await this.isValidAppId(appId))) throw new Error('Invalid appId.');
     return new LoopbackAppCredentials(appId, this.password ?? '', loginEndpoint, audience);
   }
@@ -195,7 +237,12 @@ class LoopbackAppCredentials extends AppCredentials {
     const res = await fetch(`${this.loginEndpoint}/oauth2/v2.0/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: this.appId, client_secret: this.secret, scope: `${this.oAuthScope}/.default` }),
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: this.appId,
+        client_secret: this.secret,
+        scope: `${this.oAuthScope}/.default`,
+      }),
     });
     if (!res.ok) throw new Error(`token endpoint answered ${res.status}`);
     const body = (await res.json()) as { access_token: string; expires_in: number };

@@ -31,7 +31,9 @@ export async function startProduction(
     },
     overrides: { botCredentials: new LoopbackCredentialsFactory(APP_ID, APP_PASSWORD, TENANT), ...overrides },
   });
-  const teams = new TeamsClient(h.bot.url, h.connector.url, TENANT, (activity) => ch.token({ appId: APP_ID, serviceUrl: String(activity.serviceUrl) }));
+  const teams = new TeamsClient(h.bot.url, h.connector.url, TENANT, (activity) =>
+    ch.token({ appId: APP_ID, serviceUrl: String(activity.serviceUrl) }),
+  );
   return { h, channel: ch, teams };
 }
 
@@ -47,7 +49,12 @@ export async function snapshot(h: Harness): Promise<Snapshot> {
   await h.bot.settled();
   let audit = 0;
   for await (const _ of h.bot.store.readAudit()) audit++;
-  return { audit, directoryCalls: h.directory.calls.length, sent: h.connector.sent.length, created: h.connector.created.length };
+  return {
+    audit,
+    directoryCalls: h.directory.calls.length,
+    sent: h.connector.sent.length,
+    created: h.connector.created.length,
+  };
 }
 
 /**
@@ -60,11 +67,21 @@ export async function expectNothingStored(h: Harness, before: Snapshot): Promise
   const audit = [];
   for await (const record of h.bot.store.readAudit()) audit.push(record);
   // The reconciler audits its own background work (baselines, drift); nothing else may appear.
-  expect(audit.slice(before.audit).filter((r) => !['baseline_recorded', 'drift_detected', 'drift_removed', 'reconciled'].includes(r.type))).toEqual([]);
+  expect(
+    audit
+      .slice(before.audit)
+      .filter(
+        (r) => !['baseline_recorded', 'drift_detected', 'drift_removed', 'reconciled'].includes(r.type),
+      ),
+  ).toEqual([]);
   expect(await h.bot.store.getServiceUrl(TENANT)).toBeUndefined();
   expect(await h.bot.store.getPersonalChat(users.alex.aadObjectId)).toBeUndefined();
   // The reconciler reads group members in the background; the sender is never looked up.
-  expect(h.directory.calls.slice(before.directoryCalls).filter((c) => c.method !== 'GET' || c.path.startsWith('/users'))).toEqual([]);
+  expect(
+    h.directory.calls
+      .slice(before.directoryCalls)
+      .filter((c) => c.method !== 'GET' || c.path.startsWith('/users')),
+  ).toEqual([]);
   expect(h.connector.sent.slice(before.sent)).toEqual([]);
   expect(h.connector.created.slice(before.created)).toEqual([]);
 }

@@ -50,16 +50,36 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
       subject.cleanup?.();
     });
 
-    const event = (requestId: string, type: RequestEvent['type'] = 'submitted', at = T0): RequestEvent => ({ type, requestId, at });
-    const effectsOf = (request: AccessRequest, ...kinds: EffectKind[]) => kinds.map((kind) => placeEffect({ kind }, request));
+    const event = (requestId: string, type: RequestEvent['type'] = 'submitted', at = T0): RequestEvent => ({
+      type,
+      requestId,
+      at,
+    });
+    const effectsOf = (request: AccessRequest, ...kinds: EffectKind[]) =>
+      kinds.map((kind) => placeEffect({ kind }, request));
 
-    async function create(id: string, overrides: Partial<AccessRequest> = {}, kinds: EffectKind[] = ['card.post'], dueAt?: number | null): Promise<AccessRequest> {
+    async function create(
+      id: string,
+      overrides: Partial<AccessRequest> = {},
+      kinds: EffectKind[] = ['card.post'],
+      dueAt?: number | null,
+    ): Promise<AccessRequest> {
       const request = aRequest({ id, version: 0, createdAt: T0, updatedAt: T0, ...overrides });
-      return store.commit({ request, expectedVersion: null, events: [event(id)], effects: effectsOf(request, ...kinds), ...(dueAt !== undefined ? { dueAt } : {}) });
+      return store.commit({
+        request,
+        expectedVersion: null,
+        events: [event(id)],
+        effects: effectsOf(request, ...kinds),
+        ...(dueAt !== undefined ? { dueAt } : {}),
+      });
     }
     async function deny(request: AccessRequest): Promise<AccessRequest> {
       const denied = lifecycle.castVote(request, megan, 'deny', T0 + 1, 'no');
-      return store.commit({ request: denied.request, expectedVersion: request.version, events: denied.events });
+      return store.commit({
+        request: denied.request,
+        expectedVersion: request.version,
+        events: denied.events,
+      });
     }
     async function audit(): Promise<AuditRecord[]> {
       const out: AuditRecord[] = [];
@@ -71,9 +91,21 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
       it('stores version 1 on create and increments it; a stale or duplicate write is REQUEST_CONFLICT and changes nothing', async () => {
         const created = await create('R-AAAA01');
         expect(created.version).toBe(1);
-        const changed = await store.commit({ request: { ...created, justification: 'new' }, expectedVersion: 1, events: [] });
+        const changed = await store.commit({
+          request: { ...created, justification: 'new' },
+          expectedVersion: 1,
+          events: [],
+        });
         expect(changed.version).toBe(2);
-        expect(await codeOf(store.commit({ request: { ...created, justification: 'stale' }, expectedVersion: 1, events: [event('R-AAAA01', 'voted')] }))).toBe(ErrorCodes.REQUEST_CONFLICT);
+        expect(
+          await codeOf(
+            store.commit({
+              request: { ...created, justification: 'stale' },
+              expectedVersion: 1,
+              events: [event('R-AAAA01', 'voted')],
+            }),
+          ),
+        ).toBe(ErrorCodes.REQUEST_CONFLICT);
         expect(await codeOf(create('R-AAAA01', { requester: ben }))).toBe(ErrorCodes.REQUEST_CONFLICT);
         expect(await store.get('R-AAAA01')).toMatchObject({ version: 2, justification: 'new' });
         expect((await audit()).map((r) => r.type)).toEqual(['submitted']);
@@ -96,7 +128,13 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
 
       it('of two racing commits on one version, exactly one wins', async () => {
         const created = await create('R-AAAA01');
-        const results = await Promise.all(['a', 'b', 'c'].map((j) => codeOf(store.commit({ request: { ...created, justification: j }, expectedVersion: 1, events: [] }))));
+        const results = await Promise.all(
+          ['a', 'b', 'c'].map((j) =>
+            codeOf(
+              store.commit({ request: { ...created, justification: j }, expectedVersion: 1, events: [] }),
+            ),
+          ),
+        );
         expect(results.filter((r) => r === 'ok')).toHaveLength(1);
         expect(results.filter((r) => r === ErrorCodes.REQUEST_CONFLICT)).toHaveLength(2);
       });
@@ -105,7 +143,14 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
     describe('atomicity with effects and audit', () => {
       it('a refused commit writes neither its effects nor its events', async () => {
         const created = await create('R-AAAA01');
-        await codeOf(store.commit({ request: created, expectedVersion: 7, events: [event('R-AAAA01', 'approved')], effects: effectsOf(created, 'directory.add') }));
+        await codeOf(
+          store.commit({
+            request: created,
+            expectedVersion: 7,
+            events: [event('R-AAAA01', 'approved')],
+            effects: effectsOf(created, 'directory.add'),
+          }),
+        );
         expect((await store.listEffects('R-AAAA01')).map((e) => e.kind)).toEqual(['card.post']);
         expect((await audit()).map((r) => r.type)).toEqual(['submitted']);
       });
@@ -114,9 +159,23 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         const created = await create('R-AAAA01', {}, ['card.post', 'person.notify']);
         const [post] = await store.claim('w1', T0, 60_000, 10);
         expect(post!.kind).toBe('card.post');
-        expect(await codeOf(store.commit({ request: { ...created, justification: 'x' }, expectedVersion: 1, events: [], completedEffects: [{ id: post!.id, token: 'not-the-token' }] }))).toBe(ErrorCodes.STORE_LEASE_LOST);
+        expect(
+          await codeOf(
+            store.commit({
+              request: { ...created, justification: 'x' },
+              expectedVersion: 1,
+              events: [],
+              completedEffects: [{ id: post!.id, token: 'not-the-token' }],
+            }),
+          ),
+        ).toBe(ErrorCodes.STORE_LEASE_LOST);
         expect(await store.get('R-AAAA01')).toMatchObject({ version: 1 });
-        await store.commit({ request: { ...created, justification: 'x' }, expectedVersion: 1, events: [], completedEffects: [{ id: post!.id, token: post!.lease.token }] });
+        await store.commit({
+          request: { ...created, justification: 'x' },
+          expectedVersion: 1,
+          events: [],
+          completedEffects: [{ id: post!.id, token: post!.lease.token }],
+        });
         expect((await store.listEffects('R-AAAA01')).map((e) => e.kind)).toEqual(['person.notify']);
       });
 
@@ -128,7 +187,11 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         expect(await store.listOpen()).toEqual([]);
         expect((await store.listRecentClosed(alex.id, 5)).map((r) => r.id)).toEqual(['R-AAAA01']);
         expect((await store.listEffects('R-AAAA01')).map((e) => e.kind)).toEqual(['card.post']);
-        const patched = await store.commit({ request: { ...closed, justification: 'after' }, expectedVersion: 2, events: [] });
+        const patched = await store.commit({
+          request: { ...closed, justification: 'after' },
+          expectedVersion: 2,
+          events: [],
+        });
         expect(patched.version).toBe(3);
         expect(await store.get('R-AAAA01')).toMatchObject({ version: 3, justification: 'after' });
       });
@@ -154,10 +217,38 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
       it('order: removals first, then other directory work, then Teams work; oldest first within each; only due ones', async () => {
         await create('R-AAAA01', { updatedAt: T0 + 3 }, ['card.post']);
         await create('R-AAAA02', { requester: ben, updatedAt: T0 + 2 }, ['directory.add']);
-        await create('R-AAAA03', { group: { alias: 'sandbox', id: 'b2000000-0000-4000-8000-000000000009', displayName: 'S' }, updatedAt: T0 + 4 }, ['directory.remove']);
-        await create('R-AAAA04', { requester: ben, group: { alias: 'sandbox', id: 'b2000000-0000-4000-8000-000000000009', displayName: 'S' }, updatedAt: T0 + 1 }, ['directory.remove']);
-        await create('R-AAAA05', { requester: ben, group: { alias: 'x', id: 'b2000000-0000-4000-8000-00000000000a', displayName: 'X' }, updatedAt: T0 + 100 }, ['directory.remove']);
-        expect((await store.claim('w1', T0 + 10, 60_000, 10)).map((e) => e.requestId)).toEqual(['R-AAAA04', 'R-AAAA03', 'R-AAAA02', 'R-AAAA01']);
+        await create(
+          'R-AAAA03',
+          {
+            group: { alias: 'sandbox', id: 'b2000000-0000-4000-8000-000000000009', displayName: 'S' },
+            updatedAt: T0 + 4,
+          },
+          ['directory.remove'],
+        );
+        await create(
+          'R-AAAA04',
+          {
+            requester: ben,
+            group: { alias: 'sandbox', id: 'b2000000-0000-4000-8000-000000000009', displayName: 'S' },
+            updatedAt: T0 + 1,
+          },
+          ['directory.remove'],
+        );
+        await create(
+          'R-AAAA05',
+          {
+            requester: ben,
+            group: { alias: 'x', id: 'b2000000-0000-4000-8000-00000000000a', displayName: 'X' },
+            updatedAt: T0 + 100,
+          },
+          ['directory.remove'],
+        );
+        expect((await store.claim('w1', T0 + 10, 60_000, 10)).map((e) => e.requestId)).toEqual([
+          'R-AAAA04',
+          'R-AAAA03',
+          'R-AAAA02',
+          'R-AAAA01',
+        ]);
         expect((await store.claim('w2', T0 + 10, 60_000, 10)).map((e) => e.requestId)).toEqual([]);
         expect((await store.claim('w2', T0 + 100, 60_000, 1)).map((e) => e.requestId)).toEqual(['R-AAAA05']);
       });
@@ -170,15 +261,25 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         expect(b).toHaveLength(1);
         expect(a![0]!.id).not.toBe(b![0]!.id);
         const renewed = await store.claim('w2', T0 + 500, 1000, 10);
-        expect(renewed.map((e) => [e.id, e.lease.token, e.lease.until])).toEqual([[b![0]!.id, b![0]!.lease.token, T0 + 1500]]);
+        expect(renewed.map((e) => [e.id, e.lease.token, e.lease.until])).toEqual([
+          [b![0]!.id, b![0]!.lease.token, T0 + 1500],
+        ]);
         const taken = await store.claim('w2', T0 + 1501, 1000, 10);
         expect(taken.map((e) => e.id).sort()).toEqual([a![0]!.id, b![0]!.id].sort());
-        expect(await codeOf(store.completeEffect(a![0]!.id, a![0]!.lease.token))).toBe(ErrorCodes.STORE_LEASE_LOST);
-        expect(await codeOf(store.retryEffect(a![0]!.id, a![0]!.lease.token, T0 + 5000, 'x'))).toBe(ErrorCodes.STORE_LEASE_LOST);
-        expect(await codeOf(store.renewLease(a![0]!.id, a![0]!.lease.token, T0 + 9000))).toBe(ErrorCodes.STORE_LEASE_LOST);
+        expect(await codeOf(store.completeEffect(a![0]!.id, a![0]!.lease.token))).toBe(
+          ErrorCodes.STORE_LEASE_LOST,
+        );
+        expect(await codeOf(store.retryEffect(a![0]!.id, a![0]!.lease.token, T0 + 5000, 'x'))).toBe(
+          ErrorCodes.STORE_LEASE_LOST,
+        );
+        expect(await codeOf(store.renewLease(a![0]!.id, a![0]!.lease.token, T0 + 9000))).toBe(
+          ErrorCodes.STORE_LEASE_LOST,
+        );
         const mine = taken.find((e) => e.id === a![0]!.id)!;
         await store.completeEffect(mine.id, mine.lease.token);
-        expect(await codeOf(store.completeEffect(mine.id, mine.lease.token))).toBe(ErrorCodes.STORE_LEASE_LOST);
+        expect(await codeOf(store.completeEffect(mine.id, mine.lease.token))).toBe(
+          ErrorCodes.STORE_LEASE_LOST,
+        );
       });
 
       it('a renewed lease is not taken; a lease past its end still holds until someone else claims', async () => {
@@ -202,16 +303,38 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
 
     describe('listHolding', () => {
       it('open and closed requests of one person and group that may still hold the membership, ids case-insensitive', async () => {
-        const a = await create('R-AAAA01', { status: 'active', grantedAt: T0, expiresAt: T0 + 3_600_000, standingMember: false });
+        const a = await create('R-AAAA01', {
+          status: 'active',
+          grantedAt: T0,
+          expiresAt: T0 + 3_600_000,
+          standingMember: false,
+        });
         const ended = lifecycle.expire(a, T0 + 3_600_000);
         await store.commit({ request: ended.request, expectedVersion: a.version, events: ended.events });
-        await create('R-AAAA02', { status: 'active', grantedAt: T0, expiresAt: T0 + 3_600_000, standingMember: false });
-        await create('R-AAAA03', { requester: ben, status: 'active', grantedAt: T0, expiresAt: T0 + 1, standingMember: false });
+        await create('R-AAAA02', {
+          status: 'active',
+          grantedAt: T0,
+          expiresAt: T0 + 3_600_000,
+          standingMember: false,
+        });
+        await create('R-AAAA03', {
+          requester: ben,
+          status: 'active',
+          grantedAt: T0,
+          expiresAt: T0 + 1,
+          standingMember: false,
+        });
         const held = await store.listHolding(alex.id.toUpperCase(), aRequest().group.id.toUpperCase());
         expect(held.map((r) => r.id).sort()).toEqual(['R-AAAA01', 'R-AAAA02']);
         const removed = (await store.get('R-AAAA01'))!;
-        await store.commit({ request: { ...removed, membershipRemovedAt: T0 + 3_600_001 }, expectedVersion: removed.version, events: [] });
-        expect((await store.listHolding(alex.id, aRequest().group.id)).map((r) => r.id)).toEqual(['R-AAAA02']);
+        await store.commit({
+          request: { ...removed, membershipRemovedAt: T0 + 3_600_001 },
+          expectedVersion: removed.version,
+          events: [],
+        });
+        expect((await store.listHolding(alex.id, aRequest().group.id)).map((r) => r.id)).toEqual([
+          'R-AAAA02',
+        ]);
       });
     });
 
@@ -221,17 +344,27 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         await create('R-AAAA02', { requester: ben }, [], T0 + 100);
         await create('R-AAAA03', { requester: megan }, [], null);
         expect(await store.nextDueAt()).toBe(T0 + 100);
-        expect(await store.listDue(T0 + 1000, 10)).toEqual([{ requestId: 'R-AAAA02', dueAt: T0 + 100 }, { requestId: 'R-AAAA01', dueAt: T0 + 300 }]);
+        expect(await store.listDue(T0 + 1000, 10)).toEqual([
+          { requestId: 'R-AAAA02', dueAt: T0 + 100 },
+          { requestId: 'R-AAAA01', dueAt: T0 + 300 },
+        ]);
         expect(await store.listDue(T0 + 200, 10)).toEqual([{ requestId: 'R-AAAA02', dueAt: T0 + 100 }]);
         expect(await store.listDue(T0 + 1000, 1)).toHaveLength(1);
         const b = (await store.get('R-AAAA02'))!;
-        await store.commit({ request: { ...b, justification: 'no due change' }, expectedVersion: b.version, events: [] });
+        await store.commit({
+          request: { ...b, justification: 'no due change' },
+          expectedVersion: b.version,
+          events: [],
+        });
         expect(await store.nextDueAt()).toBe(T0 + 100);
         await deny((await store.get('R-AAAA02'))!);
         expect(await store.nextDueAt()).toBe(T0 + 300);
         await store.setDueAt('R-AAAA03', T0 + 50);
         await store.setDueAt('R-AAAA02', T0 + 1); // closed: left alone
-        expect(await store.listDue(T0 + 1000, 10)).toEqual([{ requestId: 'R-AAAA03', dueAt: T0 + 50 }, { requestId: 'R-AAAA01', dueAt: T0 + 300 }]);
+        expect(await store.listDue(T0 + 1000, 10)).toEqual([
+          { requestId: 'R-AAAA03', dueAt: T0 + 50 },
+          { requestId: 'R-AAAA01', dueAt: T0 + 300 },
+        ]);
         const a = (await store.get('R-AAAA01'))!;
         await store.commit({ request: a, expectedVersion: a.version, events: [], dueAt: null });
         await store.setDueAt('R-AAAA03', null);
@@ -242,7 +375,9 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
     describe('audit', () => {
       it('records are numbered in commit order and hash-chained, refusals included', async () => {
         const a = await create('R-AAAA01');
-        await store.appendAudit([{ type: 'refused', requestId: '', at: T0 + 1, reason: 'no' } as unknown as RequestEvent]);
+        await store.appendAudit([
+          { type: 'refused', requestId: '', at: T0 + 1, reason: 'no' } as unknown as RequestEvent,
+        ]);
         await deny(a);
         const records = await audit();
         expect(records.map((r) => [r.seq, r.type])).toEqual([
@@ -260,7 +395,11 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
       });
 
       it('concurrent commits keep one chain without gaps', async () => {
-        await Promise.all(['R-AAAA01', 'R-AAAA02', 'R-AAAA03', 'R-AAAA04'].map((id, i) => create(id, { requester: { ...ben, id: `c3000000-0000-4000-8000-00000000000${i}` } })));
+        await Promise.all(
+          ['R-AAAA01', 'R-AAAA02', 'R-AAAA03', 'R-AAAA04'].map((id, i) =>
+            create(id, { requester: { ...ben, id: `c3000000-0000-4000-8000-00000000000${i}` } }),
+          ),
+        );
         expect((await audit()).map((r) => r.seq)).toEqual([1, 2, 3, 4]);
       });
     });
@@ -271,7 +410,9 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         const upper = { ...alex, id: alex.id.toUpperCase() };
         expect(await codeOf(create('R-AAAA02', { requester: upper }))).toBe(ErrorCodes.REQUEST_OPEN_EXISTS);
         // Another alias of the same Entra group is another policy group: allowed.
-        expect(await create('R-AAAA03', { group: { ...aRequest().group, alias: 'db-read-oncall' } })).toMatchObject({ version: 1 });
+        expect(
+          await create('R-AAAA03', { group: { ...aRequest().group, alias: 'db-read-oncall' } }),
+        ).toMatchObject({ version: 1 });
         expect(await create('R-AAAA04', { requester: ben })).toMatchObject({ version: 1 });
         await deny(a);
         expect(await create('R-AAAA05')).toMatchObject({ version: 1 });
@@ -291,7 +432,9 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         expect(saved.version).toBe(1);
         expect(await codeOf(store.saveBaseline(base, null))).toBe(ErrorCodes.STORE_CONFLICT);
         await store.saveBaseline({ ...saved, reported: { x: T0 } }, 1);
-        expect(await codeOf(store.saveBaseline({ ...saved, reported: { y: T0 } }, 1))).toBe(ErrorCodes.STORE_CONFLICT);
+        expect(await codeOf(store.saveBaseline({ ...saved, reported: { y: T0 } }, 1))).toBe(
+          ErrorCodes.STORE_CONFLICT,
+        );
         expect(await store.getBaseline('g-1')).toMatchObject({ version: 2, reported: { x: T0 } });
       });
 
@@ -309,7 +452,11 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
 
     describe('chats, service URLs, close', () => {
       it('remembers chats and service URLs; "__proto__" finds nothing', async () => {
-        await store.savePersonalChat('u1', { conversationId: 'c1', serviceUrl: 'https://s', tenantId: 't' } as never);
+        await store.savePersonalChat('u1', {
+          conversationId: 'c1',
+          serviceUrl: 'https://s',
+          tenantId: 't',
+        } as never);
         await store.saveServiceUrl('t', 'https://s');
         expect(await store.getPersonalChat('u1')).toMatchObject({ conversationId: 'c1' });
         expect(await store.getPersonalChat('__proto__')).toBeUndefined();
@@ -340,7 +487,10 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
           expect(await again.get('R-AAAA01')).toMatchObject({ status: 'denied', version: 2 });
           expect((await again.listOpen()).map((r) => r.id)).toEqual(['R-AAAA02']);
           expect(await again.listDue(T0 + 1000, 10)).toEqual([{ requestId: 'R-AAAA02', dueAt: T0 + 200 }]);
-          expect((await again.listEffects()).find((e) => e.id === claimed!.id)).toMatchObject({ attempts: 1, notBefore: T0 + 10 });
+          expect((await again.listEffects()).find((e) => e.id === claimed!.id)).toMatchObject({
+            attempts: 1,
+            notBefore: T0 + 10,
+          });
           expect((await again.claim('w2', T0 + 10, 1000, 10)).length).toBeGreaterThan(0);
           expect(await again.getBaseline('G-1')).toMatchObject({ version: 1 });
           const records: string[] = [];
@@ -358,7 +508,9 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         const a = await create('R-AAAA01');
         await create('R-AAAA02', { requester: ben });
         await deny(a);
-        await store.appendAudit([{ type: 'refused', requestId: '', at: T0 + 2, reason: 'no' } as unknown as RequestEvent]);
+        await store.appendAudit([
+          { type: 'refused', requestId: '', at: T0 + 2, reason: 'no' } as unknown as RequestEvent,
+        ]);
         const checkpoints = [];
         for await (const c of store.readAuditCheckpoints!()) checkpoints.push(c);
         const hashes = new Map((await audit()).map((r) => [r.seq, r.hash]));
@@ -386,7 +538,14 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         const read = async (s: Store) => {
           const records: AuditRecord[] = [];
           for await (const r of s.readAudit()) records.push(r);
-          return { open: await s.listOpen(), a: await s.get('R-AAAA01'), effects: await s.listEffects(), due: await s.listDue(T0 + 1000, 10), baseline: await s.getBaseline('G-1'), records };
+          return {
+            open: await s.listOpen(),
+            a: await s.get('R-AAAA01'),
+            effects: await s.listEffects(),
+            due: await s.listDue(T0 + 1000, 10),
+            baseline: await s.getBaseline('G-1'),
+            records,
+          };
         };
         try {
           const seen = await read(reader);
@@ -394,27 +553,79 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
           expect(seen.a).toMatchObject({ status: 'denied', version: 2 });
           const b = seen.open[0]!;
           const writes: Array<[string, () => Promise<unknown>]> = [
-            ['commit', () => reader.commit({ request: { ...b, justification: 'changed' }, expectedVersion: b.version, events: [event(b.id, 'voted')] })],
-            ['create', () => reader.commit({ request: aRequest({ id: 'R-AAAA03', version: 0, requester: alex, group: { ...b.group, alias: 'other' } }), expectedVersion: null, events: [] })],
-            ['appendAudit', () => reader.appendAudit([{ type: 'refused', requestId: '', at: T0, reason: 'no' } as unknown as RequestEvent])],
-            ['saveBaseline', () => reader.saveBaseline({ groupId: 'G-2', firstSeenAt: T0, members: [], reported: {} }, null)],
+            [
+              'commit',
+              () =>
+                reader.commit({
+                  request: { ...b, justification: 'changed' },
+                  expectedVersion: b.version,
+                  events: [event(b.id, 'voted')],
+                }),
+            ],
+            [
+              'create',
+              () =>
+                reader.commit({
+                  request: aRequest({
+                    id: 'R-AAAA03',
+                    version: 0,
+                    requester: alex,
+                    group: { ...b.group, alias: 'other' },
+                  }),
+                  expectedVersion: null,
+                  events: [],
+                }),
+            ],
+            [
+              'appendAudit',
+              () =>
+                reader.appendAudit([
+                  { type: 'refused', requestId: '', at: T0, reason: 'no' } as unknown as RequestEvent,
+                ]),
+            ],
+            [
+              'saveBaseline',
+              () => reader.saveBaseline({ groupId: 'G-2', firstSeenAt: T0, members: [], reported: {} }, null),
+            ],
             ['setDueAt', () => reader.setDueAt(b.id, T0 + 5)],
-            ['savePersonalChat', () => reader.savePersonalChat('u-1', { serviceUrl: 'https://smba.test/', conversationId: 'a:1', userId: '29:1', botId: '28:bot' })],
+            [
+              'savePersonalChat',
+              () =>
+                reader.savePersonalChat('u-1', {
+                  serviceUrl: 'https://smba.test/',
+                  conversationId: 'a:1',
+                  userId: '29:1',
+                  botId: '28:bot',
+                }),
+            ],
           ];
-          for (const [name, write] of writes) expect({ name, code: await codeOf(write()) }).toEqual({ name, code: ErrorCodes.STORE_WRITE_FAILED });
+          for (const [name, write] of writes)
+            expect({ name, code: await codeOf(write()) }).toEqual({
+              name,
+              code: ErrorCodes.STORE_WRITE_FAILED,
+            });
           const [claimed] = await reader.claim('cli', T0, 60_000, 1);
-          expect({ code: await codeOf(reader.completeEffect(claimed!.id, claimed!.lease.token)) }).toEqual({ code: ErrorCodes.STORE_WRITE_FAILED });
+          expect({ code: await codeOf(reader.completeEffect(claimed!.id, claimed!.lease.token)) }).toEqual({
+            code: ErrorCodes.STORE_WRITE_FAILED,
+          });
           expect(await read(reader)).toEqual(seen);
         } finally {
           await reader.close();
         }
         // The writer went on as if nothing had happened, and reopens to the same data.
         expect(await read(store)).toMatchObject({ a: { status: 'denied', version: 2 } });
-        await store.commit({ request: { ...(await store.get('R-AAAA02'))!, justification: 'after the reader' }, expectedVersion: 1, events: [] });
+        await store.commit({
+          request: { ...(await store.get('R-AAAA02'))!, justification: 'after the reader' },
+          expectedVersion: 1,
+          events: [],
+        });
         const again = subject.readOnly();
         await again.open();
         try {
-          expect(await again.get('R-AAAA02')).toMatchObject({ version: 2, justification: 'after the reader' });
+          expect(await again.get('R-AAAA02')).toMatchObject({
+            version: 2,
+            justification: 'after the reader',
+          });
           expect(await again.getPersonalChat('u-1')).toBeUndefined();
         } finally {
           await again.close();

@@ -53,12 +53,20 @@ export class TeamsClient {
   ) {}
 
   private base(user: TeamsUser, conversation: Record<string, unknown>) {
-    return activityEnvelope(user, BOT, { serviceUrl: this.serviceUrl, tenantId: this.tenantId, conversation });
+    return activityEnvelope(user, BOT, {
+      serviceUrl: this.serviceUrl,
+      tenantId: this.tenantId,
+      conversation,
+    });
   }
 
   /** A message in the user's personal chat with the bot. */
   say(user: TeamsUser, text: string): Promise<Response> {
-    return this.post({ ...this.base(user, { id: personalChatOf(user), conversationType: 'personal' }), type: 'message', text });
+    return this.post({
+      ...this.base(user, { id: personalChatOf(user), conversationType: 'personal' }),
+      type: 'message',
+      text,
+    });
   }
 
   /** A message that @mentions the bot in a channel. */
@@ -79,7 +87,9 @@ export class TeamsClient {
     where: { conversationId: string; replyToId?: string; personal?: boolean },
     trigger: 'manual' | 'automatic' = 'manual',
   ): Promise<{ status: number; body: { statusCode?: number; type?: string; value?: unknown } }> {
-    const conversation = where.personal ? { id: where.conversationId, conversationType: 'personal' } : { id: where.conversationId, conversationType: 'channel', isGroup: true };
+    const conversation = where.personal
+      ? { id: where.conversationId, conversationType: 'personal' }
+      : { id: where.conversationId, conversationType: 'channel', isGroup: true };
     const res = await this.post({
       ...this.base(user, conversation),
       type: 'invoke',
@@ -93,12 +103,19 @@ export class TeamsClient {
 
   post(activity: Record<string, unknown>, options: { token?: string } = {}): Promise<Response> {
     const token = options.token ?? this.bearer?.(activity);
-    const headers: Record<string, string> = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    };
     return fetch(`${this.botUrl}/api/messages`, { method: 'POST', headers, body: JSON.stringify(activity) });
   }
 
   /** The activity `say` would send, for tests that post it themselves (signed, unsigned, altered). */
   message(user: TeamsUser, text: string): Record<string, unknown> {
-    return { ...this.base(user, { id: personalChatOf(user), conversationType: 'personal' }), type: 'message', text };
+    return {
+      ...this.base(user, { id: personalChatOf(user), conversationType: 'personal' }),
+      type: 'message',
+      text,
+    };
   }
 }

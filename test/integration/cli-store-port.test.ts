@@ -1,5 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -27,28 +36,41 @@ const key = parseAuditKey(KEY_HEX);
 const EVERY = 3;
 
 /** `timebox <args>` in this process: what it prints and its exit code (a DomainError is 2, as src/cli.ts maps it). */
-async function timebox(args: string[], env: Record<string, string | undefined>): Promise<{ code: number; stdout: string; stderr: string }> {
+async function timebox(
+  args: string[],
+  env: Record<string, string | undefined>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const program = new Command('timebox').exitOverride();
   registerAuditCommands(program);
   registerReconcileCommand(program);
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void stdout.push(a.join(' ')));
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void stderr.push(a.join(' ')));
+  const log = jest
+    .spyOn(console, 'log')
+    .mockImplementation((...a: unknown[]) => void stdout.push(a.join(' ')));
+  const error = jest
+    .spyOn(console, 'error')
+    .mockImplementation((...a: unknown[]) => void stderr.push(a.join(' ')));
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k];
-  else process.env[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
   const exitCode = process.exitCode;
   process.exitCode = undefined;
   try {
     await program.parseAsync(args, { from: 'user' });
     return { code: Number(process.exitCode ?? 0), stdout: stdout.join('\n'), stderr: stderr.join('\n') };
   } catch (e) {
-    return { code: e instanceof DomainError ? 2 : 1, stdout: stdout.join('\n'), stderr: [...stderr, (e as Error).message].join('\n') };
+    return {
+      code: e instanceof DomainError ? 2 : 1,
+      stdout: stdout.join('\n'),
+      stderr: [...stderr, (e as Error).message].join('\n'),
+    };
   } finally {
     process.exitCode = exitCode;
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     log.mockRestore();
     error.mockRestore();
   }
@@ -68,17 +90,37 @@ const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Bo
 const writeLines = (file: string, ls: string[]) => writeFileSync(file, ls.join('\n') + '\n');
 
 /** A data directory as the bot leaves it: requests, a denial, refusals, signed checkpoints. `running`: the store is left open (journal not compacted). */
-async function dataDir(root: string, name: string, running = false): Promise<{ dir: string; audit: string; writer: LowdbStore }> {
+async function dataDir(
+  root: string,
+  name: string,
+  running = false,
+): Promise<{ dir: string; audit: string; writer: LowdbStore }> {
   const dir = path.join(root, name);
   const writer = new LowdbStore(dir, { audit: { key, checkpointEvery: EVERY } });
   await writer.open();
   for (let i = 1; i <= 4; i++) {
-    const request = aRequest({ id: `R-PORT0${i}`, version: 0, requester: { id: `c300000${i}-0000-4000-8000-000000000000`, name: `P${i}` }, createdAt: T0, updatedAt: T0 });
-    await writer.commit({ request, expectedVersion: null, events: [{ type: 'submitted', requestId: request.id, at: T0 + i, detail: { group: 'db-read' } }] });
+    const request = aRequest({
+      id: `R-PORT0${i}`,
+      version: 0,
+      requester: { id: `c300000${i}-0000-4000-8000-000000000000`, name: `P${i}` },
+      createdAt: T0,
+      updatedAt: T0,
+    });
+    await writer.commit({
+      request,
+      expectedVersion: null,
+      events: [{ type: 'submitted', requestId: request.id, at: T0 + i, detail: { group: 'db-read' } }],
+    });
   }
   const first = (await writer.get('R-PORT01'))!;
-  await writer.commit({ request: { ...first, status: 'denied', updatedAt: T0 + 10 }, expectedVersion: 1, events: [{ type: 'denied', requestId: first.id, at: T0 + 10, reason: 'use the replica' }] });
-  await writer.appendAudit([{ type: 'refused', requestId: '', at: T0 + 11, reason: 'not eligible' } as never]);
+  await writer.commit({
+    request: { ...first, status: 'denied', updatedAt: T0 + 10 },
+    expectedVersion: 1,
+    events: [{ type: 'denied', requestId: first.id, at: T0 + 10, reason: 'use the replica' }],
+  });
+  await writer.appendAudit([
+    { type: 'refused', requestId: '', at: T0 + 11, reason: 'not eligible' } as never,
+  ]);
   if (!running) await writer.close();
   else await writer.appended(); // the files as a running bot leaves them between two writes
   return { dir, audit: path.join(dir, 'audit.jsonl'), writer };
@@ -91,58 +133,104 @@ describe('the CLI reads the store through the port, read-only', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('audit verify (no --file) verifies the store\'s log and its signed checkpoints, and leaves every file as it was', async () => {
+  it("audit verify (no --file) verifies the store's log and its signed checkpoints, and leaves every file as it was", async () => {
     const { dir, audit } = await dataDir(root, 'intact');
     const before = hashDir(dir);
     const plain = await timebox(['audit', 'verify'], { TIMEBOX_DATA_DIR: dir });
-    const keyed = await timebox(['audit', 'verify', '--key', 'env:K', '--strict'], { TIMEBOX_DATA_DIR: dir, K: KEY_HEX });
+    const keyed = await timebox(['audit', 'verify', '--key', 'env:K', '--strict'], {
+      TIMEBOX_DATA_DIR: dir,
+      K: KEY_HEX,
+    });
     const head = JSON.parse(lines(audit).at(-1)!) as AuditRecord;
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toContain(`${audit}: ${lines(audit).length} record(s), chain verified. Head: ${head.seq}:${head.hash}`);
-    expect(plain.stdout).toMatch(/Signatures not checked \(no --key\).*checkpoint\(s\) in .*audit-checkpoints\.jsonl were not read/);
+    expect(plain.stdout).toContain(
+      `${audit}: ${lines(audit).length} record(s), chain verified. Head: ${head.seq}:${head.hash}`,
+    );
+    expect(plain.stdout).toMatch(
+      /Signatures not checked \(no --key\).*checkpoint\(s\) in .*audit-checkpoints\.jsonl were not read/,
+    );
     expect(keyed.code).toBe(0);
-    expect(keyed.stdout).toMatch(new RegExp(`Signatures: \\d+ checkpoint\\(s\\) verified, the last at record ${head.seq} \\(.*, close\\); 0 record\\(s\\) after it`));
+    expect(keyed.stdout).toMatch(
+      new RegExp(
+        `Signatures: \\d+ checkpoint\\(s\\) verified, the last at record ${head.seq} \\(.*, close\\); 0 record\\(s\\) after it`,
+      ),
+    );
     expect(hashDir(dir)).toEqual(before);
   });
 
   it('a tampered record is found through the port (exit 3), named as --file names it; export warns and still exports', async () => {
     const { dir, audit } = await dataDir(root, 'tampered');
-    writeLines(audit, lines(audit).map((l, i) => (i === 2 ? JSON.stringify({ ...JSON.parse(l), reason: 'nothing to see' }) : l)));
+    writeLines(
+      audit,
+      lines(audit).map((l, i) =>
+        i === 2 ? JSON.stringify({ ...JSON.parse(l), reason: 'nothing to see' }) : l,
+      ),
+    );
     const before = hashDir(dir);
     const verify = await timebox(['audit', 'verify'], { TIMEBOX_DATA_DIR: dir });
     expect(verify.code).toBe(3);
-    expect(verify.stderr).toMatch(new RegExp(`^${audit.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: record 3 \\(line 3\\) was changed: its hash does not match its content\\. Last good record: 2:`));
-    expect(verify.stderr).toBe((await timebox(['audit', 'verify', '--file', audit, '--no-store'], {})).stderr);
+    expect(verify.stderr).toMatch(
+      new RegExp(
+        `^${audit.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: record 3 \\(line 3\\) was changed: its hash does not match its content\\. Last good record: 2:`,
+      ),
+    );
+    expect(verify.stderr).toBe(
+      (await timebox(['audit', 'verify', '--file', audit, '--no-store'], {})).stderr,
+    );
     const out = path.join(root, 'tampered.json');
-    const exported = await timebox(['audit', 'export', '--format', 'json', '--out', out], { TIMEBOX_DATA_DIR: dir });
+    const exported = await timebox(['audit', 'export', '--format', 'json', '--out', out], {
+      TIMEBOX_DATA_DIR: dir,
+    });
     expect(exported.code).toBe(3);
     expect(exported.stderr).toMatch(/warning: .*record 3 \(line 3\) was changed/);
-    expect((JSON.parse(readFileSync(out, 'utf8')) as AuditRecord[]).map((r) => r.seq)).toEqual(lines(audit).map((_, i) => i + 1));
+    expect((JSON.parse(readFileSync(out, 'utf8')) as AuditRecord[]).map((r) => r.seq)).toEqual(
+      lines(audit).map((_, i) => i + 1),
+    );
     // A line that is not a record at all: the store refuses to read past it, and says where.
-    writeLines(audit, lines(audit).map((l, i) => (i === 1 ? l.replace('"seq":', '"seq":2,"seq":') : l)));
+    writeLines(
+      audit,
+      lines(audit).map((l, i) => (i === 1 ? l.replace('"seq":', '"seq":2,"seq":') : l)),
+    );
     const duplicate = await timebox(['audit', 'verify'], { TIMEBOX_DATA_DIR: dir });
     expect(duplicate.code).toBe(3);
     expect(duplicate.stderr).toMatch(/audit\.jsonl line 2 has the key "seq" twice/);
     expect(hashDir(dir)).toEqual({ ...before, 'audit.jsonl': hashDir(dir)['audit.jsonl'] });
   });
 
-  it('a correctly chained record forged after the shutdown passes the chain, not --key; a cut tail fails against the store\'s own numbering', async () => {
+  it("a correctly chained record forged after the shutdown passes the chain, not --key; a cut tail fails against the store's own numbering", async () => {
     const { dir, audit } = await dataDir(root, 'forged');
     const head = JSON.parse(lines(audit).at(-1)!) as AuditRecord;
-    const forged = toAuditRecord({ type: 'approved', requestId: 'R-PORT02', at: Date.parse(head.at) + 1000, actor: { id: 'x', name: 'Megan Bowen' } }, head.seq + 1, head.hash);
+    const forged = toAuditRecord(
+      {
+        type: 'approved',
+        requestId: 'R-PORT02',
+        at: Date.parse(head.at) + 1000,
+        actor: { id: 'x', name: 'Megan Bowen' },
+      },
+      head.seq + 1,
+      head.hash,
+    );
     appendFileSync(audit, JSON.stringify(forged) + '\n');
     const chainOnly = await timebox(['audit', 'verify'], { TIMEBOX_DATA_DIR: dir });
     const keyed = await timebox(['audit', 'verify', '--key', 'env:K'], { TIMEBOX_DATA_DIR: dir, K: KEY_HEX });
     expect(chainOnly.code).toBe(0);
     expect(keyed.code).toBe(3);
-    expect(keyed.stderr).toMatch(new RegExp(`record ${forged.seq} \\(line ${forged.seq}\\) follows record ${head.seq}, the head Timebox signed when it stopped \\(audit-checkpoints\\.jsonl line \\d+\\): it was added while Timebox was not running`));
+    expect(keyed.stderr).toMatch(
+      new RegExp(
+        `record ${forged.seq} \\(line ${forged.seq}\\) follows record ${head.seq}, the head Timebox signed when it stopped \\(audit-checkpoints\\.jsonl line \\d+\\): it was added while Timebox was not running`,
+      ),
+    );
 
     const { dir: cutDir, audit: cutAudit } = await dataDir(root, 'cut');
     const all = lines(cutAudit);
     writeLines(cutAudit, all.slice(0, -2));
     const cut = await timebox(['audit', 'verify'], { TIMEBOX_DATA_DIR: cutDir });
     expect(cut.code).toBe(3);
-    expect(cut.stderr).toMatch(new RegExp(`the log ends at record ${all.length - 2}, but the store has written records up to ${all.length}: records were removed from the end`));
+    expect(cut.stderr).toMatch(
+      new RegExp(
+        `the log ends at record ${all.length - 2}, but the store has written records up to ${all.length}: records were removed from the end`,
+      ),
+    );
   });
 
   it('next to a running bot (journal not compacted, an append under way): verify and export pass, nothing is written, the bot goes on', async () => {
@@ -150,12 +238,23 @@ describe('the CLI reads the store through the port, read-only', () => {
     appendFileSync(path.join(dir, 'journal.jsonl'), '{"crc":1,"entry":{"t":"com');
     appendFileSync(audit, '{"v":2,"seq":99,');
     const before = hashDir(dir);
-    const verify = await timebox(['audit', 'verify', '--key', 'env:K'], { TIMEBOX_DATA_DIR: dir, K: KEY_HEX });
+    const verify = await timebox(['audit', 'verify', '--key', 'env:K'], {
+      TIMEBOX_DATA_DIR: dir,
+      K: KEY_HEX,
+    });
     const out = path.join(root, 'running.csv');
-    const exported = await timebox(['audit', 'export', '--format', 'csv', '--group', 'db-read', '--out', out], { TIMEBOX_DATA_DIR: dir });
+    const exported = await timebox(
+      ['audit', 'export', '--format', 'csv', '--group', 'db-read', '--out', out],
+      { TIMEBOX_DATA_DIR: dir },
+    );
     expect([verify.code, verify.stdout]).toEqual([0, expect.stringContaining('6 record(s), chain verified')]);
     expect(exported.code).toBe(0);
-    expect(readFileSync(out, 'utf8').trim().split('\r\n').map((l) => l.split(',')[0])).toEqual(['seq', '1', '2', '3', '4', '5']);
+    expect(
+      readFileSync(out, 'utf8')
+        .trim()
+        .split('\r\n')
+        .map((l) => l.split(',')[0]),
+    ).toEqual(['seq', '1', '2', '3', '4', '5']);
     expect(hashDir(dir)).toEqual(before);
     // The bot's own open mends what was torn; it never noticed the reader.
     await writer.close();
@@ -166,7 +265,10 @@ describe('the CLI reads the store through the port, read-only', () => {
   });
 
   it('DATABASE_URL is refused through the same factory as the bot ("not yet"), and a missing log keeps its message', async () => {
-    const pg = await timebox(['audit', 'verify'], { TIMEBOX_DATA_DIR: path.join(root, 'none'), DATABASE_URL: 'postgresql://timebox@db.example/timebox' });
+    const pg = await timebox(['audit', 'verify'], {
+      TIMEBOX_DATA_DIR: path.join(root, 'none'),
+      DATABASE_URL: 'postgresql://timebox@db.example/timebox',
+    });
     expect(pg.code).toBe(2);
     expect(pg.stderr).toMatch(/DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet/);
     const missing = await timebox(['audit', 'export'], { TIMEBOX_DATA_DIR: path.join(root, 'none') });
@@ -184,7 +286,7 @@ describe('the CLI reads the store through the port, read-only', () => {
     });
     afterAll(() => directory.close());
 
-    it('reads the running bot\'s store in place, read-only: it sees a grant that is only in the journal, makes no temporary copy and writes nothing', async () => {
+    it("reads the running bot's store in place, read-only: it sees a grant that is only in the journal, makes no temporary copy and writes nothing", async () => {
       const dir = path.join(root, 'reconcile');
       const policy = path.join(root, 'policy.yaml');
       writeFileSync(policy, stringify(testPolicy()));
@@ -192,13 +294,28 @@ describe('the CLI reads the store through the port, read-only', () => {
       await writer.open();
       // An active grant that ended an hour ago, committed (journal) but never compacted into timebox.json.
       const now = Date.now();
-      const grant = aRequest({ id: 'R-OVERDUE1', version: 0, status: 'active', group: { alias: 'sandbox', id: GROUPS.sandbox, displayName: 'Sandbox' }, createdAt: now - 3 * 3_600_000, updatedAt: now - 2 * 3_600_000, grantedAt: now - 2 * 3_600_000, expiresAt: now - 3_600_000 });
+      const grant = aRequest({
+        id: 'R-OVERDUE1',
+        version: 0,
+        status: 'active',
+        group: { alias: 'sandbox', id: GROUPS.sandbox, displayName: 'Sandbox' },
+        createdAt: now - 3 * 3_600_000,
+        updatedAt: now - 2 * 3_600_000,
+        grantedAt: now - 2 * 3_600_000,
+        expiresAt: now - 3_600_000,
+      });
       await writer.commit({ request: grant, expectedVersion: null, events: [] });
       expect(existsSync(path.join(dir, 'timebox.json'))).toBe(false);
       const before = hashDir(dir);
       const temporary = () => readdirSync(tmpdir()).filter((n) => n.startsWith('timebox-reconcile-'));
       const copiesBefore = temporary();
-      const run = await timebox(['reconcile', '--dry-run', '--exit-code'], { TIMEBOX_POLICY: policy, TIMEBOX_DATA_DIR: dir, GRAPH_BASE_URL: directory.url, MicrosoftAppId: undefined, TIMEBOX_DEV: undefined });
+      const run = await timebox(['reconcile', '--dry-run', '--exit-code'], {
+        TIMEBOX_POLICY: policy,
+        TIMEBOX_DATA_DIR: dir,
+        GRAPH_BASE_URL: directory.url,
+        MicrosoftAppId: undefined,
+        TIMEBOX_DEV: undefined,
+      });
       expect(run.stderr).toBe('');
       expect(run.stdout).toMatch(/^Dry run at /);
       expect(run.stdout).toMatch(/would · expire: R-OVERDUE1: .* grant of sandbox ended/);

@@ -6,7 +6,10 @@ describe('a denied extension', () => {
   let h: Harness;
   beforeAll(async () => {
     const policy = testPolicy();
-    (policy.groups['db-read'] as Record<string, unknown>).extension = { requireApproval: true, maxTotal: '4h' };
+    (policy.groups['db-read'] as Record<string, unknown>).extension = {
+      requireApproval: true,
+      maxTotal: '4h',
+    };
     h = await startHarness({ policy });
   });
   afterAll(async () => {
@@ -20,14 +23,26 @@ describe('a denied extension', () => {
     const [request] = await h.bot.store.listOpen();
     const where = { conversationId: post.id, replyToId: post.activityId };
     await h.teams.click(users.megan, 'approve', { requestId: request!.id, subject: 'request' }, where);
-    const active = await waitFor(async () => ((await h.bot.store.get(request!.id))?.status === 'active' ? h.bot.store.get(request!.id) : undefined), 'active');
+    const active = await waitFor(
+      async () =>
+        (await h.bot.store.get(request!.id))?.status === 'active' ? h.bot.store.get(request!.id) : undefined,
+      'active',
+    );
 
     await h.teams.say(users.alex, 'extend db-read by 1h because still digging');
     await waitFor(async () => (await h.bot.store.get(request!.id))?.pendingExtension, 'extension offer');
-    await h.teams.click(users.adele, 'deny', { requestId: request!.id, subject: 'extension:1', reason: 'finish in the window' }, where);
+    await h.teams.click(
+      users.adele,
+      'deny',
+      { requestId: request!.id, subject: 'extension:1', reason: 'finish in the window' },
+      where,
+    );
 
     const notice = await waitFor(
-      () => h.connector.sentTo(personalChatOf(users.alex)).find((s) => JSON.stringify(s.activity).includes('Extension denied')),
+      () =>
+        h.connector
+          .sentTo(personalChatOf(users.alex))
+          .find((s) => JSON.stringify(s.activity).includes('Extension denied')),
       'extension denied notice',
     );
     const text = JSON.stringify(notice.activity);
@@ -35,6 +50,10 @@ describe('a denied extension', () => {
     expect(text).toContain('finish in the window');
     expect(text).toContain('by 1h');
     const after = await h.bot.store.get(request!.id);
-    expect(after).toMatchObject({ status: 'active', expiresAt: active!.expiresAt, pendingExtension: undefined });
+    expect(after).toMatchObject({
+      status: 'active',
+      expiresAt: active!.expiresAt,
+      pendingExtension: undefined,
+    });
   });
 });

@@ -25,13 +25,21 @@ describe('HTTP surface', () => {
   });
 
   it('answers malformed JSON with 400 and no stack trace', async () => {
-    const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type": "message", ' });
+    const res = await fetch(`${h.bot.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"type": "message", ',
+    });
     expect(res.status).toBe(400);
     expect(await res.text()).not.toMatch(/at .*\.(js|ts):\d+/);
   });
 
   it('refuses bodies over 256 KB before parsing them', async () => {
-    const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'message', text: 'x'.repeat(300_000) }) });
+    const res = await fetch(`${h.bot.url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'message', text: 'x'.repeat(300_000) }),
+    });
     expect(res.status).toBe(413);
   });
 });

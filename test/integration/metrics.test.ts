@@ -5,7 +5,10 @@ import { users } from '../helpers/teams-client';
 import { RecordingLogger } from '../security/recording-logger';
 
 const havePromtool = spawnSync('promtool', ['--version']).status === 0;
-if (!havePromtool) console.warn('SKIPPED `promtool check metrics` in test/integration/metrics.test.ts: promtool is not installed (apt-get install -y prometheus; .ci/run installs it).');
+if (!havePromtool)
+  console.warn(
+    'SKIPPED `promtool check metrics` in test/integration/metrics.test.ts: promtool is not installed (apt-get install -y prometheus; .ci/run installs it).',
+  );
 
 /** A metric's value in the text exposition format, by name and exact label set (as printed). */
 function valueOf(text: string, series: string): number | undefined {
@@ -45,23 +48,48 @@ describe('metrics on their own port, and the transitions they measure', () => {
     const request = await h.ask(users.alex, 'request sandbox for 2s because metrics');
     const click = await h.clickOnCard(users.alex, 'approve', request);
     expect(click.status).toBe(200);
-    await waitFor(() => h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId), 'membership added');
-    await waitFor(async () => (await h.bot.store.get(request.id))?.membershipRemovedAt, 'membership removed', 8000);
+    await waitFor(
+      () => h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId),
+      'membership added',
+    );
+    await waitFor(
+      async () => (await h.bot.store.get(request.id))?.membershipRemovedAt,
+      'membership removed',
+      8000,
+    );
     await h.bot.settled();
     const text = await scrape();
     expect(valueOf(text, 'timebox_decision_seconds_count{outcome="approved"}')).toBe(1);
     expect(valueOf(text, 'timebox_removal_lag_seconds_count')).toBe(1);
     // Removed within a second of the end (bucket le=1 holds it).
     expect(valueOf(text, 'timebox_removal_lag_seconds_bucket{le="1"}')).toBe(1);
-    expect(valueOf(text, 'timebox_graph_request_duration_seconds_count{operation="addMember",outcome="ok"}')).toBe(1);
-    expect(valueOf(text, 'timebox_graph_request_duration_seconds_count{operation="removeMember",outcome="ok"}')).toBe(1);
-    expect(valueOf(text, 'timebox_connector_request_duration_seconds_count{operation="postToChannel",outcome="ok"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      valueOf(text, 'timebox_graph_request_duration_seconds_count{operation="addMember",outcome="ok"}'),
+    ).toBe(1);
+    expect(
+      valueOf(text, 'timebox_graph_request_duration_seconds_count{operation="removeMember",outcome="ok"}'),
+    ).toBe(1);
+    expect(
+      valueOf(
+        text,
+        'timebox_connector_request_duration_seconds_count{operation="postToChannel",outcome="ok"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
 
-    const transitions = logger.entries.filter((e) => e.level === 'info' && (e.obj as { requestId?: string }).requestId === request.id);
+    const transitions = logger.entries.filter(
+      (e) => e.level === 'info' && (e.obj as { requestId?: string }).requestId === request.id,
+    );
     const events = transitions.map((e) => (e.obj as { event: string }).event);
-    expect(events).toEqual(expect.arrayContaining(['submitted', 'approved', 'granted', 'expired', 'member_removed']));
+    expect(events).toEqual(
+      expect.arrayContaining(['submitted', 'approved', 'granted', 'expired', 'member_removed']),
+    );
     const approved = transitions.find((e) => (e.obj as { event: string }).event === 'approved')!;
-    expect(approved.obj).toMatchObject({ group: 'sandbox', groupId: GROUPS.sandbox, actor: users.alex.aadObjectId, requester: users.alex.aadObjectId });
+    expect(approved.obj).toMatchObject({
+      group: 'sandbox',
+      groupId: GROUPS.sandbox,
+      actor: users.alex.aadObjectId,
+      requester: users.alex.aadObjectId,
+    });
     // The justification is the requester's text: not for the operator's log.
     expect(JSON.stringify(transitions)).not.toContain('because metrics');
     expect(JSON.stringify(transitions)).not.toMatch(/"metrics"/);
@@ -70,7 +98,9 @@ describe('metrics on their own port, and the transitions they measure', () => {
       const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       // promtool lints names; prom-client's own process metrics (timebox_process_nodejs_*_total
       // gauges) break its "_total" rule and are not ours to rename. Ours must be clean.
-      const problems = `${check.stdout}${check.stderr}`.split('\n').filter((line) => line.trim() && !line.startsWith('timebox_process_nodejs_'));
+      const problems = `${check.stdout}${check.stderr}`
+        .split('\n')
+        .filter((line) => line.trim() && !line.startsWith('timebox_process_nodejs_'));
       expect(problems).toEqual([]);
       expect(check.error).toBeUndefined();
     }
@@ -82,7 +112,12 @@ describe('metrics on their own port, and the transitions they measure', () => {
     await h.clickOnCard(users.alex, 'approve', request);
     await waitFor(async () => {
       const text = await scrape();
-      return valueOf(text, 'timebox_graph_request_duration_seconds_count{operation="addMember",outcome="DIRECTORY.PERMISSION_MISSING"}') === 1;
+      return (
+        valueOf(
+          text,
+          'timebox_graph_request_duration_seconds_count{operation="addMember",outcome="DIRECTORY.PERMISSION_MISSING"}',
+        ) === 1
+      );
     }, 'the 403 counted');
   });
 });

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../chaos/bot-process';
-import { ROOT, expectRequestToPostCard, stageProductionTree, startWorld, waitHealthy, type World } from '../helpers/built-bot';
+import {
+  ROOT,
+  expectRequestToPostCard,
+  stageProductionTree,
+  startWorld,
+  waitHealthy,
+  type World,
+} from '../helpers/built-bot';
 
 const run = promisify(execFile);
 
@@ -22,7 +29,10 @@ describe('a production install (npm ci --omit=dev + dist/)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'timebox-prod-'));
     await stageProductionTree(dir);
-    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: dir, env: { ...process.env, NODE_ENV: 'production' } });
+    await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
     world = await startWorld();
   }, 180_000);
 
@@ -36,13 +46,20 @@ describe('a production install (npm ci --omit=dev + dist/)', () => {
   });
 
   it('holds no devDependency and no development tool', () => {
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     expect(pkg.dependencies.tsx).toBeUndefined();
     // Type packages may come along with a production dependency (botbuilder's own): they are never loaded.
     const tools = Object.keys(pkg.devDependencies).filter((name) => !name.startsWith('@types/'));
-    expect(tools).toEqual(expect.arrayContaining(['tsx', 'typescript', 'jest', 'fflate', '@microsoft/m365agentsplayground']));
-    for (const name of tools) expect([name, existsSync(path.join(dir, 'node_modules', name))]).toEqual([name, false]);
-    for (const name of Object.keys(pkg.dependencies)) expect([name, existsSync(path.join(dir, 'node_modules', name))]).toEqual([name, true]);
+    expect(tools).toEqual(
+      expect.arrayContaining(['tsx', 'typescript', 'jest', 'fflate', '@microsoft/m365agentsplayground']),
+    );
+    for (const name of tools)
+      expect([name, existsSync(path.join(dir, 'node_modules', name))]).toEqual([name, false]);
+    for (const name of Object.keys(pkg.dependencies))
+      expect([name, existsSync(path.join(dir, 'node_modules', name))]).toEqual([name, true]);
     expect(existsSync(path.join(dir, 'node_modules', 'esbuild'))).toBe(false);
     expect(existsSync(path.join(dir, 'dist', 'dev'))).toBe(false);
     expect(existsSync(path.join(dir, 'dist', 'teams-package.js'))).toBe(false);
@@ -59,7 +76,14 @@ describe('a production install (npm ci --omit=dev + dist/)', () => {
     const port = await freePort();
     bot = spawn(process.execPath, ['dist/cli.js', 'serve'], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', HOME: dir, NODE_ENV: 'production', ...world.env, PORT: String(port), TIMEBOX_DATA_DIR: path.join(dir, 'data') },
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        NODE_ENV: 'production',
+        ...world.env,
+        PORT: String(port),
+        TIMEBOX_DATA_DIR: path.join(dir, 'data'),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     bot.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

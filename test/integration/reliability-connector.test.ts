@@ -1,4 +1,8 @@
-import { CloudAdapter, ConfigurationBotFrameworkAuthentication, type ConfigurationBotFrameworkAuthenticationOptions } from 'botbuilder';
+import {
+  CloudAdapter,
+  ConfigurationBotFrameworkAuthentication,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+} from 'botbuilder';
 import { TeamsNotifier, parseRetryAfter } from '../../src/adapters/teams/teams-notifier';
 import { DomainError, ErrorCodes } from '../../src/domain/errors';
 import { FakeConnector, waitFor } from '../helpers/fake-connector';
@@ -14,7 +18,12 @@ describe('TeamsNotifier against a failing Bot Connector', () => {
   let connector: FakeConnector;
   let waits: number[];
   let notifier: TeamsNotifier;
-  const chat = () => ({ serviceUrl: connector.url, conversationId: 'a:personal-alex', userId: '29:alex', botId: '28:bot' });
+  const chat = () => ({
+    serviceUrl: connector.url,
+    conversationId: 'a:personal-alex',
+    userId: '29:alex',
+    botId: '28:bot',
+  });
 
   beforeAll(async () => {
     connector = await new FakeConnector().start();
@@ -27,8 +36,13 @@ describe('TeamsNotifier against a failing Bot Connector', () => {
     connector.failNext.send = [];
     connector.failNext.update = [];
     connector.stats.calls = 0;
-    const adapter = new CloudAdapter(new ConfigurationBotFrameworkAuthentication({} as ConfigurationBotFrameworkAuthenticationOptions));
-    notifier = new TeamsNotifier(adapter, '', () => '28:bot', { sleep: async (ms) => void waits.push(ms), random: () => 0.5 });
+    const adapter = new CloudAdapter(
+      new ConfigurationBotFrameworkAuthentication({} as ConfigurationBotFrameworkAuthenticationOptions),
+    );
+    notifier = new TeamsNotifier(adapter, '', () => '28:bot', {
+      sleep: async (ms) => void waits.push(ms),
+      random: () => 0.5,
+    });
   });
 
   it.each([429, 412, 502, 504])('retries %i with backoff and jitter, and delivers once', async (status) => {
@@ -50,14 +64,19 @@ describe('TeamsNotifier against a failing Bot Connector', () => {
     connector.failNext.send = [{ status: 429, retryAfter: 30 }];
     const error = await notifier.sendToPerson(chat(), { text: 'throttled long' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DomainError);
-    expect(error).toMatchObject({ code: ErrorCodes.CONNECTOR_FAILED, details: { status: 429, retryAfterMs: 30_000 } });
+    expect(error).toMatchObject({
+      code: ErrorCodes.CONNECTOR_FAILED,
+      details: { status: 429, retryAfterMs: 30_000 },
+    });
     expect(connector.stats.calls).toBe(1);
     expect(waits).toEqual([]);
   });
 
   it('gives up after its attempts with CONNECTOR_FAILED (the outbox tries again later)', async () => {
     connector.failNext.update = [502, 502, 502, 502, 502];
-    const error = await notifier.updateCard({ serviceUrl: connector.url, conversationId: 'a:1', activityId: '5' }, {}).catch((e: unknown) => e);
+    const error = await notifier
+      .updateCard({ serviceUrl: connector.url, conversationId: 'a:1', activityId: '5' }, {})
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: ErrorCodes.CONNECTOR_FAILED, details: { status: 502 } });
     expect(connector.stats.calls).toBe(4);
   });
@@ -65,14 +84,19 @@ describe('TeamsNotifier against a failing Bot Connector', () => {
   it('does not retry 403 BotNotInConversationRoster', async () => {
     connector.failNext.send = [403, 403];
     const error = await notifier.sendToPerson(chat(), { text: 'removed app' }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: ErrorCodes.CONNECTOR_PERMANENT, details: { status: 403, code: 'BotNotInConversationRoster' } });
+    expect(error).toMatchObject({
+      code: ErrorCodes.CONNECTOR_PERMANENT,
+      details: { status: 403, code: 'BotNotInConversationRoster' },
+    });
     expect(connector.stats.calls).toBe(1);
     expect(waits).toEqual([]);
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {
     expect(parseRetryAfter('3')).toBe(3000);
-    expect(parseRetryAfter(new Date(Date.UTC(2026, 0, 1, 0, 0, 10)).toUTCString(), Date.UTC(2026, 0, 1))).toBe(10_000);
+    expect(
+      parseRetryAfter(new Date(Date.UTC(2026, 0, 1, 0, 0, 10)).toUTCString(), Date.UTC(2026, 0, 1)),
+    ).toBe(10_000);
     expect(parseRetryAfter('soon')).toBeUndefined();
     expect(parseRetryAfter(undefined)).toBeUndefined();
   });
@@ -95,7 +119,10 @@ describe('the bot with Teams failing', () => {
       waitFor(async () => (await h.bot.store.listOpen())[0], 'request filed'),
       h.teams.say(users.alex, 'request db-read for 1h because roster test'),
     ]);
-    const failed = await waitFor(async () => (await audit()).find((r) => r.type === 'notify_failed' && r.requestId === request.id), 'notify_failed in the audit');
+    const failed = await waitFor(
+      async () => (await audit()).find((r) => r.type === 'notify_failed' && r.requestId === request.id),
+      'notify_failed in the audit',
+    );
     expect(failed.reason).toMatch(/403 BotNotInConversationRoster/);
     expect(failed.detail).toMatchObject({ effect: 'person.notify', template: 'receipt' });
     await h.bot.settled();
@@ -115,15 +142,34 @@ describe('the bot with Teams failing', () => {
     h.connector.chaos = chaos;
     const post = request.approvalCard!;
     const clickedAt = Date.now();
-    const click = await h.teams.click(users.alex, 'approve', { requestId: request.id }, { conversationId: post.conversationId, replyToId: post.activityId });
+    const click = await h.teams.click(
+      users.alex,
+      'approve',
+      { requestId: request.id },
+      { conversationId: post.conversationId, replyToId: post.activityId },
+    );
     expect(click.status).toBe(200);
-    await waitFor(() => h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId), 'membership added', 3000);
+    await waitFor(
+      () => h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId),
+      'membership added',
+      3000,
+    );
     expect(Date.now() - clickedAt).toBeLessThan(1500);
-    const active = await waitFor(async () => ((await h.bot.store.get(request.id))?.status === 'active' ? h.bot.store.get(request.id) : undefined), 'grant active');
+    const active = await waitFor(
+      async () =>
+        (await h.bot.store.get(request.id))?.status === 'active' ? h.bot.store.get(request.id) : undefined,
+      'grant active',
+    );
     // Teams effects are failing and waiting for their retries meanwhile.
     expect((await h.bot.store.listEffects(request.id)).some((e) => e.lane === 'teams')).toBe(true);
-    await waitFor(() => !h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId), 'membership removed', 8000);
-    const removal = h.directory.calls.find((c) => c.method === 'DELETE' && c.path.includes(GROUPS.sandbox) && c.status === 204)!;
+    await waitFor(
+      () => !h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId),
+      'membership removed',
+      8000,
+    );
+    const removal = h.directory.calls.find(
+      (c) => c.method === 'DELETE' && c.path.includes(GROUPS.sandbox) && c.status === 204,
+    )!;
     expect(removal.at - active!.expiresAt!).toBeLessThan(1000);
     expect(h.connector.stats.failed).toBeGreaterThan(0);
   });

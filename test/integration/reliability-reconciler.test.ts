@@ -26,8 +26,15 @@ describe('reconciler', () => {
     });
     expect(res.status).toBe(204);
   };
-  const baselines = () => waitFor(async () => (await audit()).filter((r) => r.type === 'baseline_recorded').length === 3, 'baselines recorded at start');
-  const alerts = () => h.connector.created.filter((c) => typeof c.params.activity?.text === 'string').map((c) => String(c.params.activity!.text));
+  const baselines = () =>
+    waitFor(
+      async () => (await audit()).filter((r) => r.type === 'baseline_recorded').length === 3,
+      'baselines recorded at start',
+    );
+  const alerts = () =>
+    h.connector.created
+      .filter((c) => typeof c.params.activity?.text === 'string')
+      .map((c) => String(c.params.activity!.text));
 
   it('reports a member no grant explains once (audit + channel alert); standing members and grants are explained', async () => {
     h = await startHarness({ env: { TIMEBOX_RECONCILE_INTERVAL: 'off' } });
@@ -42,18 +49,46 @@ describe('reconciler', () => {
     const report = await h.bot.reconciler.runOnce();
     expect(report.errors).toEqual([]);
     const drift = report.findings.filter((f) => f.kind.startsWith('drift'));
-    expect(drift).toEqual([expect.objectContaining({ kind: 'drift-report', group: 'sandbox', userId: users.megan.aadObjectId, fresh: true })]);
-    expect(report.groups.find((g) => g.alias === 'sandbox')).toMatchObject({ members: 2, granted: 1, unexplained: 1 });
-    expect(report.groups.find((g) => g.alias === 'prod-admin')).toMatchObject({ members: 1, standing: 1, unexplained: 0 });
+    expect(drift).toEqual([
+      expect.objectContaining({
+        kind: 'drift-report',
+        group: 'sandbox',
+        userId: users.megan.aadObjectId,
+        fresh: true,
+      }),
+    ]);
+    expect(report.groups.find((g) => g.alias === 'sandbox')).toMatchObject({
+      members: 2,
+      granted: 1,
+      unexplained: 1,
+    });
+    expect(report.groups.find((g) => g.alias === 'prod-admin')).toMatchObject({
+      members: 1,
+      standing: 1,
+      unexplained: 0,
+    });
     const detected = (await audit()).filter((r) => r.type === 'drift_detected');
-    expect(detected).toEqual([expect.objectContaining({ detail: expect.objectContaining({ group: 'sandbox', userId: users.megan.aadObjectId, enforce: 'report' }) })]);
-    await waitFor(() => alerts().some((t) => t.includes('Megan Bowen') && t.includes('no Timebox grant explains')), 'channel alert');
+    expect(detected).toEqual([
+      expect.objectContaining({
+        detail: expect.objectContaining({
+          group: 'sandbox',
+          userId: users.megan.aadObjectId,
+          enforce: 'report',
+        }),
+      }),
+    ]);
+    await waitFor(
+      () => alerts().some((t) => t.includes('Megan Bowen') && t.includes('no Timebox grant explains')),
+      'channel alert',
+    );
     expect(h.directory.members(GROUPS.sandbox)).toContain(users.megan.aadObjectId); // reported, not removed
 
     // Reported once: the next pass knows it, audits nothing new and alerts nobody.
     const alertsBefore = alerts().length;
     const again = await h.bot.reconciler.runOnce();
-    expect(again.findings.filter((f) => f.kind === 'drift-report')).toEqual([expect.objectContaining({ fresh: false })]);
+    expect(again.findings.filter((f) => f.kind === 'drift-report')).toEqual([
+      expect.objectContaining({ fresh: false }),
+    ]);
     expect((await audit()).filter((r) => r.type === 'drift_detected')).toHaveLength(1);
     expect(alerts()).toHaveLength(alertsBefore);
   });
@@ -68,9 +103,15 @@ describe('reconciler', () => {
     await waitFor(async () => (await h.bot.store.listOpen()).length === 1, 'request filed');
     await addBehindTheBack(GROUPS.sandbox, users.megan.aadObjectId);
     const report = await h.bot.reconciler.runOnce();
-    expect(report.findings.filter((f) => f.kind.startsWith('drift'))).toEqual([expect.objectContaining({ kind: 'drift-remove', userId: users.megan.aadObjectId })]);
+    expect(report.findings.filter((f) => f.kind.startsWith('drift'))).toEqual([
+      expect.objectContaining({ kind: 'drift-remove', userId: users.megan.aadObjectId }),
+    ]);
     expect(h.directory.members(GROUPS.sandbox)).not.toContain(users.megan.aadObjectId);
-    expect((await audit()).filter((r) => r.type === 'drift_removed')).toEqual([expect.objectContaining({ detail: expect.objectContaining({ group: 'sandbox', userId: users.megan.aadObjectId }) })]);
+    expect((await audit()).filter((r) => r.type === 'drift_removed')).toEqual([
+      expect.objectContaining({
+        detail: expect.objectContaining({ group: 'sandbox', userId: users.megan.aadObjectId }),
+      }),
+    ]);
     await waitFor(() => alerts().some((t) => t.includes('Removed Megan Bowen')), 'channel alert');
   });
 
@@ -92,10 +133,19 @@ describe('reconciler', () => {
     delete state.baselines;
     writeFileSync(file, JSON.stringify(state));
     await h.restart();
-    await waitFor(async () => (await audit()).filter((r) => r.type === 'baseline_recorded').length === 6, 'baselines recorded again');
-    expect((await audit()).filter((r) => r.type === 'baseline_recorded').pop()?.detail).toMatchObject({ group: 'prod-admin', members: [users.lynne.aadObjectId] });
+    await waitFor(
+      async () => (await audit()).filter((r) => r.type === 'baseline_recorded').length === 6,
+      'baselines recorded again',
+    );
+    expect((await audit()).filter((r) => r.type === 'baseline_recorded').pop()?.detail).toMatchObject({
+      group: 'prod-admin',
+      members: [users.lynne.aadObjectId],
+    });
     await h.clickOnCard(users.megan, 'revoke', request, { reason: 'done' });
-    await waitFor(async () => (await h.bot.store.get(request.id))?.membershipRemovedAt !== undefined, 'grant ended');
+    await waitFor(
+      async () => (await h.bot.store.get(request.id))?.membershipRemovedAt !== undefined,
+      'grant ended',
+    );
     const report = await h.bot.reconciler.runOnce();
     expect(report.findings.filter((f) => f.kind.startsWith('drift'))).toEqual([]);
     expect(h.directory.members(GROUPS.prodAdmin)).toContain(users.lynne.aadObjectId);
@@ -105,7 +155,9 @@ describe('reconciler', () => {
   const loseEffects = async (drop: (effect: { kind: string; requestId: string }) => boolean) => {
     await h.bot.stop();
     const file = path.join(h.dataDir, 'data', 'timebox.json');
-    const state = JSON.parse(readFileSync(file, 'utf8')) as { effects: Array<{ kind: string; requestId: string }> };
+    const state = JSON.parse(readFileSync(file, 'utf8')) as {
+      effects: Array<{ kind: string; requestId: string }>;
+    };
     const before = state.effects.length;
     state.effects = state.effects.filter((e) => !drop(e));
     expect(state.effects.length).toBeLessThan(before);
@@ -122,9 +174,14 @@ describe('reconciler', () => {
     await loseEffects((e) => e.kind === 'directory.add');
     h.directory.faults.clear();
     await h.restart();
-    await waitFor(() => h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId), 'membership added');
+    await waitFor(
+      () => h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId),
+      'membership added',
+    );
     await waitFor(async () => (await h.bot.store.get(request.id))?.status === 'active', 'grant active');
-    expect((await audit()).filter((r) => r.type === 'reconciled' && r.requestId === request.id)).toEqual([expect.objectContaining({ detail: { effect: 'directory.add' } })]);
+    expect((await audit()).filter((r) => r.type === 'reconciled' && r.requestId === request.id)).toEqual([
+      expect.objectContaining({ detail: { effect: 'directory.add' } }),
+    ]);
   });
 
   it('queues a lost removal again at start: the ended grant loses its membership', async () => {
@@ -138,9 +195,15 @@ describe('reconciler', () => {
     await loseEffects((e) => e.kind === 'directory.remove');
     h.directory.faults.clear();
     await h.restart();
-    await waitFor(() => !h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId), 'membership removed');
+    await waitFor(
+      () => !h.directory.members(GROUPS.sandbox).includes(users.alex.aadObjectId),
+      'membership removed',
+    );
     // The store shows the removal as soon as the hot file has it; the audit file a moment later.
-    await waitFor(async () => (await audit()).some((r) => r.requestId === request.id && r.type === 'member_removed'), 'removal audited');
+    await waitFor(
+      async () => (await audit()).some((r) => r.requestId === request.id && r.type === 'member_removed'),
+      'removal audited',
+    );
     const types = (await audit()).filter((r) => r.requestId === request.id).map((r) => r.type);
     expect(types).toEqual(expect.arrayContaining(['expired', 'reconciled', 'member_removed']));
   });
@@ -152,7 +215,15 @@ describe('reconciler', () => {
     await h.bot.settled();
     await h.bot.stop();
     const data = path.join(h.dataDir, 'data');
-    const hashes = () => Object.fromEntries(readdirSync(data).map((f) => [f, createHash('sha256').update(readFileSync(path.join(data, f))).digest('hex')]));
+    const hashes = () =>
+      Object.fromEntries(
+        readdirSync(data).map((f) => [
+          f,
+          createHash('sha256')
+            .update(readFileSync(path.join(data, f)))
+            .digest('hex'),
+        ]),
+      );
     const before = hashes();
     const callsBefore = h.directory.calls.length;
 
@@ -160,13 +231,23 @@ describe('reconciler', () => {
       bundle: await buildBot(),
       port: await freePort(),
       args: ['reconcile', '--dry-run', '--exit-code'],
-      env: { TIMEBOX_DEV: '1', TIMEBOX_POLICY: path.join(h.dataDir, 'policy.yaml'), TIMEBOX_DATA_DIR: data, GRAPH_BASE_URL: h.directory.url, LOG_LEVEL: 'silent' },
+      env: {
+        TIMEBOX_DEV: '1',
+        TIMEBOX_POLICY: path.join(h.dataDir, 'policy.yaml'),
+        TIMEBOX_DATA_DIR: data,
+        GRAPH_BASE_URL: h.directory.url,
+        LOG_LEVEL: 'silent',
+      },
     });
     const exit = await bot.exited;
     const out = bot.output();
     expect(out).toMatch(/^Dry run at .*: 1 thing\(s\) to do\./m);
-    expect(out).toMatch(/would · drift-report: db-read: Patti Fernandez \(patti@example\.com\) is a member no grant explains/);
-    expect(out).toMatch(/db-read \(b2000000-0000-4000-8000-000000000002\): 1 member\(s\) — 0 by an open grant, 0 being removed, 0 standing, 1 unexplained/);
+    expect(out).toMatch(
+      /would · drift-report: db-read: Patti Fernandez \(patti@example\.com\) is a member no grant explains/,
+    );
+    expect(out).toMatch(
+      /db-read \(b2000000-0000-4000-8000-000000000002\): 1 member\(s\) — 0 by an open grant, 0 being removed, 0 standing, 1 unexplained/,
+    );
     expect(exit.code).toBe(4); // --exit-code: something to do
     expect(hashes()).toEqual(before);
     expect(h.directory.calls.slice(callsBefore).every((c) => c.method === 'GET')).toBe(true);

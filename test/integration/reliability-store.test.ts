@@ -1,5 +1,18 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -26,13 +39,15 @@ function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of readdirSync(dir)) {
     const file = path.join(dir, name);
-    out[name] = statSync(file).isDirectory() ? 'dir' : (() => {
-      try {
-        return sha(file);
-      } catch (error) {
-        return `unreadable: ${(error as NodeJS.ErrnoException).code}`;
-      }
-    })();
+    out[name] = statSync(file).isDirectory()
+      ? 'dir'
+      : (() => {
+          try {
+            return sha(file);
+          } catch (error) {
+            return `unreadable: ${(error as NodeJS.ErrnoException).code}`;
+          }
+        })();
   }
   return out;
 }
@@ -59,11 +74,23 @@ describe('a corrupt or unreadable store stops `timebox serve`, names the file, a
     await store.open();
     const now = Date.now();
     for (const id of ['R-AAAAA1', 'R-AAAAA2', 'R-AAAAA3']) {
-      const created = await store.commit({ request: aRequest({ id, version: 0, createdAt: now, updatedAt: now }), expectedVersion: null, events: [] });
+      const created = await store.commit({
+        request: aRequest({ id, version: 0, createdAt: now, updatedAt: now }),
+        expectedVersion: null,
+        events: [],
+      });
       const cancelled = lifecycle.cancel(created, created.requester, now + 1);
-      await store.commit({ request: cancelled.request, expectedVersion: created.version, events: cancelled.events });
+      await store.commit({
+        request: cancelled.request,
+        expectedVersion: created.version,
+        events: cancelled.events,
+      });
     }
-    await store.commit({ request: aRequest({ id: 'R-OPEN01', version: 0, createdAt: now, updatedAt: now }), expectedVersion: null, events: [] });
+    await store.commit({
+      request: aRequest({ id: 'R-OPEN01', version: 0, createdAt: now, updatedAt: now }),
+      expectedVersion: null,
+      events: [],
+    });
     await store.close();
   }
 
@@ -73,7 +100,14 @@ describe('a corrupt or unreadable store stops `timebox serve`, names the file, a
       bundle,
       port,
       uid: as,
-      env: { TIMEBOX_DEV: '1', TIMEBOX_POLICY: path.join(root, 'policy.yaml'), TIMEBOX_DATA_DIR: dataDir, GRAPH_BASE_URL: 'http://127.0.0.1:9/v1.0', LOG_LEVEL: 'silent', TIMEBOX_RECONCILE_INTERVAL: 'off' },
+      env: {
+        TIMEBOX_DEV: '1',
+        TIMEBOX_POLICY: path.join(root, 'policy.yaml'),
+        TIMEBOX_DATA_DIR: dataDir,
+        GRAPH_BASE_URL: 'http://127.0.0.1:9/v1.0',
+        LOG_LEVEL: 'silent',
+        TIMEBOX_RECONCILE_INTERVAL: 'off',
+      },
     });
     let timer: NodeJS.Timeout | undefined;
     const exit = await Promise.race([
@@ -155,9 +189,18 @@ describe('a crash between the hot write and the history append', () => {
       const now = Date.now();
       const a = new LowdbStore(dir);
       await a.open();
-      const created = await a.commit({ request: aRequest({ id: 'R-CLOSE1', version: 0, createdAt: now, updatedAt: now }), expectedVersion: null, events: [] });
+      const created = await a.commit({
+        request: aRequest({ id: 'R-CLOSE1', version: 0, createdAt: now, updatedAt: now }),
+        expectedVersion: null,
+        events: [],
+      });
       const ended = lifecycle.cancel(created, created.requester, now + 1);
-      const closed = await a.commit({ request: { ...ended.request, standingMember: false }, expectedVersion: created.version, events: ended.events, effects: [placeEffect({ kind: 'directory.remove' }, ended.request)] });
+      const closed = await a.commit({
+        request: { ...ended.request, standingMember: false },
+        expectedVersion: created.version,
+        events: ended.events,
+        effects: [placeEffect({ kind: 'directory.remove' }, ended.request)],
+      });
       const [removal] = await a.listEffects(closed.id);
       const history = path.join(dir, 'history.jsonl');
       const historyBefore = existsSync(history) ? readFileSync(history) : undefined;
@@ -176,13 +219,19 @@ describe('a crash between the hot write and the history append', () => {
 
       const b = new LowdbStore(dir);
       await b.open();
-      expect(await b.get(closed.id)).toMatchObject({ version: patched.version, membershipRemovedAt: now + 2 });
+      expect(await b.get(closed.id)).toMatchObject({
+        version: patched.version,
+        membershipRemovedAt: now + 2,
+      });
       expect(await b.listEffects(closed.id)).toEqual([]);
       const types: string[] = [];
       for await (const r of b.readAudit()) types.push(r.type);
       expect(types).toEqual(['cancelled', 'member_removed']);
       const lines = readFileSync(history, 'utf8').trim().split('\n');
-      expect(JSON.parse(lines[lines.length - 1]!).request).toMatchObject({ id: closed.id, version: patched.version });
+      expect(JSON.parse(lines[lines.length - 1]!).request).toMatchObject({
+        id: closed.id,
+        version: patched.version,
+      });
       expect(await b.listHolding(closed.requester.id, closed.group.id)).toEqual([]);
       await b.close();
     } finally {
@@ -224,7 +273,8 @@ describe('a failed write (disk full): the person is told nothing happened, and n
     aside = false;
   };
   const audit = async () => (await h.audit()).map((r) => `${r.type}:${r.requestId ?? ''}`);
-  const lastText = (user: typeof users.alex) => [...h.connector.sentTo(personalChatOf(user))].reverse().find((s) => s.activity.text)?.activity.text ?? '';
+  const lastText = (user: typeof users.alex) =>
+    [...h.connector.sentTo(personalChatOf(user))].reverse().find((s) => s.activity.text)?.activity.text ?? '';
 
   it('a request is refused with "nothing was changed", and works once the disk has room again', async () => {
     diskFull();
@@ -252,16 +302,33 @@ describe('a failed write (disk full): the person is told nothing happened, and n
 
     const version = (await h.bot.store.get(pending.id))!.version;
     diskFull();
-    const click = await h.teams.click(users.megan, 'approve', { requestId: pending.id }, { conversationId: post.conversationId, replyToId: post.activityId });
+    const click = await h.teams.click(
+      users.megan,
+      'approve',
+      { requestId: pending.id },
+      { conversationId: post.conversationId, replyToId: post.activityId },
+    );
     expect(click.status).toBe(200);
     expect(cardText(click.body.value)).toMatch(/could not save that, so nothing was changed/i);
     expect(await h.bot.store.get(pending.id)).toMatchObject({ status: 'pending', version, votes: [] });
     expect(h.directory.members(GROUPS.dbRead)).toEqual([]);
 
     diskBack();
-    await h.teams.click(users.megan, 'approve', { requestId: pending.id }, { conversationId: post.conversationId, replyToId: post.activityId });
-    await waitFor(() => h.directory.members(GROUPS.dbRead).includes(users.alex.aadObjectId), 'membership added');
-    const active = await waitFor(async () => ((await h.bot.store.get(pending.id))?.status === 'active' ? h.bot.store.get(pending.id) : undefined), 'grant active');
+    await h.teams.click(
+      users.megan,
+      'approve',
+      { requestId: pending.id },
+      { conversationId: post.conversationId, replyToId: post.activityId },
+    );
+    await waitFor(
+      () => h.directory.members(GROUPS.dbRead).includes(users.alex.aadObjectId),
+      'membership added',
+    );
+    const active = await waitFor(
+      async () =>
+        (await h.bot.store.get(pending.id))?.status === 'active' ? h.bot.store.get(pending.id) : undefined,
+      'grant active',
+    );
     await h.bot.settled();
 
     // A closing transition writes history.jsonl first: with the hot write failing, that line must go again.
@@ -269,7 +336,12 @@ describe('a failed write (disk full): the person is told nothing happened, and n
     const historyBefore = contentOf(history);
     const auditBefore = await audit();
     diskFull();
-    const revoke = await h.teams.click(users.megan, 'revoke', { requestId: pending.id, reason: 'disk test' }, { conversationId: post.conversationId, replyToId: post.activityId });
+    const revoke = await h.teams.click(
+      users.megan,
+      'revoke',
+      { requestId: pending.id, reason: 'disk test' },
+      { conversationId: post.conversationId, replyToId: post.activityId },
+    );
     expect(cardText(revoke.body.value)).toMatch(/could not save that/i);
     expect(await h.bot.store.get(pending.id)).toMatchObject({ status: 'active', version: active!.version });
     expect(contentOf(history)).toBe(historyBefore);
@@ -277,9 +349,20 @@ describe('a failed write (disk full): the person is told nothing happened, and n
     expect(h.directory.members(GROUPS.dbRead)).toContain(users.alex.aadObjectId);
 
     diskBack();
-    await h.teams.click(users.megan, 'revoke', { requestId: pending.id, reason: 'disk test' }, { conversationId: post.conversationId, replyToId: post.activityId });
-    await waitFor(() => !h.directory.members(GROUPS.dbRead).includes(users.alex.aadObjectId), 'membership removed');
-    await waitFor(async () => (await h.bot.store.get(pending.id))?.membershipRemovedAt !== undefined, 'removal recorded');
+    await h.teams.click(
+      users.megan,
+      'revoke',
+      { requestId: pending.id, reason: 'disk test' },
+      { conversationId: post.conversationId, replyToId: post.activityId },
+    );
+    await waitFor(
+      () => !h.directory.members(GROUPS.dbRead).includes(users.alex.aadObjectId),
+      'membership removed',
+    );
+    await waitFor(
+      async () => (await h.bot.store.get(pending.id))?.membershipRemovedAt !== undefined,
+      'removal recorded',
+    );
     await h.bot.settled();
     const types = (await audit()).filter((t) => t.endsWith(`:${pending.id}`)).map((t) => t.split(':')[0]);
     expect(types.filter((t) => t === 'revoked')).toHaveLength(1);

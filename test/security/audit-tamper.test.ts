@@ -14,14 +14,24 @@ import type { AuditRecord } from '../../src/ports/store';
 
 const ROOT = path.join(__dirname, '../..');
 
-function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli.ts'), ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli.ts'), ...args],
+      { env: { PATH: process.env.PATH ?? '', ...env } },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`timebox ${args.join(' ')} timed out`))), 90_000);
+    const timer = setTimeout(
+      () => (child.kill('SIGKILL'), reject(new Error(`timebox ${args.join(' ')} timed out`))),
+      90_000,
+    );
     child.on('exit', (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
   });
 }
@@ -56,9 +66,24 @@ describe('tamper-evident audit log', () => {
       const open = await h.bot.store.listOpen();
       const dbRead = open.find((r) => r.group.alias === 'db-read')!;
       const sandbox = open.find((r) => r.group.alias === 'sandbox')!;
-      await h.teams.click(users.lynne, 'approve', { requestId: dbRead.id }, { conversationId: CHANNEL.channelId });
-      await h.teams.click(users.megan, 'deny', { requestId: dbRead.id, reason: 'use the replica' }, { conversationId: CHANNEL.channelId });
-      await h.teams.click(users.alex, 'approve', { requestId: sandbox.id }, { conversationId: CHANNEL.channelId });
+      await h.teams.click(
+        users.lynne,
+        'approve',
+        { requestId: dbRead.id },
+        { conversationId: CHANNEL.channelId },
+      );
+      await h.teams.click(
+        users.megan,
+        'deny',
+        { requestId: dbRead.id, reason: 'use the replica' },
+        { conversationId: CHANNEL.channelId },
+      );
+      await h.teams.click(
+        users.alex,
+        'approve',
+        { requestId: sandbox.id },
+        { conversationId: CHANNEL.channelId },
+      );
       await h.bot.settled();
       await h.bot.stop();
       original = path.join(dir, 'audit.jsonl');
@@ -80,17 +105,34 @@ describe('tamper-evident audit log', () => {
     expect(result).toMatchObject({ ok: true, records: lines(file).length });
     const cli = await runCli(['audit', 'verify', '--file', file]);
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toMatch(new RegExp(`${lines(file).length} record\\(s\\), chain verified\\. Head: ${result.head!.seq}:${result.head!.hash}`));
+    expect(cli.stdout).toMatch(
+      new RegExp(
+        `${lines(file).length} record\\(s\\), chain verified\\. Head: ${result.head!.seq}:${result.head!.hash}`,
+      ),
+    );
   }, 120_000);
 
   // Each tampering → the first broken record, as `timebox audit verify` names it (exit code 3).
   const cases: Array<[string, (ls: string[]) => string[], RegExp]> = [
     [
       'an edited reason',
-      (ls) => ls.map((l, i) => (i === 2 ? JSON.stringify({ ...JSON.parse(l), reason: 'nothing to see' }) : l)),
+      (ls) =>
+        ls.map((l, i) => (i === 2 ? JSON.stringify({ ...JSON.parse(l), reason: 'nothing to see' }) : l)),
       /record 3 \(line 3\) was changed/,
     ],
-    ['an edited actor', (ls) => ls.map((l, i) => (i === 1 ? JSON.stringify({ ...JSON.parse(l), actor: { id: users.megan.aadObjectId, name: 'Megan Bowen' } }) : l)), /record 2 \(line 2\) was changed/],
+    [
+      'an edited actor',
+      (ls) =>
+        ls.map((l, i) =>
+          i === 1
+            ? JSON.stringify({
+                ...JSON.parse(l),
+                actor: { id: users.megan.aadObjectId, name: 'Megan Bowen' },
+              })
+            : l,
+        ),
+      /record 2 \(line 2\) was changed/,
+    ],
     [
       'an edit with its own hash recomputed',
       (ls) =>
@@ -102,31 +144,69 @@ describe('tamper-evident audit log', () => {
         }),
       /record 4 \(line 4\) does not follow the record before it/,
     ],
-    ['a deleted record', (ls) => ls.filter((_, i) => i !== 3), /record 5 \(line 4\) does not follow the record before it/],
-    ['the first record deleted', (ls) => ls.slice(1), /record 2 \(line 1\) does not follow the record before it/],
-    ['the last record deleted (caught by the store\'s numbering)', (ls) => ls.slice(0, -1), /the log ends at record \d+, but the store has written records up to \d+: records were removed from the end/],
+    [
+      'a deleted record',
+      (ls) => ls.filter((_, i) => i !== 3),
+      /record 5 \(line 4\) does not follow the record before it/,
+    ],
+    [
+      'the first record deleted',
+      (ls) => ls.slice(1),
+      /record 2 \(line 1\) does not follow the record before it/,
+    ],
+    [
+      "the last record deleted (caught by the store's numbering)",
+      (ls) => ls.slice(0, -1),
+      /the log ends at record \d+, but the store has written records up to \d+: records were removed from the end/,
+    ],
     [
       'an inserted record with a bogus hash',
-      (ls) => [...ls.slice(0, 2), JSON.stringify({ ...JSON.parse(ls[1]!), seq: 3, type: 'approved', hash: 'f'.repeat(64) }), ...ls.slice(2)],
+      (ls) => [
+        ...ls.slice(0, 2),
+        JSON.stringify({ ...JSON.parse(ls[1]!), seq: 3, type: 'approved', hash: 'f'.repeat(64) }),
+        ...ls.slice(2),
+      ],
       /record 3 \(line 3\) was changed/,
     ],
     [
       'a well-forged inserted record (valid hash, chained to the one before)',
       (ls) => {
         const prev = JSON.parse(ls[1]!) as AuditRecord;
-        const forged = toAuditRecord({ type: 'approved', requestId: prev.requestId ?? 'R-X', at: Date.parse(prev.at) + 1, actor: { id: users.megan.aadObjectId, name: 'Megan Bowen' } }, prev.seq + 1, prev.hash);
+        const forged = toAuditRecord(
+          {
+            type: 'approved',
+            requestId: prev.requestId ?? 'R-X',
+            at: Date.parse(prev.at) + 1,
+            actor: { id: users.megan.aadObjectId, name: 'Megan Bowen' },
+          },
+          prev.seq + 1,
+          prev.hash,
+        );
         return [...ls.slice(0, 2), JSON.stringify(forged), ...ls.slice(2)];
       },
       /record 3 \(line 4\) does not follow the record before it/,
     ],
-    ['two records swapped', (ls) => [...ls.slice(0, 2), ls[3]!, ls[2]!, ...ls.slice(4)], /record 4 \(line 3\) does not follow the record before it/],
-    ['a record replayed', (ls) => [...ls.slice(0, 3), ls[2]!, ...ls.slice(3)], /record 3 \(line 4\) does not follow the record before it/],
-    ['a torn line', (ls) => [...ls.slice(0, 4), ls[4]!.slice(0, 30), ...ls.slice(5)], /line 5 is not valid JSON/],
+    [
+      'two records swapped',
+      (ls) => [...ls.slice(0, 2), ls[3]!, ls[2]!, ...ls.slice(4)],
+      /record 4 \(line 3\) does not follow the record before it/,
+    ],
+    [
+      'a record replayed',
+      (ls) => [...ls.slice(0, 3), ls[2]!, ...ls.slice(3)],
+      /record 3 \(line 4\) does not follow the record before it/,
+    ],
+    [
+      'a torn line',
+      (ls) => [...ls.slice(0, 4), ls[4]!.slice(0, 30), ...ls.slice(5)],
+      /line 5 is not valid JSON/,
+    ],
     ['a blank line', (ls) => [...ls.slice(0, 2), '', ...ls.slice(2)], /line 3 is empty/],
     // Issue 19, finding 7: edits the hashed content did not cover.
     [
       'a field added outside the hashed content ("approvedBy")',
-      (ls) => ls.map((l, i) => (i === 2 ? JSON.stringify({ ...JSON.parse(l), approvedBy: 'CISO (by phone)' }) : l)),
+      (ls) =>
+        ls.map((l, i) => (i === 2 ? JSON.stringify({ ...JSON.parse(l), approvedBy: 'CISO (by phone)' }) : l)),
       /record 3 \(line 3\) has a field the audit log never writes \("approvedBy"\)/,
     ],
     [
@@ -139,7 +219,11 @@ describe('tamper-evident audit log', () => {
       (ls) => ls.map((l, i) => (i === 2 ? l.replace('"type":', '"type":"approved","type":') : l)),
       /record 3 \(line 3\) has the key "type" twice/,
     ],
-    ['a duplicate key inside the actor', (ls) => ls.map((l, i) => (i === 1 ? l.replace('"actor":{', '"actor":{"name":"Ciso",') : l)), /record 2 \(line 2\) has the key "actor.name" twice/],
+    [
+      'a duplicate key inside the actor',
+      (ls) => ls.map((l, i) => (i === 1 ? l.replace('"actor":{', '"actor":{"name":"Ciso",') : l)),
+      /record 2 \(line 2\) has the key "actor.name" twice/,
+    ],
     [
       'a gap in seq (7 → 1000000, re-numbered and re-chained after it)',
       (ls) => {
@@ -165,7 +249,15 @@ describe('tamper-evident audit log', () => {
   });
 
   it('`timebox audit verify` names the first broken record and exits 3 for an edit, a deletion, an insertion and a reordering', async () => {
-    const picked = cases.filter(([name]) => ['an edited reason', 'a deleted record', 'a well-forged inserted record (valid hash, chained to the one before)', 'two records swapped', "the last record deleted (caught by the store's numbering)"].includes(name));
+    const picked = cases.filter(([name]) =>
+      [
+        'an edited reason',
+        'a deleted record',
+        'a well-forged inserted record (valid hash, chained to the one before)',
+        'two records swapped',
+        "the last record deleted (caught by the store's numbering)",
+      ].includes(name),
+    );
     expect(picked).toHaveLength(5);
     const runs = await Promise.all(
       picked.map(async ([, tamper, expected]) => {
@@ -210,7 +302,9 @@ describe('tamper-evident audit log', () => {
     writeLines(file, lines(file).slice(0, -2));
     rmSync(path.join(path.dirname(file), 'timebox.json'));
     expect(await verifyAuditFile(file)).toMatchObject({ ok: true }); // a chain alone cannot see a cut tail
-    expect((await verifyAuditFile(file, { anchors: [head] })).problem).toMatch(new RegExp(`record ${head.seq} \\(anchored\\) is missing`));
+    expect((await verifyAuditFile(file, { anchors: [head] })).problem).toMatch(
+      new RegExp(`record ${head.seq} \\(anchored\\) is missing`),
+    );
   });
 });
 
@@ -226,11 +320,45 @@ describe('timebox audit export', () => {
     const megan = { id: users.megan.aadObjectId, name: 'Megan Bowen', upn: 'meganb@example.com' };
     const alex = { id: users.alex.aadObjectId, name: 'Alex Wilber', upn: 'alex@example.com' };
     const events: RequestEvent[] = [
-      { type: 'submitted', requestId: 'R-AAAAA1', at: T, actor: alex, reason: '=HYPERLINK("https://evil.example","click")', detail: { group: 'db-read', duration: '1h' } },
-      { type: 'approved', requestId: 'R-AAAAA1', at: T + 60_000, actor: megan, detail: { approvals: 1, required: 1 } },
-      { type: 'submitted', requestId: 'R-BBBBB2', at: T + DAY, actor: alex, reason: 'multi\nline, with "quotes"', detail: { group: 'sandbox', duration: '2h' } },
-      { type: 'refused', requestId: 'R-BBBBB2', at: T + DAY + 1000, actor: megan, reason: '+cmd|calc', detail: { action: 'approve', code: 'AUTH.NOT_APPROVER' } },
-      { type: 'submitted', requestId: 'R-CCCCC3', at: T + 2 * DAY, actor: alex, reason: '@SUM(A1)', detail: { group: 'db-read', duration: '30m' } },
+      {
+        type: 'submitted',
+        requestId: 'R-AAAAA1',
+        at: T,
+        actor: alex,
+        reason: '=HYPERLINK("https://evil.example","click")',
+        detail: { group: 'db-read', duration: '1h' },
+      },
+      {
+        type: 'approved',
+        requestId: 'R-AAAAA1',
+        at: T + 60_000,
+        actor: megan,
+        detail: { approvals: 1, required: 1 },
+      },
+      {
+        type: 'submitted',
+        requestId: 'R-BBBBB2',
+        at: T + DAY,
+        actor: alex,
+        reason: 'multi\nline, with "quotes"',
+        detail: { group: 'sandbox', duration: '2h' },
+      },
+      {
+        type: 'refused',
+        requestId: 'R-BBBBB2',
+        at: T + DAY + 1000,
+        actor: megan,
+        reason: '+cmd|calc',
+        detail: { action: 'approve', code: 'AUTH.NOT_APPROVER' },
+      },
+      {
+        type: 'submitted',
+        requestId: 'R-CCCCC3',
+        at: T + 2 * DAY,
+        actor: alex,
+        reason: '@SUM(A1)',
+        detail: { group: 'db-read', duration: '30m' },
+      },
       { type: 'expired', requestId: 'R-AAAAA1', at: T + 2 * DAY + 5, detail: {} },
     ];
     let prev = GENESIS_HASH;
@@ -266,7 +394,8 @@ describe('timebox audit export', () => {
     expect(text).toContain(`'@SUM(A1)`);
     // Every row's group comes from its request's submission.
     expect(text).toMatch(/\r\n6,2026-11-03T12:00:00\.005Z,expired,R-AAAAA1,db-read,/);
-    for (const cell of ['=1+1', '+1', '-1', '@x', '\tx', '\rx']) expect(csvField(cell).replace(/^"/, '')).toMatch(/^'/);
+    for (const cell of ['=1+1', '+1', '-1', '@x', '\tx', '\rx'])
+      expect(csvField(cell).replace(/^"/, '')).toMatch(/^'/);
   });
 
   it('JSON: an array of the records exactly as stored (hashes included)', async () => {
@@ -280,7 +409,15 @@ describe('timebox audit export', () => {
     const edited = path.join(dir, 'edited.jsonl');
     writeLines(
       edited,
-      lines(file).map((l, i) => (i === 1 ? JSON.stringify({ ...JSON.parse(l), approvedBy: 'CISO (by phone)', actor: { ...JSON.parse(l).actor, via: 'phone' } }) : l)),
+      lines(file).map((l, i) =>
+        i === 1
+          ? JSON.stringify({
+              ...JSON.parse(l),
+              approvedBy: 'CISO (by phone)',
+              actor: { ...JSON.parse(l).actor, via: 'phone' },
+            })
+          : l,
+      ),
     );
     let text = '';
     const out = new Writable({
@@ -295,13 +432,16 @@ describe('timebox audit export', () => {
     expect(JSON.parse(text)).toEqual(records(file));
     const cli = await runCli(['audit', 'export', '--file', edited, '--format', 'json']);
     expect(cli.code).toBe(3);
-    expect(cli.stderr).toMatch(/warning: .*record 2 \(line 2\) has a field the audit log never writes \("approvedBy"\)/);
+    expect(cli.stderr).toMatch(
+      /warning: .*record 2 \(line 2\) has a field the audit log never writes \("approvedBy"\)/,
+    );
     expect(cli.stderr).toMatch(/6 record\(s\) exported, 1 of them from lines verify refuses/);
     expect(cli.stdout).not.toMatch(/approvedBy/);
   }, 120_000);
 
   it('--since, --until and --group filter (since inclusive, until exclusive)', async () => {
-    const seqs = async (options: Parameters<typeof exportAudit>[1]) => (JSON.parse((await collect({ ...options, format: 'json' })).text) as AuditRecord[]).map((r) => r.seq);
+    const seqs = async (options: Parameters<typeof exportAudit>[1]) =>
+      (JSON.parse((await collect({ ...options, format: 'json' })).text) as AuditRecord[]).map((r) => r.seq);
     expect(await seqs({ format: 'json', since: T + DAY })).toEqual([3, 4, 5, 6]);
     expect(await seqs({ format: 'json', until: T + DAY })).toEqual([1, 2]);
     expect(await seqs({ format: 'json', since: T + DAY, until: T + 2 * DAY })).toEqual([3, 4]);
@@ -315,17 +455,45 @@ describe('timebox audit export', () => {
     expect(parseTimeBound('2026-11-01', now)).toBe(Date.UTC(2026, 10, 1));
     expect(parseTimeBound('2026-11-01T12:00:00Z', now)).toBe(T);
     expect(parseTimeBound('7d', now)).toBe(now - 7 * DAY);
-    for (const bad of ['yesterday', '2026-13-45', '', '7 days']) expect(() => parseTimeBound(bad, now)).toThrow(/is not a time/);
+    for (const bad of ['yesterday', '2026-13-45', '', '7 days'])
+      expect(() => parseTimeBound(bad, now)).toThrow(/is not a time/);
   });
 
   it('through the CLI: csv to stdout, json to a file, filters applied', async () => {
     const out = path.join(dir, 'export.json');
     const [csv, json] = await Promise.all([
-      runCli(['audit', 'export', '--file', file, '--format', 'csv', '--group', 'db-read', '--since', '2026-11-02']),
-      runCli(['audit', 'export', '--file', file, '--format', 'json', '--until', '2026-11-02T12:00:01.001Z', '--out', out]),
+      runCli([
+        'audit',
+        'export',
+        '--file',
+        file,
+        '--format',
+        'csv',
+        '--group',
+        'db-read',
+        '--since',
+        '2026-11-02',
+      ]),
+      runCli([
+        'audit',
+        'export',
+        '--file',
+        file,
+        '--format',
+        'json',
+        '--until',
+        '2026-11-02T12:00:01.001Z',
+        '--out',
+        out,
+      ]),
     ]);
     expect(csv.code).toBe(0);
-    expect(csv.stdout.trim().split('\r\n').map((l) => l.split(',')[0])).toEqual(['seq', '5', '6']);
+    expect(
+      csv.stdout
+        .trim()
+        .split('\r\n')
+        .map((l) => l.split(',')[0]),
+    ).toEqual(['seq', '5', '6']);
     expect(csv.stderr).toContain('2 record(s) exported');
     expect(json.code).toBe(0);
     expect((JSON.parse(readFileSync(out, 'utf8')) as AuditRecord[]).map((r) => r.seq)).toEqual([1, 2, 3, 4]);

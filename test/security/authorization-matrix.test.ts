@@ -21,7 +21,14 @@ const OTHER_TENANT = 'f0000000-0000-4000-8000-00000000bad1';
 const VERBS = ['approve', 'deny', 'cancel', 'extend', 'release', 'revoke', 'acknowledge', 'claim'] as const;
 type Verb = (typeof VERBS)[number];
 
-const ACTORS = ['requester', 'approver', 'admin', 'bystander', 'other tenant', 'requester who is an approver'] as const;
+const ACTORS = [
+  'requester',
+  'approver',
+  'admin',
+  'bystander',
+  'other tenant',
+  'requester who is an approver',
+] as const;
 type Actor = (typeof ACTORS)[number];
 
 const STATES = [
@@ -50,14 +57,50 @@ const ALLOWED: Record<Verb, Array<{ actors: Actor[]; states: State[]; event: str
   ],
   deny: [
     { actors: ['approver', 'requester who is an approver'], states: ['pending'], event: 'denied' },
-    { actors: ['approver', 'requester who is an approver'], states: ['active, extension asked'], event: 'extension_denied' },
+    {
+      actors: ['approver', 'requester who is an approver'],
+      states: ['active, extension asked'],
+      event: 'extension_denied',
+    },
   ],
-  cancel: [{ actors: ['requester', 'requester who is an approver'], states: ['pending', 'pending, 1 of 2 (approver voted)'], event: 'cancelled' }],
-  extend: [{ actors: ['requester', 'requester who is an approver'], states: ['active', 'active break-glass'], event: 'extension_requested' }],
-  release: [{ actors: ['requester', 'requester who is an approver'], states: ['approved', 'active', 'active, extension asked', 'active break-glass'], event: 'released' }],
-  revoke: [{ actors: ['approver', 'admin', 'requester who is an approver'], states: ['approved', 'active', 'active, extension asked', 'active break-glass'], event: 'revoked' }],
-  acknowledge: [{ actors: ['approver', 'admin'], states: ['active break-glass', 'expired break-glass'], event: 'acknowledged' }],
-  claim: [{ actors: ['approver'], states: ['pending', 'pending, 1 of 2 (approver voted)'], event: 'claimed' }],
+  cancel: [
+    {
+      actors: ['requester', 'requester who is an approver'],
+      states: ['pending', 'pending, 1 of 2 (approver voted)'],
+      event: 'cancelled',
+    },
+  ],
+  extend: [
+    {
+      actors: ['requester', 'requester who is an approver'],
+      states: ['active', 'active break-glass'],
+      event: 'extension_requested',
+    },
+  ],
+  release: [
+    {
+      actors: ['requester', 'requester who is an approver'],
+      states: ['approved', 'active', 'active, extension asked', 'active break-glass'],
+      event: 'released',
+    },
+  ],
+  revoke: [
+    {
+      actors: ['approver', 'admin', 'requester who is an approver'],
+      states: ['approved', 'active', 'active, extension asked', 'active break-glass'],
+      event: 'revoked',
+    },
+  ],
+  acknowledge: [
+    {
+      actors: ['approver', 'admin'],
+      states: ['active break-glass', 'expired break-glass'],
+      event: 'acknowledged',
+    },
+  ],
+  claim: [
+    { actors: ['approver'], states: ['pending', 'pending, 1 of 2 (approver voted)'], event: 'claimed' },
+  ],
 };
 
 function allowedEvent(verb: Verb, actor: Actor, state: State): string | undefined {
@@ -82,14 +125,37 @@ const CLICKER: Record<Actor, { user: TeamsUser; tenant: string }> = {
 let seq = 0;
 function fixture(state: State, requester: Person): AccessRequest {
   const id = `R-MX${(seq++).toString(36).toUpperCase().padStart(4, '0')}`;
-  const base = { id, tenantId: TENANT, requester, createdAt: Date.now() - 10 * 60_000, justification: 'matrix fixture: checking the orders table' };
+  const base = {
+    id,
+    tenantId: TENANT,
+    requester,
+    createdAt: Date.now() - 10 * 60_000,
+    justification: 'matrix fixture: checking the orders table',
+  };
   const group = { alias: 'db-read', id: GROUPS.dbRead, displayName: 'Production DB (read)' };
   const status = state.split(/[ ,]/)[0] as AccessRequest['status'];
   const request = aRequestIn(status, { ...base, group, ticket: undefined });
   request.version = 0;
-  if (state === 'pending, 1 of 2 (approver voted)') Object.assign(request, { approvalsRequired: 2, votes: [{ by: MEGAN, decision: 'approve', at: Date.now() - 60_000 }] });
-  if (state === 'active, extension asked') request.pendingExtension = { by: requester, at: Date.now() - 60_000, addedMs: 30 * 60_000, reason: 'need a bit longer', votes: [], n: 1 };
-  if (state.includes('break-glass')) Object.assign(request, { kind: 'break_glass', votes: [], resolution: { at: request.createdAt, reason: request.justification } });
+  if (state === 'pending, 1 of 2 (approver voted)')
+    Object.assign(request, {
+      approvalsRequired: 2,
+      votes: [{ by: MEGAN, decision: 'approve', at: Date.now() - 60_000 }],
+    });
+  if (state === 'active, extension asked')
+    request.pendingExtension = {
+      by: requester,
+      at: Date.now() - 60_000,
+      addedMs: 30 * 60_000,
+      reason: 'need a bit longer',
+      votes: [],
+      n: 1,
+    };
+  if (state.includes('break-glass'))
+    Object.assign(request, {
+      kind: 'break_glass',
+      votes: [],
+      resolution: { at: request.createdAt, reason: request.justification },
+    });
   return request;
 }
 
@@ -122,11 +188,15 @@ interface Observation {
 }
 const observed: Observation[] = [];
 
-
 /** The store allows one open request per person and group: close what a cell left open before the next one is seeded. */
 async function closeOpen(h: Harness): Promise<void> {
   for (const r of await h.bot.store.listOpen()) {
-    await h.bot.store.commit({ request: { ...r, status: 'cancelled' as AccessRequest['status'] }, expectedVersion: r.version, events: [], effects: [] });
+    await h.bot.store.commit({
+      request: { ...r, status: 'cancelled' as AccessRequest['status'] },
+      expectedVersion: r.version,
+      events: [],
+      effects: [],
+    });
   }
 }
 
@@ -146,7 +216,12 @@ describe.each(VERBS)('authorization matrix: %s', (verb) => {
   it.each(cells)(`${verb} by %s on a request that is %s`, async (actor, state) => {
     const requester = actor === 'requester who is an approver' ? MEGAN : ALEX;
     await closeOpen(h);
-    const seeded = await h.bot.store.commit({ request: fixture(state, requester), expectedVersion: null, events: [], effects: [] });
+    const seeded = await h.bot.store.commit({
+      request: fixture(state, requester),
+      expectedVersion: null,
+      events: [],
+      effects: [],
+    });
     const before = snapshot(await h.bot.store.get(seeded.id));
     const auditBefore = (await auditOf(h)).length;
     const { user, tenant } = CLICKER[actor];
@@ -154,11 +229,16 @@ describe.each(VERBS)('authorization matrix: %s', (verb) => {
     if (!clients.has(key)) clients.set(key, new TeamsClient(h.bot.url, h.connector.url, tenant));
     const teams = clients.get(key)!;
     const personal = verb === 'cancel' || verb === 'extend' || verb === 'release';
-    const where = personal ? { conversationId: personalChatOf(user), personal: true } : { conversationId: CHANNEL.channelId };
+    const where = personal
+      ? { conversationId: personalChatOf(user), personal: true }
+      : { conversationId: CHANNEL.channelId };
 
     // A decision button names the decision its card showed: the one pending in that state (a
     // button for another one is refused whoever clicks it: see stale-decisions.test.ts).
-    const subject = verb === 'approve' || verb === 'deny' ? { subject: state === 'active, extension asked' ? 'extension:1' : 'request' } : {};
+    const subject =
+      verb === 'approve' || verb === 'deny'
+        ? { subject: state === 'active, extension asked' ? 'extension:1' : 'request' }
+        : {};
     const res = await teams.click(user, verb, { requestId: seeded.id, ...DATA[verb], ...subject }, where);
     await h.bot.settled();
 
@@ -174,7 +254,11 @@ describe.each(VERBS)('authorization matrix: %s', (verb) => {
     if (expected) {
       expect(snapshot(after)).not.toBe(before);
       expect(after!.version).toBeGreaterThan(seeded.version);
-      expect(newAudit.filter((r) => r.requestId === seeded.id && r.type === expected && r.actor?.id === user.aadObjectId)).toHaveLength(1);
+      expect(
+        newAudit.filter(
+          (r) => r.requestId === seeded.id && r.type === expected && r.actor?.id === user.aadObjectId,
+        ),
+      ).toHaveLength(1);
       expect(newAudit.filter((r) => r.type === 'refused')).toEqual([]);
       return;
     }
@@ -187,7 +271,10 @@ describe.each(VERBS)('authorization matrix: %s', (verb) => {
     expect(refusal!.reason).toBeTruthy();
     if (actor === 'other tenant') {
       expect(refusal!.actor).toBeUndefined();
-      expect(refusal!.detail).toMatchObject({ code: 'AUTH.WRONG_TENANT', claimed: { aadObjectId: user.aadObjectId, tenantId: OTHER_TENANT } });
+      expect(refusal!.detail).toMatchObject({
+        code: 'AUTH.WRONG_TENANT',
+        claimed: { aadObjectId: user.aadObjectId, tenantId: OTHER_TENANT },
+      });
       // ...another tenant learns nothing about the request...
       expect(text).toMatch(/another tenant/i);
       expect(text).not.toContain('matrix fixture');
@@ -212,9 +299,13 @@ describe.each(VERBS)('authorization matrix: %s', (verb) => {
 afterAll(() => {
   // The matrix as observed: one line per verb and actor, ✓ where the request changed.
   const lines = VERBS.flatMap((verb) =>
-    ACTORS.map((actor) => `${verb.padEnd(12)}${actor.padEnd(30)}${STATES.map((state) => (observed.find((o) => o.verb === verb && o.actor === actor && o.state === state)?.changed ? '✓' : '·')).join(' ')}`),
+    ACTORS.map(
+      (actor) =>
+        `${verb.padEnd(12)}${actor.padEnd(30)}${STATES.map((state) => (observed.find((o) => o.verb === verb && o.actor === actor && o.state === state)?.changed ? '✓' : '·')).join(' ')}`,
+    ),
   );
-  if (process.env.TIMEBOX_PRINT_MATRIX) console.log(`${observed.length} cells; states: ${STATES.join(' | ')}\n${lines.join('\n')}`);
+  if (process.env.TIMEBOX_PRINT_MATRIX)
+    console.log(`${observed.length} cells; states: ${STATES.join(' | ')}\n${lines.join('\n')}`);
 });
 
 describe('authorization through chat commands: the same rules, refusals audited', () => {
@@ -233,7 +324,12 @@ describe('authorization through chat commands: the same rules, refusals audited'
     ['the requester', users.alex, true],
   ] as const)('"cancel <id>" by %s', async (_who, user, allowed) => {
     await closeOpen(h);
-    const seeded = await h.bot.store.commit({ request: fixture('pending', ALEX), expectedVersion: null, events: [], effects: [] });
+    const seeded = await h.bot.store.commit({
+      request: fixture('pending', ALEX),
+      expectedVersion: null,
+      events: [],
+      effects: [],
+    });
     const auditBefore = (await auditOf(h)).length;
     await h.teams.say(user, `cancel ${seeded.id.toLowerCase()}`);
     await h.bot.settled();
@@ -245,7 +341,14 @@ describe('authorization through chat commands: the same rules, refusals audited'
     } else {
       expect(after?.status).toBe('pending');
       expect(after?.version).toBe(seeded.version);
-      expect(newAudit).toEqual([expect.objectContaining({ type: 'refused', requestId: seeded.id, actor: expect.objectContaining({ id: user.aadObjectId }), detail: expect.objectContaining({ action: 'cancel', code: 'AUTH.NOT_REQUESTER' }) })]);
+      expect(newAudit).toEqual([
+        expect.objectContaining({
+          type: 'refused',
+          requestId: seeded.id,
+          actor: expect.objectContaining({ id: user.aadObjectId }),
+          detail: expect.objectContaining({ action: 'cancel', code: 'AUTH.NOT_REQUESTER' }),
+        }),
+      ]);
       const reply = h.connector.sentTo(personalChatOf(user)).at(-1);
       expect(reply?.activity.text).toMatch(/is not yours: only the person who asked for it can cancel it/i);
       expect(reply?.activity.text).not.toMatch(/alex/i); // the refusal names nobody (finding 5 of issue 19)
@@ -254,11 +357,18 @@ describe('authorization through chat commands: the same rules, refusals audited'
 
   it('"release" and "extend" act only on the sender\'s own grant: someone else\'s is out of reach', async () => {
     await closeOpen(h);
-    const grant = await h.bot.store.commit({ request: fixture('active', ALEX), expectedVersion: null, events: [], effects: [] });
+    const grant = await h.bot.store.commit({
+      request: fixture('active', ALEX),
+      expectedVersion: null,
+      events: [],
+      effects: [],
+    });
     for (const text of ['release db-read', 'extend db-read by 30m']) {
       await h.teams.say(users.lynne, text);
       await h.bot.settled();
-      expect(h.connector.sentTo(personalChatOf(users.lynne)).at(-1)?.activity.text).toMatch(/no active grant for db-read/i);
+      expect(h.connector.sentTo(personalChatOf(users.lynne)).at(-1)?.activity.text).toMatch(
+        /no active grant for db-read/i,
+      );
     }
     expect((await h.bot.store.get(grant.id))?.version).toBe(grant.version);
   });

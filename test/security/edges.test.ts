@@ -26,7 +26,10 @@ describe('only Microsoft Teams activities of the configured tenant are acted on'
     logger = new RecordingLogger();
     ({ h, channel, teams } = await startProduction({}, undefined, { logger }));
     await teams.say(users.alex, 'request prod-admin for 1h ticket INC-42 because the webchat test');
-    request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard), 'approval card posted');
+    request = await waitFor(
+      async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard),
+      'approval card posted',
+    );
   });
   afterAll(async () => {
     await h.close();
@@ -35,17 +38,38 @@ describe('only Microsoft Teams activities of the configured tenant are acted on'
   });
 
   /** Megan (an approver of prod-admin) clicks Approve, from wherever `change` says. */
-  function approveFrom(change: (activity: Record<string, unknown>) => Record<string, unknown>): Record<string, unknown> {
-    const click = { ...teams.message(users.megan, ''), type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'approve', data: { requestId: request.id, subject: 'request' } }, trigger: 'manual' } };
+  function approveFrom(
+    change: (activity: Record<string, unknown>) => Record<string, unknown>,
+  ): Record<string, unknown> {
+    const click = {
+      ...teams.message(users.megan, ''),
+      type: 'invoke',
+      name: 'adaptiveCard/action',
+      value: {
+        action: {
+          type: 'Action.Execute',
+          verb: 'approve',
+          data: { requestId: request.id, subject: 'request' },
+        },
+        trigger: 'manual',
+      },
+    };
     return change(click);
   }
 
   async function refusals(code: string) {
-    return (await h.audit()).filter((r) => r.type === 'refused' && (r.detail as { code?: string } | undefined)?.code === code);
+    return (await h.audit()).filter(
+      (r) => r.type === 'refused' && (r.detail as { code?: string } | undefined)?.code === code,
+    );
   }
 
   it('a Web Chat approve, signed with a key endorsed for webchat, tenant only in channelData: 403, nothing changes, audited once per conversation', async () => {
-    const webchat = approveFrom((a) => ({ ...a, channelId: 'webchat', conversation: { id: 'webchat-conversation-1' }, channelData: { tenant: { id: TENANT } } }));
+    const webchat = approveFrom((a) => ({
+      ...a,
+      channelId: 'webchat',
+      conversation: { id: 'webchat-conversation-1' },
+      channelData: { tenant: { id: TENANT } },
+    }));
     const token = channel.token({ appId: APP_ID, serviceUrl: h.connector.url }, channel.webchatKey);
     const directoryCalls = h.directory.calls.length;
     for (let i = 0; i < 3; i++) {
@@ -60,19 +84,31 @@ describe('only Microsoft Teams activities of the configured tenant are acted on'
     expect(h.directory.calls.slice(directoryCalls).filter((c) => c.method !== 'GET')).toEqual([]);
     const audited = await refusals('AUTH.NOT_TEAMS');
     expect(audited).toHaveLength(1);
-    expect(audited[0]).toMatchObject({ detail: { action: 'activity', channelId: 'webchat', conversationId: 'webchat-conversation-1' } });
+    expect(audited[0]).toMatchObject({
+      detail: { action: 'activity', channelId: 'webchat', conversationId: 'webchat-conversation-1' },
+    });
     expect(audited.some((r) => r.actor)).toBe(false); // nobody is named as the actor of a refused channel
   });
 
   it('a Direct Line activity is refused the same way', async () => {
-    const directline = approveFrom((a) => ({ ...a, channelId: 'directline', conversation: { id: 'dl-1', tenantId: TENANT } }));
-    const res = await teams.post(directline, { token: channel.token({ appId: APP_ID, serviceUrl: h.connector.url }, channel.webchatKey) });
+    const directline = approveFrom((a) => ({
+      ...a,
+      channelId: 'directline',
+      conversation: { id: 'dl-1', tenantId: TENANT },
+    }));
+    const res = await teams.post(directline, {
+      token: channel.token({ appId: APP_ID, serviceUrl: h.connector.url }, channel.webchatKey),
+    });
     expect(res.status).toBe(403);
     expect((await h.bot.store.get(request.id))?.votes).toEqual([]);
   });
 
   it('a Teams activity that names the tenant only in channelData (no conversation.tenantId): 403, nothing changes', async () => {
-    const noTenant = approveFrom((a) => ({ ...a, conversation: { id: 'a:personal-megan', conversationType: 'personal' }, channelData: { tenant: { id: TENANT } } }));
+    const noTenant = approveFrom((a) => ({
+      ...a,
+      conversation: { id: 'a:personal-megan', conversationType: 'personal' },
+      channelData: { tenant: { id: TENANT } },
+    }));
     const res = await teams.post(noTenant);
     expect(res.status).toBe(403);
     await h.bot.settled();
@@ -82,7 +118,11 @@ describe('only Microsoft Teams activities of the configured tenant are acted on'
 
   it('a Teams activity whose two tenant fields disagree: refused by the bot, nothing changes, audited', async () => {
     const before = (await refusals('AUTH.WRONG_TENANT')).length;
-    const split = approveFrom((a) => ({ ...a, conversation: { id: 'a:personal-megan-2', conversationType: 'personal', tenantId: TENANT }, channelData: { tenant: { id: '0ther000-0000-4000-8000-000000000000' } } }));
+    const split = approveFrom((a) => ({
+      ...a,
+      conversation: { id: 'a:personal-megan-2', conversationType: 'personal', tenantId: TENANT },
+      channelData: { tenant: { id: '0ther000-0000-4000-8000-000000000000' } },
+    }));
     const res = await teams.post(split);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/another tenant/);
@@ -95,27 +135,47 @@ describe('only Microsoft Teams activities of the configured tenant are acted on'
     const res = await teams.post(approveFrom((a) => a));
     expect(res.status).toBe(200);
     await h.bot.settled();
-    expect((await h.bot.store.get(request.id))?.votes).toEqual([expect.objectContaining({ by: expect.objectContaining({ id: users.megan.aadObjectId }) })]);
+    expect((await h.bot.store.get(request.id))?.votes).toEqual([
+      expect.objectContaining({ by: expect.objectContaining({ id: users.megan.aadObjectId }) }),
+    ]);
   });
 
   it("the bot's own Entra token for the Bot Connector, replayed to it: 401, not a 500", async () => {
     // What Entra issues the bot for its outbound calls: its tenant's issuer, the connector's audience, its own appid.
-    const outbound = signJwt({ iss: BOTFRAMEWORK_TENANT_ISSUER, aud: 'https://api.botframework.com', appid: APP_ID, ver: '1.0', tid: TENANT, nbf: Math.floor(Date.now() / 1000) - 60, exp: Math.floor(Date.now() / 1000) + 3600 }, channel.emulatorKey);
+    const outbound = signJwt(
+      {
+        iss: BOTFRAMEWORK_TENANT_ISSUER,
+        aud: 'https://api.botframework.com',
+        appid: APP_ID,
+        ver: '1.0',
+        tid: TENANT,
+        nbf: Math.floor(Date.now() / 1000) - 60,
+        exp: Math.floor(Date.now() / 1000) + 3600,
+      },
+      channel.emulatorKey,
+    );
     const res = await teams.post(teams.message(users.alex, 'help'), { token: outbound });
     expect(res.status).toBe(401);
   });
 
-  it('every refused token: 401 with Timebox\'s own short text, one JSON log line without keys or stacks, nothing on stderr', async () => {
+  it("every refused token: 401 with Timebox's own short text, one JSON log line without keys or stacks, nothing on stderr", async () => {
     for (const spy of stderr) spy.mockClear();
     logger.entries.length = 0;
     const wrongKey = channel.token({ appId: APP_ID, serviceUrl: h.connector.url }, channel.emulatorKey); // unknown kid for the channel's JWKS
     const badSignature = `${channel.token({ appId: APP_ID, serviceUrl: h.connector.url }).slice(0, -8)}AAAAAAAA`;
-    const expired = channel.token({ appId: APP_ID, serviceUrl: h.connector.url, expiresIn: -600, notBeforeIn: -4000 });
+    const expired = channel.token({
+      appId: APP_ID,
+      serviceUrl: h.connector.url,
+      expiresIn: -600,
+      notBeforeIn: -4000,
+    });
     for (const token of [wrongKey, badSignature, expired, 'not.a.jwt']) {
       const res = await teams.post(teams.message(users.alex, 'help'), { token });
       expect(res.status).toBe(401);
       const body = await res.text();
-      expect(JSON.parse(body)).toEqual({ error: 'Unauthorized: Timebox accepts only activities the Bot Framework signed for this bot.' });
+      expect(JSON.parse(body)).toEqual({
+        error: 'Unauthorized: Timebox accepts only activities the Bot Framework signed for this bot.',
+      });
     }
     for (const spy of stderr) expect(spy).not.toHaveBeenCalled();
     const lines = logger.entries.filter((e) => e.msg === 'activity refused: not authenticated');
@@ -141,7 +201,7 @@ describe('local mode: a non-Teams activity is refused too', () => {
   });
 });
 
-describe('a request\'s details go only to its requester, its approvers and admins (finding 5)', () => {
+describe("a request's details go only to its requester, its approvers and admins (finding 5)", () => {
   let h: Harness;
   let request: AccessRequest;
   const SECRET = 'rotate-the-payroll-db-credentials-7731';
@@ -149,7 +209,10 @@ describe('a request\'s details go only to its requester, its approvers and admin
   beforeAll(async () => {
     h = await startHarness();
     await h.teams.say(users.alex, `request prod-admin for 1h ticket INC-77 because ${SECRET}`);
-    request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard && r.receiptCard), 'approval card and receipt posted');
+    request = await waitFor(
+      async () => (await h.bot.store.listOpen()).find((r) => r.approvalCard && r.receiptCard),
+      'approval card and receipt posted',
+    );
   });
   afterAll(async () => {
     await h.close();
@@ -162,14 +225,25 @@ describe('a request\'s details go only to its requester, its approvers and admin
   };
 
   it('a refresh from someone else, naming the id: only the status', async () => {
-    const res = await h.teams.click(users.lynne, 'refresh', { requestId: request.id }, personal(users.lynne), 'automatic');
+    const res = await h.teams.click(
+      users.lynne,
+      'refresh',
+      { requestId: request.id },
+      personal(users.lynne),
+      'automatic',
+    );
     expect(res.status).toBe(200);
     expect(leaks(res.body)).toEqual([]);
     expect(JSON.stringify(res.body)).toContain(`Request ${request.id} is pending.`);
   });
 
   it("a click that names someone's receipt as its replyToId: only the status", async () => {
-    const res = await h.teams.click(users.lynne, 'refresh', { requestId: request.id }, { ...personal(users.lynne), replyToId: request.receiptCard!.activityId });
+    const res = await h.teams.click(
+      users.lynne,
+      'refresh',
+      { requestId: request.id },
+      { ...personal(users.lynne), replyToId: request.receiptCard!.activityId },
+    );
     expect(leaks(res.body)).toEqual([]);
   });
 
@@ -194,13 +268,25 @@ describe('a request\'s details go only to its requester, its approvers and admin
       expect(JSON.stringify(res.body)).toContain(SECRET);
     }
     // The requester's own chat answers with their status card, which shows the ticket.
-    const own = await h.teams.click(users.alex, 'refresh', { requestId: request.id }, personal(users.alex), 'automatic');
+    const own = await h.teams.click(
+      users.alex,
+      'refresh',
+      { requestId: request.id },
+      personal(users.alex),
+      'automatic',
+    );
     expect(JSON.stringify(own.body)).toContain('INC-77');
-    const receipt = await h.teams.click(users.alex, 'refresh', { requestId: request.id }, { ...personal(users.alex), replyToId: request.receiptCard!.activityId }, 'automatic');
+    const receipt = await h.teams.click(
+      users.alex,
+      'refresh',
+      { requestId: request.id },
+      { ...personal(users.alex), replyToId: request.receiptCard!.activityId },
+      'automatic',
+    );
     expect(JSON.stringify(receipt.body)).toContain(SECRET);
   });
 
-  it('anyone on the approval card itself, in the approvers\' channel, sees what the channel already shows', async () => {
+  it("anyone on the approval card itself, in the approvers' channel, sees what the channel already shows", async () => {
     const res = await h.clickOnCard(users.lynne, 'refresh', request);
     expect(JSON.stringify(res.body)).toContain(SECRET);
   });

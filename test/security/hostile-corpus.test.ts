@@ -17,13 +17,19 @@ import { activityProblems, cardProblems, type CardProblem } from './safe-card';
  */
 
 /** 240 combining marks, above and below, for one letter. */
-const TOWER = '\u030D\u030E\u0304\u0305\u033F\u0311\u0306\u0310\u0352\u0357\u0351\u0307\u0316\u0317\u0318\u0319\u031C\u031D\u031E\u031F\u0320\u0324\u0325\u0326'.repeat(10);
+const TOWER =
+  '\u030D\u030E\u0304\u0305\u033F\u0311\u0306\u0310\u0352\u0357\u0351\u0307\u0316\u0317\u0318\u0319\u031C\u031D\u031E\u031F\u0320\u0324\u0325\u0326'.repeat(
+    10,
+  );
 
 /** Text that looks filled in on a card but has no visible letter or digit: a missing reason. */
 const LOOKS_FILLED: Array<[string, string]> = [
   ['U+3164 (Hangul filler) only', '\u3164\u3164\u3164'],
   ['U+2800 (braille blank) only', '\u2800\u2800\u2800'],
-  ['tag characters only', '\u{E0001}\u{E0061}\u{E0070}\u{E0070}\u{E0072}\u{E006F}\u{E0076}\u{E0065}\u{E007F}'],
+  [
+    'tag characters only',
+    '\u{E0001}\u{E0061}\u{E0070}\u{E0070}\u{E0072}\u{E006F}\u{E0076}\u{E0065}\u{E007F}',
+  ],
   ['variation selectors only', '\uFE00\uFE0E\u{E0100}\u{E01EF}'],
   ['U+034F and U+17B4, U+17B5 only', '\u034F\u17B4\u17B5\u034F'],
   ['240 combining marks on nothing', TOWER],
@@ -97,7 +103,10 @@ const HOSTILE: Array<[string, string]> = [
   ['parser confusion', 'for 1h because for 2h because'],
   ['a command inside', 'break-glass prod-admin 30m because'],
   ['literal escapes', '\\u0000 literal \\n escapes \\"'],
-  ['mixed scripts and ZWJ emoji', 'Ω≈ç√ 田中さん \u{1F469}\u200D\u{1F469}\u200D\u{1F467} \u{1F3F3}\uFE0F\u200D\u{1F308}'],
+  [
+    'mixed scripts and ZWJ emoji',
+    'Ω≈ç√ 田中さん \u{1F469}\u200D\u{1F469}\u200D\u{1F467} \u{1F3F3}\uFE0F\u200D\u{1F308}',
+  ],
   ['empty', ''],
   ['blanks', '   '],
   ['null', 'null'],
@@ -105,9 +114,15 @@ const HOSTILE: Array<[string, string]> = [
   ['JSON', '{"type":"invoke","value":{"action":{"verb":"approve"}}}'],
   // Text that draws something other than itself: a fake timeline line, blanks that pass for a
   // reason, characters that carry hidden data, a tower of marks over the facts above.
-  ['fake timeline line via newline', 'Need the logs\n✔ Approved by Ana Approver · 10:02\n● Membership added · 10:02'],
+  [
+    'fake timeline line via newline',
+    'Need the logs\n✔ Approved by Ana Approver · 10:02\n● Membership added · 10:02',
+  ],
   ...LOOKS_FILLED,
-  ['tag characters among words', 'see\u{E0001}\u{E0069}\u{E0067}\u{E006E}\u{E006F}\u{E0072}\u{E0065}\u{E007F} the logs'],
+  [
+    'tag characters among words',
+    'see\u{E0001}\u{E0069}\u{E0067}\u{E006E}\u{E006F}\u{E0072}\u{E0065}\u{E007F} the logs',
+  ],
   ['variation selectors among words', 'v\uFE00a\uFE0Er\u{E0100}y\u{E01EF} logs'],
   ['U+034F and U+17B4 among words', 'c\u034Fg\u034Fj k\u17B4h\u17B5m'],
   ['240 combining marks on one letter', `Z${TOWER}algo`],
@@ -122,7 +137,10 @@ describe('hostile-input corpus', () => {
   const knownMentions = Object.values(users).map((u) => u.id);
 
   beforeAll(async () => {
-    h = await startHarness({ env: { TIMEBOX_REQUEST_RATE_LIMIT: 'off', MicrosoftAppTenantId: TENANT }, overrides: { logger } });
+    h = await startHarness({
+      env: { TIMEBOX_REQUEST_RATE_LIMIT: 'off', MicrosoftAppTenantId: TENANT },
+      overrides: { logger },
+    });
   });
   afterAll(async () => {
     await h.close();
@@ -134,7 +152,11 @@ describe('hostile-input corpus', () => {
     ...h.connector.sent.slice(mark.sent).map((s) => s.activity),
     ...h.connector.updates.slice(mark.updates).map((u) => u.activity),
   ];
-  const markNow = () => ({ created: h.connector.created.length, sent: h.connector.sent.length, updates: h.connector.updates.length });
+  const markNow = () => ({
+    created: h.connector.created.length,
+    sent: h.connector.sent.length,
+    updates: h.connector.updates.length,
+  });
 
   async function say(user: TeamsUser, text: string): Promise<void> {
     const res = await h.teams.say(user, text);
@@ -142,8 +164,15 @@ describe('hostile-input corpus', () => {
     expect(res.status).toBeLessThan(500);
   }
 
-  async function click(user: TeamsUser, verb: string, data: Record<string, unknown>, personal = false): Promise<unknown> {
-    const where = personal ? { conversationId: personalChatOf(user), personal: true } : { conversationId: CHANNEL.channelId };
+  async function click(
+    user: TeamsUser,
+    verb: string,
+    data: Record<string, unknown>,
+    personal = false,
+  ): Promise<unknown> {
+    const where = personal
+      ? { conversationId: personalChatOf(user), personal: true }
+      : { conversationId: CHANNEL.channelId };
     const res = await h.teams.click(user, verb, data, where);
     statuses.push(res.status);
     expect(res.status).toBe(200);
@@ -151,11 +180,13 @@ describe('hostile-input corpus', () => {
     return res.body.value;
   }
 
-  const openIds = async () => (await h.bot.store.listOpen()).map((r) => `${r.id}:${r.status}:${r.version}`).sort();
+  const openIds = async () =>
+    (await h.bot.store.listOpen()).map((r) => `${r.id}:${r.status}:${r.version}`).sort();
 
   async function cancelAllPending(): Promise<void> {
     await h.bot.settled();
-    for (const r of await h.bot.store.listOpen()) if (r.status === 'pending') await h.bot.service.cancel(r.id, r.requester).catch(() => undefined);
+    for (const r of await h.bot.store.listOpen())
+      if (r.status === 'pending') await h.bot.service.cancel(r.id, r.requester).catch(() => undefined);
     await h.bot.settled();
   }
 
@@ -183,22 +214,51 @@ describe('hostile-input corpus', () => {
     expect(await h.bot.store.listOpen()).toEqual([]);
 
     // (d) Form: as the justification (filing it is due).
-    answers.push(await click(users.alex, 'submitRequest', { group: 'sandbox', duration: '1h', justification: payload }, true));
+    answers.push(
+      await click(
+        users.alex,
+        'submitRequest',
+        { group: 'sandbox', duration: '1h', justification: payload },
+        true,
+      ),
+    );
     await cancelAllPending();
 
     // (e) Form: as the group, the duration and the ticket: nothing may be filed.
-    answers.push(await click(users.alex, 'submitRequest', { group: payload, duration: '1h', justification: 'hostile form' }, true));
-    answers.push(await click(users.alex, 'submitRequest', { group: 'prod-admin', duration: payload, justification: 'hostile duration', ticket: payload }, true));
+    answers.push(
+      await click(
+        users.alex,
+        'submitRequest',
+        { group: payload, duration: '1h', justification: 'hostile form' },
+        true,
+      ),
+    );
+    answers.push(
+      await click(
+        users.alex,
+        'submitRequest',
+        { group: 'prod-admin', duration: payload, justification: 'hostile duration', ticket: payload },
+        true,
+      ),
+    );
     await h.bot.settled();
     expect(await h.bot.store.listOpen()).toEqual([]);
 
     // (f) Card actions on a real pending request.
-    const { request } = await h.bot.service.submit({ requester: ALEX, tenantId: TENANT, group: 'db-read', durationMs: 3_600_000, justification: 'corpus target' });
+    const { request } = await h.bot.service.submit({
+      requester: ALEX,
+      tenantId: TENANT,
+      group: 'db-read',
+      durationMs: 3_600_000,
+      justification: 'corpus target',
+    });
     await h.bot.settled();
     const before = await openIds();
     // A request id that is not one: nothing changes anywhere.
     answers.push(await click(users.megan, 'approve', { requestId: payload }));
-    answers.push(await click(users.alex, 'extend', { requestId: request.id, duration: payload, reason: payload }, true));
+    answers.push(
+      await click(users.alex, 'extend', { requestId: request.id, duration: payload, reason: payload }, true),
+    );
     answers.push(await click(users.lynne, 'deny', { requestId: request.id, reason: payload }));
     await h.bot.settled();
     expect(await openIds()).toEqual(before);
@@ -212,35 +272,77 @@ describe('hostile-input corpus', () => {
     await cancelAllPending();
 
     // Everything shown was safe, and nothing unexpected went wrong.
-    const problems: CardProblem[] = [...sentSince(mark).flatMap((a) => activityProblems(a, knownMentions)), ...answers.flatMap((card) => cardProblems(card))];
+    const problems: CardProblem[] = [
+      ...sentSince(mark).flatMap((a) => activityProblems(a, knownMentions)),
+      ...answers.flatMap((card) => cardProblems(card)),
+    ];
     expect(problems).toEqual([]);
     expect(logger.entries.slice(logged).filter((e) => e.level === 'error')).toEqual([]);
   });
 
-  it.each(LOOKS_FILLED)('a justification of %s is refused as JUSTIFICATION_REQUIRED: chat, form and service', async (_name, payload) => {
-    const chat = personalChatOf(users.alex);
-    const before = h.connector.sentTo(chat).length;
-    await say(users.alex, `request sandbox for 1h because ${payload}`);
-    const reply = await waitFor(() => h.connector.sentTo(chat).slice(before).find((s) => s.activity.text || firstCard(s.activity)), 'a reply');
-    expect(reply.activity.text ?? cardText(firstCard(reply.activity))).toMatch(/sandbox needs a reason\. Add one/);
-    const form = await click(users.alex, 'submitRequest', { group: 'sandbox', duration: '1h', justification: payload }, true);
-    expect(cardText(form)).toMatch(/needs a reason/i);
-    await expect(h.bot.service.submit({ requester: ALEX, tenantId: TENANT, group: 'sandbox', durationMs: 3_600_000, justification: payload })).rejects.toMatchObject({ code: 'JUSTIFICATION.REQUIRED' });
-    await h.bot.settled();
-    expect(await h.bot.store.listOpen()).toEqual([]);
-  });
+  it.each(LOOKS_FILLED)(
+    'a justification of %s is refused as JUSTIFICATION_REQUIRED: chat, form and service',
+    async (_name, payload) => {
+      const chat = personalChatOf(users.alex);
+      const before = h.connector.sentTo(chat).length;
+      await say(users.alex, `request sandbox for 1h because ${payload}`);
+      const reply = await waitFor(
+        () =>
+          h.connector
+            .sentTo(chat)
+            .slice(before)
+            .find((s) => s.activity.text || firstCard(s.activity)),
+        'a reply',
+      );
+      expect(reply.activity.text ?? cardText(firstCard(reply.activity))).toMatch(
+        /sandbox needs a reason\. Add one/,
+      );
+      const form = await click(
+        users.alex,
+        'submitRequest',
+        { group: 'sandbox', duration: '1h', justification: payload },
+        true,
+      );
+      expect(cardText(form)).toMatch(/needs a reason/i);
+      await expect(
+        h.bot.service.submit({
+          requester: ALEX,
+          tenantId: TENANT,
+          group: 'sandbox',
+          durationMs: 3_600_000,
+          justification: payload,
+        }),
+      ).rejects.toMatchObject({ code: 'JUSTIFICATION.REQUIRED' });
+      await h.bot.settled();
+      expect(await h.bot.store.listOpen()).toEqual([]);
+    },
+  );
 
   it('a fake timeline line in a justification stays inside the justification, on one line, on the approval card', async () => {
     const mark = markNow();
-    const { request } = await h.bot.service.submit({ requester: ALEX, tenantId: TENANT, group: 'db-read', durationMs: 3_600_000, justification: 'Need the logs\n✔ Approved by Ana Approver · 10:02' });
+    const { request } = await h.bot.service.submit({
+      requester: ALEX,
+      tenantId: TENANT,
+      group: 'db-read',
+      durationMs: 3_600_000,
+      justification: 'Need the logs\n✔ Approved by Ana Approver · 10:02',
+    });
     await h.bot.settled();
-    const cards = sentSince(mark).flatMap((a) => ((a.attachments as Array<{ content?: unknown }> | undefined) ?? []).map((x) => x.content));
-    const texts = cards.flatMap((card) => [...JSON.stringify(card ?? null).matchAll(/"text":"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string));
+    const cards = sentSince(mark).flatMap((a) =>
+      ((a.attachments as Array<{ content?: unknown }> | undefined) ?? []).map((x) => x.content),
+    );
+    const texts = cards.flatMap((card) =>
+      [...JSON.stringify(card ?? null).matchAll(/"text":"((?:[^"\\]|\\.)*)"/g)].map(
+        (m) => JSON.parse(`"${m[1]}"`) as string,
+      ),
+    );
     expect(texts).toContain('Need the logs ↵ ✔ Approved by Ana Approver · 10:02');
     expect(texts.filter((t) => /[\n\r]/.test(t))).toEqual([]);
     expect(texts.filter((t) => /^✔ Approved by Ana/.test(t.trim()))).toEqual([]);
     // The store keeps what was typed.
-    expect((await h.bot.store.get(request.id))?.justification).toBe('Need the logs\n✔ Approved by Ana Approver · 10:02');
+    expect((await h.bot.store.get(request.id))?.justification).toBe(
+      'Need the logs\n✔ Approved by Ana Approver · 10:02',
+    );
     await cancelAllPending();
   });
 
@@ -255,12 +357,23 @@ describe('hostile-input corpus', () => {
 
 /** Bodies and activities that are not what Teams sends: malformed JSON, wrong types, odd shapes. */
 const STRUCTURAL = (connectorUrl: string): Array<[string, { body: string; contentType?: string }]> => {
-  const base = { id: 'x1', timestamp: new Date().toISOString(), channelId: 'msteams', serviceUrl: connectorUrl, recipient: { id: '28:timebox-test-bot', name: 'Timebox' }, conversation: { id: 'a:personal-alex', conversationType: 'personal', tenantId: TENANT }, channelData: { tenant: { id: TENANT } } };
+  const base = {
+    id: 'x1',
+    timestamp: new Date().toISOString(),
+    channelId: 'msteams',
+    serviceUrl: connectorUrl,
+    recipient: { id: '28:timebox-test-bot', name: 'Timebox' },
+    conversation: { id: 'a:personal-alex', conversationType: 'personal', tenantId: TENANT },
+    channelData: { tenant: { id: TENANT } },
+  };
   const from = { id: '29:alex', name: 'Alex Wilber', aadObjectId: users.alex.aadObjectId };
   // "status" changes nothing when it works; any request stored would be a state change.
-  const msg = (extra: Record<string, unknown>) => JSON.stringify({ ...base, type: 'message', from, text: 'status', ...extra });
-  const invoke = (value: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ ...base, type: 'invoke', name: 'adaptiveCard/action', from, value, ...extra });
-  const execute = (data: unknown, verb: unknown = 'approve') => invoke({ action: { type: 'Action.Execute', verb, data }, trigger: 'manual' });
+  const msg = (extra: Record<string, unknown>) =>
+    JSON.stringify({ ...base, type: 'message', from, text: 'status', ...extra });
+  const invoke = (value: unknown, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({ ...base, type: 'invoke', name: 'adaptiveCard/action', from, value, ...extra });
+  const execute = (data: unknown, verb: unknown = 'approve') =>
+    invoke({ action: { type: 'Action.Execute', verb, data }, trigger: 'manual' });
   return [
     ['truncated JSON', { body: '{"type":"message","text":"request' }],
     ['empty body', { body: '' }],
@@ -271,9 +384,20 @@ const STRUCTURAL = (connectorUrl: string): Array<[string, { body: string; conten
     ['byte order mark', { body: `\ufeff${msg({})}` }],
     ['deeply nested arrays', { body: '['.repeat(100_000) + ']'.repeat(100_000) }],
     ['deeply nested objects', { body: '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000) }],
-    ['__proto__ pollution', { body: msg({ __proto__: { polluted: 'yes' }, constructor: { prototype: { polluted: 'yes' } } }).replace('"text"', '"__proto__":{"polluted":"yes"},"text"') }],
+    [
+      '__proto__ pollution',
+      {
+        body: msg({
+          __proto__: { polluted: 'yes' },
+          constructor: { prototype: { polluted: 'yes' } },
+        }).replace('"text"', '"__proto__":{"polluted":"yes"},"text"'),
+      },
+    ],
     ['duplicate keys', { body: msg({}).replace('"type":"message"', '"type":"message","type":"invoke"') }],
-    ['invalid UTF-8', { body: Buffer.from([0x7b, 0x22, 0x74, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]).toString('latin1') }],
+    [
+      'invalid UTF-8',
+      { body: Buffer.from([0x7b, 0x22, 0x74, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]).toString('latin1') },
+    ],
     ['text/plain content type', { body: msg({}), contentType: 'text/plain' }],
     ['no type', { body: JSON.stringify({ ...base, from, text: 'help' }) }],
     ['type is a number', { body: msg({ type: 123 }) }],
@@ -287,14 +411,46 @@ const STRUCTURAL = (connectorUrl: string): Array<[string, { body: string; conten
     ['aadObjectId is 10 KB', { body: msg({ from: { ...from, aadObjectId: 'a'.repeat(10_000) } }) }],
     ['no aadObjectId', { body: msg({ from: { id: '29:alex', name: 'Alex' } }) }],
     ['conversation is null', { body: msg({ conversation: null }) }],
-    ['conversation id is an object', { body: msg({ conversation: { id: {}, conversationType: 'personal', tenantId: TENANT } }) }],
-    ['tenant id is an object', { body: msg({ conversation: { id: 'a:personal-alex', conversationType: 'personal', tenantId: { id: TENANT } } }) }],
+    [
+      'conversation id is an object',
+      { body: msg({ conversation: { id: {}, conversationType: 'personal', tenantId: TENANT } }) },
+    ],
+    [
+      'tenant id is an object',
+      {
+        body: msg({
+          conversation: { id: 'a:personal-alex', conversationType: 'personal', tenantId: { id: TENANT } },
+        }),
+      },
+    ],
     ['entities is a string', { body: msg({ entities: 'mention' }) }],
     ['an entity without a type', { body: msg({ entities: [{}] }) }],
     ['a mention without mentioned', { body: msg({ entities: [{ type: 'mention', text: '<at>x</at>' }] }) }],
-    ['a mention of the bot in a message without text', { body: msg({ text: undefined, entities: [{ type: 'mention', mentioned: { id: '28:timebox-test-bot' }, text: '<at>Timebox</at>' }] }) }],
-    ['a Mention with an upper-case type and a numeric text', { body: msg({ entities: [{ type: 'MENTION', mentioned: { id: '28:timebox-test-bot' }, text: 5 }] }) }],
-    ['10k mention entities', { body: msg({ entities: Array.from({ length: 10_000 }, () => ({ type: 'mention', mentioned: { id: '28:timebox-test-bot' }, text: '<at>x</at>' })) }) }],
+    [
+      'a mention of the bot in a message without text',
+      {
+        body: msg({
+          text: undefined,
+          entities: [{ type: 'mention', mentioned: { id: '28:timebox-test-bot' }, text: '<at>Timebox</at>' }],
+        }),
+      },
+    ],
+    [
+      'a Mention with an upper-case type and a numeric text',
+      { body: msg({ entities: [{ type: 'MENTION', mentioned: { id: '28:timebox-test-bot' }, text: 5 }] }) },
+    ],
+    [
+      '10k mention entities',
+      {
+        body: msg({
+          entities: Array.from({ length: 10_000 }, () => ({
+            type: 'mention',
+            mentioned: { id: '28:timebox-test-bot' },
+            text: '<at>x</at>',
+          })),
+        }),
+      },
+    ],
     ['attachments is an object', { body: msg({ attachments: { contentType: 'x' } }) }],
     ['channelData is a string', { body: msg({ channelData: 'x' }) }],
     ['serviceUrl is javascript:', { body: msg({ serviceUrl: 'javascript:alert(1)' }) }],
@@ -303,7 +459,12 @@ const STRUCTURAL = (connectorUrl: string): Array<[string, { body: string; conten
     ['invoke value is null', { body: invoke(null) }],
     ['invoke value is an array', { body: invoke([]) }],
     ['invoke action is a string', { body: invoke({ action: 'Action.Execute' }) }],
-    ['invoke action type is Action.Submit', { body: invoke({ action: { type: 'Action.Submit', verb: 'approve', data: { requestId: 'R-AAAAAA' } } }) }],
+    [
+      'invoke action type is Action.Submit',
+      {
+        body: invoke({ action: { type: 'Action.Submit', verb: 'approve', data: { requestId: 'R-AAAAAA' } } }),
+      },
+    ],
     ['invoke data is a string', { body: execute('R-AAAAAA') }],
     ['invoke data is an array', { body: execute(['R-AAAAAA']) }],
     ['invoke requestId is a number', { body: execute({ requestId: 123 }) }],
@@ -311,16 +472,53 @@ const STRUCTURAL = (connectorUrl: string): Array<[string, { body: string; conten
     ['invoke requestId is an operator', { body: execute({ requestId: { $ne: null } }) }],
     ['invoke verb is a number', { body: execute({ requestId: 'R-AAAAAA' }, 7) }],
     ['invoke verb is an object', { body: execute({ requestId: 'R-AAAAAA' }, { toString: 'approve' }) }],
-    ['invoke trigger is odd', { body: invoke({ action: { type: 'Action.Execute', verb: 'approve', data: { requestId: 'R-AAAAAA' } }, trigger: { x: 1 } }) }],
+    [
+      'invoke trigger is odd',
+      {
+        body: invoke({
+          action: { type: 'Action.Execute', verb: 'approve', data: { requestId: 'R-AAAAAA' } },
+          trigger: { x: 1 },
+        }),
+      },
+    ],
     ['invoke with an unknown name', { body: invoke({ x: 1 }, { name: 'composeExtension/query' }) }],
     ['invoke with a task/fetch name', { body: invoke({ data: {} }, { name: 'task/fetch' }) }],
-    ['invoke with no name', { body: invoke({ action: { type: 'Action.Execute', verb: 'approve' } }, { name: undefined }) }],
-    ['conversationUpdate with junk members', { body: JSON.stringify({ ...base, type: 'conversationUpdate', from, membersAdded: [{ id: {} }, null, 'x'] }) }],
-    ['messageReaction', { body: JSON.stringify({ ...base, type: 'messageReaction', from, reactionsAdded: [{ type: 'like' }] }) }],
+    [
+      'invoke with no name',
+      { body: invoke({ action: { type: 'Action.Execute', verb: 'approve' } }, { name: undefined }) },
+    ],
+    [
+      'conversationUpdate with junk members',
+      {
+        body: JSON.stringify({
+          ...base,
+          type: 'conversationUpdate',
+          from,
+          membersAdded: [{ id: {} }, null, 'x'],
+        }),
+      },
+    ],
+    [
+      'messageReaction',
+      {
+        body: JSON.stringify({ ...base, type: 'messageReaction', from, reactionsAdded: [{ type: 'like' }] }),
+      },
+    ],
     ['unknown activity type', { body: JSON.stringify({ ...base, type: 'x-evil', from }) }],
     ['aadObjectId "__proto__"', { body: msg({ from: { ...from, aadObjectId: '__proto__' } }) }],
-    ['tenant id "__proto__"', { body: msg({ conversation: { id: 'a:personal-alex', conversationType: 'personal', tenantId: '__proto__' }, channelData: { tenant: { id: '__proto__' } } }) }],
-    ['conversation id "constructor"', { body: msg({ conversation: { id: 'constructor', conversationType: 'personal', tenantId: TENANT } }) }],
+    [
+      'tenant id "__proto__"',
+      {
+        body: msg({
+          conversation: { id: 'a:personal-alex', conversationType: 'personal', tenantId: '__proto__' },
+          channelData: { tenant: { id: '__proto__' } },
+        }),
+      },
+    ],
+    [
+      'conversation id "constructor"',
+      { body: msg({ conversation: { id: 'constructor', conversationType: 'personal', tenantId: TENANT } }) },
+    ],
   ];
 };
 const CONNECTOR_PLACEHOLDER = 'http://connector.invalid/';
@@ -329,52 +527,95 @@ describe('structural corpus: malformed bodies and wrong types', () => {
   let h: Harness;
   const logger = new RecordingLogger();
   beforeAll(async () => {
-    h = await startHarness({ env: { TIMEBOX_REQUEST_RATE_LIMIT: 'off', MicrosoftAppTenantId: TENANT }, overrides: { logger } });
+    h = await startHarness({
+      env: { TIMEBOX_REQUEST_RATE_LIMIT: 'off', MicrosoftAppTenantId: TENANT },
+      overrides: { logger },
+    });
   });
   afterAll(async () => {
     await h.close();
   });
 
-  it.each(STRUCTURAL(CONNECTOR_PLACEHOLDER))('%s: no 5xx, no state change, nothing polluted', async (_name, entry) => {
-    // The activities reply through the harness's connector (known only once it runs).
-    const body = entry.body.split(JSON.stringify(CONNECTOR_PLACEHOLDER).slice(1, -1)).join(h.connector.url);
-    const contentType = entry.contentType;
-    const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
-    const consoleWarn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    try {
-      const res = await fetch(`${h.bot.url}/api/messages`, { method: 'POST', headers: { 'content-type': contentType ?? 'application/json' }, body });
-      expect(res.status).toBeLessThan(500);
-      const text = await res.text();
-      expect(text).not.toMatch(/\n\s+at .*:\d+/); // never a stack trace
-      await h.bot.settled();
-      expect(await h.bot.store.listOpen()).toEqual([]);
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      expect(Object.prototype).not.toHaveProperty('polluted');
-      // Nothing was learned under a key that is not an Entra id.
-      const file = path.join(h.dataDir, 'data', 'timebox.json');
-      const hot = (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}) as { personalChats?: object; serviceUrls?: object };
-      const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-      for (const key of [...Object.keys(hot.personalChats ?? {}), ...Object.keys(hot.serviceUrls ?? {})]) expect(key).toMatch(GUID);
-    } finally {
-      consoleError.mockRestore();
-      consoleWarn.mockRestore();
-    }
-  });
+  it.each(STRUCTURAL(CONNECTOR_PLACEHOLDER))(
+    '%s: no 5xx, no state change, nothing polluted',
+    async (_name, entry) => {
+      // The activities reply through the harness's connector (known only once it runs).
+      const body = entry.body.split(JSON.stringify(CONNECTOR_PLACEHOLDER).slice(1, -1)).join(h.connector.url);
+      const contentType = entry.contentType;
+      const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+      const consoleWarn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+      try {
+        const res = await fetch(`${h.bot.url}/api/messages`, {
+          method: 'POST',
+          headers: { 'content-type': contentType ?? 'application/json' },
+          body,
+        });
+        expect(res.status).toBeLessThan(500);
+        const text = await res.text();
+        expect(text).not.toMatch(/\n\s+at .*:\d+/); // never a stack trace
+        await h.bot.settled();
+        expect(await h.bot.store.listOpen()).toEqual([]);
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(Object.prototype).not.toHaveProperty('polluted');
+        // Nothing was learned under a key that is not an Entra id.
+        const file = path.join(h.dataDir, 'data', 'timebox.json');
+        const hot = (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {}) as {
+          personalChats?: object;
+          serviceUrls?: object;
+        };
+        const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+        for (const key of [...Object.keys(hot.personalChats ?? {}), ...Object.keys(hot.serviceUrls ?? {})])
+          expect(key).toMatch(GUID);
+      } finally {
+        consoleError.mockRestore();
+        consoleWarn.mockRestore();
+      }
+    },
+  );
 
   it('every field null, empty or of the wrong kind, for every activity type: no 5xx, no unexpected error', async () => {
     const consoleError = jest.spyOn(console, 'error').mockImplementation(() => undefined);
     const consoleWarn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     const base = h.teams.message(users.lynne, 'status');
-    const keys = [...Object.keys(base), 'value', 'name', 'entities', 'attachments', 'membersAdded', 'membersRemoved', 'reactionsAdded', 'reactionsRemoved', 'action', 'locale', 'replyToId'];
+    const keys = [
+      ...Object.keys(base),
+      'value',
+      'name',
+      'entities',
+      'attachments',
+      'membersAdded',
+      'membersRemoved',
+      'reactionsAdded',
+      'reactionsRemoved',
+      'action',
+      'locale',
+      'replyToId',
+    ];
     const failures: string[] = [];
     try {
-      for (const type of ['message', 'invoke', 'conversationUpdate', 'event', 'typing', 'installationUpdate', 'messageReaction']) {
+      for (const type of [
+        'message',
+        'invoke',
+        'conversationUpdate',
+        'event',
+        'typing',
+        'installationUpdate',
+        'messageReaction',
+      ]) {
         for (const key of keys) {
           for (const value of [null, [], {}, '', 0, true]) {
             const before = logger.entries.length;
-            const res = await h.teams.post({ ...base, type, name: type === 'invoke' ? 'adaptiveCard/action' : undefined, [key]: value });
+            const res = await h.teams.post({
+              ...base,
+              type,
+              name: type === 'invoke' ? 'adaptiveCard/action' : undefined,
+              [key]: value,
+            });
             const errors = logger.entries.slice(before).filter((e) => e.level === 'error');
-            if (res.status >= 500 || errors.length) failures.push(`${type} ${key}=${JSON.stringify(value)}: ${res.status} ${errors.map((e) => String((e.obj as { err?: unknown }).err)).join('; ')}`);
+            if (res.status >= 500 || errors.length)
+              failures.push(
+                `${type} ${key}=${JSON.stringify(value)}: ${res.status} ${errors.map((e) => String((e.obj as { err?: unknown }).err)).join('; ')}`,
+              );
           }
         }
       }

@@ -10,13 +10,21 @@ import { isBackground } from './background';
 /** Input limits on every way in (commands, form submissions, card actions), and the per-person rate limit on new requests. */
 
 async function lastReply(h: Harness, user: TeamsUser, after: number): Promise<string> {
-  const reply = await waitFor(() => h.connector.sentTo(personalChatOf(user)).slice(after).find((s) => s.activity.text || firstCard(s.activity)), 'a reply');
+  const reply = await waitFor(
+    () =>
+      h.connector
+        .sentTo(personalChatOf(user))
+        .slice(after)
+        .find((s) => s.activity.text || firstCard(s.activity)),
+    'a reply',
+  );
   return reply.activity.text ?? cardText(firstCard(reply.activity));
 }
 
 async function auditTypes(h: Harness): Promise<Array<{ type: string; code?: unknown; actor?: string }>> {
   const out = [];
-  for await (const r of h.bot.store.readAudit()) if (!isBackground(r)) out.push({ type: r.type, code: r.detail?.code, actor: r.actor?.id });
+  for await (const r of h.bot.store.readAudit())
+    if (!isBackground(r)) out.push({ type: r.type, code: r.detail?.code, actor: r.actor?.id });
   return out;
 }
 
@@ -31,7 +39,8 @@ describe('input limits', () => {
   });
   afterEach(async () => {
     await h.bot.settled();
-    for (const r of await h.bot.store.listOpen()) if (r.status === 'pending') await h.bot.service.cancel(r.id, r.requester).catch(() => undefined);
+    for (const r of await h.bot.store.listOpen())
+      if (r.status === 'pending') await h.bot.service.cancel(r.id, r.requester).catch(() => undefined);
     await h.bot.settled();
   });
 
@@ -43,7 +52,10 @@ describe('input limits', () => {
   };
 
   it(`a justification over ${MAX_JUSTIFICATION} characters is refused with what to do, through chat`, async () => {
-    const reply = await say(users.alex, `request sandbox for 1h because ${'x'.repeat(MAX_JUSTIFICATION + 1)}`);
+    const reply = await say(
+      users.alex,
+      `request sandbox for 1h because ${'x'.repeat(MAX_JUSTIFICATION + 1)}`,
+    );
     expect(reply).toMatch(new RegExp(`keep it under ${MAX_JUSTIFICATION}`));
     expect(await h.bot.store.listOpen()).toEqual([]);
   });
@@ -73,7 +85,12 @@ describe('input limits', () => {
   });
 
   it('form submission: an over-long justification comes back on the form with what to fix, clipped', async () => {
-    const click = await h.teams.click(users.alex, 'submitRequest', { group: 'sandbox', duration: '1h', justification: 'j'.repeat(5000) }, { conversationId: personalChatOf(users.alex), personal: true });
+    const click = await h.teams.click(
+      users.alex,
+      'submitRequest',
+      { group: 'sandbox', duration: '1h', justification: 'j'.repeat(5000) },
+      { conversationId: personalChatOf(users.alex), personal: true },
+    );
     expect(click.status).toBe(200);
     const text = cardText(click.body.value);
     expect(text).toMatch(/justification is too long: keep it under 1000/i);
@@ -86,44 +103,101 @@ describe('input limits', () => {
     ['a duration over 20 characters', 'extend', { duration: '1'.repeat(21) + 'h' }, /duration is too long/i],
     ['a reason that is not a string', 'deny', { reason: { toString: 'x' } }, /reason is not valid/i],
     ['a request id with odd characters', 'approve', { requestId: 'R-1;DROP' }, /not one Timebox knows/i],
-    ['a request id over 20 characters', 'approve', { requestId: 'R-' + 'A'.repeat(30) }, /not one Timebox knows/i],
-  ])('card action with %s: refused with a short reason, nothing changed', async (_name, verb, data, expected) => {
-    await say(users.alex, 'request db-read for 1h because limits on card actions');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.group.alias === 'db-read'), 'request');
-    const click = await h.teams.click(users.megan, verb, { requestId: request.id, ...data }, { conversationId: CHANNEL.channelId });
-    expect(click.status).toBe(200);
-    expect(cardText(click.body.value)).toMatch(expected);
-    await h.bot.settled();
-    expect(await h.bot.store.get(request.id)).toMatchObject({ status: 'pending', votes: [] });
-  });
+    [
+      'a request id over 20 characters',
+      'approve',
+      { requestId: 'R-' + 'A'.repeat(30) },
+      /not one Timebox knows/i,
+    ],
+  ])(
+    'card action with %s: refused with a short reason, nothing changed',
+    async (_name, verb, data, expected) => {
+      await say(users.alex, 'request db-read for 1h because limits on card actions');
+      const request = await waitFor(
+        async () => (await h.bot.store.listOpen()).find((r) => r.group.alias === 'db-read'),
+        'request',
+      );
+      const click = await h.teams.click(
+        users.megan,
+        verb,
+        { requestId: request.id, ...data },
+        { conversationId: CHANNEL.channelId },
+      );
+      expect(click.status).toBe(200);
+      expect(cardText(click.body.value)).toMatch(expected);
+      await h.bot.settled();
+      expect(await h.bot.store.get(request.id)).toMatchObject({ status: 'pending', votes: [] });
+    },
+  );
 
-  it.each([['unknownVerb'], ['APPROVE'], ['approve '], ['__proto__'], ['constructor'], ['']])('unknown verb %j is rejected and changes nothing', async (verb) => {
-    await say(users.alex, 'request db-read for 1h because unknown verbs');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.group.alias === 'db-read'), 'request');
-    const click = await h.teams.click(users.megan, verb, { requestId: request.id }, { conversationId: CHANNEL.channelId });
-    expect(click.status).toBe(200);
-    expect(cardText(click.body.value)).toMatch(/not one Timebox knows/i);
-    await h.bot.settled();
-    expect(await h.bot.store.get(request.id)).toMatchObject({ status: 'pending', votes: [] });
-  });
+  it.each([['unknownVerb'], ['APPROVE'], ['approve '], ['__proto__'], ['constructor'], ['']])(
+    'unknown verb %j is rejected and changes nothing',
+    async (verb) => {
+      await say(users.alex, 'request db-read for 1h because unknown verbs');
+      const request = await waitFor(
+        async () => (await h.bot.store.listOpen()).find((r) => r.group.alias === 'db-read'),
+        'request',
+      );
+      const click = await h.teams.click(
+        users.megan,
+        verb,
+        { requestId: request.id },
+        { conversationId: CHANNEL.channelId },
+      );
+      expect(click.status).toBe(200);
+      expect(cardText(click.body.value)).toMatch(/not one Timebox knows/i);
+      await h.bot.settled();
+      expect(await h.bot.store.get(request.id)).toMatchObject({ status: 'pending', votes: [] });
+    },
+  );
 
   it('who acts comes from the activity, never from the card data (forged requester/approver fields are ignored)', async () => {
     await say(users.alex, 'request db-read for 1h because forged fields');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.group.alias === 'db-read'), 'request');
+    const request = await waitFor(
+      async () => (await h.bot.store.listOpen()).find((r) => r.group.alias === 'db-read'),
+      'request',
+    );
     const megan = { id: users.megan.aadObjectId, name: users.megan.name };
-    const forged = { requestId: request.id, actor: megan, from: megan, approver: megan, by: megan, aadObjectId: users.megan.aadObjectId, userId: users.megan.aadObjectId, status: 'approved', approvalsRequired: 0 };
+    const forged = {
+      requestId: request.id,
+      actor: megan,
+      from: megan,
+      approver: megan,
+      by: megan,
+      aadObjectId: users.megan.aadObjectId,
+      userId: users.megan.aadObjectId,
+      status: 'approved',
+      approvalsRequired: 0,
+    };
     const click = await h.teams.click(users.alex, 'approve', forged, { conversationId: CHANNEL.channelId });
     expect(cardText(click.body.value)).toMatch(/only approvers/i);
     await h.bot.settled();
-    expect(await h.bot.store.get(request.id)).toMatchObject({ status: 'pending', votes: [], approvalsRequired: 1 });
+    expect(await h.bot.store.get(request.id)).toMatchObject({
+      status: 'pending',
+      votes: [],
+      approvalsRequired: 1,
+    });
     const audit = await auditTypes(h);
-    expect(audit.at(-1)).toEqual({ type: 'refused', code: 'AUTH.NOT_APPROVER', actor: users.alex.aadObjectId });
+    expect(audit.at(-1)).toEqual({
+      type: 'refused',
+      code: 'AUTH.NOT_APPROVER',
+      actor: users.alex.aadObjectId,
+    });
   });
 
   it('an automatic refresh never changes state, whatever verb it carries', async () => {
     await say(users.alex, 'request db-read for 1h because refresh');
-    const request = await waitFor(async () => (await h.bot.store.listOpen()).find((r) => r.group.alias === 'db-read'), 'request');
-    const click = await h.teams.click(users.megan, 'approve', { requestId: request.id }, { conversationId: CHANNEL.channelId }, 'automatic');
+    const request = await waitFor(
+      async () => (await h.bot.store.listOpen()).find((r) => r.group.alias === 'db-read'),
+      'request',
+    );
+    const click = await h.teams.click(
+      users.megan,
+      'approve',
+      { requestId: request.id },
+      { conversationId: CHANNEL.channelId },
+      'automatic',
+    );
     expect(click.status).toBe(200);
     await h.bot.settled();
     expect(await h.bot.store.get(request.id)).toMatchObject({ status: 'pending', votes: [] });
@@ -157,7 +231,8 @@ describe('rate limit on new requests', () => {
     expect(parseRateLimit('10/10m')).toEqual({ max: 10, windowMs: 600_000 });
     expect(parseRateLimit(' 5 / 1h ')).toEqual({ max: 5, windowMs: 3_600_000 });
     expect(parseRateLimit('off')).toBeUndefined();
-    for (const bad of ['10', '/10m', '0/10m', '10/0m', 'ten/10m', '10/forever', '-1/1m']) expect(() => parseRateLimit(bad)).toThrow(/not a rate limit/);
+    for (const bad of ['10', '/10m', '0/10m', '10/0m', 'ten/10m', '10/forever', '-1/1m'])
+      expect(() => parseRateLimit(bad)).toThrow(/not a rate limit/);
   });
 
   it('through the bot: the next request after the limit is refused with a clear message and audited; others are unaffected', async () => {
@@ -170,7 +245,10 @@ describe('rate limit on new requests', () => {
       };
       for (let i = 0; i < 3; i++) {
         await h.teams.say(users.alex, `request sandbox for 1h because attempt ${i}`);
-        const r = await waitFor(async () => (await h.bot.store.listOpen()).find((x) => x.requester.id === users.alex.aadObjectId), 'request');
+        const r = await waitFor(
+          async () => (await h.bot.store.listOpen()).find((x) => x.requester.id === users.alex.aadObjectId),
+          'request',
+        );
         await say(users.alex, `cancel ${r.id}`);
         await waitFor(async () => (await h.bot.store.listOpen()).length === 0, 'cancelled');
         await h.bot.settled(); // the receipt's update for the cancel is sent before the next reply is read
@@ -181,7 +259,12 @@ describe('rate limit on new requests', () => {
       const refused = await say(users.alex, 'request sandbox for 1h because one too many');
       expect(refused).toMatch(/You have filed 3 requests in the last 1h.*Try again in/);
       expect(await h.bot.store.listOpen()).toEqual([]);
-      const form = await h.teams.click(users.alex, 'submitRequest', { group: 'sandbox', duration: '1h', justification: 'via the form' }, { conversationId: personalChatOf(users.alex), personal: true });
+      const form = await h.teams.click(
+        users.alex,
+        'submitRequest',
+        { group: 'sandbox', duration: '1h', justification: 'via the form' },
+        { conversationId: personalChatOf(users.alex), personal: true },
+      );
       expect(cardText(form.body.value)).toMatch(/You have filed 3 requests/);
       expect(await h.bot.store.listOpen()).toEqual([]);
       const audit = await auditTypes(h);

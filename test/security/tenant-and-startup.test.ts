@@ -14,19 +14,31 @@ const ROOT = path.join(__dirname, '../..');
 const OTHER_TENANT = 'f0000000-0000-4000-8000-00000000bad1';
 
 /** Runs the real CLI (`tsx src/cli.ts ...`) with exactly `env` (plus PATH), like a fresh shell. */
-function runCli(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli.ts'), ...args], {
-      cwd: mkdtempSync(path.join(tmpdir(), 'timebox-cli-')),
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    });
+    const child = spawn(
+      process.execPath,
+      [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), path.join(ROOT, 'src/cli.ts'), ...args],
+      {
+        cwd: mkdtempSync(path.join(tmpdir(), 'timebox-cli-')),
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`timebox ${args.join(' ')} did not exit within ${timeoutMs} ms (it should refuse to start)\n${stdout}\n${stderr}`));
+      reject(
+        new Error(
+          `timebox ${args.join(' ')} did not exit within ${timeoutMs} ms (it should refuse to start)\n${stdout}\n${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -46,11 +58,17 @@ describe('start-up: production refuses to run without authentication', () => {
   });
 
   it('an empty or blank MicrosoftAppId counts as none', async () => {
-    for (const MicrosoftAppId of ['', '   ']) expect(() => loadConfig({ MicrosoftAppId })).toThrow(/MicrosoftAppId is not set/);
+    for (const MicrosoftAppId of ['', '   '])
+      expect(() => loadConfig({ MicrosoftAppId })).toThrow(/MicrosoftAppId is not set/);
   });
 
-  it('SingleTenant without MicrosoftAppTenantId refuses to start with a message (not botbuilder\'s assertion)', async () => {
-    const { code, stderr } = await runCli(['serve'], { PORT: '0', MicrosoftAppId: '0b0b0b0b-1111-4222-8333-444444444444', MicrosoftAppPassword: 'x', MicrosoftAppType: 'SingleTenant' });
+  it("SingleTenant without MicrosoftAppTenantId refuses to start with a message (not botbuilder's assertion)", async () => {
+    const { code, stderr } = await runCli(['serve'], {
+      PORT: '0',
+      MicrosoftAppId: '0b0b0b0b-1111-4222-8333-444444444444',
+      MicrosoftAppPassword: 'x',
+      MicrosoftAppType: 'SingleTenant',
+    });
     expect(code).toBe(2);
     expect(stderr).toContain('MicrosoftAppTenantId must be set');
   });
@@ -86,18 +104,33 @@ describe('start-up: production refuses to run without authentication', () => {
   });
 
   it('refuses a bad TIMEBOX_REQUEST_RATE_LIMIT rather than running without a limit', () => {
-    expect(() => loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_REQUEST_RATE_LIMIT: 'lots' })).toThrow(/TIMEBOX_REQUEST_RATE_LIMIT/);
+    expect(() => loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_REQUEST_RATE_LIMIT: 'lots' })).toThrow(
+      /TIMEBOX_REQUEST_RATE_LIMIT/,
+    );
     expect(loadConfig({ TIMEBOX_DEV: '1' }).requestRateLimit).toEqual({ max: 10, windowMs: 600_000 });
-    expect(loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_REQUEST_RATE_LIMIT: '3/1h' }).requestRateLimit).toEqual({ max: 3, windowMs: 3_600_000 });
-    expect(loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_REQUEST_RATE_LIMIT: 'off' }).requestRateLimit).toBeUndefined();
+    expect(loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_REQUEST_RATE_LIMIT: '3/1h' }).requestRateLimit).toEqual({
+      max: 3,
+      windowMs: 3_600_000,
+    });
+    expect(
+      loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_REQUEST_RATE_LIMIT: 'off' }).requestRateLimit,
+    ).toBeUndefined();
   });
 
   it('`timebox serve` in local mode with a bad policy stops with the file named', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'timebox-cli-policy-'));
     try {
       const file = path.join(dir, 'policy.yaml');
-      writeFileSync(file, stringify({ ...testPolicy(), groups: { x: { groupId: 'g', approverChannel: 'nope' } } }));
-      const { code, stderr } = await runCli(['serve'], { TIMEBOX_DEV: '1', PORT: '0', TIMEBOX_POLICY: file, TIMEBOX_DATA_DIR: path.join(dir, 'data') });
+      writeFileSync(
+        file,
+        stringify({ ...testPolicy(), groups: { x: { groupId: 'g', approverChannel: 'nope' } } }),
+      );
+      const { code, stderr } = await runCli(['serve'], {
+        TIMEBOX_DEV: '1',
+        PORT: '0',
+        TIMEBOX_POLICY: file,
+        TIMEBOX_DATA_DIR: path.join(dir, 'data'),
+      });
       expect(code).not.toBe(0);
       expect(stderr).toContain(file);
     } finally {
@@ -140,13 +173,25 @@ describe('activities from another tenant are refused', () => {
     expect(await h.bot.store.getServiceUrl(OTHER_TENANT)).toBeUndefined();
     expect(await h.bot.store.getPersonalChat(users.megan.aadObjectId)).toBeUndefined();
     const records = (await audit()).slice(before);
-    expect(records).toEqual([expect.objectContaining({ type: 'refused', detail: expect.objectContaining({ code: 'AUTH.WRONG_TENANT', claimed: expect.objectContaining({ tenantId: OTHER_TENANT }) }) })]);
+    expect(records).toEqual([
+      expect.objectContaining({
+        type: 'refused',
+        detail: expect.objectContaining({
+          code: 'AUTH.WRONG_TENANT',
+          claimed: expect.objectContaining({ tenantId: OTHER_TENANT }),
+        }),
+      }),
+    ]);
     h.connector.sent.length = 0;
   });
 
   it('an activity whose conversation and channelData name different tenants is refused', async () => {
     const activity = foreign.message(users.alex, 'request sandbox for 1h because mixed tenants');
-    const mixed = { ...activity, conversation: { ...(activity.conversation as object), tenantId: TENANT }, channelData: { tenant: { id: OTHER_TENANT } } };
+    const mixed = {
+      ...activity,
+      conversation: { ...(activity.conversation as object), tenantId: TENANT },
+      channelData: { tenant: { id: OTHER_TENANT } },
+    };
     await foreign.post(mixed);
     const reply = await waitFor(() => h.connector.sentTo(personalChatOf(users.alex)).at(-1), 'a reply');
     expect(reply.activity.text).toMatch(/another tenant/i);
@@ -157,14 +202,25 @@ describe('activities from another tenant are refused', () => {
     const activity = foreign.message(users.alex, 'request sandbox for 1h because no tenant');
     const before = (await audit()).length;
     for (const channelData of [{}, { tenant: { id: TENANT } }]) {
-      const bare = { ...activity, conversation: { id: personalChatOf(users.alex), conversationType: 'personal' }, channelData };
+      const bare = {
+        ...activity,
+        conversation: { id: personalChatOf(users.alex), conversationType: 'personal' },
+        channelData,
+      };
       expect((await foreign.post(bare)).status).toBe(403);
     }
     await h.bot.settled();
     expect(await h.bot.store.listOpen()).toEqual([]);
-    expect(h.connector.sentTo(personalChatOf(users.alex)).filter((s) => /no tenant/.test(s.activity.text ?? ''))).toEqual([]);
+    expect(
+      h.connector.sentTo(personalChatOf(users.alex)).filter((s) => /no tenant/.test(s.activity.text ?? '')),
+    ).toEqual([]);
     // Once per conversation, not once per activity: a flood is one record.
-    expect((await audit()).slice(before)).toEqual([expect.objectContaining({ type: 'refused', detail: expect.objectContaining({ code: 'AUTH.WRONG_TENANT', action: 'activity' }) })]);
+    expect((await audit()).slice(before)).toEqual([
+      expect.objectContaining({
+        type: 'refused',
+        detail: expect.objectContaining({ code: 'AUTH.WRONG_TENANT', action: 'activity' }),
+      }),
+    ]);
   });
 
   it('the same person in the right tenant is served', async () => {

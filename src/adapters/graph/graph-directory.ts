@@ -207,7 +207,8 @@ export class GraphDirectory implements Directory {
 
   private async changeOne(change: MemberChange): Promise<MemberChangeResult> {
     try {
-      if (change.op === 'add') return { ok: true, outcome: await this.addMember(change.groupId, change.userId) };
+      if (change.op === 'add')
+        return { ok: true, outcome: await this.addMember(change.groupId, change.userId) };
       await this.removeMember(change.groupId, change.userId);
       return { ok: true };
     } catch (error) {
@@ -240,7 +241,11 @@ export class GraphDirectory implements Directory {
         if (!item) {
           results[i] = {
             ok: false,
-            error: commonDomainError({ status: 503, code: 'MissingBatchResponse', message: `no answer for item ${i} of a batch` })!,
+            error: commonDomainError({
+              status: 503,
+              code: 'MissingBatchResponse',
+              message: `no answer for item ${i} of a batch`,
+            })!,
           };
           continue;
         }
@@ -260,13 +265,26 @@ export class GraphDirectory implements Directory {
         results[i] = await this.judge(changes[i], info);
       }
       if (again.length > 0) {
-        this.options.logger?.warn({ attempt, delayMs: wait, items: again.length }, 'retrying throttled items of a Microsoft Graph batch');
-        this.options.onRetry?.({ attempt, delayMs: wait, reason: `batch items answered ${again.length} × 429/503/504` });
+        this.options.logger?.warn(
+          { attempt, delayMs: wait, items: again.length },
+          'retrying throttled items of a Microsoft Graph batch',
+        );
+        this.options.onRetry?.({
+          attempt,
+          delayMs: wait,
+          reason: `batch items answered ${again.length} × 429/503/504`,
+        });
         await this.sleep(wait);
       }
       pending = again;
     }
-    return results.map((r) => r ?? { ok: false, error: commonDomainError({ status: -1, code: 'Unknown', message: 'batch item not answered' })! });
+    return results.map(
+      (r) =>
+        r ?? {
+          ok: false,
+          error: commonDomainError({ status: -1, code: 'Unknown', message: 'batch item not answered' })!,
+        },
+    );
   }
 
   private batchRequest(id: string, change: MemberChange): Record<string, unknown> {
@@ -288,10 +306,16 @@ export class GraphDirectory implements Directory {
       // A retry of an add that did land (or a standing member) answers "already exist": the goal is met.
       if (info.status === 400 && /added object references already exist/i.test(info.message))
         return { ok: true, outcome: 'already-member' };
-      return { ok: false, error: await this.writeError(info, groupId, userId, `add ${userId} to group ${groupId}`) };
+      return {
+        ok: false,
+        error: await this.writeError(info, groupId, userId, `add ${userId} to group ${groupId}`),
+      };
     }
     if (info.status === 404 && !namesObject(info, groupId)) return { ok: true }; // not (or no longer) a member
-    return { ok: false, error: await this.writeError(info, groupId, userId, `remove ${userId} from group ${groupId}`) };
+    return {
+      ok: false,
+      error: await this.writeError(info, groupId, userId, `remove ${userId} from group ${groupId}`),
+    };
   }
 
   private reference(userId: string): { '@odata.id': string } {

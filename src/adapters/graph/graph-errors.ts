@@ -79,13 +79,17 @@ export interface BatchItemAnswer {
 /** A header of a batch item, by name in any case. */
 export function batchItemHeader(item: BatchItemAnswer, name: string): string | null {
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(item.headers ?? {})) if (key.toLowerCase() === wanted) return String(value);
+  for (const [key, value] of Object.entries(item.headers ?? {}))
+    if (key.toLowerCase() === wanted) return String(value);
   return null;
 }
 
 /** Reads a failed `$batch` item into the same fields a failed single call gives (`describeGraphError`). */
 export function describeBatchItem(item: BatchItemAnswer): GraphFailureInfo {
-  const error = (item.body as { error?: { code?: unknown; message?: unknown; innerError?: Record<string, unknown> } } | undefined)?.error;
+  const error = (
+    item.body as
+      { error?: { code?: unknown; message?: unknown; innerError?: Record<string, unknown> } } | undefined
+  )?.error;
   const requestId = error?.innerError?.['request-id'];
   return {
     status: item.status,

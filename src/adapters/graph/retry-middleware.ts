@@ -19,7 +19,12 @@ export interface RetryPolicy {
  * `npm run test:chaos`, docs/reliability.md). Past these five attempts the outbox backs off
  * exponentially (up to a minute), so a Graph outage is not hammered.
  */
-export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 30_000, maxBackoffMs: 500 };
+export const defaultRetryPolicy: RetryPolicy = {
+  maxAttempts: 5,
+  baseDelayMs: 100,
+  maxDelayMs: 30_000,
+  maxBackoffMs: 500,
+};
 
 /** Statuses Graph documents as transient: throttled, unavailable, gateway timeout. */
 const RETRYABLE_STATUS = new Set([429, 503, 504]);
@@ -54,7 +59,11 @@ export function retryAfterMs(header: string | null, now: number = Date.now()): n
 }
 
 /** Exponential backoff with "equal jitter": between half and all of base × 2^(attempt-1), capped. */
-export function backoffDelayMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const { baseDelayMs, maxDelayMs, maxBackoffMs } = policy;
   const ceiling = Math.min(maxBackoffMs ?? maxDelayMs, maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));

@@ -20,7 +20,8 @@ const entity = z
   .superRefine((e, ctx) => {
     if (e.type.toLowerCase() !== 'mention') return;
     const m = e as { mentioned?: { id?: unknown }; text?: unknown };
-    if (!m.mentioned || typeof m.mentioned !== 'object' || typeof m.mentioned.id !== 'string') ctx.addIssue({ code: 'custom', message: 'a mention needs mentioned.id' });
+    if (!m.mentioned || typeof m.mentioned !== 'object' || typeof m.mentioned.id !== 'string')
+      ctx.addIssue({ code: 'custom', message: 'a mention needs mentioned.id' });
     if (typeof m.text !== 'string') ctx.addIssue({ code: 'custom', message: 'a mention needs its text' });
   });
 
@@ -42,7 +43,10 @@ const activityShape = z
     replyToId: str(512),
     from: account,
     recipient: account,
-    conversation: z.object({ id: str(1024), tenantId: str(64), conversationType: str(64), isGroup: z.boolean().nullish() }).passthrough().nullish(),
+    conversation: z
+      .object({ id: str(1024), tenantId: str(64), conversationType: str(64), isGroup: z.boolean().nullish() })
+      .passthrough()
+      .nullish(),
     channelData: record.nullish(),
     // Lists botbuilder walks without a null check: absent is fine, null is not.
     entities: z.array(entity).max(256).optional(),
@@ -64,7 +68,8 @@ function depthOf(value: unknown, limit = MAX_DEPTH + 1): number {
     if (!node || typeof node !== 'object') continue;
     if (depth > max) max = depth;
     if (max >= limit) return max;
-    for (const child of Object.values(node as Record<string, unknown>)) if (child && typeof child === 'object') stack.push([child, depth + 1]);
+    for (const child of Object.values(node as Record<string, unknown>))
+      if (child && typeof child === 'object') stack.push([child, depth + 1]);
   }
   return max;
 }
@@ -85,7 +90,11 @@ export function activityProblem(body: unknown): string | undefined {
     if (!result.data.serviceUrl) return 'serviceUrl is required';
     if (!result.data.recipient?.id) return 'recipient.id is required';
     // botbuilder strips the bot's own mention from the text; a mention needs a text to strip it from.
-    if (typeof result.data.text !== 'string' && result.data.entities?.some((e) => e.type.toLowerCase() === 'mention')) return 'text is required with a mention';
+    if (
+      typeof result.data.text !== 'string' &&
+      result.data.entities?.some((e) => e.type.toLowerCase() === 'mention')
+    )
+      return 'text is required with a mention';
   }
   return undefined;
 }

@@ -19,7 +19,15 @@ export interface HttpDeps {
   accepting?: () => boolean;
 }
 
-const KNOWN_TYPES = new Set(['message', 'invoke', 'conversationUpdate', 'messageReaction', 'installationUpdate', 'event', 'typing']);
+const KNOWN_TYPES = new Set([
+  'message',
+  'invoke',
+  'conversationUpdate',
+  'messageReaction',
+  'installationUpdate',
+  'event',
+  'typing',
+]);
 
 /** A label value from a known set only: hostile bodies must not grow the metric's cardinality. */
 function activityType(body: unknown): string {
@@ -52,24 +60,32 @@ export function createHttpApp(deps: HttpDeps): Express {
     }
     try {
       const authHeader = typeof req.headers.authorization === 'string' ? req.headers.authorization : '';
-      const outcome = await deps.adapter.handle(validateAndFixActivity(req.body as Activity), authHeader, (context) => deps.bot.run(context));
+      const outcome = await deps.adapter.handle(
+        validateAndFixActivity(req.body as Activity),
+        authHeader,
+        (context) => deps.bot.run(context),
+      );
       if (outcome.body === undefined) res.status(outcome.status).end();
       else res.status(outcome.status).json(outcome.body);
     } catch (error) {
       deps.logger.error({ err: error }, 'activity failed');
-      if (!res.headersSent) res.status(500).json({ error: 'Timebox could not handle this activity; nothing was changed.' });
+      if (!res.headersSent)
+        res.status(500).json({ error: 'Timebox could not handle this activity; nothing was changed.' });
     }
   });
   // What the Teams app's privacy and terms links open (manifest privacyUrl / termsOfUseUrl).
   for (const route of Object.keys(LEGAL_PAGES) as Array<keyof typeof LEGAL_PAGES>) {
     const page = readLegalPage(route);
-    if (page !== undefined) app.get(route, (_req, res) => void res.type('text/markdown; charset=utf-8').send(page));
+    if (page !== undefined)
+      app.get(route, (_req, res) => void res.type('text/markdown; charset=utf-8').send(page));
   }
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const state = await deps.ready().catch((error: Error) => ({ ok: false, detail: { error: error.message } }));
+    const state = await deps
+      .ready()
+      .catch((error: Error) => ({ ok: false, detail: { error: error.message } }));
     res.status(state.ok ? 200 : 503).json({ status: state.ok ? 'ready' : 'not ready', ...state.detail });
   });
   if (deps.metrics) {
@@ -80,8 +96,15 @@ export function createHttpApp(deps: HttpDeps): Express {
     });
   }
   // Malformed JSON and other body errors: a 400, never a stack trace.
-  app.use((error: Error & { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    res.status(error.status && error.status < 500 ? error.status : 400).json({ error: 'bad request' });
-  });
+  app.use(
+    (
+      error: Error & { status?: number },
+      _req: express.Request,
+      res: express.Response,
+      _next: express.NextFunction,
+    ) => {
+      res.status(error.status && error.status < 500 ? error.status : 400).json({ error: 'bad request' });
+    },
+  );
   return app;
 }

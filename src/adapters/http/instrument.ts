@@ -23,7 +23,9 @@ export interface Observer {
   removalLag(seconds: number): void;
 }
 
-type Methods<T> = { [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never }[keyof T];
+type Methods<T> = {
+  [K in keyof T]: T[K] extends (...args: never[]) => Promise<unknown> ? K : never;
+}[keyof T];
 
 /**
  * `target` with some methods replaced. NB: a Proxy whose other methods run with `this` the
@@ -39,7 +41,11 @@ function withMethods<T extends object>(target: T, replaced: Partial<Record<keyof
   });
 }
 
-function timed<T extends object>(target: T, methods: Array<Methods<T>>, report: (operation: string, outcome: string, seconds: number) => void): T {
+function timed<T extends object>(
+  target: T,
+  methods: Array<Methods<T>>,
+  report: (operation: string, outcome: string, seconds: number) => void,
+): T {
   const replaced: Partial<Record<keyof T, unknown>> = {};
   for (const name of methods) {
     const original = target[name] as unknown as (...args: unknown[]) => Promise<unknown>;
@@ -61,8 +67,20 @@ function timed<T extends object>(target: T, methods: Array<Methods<T>>, report: 
 
 /** Counts and times every Graph call the bot makes through the Directory port, by outcome. */
 export function instrumentDirectory(directory: Directory, observer: Observer): Directory {
-  const instrumented = timed(directory, ['findUser', 'isMember', 'memberGroups', 'addMember', 'removeMember', 'listMembers', 'assignTimeBound', 'extendTimeBound', 'removeTimeBound'], (op, outcome, s) =>
-    observer.directoryCall(op, outcome, s),
+  const instrumented = timed(
+    directory,
+    [
+      'findUser',
+      'isMember',
+      'memberGroups',
+      'addMember',
+      'removeMember',
+      'listMembers',
+      'assignTimeBound',
+      'extendTimeBound',
+      'removeTimeBound',
+    ],
+    (op, outcome, s) => observer.directoryCall(op, outcome, s),
   );
   const batch = directory.changeMembers?.bind(directory);
   if (!batch) return instrumented;
@@ -73,7 +91,13 @@ export function instrumentDirectory(directory: Directory, observer: Observer): D
       const started = process.hrtime.bigint();
       const results = await batch(changes);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      results.forEach((result, i) => observer.directoryCall(changes[i]!.op === 'add' ? 'addMember' : 'removeMember', result.ok ? 'ok' : outcomeOf(result.error), seconds));
+      results.forEach((result, i) =>
+        observer.directoryCall(
+          changes[i]!.op === 'add' ? 'addMember' : 'removeMember',
+          result.ok ? 'ok' : outcomeOf(result.error),
+          seconds,
+        ),
+      );
       return results;
     },
   });
@@ -81,7 +105,9 @@ export function instrumentDirectory(directory: Directory, observer: Observer): D
 
 /** Counts and times every proactive Bot Connector call (posts, updates, replies, personal notices), by outcome. */
 export function instrumentNotifier(notifier: Notifier, observer: Observer): Notifier {
-  return timed(notifier, ['postToChannel', 'updateCard', 'replyInThread', 'sendToPerson'], (op, outcome, s) => observer.connectorCall(op, outcome, s));
+  return timed(notifier, ['postToChannel', 'updateCard', 'replyInThread', 'sendToPerson'], (op, outcome, s) =>
+    observer.connectorCall(op, outcome, s),
+  );
 }
 
 const DECISIONS = new Set<RequestEvent['type']>(['approved', 'denied', 'auto_approved', 'break_glass']);
@@ -102,13 +128,23 @@ export function observeStore(store: Store, observer: Observer, logger: Logger): 
     const stored = await store.commit(change);
     for (const event of change.events) {
       logger.info(
-        { requestId: stored.id, event: event.type, status: stored.status, group: stored.group.alias, groupId: stored.group.id, actor: event.actor?.id, requester: stored.requester.id },
+        {
+          requestId: stored.id,
+          event: event.type,
+          status: stored.status,
+          group: stored.group.alias,
+          groupId: stored.group.id,
+          actor: event.actor?.id,
+          requester: stored.requester.id,
+        },
         `request ${event.type}`,
       );
-      if (DECISIONS.has(event.type)) observer.decision(event.type, Math.max(0, event.at - stored.createdAt) / 1000);
+      if (DECISIONS.has(event.type))
+        observer.decision(event.type, Math.max(0, event.at - stored.createdAt) / 1000);
       if (event.type === 'member_removed') {
         const end = endOf(stored);
-        if (end !== undefined) observer.removalLag(Math.max(0, (stored.membershipRemovedAt ?? event.at) - end) / 1000);
+        if (end !== undefined)
+          observer.removalLag(Math.max(0, (stored.membershipRemovedAt ?? event.at) - end) / 1000);
       }
     }
     return stored;

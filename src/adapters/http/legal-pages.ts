@@ -11,7 +11,8 @@ export const LEGAL_PAGES = { '/privacy': 'privacy.md', '/terms': 'terms.md' } as
 /** docs/ next to package.json: dist/adapters/http and src/adapters/http are three levels below it. */
 function docsDir(): string | undefined {
   for (let dir = __dirname, i = 0; i < 5; i++, dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'docs', 'privacy.md'))) return path.join(dir, 'docs');
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'docs', 'privacy.md')))
+      return path.join(dir, 'docs');
   }
   return undefined;
 }

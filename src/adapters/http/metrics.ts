@@ -14,7 +14,12 @@ import { Status } from '../../domain/request';
 export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => Promise<{ ok: boolean }> }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'timebox_process_' });
-  const activities = new Counter({ name: 'timebox_activities_total', help: 'Teams activities received, by type and outcome', labelNames: ['type', 'status'], registers: [registry] });
+  const activities = new Counter({
+    name: 'timebox_activities_total',
+    help: 'Teams activities received, by type and outcome',
+    labelNames: ['type', 'status'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'timebox_requests_open',
     help: 'Open requests by status',
@@ -22,7 +27,8 @@ export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => 
     registers: [registry],
     async collect() {
       const open = await deps.store.listOpen();
-      for (const status of [Status.PENDING, Status.APPROVED, Status.ACTIVE]) this.set({ status }, open.filter((r) => r.status === status).length);
+      for (const status of [Status.PENDING, Status.APPROVED, Status.ACTIVE])
+        this.set({ status }, open.filter((r) => r.status === status).length);
     },
   });
   new Gauge({
@@ -31,7 +37,11 @@ export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => 
     registers: [registry],
     async collect() {
       const now = deps.clock.now();
-      this.set((await deps.store.listOpen({ statuses: [Status.ACTIVE] })).filter((r) => r.expiresAt !== undefined && r.expiresAt < now).length);
+      this.set(
+        (await deps.store.listOpen({ statuses: [Status.ACTIVE] })).filter(
+          (r) => r.expiresAt !== undefined && r.expiresAt < now,
+        ).length,
+      );
     },
   });
   new Gauge({
@@ -50,7 +60,8 @@ export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => 
     registers: [registry],
     async collect() {
       const effects = await deps.store.listEffects();
-      for (const lane of ['directory', 'teams'] as const) this.set({ lane }, effects.filter((e) => e.lane === lane).length);
+      for (const lane of ['directory', 'teams'] as const)
+        this.set({ lane }, effects.filter((e) => e.lane === lane).length);
     },
   });
   if (deps.ready) {

@@ -47,16 +47,21 @@ export function parseAuditKey(text: string, what = 'TIMEBOX_AUDIT_KEY'): AuditKe
   const body = prefixed ? prefixed[2]!.trim() : trimmed;
   let secret: Buffer;
   if (encoding === 'hex') {
-    if (!/^(?:[0-9a-fA-F]{2})+$/.test(body)) throw new Error(`${what} is not hex (an even number of 0-9/a-f digits).`);
+    if (!/^(?:[0-9a-fA-F]{2})+$/.test(body))
+      throw new Error(`${what} is not hex (an even number of 0-9/a-f digits).`);
     secret = Buffer.from(body, 'hex');
   } else {
     if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(body)) throw new Error(`${what} is neither hex nor base64.`);
     secret = Buffer.from(body, 'base64');
   }
   if (secret.length < MIN_KEY_BYTES) {
-    throw new Error(`${what} is ${secret.length} byte(s); it must be at least ${MIN_KEY_BYTES} random bytes (e.g. "openssl rand -base64 32").`);
+    throw new Error(
+      `${what} is ${secret.length} byte(s); it must be at least ${MIN_KEY_BYTES} random bytes (e.g. "openssl rand -base64 32").`,
+    );
   }
-  const key = { id: createHmac('sha256', secret).update('timebox audit key id').digest('hex').slice(0, 16) } as AuditKey;
+  const key = {
+    id: createHmac('sha256', secret).update('timebox audit key id').digest('hex').slice(0, 16),
+  } as AuditKey;
   // NB: not enumerable, so a logged or printed config (JSON, util.inspect) shows the id only.
   Object.defineProperty(key, 'secret', { value: secret, enumerable: false });
   return key;
@@ -69,8 +74,22 @@ function macOf(key: AuditKey, content: Omit<Checkpoint, 'mac'>): string {
     .digest('hex');
 }
 
-export function signCheckpoint(key: AuditKey, head: { seq: number; hash: string }, at: number, every: number, reason: CheckpointReason): Checkpoint {
-  const content: Omit<Checkpoint, 'mac'> = { v: 1, seq: head.seq, hash: head.hash, at: new Date(at).toISOString(), every, reason, keyId: key.id };
+export function signCheckpoint(
+  key: AuditKey,
+  head: { seq: number; hash: string },
+  at: number,
+  every: number,
+  reason: CheckpointReason,
+): Checkpoint {
+  const content: Omit<Checkpoint, 'mac'> = {
+    v: 1,
+    seq: head.seq,
+    hash: head.hash,
+    at: new Date(at).toISOString(),
+    every,
+    reason,
+    keyId: key.id,
+  };
   return { ...content, mac: macOf(key, content) };
 }
 
@@ -95,7 +114,10 @@ export function parseCheckpointLine(text: string): { checkpoint: Checkpoint } | 
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { problem: 'is not a checkpoint' };
   const c = value as Record<string, unknown>;
   const unknown = Object.keys(c).filter((k) => !CHECKPOINT_KEYS.has(k));
-  if (unknown.length) return { problem: `has a field a checkpoint never has (${unknown.map((k) => JSON.stringify(k)).join(', ')})` };
+  if (unknown.length)
+    return {
+      problem: `has a field a checkpoint never has (${unknown.map((k) => JSON.stringify(k)).join(', ')})`,
+    };
   if (
     c.v !== 1 ||
     !Number.isSafeInteger(c.seq) ||
@@ -148,7 +170,11 @@ export async function* readCheckpointFile(file: string): AsyncGenerator<Checkpoi
   }
   for (const [index, line] of lines.entries()) {
     const parsed = parseCheckpointLine(line);
-    if ('problem' in parsed) throw new DomainError(ErrorCodes.STORE_CORRUPT, `${path.basename(file)} line ${index + 1} ${parsed.problem}: the checkpoint file was edited`);
+    if ('problem' in parsed)
+      throw new DomainError(
+        ErrorCodes.STORE_CORRUPT,
+        `${path.basename(file)} line ${index + 1} ${parsed.problem}: the checkpoint file was edited`,
+      );
     yield parsed.checkpoint;
   }
 }

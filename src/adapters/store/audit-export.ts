@@ -17,7 +17,20 @@ export interface ExportOptions {
   group?: string;
 }
 
-export const CSV_COLUMNS = ['seq', 'at', 'type', 'requestId', 'group', 'actorId', 'actorName', 'actorUpn', 'reason', 'detail', 'prevHash', 'hash'] as const;
+export const CSV_COLUMNS = [
+  'seq',
+  'at',
+  'type',
+  'requestId',
+  'group',
+  'actorId',
+  'actorName',
+  'actorUpn',
+  'reason',
+  'detail',
+  'prevHash',
+  'hash',
+] as const;
 
 /**
  * A time bound as people type it: an ISO date ("2026-11-01", midnight UTC), an ISO date-time,
@@ -38,7 +51,9 @@ export function parseTimeBound(text: string, now: number): number {
       // fall through to the message below
     }
   }
-  throw new Error(`"${text}" is not a time: use a date (2026-11-01), a date and time (2026-11-01T14:00:00Z) or a duration back from now (7d, 12h).`);
+  throw new Error(
+    `"${text}" is not a time: use a date (2026-11-01), a date and time (2026-11-01T14:00:00Z) or a duration back from now (7d, 12h).`,
+  );
 }
 
 /**
@@ -46,7 +61,8 @@ export function parseTimeBound(text: string, now: number): number {
  * or a tab/CR would be run as a formula (CSV injection), so it gets a leading apostrophe.
  */
 export function csvField(value: unknown): string {
-  let text = value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  let text =
+    value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value);
   if (/^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
@@ -96,7 +112,11 @@ export function exportAudit(file: string, options: ExportOptions, out: Writable)
  * `submitted` record, which always comes first in the log. A source that throws ends the
  * export there (`stopped`), still well-formed.
  */
-export async function exportAuditRecords(records: AsyncIterable<AuditRecord | string>, options: ExportOptions, out: Writable): Promise<ExportResult> {
+export async function exportAuditRecords(
+  records: AsyncIterable<AuditRecord | string>,
+  options: ExportOptions,
+  out: Writable,
+): Promise<ExportResult> {
   const groupOf = new Map<string, string>();
   const wanted = options.group?.trim().toLowerCase();
   let exported = 0;
@@ -113,7 +133,8 @@ export async function exportAuditRecords(records: AsyncIterable<AuditRecord | st
     let record: AuditRecord;
     try {
       const parsed = JSON.parse(line) as AuditRecord;
-      if (!parsed || typeof parsed !== 'object' || typeof parsed.at !== 'string') throw new Error('not a record');
+      if (!parsed || typeof parsed !== 'object' || typeof parsed.at !== 'string')
+        throw new Error('not a record');
       // NB: only the fields the log writes, whatever the line carries: an added "approvedBy"
       // (which `audit verify` refuses) must not reach the investigator as if it were recorded.
       record = knownFields(parsed);
@@ -138,7 +159,10 @@ export async function exportAuditRecords(records: AsyncIterable<AuditRecord | st
 }
 
 /** The source's items until it throws (told to `onFailure`); a consumer that stops early closes the source. */
-async function* untilFailure<T>(source: AsyncIterable<T>, onFailure: (error: unknown) => void): AsyncGenerator<T> {
+async function* untilFailure<T>(
+  source: AsyncIterable<T>,
+  onFailure: (error: unknown) => void,
+): AsyncGenerator<T> {
   try {
     yield* source;
   } catch (error) {
@@ -158,7 +182,9 @@ function knownFields(record: AuditRecord): AuditRecord {
     at: record.at,
     type: record.type,
     ...(record.requestId !== undefined ? { requestId: record.requestId } : {}),
-    ...(actor ? { actor: { id: actor.id, name: actor.name, ...(actor.upn !== undefined ? { upn: actor.upn } : {}) } } : {}),
+    ...(actor
+      ? { actor: { id: actor.id, name: actor.name, ...(actor.upn !== undefined ? { upn: actor.upn } : {}) } }
+      : {}),
     ...(record.reason !== undefined ? { reason: record.reason } : {}),
     ...(record.detail !== undefined ? { detail: record.detail } : {}),
     prevHash: record.prevHash,

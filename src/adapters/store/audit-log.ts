@@ -6,7 +6,16 @@ import type { RequestEvent } from '../../domain/request';
 import type { AuditRecord } from '../../ports/store';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { canonicalJson, findDuplicateKey } from './canonical-json';
-import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, checkpointSignedBy, parseCheckpointLine, signCheckpoint, type AuditKey, type Checkpoint, type CheckpointReason } from './audit-checkpoint';
+import {
+  CHECKPOINT_FILE,
+  DEFAULT_CHECKPOINT_EVERY,
+  checkpointSignedBy,
+  parseCheckpointLine,
+  signCheckpoint,
+  type AuditKey,
+  type Checkpoint,
+  type CheckpointReason,
+} from './audit-checkpoint';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -20,7 +29,18 @@ export const GENESIS_HASH = '0'.repeat(64);
 export const AUDIT_RECORD_VERSION = 2;
 
 /** Every field a record may have; verification refuses any other (the old hash form did not cover them). */
-export const AUDIT_RECORD_KEYS: ReadonlySet<string> = new Set(['v', 'seq', 'at', 'type', 'requestId', 'actor', 'reason', 'detail', 'prevHash', 'hash']);
+export const AUDIT_RECORD_KEYS: ReadonlySet<string> = new Set([
+  'v',
+  'seq',
+  'at',
+  'type',
+  'requestId',
+  'actor',
+  'reason',
+  'detail',
+  'prevHash',
+  'hash',
+]);
 const ACTOR_KEYS: ReadonlySet<string> = new Set(['id', 'name', 'upn']);
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -52,7 +72,15 @@ export function toAuditRecord(event: RequestEvent, seq: number, prevHash: string
     at: new Date(event.at).toISOString(),
     type: event.type,
     ...(event.requestId ? { requestId: event.requestId } : {}),
-    ...(event.actor ? { actor: { id: event.actor.id, name: event.actor.name, ...(event.actor.upn ? { upn: event.actor.upn } : {}) } } : {}),
+    ...(event.actor
+      ? {
+          actor: {
+            id: event.actor.id,
+            name: event.actor.name,
+            ...(event.actor.upn ? { upn: event.actor.upn } : {}),
+          },
+        }
+      : {}),
     ...(event.reason !== undefined ? { reason: event.reason } : {}),
     ...(event.detail ? { detail: event.detail } : {}),
     prevHash,
@@ -79,15 +107,25 @@ export function parseAuditLine(text: string): ParsedAuditLine {
   } catch {
     return { problem: 'is not valid JSON' };
   }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return { problem: 'is not an audit record (no seq, hash or prevHash)' };
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    return { problem: 'is not an audit record (no seq, hash or prevHash)' };
   const r = value as Record<string, unknown>;
   const seq = Number.isSafeInteger(r.seq) ? (r.seq as number) : undefined;
   const at = seq !== undefined ? { seq } : {};
-  if (seq === undefined || typeof r.hash !== 'string' || typeof r.prevHash !== 'string') return { problem: 'is not an audit record (no seq, hash or prevHash)' };
+  if (seq === undefined || typeof r.hash !== 'string' || typeof r.prevHash !== 'string')
+    return { problem: 'is not an audit record (no seq, hash or prevHash)' };
   const duplicate = findDuplicateKey(text);
-  if (duplicate !== undefined) return { problem: `has the key "${duplicate}" twice (a reader sees one value, JSON keeps the other): the line was edited`, ...at };
+  if (duplicate !== undefined)
+    return {
+      problem: `has the key "${duplicate}" twice (a reader sees one value, JSON keeps the other): the line was edited`,
+      ...at,
+    };
   const unknown = Object.keys(r).filter((k) => !AUDIT_RECORD_KEYS.has(k));
-  if (unknown.length) return { problem: `has a field the audit log never writes (${unknown.map((k) => JSON.stringify(k)).join(', ')}): the line was edited`, ...at };
+  if (unknown.length)
+    return {
+      problem: `has a field the audit log never writes (${unknown.map((k) => JSON.stringify(k)).join(', ')}): the line was edited`,
+      ...at,
+    };
   const wrong = wrongField(r);
   if (wrong) return { problem: `has ${wrong}: the line was edited`, ...at };
   return { record: r as unknown as AuditRecord };
@@ -98,16 +136,26 @@ function wrongField(r: Record<string, unknown>): string | undefined {
   if ((r.seq as number) < 1) return 'a "seq" below 1';
   if (typeof r.at !== 'string' || Number.isNaN(Date.parse(r.at))) return 'no valid "at" time';
   if (typeof r.type !== 'string' || !r.type) return 'no "type"';
-  if (r.requestId !== undefined && typeof r.requestId !== 'string') return 'a "requestId" that is not a string';
+  if (r.requestId !== undefined && typeof r.requestId !== 'string')
+    return 'a "requestId" that is not a string';
   if (r.reason !== undefined && typeof r.reason !== 'string') return 'a "reason" that is not a string';
-  if (r.detail !== undefined && (!r.detail || typeof r.detail !== 'object' || Array.isArray(r.detail))) return 'a "detail" that is not an object';
+  if (r.detail !== undefined && (!r.detail || typeof r.detail !== 'object' || Array.isArray(r.detail)))
+    return 'a "detail" that is not an object';
   if (r.actor !== undefined) {
     const actor = r.actor as Record<string, unknown> | null;
-    if (!actor || typeof actor !== 'object' || Array.isArray(actor) || typeof actor.id !== 'string' || typeof actor.name !== 'string' || (actor.upn !== undefined && typeof actor.upn !== 'string')) {
+    if (
+      !actor ||
+      typeof actor !== 'object' ||
+      Array.isArray(actor) ||
+      typeof actor.id !== 'string' ||
+      typeof actor.name !== 'string' ||
+      (actor.upn !== undefined && typeof actor.upn !== 'string')
+    ) {
       return 'an "actor" without a string id and name';
     }
     const extra = Object.keys(actor).filter((k) => !ACTOR_KEYS.has(k));
-    if (extra.length) return `an "actor" field the audit log never writes (${extra.map((k) => JSON.stringify(k)).join(', ')})`;
+    if (extra.length)
+      return `an "actor" field the audit log never writes (${extra.map((k) => JSON.stringify(k)).join(', ')})`;
   }
   if (!HEX64.test(r.prevHash as string)) return 'a "prevHash" that is not 64 hex digits';
   if (!HEX64.test(r.hash as string)) return 'a "hash" that is not 64 hex digits';
@@ -169,7 +217,10 @@ export class AuditLog {
         this.lastSeq = record.seq;
         this.lastHash = record.hash;
       } catch {
-        throw new DomainError(ErrorCodes.STORE_CORRUPT, `The last record of the audit log ${this.file} is not valid JSON; run "timebox audit verify".`);
+        throw new DomainError(
+          ErrorCodes.STORE_CORRUPT,
+          `The last record of the audit log ${this.file} is not valid JSON; run "timebox audit verify".`,
+        );
       }
     }
     this.opened = false;
@@ -180,21 +231,37 @@ export class AuditLog {
   private async openCheckpoints(key: AuditKey): Promise<void> {
     const last = await readLastLine(this.checkpointFile, 'audit checkpoint file');
     const corrupt = (what: string) =>
-      new DomainError(ErrorCodes.STORE_CORRUPT, `The audit log ${this.file} ${what}. Timebox did not start, so it signs nothing over it; run "timebox audit verify --key" and restore the data directory from a backup.`);
+      new DomainError(
+        ErrorCodes.STORE_CORRUPT,
+        `The audit log ${this.file} ${what}. Timebox did not start, so it signs nothing over it; run "timebox audit verify --key" and restore the data directory from a backup.`,
+      );
     if (!last) {
-      if (this.lastSeq > 0) process.emitWarning(`Timebox audit: ${this.checkpointFile} holds no checkpoint yet; the first one will vouch for the ${this.lastSeq} record(s) already in ${this.file}`);
+      if (this.lastSeq > 0)
+        process.emitWarning(
+          `Timebox audit: ${this.checkpointFile} holds no checkpoint yet; the first one will vouch for the ${this.lastSeq} record(s) already in ${this.file}`,
+        );
       return;
     }
     const parsed = parseCheckpointLine(last);
-    if ('problem' in parsed) throw corrupt(`has a last checkpoint that ${parsed.problem} (${this.checkpointFile})`);
+    if ('problem' in parsed)
+      throw corrupt(`has a last checkpoint that ${parsed.problem} (${this.checkpointFile})`);
     const checkpoint = parsed.checkpoint;
     // Signed with another key (TIMEBOX_AUDIT_KEY was rotated): not checked; ours signs from now on.
     if (checkpoint.keyId === key.id) {
-      if (!checkpointSignedBy(key, checkpoint)) throw corrupt(`has a last checkpoint (record ${checkpoint.seq}) whose signature does not verify: it was forged or altered`);
-      if (this.lastSeq < checkpoint.seq) throw corrupt(`ends at record ${this.lastSeq}, but a signed checkpoint covers records up to ${checkpoint.seq}: records were removed from its end`);
-      if (this.lastSeq === checkpoint.seq && this.lastHash !== checkpoint.hash) throw corrupt(`holds another record ${checkpoint.seq} than the one signed: the log was rewritten`);
+      if (!checkpointSignedBy(key, checkpoint))
+        throw corrupt(
+          `has a last checkpoint (record ${checkpoint.seq}) whose signature does not verify: it was forged or altered`,
+        );
+      if (this.lastSeq < checkpoint.seq)
+        throw corrupt(
+          `ends at record ${this.lastSeq}, but a signed checkpoint covers records up to ${checkpoint.seq}: records were removed from its end`,
+        );
+      if (this.lastSeq === checkpoint.seq && this.lastHash !== checkpoint.hash)
+        throw corrupt(`holds another record ${checkpoint.seq} than the one signed: the log was rewritten`);
       if (checkpoint.reason === 'close' && this.lastSeq > checkpoint.seq) {
-        throw corrupt(`has records after ${checkpoint.seq}, the head signed when Timebox last stopped: ${this.lastSeq - checkpoint.seq} record(s) were added while it was not running`);
+        throw corrupt(
+          `has records after ${checkpoint.seq}, the head signed when Timebox last stopped: ${this.lastSeq - checkpoint.seq} record(s) were added while it was not running`,
+        );
       }
       this.checkpointedSeq = checkpoint.seq;
       this.checkpointedReason = checkpoint.reason;
@@ -205,10 +272,14 @@ export class AuditLog {
     this.opened = true;
     if (checkpoint.reason === 'close' && !(await this.checkpoint('open'))) {
       this.opened = false;
-      throw new DomainError(ErrorCodes.STORE_WRITE_FAILED, `Timebox could not write the start checkpoint to ${this.checkpointFile}, so it did not start; free the disk and try again.`, {
-        dir: path.dirname(this.file),
-        cause: 'checkpoint',
-      });
+      throw new DomainError(
+        ErrorCodes.STORE_WRITE_FAILED,
+        `Timebox could not write the start checkpoint to ${this.checkpointFile}, so it did not start; free the disk and try again.`,
+        {
+          dir: path.dirname(this.file),
+          cause: 'checkpoint',
+        },
+      );
     }
   }
 
@@ -239,12 +310,21 @@ export class AuditLog {
   async checkpoint(reason: CheckpointReason): Promise<Checkpoint | undefined> {
     const key = this.options.key;
     if (!key || this.lastSeq === 0 || !this.opened) return undefined;
-    if (this.lastSeq === this.checkpointedSeq && (reason === 'every' || reason === this.checkpointedReason)) return undefined;
-    const checkpoint = signCheckpoint(key, { seq: this.lastSeq, hash: this.lastHash }, (this.options.now ?? Date.now)(), this.every, reason);
+    if (this.lastSeq === this.checkpointedSeq && (reason === 'every' || reason === this.checkpointedReason))
+      return undefined;
+    const checkpoint = signCheckpoint(
+      key,
+      { seq: this.lastSeq, hash: this.lastHash },
+      (this.options.now ?? Date.now)(),
+      this.every,
+      reason,
+    );
     try {
       await appendDurably(this.checkpointFile, JSON.stringify(checkpoint) + '\n');
     } catch (error) {
-      process.emitWarning(`Timebox audit: could not write a checkpoint to ${this.checkpointFile} (${(error as Error).message}); the next append tries again`);
+      process.emitWarning(
+        `Timebox audit: could not write a checkpoint to ${this.checkpointFile} (${(error as Error).message}); the next append tries again`,
+      );
       return undefined;
     }
     this.checkpointedSeq = checkpoint.seq;
@@ -282,7 +362,10 @@ async function readLastLine(file: string, what: string): Promise<string | undefi
     handle = await fs.open(file, 'r+');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DomainError(ErrorCodes.STORE_CORRUPT, `Cannot read the ${what} ${file}: ${(error as Error).message}`);
+    throw new DomainError(
+      ErrorCodes.STORE_CORRUPT,
+      `Cannot read the ${what} ${file}: ${(error as Error).message}`,
+    );
   }
   try {
     const { size } = await handle.stat();
@@ -298,7 +381,10 @@ async function readLastLine(file: string, what: string): Promise<string | undefi
  * The last complete line of a file and where the complete lines end, reading backwards in
  * growing chunks until a line break (or the start) bounds it.
  */
-async function lastLines(handle: fs.FileHandle, size: number): Promise<{ last?: string; completeLength: number }> {
+async function lastLines(
+  handle: fs.FileHandle,
+  size: number,
+): Promise<{ last?: string; completeLength: number }> {
   let chunk = 64 * 1024;
   for (;;) {
     const start = Math.max(0, size - chunk);
@@ -316,7 +402,10 @@ async function lastLines(handle: fs.FileHandle, size: number): Promise<{ last?: 
       chunk *= 4;
       continue;
     }
-    const last = buffer.subarray(before + 1, cut).toString('utf8').trim();
+    const last = buffer
+      .subarray(before + 1, cut)
+      .toString('utf8')
+      .trim();
     return { last: last || undefined, completeLength };
   }
 }

@@ -3,7 +3,15 @@ import path from 'node:path';
 import type { AuditCheckpoint, AuditRecord } from '../../ports/store';
 import { readJsonlLines } from './jsonl-lines';
 import { AUDIT_RECORD_VERSION, GENESIS_HASH, hashRecord, parseAuditLine } from './audit-log';
-import { CHECKPOINT_FILE, DEFAULT_CHECKPOINT_EVERY, checkpointFileLines, checkpointSignedBy, parseCheckpointLine, type AuditKey, type Checkpoint } from './audit-checkpoint';
+import {
+  CHECKPOINT_FILE,
+  DEFAULT_CHECKPOINT_EVERY,
+  checkpointFileLines,
+  checkpointSignedBy,
+  parseCheckpointLine,
+  type AuditKey,
+  type Checkpoint,
+} from './audit-checkpoint';
 
 export interface VerifyResult {
   ok: boolean;
@@ -102,12 +110,21 @@ export async function verifyAuditFile(file: string, options: VerifyOptions = {})
   try {
     await fs.access(file);
   } catch (error) {
-    return { ok: false, records: 0, problem: `cannot read it: ${(error as Error).message}`, signatures: newReport(options) };
+    return {
+      ok: false,
+      records: 0,
+      problem: `cannot read it: ${(error as Error).message}`,
+      signatures: newReport(options),
+    };
   }
   // NB: the store's numbering before the log: next to a running bot, the log read after it can only be longer.
   const writtenSeq = options.storeFile ? await lastWrittenSeq(options.storeFile) : undefined;
   const { storeFile: _storeFile, checkpointFile: _checkpointFile, ...rest } = options;
-  return verifyAuditRecords(readJsonlLines(file), checkpointLinesOf(checkpointFile), { ...rest, writtenSeq, names: fileNames(checkpointFile) });
+  return verifyAuditRecords(readJsonlLines(file), checkpointLinesOf(checkpointFile), {
+    ...rest,
+    writtenSeq,
+    names: fileNames(checkpointFile),
+  });
 }
 
 /** The lines of a checkpoint file, as verifyAuditRecords takes them (a torn last one left out); a file that cannot be read throws "cannot read …". */
@@ -122,11 +139,19 @@ export async function* checkpointLinesOf(file: string): AsyncGenerator<string> {
 }
 
 function newReport(options: { keys?: AuditKey[]; checkpointEvery?: number }): SignatureReport {
-  return { checked: (options.keys ?? []).length > 0, checkpoints: 0, verified: 0, otherKeys: 0, unsignedTail: 0, every: options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY };
+  return {
+    checked: (options.keys ?? []).length > 0,
+    checkpoints: 0,
+    verified: 0,
+    otherKeys: 0,
+    unsignedTail: 0,
+    every: options.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+  };
 }
 
 /** A source's error as a problem ("…: records were removed from the end"), without its final full stop. */
-const problemOf = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+const problemOf = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 
 /**
  * Recomputes the chain: each record (a raw line, or a record as a store read it, e.g.
@@ -168,8 +193,20 @@ export async function verifyAuditRecords(
   let sawVersioned = false;
   let count = 0;
   let line = 0;
-  const fail = (problem: string, seq?: number, head = prevSeq !== undefined ? { seq: prevSeq, hash: prevHash } : undefined): VerifyResult => {
-    return { ok: false, records: count, line, ...(seq !== undefined ? { seq } : {}), problem, ...(head ? { head } : {}), signatures };
+  const fail = (
+    problem: string,
+    seq?: number,
+    head = prevSeq !== undefined ? { seq: prevSeq, hash: prevHash } : undefined,
+  ): VerifyResult => {
+    return {
+      ok: false,
+      records: count,
+      line,
+      ...(seq !== undefined ? { seq } : {}),
+      problem,
+      ...(head ? { head } : {}),
+      signatures,
+    };
   };
   const iterator = records[Symbol.asyncIterator]();
   let drained = false;
@@ -191,27 +228,49 @@ export async function verifyAuditRecords(
       line++;
       const item = next.value;
       const parsed = parseAuditLine(typeof item === 'string' ? item : JSON.stringify(item));
-      if ('problem' in parsed) return fail(parsed.seq !== undefined ? `record ${parsed.seq} (${names.record(line)}) ${parsed.problem}` : `${names.record(line)} ${parsed.problem}`, parsed.seq);
+      if ('problem' in parsed)
+        return fail(
+          parsed.seq !== undefined
+            ? `record ${parsed.seq} (${names.record(line)}) ${parsed.problem}`
+            : `${names.record(line)} ${parsed.problem}`,
+          parsed.seq,
+        );
       const record = parsed.record;
       const where = `record ${record.seq} (${names.record(line)})`;
       if (record.v === undefined) {
-        if (sawVersioned) return fail(`${where} has no "v" (the old hash form) after records of form ${AUDIT_RECORD_VERSION}: old records can only come before new ones`, record.seq);
+        if (sawVersioned)
+          return fail(
+            `${where} has no "v" (the old hash form) after records of form ${AUDIT_RECORD_VERSION}: old records can only come before new ones`,
+            record.seq,
+          );
       } else if (record.v !== AUDIT_RECORD_VERSION) {
         return fail(`${where} has hash form "v": ${record.v}, which this Timebox does not know`, record.seq);
       } else {
         sawVersioned = true;
       }
       const { hash, ...content } = record;
-      if (hashRecord(content) !== hash) return fail(`${where} was changed: its hash does not match its content`, record.seq);
+      if (hashRecord(content) !== hash)
+        return fail(`${where} was changed: its hash does not match its content`, record.seq);
       if (record.prevHash !== prevHash) {
-        return fail(`${where} does not follow the record before it: a record was removed, inserted or moved here`, record.seq);
+        return fail(
+          `${where} does not follow the record before it: a record was removed, inserted or moved here`,
+          record.seq,
+        );
       }
-      if (prevSeq !== undefined && record.seq <= prevSeq) return fail(`${where} is out of order after ${prevSeq}`, record.seq);
+      if (prevSeq !== undefined && record.seq <= prevSeq)
+        return fail(`${where} is out of order after ${prevSeq}`, record.seq);
       if (prevSeq !== undefined && record.seq !== prevSeq + 1) {
-        return fail(`${where} leaves a gap after record ${prevSeq}: seq must go up by exactly one`, record.seq);
+        return fail(
+          `${where} leaves a gap after record ${prevSeq}: seq must go up by exactly one`,
+          record.seq,
+        );
       }
       const anchored = anchors.get(record.seq);
-      if (anchored !== undefined && anchored !== hash) return fail(`${where} is not the one anchored (${anchored.slice(0, 12)}…): the log was rewritten`, record.seq);
+      if (anchored !== undefined && anchored !== hash)
+        return fail(
+          `${where} is not the one anchored (${anchored.slice(0, 12)}…): the log was rewritten`,
+          record.seq,
+        );
       anchors.delete(record.seq);
       const stopped = signed.last?.reason === 'close' ? signed.last : undefined;
       if (stopped && record.seq > stopped.seq) {
@@ -222,7 +281,10 @@ export async function verifyAuditRecords(
       }
       const checkpoint = pending.get(record.seq);
       if (checkpoint && checkpoint.hash !== hash) {
-        return fail(`${where} is not the one signed in ${names.checkpoint(checkpoint.line)} (${checkpoint.hash.slice(0, 12)}…): the log was rewritten`, record.seq);
+        return fail(
+          `${where} is not the one signed in ${names.checkpoint(checkpoint.line)} (${checkpoint.hash.slice(0, 12)}…): the log was rewritten`,
+          record.seq,
+        );
       }
       pending.delete(record.seq);
       prevHash = hash;
@@ -240,7 +302,8 @@ export async function verifyAuditRecords(
   if (broken) return broken;
   line++;
   const missingAnchor = [...anchors.keys()].sort((a, b) => a - b)[0];
-  if (missingAnchor !== undefined) return fail(`record ${missingAnchor} (anchored) is missing: records were removed`);
+  if (missingAnchor !== undefined)
+    return fail(`record ${missingAnchor} (anchored) is missing: records were removed`);
   const missingSigned = [...pending.values()].sort((a, b) => a.seq - b.seq)[0];
   if (missingSigned !== undefined) {
     return fail(
@@ -251,7 +314,9 @@ export async function verifyAuditRecords(
   }
   const expected = options.writtenSeq;
   if (expected !== undefined && (prevSeq ?? 0) < expected) {
-    return fail(`the log ends at record ${prevSeq ?? 0}, but the store has written records up to ${expected}: records were removed from the end`);
+    return fail(
+      `the log ends at record ${prevSeq ?? 0}, but the store has written records up to ${expected}: records were removed from the end`,
+    );
   }
   if (signatures.checked) {
     const last = signed.last;
@@ -266,9 +331,19 @@ export async function verifyAuditRecords(
         lastSigned,
       );
     }
-    if (options.strict && tail > 0) return fail(`${tail} record(s) ${after} are not covered by a signature (--strict)`, undefined, lastSigned);
+    if (options.strict && tail > 0)
+      return fail(
+        `${tail} record(s) ${after} are not covered by a signature (--strict)`,
+        undefined,
+        lastSigned,
+      );
   }
-  return { ok: true, records: count, ...(prevSeq !== undefined ? { head: { seq: prevSeq, hash: prevHash } } : {}), signatures };
+  return {
+    ok: true,
+    records: count,
+    ...(prevSeq !== undefined ? { head: { seq: prevSeq, hash: prevHash } } : {}),
+    signatures,
+  };
 }
 
 /**
@@ -281,7 +356,14 @@ async function readCheckpoints(
   keys: AuditKey[],
   report: SignatureReport,
   names: AuditNames,
-): Promise<{ bySeq: Map<number, Checkpoint & { line: number }>; last?: Checkpoint & { line: number }; otherIds: Set<string> } | { problem: string }> {
+): Promise<
+  | {
+      bySeq: Map<number, Checkpoint & { line: number }>;
+      last?: Checkpoint & { line: number };
+      otherIds: Set<string>;
+    }
+  | { problem: string }
+> {
   const bySeq = new Map<number, Checkpoint & { line: number }>();
   const otherIds = new Set<string>();
   const items: Array<AuditCheckpoint | string> = [];
@@ -305,13 +387,24 @@ async function readCheckpoints(
       otherIds.add(checkpoint.keyId);
       continue;
     }
-    if (!checkpointSignedBy(key, checkpoint)) return { problem: `${where} (record ${checkpoint.seq}) has a signature that does not verify: it was forged or altered` };
+    if (!checkpointSignedBy(key, checkpoint))
+      return {
+        problem: `${where} (record ${checkpoint.seq}) has a signature that does not verify: it was forged or altered`,
+      };
     if (last) {
       const before = `the checkpoint before it (line ${last.line}, record ${last.seq})`;
-      if (checkpoint.seq < last.seq) return { problem: `${where} (record ${checkpoint.seq}) comes after ${before}: checkpoints were moved or replayed` };
-      if (checkpoint.seq === last.seq && checkpoint.hash !== last.hash) return { problem: `${where} signs another record ${checkpoint.seq} than ${before}: checkpoints were forged or mixed` };
+      if (checkpoint.seq < last.seq)
+        return {
+          problem: `${where} (record ${checkpoint.seq}) comes after ${before}: checkpoints were moved or replayed`,
+        };
+      if (checkpoint.seq === last.seq && checkpoint.hash !== last.hash)
+        return {
+          problem: `${where} signs another record ${checkpoint.seq} than ${before}: checkpoints were forged or mixed`,
+        };
       if (last.reason === 'close' && !(checkpoint.reason === 'open' && checkpoint.seq === last.seq)) {
-        return { problem: `${where} follows a shutdown's checkpoint (line ${last.line}, record ${last.seq}) with no start checkpoint between: records were added while Timebox was stopped, or a checkpoint was removed` };
+        return {
+          problem: `${where} follows a shutdown's checkpoint (line ${last.line}, record ${last.seq}) with no start checkpoint between: records were added while Timebox was stopped, or a checkpoint was removed`,
+        };
       }
     }
     if (!bySeq.has(checkpoint.seq)) bySeq.set(checkpoint.seq, { ...checkpoint, line: index + 1 });
@@ -344,6 +437,9 @@ async function lastWrittenSeq(storeFile: string): Promise<number | undefined> {
 /** "12:ab34…" → { seq: 12, hash }; throws on anything else. */
 export function parseAnchor(text: string): { seq: number; hash: string } {
   const match = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
-  if (!match) throw new Error(`"${text}" is not an anchor: use <seq>:<64 hex hash>, as printed by "timebox audit verify".`);
+  if (!match)
+    throw new Error(
+      `"${text}" is not an anchor: use <seq>:<64 hex hash>, as printed by "timebox audit verify".`,
+    );
   return { seq: Number(match[1]), hash: match[2]! };
 }

@@ -178,7 +178,10 @@ export class History {
     if (head?.[5] !== undefined) {
       const body = line.subarray(Buffer.byteLength(head[0]), line.length - 1);
       if (line[line.length - 1] !== 0x7d || crc32(body) !== Number(head[5])) {
-        throw new DomainError(ErrorCodes.STORE_CORRUPT, `The history file ${this.file} has a corrupt line ${lineNumber} (its checksum does not match). It was left as it is; restore it from a backup.`);
+        throw new DomainError(
+          ErrorCodes.STORE_CORRUPT,
+          `The history file ${this.file} has a corrupt line ${lineNumber} (its checksum does not match). It was left as it is; restore it from a backup.`,
+        );
       }
     }
     if (head) {

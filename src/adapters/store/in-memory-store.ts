@@ -73,7 +73,9 @@ export class InMemoryStore extends StoreCore {
   }
 
   protected async holdingArchived(requesterId: string, groupId: string): Promise<AccessRequest[]> {
-    return [...this.archived.values()].filter((r) => sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r));
+    return [...this.archived.values()].filter(
+      (r) => sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r),
+    );
   }
 
   protected async afterBatch(): Promise<void> {

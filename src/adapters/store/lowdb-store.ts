@@ -104,7 +104,10 @@ export class LowdbStore extends StoreCore {
     }
     const state = this.db.data;
     if (state?.formatVersion !== 1 && state?.formatVersion !== 2) {
-      throw new DomainError(ErrorCodes.STORE_CORRUPT, `The store file ${this.hotFile} is not a Timebox store (no formatVersion 1 or 2). It was left as it is.`);
+      throw new DomainError(
+        ErrorCodes.STORE_CORRUPT,
+        `The store file ${this.hotFile} is not a Timebox store (no formatVersion 1 or 2). It was left as it is.`,
+      );
     }
     this.load(state);
     this.lastN = state.journalN ?? 0;
@@ -113,7 +116,10 @@ export class LowdbStore extends StoreCore {
     await this.history.load((id) => this.requests.has(id), { readOnly: this.readOnly });
     if (this.readOnly) {
       // Nothing is mended: what the journal holds beyond the files is the bot's to append.
-      this.auditWritten = this.auditQueue.reduce((lowest, e) => Math.min(lowest, e.seq - 1), this.counters.nextAuditSeq - 1);
+      this.auditWritten = this.auditQueue.reduce(
+        (lowest, e) => Math.min(lowest, e.seq - 1),
+        this.counters.nextAuditSeq - 1,
+      );
       this.db.data = emptyState();
       return;
     }
@@ -160,8 +166,12 @@ export class LowdbStore extends StoreCore {
     this.ready();
     await this.appended();
     // Closed, not archived yet (their side effects still run): newer than anything archived.
-    const closing = [...this.closing.values()].filter((r) => sameId(r.requester.id, requesterId)).sort((a, b) => b.updatedAt - a.updatedAt);
-    const archived = (await this.history.recentOf(requesterId, limit + closing.length)).filter((r) => !this.closing.has(r.id));
+    const closing = [...this.closing.values()]
+      .filter((r) => sameId(r.requester.id, requesterId))
+      .sort((a, b) => b.updatedAt - a.updatedAt);
+    const archived = (await this.history.recentOf(requesterId, limit + closing.length)).filter(
+      (r) => !this.closing.has(r.id),
+    );
     return [...closing, ...archived].slice(0, limit);
   }
 
@@ -176,7 +186,11 @@ export class LowdbStore extends StoreCore {
   /** Appends the batch's lines and fsyncs once; on failure (a full disk can take part of it) cuts them off again. */
   protected async persist(entries: Entry[]): Promise<void> {
     if (this.readOnly) {
-      throw new DomainError(ErrorCodes.STORE_WRITE_FAILED, `The store in ${this.dir} was opened read-only, so nothing was changed.`, { dir: this.dir, cause: 'read-only' });
+      throw new DomainError(
+        ErrorCodes.STORE_WRITE_FAILED,
+        `The store in ${this.dir} was opened read-only, so nothing was changed.`,
+        { dir: this.dir, cause: 'read-only' },
+      );
     }
     const text = entries.map((entry, i) => encodeLine({ ...entry, n: this.lastN + i + 1 })).join('');
     // NB: opened for each batch (not kept open like the history and audit files): a journal
@@ -209,7 +223,8 @@ export class LowdbStore extends StoreCore {
    * afterBatch runs): emptying the journal while a batch is appended to it would lose that batch.
    */
   protected async betweenBatches(): Promise<void> {
-    if (this.journalEntries >= this.compactEntries || this.journalBytes >= this.compactBytes) await this.compact();
+    if (this.journalEntries >= this.compactEntries || this.journalBytes >= this.compactBytes)
+      await this.compact();
   }
 
   /**
@@ -234,7 +249,9 @@ export class LowdbStore extends StoreCore {
       this.journalBytes = 0;
     } catch (error) {
       this.db.data = emptyState();
-      process.emitWarning(`Timebox store: could not compact ${this.journalFile} into ${this.hotFile} (${(error as Error).message}); the journal keeps growing until it can`);
+      process.emitWarning(
+        `Timebox store: could not compact ${this.journalFile} into ${this.hotFile} (${(error as Error).message}); the journal keeps growing until it can`,
+      );
     }
   }
 
@@ -254,7 +271,10 @@ export class LowdbStore extends StoreCore {
       if (!entry) {
         bad ??= line;
       } else if (bad !== undefined) {
-        throw new DomainError(ErrorCodes.STORE_CORRUPT, `The journal ${this.journalFile} has a corrupt line ${bad} (its checksum does not match) before good ones. It was left as it is; restore the data directory from a backup.`);
+        throw new DomainError(
+          ErrorCodes.STORE_CORRUPT,
+          `The journal ${this.journalFile} has a corrupt line ${bad} (its checksum does not match) before good ones. It was left as it is; restore the data directory from a backup.`,
+        );
       } else {
         entries.push(entry);
         good = end + 1;
@@ -263,14 +283,19 @@ export class LowdbStore extends StoreCore {
     }
     // Read-only: left out, not cut (it may be an append under way).
     if (good < data.length && !this.readOnly) {
-      process.emitWarning(`Timebox store: cut a torn tail of ${this.journalFile} (bytes ${good}-${data.length}, a write that was never acknowledged)`);
+      process.emitWarning(
+        `Timebox store: cut a torn tail of ${this.journalFile} (bytes ${good}-${data.length}, a write that was never acknowledged)`,
+      );
       await fs.truncate(this.journalFile, good);
     }
     let expected = coveredN + 1;
     for (const entry of entries) {
       if (entry.n <= coveredN) continue;
       if (entry.n !== expected) {
-        throw new DomainError(ErrorCodes.STORE_CORRUPT, `The journal ${this.journalFile} skips from entry ${expected - 1} to ${entry.n}: entries are missing. It was left as it is; restore the data directory from a backup.`);
+        throw new DomainError(
+          ErrorCodes.STORE_CORRUPT,
+          `The journal ${this.journalFile} skips from entry ${expected - 1} to ${entry.n}: entries are missing. It was left as it is; restore the data directory from a backup.`,
+        );
       }
       this.apply(entry);
       expected++;
@@ -286,7 +311,10 @@ export class LowdbStore extends StoreCore {
       return await fs.readFile(this.journalFile);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
-      throw new DomainError(ErrorCodes.STORE_CORRUPT, `Cannot read the journal ${this.journalFile}: ${(error as Error).message}. It was left as it is.`);
+      throw new DomainError(
+        ErrorCodes.STORE_CORRUPT,
+        `Cannot read the journal ${this.journalFile}: ${(error as Error).message}. It was left as it is.`,
+      );
     }
   }
 
@@ -299,13 +327,15 @@ export class LowdbStore extends StoreCore {
    */
   private async *readAuditStrictly(): AsyncGenerator<AuditRecord> {
     const name = path.basename(this.audit.file);
-    const corrupt = (problem: string) => new DomainError(ErrorCodes.STORE_CORRUPT, problem, { dir: this.dir });
+    const corrupt = (problem: string) =>
+      new DomainError(ErrorCodes.STORE_CORRUPT, problem, { dir: this.dir });
     let line = 0;
     let last = 0;
     let lastHash = GENESIS_HASH;
     for await (const text of wholeLines(this.audit.file)) {
       line++;
-      if (!text.trim()) throw corrupt(`${name} line ${line} is empty: a record was removed or the file was edited here`);
+      if (!text.trim())
+        throw corrupt(`${name} line ${line} is empty: a record was removed or the file was edited here`);
       let record: AuditRecord;
       try {
         record = JSON.parse(text) as AuditRecord;
@@ -313,7 +343,10 @@ export class LowdbStore extends StoreCore {
         throw corrupt(`${name} line ${line} is not valid JSON`);
       }
       const duplicate = findDuplicateKey(text);
-      if (duplicate !== undefined) throw corrupt(`${name} line ${line} has the key "${duplicate}" twice (a reader sees one value, JSON keeps the other): the line was edited`);
+      if (duplicate !== undefined)
+        throw corrupt(
+          `${name} line ${line} has the key "${duplicate}" twice (a reader sees one value, JSON keeps the other): the line was edited`,
+        );
       if (Number.isSafeInteger(record?.seq)) last = record.seq;
       if (typeof record?.hash === 'string') lastHash = record.hash;
       yield record;
@@ -328,7 +361,9 @@ export class LowdbStore extends StoreCore {
       yield record;
     }
     if (last < this.auditWritten) {
-      throw corrupt(`the log ends at record ${last}, but the store has written records up to ${this.auditWritten}: records were removed from the end`);
+      throw corrupt(
+        `the log ends at record ${last}, but the store has written records up to ${this.auditWritten}: records were removed from the end`,
+      );
     }
   }
 
@@ -352,7 +387,9 @@ export class LowdbStore extends StoreCore {
       await this.history.append(fresh);
       for (const [id, request] of settling) if (this.closing.get(id) === request) this.closing.delete(id);
     } catch (error) {
-      process.emitWarning(`Timebox store: could not append ${settling.length} closed request(s) to the history yet (${(error as Error).message}); they stay in the journal`);
+      process.emitWarning(
+        `Timebox store: could not append ${settling.length} closed request(s) to the history yet (${(error as Error).message}); they stay in the journal`,
+      );
     }
   }
 

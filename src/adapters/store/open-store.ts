@@ -7,7 +7,8 @@ import { fileNames, type AuditNames } from './audit-verify';
 import { LowdbStore } from './lowdb-store';
 
 /** What choosing and opening the store needs from the configuration. */
-export type StoreConfig = Pick<Config, 'dataDir' | 'databaseUrl'> & Partial<Pick<Config, 'auditKey' | 'auditCheckpointEvery'>>;
+export type StoreConfig = Pick<Config, 'dataDir' | 'databaseUrl'> &
+  Partial<Pick<Config, 'auditKey' | 'auditCheckpointEvery'>>;
 
 export interface CreateStoreOptions {
   /**
@@ -27,11 +28,17 @@ export interface CreateStoreOptions {
  */
 export function createStore(config: StoreConfig, options: CreateStoreOptions = {}): Store {
   if (config.databaseUrl) {
-    throw new ConfigError('DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet (it is planned). Unset it: Timebox keeps its state in TIMEBOX_DATA_DIR (lowdb), with one replica.');
+    throw new ConfigError(
+      'DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet (it is planned). Unset it: Timebox keeps its state in TIMEBOX_DATA_DIR (lowdb), with one replica.',
+    );
   }
   if (options.readOnly) return new LowdbStore(config.dataDir, { readOnly: true });
   return new LowdbStore(config.dataDir, {
-    audit: { key: config.auditKey, checkpointEvery: config.auditCheckpointEvery, ...(options.onCheckpoint ? { onCheckpoint: options.onCheckpoint } : {}) },
+    audit: {
+      key: config.auditKey,
+      checkpointEvery: config.auditCheckpointEvery,
+      ...(options.onCheckpoint ? { onCheckpoint: options.onCheckpoint } : {}),
+    },
   });
 }
 

@@ -18,7 +18,11 @@ export class SortedList<T> {
   }
 
   remove(item: T): boolean {
-    for (let i = this.lowerBound(item); i < this.items.length && this.compare(this.items[i]!, item) === 0; i++) {
+    for (
+      let i = this.lowerBound(item);
+      i < this.items.length && this.compare(this.items[i]!, item) === 0;
+      i++
+    ) {
       if (this.items[i] === item) {
         this.items.splice(i, 1);
         return true;

@@ -1,8 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCodes } from '../../domain/errors';
-import { isClosed, mayHoldMembership, sameId, type AccessRequest, type RequestEvent } from '../../domain/request';
+import {
+  isClosed,
+  mayHoldMembership,
+  sameId,
+  type AccessRequest,
+  type RequestEvent,
+} from '../../domain/request';
 import type { PersonalChat } from '../../ports/notifier';
-import type { AuditCheckpoint, AuditRecord, ClaimedEffect, Commit, Effect, EffectLane, GroupBaseline, Lease, RequestQuery, Store } from '../../ports/store';
+import type {
+  AuditCheckpoint,
+  AuditRecord,
+  ClaimedEffect,
+  Commit,
+  Effect,
+  EffectLane,
+  GroupBaseline,
+  Lease,
+  RequestQuery,
+  Store,
+} from '../../ports/store';
 import { SortedList } from './sorted-list';
 
 /**
@@ -44,7 +61,14 @@ type QueuedAudit = { seq: number; event: RequestEvent };
 
 /** One change as the journal holds it: what applying it does, with every id and number decided. */
 export type Entry =
-  | { t: 'commit'; request: AccessRequest; effects: Effect[]; done: string[]; audit: QueuedAudit[]; dueAt?: number | null }
+  | {
+      t: 'commit';
+      request: AccessRequest;
+      effects: Effect[];
+      done: string[];
+      audit: QueuedAudit[];
+      dueAt?: number | null;
+    }
   | { t: 'retry'; id: string; token?: string; attempts: number; notBefore: number; lastError: string }
   | { t: 'complete'; id: string }
   | { t: 'audit'; audit: QueuedAudit[] }
@@ -80,7 +104,8 @@ const queueKey = (e: Effect): string => e.queue ?? `${e.requestId}/${e.lane}`;
  * NB: the alias, not the Entra group id: two aliases of one group (e.g. db-read and
  * db-read-oncall) may each be held at once; their membership changes still share one queue.
  */
-const openKey = (r: AccessRequest): string => `${r.requester.id.toLowerCase()}|${r.group.alias.toLowerCase()}`;
+const openKey = (r: AccessRequest): string =>
+  `${r.requester.id.toLowerCase()}|${r.group.alias.toLowerCase()}`;
 type DueItem = { id: string; at: number };
 
 /**
@@ -111,7 +136,9 @@ export abstract class StoreCore implements Store {
   private readonly heads = [0, 1, 2].map(() => new SortedList<Effect>(byDue));
   private readonly leases = new Map<string, Lease>();
   private readonly due = new Map<string, DueItem>();
-  private readonly dueList = new SortedList<DueItem>((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  private readonly dueList = new SortedList<DueItem>(
+    (a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+  );
   protected auditQueue: QueuedAudit[] = [];
   protected counters: Counters = { nextEffectSeq: 1, nextAuditSeq: 1 };
   private readonly chats = new Map<string, PersonalChat>();
@@ -196,7 +223,8 @@ export abstract class StoreCore implements Store {
         }
         for (const id of entry.done) this.removeEffect(id);
         for (const e of entry.effects) this.addEffect(e);
-        if (isClosed(stored.status) && this.effectsOf.has(stored.id)) this.closedWithWork.set(stored.id, stored);
+        if (isClosed(stored.status) && this.effectsOf.has(stored.id))
+          this.closedWithWork.set(stored.id, stored);
         else this.closedWithWork.delete(stored.id);
         this.queueAudit(entry.audit);
         return;
@@ -204,14 +232,20 @@ export abstract class StoreCore implements Store {
       case 'retry': {
         const effect = this.effects.get(entry.id);
         if (!effect) return;
-        const updated = frozen({ ...effect, attempts: entry.attempts, notBefore: entry.notBefore, lastError: entry.lastError });
+        const updated = frozen({
+          ...effect,
+          attempts: entry.attempts,
+          notBefore: entry.notBefore,
+          lastError: entry.lastError,
+        });
         const queue = this.queues.get(queueKey(effect))!;
         const head = queue[0] === effect;
         if (head) this.heads[rankOf(effect)]!.remove(effect);
         queue[queue.indexOf(effect)] = updated;
         this.effects.set(updated.id, updated);
         if (head) this.heads[rankOf(updated)]!.insert(updated);
-        if (entry.token === undefined || this.leases.get(entry.id)?.token === entry.token) this.leases.delete(entry.id);
+        if (entry.token === undefined || this.leases.get(entry.id)?.token === entry.token)
+          this.leases.delete(entry.id);
         return;
       }
       case 'complete':
@@ -401,7 +435,10 @@ export abstract class StoreCore implements Store {
         return deferred;
       }
       for (const entry of entries) this.apply(entry);
-      this.counters = { nextEffectSeq: Math.max(this.counters.nextEffectSeq, counters.nextEffectSeq), nextAuditSeq: Math.max(this.counters.nextAuditSeq, counters.nextAuditSeq) };
+      this.counters = {
+        nextEffectSeq: Math.max(this.counters.nextEffectSeq, counters.nextEffectSeq),
+        nextAuditSeq: Math.max(this.counters.nextAuditSeq, counters.nextAuditSeq),
+      };
       this.scheduleAfterBatch();
     }
     for (const i of included) i.item.resolve(i.result);
@@ -417,7 +454,12 @@ export abstract class StoreCore implements Store {
 
   protected async find(id: string): Promise<AccessRequest | undefined> {
     this.ready();
-    return this.requests.get(id) ?? this.closing.get(id) ?? this.closedWithWork.get(id) ?? (await this.findArchived(id));
+    return (
+      this.requests.get(id) ??
+      this.closing.get(id) ??
+      this.closedWithWork.get(id) ??
+      (await this.findArchived(id))
+    );
   }
 
   commit(change: Commit): Promise<AccessRequest> {
@@ -427,13 +469,24 @@ export abstract class StoreCore implements Store {
       keys: [`r:${request.id}`, `o:${openKey(request)}`, ...done.map((id) => `e:${id}`)],
       build: async (counters) => {
         const current = await this.find(request.id);
-        if (change.expectedVersion === null ? current !== undefined : current?.version !== change.expectedVersion) {
-          throw new DomainError(ErrorCodes.REQUEST_CONFLICT, `Request ${request.id} changed meanwhile; try again.`);
+        if (
+          change.expectedVersion === null
+            ? current !== undefined
+            : current?.version !== change.expectedVersion
+        ) {
+          throw new DomainError(
+            ErrorCodes.REQUEST_CONFLICT,
+            `Request ${request.id} changed meanwhile; try again.`,
+          );
         }
         if (change.expectedVersion === null && !isClosed(request.status)) {
           const other = [...(this.openByKey.get(openKey(request)) ?? [])].find((id) => id !== request.id);
           if (other) {
-            throw new DomainError(ErrorCodes.REQUEST_OPEN_EXISTS, `${request.requester.name} already has an open request (${other}) for ${request.group.alias}.`, { existing: other });
+            throw new DomainError(
+              ErrorCodes.REQUEST_OPEN_EXISTS,
+              `${request.requester.name} already has an open request (${other}) for ${request.group.alias}.`,
+              { existing: other },
+            );
           }
         }
         for (const c of change.completedEffects ?? []) this.holdsLease(c.id, c.token);
@@ -442,13 +495,30 @@ export abstract class StoreCore implements Store {
         const effects: Effect[] = (change.effects ?? []).map((e) => {
           const seq = counters.nextEffectSeq++;
           // Field by field (one object shape), not a spread of a copy: 50,000 of these are built when 10,000 grants end.
-          const effect: Effect = { kind: e.kind, lane: e.lane, queue: e.queue, id: `${stored.id}:${seq}`, requestId: stored.id, seq, attempts: 0, notBefore: now, createdAt: now };
+          const effect: Effect = {
+            kind: e.kind,
+            lane: e.lane,
+            queue: e.queue,
+            id: `${stored.id}:${seq}`,
+            requestId: stored.id,
+            seq,
+            attempts: 0,
+            notBefore: now,
+            createdAt: now,
+          };
           if (e.template !== undefined) effect.template = e.template;
           if (e.data !== undefined) effect.data = copyIn(e.data);
           return effect;
         });
         const audit = change.events.map((event) => ({ seq: counters.nextAuditSeq++, event: copyIn(event) }));
-        const entry: Entry = { t: 'commit', request: stored, effects, done: done.filter((id) => this.effects.has(id)), audit, ...(change.dueAt !== undefined ? { dueAt: change.dueAt } : {}) };
+        const entry: Entry = {
+          t: 'commit',
+          request: stored,
+          effects,
+          done: done.filter((id) => this.effects.has(id)),
+          audit,
+          ...(change.dueAt !== undefined ? { dueAt: change.dueAt } : {}),
+        };
         return { entry, result: stored }; // frozen by `apply` before it is handed out
       },
     });
@@ -456,19 +526,31 @@ export abstract class StoreCore implements Store {
 
   async listOpen(query: RequestQuery = {}): Promise<AccessRequest[]> {
     this.ready();
-    const ids = query.requesterId !== undefined ? [...(this.openByRequester.get(query.requesterId.toLowerCase()) ?? [])] : [...this.requests.keys()];
+    const ids =
+      query.requesterId !== undefined
+        ? [...(this.openByRequester.get(query.requesterId.toLowerCase()) ?? [])]
+        : [...this.requests.keys()];
     return ids
       .map((id) => this.requests.get(id)!)
-      .filter((r) => (!query.groupAlias || r.group.alias === query.groupAlias) && (!query.statuses || query.statuses.includes(r.status)))
+      .filter(
+        (r) =>
+          (!query.groupAlias || r.group.alias === query.groupAlias) &&
+          (!query.statuses || query.statuses.includes(r.status)),
+      )
       .sort((a, b) => a.createdAt - b.createdAt);
   }
 
   async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
     this.ready();
-    const mine = (r: AccessRequest) => sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r);
-    const open = [...(this.openByRequester.get(requesterId.toLowerCase()) ?? [])].map((id) => this.requests.get(id)!).filter(mine);
+    const mine = (r: AccessRequest) =>
+      sameId(r.requester.id, requesterId) && sameId(r.group.id, groupId) && mayHoldMembership(r);
+    const open = [...(this.openByRequester.get(requesterId.toLowerCase()) ?? [])]
+      .map((id) => this.requests.get(id)!)
+      .filter(mine);
     const closing = [...this.closing.values()].filter(mine);
-    const archived = (await this.holdingArchived(requesterId, groupId)).filter((r) => mayHoldMembership(r) && !this.closing.has(r.id) && !this.requests.has(r.id));
+    const archived = (await this.holdingArchived(requesterId, groupId)).filter(
+      (r) => mayHoldMembership(r) && !this.closing.has(r.id) && !this.requests.has(r.id),
+    );
     return [...open, ...closing, ...archived];
   }
 
@@ -493,7 +575,8 @@ export abstract class StoreCore implements Store {
     return this.enqueue({
       keys: [`r:${requestId}`],
       build: async () => {
-        if (!this.requests.has(requestId) || (this.due.get(requestId)?.at ?? null) === dueAt) return { result: undefined };
+        if (!this.requests.has(requestId) || (this.due.get(requestId)?.at ?? null) === dueAt)
+          return { result: undefined };
         return { entry: { t: 'due', id: requestId, dueAt }, result: undefined };
       },
     });
@@ -501,7 +584,13 @@ export abstract class StoreCore implements Store {
 
   // ---- the outbox -------------------------------------------------------------------------
 
-  async claim(owner: string, now: number, leaseMs: number, limit: number, lanes?: EffectLane[]): Promise<ClaimedEffect[]> {
+  async claim(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    lanes?: EffectLane[],
+  ): Promise<ClaimedEffect[]> {
     this.ready();
     const out: ClaimedEffect[] = [];
     for (let rank = 0; rank < 3 && out.length < limit; rank++) {
@@ -549,7 +638,17 @@ export abstract class StoreCore implements Store {
       keys: [`e:${id}`],
       build: async () => {
         const effect = this.holdsLease(id, token);
-        return { entry: { t: 'retry', id, token, attempts: effect.attempts + 1, notBefore, lastError: error.slice(0, 500) }, result: undefined };
+        return {
+          entry: {
+            t: 'retry',
+            id,
+            token,
+            attempts: effect.attempts + 1,
+            notBefore,
+            lastError: error.slice(0, 500),
+          },
+          result: undefined,
+        };
       },
     });
   }
@@ -568,7 +667,11 @@ export abstract class StoreCore implements Store {
   private holdsLease(id: string, token: string): Effect {
     const effect = this.effects.get(id);
     if (!effect || this.leases.get(id)?.token !== token) {
-      throw new DomainError(ErrorCodes.STORE_LEASE_LOST, `Effect ${id} is ${effect ? 'leased to another worker now' : 'no longer in the outbox'}.`, { effectId: id });
+      throw new DomainError(
+        ErrorCodes.STORE_LEASE_LOST,
+        `Effect ${id} is ${effect ? 'leased to another worker now' : 'no longer in the outbox'}.`,
+        { effectId: id },
+      );
     }
     return effect;
   }
@@ -579,13 +682,22 @@ export abstract class StoreCore implements Store {
     if (events.length === 0) return Promise.resolve();
     return this.enqueue({
       keys: [],
-      build: async (counters) => ({ entry: { t: 'audit', audit: events.map((event) => ({ seq: counters.nextAuditSeq++, event: clone(event) })) }, result: undefined }),
+      build: async (counters) => ({
+        entry: {
+          t: 'audit',
+          audit: events.map((event) => ({ seq: counters.nextAuditSeq++, event: clone(event) })),
+        },
+        result: undefined,
+      }),
     });
   }
 
   savePersonalChat(userId: string, chat: PersonalChat): Promise<void> {
     if (this.opened && sameJson(this.chats.get(userId), chat)) return Promise.resolve();
-    return this.enqueue({ keys: [`c:${userId}`], build: async () => ({ entry: { t: 'chat', userId, chat: clone(chat) }, result: undefined }) });
+    return this.enqueue({
+      keys: [`c:${userId}`],
+      build: async () => ({ entry: { t: 'chat', userId, chat: clone(chat) }, result: undefined }),
+    });
   }
 
   async getPersonalChat(userId: string): Promise<PersonalChat | undefined> {
@@ -595,7 +707,10 @@ export abstract class StoreCore implements Store {
 
   saveServiceUrl(tenantId: string, serviceUrl: string): Promise<void> {
     if (this.opened && this.serviceUrls.get(tenantId) === serviceUrl) return Promise.resolve();
-    return this.enqueue({ keys: [`u:${tenantId}`], build: async () => ({ entry: { t: 'url', tenantId, serviceUrl }, result: undefined }) });
+    return this.enqueue({
+      keys: [`u:${tenantId}`],
+      build: async () => ({ entry: { t: 'url', tenantId, serviceUrl }, result: undefined }),
+    });
   }
 
   async getServiceUrl(tenantId: string): Promise<string | undefined> {
@@ -617,7 +732,11 @@ export abstract class StoreCore implements Store {
         const current = this.baselines.get(key);
         const version = current ? (current.version ?? 0) : null;
         if (version !== expectedVersion) {
-          throw new DomainError(ErrorCodes.STORE_CONFLICT, `The baseline of group ${baseline.groupId} changed meanwhile; read it again.`, { groupId: baseline.groupId });
+          throw new DomainError(
+            ErrorCodes.STORE_CONFLICT,
+            `The baseline of group ${baseline.groupId} changed meanwhile; read it again.`,
+            { groupId: baseline.groupId },
+          );
         }
         const stored = { ...clone(baseline), version: (version ?? 0) + 1 };
         return { entry: { t: 'baseline', baseline: stored }, result: clone(stored) };
@@ -649,14 +768,20 @@ export abstract class StoreCore implements Store {
 }
 
 function shuttingDown(dir: string): DomainError {
-  return new DomainError(ErrorCodes.STORE_WRITE_FAILED, 'Timebox is shutting down, so nothing was changed. Try again in a moment.', { dir, cause: 'closed' });
+  return new DomainError(
+    ErrorCodes.STORE_WRITE_FAILED,
+    'Timebox is shutting down, so nothing was changed. Try again in a moment.',
+    { dir, cause: 'closed' },
+  );
 }
 
 /** What the person reads when a write failed: nothing happened, and what to do (the path stays in the logs). */
 export function writeFailed(dir: string, error: unknown): DomainError {
   if (error instanceof DomainError) return error;
   const cause = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-  process.emitWarning(`Timebox store: could not write ${dir}: ${(error as Error).message}; the change was not made`);
+  process.emitWarning(
+    `Timebox store: could not write ${dir}: ${(error as Error).message}; the change was not made`,
+  );
   return new DomainError(
     ErrorCodes.STORE_WRITE_FAILED,
     `Timebox could not save that, so nothing was changed (its storage failed: ${cause}). Try again in a few minutes; if it keeps failing, tell your Timebox admin.`,

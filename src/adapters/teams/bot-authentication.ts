@@ -1,4 +1,8 @@
-import { ConfigurationBotFrameworkAuthentication, type Activity, type ConfigurationBotFrameworkAuthenticationOptions } from 'botbuilder';
+import {
+  ConfigurationBotFrameworkAuthentication,
+  type Activity,
+  type ConfigurationBotFrameworkAuthenticationOptions,
+} from 'botbuilder';
 import {
   AuthenticationConstants,
   AuthenticationError,
@@ -19,7 +23,16 @@ const ENDPOINT_DEFAULTS: Record<string, string> = {
   ToBotFromEmulatorOpenIdMetadataUrl: AuthenticationConstants.ToBotFromEmulatorOpenIdMetadataUrl,
   CallerId: 'urn:botframework:azure',
 };
-const IDENTITY_KEYS = ['MicrosoftAppId', 'MicrosoftAppPassword', 'MicrosoftAppType', 'MicrosoftAppTenantId', 'CertificateThumbprint', 'CertificatePrivateKey', 'ChannelService', 'ValidateAuthority'];
+const IDENTITY_KEYS = [
+  'MicrosoftAppId',
+  'MicrosoftAppPassword',
+  'MicrosoftAppType',
+  'MicrosoftAppTenantId',
+  'CertificateThumbprint',
+  'CertificatePrivateKey',
+  'ChannelService',
+  'ValidateAuthority',
+];
 
 /**
  * botbuilder reads its own variable names; pass only those, and no empty strings.
@@ -34,8 +47,10 @@ export function pickBotEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   for (const key of IDENTITY_KEYS) if (env[key]?.trim()) picked[key] = env[key]!.trim();
   const endpoints: Record<string, string> = {};
   for (const key of Object.keys(ENDPOINT_DEFAULTS)) if (env[key]?.trim()) endpoints[key] = env[key]!.trim();
-  if (env.BotOpenIdMetadata?.trim() && !endpoints.ToBotFromChannelOpenIdMetadataUrl) endpoints.ToBotFromChannelOpenIdMetadataUrl = env.BotOpenIdMetadata.trim();
-  if (Object.keys(endpoints).length > 0 && !picked.ChannelService) Object.assign(picked, ENDPOINT_DEFAULTS, endpoints);
+  if (env.BotOpenIdMetadata?.trim() && !endpoints.ToBotFromChannelOpenIdMetadataUrl)
+    endpoints.ToBotFromChannelOpenIdMetadataUrl = env.BotOpenIdMetadata.trim();
+  if (Object.keys(endpoints).length > 0 && !picked.ChannelService)
+    Object.assign(picked, ENDPOINT_DEFAULTS, endpoints);
   return picked;
 }
 
@@ -67,10 +82,15 @@ export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentic
     this.tenantId = picked.MicrosoftAppTenantId;
     this.channelIssuer =
       picked.ToBotFromChannelTokenIssuer ??
-      (picked.ChannelService && JwtTokenValidation.isGovernment(picked.ChannelService) ? GovernmentConstants.ToBotFromChannelTokenIssuer : AuthenticationConstants.ToBotFromChannelTokenIssuer);
+      (picked.ChannelService && JwtTokenValidation.isGovernment(picked.ChannelService)
+        ? GovernmentConstants.ToBotFromChannelTokenIssuer
+        : AuthenticationConstants.ToBotFromChannelTokenIssuer);
   }
 
-  override async authenticateRequest(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
+  override async authenticateRequest(
+    activity: Activity,
+    authHeader: string,
+  ): Promise<AuthenticateRequestResult> {
     // Local mode (no app id) has authentication off, and botbuilder ignores the header there.
     // A header is required otherwise (botbuilder's own "no header" check says so too).
     if (this.appId) checkTokenShape(authHeader, this.tenantId, this.channelIssuer);
@@ -81,7 +101,10 @@ export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentic
     }
   }
 
-  override async authenticateStreamingRequest(authHeader: string, channelIdHeader: string): Promise<AuthenticateRequestResult> {
+  override async authenticateStreamingRequest(
+    authHeader: string,
+    channelIdHeader: string,
+  ): Promise<AuthenticateRequestResult> {
     try {
       return await super.authenticateStreamingRequest(authHeader, channelIdHeader);
     } catch (error) {
@@ -116,7 +139,10 @@ function checkTokenShape(authHeader: string, tenantId?: string, channelIssuer?: 
     throw new AuthenticationError('Unauthorized: the Authorization header is not a bearer JWT.', 401);
   }
   if (channelIssuer && payload.iss !== channelIssuer) {
-    throw new AuthenticationError('Unauthorized: the token was not issued by the Bot Framework channel.', 401);
+    throw new AuthenticationError(
+      'Unauthorized: the token was not issued by the Bot Framework channel.',
+      401,
+    );
   }
   if (tenantId && payload.tid !== undefined && payload.tid !== tenantId) {
     throw new AuthenticationError('Unauthorized: the token was issued for another tenant.', 401);
@@ -127,7 +153,9 @@ function jsonObject(segment: string): Record<string, unknown> | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(segment)) return undefined;
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -4,7 +4,13 @@ import type { AccessRequest, ListCardRef } from '../../domain/request';
 import type { Clock } from '../../ports/clock';
 import type { Mention } from '../../ports/notifier';
 import type { Store } from '../../ports/store';
-import { MAX_REFRESH_USERS, renderApprovalCard, renderNotice, renderReceiptCard, type NoticeKind } from '../../cards';
+import {
+  MAX_REFRESH_USERS,
+  renderApprovalCard,
+  renderNotice,
+  renderReceiptCard,
+  type NoticeKind,
+} from '../../cards';
 import type { TeamMember, TeamRoster } from './team-roster';
 import { renderList } from './list-cards';
 
@@ -38,7 +44,10 @@ export class CardPresenter implements Presenter {
   async approvalCard(request: AccessRequest): Promise<object> {
     const approvers = await this.approversInTeam(request);
     const requester = await this.teamsIdOf(request);
-    const ids = [...new Set([...(requester ? [requester] : []), ...approvers.map((m) => m.teamsId)])].slice(0, MAX_REFRESH_USERS);
+    const ids = [...new Set([...(requester ? [requester] : []), ...approvers.map((m) => m.teamsId)])].slice(
+      0,
+      MAX_REFRESH_USERS,
+    );
     const everyApproverNamed = approvers.length > 0 && approvers.length < MAX_REFRESH_USERS - 1;
     const viewer = this.deps.sharedButtons || !everyApproverNamed ? 'approver' : 'other';
     return renderApprovalCard({ request, viewer, now: this.deps.clock.now(), refreshUserIds: ids });
@@ -52,12 +61,25 @@ export class CardPresenter implements Presenter {
     return renderList(this.deps, ref.list, ref.viewer, { userId: ref.userId });
   }
 
-  async notice(template: NoticeKind, request: AccessRequest, audience: 'channel' | 'requester', data?: Record<string, unknown>) {
+  async notice(
+    template: NoticeKind,
+    request: AccessRequest,
+    audience: 'channel' | 'requester',
+    data?: Record<string, unknown>,
+  ) {
     const mentions: Mention[] =
-      audience === 'channel' && (template === 'reminder' || template === 'break_glass' || template === 'extension_requested')
+      audience === 'channel' &&
+      (template === 'reminder' || template === 'break_glass' || template === 'extension_requested')
         ? (await this.approversInTeam(request)).map((m) => ({ id: m.teamsId, name: m.name }))
         : [];
-    return renderNotice(template, { request, now: this.deps.clock.now(), audience, mentions, rules: this.deps.service.rulesOf(request), detail: noticeDetail(data) });
+    return renderNotice(template, {
+      request,
+      now: this.deps.clock.now(),
+      audience,
+      mentions,
+      rules: this.deps.service.rulesOf(request),
+      detail: noticeDetail(data),
+    });
   }
 
   /** Members of the approvers' team who may approve this group (cached: group checks cost Graph calls). */
@@ -68,7 +90,10 @@ export class CardPresenter implements Presenter {
     const key = `${request.group.alias}|${channel.teamId}`;
     const cached = this.approverCache.get(key);
     if (cached && this.deps.clock.now() - cached.at < APPROVER_TTL_MS) return cached.members;
-    const serviceUrl = request.approvalCard?.serviceUrl ?? (request.tenantId && (await this.deps.store.getServiceUrl(request.tenantId))) ?? this.deps.defaultServiceUrl;
+    const serviceUrl =
+      request.approvalCard?.serviceUrl ??
+      (request.tenantId && (await this.deps.store.getServiceUrl(request.tenantId))) ??
+      this.deps.defaultServiceUrl;
     if (!serviceUrl) return [];
     const rules = service.rulesOf(request);
     const members: TeamMember[] = [];
@@ -87,7 +112,9 @@ export class CardPresenter implements Presenter {
 }
 
 /** The notice's extra facts from an effect's data, taking only strings. */
-function noticeDetail(data: Record<string, unknown> | undefined): { by?: string; reason?: string; added?: string } | undefined {
+function noticeDetail(
+  data: Record<string, unknown> | undefined,
+): { by?: string; reason?: string; added?: string } | undefined {
   if (!data) return undefined;
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
   return { by: text(data.by), reason: text(data.reason), added: text(data.added) };

@@ -14,8 +14,10 @@ export type Command =
 export const MAX_COMMAND_LENGTH = 2000;
 
 const USAGE: Record<string, string> = {
-  request: 'request <group> [for] <duration> [because] <why>, e.g. "request db-read for 2h because INC-123 disk alert"',
-  'break-glass': 'break-glass <group> [for] <duration> because <why>, e.g. "break-glass prod-admin 30m because site down"',
+  request:
+    'request <group> [for] <duration> [because] <why>, e.g. "request db-read for 2h because INC-123 disk alert"',
+  'break-glass':
+    'break-glass <group> [for] <duration> because <why>, e.g. "break-glass prod-admin 30m because site down"',
   extend: 'extend <group> [by] <duration> [because <reason>], e.g. "extend db-read by 1h"',
   release: 'release <group>, e.g. "release db-read"',
   cancel: 'cancel <request id>, e.g. "cancel R-7K3F9Q"',
@@ -28,7 +30,10 @@ const USAGE: Record<string, string> = {
 export function parseCommand(text: string): Command {
   const clean = normalizeText(text);
   if (clean.length > MAX_COMMAND_LENGTH) {
-    throw new DomainError(ErrorCodes.COMMAND_INVALID, `That message is ${clean.length} characters long; commands stay under ${MAX_COMMAND_LENGTH}.`);
+    throw new DomainError(
+      ErrorCodes.COMMAND_INVALID,
+      `That message is ${clean.length} characters long; commands stay under ${MAX_COMMAND_LENGTH}.`,
+    );
   }
   const words = clean.split(' ').filter(Boolean);
   const verb = (words.shift() ?? '').toLowerCase();
@@ -69,7 +74,8 @@ function parseRequest(words: string[], breakGlass: boolean): Command {
   // The group is everything before the duration ("for" optional), so display names with
   // spaces work: "request Production DB (read) for 1h because ...".
   const durationAt = words.findIndex((w, i) => i > 0 && looksLikeDuration(w));
-  const forAt = durationAt > 0 && words[durationAt - 1]!.toLowerCase() === 'for' ? durationAt - 1 : durationAt;
+  const forAt =
+    durationAt > 0 && words[durationAt - 1]!.toLowerCase() === 'for' ? durationAt - 1 : durationAt;
   if (durationAt < 0) {
     const forWord = words.findIndex((w, i) => i > 0 && w.toLowerCase() === 'for');
     if (forWord > 0 && words[forWord + 1]) parseDuration(words[forWord + 1]!); // says what is wrong with it
@@ -92,11 +98,19 @@ function parseExtend(words: string[]): Command {
   if (!group) throw usage('extend', 'Which group?');
   let rest = words.slice(durationAt + 1);
   if (rest[0]?.toLowerCase() === 'because') rest = rest.slice(1);
-  return { name: 'extend', group, durationMs: parseDuration(words[durationAt]!), reason: rest.join(' ') || undefined };
+  return {
+    name: 'extend',
+    group,
+    durationMs: parseDuration(words[durationAt]!),
+    reason: rest.join(' ') || undefined,
+  };
 }
 
 /** Splits the free text after the duration into a ticket and a justification. */
-export function splitTicket(rest: string[], ticketPattern?: string): { justification: string; ticket?: string } {
+export function splitTicket(
+  rest: string[],
+  ticketPattern?: string,
+): { justification: string; ticket?: string } {
   const words = [...rest];
   let ticket: string | undefined;
   const keyword = words.findIndex((w) => w.toLowerCase() === 'ticket');
@@ -125,7 +139,10 @@ export function normalizeText(text: string): string {
     .replace(/&amp;/gi, '&')
     // Controls (C0, DEL, C1), soft hyphen, bidi marks/embeddings/overrides/isolates, zero-width and
     // invisible formatting characters: they could hide or reorder what a command says.
-    .replace(/[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g, ' ');
+    .replace(
+      /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g,
+      ' ',
+    );
   // Then fillers, tags and variation characters go, and towers of combining marks are capped.
   return normalizeTypedText(plain).replace(/\s+/g, ' ').trim();
 }

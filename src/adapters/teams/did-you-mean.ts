@@ -14,7 +14,8 @@ export function distance(a: string, b: string, max = 3): number {
       }
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, rows[i - 2]![j - 2]! + 1);
       rows[i]!.push(best);
     }
   }
@@ -23,7 +24,10 @@ export function distance(a: string, b: string, max = 3): number {
 
 /** The group a person most likely meant by a near miss ("db-raed", "prod admin"), if one is close. */
 export function suggestGroup(policy: Policy, typed: string): string | undefined {
-  const wanted = typed.trim().toLowerCase().replace(/[\s_]+/g, '-');
+  const wanted = typed
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_]+/g, '-');
   if (!wanted || wanted.length > 80) return undefined;
   let best: { alias: string; score: number } | undefined;
   for (const [alias, group] of Object.entries(policy.groups)) {
@@ -38,10 +42,19 @@ export function suggestGroup(policy: Policy, typed: string): string | undefined 
 
 /** Adds "Did you mean …?" to an unknown-group error when a group is close to what was typed. */
 export function withSuggestion(error: unknown, policy: Policy): unknown {
-  if (!(error instanceof DomainError) || error.code !== ErrorCodes.GROUP_UNKNOWN || typeof error.details.text !== 'string') return error;
+  if (
+    !(error instanceof DomainError) ||
+    error.code !== ErrorCodes.GROUP_UNKNOWN ||
+    typeof error.details.text !== 'string'
+  )
+    return error;
   const suggestion = suggestGroup(policy, error.details.text);
   if (!suggestion) return error;
-  return new DomainError(error.code, `There is no group "${clip(error.details.text)}". Did you mean ${suggestion}?`, { ...error.details, suggestion });
+  return new DomainError(
+    error.code,
+    `There is no group "${clip(error.details.text)}". Did you mean ${suggestion}?`,
+    { ...error.details, suggestion },
+  );
 }
 
 function clip(text: string): string {

@@ -31,8 +31,17 @@ export class MessageHandler {
       await this.run(context, command, actor);
     } catch (error) {
       const requestId = command?.name === 'cancel' ? normalizeId(command.requestId) : undefined;
-      await auditIfRefused(this.deps.service, this.deps.logger, { action: command?.name ?? 'message', error, requestId, actor, detail: actor ? {} : claimedIdentity(activity) });
-      await replyText(context, userMessageOf(withSuggestion(error, this.deps.service.policy), this.deps.logger));
+      await auditIfRefused(this.deps.service, this.deps.logger, {
+        action: command?.name ?? 'message',
+        error,
+        requestId,
+        actor,
+        detail: actor ? {} : claimedIdentity(activity),
+      });
+      await replyText(
+        context,
+        userMessageOf(withSuggestion(error, this.deps.service.policy), this.deps.logger),
+      );
     }
   }
 
@@ -48,7 +57,15 @@ export class MessageHandler {
         }
         const rules = service.resolveGroup(command.group);
         const { justification, ticket } = splitTicket(command.rest, rules.ticketPattern);
-        const result = await service.submit({ requester: actor, tenantId: tenantOf(context.activity), group: rules.alias, durationMs: command.durationMs, justification, ticket, breakGlass: command.breakGlass });
+        const result = await service.submit({
+          requester: actor,
+          tenantId: tenantOf(context.activity),
+          group: rules.alias,
+          durationMs: command.durationMs,
+          justification,
+          ticket,
+          breakGlass: command.breakGlass,
+        });
         const r = result.request;
         if (result.outcome === 'extension') return replyText(context, overlapReply(r));
         if (!personal) return replyText(context, filedElsewhereReply(r));
@@ -56,10 +73,18 @@ export class MessageHandler {
       }
       case 'extend': {
         const grant = await this.activeGrant(actor, command.group);
-        const r = await service.extend({ requestId: grant.id, actor, addedMs: command.durationMs, reason: command.reason });
-        return replyText(context, r.pendingExtension
-          ? `Asked the approvers of ${r.group.alias} to extend ${r.id} by ${formatDuration(command.durationMs)}.`
-          : `Extended ${r.id}: ${r.group.alias} now ends ${new Date(r.expiresAt!).toISOString().replace('T', ' ').slice(0, 16)} UTC.`);
+        const r = await service.extend({
+          requestId: grant.id,
+          actor,
+          addedMs: command.durationMs,
+          reason: command.reason,
+        });
+        return replyText(
+          context,
+          r.pendingExtension
+            ? `Asked the approvers of ${r.group.alias} to extend ${r.id} by ${formatDuration(command.durationMs)}.`
+            : `Extended ${r.id}: ${r.group.alias} now ends ${new Date(r.expiresAt!).toISOString().replace('T', ' ').slice(0, 16)} UTC.`,
+        );
       }
       case 'release': {
         const grant = await this.activeGrant(actor, command.group);
@@ -90,9 +115,21 @@ export class MessageHandler {
     const serviceUrl = context.activity.serviceUrl;
     const conversationId = context.activity.conversation?.id;
     if (!activityId || !serviceUrl || !conversationId) return;
-    const ref: ListCardRef = { serviceUrl, conversationId, activityId, list, viewer: actor, ...(userId ? { userId } : {}) };
+    const ref: ListCardRef = {
+      serviceUrl,
+      conversationId,
+      activityId,
+      list,
+      viewer: actor,
+      ...(userId ? { userId } : {}),
+    };
     // NB: the card is posted; one the store could not note down still refreshes when viewed.
-    await trackListCard(this.deps.store, ref, shownIds).catch((e: unknown) => this.deps.logger.warn({ err: e }, 'could not record where a list card is; it will not be updated in place'));
+    await trackListCard(this.deps.store, ref, shownIds).catch((e: unknown) =>
+      this.deps.logger.warn(
+        { err: e },
+        'could not record where a list card is; it will not be updated in place',
+      ),
+    );
   }
 
   private async activeGrant(actor: Person, groupText: string) {
@@ -101,12 +138,24 @@ export class MessageHandler {
       alias = this.deps.service.resolveGroup(groupText).alias;
     } catch (error) {
       // A group gone from the policy: one's grant of it can still be released (and is told why it cannot be extended).
-      const [orphan] = await this.deps.store.listOpen({ requesterId: actor.id, groupAlias: groupText.trim().toLowerCase(), statuses: [Status.ACTIVE] });
+      const [orphan] = await this.deps.store.listOpen({
+        requesterId: actor.id,
+        groupAlias: groupText.trim().toLowerCase(),
+        statuses: [Status.ACTIVE],
+      });
       if (orphan && !Object.hasOwn(this.deps.service.policy.groups, orphan.group.alias)) return orphan;
       throw error;
     }
-    const [grant] = await this.deps.store.listOpen({ requesterId: actor.id, groupAlias: alias, statuses: [Status.ACTIVE] });
-    if (!grant) throw new DomainError(ErrorCodes.GRANT_NOT_FOUND, `You have no active grant for ${alias}. "status" shows what you hold.`);
+    const [grant] = await this.deps.store.listOpen({
+      requesterId: actor.id,
+      groupAlias: alias,
+      statuses: [Status.ACTIVE],
+    });
+    if (!grant)
+      throw new DomainError(
+        ErrorCodes.GRANT_NOT_FOUND,
+        `You have no active grant for ${alias}. "status" shows what you hold.`,
+      );
     return grant;
   }
 }

@@ -21,7 +21,10 @@ export async function replyCardAt(context: TurnContext, card: object): Promise<s
 export function userMessageOf(error: unknown, logger: Logger): string {
   // NB: the directory's outage messages are written for the outbox ("the change will be
   // retried"); a person's command is not queued when Graph fails under it, so say that instead.
-  if (error instanceof DomainError && (error.code === ErrorCodes.DIRECTORY_THROTTLED || error.code === ErrorCodes.DIRECTORY_UNAVAILABLE)) {
+  if (
+    error instanceof DomainError &&
+    (error.code === ErrorCodes.DIRECTORY_THROTTLED || error.code === ErrorCodes.DIRECTORY_UNAVAILABLE)
+  ) {
     logger.warn({ code: error.code, err: error.message }, 'Microsoft Graph failed under a command');
     const what = error.code === ErrorCodes.DIRECTORY_THROTTLED ? 'is throttling Timebox' : 'is not answering';
     return `Microsoft Graph ${what} right now, so nothing was changed. Try again in a minute.`;

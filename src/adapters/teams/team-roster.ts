@@ -40,7 +40,10 @@ export class TeamRoster {
       this.cache.set(key, { at: this.clock.now(), members });
       return members;
     } catch (error) {
-      this.logger.warn({ err: (error as Error).message, teamId }, 'could not read the team roster; cards show no personal buttons until it can');
+      this.logger.warn(
+        { err: (error as Error).message, teamId },
+        'could not read the team roster; cards show no personal buttons until it can',
+      );
       return cached?.members ?? [];
     }
   }
@@ -57,10 +60,19 @@ export class TeamRoster {
       const client = context.turnState.get<ConnectorClient>(context.adapter.ConnectorClientKey);
       let continuationToken: string | undefined = undefined;
       for (let page = 0; page < MAX_PAGES; page++) {
-        const result: PagedMembersResult = await client.conversations.getConversationPagedMembers(teamId, { pageSize: 500, continuationToken: continuationToken as string });
+        const result: PagedMembersResult = await client.conversations.getConversationPagedMembers(teamId, {
+          pageSize: 500,
+          continuationToken: continuationToken as string,
+        });
         for (const m of result.members ?? []) {
           const account = m as typeof m & { aadObjectId?: string; userPrincipalName?: string };
-          if (account.aadObjectId) members.push({ teamsId: account.id, aadObjectId: account.aadObjectId, name: account.name, upn: account.userPrincipalName });
+          if (account.aadObjectId)
+            members.push({
+              teamsId: account.id,
+              aadObjectId: account.aadObjectId,
+              name: account.name,
+              upn: account.userPrincipalName,
+            });
         }
         continuationToken = result.continuationToken;
         if (!continuationToken) break;

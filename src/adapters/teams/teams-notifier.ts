@@ -1,10 +1,27 @@
-import { CardFactory, type CloudAdapter, type ConversationReference, type Activity, type TurnContext } from 'botbuilder';
+import {
+  CardFactory,
+  type CloudAdapter,
+  type ConversationReference,
+  type Activity,
+  type TurnContext,
+} from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
 import { DomainError, ErrorCodes } from '../../domain/errors';
-import type { ChannelTarget, MessageRef, Notifier, OutgoingMessage, PersonalChat } from '../../ports/notifier';
+import type {
+  ChannelTarget,
+  MessageRef,
+  Notifier,
+  OutgoingMessage,
+  PersonalChat,
+} from '../../ports/notifier';
 
 /** Teams errors that retrying cannot fix (the app was removed, blocked or disabled). */
-const PERMANENT_CODES = ['BotNotInConversationRoster', 'ConversationBlockedByUser', 'BotDisabledByAdmin', 'ConversationNotFound'];
+const PERMANENT_CODES = [
+  'BotNotInConversationRoster',
+  'ConversationBlockedByUser',
+  'BotDisabledByAdmin',
+  'ConversationNotFound',
+];
 /** Statuses the Bot Connector documents as "try again" (429/412/502/504), and their kin. */
 const TRANSIENT_STATUS = [408, 412, 429, 500, 502, 503, 504];
 
@@ -70,11 +87,19 @@ export class TeamsNotifier implements Notifier {
         isGroup: true,
         bot: { id: this.botId(), name: 'Timebox' },
         tenantId: channel.tenantId,
-        channelData: { channel: { id: channel.channelId }, team: { id: channel.teamId }, ...(channel.tenantId ? { tenant: { id: channel.tenantId } } : {}) },
+        channelData: {
+          channel: { id: channel.channelId },
+          team: { id: channel.teamId },
+          ...(channel.tenantId ? { tenant: { id: channel.tenantId } } : {}),
+        },
         activity: toActivity(message) as Activity,
         members: [],
       });
-      result = { serviceUrl: channel.serviceUrl, conversationId: created.id!, activityId: created.activityId ?? created.id! };
+      result = {
+        serviceUrl: channel.serviceUrl,
+        conversationId: created.id!,
+        activityId: created.activityId ?? created.id!,
+      };
     });
     return result!;
   }
@@ -82,12 +107,18 @@ export class TeamsNotifier implements Notifier {
   async updateCard(ref: MessageRef, card: object): Promise<void> {
     await this.continueIn(ref.serviceUrl, ref.conversationId, undefined, async (context) => {
       connectorOf(context);
-      await context.updateActivity({ id: ref.activityId, type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
+      await context.updateActivity({
+        id: ref.activityId,
+        type: 'message',
+        attachments: [CardFactory.adaptiveCard(card)],
+      });
     });
   }
 
   async replyInThread(ref: MessageRef, message: OutgoingMessage): Promise<void> {
-    const threadId = ref.conversationId.includes(';messageid=') ? ref.conversationId : `${ref.conversationId};messageid=${ref.activityId}`;
+    const threadId = ref.conversationId.includes(';messageid=')
+      ? ref.conversationId
+      : `${ref.conversationId};messageid=${ref.activityId}`;
     await this.continueIn(ref.serviceUrl, threadId, undefined, async (context) => {
       connectorOf(context);
       await context.sendActivity(toActivity(message));
@@ -96,10 +127,16 @@ export class TeamsNotifier implements Notifier {
 
   async sendToPerson(chat: PersonalChat, message: OutgoingMessage): Promise<MessageRef> {
     let id = '';
-    await this.continueIn(chat.serviceUrl, chat.conversationId, chat.tenantId, async (context) => {
-      connectorOf(context);
-      id = (await context.sendActivity(toActivity(message)))?.id ?? '';
-    }, chat.botId);
+    await this.continueIn(
+      chat.serviceUrl,
+      chat.conversationId,
+      chat.tenantId,
+      async (context) => {
+        connectorOf(context);
+        id = (await context.sendActivity(toActivity(message)))?.id ?? '';
+      },
+      chat.botId,
+    );
     return { serviceUrl: chat.serviceUrl, conversationId: chat.conversationId, activityId: id };
   }
 
@@ -108,12 +145,21 @@ export class TeamsNotifier implements Notifier {
    * connector did the work (a 502 after the post landed) is repeated: at least once, as the
    * outbox promises; a duplicate notice beats a lost one.
    */
-  private async continueIn(serviceUrl: string, conversationId: string, tenantId: string | undefined, logic: (context: TurnContext) => Promise<void>, botId?: string): Promise<void> {
+  private async continueIn(
+    serviceUrl: string,
+    conversationId: string,
+    tenantId: string | undefined,
+    logic: (context: TurnContext) => Promise<void>,
+    botId?: string,
+  ): Promise<void> {
     const reference: Partial<ConversationReference> = {
       channelId: 'msteams',
       serviceUrl,
       // NB: no conversationType: connectors (the Agents Playground among them) reject an empty one.
-      conversation: { id: conversationId, ...(tenantId ? { tenantId } : {}) } as ConversationReference['conversation'],
+      conversation: {
+        id: conversationId,
+        ...(tenantId ? { tenantId } : {}),
+      } as ConversationReference['conversation'],
       bot: { id: botId ?? this.botId(), name: 'Timebox' },
     };
     const { maxAttempts, maxDelayMs } = this.retry;
@@ -142,7 +188,12 @@ export class TeamsNotifier implements Notifier {
       const asked = failure.details.retryAfterMs as number | undefined;
       if (asked !== undefined && asked > maxDelayMs) throw failure; // the outbox waits that long, not this call
       const delayMs = asked ?? this.backoffMs(attempt);
-      this.options.onRetry?.({ attempt, delayMs, status: Number(failure.details.status) || 0, code: String(failure.details.code ?? '') });
+      this.options.onRetry?.({
+        attempt,
+        delayMs,
+        status: Number(failure.details.status) || 0,
+        code: String(failure.details.code ?? ''),
+      });
       await this.sleep(delayMs);
     }
   }
@@ -160,7 +211,9 @@ export class TeamsNotifier implements Notifier {
  */
 function connectorOf(context: TurnContext): ConnectorClient {
   const client = context.turnState.get<ConnectorClient>(context.adapter.ConnectorClientKey);
-  const pipeline = (client as unknown as { client?: { pipeline?: { removePolicy(options: { name: string }): unknown } } }).client?.pipeline;
+  const pipeline = (
+    client as unknown as { client?: { pipeline?: { removePolicy(options: { name: string }): unknown } } }
+  ).client?.pipeline;
   pipeline?.removePolicy({ name: 'defaultRetryPolicy' });
   return client;
 }
@@ -173,29 +226,53 @@ export function toActivity(message: OutgoingMessage): Partial<Activity> {
     mentioned: { id: m.id, name: m.name },
   }));
   if (message.card) {
-    return { type: 'message', attachments: [CardFactory.adaptiveCard(message.card)], ...(entities.length ? { entities } : {}) };
+    return {
+      type: 'message',
+      attachments: [CardFactory.adaptiveCard(message.card)],
+      ...(entities.length ? { entities } : {}),
+    };
   }
-  return { type: 'message', text: message.text ?? '', textFormat: entities.length ? 'xml' : 'plain', ...(entities.length ? { entities } : {}) };
+  return {
+    type: 'message',
+    text: message.text ?? '',
+    textFormat: entities.length ? 'xml' : 'plain',
+    ...(entities.length ? { entities } : {}),
+  };
 }
 
 function toDomainError(error: unknown): DomainError {
   if (error instanceof DomainError) return error;
-  const e = error as { statusCode?: number; code?: string; message?: string; body?: { error?: { code?: string } }; details?: { error?: { code?: string } }; response?: { headers?: { get?(name: string): string | undefined | null } } };
+  const e = error as {
+    statusCode?: number;
+    code?: string;
+    message?: string;
+    body?: { error?: { code?: string } };
+    details?: { error?: { code?: string } };
+    response?: { headers?: { get?(name: string): string | undefined | null } };
+  };
   // RestError (botbuilder's connector client) carries the parsed body in `details`; a network
   // failure has a code such as REQUEST_SEND_ERROR and no status.
   const code = e.body?.error?.code ?? e.details?.error?.code ?? e.code ?? '';
   const status = e.statusCode ?? 0;
   const retryAfterMs = parseRetryAfter(e.response?.headers?.get?.('retry-after'));
-  const message = `Bot Connector: ${status || ''} ${code} ${e.message ?? String(error)}`.replace(/\s+/g, ' ').trim();
+  const message = `Bot Connector: ${status || ''} ${code} ${e.message ?? String(error)}`
+    .replace(/\s+/g, ' ')
+    .trim();
   const details = { status, code, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  if (PERMANENT_CODES.includes(code) || (status >= 400 && status < 500 && !TRANSIENT_STATUS.includes(status))) {
+  if (
+    PERMANENT_CODES.includes(code) ||
+    (status >= 400 && status < 500 && !TRANSIENT_STATUS.includes(status))
+  ) {
     return new DomainError(ErrorCodes.CONNECTOR_PERMANENT, message, details);
   }
   return new DomainError(ErrorCodes.CONNECTOR_FAILED, message, details);
 }
 
 /** Retry-After as delta-seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function parseRetryAfter(header: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  header: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (header === null || header === undefined || header.trim() === '') return undefined;
   const seconds = Number(header);
   if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));

@@ -10,7 +10,12 @@ export interface ActivityOutcome {
 }
 
 /** Called once per conversation for an authenticated activity Timebox does not act on (audit). */
-export type OnForeignActivity = (refusal: { reason: 'channel' | 'tenant'; channelId: string; conversationId: string; tenantId?: string }) => Promise<void>;
+export type OnForeignActivity = (refusal: {
+  reason: 'channel' | 'tenant';
+  channelId: string;
+  conversationId: string;
+  tenantId?: string;
+}) => Promise<void>;
 
 const TEAMS_CHANNEL = 'msteams';
 const UNAUTHORIZED = 'Unauthorized: Timebox accepts only activities the Bot Framework signed for this bot.';
@@ -58,13 +63,22 @@ export class TimeboxAdapter extends CloudAdapter {
   }
 
   /** Authenticates one activity and runs `logic` on it when Timebox acts on it. */
-  async handle(activity: Activity, authHeader: string, logic: (context: TurnContext) => Promise<void>): Promise<ActivityOutcome> {
+  async handle(
+    activity: Activity,
+    authHeader: string,
+    logic: (context: TurnContext) => Promise<void>,
+  ): Promise<ActivityOutcome> {
     let auth: AuthenticateRequestResult;
     try {
-      auth = await quiet.run(true, () => this.botFrameworkAuthentication.authenticateRequest(activity, authHeader));
+      auth = await quiet.run(true, () =>
+        this.botFrameworkAuthentication.authenticateRequest(activity, authHeader),
+      );
     } catch (error) {
       if (!(error instanceof AuthenticationError)) throw error; // an outage (metadata unreachable), not a forgery
-      this.options.logger.warn({ reason: shortReason(error), channelId: clip(activity.channelId) }, 'activity refused: not authenticated');
+      this.options.logger.warn(
+        { reason: shortReason(error), channelId: clip(activity.channelId) },
+        'activity refused: not authenticated',
+      );
       return { status: 401, body: { error: UNAUTHORIZED } };
     }
     const foreign = this.foreignReason(activity);
@@ -93,16 +107,26 @@ export class TimeboxAdapter extends CloudAdapter {
     if (this.refused.has(key)) return;
     if (this.refused.size >= REMEMBERED_REFUSALS) this.refused.clear();
     this.refused.add(key);
-    await this.options.onForeignActivity?.({ reason, channelId, conversationId, tenantId: clip(activity.conversation?.tenantId) }).catch((error: unknown) => {
-      this.refused.delete(key);
-      this.options.logger.error({ err: error }, 'could not audit a refused activity');
-    });
+    await this.options
+      .onForeignActivity?.({
+        reason,
+        channelId,
+        conversationId,
+        tenantId: clip(activity.conversation?.tenantId),
+      })
+      .catch((error: unknown) => {
+        this.refused.delete(key);
+        this.options.logger.error({ err: error }, 'could not audit a refused activity');
+      });
   }
 }
 
 /** botbuilder's message without what it may append (keys, endorsements lists), bounded. */
 function shortReason(error: AuthenticationError): string {
-  return error.message.replace(/Available keys:.*$/s, '').split('\n')[0]!.slice(0, 160);
+  return error.message
+    .replace(/Available keys:.*$/s, '')
+    .split('\n')[0]!
+    .slice(0, 160);
 }
 
 function clip(value: unknown): string | undefined {

@@ -12,7 +12,6 @@ import { assertTenant, tenantOf } from './actor';
 import { MessageHandler } from './message-handler';
 import { InvokeHandler, cardResponse } from './invoke-handler';
 
-
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isGuid = (value: unknown): value is string => typeof value === 'string' && GUID.test(value);
 
@@ -39,16 +38,29 @@ export class TimeboxBot extends TeamsActivityHandler {
    * invoke a 400.
    */
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
-    if (context.activity.name !== 'adaptiveCard/action') return { status: 400, body: { error: 'Timebox answers only adaptiveCard/action invokes.' } };
+    if (context.activity.name !== 'adaptiveCard/action')
+      return { status: 400, body: { error: 'Timebox answers only adaptiveCard/action invokes.' } };
     const value = context.activity.value as { action?: unknown } | undefined;
-    if (!value || typeof value !== 'object' || Array.isArray(value) || !value.action || typeof value.action !== 'object' || Array.isArray(value.action)) {
-      const response = cardResponse(renderMessageCard('That action is not one Timebox knows; nothing was changed.', 'attention'));
+    if (
+      !value ||
+      typeof value !== 'object' ||
+      Array.isArray(value) ||
+      !value.action ||
+      typeof value.action !== 'object' ||
+      Array.isArray(value.action)
+    ) {
+      const response = cardResponse(
+        renderMessageCard('That action is not one Timebox knows; nothing was changed.', 'attention'),
+      );
       return { status: 200, body: response };
     }
     return super.onInvokeActivity(context);
   }
 
-  protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+  protected override async onAdaptiveCardInvoke(
+    context: TurnContext,
+    value: AdaptiveCardInvokeValue,
+  ): Promise<AdaptiveCardInvokeResponse> {
     await this.remember(context);
     return this.invokes.handle(context, value);
   }
@@ -66,7 +78,8 @@ export class TimeboxBot extends TeamsActivityHandler {
       if (activity.recipient?.id) this.deps.onBotId?.(activity.recipient.id);
       // NB: tenant and user ids become keys of the store's maps: only Entra ids (GUIDs) are
       // remembered, never "__proto__" or anything else a local caller may send.
-      if (isGuid(tenantId) && activity.serviceUrl) await this.deps.store.saveServiceUrl(tenantId, activity.serviceUrl);
+      if (isGuid(tenantId) && activity.serviceUrl)
+        await this.deps.store.saveServiceUrl(tenantId, activity.serviceUrl);
       const userId = activity.from?.aadObjectId;
       if (isGuid(userId) && activity.conversation?.conversationType === 'personal') {
         await this.deps.store.savePersonalChat(userId, {
@@ -79,7 +92,10 @@ export class TimeboxBot extends TeamsActivityHandler {
       }
     } catch (error) {
       // Not fatal for this turn: the command still runs; only proactive messages may miss.
-      this.deps.logger.warn({ err: error instanceof DomainError ? error.message : error }, 'could not remember the conversation');
+      this.deps.logger.warn(
+        { err: error instanceof DomainError ? error.message : error },
+        'could not remember the conversation',
+      );
     }
   }
 }

@@ -87,7 +87,12 @@ function readBatch(body: unknown): BatchRequest[] {
   const ids = new Set<string>();
   return requests.map((r: unknown) => {
     const item = (r ?? {}) as Partial<BatchRequest>;
-    if (typeof item.id !== 'string' || !item.id || typeof item.method !== 'string' || typeof item.url !== 'string')
+    if (
+      typeof item.id !== 'string' ||
+      !item.id ||
+      typeof item.method !== 'string' ||
+      typeof item.url !== 'string'
+    )
       throw badRequest('Invalid batch payload format: each request needs id, method and url.');
     if (ids.has(item.id)) throw badRequest(`Batch request ids must be unique; '${item.id}' is repeated.`);
     ids.add(item.id);
@@ -247,7 +252,8 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
   /** The subject of an add (`POST …/$ref`): who is being added, for the call log. */
   const noteSubject = (call: LocalDirectoryCall, body: unknown): void => {
     const ref = (body as { '@odata.id'?: unknown } | undefined)?.['@odata.id'];
-    if (call.method === 'POST' && call.path.endsWith('/$ref') && typeof ref === 'string') call.subject = ref.split('/').pop();
+    if (call.method === 'POST' && call.path.endsWith('/$ref') && typeof ref === 'string')
+      call.subject = ref.split('/').pop();
   };
   /** The failure a fault injects, in Graph's terms. */
   const injected = (outcome: ReturnType<FaultRegistry['apply']>): GraphFailure | undefined => {
@@ -258,7 +264,12 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
       : failure;
   };
   /** Answers one call against the model (faults already applied): the same for single calls and batch items. */
-  const answer = (call: LocalDirectoryCall, query: Record<string, string>, body: unknown, baseUrl: string): GraphAnswer => {
+  const answer = (
+    call: LocalDirectoryCall,
+    query: Record<string, string>,
+    body: unknown,
+    baseUrl: string,
+  ): GraphAnswer => {
     return routeGraphCall(
       model,
       {
@@ -306,10 +317,20 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
       } catch {
         path = url.pathname;
       }
-      const call: LocalDirectoryCall = { method: request.method.toUpperCase(), path, status: 0, at: Date.now() };
+      const call: LocalDirectoryCall = {
+        method: request.method.toUpperCase(),
+        path,
+        status: 0,
+        at: Date.now(),
+      };
       if (url.search) call.query = url.search.slice(1);
       noteSubject(call, request.body);
-      return { request, call, query: Object.fromEntries(url.searchParams.entries()), outcome: failed ? undefined : faults.apply(call.method, path) };
+      return {
+        request,
+        call,
+        query: Object.fromEntries(url.searchParams.entries()),
+        outcome: failed ? undefined : faults.apply(call.method, path),
+      };
     });
     const latency = Math.max(outer.latencyMs, ...items.map((i) => i.outcome?.latencyMs ?? 0));
     if (latency > 0) await sleep(latency);
@@ -335,16 +356,25 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
         };
       };
       if (failure) return fail(failure);
-      const contentType = Object.entries(request.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+      const contentType = Object.entries(request.headers ?? {}).find(
+        ([k]) => k.toLowerCase() === 'content-type',
+      )?.[1];
       if (request.body !== undefined && !contentType)
-        return fail(badRequest('Content-Type header is required when a body is specified in a batch request.'));
+        return fail(
+          badRequest('Content-Type header is required when a body is specified in a batch request.'),
+        );
       try {
         const done = answer(call, query, request.body, baseUrl);
         call.status = done.status;
         handle.onAnswered?.(call);
         return done.body === undefined
           ? { id: request.id, status: done.status, headers: {} }
-          : { id: request.id, status: done.status, headers: { 'Content-Type': 'application/json' }, body: done.body };
+          : {
+              id: request.id,
+              status: done.status,
+              headers: { 'Content-Type': 'application/json' },
+              body: done.body,
+            };
       } catch (error) {
         if (!(error instanceof GraphFailure)) throw error;
         return fail(error);
@@ -370,7 +400,12 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
     }
     const searchParams = new URL(req.originalUrl, 'http://local').searchParams;
     try {
-      const done = answer(call, Object.fromEntries(searchParams.entries()), req.body, `${req.protocol}://${req.get('host')}/v1.0`);
+      const done = answer(
+        call,
+        Object.fromEntries(searchParams.entries()),
+        req.body,
+        `${req.protocol}://${req.get('host')}/v1.0`,
+      );
       send(res, call, done.status, done.body);
       handle.onAnswered?.(call);
     } catch (error) {

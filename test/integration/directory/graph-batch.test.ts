@@ -16,8 +16,10 @@ function bigSeed() {
   return { seed, extra: extra.map((u) => u.id) };
 }
 
-const codeOf = (result: MemberChangeResult) => (result.ok ? 'ok' : result.error instanceof DomainError ? result.error.code : result.error.message);
-const batchCalls = (server: LocalDirectoryHandle) => server.calls.filter((c) => c.method === 'POST' && c.path === '/$batch');
+const codeOf = (result: MemberChangeResult) =>
+  result.ok ? 'ok' : result.error instanceof DomainError ? result.error.code : result.error.message;
+const batchCalls = (server: LocalDirectoryHandle) =>
+  server.calls.filter((c) => c.method === 'POST' && c.path === '/$batch');
 
 describe('GraphDirectory.changeMembers: Graph JSON batching against the local directory', () => {
   let server: LocalDirectoryHandle;
@@ -27,7 +29,9 @@ describe('GraphDirectory.changeMembers: Graph JSON batching against the local di
     const { seed, extra } = bigSeed();
     server = await startTestDirectory(seed);
     const directory = graphDirectoryFor(server);
-    const results = await directory.changeMembers(extra.map((userId) => ({ op: 'remove', groupId: ids.sandbox, userId })));
+    const results = await directory.changeMembers(
+      extra.map((userId) => ({ op: 'remove', groupId: ids.sandbox, userId })),
+    );
     expect(results.map(codeOf)).toEqual(extra.map(() => 'ok'));
     expect(server.members(ids.sandbox)).toEqual([]);
     expect(batchCalls(server)).toHaveLength(3);
@@ -49,7 +53,15 @@ describe('GraphDirectory.changeMembers: Graph JSON batching against the local di
       { op: 'add', groupId: ids.sandbox, userId: ids.ghost },
     ];
     const results = await directory.changeMembers(changes);
-    expect(results.map(codeOf)).toEqual(['ok', 'ok', 'ok', 'ok', ErrorCodes.DIRECTORY_GROUP_NOT_FOUND, ErrorCodes.DIRECTORY_DYNAMIC_GROUP, ErrorCodes.DIRECTORY_USER_NOT_FOUND]);
+    expect(results.map(codeOf)).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+      ErrorCodes.DIRECTORY_GROUP_NOT_FOUND,
+      ErrorCodes.DIRECTORY_DYNAMIC_GROUP,
+      ErrorCodes.DIRECTORY_USER_NOT_FOUND,
+    ]);
     expect(results[2]).toEqual({ ok: true, outcome: 'already-member' });
     expect(results[3]).toEqual({ ok: true, outcome: 'added' });
     expect(server.members(ids.dbRead)).toEqual([]);
@@ -71,8 +83,14 @@ describe('GraphDirectory.changeMembers: Graph JSON batching against the local di
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(retries).toEqual([1000]);
     expect(server.members(ids.approvers)).toEqual([]);
-    const deletes = server.calls.filter((c) => c.method === 'DELETE').map((c) => [c.path.split('/')[4], c.status]);
-    expect(deletes).toEqual([[ids.megan, 429], [ids.adele, 204], [ids.megan, 204]]);
+    const deletes = server.calls
+      .filter((c) => c.method === 'DELETE')
+      .map((c) => [c.path.split('/')[4], c.status]);
+    expect(deletes).toEqual([
+      [ids.megan, 429],
+      [ids.adele, 204],
+      [ids.megan, 204],
+    ]);
     expect(batchCalls(server)).toHaveLength(2); // the first, and one with the throttled item only
   });
 
@@ -116,8 +134,16 @@ describe('GraphDirectory.changeMembers: Graph JSON batching against the local di
 
   test('the local directory refuses more than 20 requests in a batch, as Graph does', async () => {
     server = await startTestDirectory();
-    const requests = Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: 'GET', url: '/organization' }));
-    const answer = await fetch(`${server.url}/$batch`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ requests }) });
+    const requests = Array.from({ length: 21 }, (_, i) => ({
+      id: String(i),
+      method: 'GET',
+      url: '/organization',
+    }));
+    const answer = await fetch(`${server.url}/$batch`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ requests }),
+    });
     expect(answer.status).toBe(400);
     expect(((await answer.json()) as { error: { message: string } }).error.message).toMatch(/maximum of 20/);
   });
@@ -128,7 +154,9 @@ describe('GraphDirectory.changeMembers: Graph JSON batching against the local di
     server.faults.latency('DELETE /groups/*/members/*/$ref', 300);
     const directory = graphDirectoryFor(server);
     const started = Date.now();
-    await directory.changeMembers(extra.slice(0, 20).map((userId) => ({ op: 'remove', groupId: ids.sandbox, userId })));
+    await directory.changeMembers(
+      extra.slice(0, 20).map((userId) => ({ op: 'remove', groupId: ids.sandbox, userId })),
+    );
     const took = Date.now() - started;
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(1500);

@@ -201,16 +201,27 @@ describe('standing members are never touched', () => {
     await added; // Alex is in the group; the process dies before it writes "granted"
     const addedAt = rig.clock.now();
     expect(dbReadMembers(rig)).toContain(people.alex.id);
-    expect(await rig.get(request.id)).toMatchObject({ status: 'approved', standingMember: false, addStartedAt: addedAt });
+    expect(await rig.get(request.id)).toMatchObject({
+      status: 'approved',
+      standingMember: false,
+      addStartedAt: addedAt,
+    });
     await rig.crash(10 * MINUTE);
     await rig.settle();
     const active = await rig.get(request.id);
     // The hour counts from the add before the crash, not from the restart: no downtime bonus.
-    expect(active).toMatchObject({ status: 'active', standingMember: false, grantedAt: addedAt, expiresAt: addedAt + HOUR });
-    expect((await rig.audit()).find((r) => r.requestId === request.id && r.type === 'granted')).toMatchObject({
-      at: new Date(addedAt + 10 * MINUTE).toISOString(),
-      detail: { since: new Date(addedAt).toISOString(), expiresAt: new Date(addedAt + HOUR).toISOString() },
+    expect(active).toMatchObject({
+      status: 'active',
+      standingMember: false,
+      grantedAt: addedAt,
+      expiresAt: addedAt + HOUR,
     });
+    expect((await rig.audit()).find((r) => r.requestId === request.id && r.type === 'granted')).toMatchObject(
+      {
+        at: new Date(addedAt + 10 * MINUTE).toISOString(),
+        detail: { since: new Date(addedAt).toISOString(), expiresAt: new Date(addedAt + HOUR).toISOString() },
+      },
+    );
     await rig.advance(50 * MINUTE);
     expect((await rig.get(request.id)).status).toBe('expired');
     expect(dbReadMembers(rig)).not.toContain(people.alex.id);

@@ -13,7 +13,8 @@ class BatchingDirectory extends FakeDirectory {
       changes.map(async (change): Promise<MemberChangeResult> => {
         const refused = this.refuse?.(change);
         if (refused) return { ok: false, error: refused };
-        if (change.op === 'add') return { ok: true, outcome: await this.addMember(change.groupId, change.userId) };
+        if (change.op === 'add')
+          return { ok: true, outcome: await this.addMember(change.groupId, change.userId) };
         await this.removeMember(change.groupId, change.userId);
         return { ok: true };
       }),
@@ -21,19 +22,23 @@ class BatchingDirectory extends FakeDirectory {
   }
 }
 
-const users = (n: number) => Array.from({ length: n }, (_, i) => `c1000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+const users = (n: number) =>
+  Array.from({ length: n }, (_, i) => `c1000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
 
 describe('MemberBatcher: membership changes due together go as batches of 20', () => {
   it('45 removals asked in the same turn go as 20 + 20 + 5, and each caller learns its own outcome', async () => {
     const directory = new BatchingDirectory(demoSeed());
     const ids = users(45);
     for (const id of ids) directory.addExternally(DIR.groups.sandbox, id);
-    directory.refuse = (c) => (c.userId === ids[7] ? new DomainError(ErrorCodes.DIRECTORY_PERMISSION, 'no') : undefined);
+    directory.refuse = (c) =>
+      c.userId === ids[7] ? new DomainError(ErrorCodes.DIRECTORY_PERMISSION, 'no') : undefined;
     const batcher = new MemberBatcher(directory);
     const outcomes = await Promise.allSettled(ids.map((id) => batcher.remove(DIR.groups.sandbox, id)));
     expect(directory.batches.map((b) => b.length)).toEqual([20, 20, 5]);
     expect(outcomes.filter((o) => o.status === 'rejected')).toHaveLength(1);
-    expect((outcomes[7] as PromiseRejectedResult).reason).toMatchObject({ code: ErrorCodes.DIRECTORY_PERMISSION });
+    expect((outcomes[7] as PromiseRejectedResult).reason).toMatchObject({
+      code: ErrorCodes.DIRECTORY_PERMISSION,
+    });
     expect(directory.members(DIR.groups.sandbox)).toEqual([ids[7]]);
     expect(directory.count('removeMember')).toBe(44);
   });
@@ -43,7 +48,11 @@ describe('MemberBatcher: membership changes due together go as batches of 20', (
     const [a, b] = users(2);
     directory.addExternally(DIR.groups.sandbox, a);
     const batcher = new MemberBatcher(directory);
-    const [added, again, removed] = await Promise.all([batcher.add(DIR.groups.sandbox, b), batcher.add(DIR.groups.sandbox, a), batcher.remove(DIR.groups.sandbox, a)]);
+    const [added, again, removed] = await Promise.all([
+      batcher.add(DIR.groups.sandbox, b),
+      batcher.add(DIR.groups.sandbox, a),
+      batcher.remove(DIR.groups.sandbox, a),
+    ]);
     expect([added, again, removed]).toEqual(['added', 'already-member', undefined]);
     expect(directory.batches).toHaveLength(1);
   });

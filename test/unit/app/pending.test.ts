@@ -33,7 +33,9 @@ describe('a pending request: cancel, reminder, pendingTimeout', () => {
     const other = await refusal(rig.service.cancel(request.id, people.megan));
     expect(other).toMatchObject({
       code: 'AUTH.NOT_REQUESTER',
-      message: expect.stringMatching(/is not yours: only the person who asked for it can cancel it.*approvers can deny it/i),
+      message: expect.stringMatching(
+        /is not yours: only the person who asked for it can cancel it.*approvers can deny it/i,
+      ),
     });
     await rig.service.decide(request.id, people.megan, 'approve');
     await rig.settle();

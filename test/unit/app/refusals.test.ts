@@ -20,7 +20,8 @@ describe('isAuditedRefusal: one rule for chat and cards', () => {
     ErrorCodes.UNAUTHENTICATED,
     ErrorCodes.REQUEST_RATE_LIMITED,
   ])('%s is audited from every card verb and every chat command', (code) => {
-    for (const action of [...CARD, ...CHAT]) expect([action, isAuditedRefusal(action, refusal(code))]).toEqual([action, true]);
+    for (const action of [...CARD, ...CHAT])
+      expect([action, isAuditedRefusal(action, refusal(code))]).toEqual([action, true]);
   });
 
   it('ALREADY_VOTED from chat is audited as it is from a card (the lists used to differ)', () => {
@@ -32,14 +33,21 @@ describe('isAuditedRefusal: one rule for chat and cards', () => {
     const stale = refusal(ErrorCodes.DECISION_STALE);
     for (const action of CHANGING) expect([action, isAuditedRefusal(action, stale)]).toEqual([action, true]);
     for (const action of [...CARD, ...CHAT].filter((a) => !CHANGING.includes(a))) {
-      expect([action, isAuditedRefusal(action, refusal(ErrorCodes.DURATION_TOO_LONG))]).toEqual([action, false]);
+      expect([action, isAuditedRefusal(action, refusal(ErrorCodes.DURATION_TOO_LONG))]).toEqual([
+        action,
+        false,
+      ]);
     }
     // Every card verb that changes a request is in the rule under the name chat gives it too.
     expect(CARD.filter((v) => CHANGING.includes(v)).sort()).toEqual([...CHANGING].sort());
   });
 
   it('a dependency failing under a change, and anything that is not a DomainError, is not a refusal', () => {
-    for (const code of [ErrorCodes.DIRECTORY_UNAVAILABLE, ErrorCodes.STORE_WRITE_FAILED, ErrorCodes.CONNECTOR_FAILED]) {
+    for (const code of [
+      ErrorCodes.DIRECTORY_UNAVAILABLE,
+      ErrorCodes.STORE_WRITE_FAILED,
+      ErrorCodes.CONNECTOR_FAILED,
+    ]) {
       expect(isAuditedRefusal(CardVerb.APPROVE, refusal(code))).toBe(false);
       expect(isAuditedRefusal('cancel', refusal(code))).toBe(false);
     }
@@ -55,15 +63,31 @@ describe('auditIfRefused', () => {
     const auditRefusal = jest.fn().mockResolvedValue(undefined);
     const actor = { id: 'u1', name: 'Alex' };
     const error = refusal(ErrorCodes.NOT_APPROVER);
-    await auditIfRefused({ auditRefusal }, logger, { action: 'approve', error, requestId: 'R-ABCDEF', actor });
+    await auditIfRefused({ auditRefusal }, logger, {
+      action: 'approve',
+      error,
+      requestId: 'R-ABCDEF',
+      actor,
+    });
     expect(auditRefusal).toHaveBeenCalledWith('R-ABCDEF', actor, 'approve', error, undefined);
-    await auditIfRefused({ auditRefusal }, logger, { action: 'status', error: refusal(ErrorCodes.STORE_WRITE_FAILED) });
+    await auditIfRefused({ auditRefusal }, logger, {
+      action: 'status',
+      error: refusal(ErrorCodes.STORE_WRITE_FAILED),
+    });
     expect(auditRefusal).toHaveBeenCalledTimes(1);
   });
 
   it('a store that cannot take the record is logged, not thrown: the person still gets an answer', async () => {
     const auditRefusal = jest.fn().mockRejectedValue(new Error('disk full'));
-    await expect(auditIfRefused({ auditRefusal }, logger, { action: 'message', error: refusal(ErrorCodes.WRONG_TENANT) })).resolves.toBeUndefined();
-    expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ err: expect.any(Error) }), 'could not audit a refusal');
+    await expect(
+      auditIfRefused({ auditRefusal }, logger, {
+        action: 'message',
+        error: refusal(ErrorCodes.WRONG_TENANT),
+      }),
+    ).resolves.toBeUndefined();
+    expect(logger.error).toHaveBeenCalledWith(
+      expect.objectContaining({ err: expect.any(Error) }),
+      'could not audit a refusal',
+    );
   });
 });

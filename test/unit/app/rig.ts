@@ -321,7 +321,8 @@ export class Rig {
   }
 
   private async boot(): Promise<Process> {
-    const raw = this.options.store === 'lowdb' ? new LowdbStore(this.dir) : (this.memory ??= new InMemoryStore());
+    const raw =
+      this.options.store === 'lowdb' ? new LowdbStore(this.dir) : (this.memory ??= new InMemoryStore());
     const store = severable<Store>(raw);
     const directory = severable(this.directory);
     const notifier = severable(this.notifier);

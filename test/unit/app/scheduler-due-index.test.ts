@@ -30,7 +30,11 @@ function counting(store: Store): { store: Store; listAll: () => number } {
 function activeGrant(i: number, expiresAt: number): AccessRequest {
   return aRequest({
     id: `R-D${String(i).padStart(5, '0')}`,
-    requester: { id: `d1000000-0000-4000-8000-${String(i).padStart(12, '0')}`, name: `Person ${i}`, upn: `p${i}@example.com` },
+    requester: {
+      id: `d1000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      name: `Person ${i}`,
+      upn: `p${i}@example.com`,
+    },
     group: { alias: 'sandbox', id: DIR.groups.sandbox, displayName: 'Sandbox' },
     status: Status.ACTIVE,
     createdAt: expiresAt - 2 * HOUR,
@@ -40,7 +44,7 @@ function activeGrant(i: number, expiresAt: number): AccessRequest {
   });
 }
 
-describe('the scheduler reads due times from the store\'s index', () => {
+describe("the scheduler reads due times from the store's index", () => {
   let clock: FakeClock;
   let raw: InMemoryStore;
   let scheduler: Scheduler | undefined;
@@ -57,7 +61,13 @@ describe('the scheduler reads due times from the store\'s index', () => {
 
   function start(store: Store) {
     const loops: { scheduler?: Scheduler } = {};
-    const service = new AccessService({ store, directory: new FakeDirectory(), policy: validatePolicy(rigPolicy()), clock, onCommit: () => loops.scheduler?.poke() });
+    const service = new AccessService({
+      store,
+      directory: new FakeDirectory(),
+      policy: validatePolicy(rigPolicy()),
+      clock,
+      onCommit: () => loops.scheduler?.poke(),
+    });
     scheduler = loops.scheduler = new Scheduler({ store, service, clock, logger: silentLogger });
     clock.settle = async () => {
       await flushAsync(2);
@@ -69,7 +79,8 @@ describe('the scheduler reads due times from the store\'s index', () => {
   it('1,000 grants ending together: all expired at their end, and every open request is listed once (the start-up rebuild), not per commit', async () => {
     const end = clock.now() + HOUR;
     // Written as a store from before due times existed would hold them: no dueAt stored.
-    for (let i = 0; i < 1000; i++) await raw.commit({ request: activeGrant(i, end + (i % 10)), expectedVersion: null, events: [] });
+    for (let i = 0; i < 1000; i++)
+      await raw.commit({ request: activeGrant(i, end + (i % 10)), expectedVersion: null, events: [] });
     const { store, listAll } = counting(raw);
     start(store);
     scheduler!.poke();
@@ -78,7 +89,9 @@ describe('the scheduler reads due times from the store\'s index', () => {
     await clock.advance(HOUR + 1000);
     const open = await raw.listOpen();
     expect(open).toEqual([]);
-    const expired = await Promise.all(Array.from({ length: 1000 }, (_, i) => raw.get(`R-D${String(i).padStart(5, '0')}`)));
+    const expired = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => raw.get(`R-D${String(i).padStart(5, '0')}`)),
+    );
     expect(expired.every((r) => r?.status === Status.EXPIRED && r.resolution!.at <= end + 1000)).toBe(true);
     expect(listAll()).toBe(1);
   });
@@ -97,7 +110,12 @@ describe('the scheduler reads due times from the store\'s index', () => {
   });
 
   it('at start the stored due times are rebuilt from the policy: a shorter pending timeout set while down applies', async () => {
-    const pending = aRequest({ id: 'R-P00001', group: { alias: 'sandbox', id: DIR.groups.sandbox, displayName: 'Sandbox' }, createdAt: clock.now(), remindedAt: clock.now() });
+    const pending = aRequest({
+      id: 'R-P00001',
+      group: { alias: 'sandbox', id: DIR.groups.sandbox, displayName: 'Sandbox' },
+      createdAt: clock.now(),
+      remindedAt: clock.now(),
+    });
     await raw.commit({ request: pending, expectedVersion: null, events: [], dueAt: clock.now() + 10 * HOUR });
     start(raw); // rigPolicy: pendingTimeout 1h
     scheduler!.poke();

@@ -6,7 +6,9 @@ import { MINUTE, people, startRig, type Rig } from './rig';
 const SECOND = 1000;
 /** Graph's throttling past the adapter's own retries, with the wait it asked for. */
 const throttledFor = (ms: number) => () =>
-  new DomainError(ErrorCodes.DIRECTORY_THROTTLED, 'Microsoft Graph is throttling Timebox', { retryAfterMs: ms });
+  new DomainError(ErrorCodes.DIRECTORY_THROTTLED, 'Microsoft Graph is throttling Timebox', {
+    retryAfterMs: ms,
+  });
 const connectorDown = () => new DomainError(ErrorCodes.CONNECTOR_FAILED, 'Bot Connector answered 502');
 
 describe('the worker under Graph throttling: removals before adds, neither waits on Teams work', () => {
@@ -32,12 +34,20 @@ describe('the worker under Graph throttling: removals before adds, neither waits
     await rig.settle();
     expect(rig.directory.members(DIR.groups.dbRead)).not.toContain(people.alex.id);
     expect((await rig.get(held.id)).membershipRemovedAt).toBe(startedAt);
-    const writes = rig.directory.calls.filter((c) => c.op === 'addMember' || c.op === 'removeMember').map((c) => `${c.op} ${c.userId}`);
-    expect(writes).toEqual([`addMember ${people.alex.id}`, `addMember ${people.megan.id}`, `removeMember ${people.alex.id}`]);
+    const writes = rig.directory.calls
+      .filter((c) => c.op === 'addMember' || c.op === 'removeMember')
+      .map((c) => `${c.op} ${c.userId}`);
+    expect(writes).toEqual([
+      `addMember ${people.alex.id}`,
+      `addMember ${people.megan.id}`,
+      `removeMember ${people.alex.id}`,
+    ]);
     await rig.advance(MINUTE);
     const adds = rig.directory.calls.filter((c) => c.op === 'addMember' && c.userId !== people.alex.id);
     expect(adds.map((c) => c.userId)).toEqual(expect.arrayContaining([people.megan.id, people.adele.id]));
-    expect(adds.filter((c) => c.userId === people.adele.id).every((c) => c.at! >= startedAt + 10 * SECOND)).toBe(true);
+    expect(
+      adds.filter((c) => c.userId === people.adele.id).every((c) => c.at! >= startedAt + 10 * SECOND),
+    ).toBe(true);
     expect((await rig.get(megan.id)).status).toBe('active');
     expect((await rig.get(adele.id)).status).toBe('active');
   });
@@ -93,20 +103,24 @@ describe('the worker under Graph throttling: removals before adds, neither waits
     expect(rig.directory.members(DIR.groups.dbRead)).not.toContain(people.alex.id);
   });
 
-  it.each([ErrorCodes.STORE_UNAVAILABLE, ErrorCodes.STORE_WRITE_FAILED])('a store outage (%s) during an add never fails the grant: the add runs again once the store is back', async (code) => {
-    rig = await startRig();
-    const request = await rig.askFor(people.megan, 'sandbox');
-    const commit = rig.store.commit.bind(rig.store);
-    let failing = 3;
-    (rig.store as { commit: typeof commit }).commit = async (change) => {
-      if (change.completedEffects?.length && failing-- > 0) throw new DomainError(code, 'the store cannot be reached');
-      return commit(change);
-    };
-    await rig.service.decide(request.id, people.alex, 'approve');
-    await rig.advance(MINUTE);
-    const stored = await rig.get(request.id);
-    expect(stored.status).toBe('active');
-    expect(failing).toBeLessThan(0);
-    expect(rig.directory.members(DIR.groups.sandbox)).toContain(people.megan.id);
-  });
+  it.each([ErrorCodes.STORE_UNAVAILABLE, ErrorCodes.STORE_WRITE_FAILED])(
+    'a store outage (%s) during an add never fails the grant: the add runs again once the store is back',
+    async (code) => {
+      rig = await startRig();
+      const request = await rig.askFor(people.megan, 'sandbox');
+      const commit = rig.store.commit.bind(rig.store);
+      let failing = 3;
+      (rig.store as { commit: typeof commit }).commit = async (change) => {
+        if (change.completedEffects?.length && failing-- > 0)
+          throw new DomainError(code, 'the store cannot be reached');
+        return commit(change);
+      };
+      await rig.service.decide(request.id, people.alex, 'approve');
+      await rig.advance(MINUTE);
+      const stored = await rig.get(request.id);
+      expect(stored.status).toBe('active');
+      expect(failing).toBeLessThan(0);
+      expect(rig.directory.members(DIR.groups.sandbox)).toContain(people.megan.id);
+    },
+  );
 });

@@ -19,18 +19,23 @@ describe('card actions', () => {
     },
   );
 
-  test.each(catalog.map((e) => [e.name, e.card] as const))('%s: every Approve and Deny names the decision it is for', (name, card) => {
-    const decisions = allActions(card).filter((a) => a.verb === CardVerb.APPROVE || a.verb === CardVerb.DENY);
-    for (const action of decisions) {
-      const { subject } = action.data as { subject?: string };
-      expect(subject).toMatch(/^(request|extension:[1-9][0-9]*)$/);
-      // The catalog's extension asked is the grant's first; its buttons name that one, and only it.
-      if (name.includes('extension-requested')) expect(subject).toBe('extension:1');
-      else if (name.startsWith('approval-')) expect(subject).toBe('request');
-    }
-  });
+  test.each(catalog.map((e) => [e.name, e.card] as const))(
+    '%s: every Approve and Deny names the decision it is for',
+    (name, card) => {
+      const decisions = allActions(card).filter(
+        (a) => a.verb === CardVerb.APPROVE || a.verb === CardVerb.DENY,
+      );
+      for (const action of decisions) {
+        const { subject } = action.data as { subject?: string };
+        expect(subject).toMatch(/^(request|extension:[1-9][0-9]*)$/);
+        // The catalog's extension asked is the grant's first; its buttons name that one, and only it.
+        if (name.includes('extension-requested')) expect(subject).toBe('extension:1');
+        else if (name.startsWith('approval-')) expect(subject).toBe('request');
+      }
+    },
+  );
 
-  test('a pending list names each row\'s decision: the request, or the extension waiting', () => {
+  test("a pending list names each row's decision: the request, or the extension waiting", () => {
     const several = catalog.find((e) => e.name === 'pending-several')!.card;
     const subjects = allActions(several)
       .filter((a) => a.verb === CardVerb.APPROVE)
@@ -42,7 +47,9 @@ describe('card actions', () => {
     '%s: buttons on a list card say which list, so a click is answered with the list',
     (name, card) => {
       const list = name.startsWith('pending') ? 'pending' : 'status';
-      for (const action of allActions(card).filter((a) => a.type === 'Action.Execute' && a.verb !== CardVerb.OPEN_REQUEST_FORM)) {
+      for (const action of allActions(card).filter(
+        (a) => a.type === 'Action.Execute' && a.verb !== CardVerb.OPEN_REQUEST_FORM,
+      )) {
         expect((action.data as { list?: string }).list).toBe(list);
       }
     },
@@ -57,13 +64,14 @@ describe('card actions', () => {
     },
   );
 
-  test('request-specific verbs always carry the request id; form verbs carry nothing; a list\'s refresh names the list', () => {
+  test("request-specific verbs always carry the request id; form verbs carry nothing; a list's refresh names the list", () => {
     const withoutRequest: string[] = [CardVerb.SUBMIT_REQUEST, CardVerb.OPEN_REQUEST_FORM];
     for (const { card } of catalog) {
       for (const action of allActions(card).filter((a) => a.type === 'Action.Execute')) {
         const data = action.data as Record<string, unknown>;
         if (withoutRequest.includes(action.verb as string)) expect(data).toEqual({});
-        else if (action.verb === CardVerb.REFRESH && 'list' in data) expect(Object.keys(data)).toEqual(['list']);
+        else if (action.verb === CardVerb.REFRESH && 'list' in data)
+          expect(Object.keys(data)).toEqual(['list']);
         else expect(data.requestId).toEqual(expect.any(String));
       }
     }

@@ -149,7 +149,12 @@ describe('approval card: extension votes', () => {
   it('shows the progress of an extension that needs several approvals', () => {
     const request = aRequestIn(Status.ACTIVE, {
       approvalsRequired: 2,
-      pendingExtension: { by: aRequestIn(Status.ACTIVE).requester, at: T0, addedMs: HOUR, votes: [aVote({ by: anApprover(), decision: 'approve' })] },
+      pendingExtension: {
+        by: aRequestIn(Status.ACTIVE).requester,
+        at: T0,
+        addedMs: HOUR,
+        votes: [aVote({ by: anApprover(), decision: 'approve' })],
+      },
     });
     const text = allStrings(renderApprovalCard({ request, viewer: 'other', now: T0 }) as Json).join('\n');
     expect(text).toContain('extension of 1h requested · 1 of 2 approvals');

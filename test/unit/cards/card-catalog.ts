@@ -208,7 +208,9 @@ function noticeCards(): CatalogEntry[] {
         audience,
         ...(mentions ? { mentions } : {}),
         rules: aGroupRules(),
-        ...(kind === 'extension_denied' ? { detail: { by: 'Grace Hopper', reason: 'Finish in the maintenance window', added: '1h' } } : {}),
+        ...(kind === 'extension_denied'
+          ? { detail: { by: 'Grace Hopper', reason: 'Finish in the maintenance window', added: '1h' } }
+          : {}),
       });
       return { name: `notice-${kind.replace(/_/g, '-')}-${audience}`, card: message.card! };
     }),
@@ -291,7 +293,8 @@ function listCards(): CatalogEntry[] {
         requests: [withExtensionAsked()],
         now: T0,
         refreshUserId: '29:1approver-grace',
-        error: 'That button was for the request itself; the decision pending now is extension 1 (1h more). Nothing was changed; here is the current card.',
+        error:
+          'That button was for the request itself; the decision pending now is extension 1 (1h more). Nothing was changed; here is the current card.',
       }),
     },
     {

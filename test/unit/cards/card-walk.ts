@@ -42,7 +42,8 @@ export function unexpectedActionData(data: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [key, value] of Object.entries(data)) {
     if (key === 'requestId' && typeof value === 'string') continue;
-    if (key === 'subject' && typeof value === 'string' && /^(request|extension:[1-9][0-9]*)$/.test(value)) continue;
+    if (key === 'subject' && typeof value === 'string' && /^(request|extension:[1-9][0-9]*)$/.test(value))
+      continue;
     if (key === 'list' && (value === 'pending' || value === 'status')) continue;
     out.push(`${key}=${JSON.stringify(value)}`);
   }

@@ -139,7 +139,10 @@ describe('message card', () => {
 
 describe('status card: extended grants', () => {
   it('shows the time added by extensions, not only the first duration', () => {
-    const request = aRequestIn(Status.ACTIVE, { durationMs: 70_000, extensions: [{ by: anApprover(), at: T0, addedMs: 15 * 60_000 }] });
+    const request = aRequestIn(Status.ACTIVE, {
+      durationMs: 70_000,
+      extensions: [{ by: anApprover(), at: T0, addedMs: 15 * 60_000 }],
+    });
     const text = allStrings(renderStatusCard({ open: [request], recent: [], now: T0 }) as Json).join('\n');
     expect(text).toContain('1m10s (+15m extended)');
   });

@@ -14,9 +14,12 @@ describe('durations', () => {
     expect(looksLikeDuration(text)).toBe(true);
   });
 
-  it.each(['', '0m', 'h', '1.5h', '-1h', '2 hours', '1m1h', 'forever', '${1}h'])('refuses %j with the right form', (text) => {
-    expect(() => parseDuration(text)).toThrow(/30m|longer than zero/);
-  });
+  it.each(['', '0m', 'h', '1.5h', '-1h', '2 hours', '1m1h', 'forever', '${1}h'])(
+    'refuses %j with the right form',
+    (text) => {
+      expect(() => parseDuration(text)).toThrow(/30m|longer than zero/);
+    },
+  );
 
   it('formats the shortest way', () => {
     expect(formatDuration(5_400_000)).toBe('1h30m');

@@ -23,8 +23,20 @@ const policy = validatePolicy({
   approverChannels: { ops: channel },
   defaults: { defaultDuration: '1h', maxDuration: '8h' },
   groups: {
-    'db-read': { groupId: '00000000-0000-4000-8000-000000000001', displayName: 'DB read', approverChannel: 'ops', approvers: { users: ['a@example.com'] }, maxDuration: '4h' },
-    billing: { groupId: '00000000-0000-4000-8000-000000000002', displayName: 'Billing', approverChannel: 'ops', approvers: { users: ['a@example.com'] }, requireJustification: false },
+    'db-read': {
+      groupId: '00000000-0000-4000-8000-000000000001',
+      displayName: 'DB read',
+      approverChannel: 'ops',
+      approvers: { users: ['a@example.com'] },
+      maxDuration: '4h',
+    },
+    billing: {
+      groupId: '00000000-0000-4000-8000-000000000002',
+      displayName: 'Billing',
+      approverChannel: 'ops',
+      approvers: { users: ['a@example.com'] },
+      requireJustification: false,
+    },
     'prod-admin': {
       groupId: '00000000-0000-4000-8000-000000000003',
       displayName: 'Prod admin',
@@ -40,7 +52,12 @@ const dbRead = rulesFor(policy, 'db-read');
 const billing = rulesFor(policy, 'billing');
 const prodAdmin = rulesFor(policy, 'prod-admin');
 
-const ask = (fields: Partial<SubmitAsk> = {}): SubmitAsk => ({ durationMs: HOUR, breakGlass: false, justification: 'on call', ...fields });
+const ask = (fields: Partial<SubmitAsk> = {}): SubmitAsk => ({
+  durationMs: HOUR,
+  breakGlass: false,
+  justification: 'on call',
+  ...fields,
+});
 
 /** The refusal `run` throws (its code and message), or undefined when it passes. */
 function refusalOf(run: () => unknown): { code: string; message: string } | undefined {
@@ -59,7 +76,9 @@ describe('submit rules (domain/submit-rules.ts): one check per rule, each refusa
       code: 'DURATION.INVALID',
       message: 'A duration must be longer than zero. Ask for something like 30m or 1h.',
     });
-    expect(refusalOf(() => durationIsPositive(dbRead, ask({ durationMs: Number.NaN }))))?.toMatchObject({ code: 'DURATION.INVALID' });
+    expect(refusalOf(() => durationIsPositive(dbRead, ask({ durationMs: Number.NaN }))))?.toMatchObject({
+      code: 'DURATION.INVALID',
+    });
     expect(refusalOf(() => durationIsPositive(dbRead, ask({ durationMs: 1 })))).toBeUndefined();
   });
 
@@ -78,26 +97,47 @@ describe('submit rules (domain/submit-rules.ts): one check per rule, each refusa
       message: '5h is longer than db-read allows (4h). Ask for 4h or less.',
     });
     expect(refusalOf(() => durationWithinMax(dbRead, ask({ durationMs: 4 * HOUR })))).toBeUndefined();
-    expect(refusalOf(() => durationWithinMax(prodAdmin, ask({ durationMs: HOUR, breakGlass: true })))).toEqual({
+    expect(
+      refusalOf(() => durationWithinMax(prodAdmin, ask({ durationMs: HOUR, breakGlass: true }))),
+    ).toEqual({
       code: 'DURATION.TOO_LONG',
       message: '1h is longer than prod-admin allows (30m for break-glass). Ask for 30m or less.',
     });
-    expect(refusalOf(() => durationWithinMax(prodAdmin, ask({ durationMs: 30 * MINUTE, breakGlass: true })))).toBeUndefined();
+    expect(
+      refusalOf(() => durationWithinMax(prodAdmin, ask({ durationMs: 30 * MINUTE, breakGlass: true }))),
+    ).toBeUndefined();
   });
 
   it('a justification where the group requires one; one that only looks filled in is missing', () => {
-    const required = { code: 'JUSTIFICATION.REQUIRED', message: 'db-read needs a reason. Add one: request db-read for 2h because <why you need it>.' };
-    expect(refusalOf(() => justificationGiven(dbRead, ask({ durationMs: 2 * HOUR, justification: '' })))).toEqual(required);
-    expect(refusalOf(() => justificationGiven(dbRead, ask({ durationMs: 2 * HOUR, justification: '\u200B\u3164 …' })))).toEqual(required);
+    const required = {
+      code: 'JUSTIFICATION.REQUIRED',
+      message: 'db-read needs a reason. Add one: request db-read for 2h because <why you need it>.',
+    };
+    expect(
+      refusalOf(() => justificationGiven(dbRead, ask({ durationMs: 2 * HOUR, justification: '' }))),
+    ).toEqual(required);
+    expect(
+      refusalOf(() =>
+        justificationGiven(dbRead, ask({ durationMs: 2 * HOUR, justification: '\u200B\u3164 …' })),
+      ),
+    ).toEqual(required);
     expect(refusalOf(() => justificationGiven(billing, ask({ justification: '' })))).toBeUndefined();
   });
 
   it(`a justification of at most ${MAX_JUSTIFICATION} characters, whatever the group`, () => {
-    expect(refusalOf(() => justificationShortEnough(billing, ask({ justification: 'x'.repeat(MAX_JUSTIFICATION + 1) })))).toEqual({
+    expect(
+      refusalOf(() =>
+        justificationShortEnough(billing, ask({ justification: 'x'.repeat(MAX_JUSTIFICATION + 1) })),
+      ),
+    ).toEqual({
       code: 'JUSTIFICATION.TOO_LONG',
       message: `The reason is ${MAX_JUSTIFICATION + 1} characters long; keep it under ${MAX_JUSTIFICATION}.`,
     });
-    expect(refusalOf(() => justificationShortEnough(billing, ask({ justification: 'x'.repeat(MAX_JUSTIFICATION) })))).toBeUndefined();
+    expect(
+      refusalOf(() =>
+        justificationShortEnough(billing, ask({ justification: 'x'.repeat(MAX_JUSTIFICATION) })),
+      ),
+    ).toBeUndefined();
   });
 
   it('a ticket where the group requires one, matching its pattern (the typed ticket clipped in the message)', () => {
@@ -106,7 +146,9 @@ describe('submit rules (domain/submit-rules.ts): one check per rule, each refusa
       message: 'prod-admin needs a ticket matching ^INC-[0-9]+$: add "ticket INC-123".',
     });
     expect(refusalOf(() => ticketGiven(dbRead, ask()))).toBeUndefined();
-    expect(refusalOf(() => ticketMatchesPattern(prodAdmin, ask({ ticket: `CHG-${'9'.repeat(60)}` })))).toEqual({
+    expect(
+      refusalOf(() => ticketMatchesPattern(prodAdmin, ask({ ticket: `CHG-${'9'.repeat(60)}` }))),
+    ).toEqual({
       code: 'TICKET.INVALID',
       message: `"CHG-${'9'.repeat(35)}…" is not a valid ticket for prod-admin (expected ^INC-[0-9]+$).`,
     });
@@ -116,20 +158,39 @@ describe('submit rules (domain/submit-rules.ts): one check per rule, each refusa
   });
 
   it('submitAsk fills in the default duration, trims the text, and treats a blank ticket as none', () => {
-    expect(submitAsk(dbRead, { justification: '  why  ', ticket: '   ' })).toEqual({ durationMs: HOUR, breakGlass: false, justification: 'why' });
-    expect(submitAsk(prodAdmin, { durationMs: MINUTE, breakGlass: true, ticket: ' INC-1 ' })).toEqual({ durationMs: MINUTE, breakGlass: true, justification: '', ticket: 'INC-1' });
+    expect(submitAsk(dbRead, { justification: '  why  ', ticket: '   ' })).toEqual({
+      durationMs: HOUR,
+      breakGlass: false,
+      justification: 'why',
+    });
+    expect(submitAsk(prodAdmin, { durationMs: MINUTE, breakGlass: true, ticket: ' INC-1 ' })).toEqual({
+      durationMs: MINUTE,
+      breakGlass: true,
+      justification: '',
+      ticket: 'INC-1',
+    });
   });
 
   it('checkSubmit runs every check in order and returns the ask it judged: the first failing rule is the one a person hears about', () => {
     expect(SUBMIT_CHECKS).toHaveLength(7);
-    expect(checkSubmit(prodAdmin, { durationMs: 10 * MINUTE, justification: ' db down ', ticket: 'INC-7' })).toEqual({ durationMs: 10 * MINUTE, breakGlass: false, justification: 'db down', ticket: 'INC-7' });
+    expect(
+      checkSubmit(prodAdmin, { durationMs: 10 * MINUTE, justification: ' db down ', ticket: 'INC-7' }),
+    ).toEqual({ durationMs: 10 * MINUTE, breakGlass: false, justification: 'db down', ticket: 'INC-7' });
     // Too long, no reason and no ticket: the duration is named first.
-    expect(refusalOf(() => checkSubmit(prodAdmin, { durationMs: 9 * HOUR })))?.toMatchObject({ code: 'DURATION.TOO_LONG' });
+    expect(refusalOf(() => checkSubmit(prodAdmin, { durationMs: 9 * HOUR })))?.toMatchObject({
+      code: 'DURATION.TOO_LONG',
+    });
     // Break-glass where none is allowed comes before its (zero) cap.
-    expect(refusalOf(() => checkSubmit(dbRead, { durationMs: HOUR, breakGlass: true, justification: 'x' })))?.toMatchObject({ code: 'BREAK_GLASS.NOT_ALLOWED' });
+    expect(
+      refusalOf(() => checkSubmit(dbRead, { durationMs: HOUR, breakGlass: true, justification: 'x' })),
+    )?.toMatchObject({ code: 'BREAK_GLASS.NOT_ALLOWED' });
     // The reason before the ticket.
-    expect(refusalOf(() => checkSubmit(prodAdmin, { durationMs: HOUR })))?.toMatchObject({ code: 'JUSTIFICATION.REQUIRED' });
-    expect(refusalOf(() => checkSubmit(prodAdmin, { durationMs: HOUR, justification: 'x' })))?.toMatchObject({ code: 'TICKET.REQUIRED' });
+    expect(refusalOf(() => checkSubmit(prodAdmin, { durationMs: HOUR })))?.toMatchObject({
+      code: 'JUSTIFICATION.REQUIRED',
+    });
+    expect(refusalOf(() => checkSubmit(prodAdmin, { durationMs: HOUR, justification: 'x' })))?.toMatchObject({
+      code: 'TICKET.REQUIRED',
+    });
   });
 });
 

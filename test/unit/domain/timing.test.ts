@@ -6,7 +6,7 @@ const MINUTE = 60_000;
 const rules = { pendingTimeoutMs: 60 * MINUTE, remindAfterMs: 15 * MINUTE, expiryWarningMs: 10 * MINUTE };
 const T = Date.UTC(2026, 10, 21, 11, 0, 0);
 
-describe('timed actions of a request (the scheduler\'s due times)', () => {
+describe("timed actions of a request (the scheduler's due times)", () => {
   it('a pending request is reminded at remindAfter and times out at pendingTimeout', () => {
     const request = aRequest({ createdAt: T });
     expect(timedActions(request, rules)).toEqual([
@@ -18,7 +18,9 @@ describe('timed actions of a request (the scheduler\'s due times)', () => {
 
   it('once reminded, only the timeout is ahead; a reminder not before the timeout is never planned', () => {
     expect(dueAtOf(aRequest({ createdAt: T, remindedAt: T + 15 * MINUTE }), rules)).toBe(T + 60 * MINUTE);
-    expect(timedActions(aRequest({ createdAt: T }), { ...rules, remindAfterMs: 60 * MINUTE })).toEqual([{ at: T + 60 * MINUTE, action: 'timeOut' }]);
+    expect(timedActions(aRequest({ createdAt: T }), { ...rules, remindAfterMs: 60 * MINUTE })).toEqual([
+      { at: T + 60 * MINUTE, action: 'timeOut' },
+    ]);
   });
 
   it('an active grant is warned expiryWarning before its end, then expires', () => {
@@ -29,12 +31,16 @@ describe('timed actions of a request (the scheduler\'s due times)', () => {
     ]);
     expect(dueAtOf({ ...active, warnedAt: T + 50 * MINUTE }, rules)).toBe(T + 60 * MINUTE);
     // A grant shorter than the warning is not warned (the warning would come before it started).
-    expect(dueAtOf(aRequest({ status: Status.ACTIVE, grantedAt: T, expiresAt: T + 5 * MINUTE }), rules)).toBe(T + 5 * MINUTE);
+    expect(dueAtOf(aRequest({ status: Status.ACTIVE, grantedAt: T, expiresAt: T + 5 * MINUTE }), rules)).toBe(
+      T + 5 * MINUTE,
+    );
   });
 
   it('approved (the add under way) and closed requests have nothing timed', () => {
     for (const status of [Status.APPROVED, Status.EXPIRED, Status.DENIED, Status.REVOKED]) {
-      expect(dueAtOf(aRequest({ status, createdAt: T, grantedAt: T, expiresAt: T + MINUTE }), rules)).toBeNull();
+      expect(
+        dueAtOf(aRequest({ status, createdAt: T, grantedAt: T, expiresAt: T + MINUTE }), rules),
+      ).toBeNull();
     }
   });
 

@@ -7,7 +7,10 @@ import { buildManifest, buildPackage, packageSettingsFromEnv } from '../../../sc
 const root = path.join(__dirname, '../../..');
 const manifestDir = path.join(root, 'manifest');
 const schemaFile = path.join(root, '../shared/schemas/teams-manifest-v1.22.schema.json');
-const env = { MicrosoftAppId: '11111111-2222-4333-8444-555555555555', TIMEBOX_BOT_DOMAIN: 'timebox.contoso.com' };
+const env = {
+  MicrosoftAppId: '11111111-2222-4333-8444-555555555555',
+  TIMEBOX_BOT_DOMAIN: 'timebox.contoso.com',
+};
 const settings = packageSettingsFromEnv(env, '1.2.3');
 
 type Manifest = {
@@ -15,7 +18,11 @@ type Manifest = {
   version: string;
   name: { short: string; full?: string };
   description: { short: string; full: string };
-  bots: Array<{ botId: string; scopes: string[]; commandLists: Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }> }>;
+  bots: Array<{
+    botId: string;
+    scopes: string[];
+    commandLists: Array<{ scopes: string[]; commands: Array<{ title: string; description: string }> }>;
+  }>;
   validDomains: string[];
   developer: { websiteUrl: string; privacyUrl: string; termsOfUseUrl: string };
   webApplicationInfo?: unknown;
@@ -32,12 +39,12 @@ describe('Teams app package', () => {
 
   // Microsoft's schema lives beside the project on developers' machines and in CI, never in it.
   if (!existsSync(schemaFile)) {
-    it('has Microsoft\'s manifest schema beside the project whenever it runs in CI', () => {
+    it("has Microsoft's manifest schema beside the project whenever it runs in CI", () => {
       expect(process.env.CI).not.toBe('true');
     });
   }
   const whenSchema = existsSync(schemaFile) ? it : () => undefined;
-  whenSchema('validates against Microsoft\'s manifest schema v1.22', () => {
+  whenSchema("validates against Microsoft's manifest schema v1.22", () => {
     const ajv = new Ajv({ allErrors: true, strict: false });
     const validate = ajv.compile(JSON.parse(readFileSync(schemaFile, 'utf8')));
     const ok = validate(manifest);
@@ -80,9 +87,9 @@ describe('Teams app package', () => {
   });
 
   it('names every missing or malformed setting', () => {
-    expect(() => packageSettingsFromEnv({ MicrosoftAppId: 'not-a-guid', TIMEBOX_BOT_DOMAIN: 'http://x' }, '1.0')).toThrow(
-      /MicrosoftAppId must be[\s\S]*TIMEBOX_BOT_DOMAIN must be[\s\S]*version must be x\.y\.z/,
-    );
+    expect(() =>
+      packageSettingsFromEnv({ MicrosoftAppId: 'not-a-guid', TIMEBOX_BOT_DOMAIN: 'http://x' }, '1.0'),
+    ).toThrow(/MicrosoftAppId must be[\s\S]*TIMEBOX_BOT_DOMAIN must be[\s\S]*version must be x\.y\.z/);
   });
 
   it('cannot be bent by a setting value (values are JSON-escaped)', () => {

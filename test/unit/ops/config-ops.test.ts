@@ -4,15 +4,29 @@ import { silentLogger } from '../../../src/ports/logger';
 
 describe('operations settings', () => {
   it('TIMEBOX_METRICS_PORT: a port other than PORT', () => {
-    expect(loadConfig({ TIMEBOX_DEV: '1', PORT: '3978', TIMEBOX_METRICS_PORT: '9464' }).metricsPort).toBe(9464);
+    expect(loadConfig({ TIMEBOX_DEV: '1', PORT: '3978', TIMEBOX_METRICS_PORT: '9464' }).metricsPort).toBe(
+      9464,
+    );
     expect(loadConfig({ TIMEBOX_DEV: '1' }).metricsPort).toBeUndefined();
-    expect(() => loadConfig({ TIMEBOX_DEV: '1', PORT: '3978', TIMEBOX_METRICS_PORT: '3978' })).toThrow(/TIMEBOX_METRICS_PORT "3978" is not a port number other than PORT/);
-    expect(() => loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_METRICS_PORT: 'metrics' })).toThrow(/TIMEBOX_METRICS_PORT/);
-    expect(() => loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_METRICS_PORT: '70000' })).toThrow(/TIMEBOX_METRICS_PORT/);
+    expect(() => loadConfig({ TIMEBOX_DEV: '1', PORT: '3978', TIMEBOX_METRICS_PORT: '3978' })).toThrow(
+      /TIMEBOX_METRICS_PORT "3978" is not a port number other than PORT/,
+    );
+    expect(() => loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_METRICS_PORT: 'metrics' })).toThrow(
+      /TIMEBOX_METRICS_PORT/,
+    );
+    expect(() => loadConfig({ TIMEBOX_DEV: '1', TIMEBOX_METRICS_PORT: '70000' })).toThrow(
+      /TIMEBOX_METRICS_PORT/,
+    );
   });
 
   it('DATABASE_URL is refused until the PostgreSQL store exists, rather than ignored', async () => {
-    const config = loadConfig({ TIMEBOX_DEV: '1', DATABASE_URL: 'postgresql://timebox@db.example:5432/timebox', TIMEBOX_POLICY: '/nonexistent/policy.yaml' });
-    await expect(startTimebox(config, { logger: silentLogger })).rejects.toThrow(/DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet/);
+    const config = loadConfig({
+      TIMEBOX_DEV: '1',
+      DATABASE_URL: 'postgresql://timebox@db.example:5432/timebox',
+      TIMEBOX_POLICY: '/nonexistent/policy.yaml',
+    });
+    await expect(startTimebox(config, { logger: silentLogger })).rejects.toThrow(
+      /DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet/,
+    );
   });
 });

@@ -33,7 +33,10 @@ function variablesTimeboxReads(): Set<string> {
         if (path.relative(ROOT, file) !== path.join('src', 'dev')) walk(file);
       } else if (file.endsWith('.ts')) {
         const text = readFileSync(file, 'utf8');
-        for (const m of text.matchAll(/\benv\.([A-Za-z_][A-Za-z0-9_]*)|\benv\[['"]([A-Za-z_][A-Za-z0-9_]*)['"]\]/g)) names.add((m[1] ?? m[2])!);
+        for (const m of text.matchAll(
+          /\benv\.([A-Za-z_][A-Za-z0-9_]*)|\benv\[['"]([A-Za-z_][A-Za-z0-9_]*)['"]\]/g,
+        ))
+          names.add((m[1] ?? m[2])!);
       }
     }
   };
@@ -52,7 +55,16 @@ describe('infra/azure.bicep', () => {
 
   it('sets what production needs, and loadConfig accepts it', () => {
     const env = templateEnv();
-    for (const name of ['PORT', 'TIMEBOX_POLICY', 'TIMEBOX_DATA_DIR', 'MicrosoftAppId', 'MicrosoftAppType', 'MicrosoftAppTenantId', 'AZURE_CLIENT_ID', 'TIMEBOX_METRICS_PORT']) {
+    for (const name of [
+      'PORT',
+      'TIMEBOX_POLICY',
+      'TIMEBOX_DATA_DIR',
+      'MicrosoftAppId',
+      'MicrosoftAppType',
+      'MicrosoftAppTenantId',
+      'AZURE_CLIENT_ID',
+      'TIMEBOX_METRICS_PORT',
+    ]) {
       expect([name, env.has(name)]).toEqual([name, true]);
     }
     expect(env.has('TIMEBOX_DEV')).toBe(false);
@@ -61,13 +73,25 @@ describe('infra/azure.bicep', () => {
     const sample: Record<string, string> = {};
     for (const [name, value] of env) {
       const literal = /^'([^'$]*)'$/.exec(value);
-      sample[name] = literal ? literal[1]! : name.endsWith('PORT') ? '3978' : name === 'TIMEBOX_METRICS_PORT' ? '9464' : '00000000-0000-4000-8000-000000000001';
+      sample[name] = literal
+        ? literal[1]!
+        : name.endsWith('PORT')
+          ? '3978'
+          : name === 'TIMEBOX_METRICS_PORT'
+            ? '9464'
+            : '00000000-0000-4000-8000-000000000001';
     }
     sample.TIMEBOX_METRICS_PORT = '9464';
     delete sample.TIMEBOX_AUDIT_KEY;
     delete sample.DATABASE_URL;
     const config = loadConfig(sample);
-    expect(config).toMatchObject({ dev: false, host: '0.0.0.0', dataDir: '/data', policyFile: '/config/timebox.policy.yaml', port: 3978 });
+    expect(config).toMatchObject({
+      dev: false,
+      host: '0.0.0.0',
+      dataDir: '/data',
+      policyFile: '/config/timebox.policy.yaml',
+      port: 3978,
+    });
     // The policy file is mounted where TIMEBOX_POLICY points.
     expect(bicep).toMatch(/mountPath: '\/config'/);
     expect(bicep).toMatch(/path: 'timebox\.policy\.yaml'/);
@@ -75,9 +99,14 @@ describe('infra/azure.bicep', () => {
   });
 
   it('takes every API version from infra/api-versions.json, and the list has nothing unused', () => {
-    const list = JSON.parse(readFileSync(path.join(ROOT, 'infra', 'api-versions.json'), 'utf8')) as Record<string, string>;
+    const list = JSON.parse(readFileSync(path.join(ROOT, 'infra', 'api-versions.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
     delete list.$comment;
-    const used = [...bicep.matchAll(/^resource \w+ '([^'@]+)@([^']+)'/gm)].map((m) => [m[1]!, m[2]!] as const);
+    const used = [...bicep.matchAll(/^resource \w+ '([^'@]+)@([^']+)'/gm)].map(
+      (m) => [m[1]!, m[2]!] as const,
+    );
     expect(used.length).toBeGreaterThanOrEqual(10);
     for (const [type, version] of used) expect([type, version]).toEqual([type, list[type]]);
     expect(Object.keys(list).sort()).toEqual([...new Set(used.map(([type]) => type))].sort());
@@ -112,17 +141,31 @@ describe('infra/azure.bicep', () => {
   });
 
   it('probes /healthz and /readyz on the port the app listens on, and both routes answer', async () => {
-    const probes = [...bicep.matchAll(/type: '(Liveness|Readiness|Startup)'\s*\n\s*httpGet: \{\s*\n\s*path: '([^']+)'\s*\n\s*port: (\w+)/g)].map((m) => ({ type: m[1]!, path: m[2]!, port: m[3]! }));
-    expect(probes.map((p) => `${p.type} ${p.path}`).sort()).toEqual(['Liveness /healthz', 'Readiness /readyz', 'Startup /healthz']);
+    const probes = [
+      ...bicep.matchAll(
+        /type: '(Liveness|Readiness|Startup)'\s*\n\s*httpGet: \{\s*\n\s*path: '([^']+)'\s*\n\s*port: (\w+)/g,
+      ),
+    ].map((m) => ({ type: m[1]!, path: m[2]!, port: m[3]! }));
+    expect(probes.map((p) => `${p.type} ${p.path}`).sort()).toEqual([
+      'Liveness /healthz',
+      'Readiness /readyz',
+      'Startup /healthz',
+    ]);
     expect(new Set(probes.map((p) => p.port))).toEqual(new Set(['port']));
     expect(bicep).toMatch(/targetPort: port\n/);
     expect(templateEnv().get('PORT')).toBe('string(port)');
-    const app = createHttpApp({ adapter: {} as HttpDeps['adapter'], bot: {} as HttpDeps['bot'], logger: silentLogger, ready: async () => ({ ok: true }) });
+    const app = createHttpApp({
+      adapter: {} as HttpDeps['adapter'],
+      bot: {} as HttpDeps['bot'],
+      logger: silentLogger,
+      ready: async () => ({ ok: true }),
+    });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     try {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      for (const probe of probes) expect([probe.path, (await fetch(base + probe.path)).status]).toEqual([probe.path, 200]);
+      for (const probe of probes)
+        expect([probe.path, (await fetch(base + probe.path)).status]).toEqual([probe.path, 200]);
     } finally {
       server.close();
     }
@@ -136,13 +179,22 @@ describe('infra/azure.bicep', () => {
   });
 
   it('has a parameters file for the declared parameters, and m365agents.yml provisions them', () => {
-    const declared = [...bicep.matchAll(/^param (\w+) \w+( = .*)?$/gm)].map((m) => ({ name: m[1]!, required: !m[2] }));
-    const parameters = JSON.parse(readFileSync(path.join(ROOT, 'infra', 'azure.parameters.json'), 'utf8')) as { parameters: Record<string, unknown> };
+    const declared = [...bicep.matchAll(/^param (\w+) \w+( = .*)?$/gm)].map((m) => ({
+      name: m[1]!,
+      required: !m[2],
+    }));
+    const parameters = JSON.parse(
+      readFileSync(path.join(ROOT, 'infra', 'azure.parameters.json'), 'utf8'),
+    ) as { parameters: Record<string, unknown> };
     const given = Object.keys(parameters.parameters);
     expect(given.filter((name) => !declared.some((d) => d.name === name))).toEqual([]);
     expect(declared.filter((d) => d.required && !given.includes(d.name)).map((d) => d.name)).toEqual([]);
-    const project = parse(readFileSync(path.join(ROOT, 'm365agents.yml'), 'utf8')) as { provision: Array<{ uses: string; with: { templates: Array<{ path: string; parameters: string }> } }> };
+    const project = parse(readFileSync(path.join(ROOT, 'm365agents.yml'), 'utf8')) as {
+      provision: Array<{ uses: string; with: { templates: Array<{ path: string; parameters: string }> } }>;
+    };
     const deploy = project.provision.find((step) => step.uses === 'arm/deploy');
-    expect(deploy?.with.templates).toEqual([{ path: './infra/azure.bicep', parameters: './infra/azure.parameters.json', deploymentName: 'timebox' }]);
+    expect(deploy?.with.templates).toEqual([
+      { path: './infra/azure.bicep', parameters: './infra/azure.parameters.json', deploymentName: 'timebox' },
+    ]);
   });
 });

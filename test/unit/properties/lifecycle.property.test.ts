@@ -192,16 +192,28 @@ const capStep: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('deny' as const), who: whoFor('approver'), request: index, withReason: fc.constant(true) }),
+    arbitrary: fc.record({
+      kind: fc.constant('deny' as const),
+      who: whoFor('approver'),
+      request: index,
+      withReason: fc.constant(true),
+    }),
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('race' as const), who: fc.tuple(whoFor('approver'), whoFor('approver')), request: index }),
+    arbitrary: fc.record({
+      kind: fc.constant('race' as const),
+      who: fc.tuple(whoFor('approver'), whoFor('approver')),
+      request: index,
+    }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), jump: fc.nat({ max: 3 }) }) },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constantFrom('restart' as const, 'crash' as const), downFor: fc.nat({ max: 2 }) }),
+    arbitrary: fc.record({
+      kind: fc.constantFrom('restart' as const, 'crash' as const),
+      downFor: fc.nat({ max: 2 }),
+    }),
   },
 );
 
@@ -442,7 +454,9 @@ class Run {
       // A grant counts from when its membership was added, not from later (a crash in between).
       const landed = this.landedAt.get(r.id);
       if (r.grantedAt !== undefined && landed !== undefined && r.grantedAt > landed)
-        this.violations.push(`${where}: ${r.id} counts from ${r.grantedAt}, its membership was added at ${landed}`);
+        this.violations.push(
+          `${where}: ${r.id} counts from ${r.grantedAt}, its membership was added at ${landed}`,
+        );
       // No active grant past its end once the scheduler has run.
       if (r.status === 'active' && r.expiresAt! <= now)
         this.violations.push(`${where}: ${r.id} active past its end (${r.expiresAt} <= ${now})`);
@@ -451,7 +465,9 @@ class Run {
       if (r.kind !== 'standard')
         for (const e of r.extensions)
           if (!(e.approvedBy ?? []).some((p) => !sameId(p.id, r.requester.id)))
-            this.violations.push(`${where}: ${r.kind} grant ${r.id} grew by ${e.addedMs} ms with no approver's approval`);
+            this.violations.push(
+              `${where}: ${r.kind} grant ${r.id} grew by ${e.addedMs} ms with no approver's approval`,
+            );
       // Extensions never take a grant past its group's cap.
       if (r.extensions.length > 0 && totalLengthWith(r, 0) > rig.service.rulesOf(r).extension.maxTotalMs)
         this.violations.push(`${where}: ${r.id} extended past maxTotal`);

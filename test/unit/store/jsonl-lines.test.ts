@@ -9,7 +9,10 @@ describe('readJsonlLines', () => {
     try {
       const file = path.join(dir, 'a.jsonl');
       const records = [{ reason: 'one\u2028two' }, { reason: 'three\u2029four' }, { reason: 'plain' }];
-      writeFileSync(file, `${records.map((r) => JSON.stringify(r)).join('\n')}\n\r\n${JSON.stringify({ last: true })}`);
+      writeFileSync(
+        file,
+        `${records.map((r) => JSON.stringify(r)).join('\n')}\n\r\n${JSON.stringify({ last: true })}`,
+      );
       const lines: string[] = [];
       for await (const line of readJsonlLines(file)) lines.push(line);
       expect(lines).toEqual([...records.map((r) => JSON.stringify(r)), '', JSON.stringify({ last: true })]);

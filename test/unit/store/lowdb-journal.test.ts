@@ -1,4 +1,12 @@
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LowdbStore } from '../../../src/adapters/store/lowdb-store';
@@ -8,7 +16,14 @@ import type { AccessRequest } from '../../../src/domain/request';
 import { aPerson, aRequest } from '../../helpers/domain-builders';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
-const request = (id: string): AccessRequest => aRequest({ id, version: 0, requester: { ...aPerson('alex'), id: `alex-${id}` }, createdAt: T0, updatedAt: T0 });
+const request = (id: string): AccessRequest =>
+  aRequest({
+    id,
+    version: 0,
+    requester: { ...aPerson('alex'), id: `alex-${id}` },
+    createdAt: T0,
+    updatedAt: T0,
+  });
 
 /** Counts the batches written (each one append and one fsync). */
 class CountingStore extends LowdbStore {
@@ -31,7 +46,9 @@ describe('LowdbStore journal', () => {
     const store = new CountingStore(dir);
     await store.open();
     const ids = Array.from({ length: 50 }, (_, i) => `R-G${String(i).padStart(5, '0')}`);
-    await Promise.all(ids.map((id) => store.commit({ request: request(id), expectedVersion: null, events: [] })));
+    await Promise.all(
+      ids.map((id) => store.commit({ request: request(id), expectedVersion: null, events: [] })),
+    );
     expect(store.batches.reduce((a, b) => a + b, 0)).toBe(50);
     expect(store.batches.length).toBeLessThan(5);
     expect(readFileSync(journal(), 'utf8').trim().split('\n')).toHaveLength(50);
@@ -45,7 +62,11 @@ describe('LowdbStore journal', () => {
     const store = new LowdbStore(dir);
     await store.open();
     const created = await store.commit({ request: request('R-AAAA01'), expectedVersion: null, events: [] });
-    const results = await Promise.allSettled([1, 2].map((n) => store.commit({ request: { ...created, justification: `${n}` }, expectedVersion: 1, events: [] })));
+    const results = await Promise.allSettled(
+      [1, 2].map((n) =>
+        store.commit({ request: { ...created, justification: `${n}` }, expectedVersion: 1, events: [] }),
+      ),
+    );
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     await store.close();
   });
@@ -60,7 +81,9 @@ describe('LowdbStore journal', () => {
     try {
       const again = new LowdbStore(dir);
       await again.open();
-      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(new RegExp(`torn tail of .*journal.jsonl \\(bytes ${good}-`));
+      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(
+        new RegExp(`torn tail of .*journal.jsonl \\(bytes ${good}-`),
+      );
       expect(readFileSync(journal()).length).toBe(good);
       expect((await again.listOpen()).map((r) => r.id)).toEqual(['R-AAAA01']);
       await again.close();
@@ -79,7 +102,10 @@ describe('LowdbStore journal', () => {
     writeFileSync(journal(), lines.join('\n'));
     const before = readFileSync(journal(), 'utf8');
     const again = new LowdbStore(dir);
-    await expect(again.open()).rejects.toMatchObject({ code: ErrorCodes.STORE_CORRUPT, message: expect.stringContaining(`${journal()} has a corrupt line 1`) });
+    await expect(again.open()).rejects.toMatchObject({
+      code: ErrorCodes.STORE_CORRUPT,
+      message: expect.stringContaining(`${journal()} has a corrupt line 1`),
+    });
     expect(readFileSync(journal(), 'utf8')).toBe(before);
   });
 
@@ -91,7 +117,13 @@ describe('LowdbStore journal', () => {
     symlinkSync('/dev/full', journal());
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
-      await expect(store.commit({ request: { ...created, justification: 'lost' }, expectedVersion: 1, events: [{ type: 'voted', requestId: 'R-AAAA01', at: T0 }] })).rejects.toMatchObject({
+      await expect(
+        store.commit({
+          request: { ...created, justification: 'lost' },
+          expectedVersion: 1,
+          events: [{ type: 'voted', requestId: 'R-AAAA01', at: T0 }],
+        }),
+      ).rejects.toMatchObject({
         code: ErrorCodes.STORE_WRITE_FAILED,
         message: expect.stringMatching(/could not save that, so nothing was changed.*ENOSPC/),
       });
@@ -101,17 +133,33 @@ describe('LowdbStore journal', () => {
     expect(await store.get('R-AAAA01')).toMatchObject({ version: 1, justification: created.justification });
     rmSync(journal());
     renameSync(`${journal()}.aside`, journal());
-    expect(await store.commit({ request: { ...created, justification: 'kept' }, expectedVersion: 1, events: [] })).toMatchObject({ version: 2 });
+    expect(
+      await store.commit({ request: { ...created, justification: 'kept' }, expectedVersion: 1, events: [] }),
+    ).toMatchObject({ version: 2 });
     await store.close();
   });
 
   it('compacts into the snapshot past the entry limit and at close; journal lines the snapshot covers are skipped at open', async () => {
     const store = new LowdbStore(dir, { compactEntries: 4 });
     await store.open();
-    let r = await store.commit({ request: request('R-AAAA01'), expectedVersion: null, events: [{ type: 'submitted', requestId: 'R-AAAA01', at: T0 }] });
-    for (let i = 0; i < 2; i++) r = await store.commit({ request: { ...r, justification: `j${i}` }, expectedVersion: r.version, events: [] });
+    let r = await store.commit({
+      request: request('R-AAAA01'),
+      expectedVersion: null,
+      events: [{ type: 'submitted', requestId: 'R-AAAA01', at: T0 }],
+    });
+    for (let i = 0; i < 2; i++)
+      r = await store.commit({
+        request: { ...r, justification: `j${i}` },
+        expectedVersion: r.version,
+        events: [],
+      });
     const coveredLines = readFileSync(journal(), 'utf8');
-    for (let i = 2; i < 4; i++) r = await store.commit({ request: { ...r, justification: `j${i}` }, expectedVersion: r.version, events: [] });
+    for (let i = 2; i < 4; i++)
+      r = await store.commit({
+        request: { ...r, justification: `j${i}` },
+        expectedVersion: r.version,
+        events: [],
+      });
     expect(readFileSync(journal(), 'utf8').trim().split('\n').filter(Boolean).length).toBeLessThan(4);
     const snapshot = JSON.parse(readFileSync(path.join(dir, 'timebox.json'), 'utf8'));
     expect(snapshot).toMatchObject({ formatVersion: 2, journalN: 4 });

@@ -26,16 +26,32 @@ describe('LowdbStore opens a data directory written before the journal, and migr
     const check = async (s: LowdbStore) => {
       expect((await s.listOpen()).map((r) => r.id)).toEqual(['R-OLD001']);
       expect(await s.get('R-OLD002')).toMatchObject({ status: 'denied', version: 2 });
-      expect((await s.listEffects()).map((e) => `${e.requestId}:${e.kind}`)).toEqual(['R-OLD001:card.post', 'R-OLD001:person.notify', 'R-OLD002:card.post', 'R-OLD002:card.update']);
-      expect((await s.claim('w', Date.UTC(2026, 10, 21, 13), 1000, 10)).map((e) => `${e.requestId}:${e.kind}`).sort()).toEqual(['R-OLD001:card.post', 'R-OLD002:card.post']);
+      expect((await s.listEffects()).map((e) => `${e.requestId}:${e.kind}`)).toEqual([
+        'R-OLD001:card.post',
+        'R-OLD001:person.notify',
+        'R-OLD002:card.post',
+        'R-OLD002:card.update',
+      ]);
+      expect(
+        (await s.claim('w', Date.UTC(2026, 10, 21, 13), 1000, 10))
+          .map((e) => `${e.requestId}:${e.kind}`)
+          .sort(),
+      ).toEqual(['R-OLD001:card.post', 'R-OLD002:card.post']);
       expect(await s.getPersonalChat('user-1')).toMatchObject({ conversationId: 'a:1' });
-      expect(await s.getBaseline('b2000000-0000-4000-8000-000000000002')).toMatchObject({ members: ['x'], version: 0 });
+      expect(await s.getBaseline('b2000000-0000-4000-8000-000000000002')).toMatchObject({
+        members: ['x'],
+        version: 0,
+      });
       const types: string[] = [];
       for await (const r of s.readAudit()) types.push(r.type);
       expect(types).toEqual(['submitted', 'submitted', 'denied', 'reminded']);
     };
     await check(store);
-    const created = await store.commit({ request: { ...(await store.get('R-OLD001'))!, justification: 'after migration' }, expectedVersion: 1, events: [] });
+    const created = await store.commit({
+      request: { ...(await store.get('R-OLD001'))!, justification: 'after migration' },
+      expectedVersion: 1,
+      events: [],
+    });
     expect(created.version).toBe(2);
     expect(existsSync(path.join(dir, 'journal.jsonl'))).toBe(true);
     // Dropped without close (a crash): the journal carries the commit.

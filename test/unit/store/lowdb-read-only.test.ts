@@ -1,5 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, existsSync, promises as fsPromises, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  cpSync,
+  existsSync,
+  promises as fsPromises,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAuditKey } from '../../../src/adapters/store/audit-checkpoint';
@@ -36,7 +46,9 @@ async function all<T>(source: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Everything a reader can ask, and every kind of write (each must fail as STORE_WRITE_FAILED). */
-async function readAndTryWriting(store: Store): Promise<{ records: AuditRecord[]; checkpoints: AuditCheckpoint[]; open: string[]; writes: string[] }> {
+async function readAndTryWriting(
+  store: Store,
+): Promise<{ records: AuditRecord[]; checkpoints: AuditCheckpoint[]; open: string[]; writes: string[] }> {
   const records = await all(store.readAudit());
   const checkpoints = await all(store.readAuditCheckpoints!());
   const open = (await store.listOpen()).map((r) => `${r.id}@${r.version}`);
@@ -53,8 +65,13 @@ async function readAndTryWriting(store: Store): Promise<{ records: AuditRecord[]
     }
   };
   const first = (await store.listOpen())[0];
-  if (first) await attempt('commit', () => store.commit({ request: { ...first, justification: 'x' }, expectedVersion: first.version, events: [] }));
-  await attempt('appendAudit', () => store.appendAudit([{ type: 'refused', requestId: '', at: T0, reason: 'no' } as never]));
+  if (first)
+    await attempt('commit', () =>
+      store.commit({ request: { ...first, justification: 'x' }, expectedVersion: first.version, events: [] }),
+    );
+  await attempt('appendAudit', () =>
+    store.appendAudit([{ type: 'refused', requestId: '', at: T0, reason: 'no' } as never]),
+  );
   await attempt('saveServiceUrl', () => store.saveServiceUrl('tenant-x', 'https://smba.test/x/'));
   return { records, checkpoints, open, writes };
 }
@@ -71,13 +88,30 @@ describe('LowdbStore opened read-only writes nothing', () => {
     const writer = new LowdbStore(dir, { audit: { key, checkpointEvery: 2 } });
     await writer.open();
     for (let i = 1; i <= 3; i++) {
-      const request = aRequest({ id: `R-RO000${i}`, version: 0, requester: { id: `c300000${i}-0000-4000-8000-000000000000`, name: `P${i}` }, createdAt: T0, updatedAt: T0 });
-      await writer.commit({ request, expectedVersion: null, events: [{ type: 'submitted', requestId: request.id, at: T0 + i }], effects: [{ kind: 'card.post', lane: 'teams', queue: `${request.id}/teams` }], dueAt: T0 + 3_600_000 });
+      const request = aRequest({
+        id: `R-RO000${i}`,
+        version: 0,
+        requester: { id: `c300000${i}-0000-4000-8000-000000000000`, name: `P${i}` },
+        createdAt: T0,
+        updatedAt: T0,
+      });
+      await writer.commit({
+        request,
+        expectedVersion: null,
+        events: [{ type: 'submitted', requestId: request.id, at: T0 + i }],
+        effects: [{ kind: 'card.post', lane: 'teams', queue: `${request.id}/teams` }],
+        dueAt: T0 + 3_600_000,
+      });
     }
     const first = (await writer.get('R-RO0001'))!;
     // Denied with its card posted (no work left): archived in history.jsonl.
     const [post] = await writer.listEffects(first.id);
-    await writer.commit({ request: { ...first, status: 'denied', updatedAt: T0 + 10 }, expectedVersion: 1, events: [{ type: 'denied', requestId: first.id, at: T0 + 10 }], completedEffectIds: [post!.id] });
+    await writer.commit({
+      request: { ...first, status: 'denied', updatedAt: T0 + 10 },
+      expectedVersion: 1,
+      events: [{ type: 'denied', requestId: first.id, at: T0 + 10 }],
+      completedEffectIds: [post!.id],
+    });
     await writer.appended(); // the audit file and the history as a bot between two writes leaves them
     return writer;
   }
@@ -91,18 +125,32 @@ describe('LowdbStore opened read-only writes nothing', () => {
     appendFileSync(path.join(dir, 'audit-checkpoints.jsonl'), '{"v":1,"seq":');
     const before = hashDir(dir);
     // No snapshot yet: the state is in the journal only (a first compaction comes at close).
-    expect(Object.keys(before!).sort()).toEqual(['audit-checkpoints.jsonl', 'audit.jsonl', 'history.jsonl', 'journal.jsonl']);
+    expect(Object.keys(before!).sort()).toEqual([
+      'audit-checkpoints.jsonl',
+      'audit.jsonl',
+      'history.jsonl',
+      'journal.jsonl',
+    ]);
 
     const reader = createStore({ dataDir: dir }, { readOnly: true });
     await reader.open();
     const seen = await readAndTryWriting(reader);
     await reader.close();
     expect(hashDir(dir)).toEqual(before);
-    expect(seen.records.map((r) => `${r.seq}:${r.type}`)).toEqual(['1:submitted', '2:submitted', '3:submitted', '4:denied']);
+    expect(seen.records.map((r) => `${r.seq}:${r.type}`)).toEqual([
+      '1:submitted',
+      '2:submitted',
+      '3:submitted',
+      '4:denied',
+    ]);
     expect(seen.checkpoints.length).toBeGreaterThan(0);
     expect(seen.open).toEqual(['R-RO0002@1', 'R-RO0003@1']);
     expect(await reader.get('R-RO0001')).toMatchObject({ status: 'denied', version: 2 });
-    expect(seen.writes).toEqual(['commit: STORE.WRITE_FAILED', 'appendAudit: STORE.WRITE_FAILED', 'saveServiceUrl: STORE.WRITE_FAILED']);
+    expect(seen.writes).toEqual([
+      'commit: STORE.WRITE_FAILED',
+      'appendAudit: STORE.WRITE_FAILED',
+      'saveServiceUrl: STORE.WRITE_FAILED',
+    ]);
     await writer.close();
 
     // The check sees writes: a writable open of the same files cuts the tails (and compacts, and signs).
@@ -116,7 +164,7 @@ describe('LowdbStore opened read-only writes nothing', () => {
     expect(hashDir(copy)).not.toEqual(copied);
   });
 
-  it('a store written before the journal (formatVersion 1) is read as it is, not migrated; its queued audit event is the bot\'s to append', async () => {
+  it("a store written before the journal (formatVersion 1) is read as it is, not migrated; its queued audit event is the bot's to append", async () => {
     const dir = path.join(root, 'old');
     cpSync(FIXTURE, dir, { recursive: true });
     const before = hashDir(dir);
@@ -124,7 +172,12 @@ describe('LowdbStore opened read-only writes nothing', () => {
     await reader.open();
     expect((await reader.listOpen()).map((r) => r.id)).toEqual(['R-OLD001']);
     expect(await reader.get('R-OLD002')).toMatchObject({ status: 'denied', version: 2 });
-    expect((await all(reader.readAudit())).map((r) => r.type)).toEqual(['submitted', 'submitted', 'denied', 'reminded']);
+    expect((await all(reader.readAudit())).map((r) => r.type)).toEqual([
+      'submitted',
+      'submitted',
+      'denied',
+      'reminded',
+    ]);
     await reader.close();
     expect(hashDir(dir)).toEqual(before);
     expect(JSON.parse(readFileSync(path.join(dir, 'timebox.json'), 'utf8')).formatVersion).toBe(1);
@@ -157,12 +210,21 @@ describe('LowdbStore opened read-only writes nothing', () => {
     expect(hashDir(dir)).toEqual(before);
   });
 
-  it('the bot compacting between the reader\'s two reads (a new snapshot renamed in, the journal emptied and written again) never looks like a gap', async () => {
+  it("the bot compacting between the reader's two reads (a new snapshot renamed in, the journal emptied and written again) never looks like a gap", async () => {
     const dir = path.join(root, 'data');
     const writer = new LowdbStore(dir, { compactEntries: 2 });
     await writer.open();
-    let current = await writer.commit({ request: aRequest({ id: 'R-RO0100', version: 0, createdAt: T0, updatedAt: T0 }), expectedVersion: null, events: [] });
-    const bump = async () => (current = await writer.commit({ request: { ...current, justification: `v${current.version + 1}` }, expectedVersion: current.version, events: [] }));
+    let current = await writer.commit({
+      request: aRequest({ id: 'R-RO0100', version: 0, createdAt: T0, updatedAt: T0 }),
+      expectedVersion: null,
+      events: [],
+    });
+    const bump = async () =>
+      (current = await writer.commit({
+        request: { ...current, justification: `v${current.version + 1}` },
+        expectedVersion: current.version,
+        events: [],
+      }));
     await bump(); // entry 2: compacted (snapshot at entry 2, journal emptied)
     await bump(); // entry 3: in the journal
     const original = fsPromises.readFile.bind(fsPromises) as (...args: unknown[]) => Promise<unknown>;

@@ -19,7 +19,8 @@ import type { NewEffect } from '../../../src/ports/store';
 
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 /** Effects placed in their lane and queue, as the app does (app/effects.ts). */
-const placed = (request: AccessRequest, ...effects: NewEffect[]) => effects.map((e) => placeEffect(e, request));
+const placed = (request: AccessRequest, ...effects: NewEffect[]) =>
+  effects.map((e) => placeEffect(e, request));
 const megan = aPerson('megan');
 
 describe('LowdbStore', () => {
@@ -202,13 +203,21 @@ describe('LowdbStore', () => {
       request: submitted('R-AAAA01', { requester: aPerson('alex'), status: 'cancelled' }),
       expectedVersion: null,
       events: [],
-      effects: placed(submitted('R-AAAA01', { requester: aPerson('alex') }), { kind: 'directory.add' }, { kind: 'card.update' }),
+      effects: placed(
+        submitted('R-AAAA01', { requester: aPerson('alex') }),
+        { kind: 'directory.add' },
+        { kind: 'card.update' },
+      ),
     });
     await store.commit({
       request: submitted('R-AAAA02', { group: a.group, requester: a.requester }),
       expectedVersion: null,
       events: [],
-      effects: placed(submitted('R-AAAA02', { requester: a.requester }), { kind: 'directory.remove' }, { kind: 'card.update' }),
+      effects: placed(
+        submitted('R-AAAA02', { requester: a.requester }),
+        { kind: 'directory.remove' },
+        { kind: 'card.update' },
+      ),
     });
     await store.commit({
       request: submitted('R-AAAA03', { requester: megan }),

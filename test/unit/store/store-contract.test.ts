@@ -9,10 +9,18 @@ describeStoreContract('InMemoryStore', () => ({ store: new InMemoryStore() }));
 
 describeStoreContract('LowdbStore', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'timebox-contract-'));
-  return { store: new LowdbStore(dir), reopen: () => new LowdbStore(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: new LowdbStore(dir),
+    reopen: () => new LowdbStore(dir),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 });
 
 describeStoreContract('LowdbStore, compacting after every 3 entries', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'timebox-contract-'));
-  return { store: new LowdbStore(dir, { compactEntries: 3 }), reopen: () => new LowdbStore(dir, { compactEntries: 3 }), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    store: new LowdbStore(dir, { compactEntries: 3 }),
+    reopen: () => new LowdbStore(dir, { compactEntries: 3 }),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 });

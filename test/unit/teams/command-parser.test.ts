@@ -2,13 +2,34 @@ import { normalizeText, parseCommand, splitTicket } from '../../../src/adapters/
 
 describe('command parser', () => {
   it.each([
-    ['request db-read for 2h because INC-1 disk', { name: 'request', group: 'db-read', durationMs: 7_200_000, rest: ['INC-1', 'disk'], breakGlass: false }],
-    ['REQUEST db-read 30m checking', { name: 'request', group: 'db-read', durationMs: 1_800_000, rest: ['checking'] }],
-    ['request Production DB (read) for 1h30m because x', { name: 'request', group: 'Production DB (read)', durationMs: 5_400_000, rest: ['x'] }],
+    [
+      'request db-read for 2h because INC-1 disk',
+      {
+        name: 'request',
+        group: 'db-read',
+        durationMs: 7_200_000,
+        rest: ['INC-1', 'disk'],
+        breakGlass: false,
+      },
+    ],
+    [
+      'REQUEST db-read 30m checking',
+      { name: 'request', group: 'db-read', durationMs: 1_800_000, rest: ['checking'] },
+    ],
+    [
+      'request Production DB (read) for 1h30m because x',
+      { name: 'request', group: 'Production DB (read)', durationMs: 5_400_000, rest: ['x'] },
+    ],
     ['request', { name: 'request', rest: [] }],
     ['request db-read', { name: 'request', group: 'db-read', rest: [] }],
-    ['break-glass prod-admin 30m because site down', { name: 'request', group: 'prod-admin', breakGlass: true, durationMs: 1_800_000 }],
-    ['extend db-read by 1h because still digging', { name: 'extend', group: 'db-read', durationMs: 3_600_000, reason: 'still digging' }],
+    [
+      'break-glass prod-admin 30m because site down',
+      { name: 'request', group: 'prod-admin', breakGlass: true, durationMs: 1_800_000 },
+    ],
+    [
+      'extend db-read by 1h because still digging',
+      { name: 'extend', group: 'db-read', durationMs: 3_600_000, reason: 'still digging' },
+    ],
     ['extend db-read 15m', { name: 'extend', group: 'db-read', durationMs: 900_000 }],
     ['release db-read', { name: 'release', group: 'db-read' }],
     ['cancel r-abc123', { name: 'cancel', requestId: 'r-abc123' }],
@@ -37,12 +58,23 @@ describe('command parser', () => {
   });
 
   it('strips mentions, tags, entities, control and bidi characters', () => {
-    expect(normalizeText('<at>Timebox</at>&nbsp;request\u202e db-read <b>1h</b>\u0007 x')).toBe('request db-read 1h x');
+    expect(normalizeText('<at>Timebox</at>&nbsp;request\u202e db-read <b>1h</b>\u0007 x')).toBe(
+      'request db-read 1h x',
+    );
   });
 
   it('takes the ticket from a matching word or from "ticket X"', () => {
-    expect(splitTicket(['INC-42', 'rotate', 'keys'], '^INC-[0-9]+$')).toEqual({ justification: 'INC-42 rotate keys', ticket: 'INC-42' });
-    expect(splitTicket(['rotate', 'keys', 'ticket', 'CHG-9'])).toEqual({ justification: 'rotate keys', ticket: 'CHG-9' });
-    expect(splitTicket(['rotate', 'keys'], '^INC-[0-9]+$')).toEqual({ justification: 'rotate keys', ticket: undefined });
+    expect(splitTicket(['INC-42', 'rotate', 'keys'], '^INC-[0-9]+$')).toEqual({
+      justification: 'INC-42 rotate keys',
+      ticket: 'INC-42',
+    });
+    expect(splitTicket(['rotate', 'keys', 'ticket', 'CHG-9'])).toEqual({
+      justification: 'rotate keys',
+      ticket: 'CHG-9',
+    });
+    expect(splitTicket(['rotate', 'keys'], '^INC-[0-9]+$')).toEqual({
+      justification: 'rotate keys',
+      ticket: undefined,
+    });
   });
 });

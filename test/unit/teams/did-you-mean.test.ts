@@ -17,9 +17,12 @@ describe('did you mean', () => {
     expect(suggestGroup(policy, typed)).toBe(alias);
   });
 
-  it.each(['payroll', 'x', '', 'a'.repeat(200), 'db-write-all-the-things'])('suggests nothing for %s', (typed) => {
-    expect(suggestGroup(policy, typed)).toBeUndefined();
-  });
+  it.each(['payroll', 'x', '', 'a'.repeat(200), 'db-write-all-the-things'])(
+    'suggests nothing for %s',
+    (typed) => {
+      expect(suggestGroup(policy, typed)).toBeUndefined();
+    },
+  );
 
   it('counts a swap of neighbours as one edit', () => {
     expect(distance('raed', 'read')).toBe(1);
