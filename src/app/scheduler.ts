@@ -5,6 +5,8 @@ import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
 import type { AccessService } from './access-service';
 
+/** Due times stored at once by the start-up rebuild. */
+const REBUILD_CHUNK = 1000;
 /** Requests taken from the store's due index per pass. */
 const DUE_BATCH = 500;
 /**
@@ -72,7 +74,15 @@ export class Scheduler {
   async rebuild(): Promise<void> {
     const { store, service } = this.deps;
     const open = await store.listOpen({ statuses: [Status.PENDING, Status.APPROVED, Status.ACTIVE] });
-    for (const request of open) await store.setDueAt(request.id, dueAtOf(request, service.rulesOf(request)));
+    // NB: side by side, so the store writes them in a few group commits: one at a time, each
+    // waited for its own fsync, and 10,000 grants overdue at start waited 40 s for their removal.
+    for (let i = 0; i < open.length; i += REBUILD_CHUNK) {
+      await Promise.all(
+        open
+          .slice(i, i + REBUILD_CHUNK)
+          .map((request) => store.setDueAt(request.id, dueAtOf(request, service.rulesOf(request)))),
+      );
+    }
     this.rebuilt = true;
   }
 
