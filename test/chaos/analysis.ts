@@ -239,11 +239,17 @@ export function readAudit(dataDir: string): AuditRecord[] {
     .map((line) => JSON.parse(line) as AuditRecord);
 }
 
-/** Total time the bot was running within [from, to]. */
+/**
+ * Total time the bot was running within [from, to]: from each life's first 200 on /readyz to
+ * its end. NB: a booting process (about a second) serves nothing; counting it as running made
+ * two kills in a row right after a grant's end look like an overstay of the running bot, once
+ * aimed kills really hit grant ends.
+ */
 function upTime(lives: Life[], from: number, to: number): number {
   let total = 0;
   for (const life of lives) {
-    const start = Math.max(from, life.spawnAt);
+    if (life.readyAt === undefined) continue;
+    const start = Math.max(from, life.readyAt);
     const end = Math.min(to, life.endAt ?? Number.POSITIVE_INFINITY);
     if (end > start) total += end - start;
   }
@@ -251,7 +257,7 @@ function upTime(lives: Life[], from: number, to: number): number {
 }
 
 const running = (lives: Life[], at: number) =>
-  lives.some((l) => l.spawnAt <= at && (l.endAt === undefined || at < l.endAt));
+  lives.some((l) => l.readyAt !== undefined && l.readyAt <= at && (l.endAt === undefined || at < l.endAt));
 
 export async function analyze(input: {
   dataDir: string;
