@@ -28,6 +28,7 @@ import {
   userOf,
   type Figure,
   type SeedVia,
+  type Stack,
 } from './lib';
 
 export interface ApproveOptions {
@@ -43,6 +44,24 @@ export interface ApproveOptions {
 
 const GROUPS = 10;
 const WARM_UP = 5;
+
+/**
+ * Waits (at most 20 s) until the directory got one add per click and the Bot Connector sink has
+ * had nothing new for 300 ms (the card updates and notices that follow each add); returns the adds.
+ */
+async function settled(stack: Stack, clicks: number): Promise<number> {
+  const adds = () =>
+    stack.directory.calls.filter(
+      (c) => c.method === 'POST' && c.path.endsWith('/members/$ref') && c.status === 204,
+    ).length;
+  const end = Date.now() + 20_000;
+  while (adds() < clicks && Date.now() < end) await sleep(50);
+  for (let seen = -1; seen !== stack.sink.calls && Date.now() < end;) {
+    seen = stack.sink.calls;
+    await sleep(300);
+  }
+  return adds();
+}
 
 export async function run(options: ApproveOptions): Promise<Figure[]> {
   const context = `${count(options.open)} open, ${count(options.closed)} closed`;
@@ -85,18 +104,18 @@ export async function run(options: ApproveOptions): Promise<Figure[]> {
     const together: number[] = [];
     try {
       for (let i = 0; i < WARM_UP; i++) await click();
+      const cpuAtStart = bot.cpuMs();
       for (let i = 0; i < options.sequential && Date.now() < deadline; i++) sequential.push(await click());
+      // What one approval costs the bot, with the worker's effects (add, card update, notices) it causes.
+      await settled(stack, next);
+      const perClick = (bot.cpuMs() - cpuAtStart) / Math.max(1, sequential.length);
+      note(`bot CPU ${perClick.toFixed(1)} ms per approval, its effects included`);
       for (let round = 0; round < options.rounds && Date.now() < deadline; round++) {
         together.push(...(await Promise.all(Array.from({ length: options.batch }, click))));
       }
-      // The approvals took effect: the directory got one add per click (waited for at most 20 s).
-      const adds = () =>
-        stack.directory.calls.filter(
-          (c) => c.method === 'POST' && c.path.endsWith('/members/$ref') && c.status === 204,
-        ).length;
-      for (const end = Date.now() + 20_000; adds() < next && Date.now() < end;) await sleep(200);
+      const adds = await settled(stack, next);
       note(
-        `${count(next)} clicks, ${count(refused)} not answered with a card; ${count(adds())} memberships added`,
+        `${count(next)} clicks, ${count(refused)} not answered with a card; ${count(adds)} memberships added`,
       );
     } finally {
       await bot.stop();
