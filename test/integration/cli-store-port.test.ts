@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   existsSync,
@@ -6,7 +6,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import { DomainError } from '../../src/domain/errors';
 import { parseAuditKey } from '../../src/adapters/store/audit-checkpoint';
 import type { AuditRecord } from '../../src/ports/store';
 import { aRequest } from '../helpers/domain-builders';
+import { hashDir } from '../helpers/hash-dir';
 import { GROUPS, testPolicy, testSeed } from '../helpers/harness';
 
 /**
@@ -74,16 +74,6 @@ async function timebox(
     log.mockRestore();
     error.mockRestore();
   }
-}
-
-/** Every file under `dir` → sha256 of its bytes. */
-function hashDir(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const file = path.join(dir, name);
-    if (statSync(file).isFile()) out[name] = createHash('sha256').update(readFileSync(file)).digest('hex');
-  }
-  return out;
 }
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
@@ -194,7 +184,7 @@ describe('the CLI reads the store through the port, read-only', () => {
     const duplicate = await timebox(['audit', 'verify'], { TIMEBOX_DATA_DIR: dir });
     expect(duplicate.code).toBe(3);
     expect(duplicate.stderr).toMatch(/audit\.jsonl line 2 has the key "seq" twice/);
-    expect(hashDir(dir)).toEqual({ ...before, 'audit.jsonl': hashDir(dir)['audit.jsonl'] });
+    expect(hashDir(dir)).toEqual({ ...before, 'audit.jsonl': hashDir(dir)!['audit.jsonl'] });
   });
 
   it("a correctly chained record forged after the shutdown passes the chain, not --key; a cut tail fails against the store's own numbering", async () => {

@@ -1,14 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   appendFileSync,
   cpSync,
   existsSync,
   promises as fsPromises,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
-  statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +15,7 @@ import { LowdbStore } from '../../../src/adapters/store/lowdb-store';
 import { createStore } from '../../../src/adapters/store/open-store';
 import type { AuditCheckpoint, AuditRecord, Store } from '../../../src/ports/store';
 import { aRequest } from '../../helpers/domain-builders';
+import { hashDir } from '../../helpers/hash-dir';
 
 /**
  * `new LowdbStore(dir, { readOnly: true })` (createStore's `readOnly`), what the CLI opens next
@@ -27,17 +26,6 @@ import { aRequest } from '../../helpers/domain-builders';
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 const FIXTURE = path.join(__dirname, '../../fixtures/store-7eb7def');
 const key = parseAuditKey(randomBytes(32).toString('hex'));
-
-/** Every file under `dir` (dotfiles too) → sha256 of its bytes; undefined when `dir` does not exist. */
-function hashDir(dir: string): Record<string, string> | undefined {
-  if (!existsSync(dir)) return undefined;
-  const out: Record<string, string> = {};
-  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
-    const file = path.join(dir, name);
-    if (statSync(file).isFile()) out[name] = createHash('sha256').update(readFileSync(file)).digest('hex');
-  }
-  return out;
-}
 
 async function all<T>(source: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
