@@ -133,6 +133,9 @@ async function main(): Promise<number> {
   say(
     '    3. Alex is now in "Sandbox (demo)"; two minutes later the bot removes him and says so in both places.',
   );
+  say(
+    `    4. db-read and prod-admin need other approvers: in a second terminal, ${bold('npm run dev:as -- megan approve R-…')}`,
+  );
   say('');
   say('  Ctrl-C stops everything.');
   say('');
