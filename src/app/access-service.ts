@@ -3,6 +3,7 @@ import { DomainError, ErrorCodes } from '../domain/errors';
 import { isConflict, retryOnConflict } from './retry-on-conflict';
 import { findGroupAlias, rulesFor, type GroupRules, type Policy } from '../domain/policy';
 import { extensionNeedsApproval, mayApproveOwnExtension } from '../domain/extension-rules';
+import { overlapWaitingError } from './overlap';
 import { formatDuration, truncateForMessage } from '../domain/duration';
 import { newRequestId, normalizeId } from '../domain/ids';
 import { checkSubmit } from '../domain/submit-rules';
@@ -143,6 +144,7 @@ export class AccessService {
         `You already hold ${rules.alias} (request ${active.id}, until ${new Date(active.expiresAt!).toISOString().slice(11, 16)} UTC); no break-glass is needed. Extend it with "extend ${rules.alias} by <duration>" if you need more time.`,
       );
     }
+    if (active?.pendingExtension) throw overlapWaitingError(active, now);
     if (active) {
       // Overlap: a second ask for a group the person holds becomes an extension of that grant.
       const extended = await this.extend({

@@ -81,7 +81,18 @@ export function effectsFor(
     case 'expired':
       return [remove, ...updateCards, reply('expired'), tell('expired')];
     case 'released':
+      // The requester's confirmation waits for the removal: see member_removed below.
       return [remove, ...updateCards, reply('released')];
+    case 'member_removed':
+    case 'member_kept':
+      // A release is confirmed once the directory removal is done, so that the requester is
+      // told the membership is gone (or why it stays), not only that its removal was asked.
+      if (request.status !== 'released') return [];
+      return [
+        event.type === 'member_kept' && !request.standingMember && event.reason
+          ? tell('released', { reason: event.reason })
+          : tell('released'),
+      ];
     case 'revoked':
       // Always queued, also before the grant started: an add may be under way, and the removal
       // runs after it in the membership's queue (it does nothing when nothing was added).

@@ -13,7 +13,15 @@ import type { Policy } from '../domain/policy';
 import type { Clock } from '../ports/clock';
 import type { Directory } from '../ports/directory';
 import type { ChannelTarget, Notifier } from '../ports/notifier';
-import type { ClaimedEffect, CompletedEffect, EffectKind, EffectLane, Store } from '../ports/store';
+import type {
+  ClaimedEffect,
+  CompletedEffect,
+  EffectKind,
+  EffectLane,
+  QueuedEffect,
+  Store,
+} from '../ports/store';
+import { effectsFor, placeEffect } from './effects';
 import type { Logger } from '../ports/logger';
 import type { AccessService } from './access-service';
 import type { Presenter } from './presenter';
@@ -552,8 +560,10 @@ export class GrantWorker {
           at: now,
           detail: { groupId: request.group.id, userId: request.requester.id },
         };
-    // The completion rides on the commit that records the outcome: one write, not two.
-    await this.patch(request.id, effect, { membershipRemovedAt: now }, [event]);
+    // The completion rides on the commit that records the outcome: one write, not two; so do
+    // the effects the outcome causes (a release's confirmation to the requester).
+    const follow = effectsFor(event, request, service.mode).map((e) => placeEffect(e, request));
+    await this.patch(request.id, effect, { membershipRemovedAt: now }, [event], follow);
   }
 
   /**
@@ -666,6 +676,7 @@ export class GrantWorker {
     effect: ClaimedEffect,
     fields: Partial<AccessRequest>,
     events: lifecycle.RequestEvent[] = [],
+    effects: QueuedEffect[] = [],
   ): Promise<void> {
     await retryOnConflict(5, async () => {
       const current = await this.deps.store.get(requestId);
@@ -674,6 +685,7 @@ export class GrantWorker {
         request: { ...current, ...fields },
         expectedVersion: current.version,
         events,
+        ...(effects.length ? { effects } : {}),
         completedEffects: [this.done(effect)],
       });
     });

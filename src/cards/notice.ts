@@ -1,5 +1,5 @@
 import type { GroupRules } from '../domain/policy';
-import type { AccessRequest } from '../domain/request';
+import { sameId, type AccessRequest, type Extension } from '../domain/request';
 import type { Mention, OutgoingMessage } from '../ports/notifier';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, formatUtc, formatWhen, humanSpan } from './format';
@@ -74,6 +74,29 @@ function reasonLine(reason: string | undefined): string[] {
 
 function endOf(r: AccessRequest, now: number): string {
   return r.expiresAt === undefined ? 'when the membership is added' : formatWhen(r.expiresAt, now);
+}
+
+/** "Extended by 15m, asked by …, approved by …": who asked is said unless it is the reader. */
+function extensionLine(r: AccessRequest, last: Extension, toChannel: boolean): string {
+  const self = sameId(last.by.id, r.requester.id);
+  const asked = toChannel || !self ? `, asked by ${personName(last.by)}` : '';
+  const approvers = (last.approvedBy ?? []).map((p) => personName(p)).join(' and ');
+  return `Extended by ${formatDuration(last.addedMs)}${asked}${approvers ? `, approved by ${approvers}` : ''}.`;
+}
+
+/**
+ * The requester's confirmation of a release, sent once the directory removal is done (see
+ * effects.ts: it follows member_removed / member_kept), so it can say the membership is gone.
+ */
+function releasedLines(r: AccessRequest, group: string, detail: NoticeView['detail'] = {}): string[] {
+  const first = `You released ${group}.`;
+  if (r.standingMember)
+    return [`${first} You were a member before Timebox added you, so that membership stays.`];
+  const kept = plain(detail.reason, TextLimit.SHORT);
+  if (kept) return [`${first} Your membership stays: it is ${kept}.`];
+  if (r.membershipRemovedAt === undefined)
+    return [`${first} Your membership is being removed; you will get a confirmation here.`];
+  return [`${first} Your membership was removed at ${formatUtc(r.membershipRemovedAt)}.`];
 }
 
 /** What each notice says, to the channel (about the requester) or to the requester (as "you"). */
@@ -152,7 +175,9 @@ function textOf(
         title: 'Access released',
         color: 'default',
         style: 'emphasis',
-        lines: [`${subject} released ${group} early, at ${formatUtc(r.resolution?.at ?? now)}.`],
+        lines: toChannel
+          ? [`${who} released ${group} early, at ${formatUtc(r.resolution?.at ?? now)}.`]
+          : releasedLines(r, group, detail),
       };
     case 'revoked':
       return {
@@ -207,7 +232,8 @@ function textOf(
         color: 'good',
         style: 'good',
         lines: [
-          `${toChannel ? `${who}’s` : 'Your'} access to ${group} now ends at ${endOf(r, now)}${last ? ` (${formatDuration(last.addedMs)} more, by ${personName(last.by)})` : ''}.`,
+          `${toChannel ? `${who}’s` : 'Your'} access to ${group} now ends at ${endOf(r, now)}.`,
+          ...(last ? [extensionLine(r, last, toChannel)] : []),
           ...reasonLine(last?.reason),
         ],
       };

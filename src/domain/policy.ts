@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration, formatDuration } from './duration';
 import { DomainError, ErrorCodes } from './errors';
+import { MAX_TICKET_EXAMPLE, TICKET_EXAMPLE_TEXT } from './ticket-example';
 
 /** An Entra object id. */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -24,6 +25,15 @@ const regexText = z.string().superRefine((text, ctx) => {
     ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(error as Error).message}` });
   }
 });
+
+/** Shown to people instead of the pattern, so it is kept to what a ticket id looks like (see ticket-example.ts). */
+const ticketExampleText = z
+  .string()
+  .max(MAX_TICKET_EXAMPLE, { message: `at most ${MAX_TICKET_EXAMPLE} characters` })
+  .regex(TICKET_EXAMPLE_TEXT, {
+    message:
+      'a ticket id like INC-12345: letters, digits, spaces and _ . / # : -, starting and ending with a letter or digit',
+  });
 
 const principals = z
   .object({
@@ -51,6 +61,7 @@ const overridable = {
   allowSelfApproval: z.boolean().optional(),
   requireTicket: z.boolean().optional(),
   ticketPattern: regexText.optional(),
+  ticketExample: ticketExampleText.optional(),
   extension: extension.optional(),
 };
 
@@ -144,7 +155,29 @@ function crossCheck(policy: unknown, add: (path: string[], message: string) => v
     const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
     if (count(approvers.users) === 0 && count(approvers.groups) === 0)
       add(['groups', alias, 'approvers'], 'name at least one approver user or group');
+    checkTicketExample(record(root.defaults), group, alias, add);
   }
+}
+
+/** A ticket example people are shown must be one the group's pattern accepts, or it misleads them. */
+function checkTicketExample(
+  defaults: Record<string, unknown>,
+  group: Record<string, unknown>,
+  alias: string,
+  add: (path: string[], message: string) => void,
+): void {
+  const pattern = group.ticketPattern ?? defaults.ticketPattern;
+  const example = group.ticketExample ?? defaults.ticketExample;
+  if (typeof pattern !== 'string' || typeof example !== 'string') return;
+  let accepts: boolean;
+  try {
+    accepts = new RegExp(pattern).test(example);
+  } catch {
+    return; // the pattern's own error is reported on it
+  }
+  if (accepts) return;
+  const from = group.ticketExample === undefined ? ' (from defaults)' : '';
+  add(['groups', alias, 'ticketExample'], `"${example}"${from} does not match the ticketPattern ${pattern}`);
 }
 
 export type PolicyInput = z.input<typeof policySchema>;
@@ -172,6 +205,8 @@ export interface GroupRules {
   allowSelfApproval: boolean;
   requireTicket: boolean;
   ticketPattern?: string;
+  /** What people are shown as a valid ticket instead of the pattern (see ticket-example.ts). */
+  ticketExample?: string;
   extension: { requireApproval: boolean; maxTotalMs: number };
   autoApprove?: { requesterInGroups: string[]; maxDurationMs: number };
   breakGlass?: { maxDurationMs: number };
@@ -244,6 +279,7 @@ export function rulesFor(policy: Policy, alias: string): GroupRules {
     allowSelfApproval: pick('allowSelfApproval') ?? BUILT_IN.allowSelfApproval,
     requireTicket: pick('requireTicket') ?? BUILT_IN.requireTicket,
     ticketPattern: pick('ticketPattern'),
+    ticketExample: pick('ticketExample'),
     extension: {
       requireApproval:
         group.extension?.requireApproval ?? d.extension?.requireApproval ?? BUILT_IN.extensionRequireApproval,

@@ -2,6 +2,7 @@ import { formatDuration, truncateForMessage } from './duration';
 import { DomainError, ErrorCodes } from './errors';
 import type { GroupRules } from './policy';
 import { hasVisibleContent } from './text';
+import { ticketExampleFor } from './ticket-example';
 
 /** The longest justification a request may carry, in UTF-16 code units (what a card input counts). */
 export const MAX_JUSTIFICATION = 1000;
@@ -72,19 +73,30 @@ export const justificationShortEnough: SubmitCheck = (_rules, ask) => {
   );
 };
 
+// NB: people are shown an example ticket, never the pattern: a regex means nothing to most of them.
 export const ticketGiven: SubmitCheck = (rules, ask) => {
   if (!rules.requireTicket || hasVisibleContent(ask.ticket)) return;
+  const example = ticketExampleFor(rules);
   throw new DomainError(
     ErrorCodes.TICKET_REQUIRED,
-    `${rules.alias} needs a ticket${rules.ticketPattern ? ` matching ${rules.ticketPattern}` : ''}: add "ticket INC-123".`,
+    example
+      ? `${rules.alias} needs a ticket, like ${example}: add "ticket ${example}".`
+      : rules.ticketPattern
+        ? `${rules.alias} needs a ticket in the form its policy sets: add "ticket <your ticket id>" (an admin can tell you the form).`
+        : `${rules.alias} needs a ticket: add "ticket INC-123".`,
   );
 };
 
 export const ticketMatchesPattern: SubmitCheck = (rules, ask) => {
   if (!ask.ticket || !rules.ticketPattern || new RegExp(rules.ticketPattern).test(ask.ticket)) return;
+  const example = ticketExampleFor(rules);
   throw new DomainError(
     ErrorCodes.TICKET_INVALID,
-    `"${truncateForMessage(ask.ticket)}" is not a valid ticket for ${rules.alias} (expected ${rules.ticketPattern}).`,
+    `"${truncateForMessage(ask.ticket)}" is not a valid ticket for ${rules.alias}: ${
+      example
+        ? `use one like ${example}.`
+        : 'it is not in the form its policy sets (an admin can tell you the form).'
+    }`,
   );
 };
 

@@ -1,6 +1,7 @@
 import { looksLikeDuration, parseDuration } from '../../domain/duration';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { normalizeTypedText } from '../../domain/text';
+import { suggestWord } from './did-you-mean';
 
 export type Command =
   | { name: 'request'; group?: string; durationMs?: number; rest: string[]; breakGlass: boolean }
@@ -37,36 +38,65 @@ export function parseCommand(text: string): Command {
   }
   const words = clean.split(' ').filter(Boolean);
   const verb = (words.shift() ?? '').toLowerCase();
-  switch (verb) {
-    case 'request':
-    case 'breakglass':
-    case 'break-glass':
-      return parseRequest(words, verb !== 'request');
-    case 'extend':
-      return parseExtend(words);
-    case 'release':
-      if (words.length === 0) throw usage('release', 'Which group?');
-      return { name: 'release', group: words.join(' ') };
-    case 'cancel':
-      if (words.length !== 1) throw usage('cancel', 'Which request?');
-      return { name: 'cancel', requestId: words[0]! };
-    case 'status':
-      return { name: 'status' };
-    case 'my':
-      if (words.length === 1 && words[0]!.toLowerCase() === 'access') return { name: 'status' };
-      break;
-    case 'pending':
-      return { name: 'pending' };
-    case 'help':
-    case '?':
-      return { name: 'help' };
-    case '':
-      return { name: 'help' };
-  }
+  const entry = COMMANDS.find((c) => c.words.includes(verb));
+  const command = entry?.parse(words);
+  if (command) return command;
+  const suggestion = verb.length >= 3 ? suggestWord(verb, COMMAND_NAMES) : undefined;
   throw new DomainError(
     ErrorCodes.COMMAND_UNKNOWN,
-    `I don't know "${clip(verb)}". Try: request, extend, release, cancel, status, pending or help.`,
+    `I don't know "${clip(verb)}".${suggestion ? ` Did you mean ${suggestion}?` : ''} Try: ${commandList()}.`,
+    { text: clip(verb), ...(suggestion ? { suggestion } : {}) },
   );
+}
+
+/** One chat command: the words that start it (the first is its name) and how the rest is read (undefined = not this command). */
+interface CommandEntry {
+  words: readonly string[];
+  /** How the command is named in the list of commands, when not by its first word ("my access"). */
+  shown?: string;
+  parse: (words: string[]) => Command | undefined;
+}
+
+/**
+ * Every chat command (PRODUCT.md §3). NB: the unknown-command answer and the did-you-mean
+ * suggestions are derived from this table, so a new command cannot be missing from them.
+ */
+const COMMANDS: readonly CommandEntry[] = [
+  { words: ['request'], parse: (w) => parseRequest(w, false) },
+  { words: ['break-glass', 'breakglass'], parse: (w) => parseRequest(w, true) },
+  { words: ['extend'], parse: parseExtend },
+  {
+    words: ['release'],
+    parse: (w) => {
+      if (w.length === 0) throw usage('release', 'Which group?');
+      return { name: 'release', group: w.join(' ') };
+    },
+  },
+  {
+    words: ['cancel'],
+    parse: (w) => {
+      if (w.length !== 1) throw usage('cancel', 'Which request?');
+      return { name: 'cancel', requestId: w[0]! };
+    },
+  },
+  { words: ['status'], parse: () => ({ name: 'status' }) },
+  {
+    words: ['my'],
+    shown: 'my access',
+    parse: (w) => (w.length === 1 && w[0]!.toLowerCase() === 'access' ? { name: 'status' } : undefined),
+  },
+  { words: ['pending'], parse: () => ({ name: 'pending' }) },
+  // An empty message is a question too: answer it with help.
+  { words: ['help', '?', ''], parse: () => ({ name: 'help' }) },
+];
+
+/** The commands' names as a person types them (suggestions are made from these). */
+export const COMMAND_NAMES: readonly string[] = COMMANDS.map((c) => c.words[0]!).filter((w) => w !== 'my');
+
+/** "request, break-glass, …, pending or help": every command, from the table. */
+export function commandList(): string {
+  const names = COMMANDS.map((c) => c.shown ?? c.words[0]!);
+  return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
 }
 
 function parseRequest(words: string[], breakGlass: boolean): Command {

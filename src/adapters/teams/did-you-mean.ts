@@ -22,6 +22,21 @@ export function distance(a: string, b: string, max = 3): number {
   return rows[a.length]![b.length]!;
 }
 
+/** Near misses allowed: one edit for short words ("hlep"), two for longer ones ("requets", "relase"). */
+const limitFor = (word: string): number => (word.length <= 4 ? 1 : 2);
+
+/** The word of `candidates` closest to `typed` (a mistyped command word), if one is close enough. */
+export function suggestWord(typed: string, candidates: readonly string[]): string | undefined {
+  const wanted = typed.trim().toLowerCase();
+  if (!wanted || wanted.length > 40) return undefined;
+  let best: { word: string; score: number } | undefined;
+  for (const word of candidates) {
+    const score = distance(wanted, word, limitFor(word));
+    if (score <= limitFor(word) && (!best || score < best.score)) best = { word, score };
+  }
+  return best?.word;
+}
+
 /** The group a person most likely meant by a near miss ("db-raed", "prod admin"), if one is close. */
 export function suggestGroup(policy: Policy, typed: string): string | undefined {
   const wanted = typed
@@ -32,7 +47,7 @@ export function suggestGroup(policy: Policy, typed: string): string | undefined 
   let best: { alias: string; score: number } | undefined;
   for (const [alias, group] of Object.entries(policy.groups)) {
     for (const name of [alias, group.displayName.toLowerCase().replace(/\s+/g, '-')]) {
-      const limit = name.length <= 4 ? 1 : 2;
+      const limit = limitFor(name);
       const score = name.startsWith(wanted) && wanted.length >= 3 ? 0.5 : distance(wanted, name, limit);
       if (score <= limit && (!best || score < best.score)) best = { alias, score };
     }

@@ -22,3 +22,23 @@ export function overlapReply(r: AccessRequest): string {
 export function filedElsewhereReply(r: AccessRequest): string {
   return `Filed ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}). I'll keep you posted in our personal chat.`;
 }
+
+/** The answer to `extend` when the approvers must decide: it is the only message the requester gets now. */
+export function extensionAskedReply(r: AccessRequest): string {
+  const added = r.pendingExtension ? ` by ${formatDuration(r.pendingExtension.addedMs)}` : '';
+  return `Asked the approvers of ${r.group.alias} to extend ${r.id}${added}. I'll tell you in our personal chat when they decide.`;
+}
+
+/** The answer to `extend` typed outside personal chat: the "Access extended" card goes to personal chat. */
+export function extendedElsewhereReply(r: AccessRequest): string {
+  return `Extended ${r.id}: ${r.group.alias} now ends ${new Date(r.expiresAt!).toISOString().replace('T', ' ').slice(0, 16)} UTC.`;
+}
+
+/**
+ * The answer to `release`: the removal is queued, not done, so say it is under way; the
+ * worker confirms in personal chat once the directory has removed the membership.
+ */
+export function releaseReply(r: AccessRequest, personal: boolean): string {
+  const where = personal ? 'here' : 'in our personal chat';
+  return `Released ${r.id}: removing you from ${r.group.alias} now. I'll confirm ${where} once the membership is gone.`;
+}

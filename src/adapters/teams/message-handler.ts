@@ -1,6 +1,5 @@
 import { TurnContext } from 'botbuilder';
 import { DomainError, ErrorCodes } from '../../domain/errors';
-import { formatDuration } from '../../domain/duration';
 import { Status, type ListCardRef, type ListKind, type Person } from '../../domain/request';
 import { trackListCard } from '../../app/list-cards';
 import { auditIfRefused } from '../../app/refusals';
@@ -12,7 +11,13 @@ import { parseCommand, splitTicket, type Command } from './command-parser';
 import { replyCard, replyCardAt, replyText, userMessageOf } from './replies';
 import { renderList } from './list-cards';
 import { withSuggestion } from './did-you-mean';
-import { filedElsewhereReply, overlapReply } from './extension-reply';
+import {
+  extendedElsewhereReply,
+  extensionAskedReply,
+  filedElsewhereReply,
+  overlapReply,
+  releaseReply,
+} from './extension-reply';
 
 /** Chat commands (PRODUCT.md §3), in personal chat or by @mention in a channel or group chat. */
 export class MessageHandler {
@@ -79,17 +84,16 @@ export class MessageHandler {
           addedMs: command.durationMs,
           reason: command.reason,
         });
-        return replyText(
-          context,
-          r.pendingExtension
-            ? `Asked the approvers of ${r.group.alias} to extend ${r.id} by ${formatDuration(command.durationMs)}.`
-            : `Extended ${r.id}: ${r.group.alias} now ends ${new Date(r.expiresAt!).toISOString().replace('T', ' ').slice(0, 16)} UTC.`,
-        );
+        // One answer per command: an extension made at once is told by the worker's "Access
+        // extended" card in personal chat, so only a channel (where that card does not go) gets a line.
+        if (r.pendingExtension) return replyText(context, extensionAskedReply(r));
+        if (!personal) return replyText(context, extendedElsewhereReply(r));
+        return;
       }
       case 'release': {
         const grant = await this.activeGrant(actor, command.group);
         const r = await service.release(grant.id, actor);
-        return replyText(context, `Released ${r.id}: you are being removed from ${r.group.alias} now.`);
+        return replyText(context, releaseReply(r, personal));
       }
       case 'cancel': {
         const r = await service.cancel(normalizeId(command.requestId), actor);

@@ -32,6 +32,24 @@ describe('ending a grant: release, revoke, expiry', () => {
     expect(await rig.auditOf(active.id)).toEqual(expect.arrayContaining(['released', 'member_removed']));
   });
 
+  it('release: the requester is told the membership is gone only once the removal is done', async () => {
+    const active = await grant();
+    const toldBefore = rig.toldTo('alex').length;
+    const restore = rig.directory.failAlways('removeMember', unavailable);
+    await rig.service.release(active.id, people.alex);
+    // The removal keeps failing: no confirmation yet (the thread says it was released).
+    await rig.settle();
+    expect(dbReadMembers(rig)).toContain(people.alex.id);
+    expect(await rig.repliesFor(active.id)).toContain('released');
+    expect(rig.toldTo('alex').slice(toldBefore)).not.toContain('released');
+    restore();
+    await rig.advance(MINUTE);
+    expect(dbReadMembers(rig)).not.toContain(people.alex.id);
+    expect(rig.toldTo('alex').slice(toldBefore)).toEqual(['released']);
+    const audit = await rig.auditOf(active.id);
+    expect(audit.indexOf('member_removed')).toBeGreaterThan(audit.indexOf('released'));
+  });
+
   it('release of a request not granted yet says to cancel it instead', async () => {
     const { request } = await rig.service.submit({
       requester: people.alex,
@@ -181,6 +199,14 @@ describe('standing members are never touched', () => {
     expect(
       (await rig.audit()).find((r) => r.requestId === active.id && r.type === 'member_kept'),
     ).toMatchObject({ reason: 'standing member' });
+  });
+
+  it('release of a standing member: the confirmation says the membership stays', async () => {
+    const first = await lynneGrant();
+    await rig.service.release(first.id, people.lynne);
+    await rig.settle();
+    expect(rig.toldTo('lynne')).toContain('released');
+    expect(rig.directory.members(DIR.groups.prodAdmin)).toContain(people.lynne.id);
   });
 
   it('keeps it on release and on revoke too', async () => {

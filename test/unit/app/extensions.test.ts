@@ -378,6 +378,27 @@ describe('break-glass and auto-approved grants never grow without a human approv
     expect(await rig.auditOf(active.id)).not.toContain('extended');
   });
 
+  it('an overlapping request while an extension waits says why it is refused: what is held, until when, what became of it', async () => {
+    rig = await startRig();
+    const active = await breakGlass('alex');
+    await rig.service.extend({ requestId: active.id, actor: people.alex, addedMs: HOUR });
+    const refused = await refusal(
+      rig.service.submit({
+        requester: people.alex,
+        group: 'prod-admin',
+        durationMs: HOUR,
+        justification: 'more',
+        ticket: 'INC-1',
+      }),
+    );
+    const until = new Date(active.expiresAt!).toISOString().slice(11, 16);
+    expect(refused).toMatchObject({
+      code: 'REQUEST.DUPLICATE',
+      message: `You already hold prod-admin by break-glass (request ${active.id}, until ${until} UTC), so a new request for it would be an extension of that grant; one (1h more) is already waiting for the approvers. Nothing new was filed: wait for their decision ("status" shows it).`,
+    });
+    expect(await rig.store.listOpen({ requesterId: people.alex.id })).toHaveLength(1);
+  });
+
   it('an overlapping request on a break-glass grant becomes a pending extension, not more time', async () => {
     rig = await startRig();
     const active = await breakGlass('alex');

@@ -1,5 +1,5 @@
 import { CardVerb, NOTICE_KINDS, renderNotice } from '../../../src/cards';
-import { aGroupRules, aRequestIn, HOUR, MINUTE, T0 } from '../../helpers/builders';
+import { aGroupRules, anApprover, aPerson, aRequestIn, HOUR, MINUTE, T0 } from '../../helpers/builders';
 import { allActions, allObjects, allStrings, elementsOfType, type Json } from './card-walk';
 
 const active = () => aRequestIn('active', { expiresAt: T0 + 10 * MINUTE });
@@ -76,5 +76,55 @@ describe('notices', () => {
     expect(say('denied', 'denied')).toContain('Reason: “Use the read replica.”');
     expect(say('revoked', 'revoked')).toContain('Reason: “Incident closed.”');
     expect(say('failed', 'failed')).toContain('What to do:');
+  });
+});
+
+describe('notices that confirm what happened', () => {
+  const textOf = (message: { card?: object }) => allStrings(message.card as Json).join(' ');
+
+  test('an extension reads as one sentence and one line of who added how much (no doubled brackets)', () => {
+    const self = aRequestIn('active', {
+      expiresAt: T0 + 45 * MINUTE,
+      extensions: [{ by: aPerson(), at: T0, addedMs: 15 * MINUTE, n: 1 }],
+    });
+    const mine = textOf(renderNotice('extended', { request: self, now: T0, audience: 'requester' }));
+    expect(mine).toContain('Your access to Production DB (read) now ends at 2026-11-21 14:45 UTC (in 45m).');
+    expect(mine).toContain('Extended by 15m.');
+    expect(mine).not.toMatch(/\)\s*\(/);
+    const channel = textOf(renderNotice('extended', { request: self, now: T0, audience: 'channel' }));
+    expect(channel).toContain('Extended by 15m, asked by Ada Lovelace.');
+    const approved = aRequestIn('active', {
+      expiresAt: T0 + 45 * MINUTE,
+      extensions: [{ by: aPerson(), at: T0, addedMs: 15 * MINUTE, n: 1, approvedBy: [anApprover()] }],
+    });
+    expect(textOf(renderNotice('extended', { request: approved, now: T0, audience: 'requester' }))).toContain(
+      'Extended by 15m, approved by Grace Hopper.',
+    );
+  });
+
+  test('a release tells the requester that the membership is gone, or why it stays', () => {
+    const released = aRequestIn('released');
+    const at = released.resolution!.at;
+    const removed = { ...released, membershipRemovedAt: at + 800 };
+    expect(textOf(renderNotice('released', { request: removed, now: T0, audience: 'requester' }))).toContain(
+      'You released Production DB (read). Your membership was removed at 2026-11-21 14:25 UTC.',
+    );
+    const standing = { ...removed, standingMember: true };
+    expect(textOf(renderNotice('released', { request: standing, now: T0, audience: 'requester' }))).toContain(
+      'You were a member before Timebox added you, so that membership stays.',
+    );
+    const kept = textOf(
+      renderNotice('released', {
+        request: removed,
+        now: T0,
+        audience: 'requester',
+        detail: { reason: 'still granted by R-OTHER1' },
+      }),
+    );
+    expect(kept).toContain('Your membership stays: it is still granted by R-OTHER1.');
+    // The channel's line is unchanged.
+    expect(textOf(renderNotice('released', { request: removed, now: T0, audience: 'channel' }))).toContain(
+      'Ada Lovelace released Production DB (read) early',
+    );
   });
 });

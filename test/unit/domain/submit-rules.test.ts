@@ -143,18 +143,43 @@ describe('submit rules (domain/submit-rules.ts): one check per rule, each refusa
   it('a ticket where the group requires one, matching its pattern (the typed ticket clipped in the message)', () => {
     expect(refusalOf(() => ticketGiven(prodAdmin, ask()))).toEqual({
       code: 'TICKET.REQUIRED',
-      message: 'prod-admin needs a ticket matching ^INC-[0-9]+$: add "ticket INC-123".',
+      message: 'prod-admin needs a ticket, like INC-12345: add "ticket INC-12345".',
     });
     expect(refusalOf(() => ticketGiven(dbRead, ask()))).toBeUndefined();
     expect(
       refusalOf(() => ticketMatchesPattern(prodAdmin, ask({ ticket: `CHG-${'9'.repeat(60)}` }))),
     ).toEqual({
       code: 'TICKET.INVALID',
-      message: `"CHG-${'9'.repeat(35)}…" is not a valid ticket for prod-admin (expected ^INC-[0-9]+$).`,
+      message: `"CHG-${'9'.repeat(35)}…" is not a valid ticket for prod-admin: use one like INC-12345.`,
     });
     expect(refusalOf(() => ticketMatchesPattern(prodAdmin, ask({ ticket: 'INC-42' })))).toBeUndefined();
     // A ticket on a group without a pattern is kept as typed.
     expect(refusalOf(() => ticketMatchesPattern(dbRead, ask({ ticket: 'anything' })))).toBeUndefined();
+  });
+
+  it("ticket refusals show the policy's ticketExample, or a plain sentence, never the regex", () => {
+    const named = { ...prodAdmin, ticketExample: 'INC-4711' };
+    expect(refusalOf(() => ticketGiven(named, ask()))?.message).toBe(
+      'prod-admin needs a ticket, like INC-4711: add "ticket INC-4711".',
+    );
+    expect(refusalOf(() => ticketMatchesPattern(named, ask({ ticket: 'CHG-1' })))?.message).toBe(
+      '"CHG-1" is not a valid ticket for prod-admin: use one like INC-4711.',
+    );
+    // A pattern no example can safely be derived from: no regex in the answer.
+    const opaque = { ...prodAdmin, ticketPattern: '^(?!TEST)[A-Z]{2,5}-\\d+$' };
+    const required = refusalOf(() => ticketGiven(opaque, ask()))?.message;
+    expect(required).toBe(
+      'prod-admin needs a ticket in the form its policy sets: add "ticket <your ticket id>" (an admin can tell you the form).',
+    );
+    const invalid = refusalOf(() => ticketMatchesPattern(opaque, ask({ ticket: 'TEST-1' })))?.message;
+    expect(invalid).toBe(
+      '"TEST-1" is not a valid ticket for prod-admin: it is not in the form its policy sets (an admin can tell you the form).',
+    );
+    for (const text of [required, invalid]) expect(text).not.toContain('(?!');
+    // No pattern at all: any ticket will do.
+    expect(refusalOf(() => ticketGiven({ ...prodAdmin, ticketPattern: undefined }, ask()))?.message).toBe(
+      'prod-admin needs a ticket: add "ticket INC-123".',
+    );
   });
 
   it('submitAsk fills in the default duration, trims the text, and treats a blank ticket as none', () => {

@@ -1,0 +1,22 @@
+import { formatDuration } from '../domain/duration';
+import { DomainError, ErrorCodes } from '../domain/errors';
+import type { AccessRequest } from '../domain/request';
+import { formatUtcShort } from '../cards/format';
+
+/**
+ * The refusal of a request for a group the person holds while an extension of that grant is
+ * already waiting. NB: the person asked for a new request, not an extension, so "an extension
+ * is already waiting" alone puzzles them: say what they hold, until when, and what became of
+ * this ask (nothing was filed).
+ */
+export function overlapWaitingError(active: AccessRequest, now: number): DomainError {
+  const how =
+    active.kind === 'break_glass' ? ' by break-glass' : active.kind === 'auto' ? ' by auto-approval' : '';
+  const until = active.expiresAt === undefined ? '' : `, until ${formatUtcShort(active.expiresAt, now)}`;
+  const more = active.pendingExtension ? ` (${formatDuration(active.pendingExtension.addedMs)} more)` : '';
+  return new DomainError(
+    ErrorCodes.REQUEST_DUPLICATE,
+    `You already hold ${active.group.alias}${how} (request ${active.id}${until}), so a new request for it would be an extension of that grant; one${more} is already waiting for the approvers. Nothing new was filed: wait for their decision ("status" shows it).`,
+    { requestId: active.id },
+  );
+}
