@@ -1,0 +1,104 @@
+/**
+ * The PostgreSQL schema, as versioned migrations applied in order by `migrate` (migrate.ts).
+ * Never edit a migration that has shipped: add the next version. Each runs in the open()
+ * transaction that records it in schema_version, so a migration is applied whole or not at all.
+ */
+export interface Migration {
+  version: number;
+  /** What it does, for the logs and for schema_version. */
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'requests, outbox, audit chain, chats, baselines, leases',
+    sql: `
+-- Requests: the document as JSONB, plus the columns the queries filter on. Ids of people and
+-- groups are stored lower-cased (the port compares them case-insensitively).
+CREATE TABLE requests (
+  id            text PRIMARY KEY,
+  status        text NOT NULL,
+  is_open       boolean NOT NULL,
+  requester_id  text NOT NULL,
+  group_alias   text NOT NULL,
+  group_id      text NOT NULL,
+  created_at    bigint NOT NULL,
+  updated_at    bigint NOT NULL,
+  due_at        bigint,
+  version       integer NOT NULL,
+  doc           jsonb NOT NULL
+);
+-- One open request per person and policy group (the alias, not the Entra group): the store
+-- constraint behind REQUEST_OPEN_EXISTS, holding across replicas.
+CREATE UNIQUE INDEX requests_one_open ON requests (requester_id, group_alias) WHERE is_open;
+CREATE INDEX requests_open ON requests (created_at, id) WHERE is_open;
+CREATE INDEX requests_open_by_requester ON requests (requester_id, created_at) WHERE is_open;
+CREATE INDEX requests_closed_by_requester ON requests (requester_id, updated_at DESC) WHERE NOT is_open;
+CREATE INDEX requests_by_membership ON requests (requester_id, group_id);
+CREATE INDEX requests_due ON requests (due_at, id) WHERE due_at IS NOT NULL;
+
+-- The outbox. rank is the claim order the port documents: 0 directory.remove, 1 other
+-- directory work, 2 Teams work. A queue's head is its effect of lowest seq.
+CREATE SEQUENCE effect_seq;
+CREATE TABLE effects (
+  id           text PRIMARY KEY,
+  request_id   text NOT NULL,
+  lane         text NOT NULL,
+  queue        text NOT NULL,
+  rank         smallint NOT NULL,
+  kind         text NOT NULL,
+  template     text,
+  data         jsonb,
+  seq          bigint NOT NULL UNIQUE,
+  attempts     integer NOT NULL DEFAULT 0,
+  not_before   bigint NOT NULL,
+  created_at   bigint NOT NULL,
+  last_error   text,
+  lease_owner  text,
+  lease_token  text,
+  lease_until  bigint
+);
+CREATE INDEX effects_queue ON effects (queue, seq);
+CREATE INDEX effects_claim ON effects (rank, not_before, seq);
+CREATE INDEX effects_request ON effects (request_id, seq);
+
+-- The audit log: each record's JSON text exactly as written (text, not jsonb: jsonb would
+-- reorder keys and refuses \\u0000), and the chain head, one row, locked by each appender.
+CREATE TABLE audit (
+  seq     bigint PRIMARY KEY,
+  record  text NOT NULL
+);
+CREATE TABLE audit_head (
+  id    boolean PRIMARY KEY DEFAULT true CHECK (id),
+  seq   bigint NOT NULL,
+  hash  text NOT NULL
+);
+INSERT INTO audit_head (id, seq, hash) VALUES (true, 0, repeat('0', 64));
+
+CREATE TABLE personal_chats (
+  user_id  text PRIMARY KEY,
+  chat     jsonb NOT NULL
+);
+CREATE TABLE service_urls (
+  tenant_id    text PRIMARY KEY,
+  service_url  text NOT NULL
+);
+-- Keyed by the group id lower-cased; doc keeps the id as given.
+CREATE TABLE baselines (
+  group_id  text PRIMARY KEY,
+  version   integer NOT NULL,
+  doc       jsonb NOT NULL
+);
+CREATE TABLE named_leases (
+  name   text PRIMARY KEY,
+  owner  text NOT NULL,
+  until  bigint NOT NULL
+);
+`,
+  },
+];
+
+/** The newest schema this code knows. */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -1,0 +1,416 @@
+import { randomUUID } from 'node:crypto';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { DomainError, ErrorCodes } from '../../../domain/errors';
+import { mayHoldMembership, type AccessRequest, type RequestEvent } from '../../../domain/request';
+import type { PersonalChat } from '../../../ports/notifier';
+import type {
+  AuditCheckpoint,
+  AuditRecord,
+  ClaimedEffect,
+  Commit,
+  Effect,
+  EffectLane,
+  GroupBaseline,
+  Lease,
+  RequestQuery,
+  Store,
+} from '../../../ports/store';
+import { copyIn, frozen } from '../store-core';
+import { appendToChain, readChain } from './audit';
+import { checkSchema, migrate } from './migrate';
+import * as outbox from './outbox';
+import { storeError, uniqueViolation } from './pg-errors';
+import { commitRequest } from './requests';
+import * as tables from './side-tables';
+
+/**
+ * The Store on PostgreSQL, for any number of replicas on one database (ports/store.ts says what
+ * each method promises then). Every guarantee that must hold across processes is the
+ * database's: conditional UPDATEs for versions, a partial unique index for one open request
+ * per person and group, row locks (SKIP LOCKED) and lease tokens for the outbox, a locked chain
+ * head for the audit log, rows for named leases. Nothing is cached: each read asks the database.
+ */
+export interface PostgresStoreOptions {
+  /**
+   * The CLI's view next to running bots: no migration, nothing written (every write is
+   * STORE_WRITE_FAILED, cause "read-only"), and every read from one REPEATABLE READ READ ONLY
+   * transaction begun at open(), so reads see one consistent state, as of the open.
+   */
+  readOnly?: boolean;
+}
+
+export class PostgresStore implements Store {
+  private readonly pool: Pool;
+  private readonly readOnly: boolean;
+  /** Read-only: the connection holding the snapshot transaction every read runs in. */
+  private snapshot?: PoolClient;
+  /** Read-only: leases of effects and names, in memory; they stop nobody else. */
+  private readonly ownLeases = new Map<string, Lease>();
+  private readonly ownNamedLeases = new Map<string, { owner: string; until: number }>();
+  /** For messages and logs: the database, never its credentials. */
+  private readonly where: string;
+  private opened = false;
+  private closed = false;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(config: string | PoolConfig, options: PostgresStoreOptions = {}) {
+    this.readOnly = options.readOnly === true;
+    const pool: PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
+    this.pool = new Pool(pool);
+    // An idle connection that breaks (the server restarted) is reported here; without a
+    // listener it would crash the process. The next query gets a new connection, or fails
+    // as STORE_UNAVAILABLE.
+    this.pool.on('error', () => undefined);
+    this.where = describe(pool);
+  }
+
+  async open(): Promise<void> {
+    await this.run(async () => {
+      const client = await this.pool.connect();
+      if (this.readOnly) {
+        try {
+          await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          await checkSchema(client);
+          this.snapshot = client;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          client.release(true);
+          throw error;
+        }
+        return;
+      }
+      try {
+        await migrate(client);
+      } finally {
+        client.release();
+      }
+    });
+    this.opened = true;
+    this.closed = false;
+  }
+
+  /** Lets the calls under way finish, then closes the pool; later writes fail with STORE_WRITE_FAILED. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    if (this.snapshot) {
+      await this.snapshot.query('ROLLBACK').catch(() => undefined);
+      this.snapshot.release();
+      this.snapshot = undefined;
+    }
+    await this.pool.end();
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    const rows = await this.rows<{ doc: AccessRequest }>('SELECT doc FROM requests WHERE id = $1', [id]);
+    return rows[0] && frozen(rows[0].doc);
+  }
+
+  commit(change: Commit): Promise<AccessRequest> {
+    return this.write(async () => {
+      const stored = await this.transaction((db) => commitRequest(db, change));
+      return frozen(stored);
+    }).catch(async (error: unknown) => {
+      if (uniqueViolation(error) !== 'requests_one_open') throw error;
+      throw await this.openExists(change.request);
+    });
+  }
+
+  /** REQUEST_OPEN_EXISTS naming the open request that holds the slot (read after the refused transaction). */
+  private async openExists(request: AccessRequest): Promise<DomainError> {
+    const rows = await this.rows<{ id: string }>(
+      'SELECT id FROM requests WHERE is_open AND requester_id = $1 AND group_alias = $2',
+      [request.requester.id.toLowerCase(), request.group.alias.toLowerCase()],
+    ).catch(() => []);
+    const other = rows[0]?.id;
+    return new DomainError(
+      ErrorCodes.REQUEST_OPEN_EXISTS,
+      `${request.requester.name} already has an open request${other ? ` (${other})` : ''} for ${request.group.alias}.`,
+      other ? { existing: other } : {},
+    );
+  }
+
+  async listOpen(query: RequestQuery = {}): Promise<AccessRequest[]> {
+    const rows = await this.rows<{ doc: AccessRequest }>(
+      `SELECT doc FROM requests
+       WHERE is_open
+         AND ($1::text IS NULL OR requester_id = $1)
+         AND ($2::text IS NULL OR doc->'group'->>'alias' = $2)
+         AND ($3::text[] IS NULL OR status = ANY($3::text[]))
+       ORDER BY created_at, id`,
+      [query.requesterId?.toLowerCase() ?? null, query.groupAlias || null, query.statuses ?? null],
+    );
+    return rows.map((r) => frozen(r.doc));
+  }
+
+  async listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]> {
+    const rows = await this.rows<{ doc: AccessRequest }>(
+      `SELECT doc FROM requests WHERE NOT is_open AND requester_id = $1
+       ORDER BY updated_at DESC, id DESC LIMIT $2`,
+      [requesterId.toLowerCase(), limit],
+    );
+    return rows.map((r) => frozen(r.doc));
+  }
+
+  async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
+    const rows = await this.rows<{ doc: AccessRequest }>(
+      'SELECT doc FROM requests WHERE requester_id = $1 AND group_id = $2 ORDER BY created_at, id',
+      [requesterId.toLowerCase(), groupId.toLowerCase()],
+    );
+    // The rule stays the domain's: filtered here, not restated in SQL.
+    return rows.map((r) => frozen(r.doc)).filter(mayHoldMembership);
+  }
+
+  // ---- due times --------------------------------------------------------------------------
+
+  async listDue(now: number, limit: number): Promise<Array<{ requestId: string; dueAt: number }>> {
+    const rows = await this.rows<{ id: string; due_at: string }>(
+      'SELECT id, due_at FROM requests WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2',
+      [now, limit],
+    );
+    return rows.map((r) => ({ requestId: r.id, dueAt: Number(r.due_at) }));
+  }
+
+  async nextDueAt(): Promise<number | undefined> {
+    const rows = await this.rows<{ at: string | null }>('SELECT min(due_at) AS at FROM requests');
+    const at = rows[0]?.at;
+    return at === null || at === undefined ? undefined : Number(at);
+  }
+
+  setDueAt(requestId: string, dueAt: number | null): Promise<void> {
+    return this.write(async () => {
+      await this.pool.query('UPDATE requests SET due_at = $2 WHERE id = $1 AND is_open', [
+        requestId,
+        dueAt !== null && Number.isFinite(dueAt) ? dueAt : null,
+      ]);
+    });
+  }
+
+  // ---- the outbox -------------------------------------------------------------------------
+
+  claim(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    lanes?: EffectLane[],
+  ): Promise<ClaimedEffect[]> {
+    if (this.readOnly) return this.read(() => this.claimInMemory(owner, now, leaseMs, limit, lanes));
+    return this.write(() => outbox.claimHeads(this.pool, owner, now, leaseMs, limit, lanes));
+  }
+
+  /** Read-only: the due heads of the snapshot, under leases of this instance only. */
+  private async claimInMemory(
+    owner: string,
+    now: number,
+    leaseMs: number,
+    limit: number,
+    lanes?: EffectLane[],
+  ): Promise<ClaimedEffect[]> {
+    const out: ClaimedEffect[] = [];
+    for (const effect of await outbox.dueHeads(this.db, now, lanes)) {
+      if (out.length >= limit) break;
+      let lease = this.ownLeases.get(effect.id);
+      if (lease && lease.owner !== owner && lease.until > now) continue;
+      if (lease && lease.owner === owner) lease.until = Math.max(lease.until, now + leaseMs);
+      else this.ownLeases.set(effect.id, (lease = { owner, token: randomUUID(), until: now + leaseMs }));
+      out.push({ ...effect, lease: { ...lease } });
+    }
+    return out;
+  }
+
+  renewLease(id: string, token: string, until: number): Promise<void> {
+    return this.write(() => outbox.renew(this.pool, id, token, until));
+  }
+
+  nextEffectAt(): Promise<number | undefined> {
+    return this.read(() => outbox.nextClaimableAt(this.db));
+  }
+
+  listEffects(requestId?: string): Promise<Effect[]> {
+    return this.read(() => outbox.listAll(this.db, requestId));
+  }
+
+  retryEffect(id: string, token: string, notBefore: number, error: string): Promise<void> {
+    return this.write(() => outbox.retry(this.pool, id, token, notBefore, error));
+  }
+
+  completeEffect(id: string, token: string): Promise<void> {
+    return this.write(() => outbox.complete(this.pool, id, token));
+  }
+
+  // ---- audit ------------------------------------------------------------------------------
+
+  appendAudit(events: RequestEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return this.write(() => this.transaction((db) => appendToChain(db, events.map(copyIn))));
+  }
+
+  async *readAudit(): AsyncIterable<AuditRecord> {
+    this.ready();
+    try {
+      yield* readChain(this.db);
+    } catch (error) {
+      throw storeError(this.where, error);
+    }
+  }
+
+  /** This slice signs nothing (no TIMEBOX_AUDIT_KEY support yet): no checkpoints. */
+  async *readAuditCheckpoints(): AsyncIterable<AuditCheckpoint> {
+    this.ready();
+  }
+
+  // ---- chats, service URLs ----------------------------------------------------------------
+
+  savePersonalChat(userId: string, chat: PersonalChat): Promise<void> {
+    return this.write(() => tables.upsertChat(this.pool, userId, chat));
+  }
+
+  async getPersonalChat(userId: string): Promise<PersonalChat | undefined> {
+    const rows = await this.rows<{ chat: PersonalChat }>(
+      'SELECT chat FROM personal_chats WHERE user_id = $1',
+      [userId],
+    );
+    return rows[0]?.chat;
+  }
+
+  saveServiceUrl(tenantId: string, serviceUrl: string): Promise<void> {
+    return this.write(() => tables.upsertServiceUrl(this.pool, tenantId, serviceUrl));
+  }
+
+  async getServiceUrl(tenantId: string): Promise<string | undefined> {
+    const rows = await this.rows<{ service_url: string }>(
+      'SELECT service_url FROM service_urls WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return rows[0]?.service_url;
+  }
+
+  // ---- baselines, named leases ------------------------------------------------------------
+
+  async getBaseline(groupId: string): Promise<GroupBaseline | undefined> {
+    const rows = await this.rows<{ doc: GroupBaseline; version: number }>(
+      'SELECT doc, version FROM baselines WHERE group_id = $1',
+      [groupId.toLowerCase()],
+    );
+    return rows[0] && { ...rows[0].doc, version: rows[0].version };
+  }
+
+  saveBaseline(baseline: GroupBaseline, expectedVersion: number | null): Promise<GroupBaseline> {
+    return this.write(() => tables.saveBaselineRow(this.pool, baseline, expectedVersion));
+  }
+
+  /** A row per name (side-tables.ts); read-only: in memory. */
+  acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean> {
+    if (this.readOnly) {
+      return this.read(async () => {
+        const held = this.ownNamedLeases.get(name);
+        if (held && held.owner !== owner && held.until > now) return false;
+        this.ownNamedLeases.set(name, { owner, until: now + ttlMs });
+        return true;
+      });
+    }
+    return this.write(() => tables.takeNamedLease(this.pool, name, owner, now, ttlMs));
+  }
+
+  releaseLease(name: string, owner: string): Promise<void> {
+    if (this.readOnly) {
+      if (this.ownNamedLeases.get(name)?.owner === owner) this.ownNamedLeases.delete(name);
+      return Promise.resolve();
+    }
+    return this.write(() => tables.dropNamedLease(this.pool, name, owner));
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------
+
+  /** Where reads go: the snapshot transaction (read-only), or the pool. */
+  private get db(): Pool | PoolClient {
+    return this.snapshot ?? this.pool;
+  }
+
+  private ready(): void {
+    if (!this.opened) throw new Error('PostgresStore used before open()');
+  }
+
+  /** Runs `fn` in one transaction on one connection: committed whole, or rolled back. */
+  private async transaction<T>(fn: (db: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // A connection that cannot even roll back is broken: dropped from the pool, not reused.
+      broken = await client.query('ROLLBACK').then(
+        () => false,
+        () => true,
+      );
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async rows<R extends object>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.read(async () => (await this.db.query<R>(sql, params)).rows);
+  }
+
+  private read<T>(fn: () => Promise<T>): Promise<T> {
+    this.ready();
+    return this.run(fn);
+  }
+
+  /** A call that changes something: refused once close() began. */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    this.ready();
+    if (this.readOnly) {
+      return Promise.reject(
+        new DomainError(
+          ErrorCodes.STORE_WRITE_FAILED,
+          `The store (${this.where}) was opened read-only, so nothing was changed.`,
+          { where: this.where, cause: 'read-only' },
+        ),
+      );
+    }
+    if (this.closed) {
+      return Promise.reject(
+        new DomainError(
+          ErrorCodes.STORE_WRITE_FAILED,
+          'Timebox is shutting down, so nothing was changed. Try again in a moment.',
+          { where: this.where, cause: 'closed' },
+        ),
+      );
+    }
+    return this.run(fn);
+  }
+
+  /** Tracks the call (close waits for it) and maps its failure to the port's errors. */
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    const call = fn().catch((error: unknown) => {
+      // The unique index behind REQUEST_OPEN_EXISTS is mapped by commit(), with the other request's id.
+      if (uniqueViolation(error) === 'requests_one_open') throw error;
+      throw storeError(this.where, error);
+    });
+    this.inFlight.add(call);
+    const forget = () => this.inFlight.delete(call);
+    call.then(forget, forget);
+    return call;
+  }
+}
+
+function describe(options: PoolConfig): string {
+  if (options.connectionString) {
+    try {
+      const url = new URL(options.connectionString);
+      return `postgres://${url.host}${url.pathname}`;
+    } catch {
+      return 'postgres';
+    }
+  }
+  return `postgres://${options.host ?? 'localhost'}:${options.port ?? 5432}/${options.database ?? ''}`;
+}

