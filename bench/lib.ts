@@ -565,6 +565,8 @@ export interface RunningProcess {
   readyAt: number;
   /** Resident memory now (VmRSS), MB. */
   rssMb(): number;
+  /** Where the resident memory is: VmRSS split into anonymous and file-backed (the node binary, mapped code), MB. */
+  rssParts(): { anonMb: number; fileMb: number };
   /** CPU time the process has used so far (user + system), ms: the work, whatever else runs on the machine. */
   cpuMs(): number;
   output(): string;
@@ -581,6 +583,12 @@ async function freePort(): Promise<number> {
   const port = (server.address() as AddressInfo).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A memory figure of /proc/<pid>/status (VmRSS, RssAnon, RssFile), MB. */
+function procStatusMb(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN) / 1024;
 }
 
 async function spawnServer(
@@ -639,10 +647,11 @@ async function spawnServer(
       const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       return (Number(fields[11]) + Number(fields[12])) * 10;
     },
-    rssMb() {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? Number.NaN) / 1024;
-    },
+    rssMb: () => procStatusMb(child.pid!, 'VmRSS'),
+    rssParts: () => ({
+      anonMb: procStatusMb(child.pid!, 'RssAnon'),
+      fileMb: procStatusMb(child.pid!, 'RssFile'),
+    }),
     async stop(graceMs = 3_000) {
       if (exited) return;
       child.kill('SIGTERM');

@@ -8,7 +8,8 @@
  * an empty data directory first). Then 1,000 decisions (clicks on Approve and Deny, 10 at a
  * time) and the bot's resident memory (VmRSS) right after. Stops deciding after `--cap` s.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import {
   arg,
   clickOnCard,
@@ -26,6 +27,7 @@ import {
   teamsFor,
   userOf,
   type Figure,
+  type RunningProcess,
   type SeedVia,
 } from './lib';
 
@@ -87,6 +89,7 @@ export async function run(options: StartupOptions): Promise<Figure[]> {
     const rssAtReady = bot.rssMb();
     let decided = 0;
     let rss = Number.NaN;
+    let where = '';
     const started = Date.now();
     try {
       const teams = teamsFor(bot, stack.sink);
@@ -107,12 +110,16 @@ export async function run(options: StartupOptions): Promise<Figure[]> {
         }),
       );
       rss = bot.rssMb();
+      where = await memoryParts(bot);
+      // BENCH_HEAP_SNAPSHOT=<dir>: a V8 heap snapshot of the bot after the decisions, written there.
+      if (process.env.BENCH_HEAP_SNAPSHOT) await heapSnapshot(bot, process.env.BENCH_HEAP_SNAPSHOT);
     } finally {
       await bot.stop();
     }
     note(
       `${count(decided)} decisions (half approvals, half denials) in ${duration(Date.now() - started)}; RSS ${rssAtReady.toFixed(0)} MB at /readyz`,
     );
+    note(`after them: ${where}`);
     const all = decided >= options.decisions;
     return [
       report({
@@ -131,6 +138,39 @@ export async function run(options: StartupOptions): Promise<Figure[]> {
   } finally {
     await stack.close();
   }
+}
+
+/** Asks the bot (started with --heapsnapshot-signal) for a heap snapshot and waits until it is written. */
+async function heapSnapshot(bot: RunningProcess, dir: string): Promise<void> {
+  const before = new Set(existsSync(dir) ? readdirSync(dir) : []);
+  process.kill(bot.pid, 'SIGUSR2');
+  for (let waited = 0; waited < 120_000; waited += 500) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const made = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    // Written once the bot answers again (writing it blocks the event loop).
+    if (
+      made &&
+      (await fetch(`${bot.url}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      note(`heap snapshot: ${path.join(dir, made)}`);
+      return;
+    }
+  }
+  throw new Error(
+    'no heap snapshot written in 120 s (is BENCH_NODE_FLAGS set to --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>?)',
+  );
+}
+
+/** The resident memory split by where it is: the V8 heap, memory outside it, and mapped files (the node binary). */
+async function memoryParts(bot: RunningProcess): Promise<string> {
+  const metrics = await fetch(`${bot.url}/metrics`).then((r) => r.text());
+  const mb = (name: string) =>
+    Number(new RegExp(`^timebox_process_${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? Number.NaN) / 2 ** 20;
+  const { anonMb, fileMb } = bot.rssParts();
+  return `anonymous ${anonMb.toFixed(0)} MB + file-backed ${fileMb.toFixed(0)} MB; V8 heap ${mb('nodejs_heap_size_used_bytes').toFixed(0)} MB used of ${mb('nodejs_heap_size_total_bytes').toFixed(0)} MB, external ${mb('nodejs_external_memory_bytes').toFixed(0)} MB`;
 }
 
 if (require.main === module) {

@@ -494,7 +494,8 @@ export async function analyze(input: {
       audit,
       calls: input.calls,
     });
-  const graphCalls = input.calls;
+  // The calls the faults apply to: each request (a batch's one by one), not the batch envelopes.
+  const graphCalls = input.calls.filter((c) => !(c.method === 'POST' && c.path === '/$batch'));
   const throttled = graphCalls.filter((c) => c.status === 429).length;
   const unavailable = graphCalls.filter((c) => c.status === 503).length;
   return {

@@ -7,6 +7,8 @@ import { randomUUID } from 'node:crypto';
  */
 export interface FaultSpec {
   route?: string;
+  /** A route (same form as `route`) left out of `route`: e.g. "POST /$batch" with route "*" hits each request of a batch, never the batch as a whole. */
+  except?: string;
   /** Answer with this status and Graph's error body for it (429, 503, 504, 403, 500, ...). */
   status?: number;
   /** Sent as the Retry-After header (seconds) with `status`. */
@@ -61,6 +63,7 @@ export function validateFaultSpec(value: unknown): FaultSpec {
   const spec = value as Record<string, unknown>;
   const known = [
     'route',
+    'except',
     'status',
     'retryAfterSeconds',
     'latencyMs',
@@ -77,6 +80,8 @@ export function validateFaultSpec(value: unknown): FaultSpec {
     (typeof spec[k] === 'number' && (spec[k] as number) >= min && (spec[k] as number) <= max);
   if (spec.route !== undefined && typeof spec.route !== 'string')
     throw new Error('route must be a string like "POST /groups/*/members/$ref"');
+  if (spec.except !== undefined && typeof spec.except !== 'string')
+    throw new Error('except must be a route string like "POST /$batch"');
   if (!isNum('status', 100, 599)) throw new Error('status must be an HTTP status');
   if (!isNum('retryAfterSeconds', 0) || !isNum('latencyMs', 0) || !isNum('times', 1)) {
     throw new Error('retryAfterSeconds and latencyMs must be >= 0, times >= 1');
@@ -151,6 +156,7 @@ export class FaultRegistry implements FaultControl {
     let decided = false;
     for (const fault of [...this.faults]) {
       if (!routeMatches(fault.route, method, path)) continue;
+      if (fault.except !== undefined && routeMatches(fault.except, method, path)) continue;
       if (fault.probability !== undefined && this.random() >= fault.probability) continue;
       const answers = fault.status !== undefined || fault.drop === true;
       // A second answering fault waits for its own call, so "3 × 429 then 2 × 503" queue up.

@@ -75,6 +75,16 @@ describe('local directory fault routes', () => {
     );
   });
 
+  test('except leaves a route out: every request of a batch faulted, never the batch as a whole', () => {
+    const faults = new FaultRegistry();
+    faults.add({ route: '*', except: 'POST /$batch', status: 503 });
+    expect(faults.apply('POST', '/$batch').status).toBeUndefined();
+    expect(faults.apply('DELETE', '/groups/g/members/u/$ref').status).toBe(503);
+    expect(() => faults.add({ route: '*', except: 7 as unknown as string, status: 503 })).toThrow(
+      'except must be a route string',
+    );
+  });
+
   test('answering faults queue up; latency adds to the answer', () => {
     const faults = new FaultRegistry();
     faults.add({ route: '*', status: 429, times: 1, retryAfterSeconds: 3 });
