@@ -10,6 +10,8 @@ import { startTimebox } from './main';
 import { registerAuditCommands } from './cli/audit';
 import { registerDirectoryCommands } from './cli/directory';
 import { registerReconcileCommand } from './cli/reconcile';
+import { registerDbCommands } from './cli/db';
+import { registerStoreCommands } from './cli/store-copy';
 
 // `timebox audit export | head`: the reader has gone; stop quietly, as other tools do, rather
 // than with a stack trace about EPIPE (an exit code set before, e.g. a broken chain, stays).
@@ -64,6 +66,8 @@ policy
 registerAuditCommands(program);
 registerDirectoryCommands(program);
 registerReconcileCommand(program);
+registerDbCommands(program);
+registerStoreCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if ((error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') quietOnEpipe();

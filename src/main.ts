@@ -17,6 +17,7 @@ import { createHttpApp } from './adapters/http/http-app';
 import { createMetrics, createMetricsApp } from './adapters/http/metrics';
 import { instrumentDirectory, instrumentNotifier, observeStore } from './adapters/http/instrument';
 import { createStore } from './adapters/store/open-store';
+import { PostgresStore } from './adapters/store/postgres/postgres-store';
 import { createDirectoryFromEnv } from './adapters/graph/create-directory';
 import { loadPolicyFile } from './policy-file';
 import { policyWarnings } from './domain/policy';
@@ -98,7 +99,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   const logger: Logger = overrides.logger ?? createLogger(config.logLevel, overrides.logDestination);
   const clock = overrides.clock ?? systemClock;
   // The audit head is signed with TIMEBOX_AUDIT_KEY; each checkpoint is logged too, a copy outside the data directory.
-  // NB: chosen (not opened) before the policy is read: DATABASE_URL is refused first, whatever else is wrong.
+  // NB: chosen (not opened) before the policy is read: a bad DATABASE_URL is refused first, whatever else is wrong.
   const rawStore =
     overrides.store ??
     createStore(config, {
@@ -107,6 +108,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
           { auditCheckpoint: { seq: c.seq, hash: c.hash, at: c.at, reason: c.reason } },
           'audit checkpoint signed',
         ),
+      onProblem: (message) => logger.warn({}, message),
     });
   const policy = await loadPolicyFile(config.policyFile);
   for (const warning of policyWarnings(policy))
@@ -117,10 +119,18 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       'TIMEBOX_AUDIT_KEY is not set: the audit log is hash-chained but not signed, so whoever can write the data directory can rewrite it undetectably. Set it (32+ random bytes, hex or base64) from a secret store.',
     );
   }
-  await rawStore.open();
+  const opening = await openOrRetry(rawStore, logger);
   // Metrics, and an info log of every transition, Graph and Bot Connector call (adapters/http/instrument.ts).
   let accepting = true;
-  const metrics = createMetrics({ store: rawStore, clock, ready: async () => ({ ok: accepting }) });
+  // Ready: not stopping, the store open and reachable now (a database that went away makes the
+  // replica unready, not dead: it serves again when the database is back, no restart).
+  const readiness = async (): Promise<{ ok: boolean; detail?: Record<string, unknown> }> => {
+    if (!accepting) return { ok: false, detail: { reason: 'stopping' } };
+    if (!opening.isOpen()) return { ok: false, detail: { reason: 'store unavailable' } };
+    const health = await rawStore.health?.();
+    return health && !health.ok ? { ok: false, detail: { reason: 'store unavailable' } } : { ok: true };
+  };
+  const metrics = createMetrics({ store: rawStore, clock, ready: readiness });
   const store = observeStore(rawStore, metrics.observer, logger);
   const directory = instrumentDirectory(
     overrides.directory ?? createDirectoryFromEnv({ ...env, GRAPH_BASE_URL: config.graphBaseUrl }),
@@ -164,7 +174,12 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       policy,
       clock,
       logger,
-      rateLimiter: config.requestRateLimit ? new RateLimiter(clock, config.requestRateLimit) : undefined,
+      // Several replicas share one limit through the database; one process keeps it in memory.
+      rateLimiter: !config.requestRateLimit
+        ? undefined
+        : rawStore instanceof PostgresStore
+          ? rawStore.sharedRateLimiter(clock, config.requestRateLimit)
+          : new RateLimiter(clock, config.requestRateLimit),
       presenter: (service) =>
         new CardPresenter({
           clock,
@@ -200,8 +215,9 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     adapter,
     bot,
     logger,
-    ready: async () => (accepting ? { ok: true } : { ok: false, detail: { reason: 'stopping' } }),
-    accepting: () => accepting,
+    ready: readiness,
+    // Before the store is open nothing can be recorded: Teams gets 503 and retries.
+    accepting: () => accepting && opening.isOpen(),
     // With TIMEBOX_METRICS_PORT, /metrics is served on that port only (not next to /api/messages).
     metrics: config.metricsPort === undefined ? () => metrics.render() : undefined,
     onActivity: (type, status) => metrics.activities.inc({ type, status: String(status) }),
@@ -231,8 +247,11 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   }
 
   // Work left from before a restart: overdue expiries first (scheduler), then the outbox; then
-  // the store against the directory, at start (not holding those up) and on a schedule.
-  core.start();
+  // the store against the directory, at start (not holding those up) and on a schedule. A
+  // store still being opened (the database not up yet) starts them once it is open.
+  void opening.opened.then(() => {
+    if (accepting) core.start();
+  });
 
   return {
     url,
@@ -252,12 +271,15 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
      */
     async stop() {
       accepting = false;
+      opening.cancel();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections?.();
       await Promise.race([closed, delay(2_000)]);
       server.closeAllConnections?.();
       const { handedBack } = await core.stop({ reconcilerMs: 1_000, workerMs: 5_000 });
-      await store.close();
+      await store
+        .close()
+        .catch((error: unknown) => logger.warn({ err: error }, 'the store did not close cleanly'));
       metricsServer?.closeAllConnections?.();
       metricsServer?.close();
       logger.info({ handedBack }, 'timebox stopped');
@@ -275,6 +297,73 @@ function foreignActivityError(reason: 'channel' | 'tenant', channelId: string): 
         ErrorCodes.WRONG_TENANT,
         'An activity that does not name this tenant in conversation.tenantId.',
       );
+}
+
+/** A store being opened: `opened` resolves once it is (never, if cancelled first). */
+interface Opening {
+  isOpen(): boolean;
+  opened: Promise<void>;
+  /** Stops retrying (shutdown before the store ever opened). */
+  cancel(): void;
+}
+
+const FIRST_OPEN_RETRY_MS = 500;
+const MAX_OPEN_RETRY_MS = 30_000;
+
+/**
+ * Opens the store. A store that cannot be read (STORE_CORRUPT, a schema newer than the code, a
+ * bad configuration) stops the start, as it always did. One that cannot be reached now
+ * (STORE_UNAVAILABLE: the database is not up yet) is retried in the background with backoff,
+ * each failure logged once, while /healthz answers 200 and /readyz 503: a replica started
+ * before its database waits for it instead of crash-looping.
+ */
+async function openOrRetry(store: Store, logger: Logger): Promise<Opening> {
+  let open = false;
+  let cancelled = false;
+  let timer: NodeJS.Timeout | undefined;
+  const attempt = () =>
+    store.open().then(
+      () => {
+        open = true;
+      },
+      (error: unknown) => {
+        if (!(error instanceof DomainError && error.code === ErrorCodes.STORE_UNAVAILABLE)) throw error;
+        return error;
+      },
+    );
+  const first = await attempt();
+  const handle: Opening = {
+    isOpen: () => open,
+    opened: Promise.resolve(),
+    cancel: () => {
+      cancelled = true;
+      clearTimeout(timer);
+    },
+  };
+  if (open) return handle;
+  handle.opened = new Promise<void>((resolve) => {
+    let failures = 0;
+    const retry = (error: DomainError) => {
+      const waitMs = Math.min(MAX_OPEN_RETRY_MS, FIRST_OPEN_RETRY_MS * 2 ** failures++);
+      logger.warn(
+        { attempt: failures, err: error.message, cause: error.details?.cause, retryInMs: waitMs },
+        'the store cannot be reached; Timebox is up but not ready, and opens it again shortly',
+      );
+      timer = setTimeout(() => {
+        if (cancelled) return;
+        attempt().then(
+          (outcome) => (open ? resolve() : retry(outcome as DomainError)),
+          (fatal: unknown) => {
+            // Reachable now, but unreadable (a schema newer than the code): stay unready, say why.
+            logger.error({ err: fatal }, 'the store cannot be opened; Timebox stays not ready');
+          },
+        );
+      }, waitMs);
+      timer.unref();
+    };
+    retry(first as DomainError);
+  });
+  return handle;
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { AccessService, type GrantMode } from './app/access-service';
 import { GrantWorker, type WorkerOptions } from './app/grant-worker';
 import type { Presenter } from './app/presenter';
-import type { RateLimiter } from './app/rate-limit';
+import type { RequestLimiter } from './app/rate-limit';
 import { Reconciler, type ReconcilerOptions } from './app/reconciler';
 import { Scheduler } from './app/scheduler';
 import type { Policy } from './domain/policy';
@@ -22,7 +22,7 @@ export interface CoreDeps {
   policy: Policy;
   clock: Clock;
   logger: Logger;
-  rateLimiter?: RateLimiter;
+  rateLimiter?: RequestLimiter;
 }
 
 export interface CoreOptions {
@@ -41,7 +41,8 @@ export interface Core {
   /**
    * Starts the loops on the work left from before (a restart): overdue expiries first
    * (scheduler), then the outbox (worker), then — with `reconcile` options — a reconciliation
-   * pass (which holds up neither) and its schedule.
+   * pass (which holds up neither) and its schedule. With a store shared by several processes
+   * (`Store.onChange`), their changes wake the loops too, until `stop`.
    */
   start(): void;
   /** Waits until the scheduler and the worker have nothing running (for tests). */
@@ -79,6 +80,7 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
     options.worker,
   ));
   const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
+  let unsubscribe: (() => void) | undefined;
   const reconciler = new Reconciler(
     { store, directory, service, policy, clock, logger, notifier, onCommit: () => worker.kick() },
     options.reconcile ?? { intervalMs: 0 },
@@ -91,6 +93,8 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
     start() {
       scheduler.poke();
       worker.kick();
+      // Another replica's commit (a new effect, a new due time) wakes our loops at once.
+      unsubscribe ??= store.onChange?.(() => (worker.kick(), scheduler.poke()));
       if (options.reconcile) reconciler.start();
     },
     async settled() {
@@ -98,6 +102,8 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
       await worker.settled();
     },
     async stop(budget = {}) {
+      unsubscribe?.();
+      unsubscribe = undefined;
       await reconciler.stop(budget.reconcilerMs);
       await scheduler.stop();
       return worker.stop(budget.workerMs);

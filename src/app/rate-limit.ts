@@ -34,11 +34,32 @@ export function parseRateLimit(text: string): RateLimit | undefined {
 }
 
 /**
- * A sliding-window limit per key (a person's object id), in memory and on the Clock. In memory
- * is deliberate: it needs no write per request, and a restart (which an attacker cannot cause)
- * forgets at most one window. Several replicas each apply it (see docs/security.md).
+ * What AccessService asks before filing a request: one slot for `key`, or REQUEST_RATE_LIMITED
+ * (`rateLimited`) saying when the next one frees up. The result gives the slot back (what it was
+ * taken for did not happen). Sync in memory (RateLimiter, one process), async when shared
+ * through the database (adapters/store/postgres/rate-limit.ts, several replicas).
  */
-export class RateLimiter {
+export interface RequestLimiter {
+  readonly limit: RateLimit;
+  take(key: string): (() => void) | Promise<() => void>;
+}
+
+/** The refusal of a slot: `used` slots taken in the window, the next one free in `waitMs`. */
+export function rateLimited(used: number, limit: RateLimit, waitMs: number): DomainError {
+  return new DomainError(
+    ErrorCodes.REQUEST_RATE_LIMITED,
+    `You have filed ${used} requests in the last ${formatDuration(limit.windowMs)}, the most Timebox takes from one person. Try again in ${formatDuration(Math.max(1000, Math.ceil(waitMs / 1000) * 1000))}; if it is urgent, ask an approver directly.`,
+    { retryAfterMs: waitMs },
+  );
+}
+
+/**
+ * A sliding-window limit per key (a person's object id), in memory and on the Clock. In memory
+ * is deliberate for one process: it needs no write per request, and a restart (which an
+ * attacker cannot cause) forgets at most one window. With several replicas (PostgreSQL) the
+ * shared one is used instead, else each replica would allow its own quota.
+ */
+export class RateLimiter implements RequestLimiter {
   private readonly hits = new Map<string, number[]>();
 
   constructor(
@@ -54,12 +75,7 @@ export class RateLimiter {
     const now = this.clock.now();
     const recent = this.recent(key, now);
     if (recent.length >= this.limit.max) {
-      const waitMs = recent[0]! + this.limit.windowMs - now;
-      throw new DomainError(
-        ErrorCodes.REQUEST_RATE_LIMITED,
-        `You have filed ${recent.length} requests in the last ${formatDuration(this.limit.windowMs)}, the most Timebox takes from one person. Try again in ${formatDuration(Math.max(1000, Math.ceil(waitMs / 1000) * 1000))}; if it is urgent, ask an approver directly.`,
-        { retryAfterMs: waitMs },
-      );
+      throw rateLimited(recent.length, this.limit, recent[0]! + this.limit.windowMs - now);
     }
     recent.push(now);
     this.hits.set(key, recent);

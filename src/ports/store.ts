@@ -161,8 +161,11 @@ export interface RequestQuery {
  *   `nextDueAt`), so the scheduler never lists every open request.
  * - One reconciler pass at a time: `acquireLease('reconcile', …)`. Baselines are versioned.
  * - The audit chain has one writer: the store numbers and chains events as it commits them.
+ * - Wake-ups: a commit on one process wakes the others' worker and scheduler (`onChange`);
+ *   readiness follows the store's reachability (`health`).
  *
- * Implementations: LowdbStore (adapters/store/lowdb-store.ts) is for ONE process only — its
+ * Implementations: PostgresStore (adapters/store/postgres/, DATABASE_URL) for any number of
+ * processes on one database; LowdbStore (adapters/store/lowdb-store.ts) is for ONE process only — its
  * leases live in its memory and nothing stops a second process from opening the same
  * directory's files; InMemoryStore (adapters/store/in-memory-store.ts) is for tests only (it
  * promises the same as LowdbStore, without files). test/helpers/store-contract.ts is the contract.
@@ -271,6 +274,12 @@ export interface Store {
   /** Remembers the Bot Connector service URL a tenant's activities came from. */
   saveServiceUrl(tenantId: string, serviceUrl: string): Promise<void>;
   getServiceUrl(tenantId: string): Promise<string | undefined>;
+  /**
+   * Records that `key` (`person:<Entra id>` or `team:<team id>`) was welcomed at `at`: true the
+   * first time only, so a re-install never welcomes again (of two at once, one gets true;
+   * multi-process: a primary key).
+   */
+  markWelcomed(key: string, at: number): Promise<boolean>;
   /** The reconciler's record of a managed group (its members when first seen), or undefined. */
   getBaseline(groupId: string): Promise<GroupBaseline | undefined>;
   /**
@@ -288,6 +297,21 @@ export interface Store {
   acquireLease(name: string, owner: string, now: number, ttlMs: number): Promise<boolean>;
   /** Gives the lease up if `owner` holds it (else does nothing). */
   releaseLease(name: string, owner: string): Promise<void>;
+  /**
+   * Several processes: tells `listener` when another process may have changed the store (a
+   * commit, an effect claimable again), within well under a second, and once after a lost
+   * connection is back (what was said meanwhile is lost); returns the unsubscribe. A hint for
+   * waking the worker and scheduler, never a guarantee: their own timers stay the safety net.
+   * Absent from single-process stores (LowdbStore, InMemoryStore): nobody else changes them.
+   * PostgresStore: LISTEN/NOTIFY, the NOTIFY sent in the change's transaction.
+   */
+  onChange?(listener: () => void): () => void;
+  /**
+   * Whether the store can be reached now (readiness: /readyz is 503 while not), cheap and
+   * quick (PostgresStore: `SELECT 1` within 2 s, cached 1 s); `detail` says why not. Absent:
+   * always reachable once open (a local file).
+   */
+  health?(): Promise<{ ok: boolean; detail?: string }>;
 }
 
 /**

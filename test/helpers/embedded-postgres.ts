@@ -17,6 +17,10 @@ export interface EmbeddedPostgresHandle {
   freshDatabase(): TestDatabase;
   /** Something to close in afterAll even if the test never did (a store dropped "as after a crash"). */
   track<T extends { close(): Promise<void> }>(closable: T): T;
+  /** Stops the server, keeping its data (an outage): connections break, new ones are refused. */
+  pause(): Promise<void>;
+  /** Starts the paused server again on the same data and port. */
+  resume(): Promise<void>;
 }
 
 const SERVER = path.join(__dirname, 'embedded-postgres-server.mjs');
@@ -36,6 +40,15 @@ export function useEmbeddedPostgres(): EmbeddedPostgresHandle {
   // CREATE DATABASE copies template1 and fails while another copy of it runs: one at a time.
   let creating: Promise<void> = Promise.resolve();
   const closables: Array<{ close(): Promise<void> }> = [];
+  // The server's stdout after its first line: answers to pause/resume, in order.
+  const answers: Array<(line: string) => void> = [];
+  const command = async (name: 'pause' | 'resume'): Promise<void> => {
+    if (!child?.stdin) throw new Error(`${name}() before the server started`);
+    const answered = new Promise<string>((resolve) => answers.push(resolve));
+    child.stdin.write(`${name}\n`);
+    const answer = JSON.parse(await answered) as { done?: string; error?: string };
+    if (answer.done !== name) throw new Error(`embedded PostgreSQL could not ${name}: ${answer.error}`);
+  };
 
   beforeAll(async () => {
     child = spawn(process.execPath, [SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -44,7 +57,10 @@ export function useEmbeddedPostgres(): EmbeddedPostgresHandle {
         () => reject(new Error('embedded PostgreSQL did not start in time')),
         START_TIMEOUT_MS,
       );
-      createInterface({ input: child!.stdout! }).once('line', (line) => {
+      let first = true;
+      createInterface({ input: child!.stdout! }).on('line', (line) => {
+        if (!first) return void answers.shift()?.(line);
+        first = false;
         clearTimeout(timer);
         resolve(JSON.parse(line) as { port: number; user: string; password: string });
       });
@@ -85,6 +101,17 @@ export function useEmbeddedPostgres(): EmbeddedPostgresHandle {
     track(closable) {
       closables.push(closable);
       return closable;
+    },
+    async pause() {
+      // The admin connection breaks with the server: dropped now, opened again at resume.
+      await admin?.end().catch(() => undefined);
+      admin = undefined;
+      await command('pause');
+    },
+    async resume() {
+      await command('resume');
+      admin = new Client({ connectionString: `${base}/postgres` });
+      await admin.connect();
     },
   };
 }

@@ -102,6 +102,11 @@ export interface Harness {
   dataDir: string;
   /** Stops the bot (keeping data) and starts it again on the same data. */
   restart(overrides?: Overrides): Promise<void>;
+  /**
+   * Another bot process on the same configuration (with DATABASE_URL: a second replica on the
+   * same database), the same connector and directory; stopped by `close`.
+   */
+  replica(overrides?: Overrides): Promise<RunningTimebox>;
   close(): Promise<void>;
   /** The audit log as the store reads it back. */
   audit(): Promise<AuditRecord[]>;
@@ -157,6 +162,7 @@ export async function startHarness(
       ...options.overrides,
       ...overrides,
     });
+  const replicas: RunningTimebox[] = [];
   const harness: Harness = {
     bot: await start(),
     connector,
@@ -168,7 +174,13 @@ export async function startHarness(
       harness.bot = await start(overrides);
       harness.teams = new TeamsClient(harness.bot.url, connector.url, TENANT);
     },
+    async replica(overrides) {
+      const replica = await start(overrides);
+      replicas.push(replica);
+      return replica;
+    },
     async close() {
+      await Promise.all(replicas.map((r) => r.stop()));
       await harness.bot.stop();
       await connector.stop();
       await directory.close();

@@ -470,6 +470,27 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
       });
     });
 
+    describe('welcome records', () => {
+      it('true only the first time for each key, also when asked at once; "__proto__" is a key like any other', async () => {
+        const both = await Promise.all([
+          store.markWelcomed('person:u1', T0),
+          store.markWelcomed('person:u1', T0),
+        ]);
+        expect(both.sort()).toEqual([false, true]);
+        expect(await store.markWelcomed('person:u1', T0 + 1)).toBe(false);
+        expect(await store.markWelcomed('team:19:t@thread.tacv2', T0)).toBe(true);
+        expect(await store.markWelcomed('__proto__', T0)).toBe(true);
+        expect(await store.markWelcomed('__proto__', T0)).toBe(false);
+        if (!subject.reopen) return;
+        await store.close();
+        store = subject.reopen();
+        await store.open();
+        expect(await store.markWelcomed('person:u1', T0 + 2)).toBe(false);
+        expect(await store.markWelcomed('__proto__', T0 + 2)).toBe(false);
+        expect(await store.markWelcomed('person:u2', T0 + 2)).toBe(true);
+      });
+    });
+
     describe('crash and reopen (stores with files)', () => {
       it('a reopened store sees every acknowledged commit, its effects, due times, leases freed, audit intact', async () => {
         if (!subject.reopen) return expect(subject.reopen).toBeUndefined();

@@ -254,13 +254,14 @@ describe('the CLI reads the store through the port, read-only', () => {
     await again.close();
   });
 
-  it('DATABASE_URL is refused through the same factory as the bot ("not yet"), and a missing log keeps its message', async () => {
+  it('a DATABASE_URL that is not PostgreSQL is refused through the same factory as the bot, and a missing log keeps its message', async () => {
     const pg = await timebox(['audit', 'verify'], {
       TIMEBOX_DATA_DIR: path.join(root, 'none'),
-      DATABASE_URL: 'postgresql://timebox@db.example/timebox',
+      DATABASE_URL: 'mysql://timebox:s3cret@db.example/timebox',
     });
     expect(pg.code).toBe(2);
-    expect(pg.stderr).toMatch(/DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet/);
+    expect(pg.stderr).toMatch(/DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//);
+    expect(pg.stderr).not.toContain('s3cret');
     const missing = await timebox(['audit', 'export'], { TIMEBOX_DATA_DIR: path.join(root, 'none') });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/none\/audit\.jsonl does not exist \(set --file or TIMEBOX_DATA_DIR\)/);

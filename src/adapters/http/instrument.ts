@@ -1,5 +1,6 @@
 import { DomainError } from '../../domain/errors';
-import type { AccessRequest, RequestEvent } from '../../domain/request';
+import { formatDuration } from '../../domain/duration';
+import type { AccessRequest, Person, RequestEvent, Status } from '../../domain/request';
 import type { Directory, MemberChange } from '../../ports/directory';
 import type { Logger } from '../../ports/logger';
 import type { Notifier } from '../../ports/notifier';
@@ -118,9 +119,71 @@ function endOf(request: AccessRequest): number | undefined {
   return ends.length ? Math.min(...ends) : undefined;
 }
 
+/** Where a status-changing event always starts and ends (the domain's transition table). */
+const MOVES: Partial<Record<RequestEvent['type'], { from: Status; to: string }>> = {
+  approved: { from: 'pending', to: 'approved' },
+  denied: { from: 'pending', to: 'denied' },
+  cancelled: { from: 'pending', to: 'cancelled' },
+  timed_out: { from: 'pending', to: 'timed out' },
+  failed: { from: 'approved', to: 'failed' },
+  expired: { from: 'active', to: 'expired' },
+};
+
+/** A display name comes from Teams: no control characters, so it cannot forge a log line. */
+function nameOf(person: Person | undefined): string {
+  const name = (person?.name ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu, ' ').trim();
+  return name === '' ? (person?.id ?? 'someone') : name.slice(0, 80);
+}
+
+const clock = (at: number | undefined): string =>
+  at === undefined ? '?' : `${new Date(at).toISOString().slice(11, 16)} UTC`;
+
 /**
- * The store, observed: every committed transition is logged at info (request id, group, actor
- * id, event — never a justification, a token or a secret) and feeds the decision and removal
+ * One short line a person reads in the dev terminal ("R-4F2K pending → approved by Megan
+ * Bowen"). Never a justification or a reason: those are the requester's and approvers' words.
+ */
+export function describeTransition(stored: AccessRequest, event: RequestEvent): string {
+  const id = stored.id;
+  const by = event.actor ? ` by ${nameOf(event.actor)}` : '';
+  const move = MOVES[event.type];
+  if (move) {
+    const code =
+      // A failure's code is a fixed identifier; anything else in its place is not printed.
+      event.type === 'failed' && /^[A-Za-z_]{1,40}$/.test(String(event.detail?.code))
+        ? ` (${String(event.detail?.code)})`
+        : '';
+    return `${id} ${move.from} → ${move.to}${by}${code}`;
+  }
+  const group = stored.group.alias;
+  const requester = nameOf(stored.requester);
+  switch (event.type) {
+    case 'submitted':
+      return `${id} pending: ${requester} asks for ${group} for ${formatDuration(stored.durationMs)}`;
+    case 'voted':
+      return `${id} pending: approved${by} (${String(event.detail?.approvals)} of ${String(event.detail?.required)})`;
+    case 'auto_approved':
+      return `${id} pending → approved automatically (policy of ${group})`;
+    case 'break_glass':
+      return `${id} pending → approved by break-glass of ${requester}`;
+    case 'granted':
+      return `${id} active: added ${requester} to ${group} until ${clock(stored.expiresAt)}`;
+    case 'member_removed':
+      return `${id} ${stored.status}: removed ${requester} from ${group}`;
+    case 'released':
+    case 'revoked':
+      // Only a grant in place has a grantedAt: before it, the request was merely approved.
+      return `${id} ${stored.grantedAt === undefined ? 'approved' : 'active'} → ${event.type}${by}`;
+    case 'extended':
+      return `${id} active: extended${by} until ${clock(stored.expiresAt)}`;
+    default:
+      return `${id} ${stored.status}: ${event.type.replace(/_/g, ' ')}${by}`;
+  }
+}
+
+/**
+ * The store, observed: every committed transition is logged at info, one line each, its message
+ * a short human line (describeTransition) and its fields the request id, group, actor id, event
+ * (never a justification, a token or a secret); it also feeds the decision and removal
  * histograms. Observing after the commit means only what was really written counts.
  */
 export function observeStore(store: Store, observer: Observer, logger: Logger): Store {
@@ -137,7 +200,7 @@ export function observeStore(store: Store, observer: Observer, logger: Logger): 
           actor: event.actor?.id,
           requester: stored.requester.id,
         },
-        `request ${event.type}`,
+        describeTransition(stored, event),
       );
       if (DECISIONS.has(event.type))
         observer.decision(event.type, Math.max(0, event.at - stored.createdAt) / 1000);

@@ -5,6 +5,7 @@ import type { Store } from '../../ports/store';
 import { CHECKPOINT_FILE, type Checkpoint } from './audit-checkpoint';
 import { fileNames, type AuditNames } from './audit-verify';
 import { LowdbStore } from './lowdb-store';
+import { PostgresStore, describeDatabase } from './postgres/postgres-store';
 
 /** What choosing and opening the store needs from the configuration. */
 export type StoreConfig = Pick<Config, 'dataDir' | 'databaseUrl'> &
@@ -19,18 +20,29 @@ export interface CreateStoreOptions {
   readOnly?: boolean;
   /** Told each audit checkpoint the store signs (the bot logs it: a copy outside the data directory). */
   onCheckpoint?: (checkpoint: Checkpoint) => void;
+  /** Told of trouble the store handles itself (PostgreSQL: its change feed's lost connection), for the log. */
+  onProblem?: (message: string) => void;
 }
 
 /**
  * The configured store, not opened yet: the one place that chooses it, for the bot (main.ts)
- * and the CLI alike. Today a LowdbStore in TIMEBOX_DATA_DIR; DATABASE_URL is refused (the
- * PostgreSQL store is planned) rather than ignored.
+ * and the CLI alike. With DATABASE_URL a PostgresStore on that database (any number of
+ * replicas; it migrates the schema at open, signs checkpoints into it with TIMEBOX_AUDIT_KEY,
+ * and the read-only one reads one snapshot and migrates nothing); else a LowdbStore in
+ * TIMEBOX_DATA_DIR (one replica). An unparsable DATABASE_URL is a ConfigError.
  */
 export function createStore(config: StoreConfig, options: CreateStoreOptions = {}): Store {
   if (config.databaseUrl) {
-    throw new ConfigError(
-      'DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet (it is planned). Unset it: Timebox keeps its state in TIMEBOX_DATA_DIR (lowdb), with one replica.',
-    );
+    databaseUrlOf(config.databaseUrl);
+    if (options.readOnly) return new PostgresStore(config.databaseUrl, { readOnly: true });
+    return new PostgresStore(config.databaseUrl, {
+      audit: {
+        key: config.auditKey,
+        checkpointEvery: config.auditCheckpointEvery,
+        ...(options.onCheckpoint ? { onCheckpoint: options.onCheckpoint } : {}),
+      },
+      ...(options.onProblem ? { onProblem: options.onProblem } : {}),
+    });
   }
   if (options.readOnly) return new LowdbStore(config.dataDir, { readOnly: true });
   return new LowdbStore(config.dataDir, {
@@ -60,7 +72,42 @@ export interface StoreDescription {
  * are lines, as `audit verify --file` names them.
  */
 export function describeStore(config: StoreConfig): StoreDescription {
+  if (config.databaseUrl) return describeDatabaseAudit(config.databaseUrl);
   const checkpoints = path.join(config.dataDir, CHECKPOINT_FILE);
   const audit = path.join(config.dataDir, 'audit.jsonl');
   return { audit, checkpoints, names: fileNames(checkpoints), exists: () => existsSync(audit) };
+}
+
+/**
+ * A database's audit log: its places are rows (the record's seq, the checkpoint's position in
+ * the order written), named with the database's host and name, never its credentials.
+ */
+function describeDatabaseAudit(url: string): StoreDescription {
+  const where = describeDatabase(databaseUrlOf(url).href);
+  return {
+    audit: `the audit table of ${where}`,
+    checkpoints: `the audit_checkpoints table of ${where}`,
+    names: {
+      record: (n) => `audit record ${n}`,
+      checkpoints: 'audit_checkpoints',
+      checkpoint: (n) => `checkpoint ${n}`,
+    },
+    // Whether the database has a log at all is the open's to say (it refuses a database never migrated).
+    exists: () => true,
+  };
+}
+
+/** DATABASE_URL as a URL, or a ConfigError that does not repeat it (it may hold a password). */
+function databaseUrlOf(text: string): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError('DATABASE_URL is not a URL; use postgres://user:password@host:5432/database.');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')
+    throw new ConfigError(
+      `DATABASE_URL must start with postgres:// or postgresql:// (it starts with ${JSON.stringify(url.protocol)}).`,
+    );
+  return url;
 }

@@ -38,6 +38,8 @@ export interface HotState {
   personalChats: Record<string, PersonalChat>;
   serviceUrls: Record<string, string>;
   baselines?: Record<string, GroupBaseline>;
+  /** Who (`person:<id>`) and which teams (`team:<id>`) were welcomed, and when (absent before welcomes existed). */
+  welcomed?: Record<string, number>;
   /** Requests just closed, not yet in the history of closed requests (a crash, or a failed append, between the two). */
   closing?: Record<string, AccessRequest>;
   /** Due times of open requests (epoch ms), by id. */
@@ -75,6 +77,7 @@ export type Entry =
   | { t: 'chat'; userId: string; chat: PersonalChat }
   | { t: 'url'; tenantId: string; serviceUrl: string }
   | { t: 'baseline'; baseline: GroupBaseline }
+  | { t: 'welcome'; key: string; at: number }
   | { t: 'due'; id: string; dueAt: number | null };
 
 /** Numbers a batch hands out before it is durable (kept only if it is). */
@@ -144,6 +147,7 @@ export abstract class StoreCore implements Store {
   private readonly chats = new Map<string, PersonalChat>();
   private readonly serviceUrls = new Map<string, string>();
   private readonly baselines = new Map<string, GroupBaseline>();
+  private readonly welcomed = new Map<string, number>();
   private readonly namedLeases = new Map<string, { owner: string; until: number }>();
   private pending: Pending[] = [];
   private writing?: Promise<void>;
@@ -188,6 +192,7 @@ export abstract class StoreCore implements Store {
     for (const [k, v] of Object.entries(state.personalChats)) this.chats.set(k, v);
     for (const [k, v] of Object.entries(state.serviceUrls)) this.serviceUrls.set(k, v);
     for (const [k, v] of Object.entries(state.baselines ?? {})) this.baselines.set(k.toLowerCase(), v);
+    for (const [k, v] of Object.entries(state.welcomed ?? {})) this.welcomed.set(k, v);
   }
 
   protected snapshot(journalN: number): HotState {
@@ -201,6 +206,7 @@ export abstract class StoreCore implements Store {
       personalChats: Object.fromEntries(this.chats),
       serviceUrls: Object.fromEntries(this.serviceUrls),
       baselines: Object.fromEntries(this.baselines),
+      welcomed: Object.fromEntries(this.welcomed),
       closing: Object.fromEntries(this.closing),
       dueAt: Object.fromEntries([...this.due.values()].map((d) => [d.id, d.at])),
       journalN,
@@ -265,6 +271,9 @@ export abstract class StoreCore implements Store {
         return;
       case 'due':
         if (this.requests.has(entry.id)) this.setDue(entry.id, entry.dueAt);
+        return;
+      case 'welcome':
+        if (!this.welcomed.has(entry.key)) this.welcomed.set(entry.key, entry.at);
         return;
     }
   }
@@ -716,6 +725,15 @@ export abstract class StoreCore implements Store {
   async getServiceUrl(tenantId: string): Promise<string | undefined> {
     this.ready();
     return this.serviceUrls.get(tenantId);
+  }
+
+  markWelcomed(key: string, at: number): Promise<boolean> {
+    // NB: validated against the durable state in its batch: of two installs at once, one wins.
+    return this.enqueue({
+      keys: [`w:${key}`],
+      build: async () =>
+        this.welcomed.has(key) ? { result: false } : { entry: { t: 'welcome', key, at }, result: true },
+    });
   }
 
   async getBaseline(groupId: string): Promise<GroupBaseline | undefined> {

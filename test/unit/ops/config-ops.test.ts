@@ -19,14 +19,14 @@ describe('operations settings', () => {
     );
   });
 
-  it('DATABASE_URL is refused until the PostgreSQL store exists, rather than ignored', async () => {
+  it('a DATABASE_URL that is not a PostgreSQL URL is refused first, rather than ignored, without repeating it', async () => {
     const config = loadConfig({
       TIMEBOX_DEV: '1',
-      DATABASE_URL: 'postgresql://timebox@db.example:5432/timebox',
+      DATABASE_URL: 'timebox:s3cret@db.example:5432/timebox',
       TIMEBOX_POLICY: '/nonexistent/policy.yaml',
     });
-    await expect(startTimebox(config, { logger: silentLogger })).rejects.toThrow(
-      /DATABASE_URL is set, but this version of Timebox has no PostgreSQL store yet/,
-    );
+    const refused = startTimebox(config, { logger: silentLogger });
+    await expect(refused).rejects.toThrow(/DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//);
+    await expect(refused).rejects.not.toThrow(/s3cret/);
   });
 });

@@ -2,7 +2,9 @@ import type { ClientBase, Pool } from 'pg';
 import { DomainError, ErrorCodes } from '../../../domain/errors';
 import type { RequestEvent } from '../../../domain/request';
 import type { AuditRecord } from '../../../ports/store';
+import type { Checkpoint } from '../audit-checkpoint';
 import { toAuditRecord } from '../audit-log';
+import { lastSignedBy, resumeAfterClose, signIfDue, type AuditSigning } from './checkpoints';
 
 /**
  * Appends events to the chain inside the caller's transaction. The head row is locked (FOR
@@ -10,8 +12,12 @@ import { toAuditRecord } from '../audit-log';
  * each from the head the previous one committed — no gap, no fork. The records are built by
  * the lowdb audit log's own `toAuditRecord`, so they hash and verify the same way.
  */
-export async function appendToChain(db: ClientBase, events: readonly RequestEvent[]): Promise<void> {
-  if (events.length === 0) return;
+export async function appendToChain(
+  db: ClientBase,
+  events: readonly RequestEvent[],
+  signing?: AuditSigning,
+): Promise<Checkpoint[]> {
+  if (events.length === 0) return [];
   const { rows } = await db.query<{ seq: string; hash: string }>(
     'SELECT seq, hash FROM audit_head FOR UPDATE',
   );
@@ -20,6 +26,9 @@ export async function appendToChain(db: ClientBase, events: readonly RequestEven
     throw new DomainError(ErrorCodes.STORE_CORRUPT, 'The audit chain head (table audit_head) is missing.');
   let seq = Number(head.seq);
   let prevHash = head.hash;
+  // With a key: checkpoints in the same transaction, under the same lock, as the records they sign.
+  const last = signing && (await lastSignedBy(db, signing.key));
+  const signed = signing ? await resumeAfterClose(db, signing, { seq, hash: prevHash }, last) : [];
   const records = events.map((event) => {
     const record = toAuditRecord(event, ++seq, prevHash);
     prevHash = record.hash;
@@ -30,6 +39,8 @@ export async function appendToChain(db: ClientBase, events: readonly RequestEven
     records.map((r) => JSON.stringify(r)),
   ]);
   await db.query('UPDATE audit_head SET seq = $1, hash = $2', [seq, prevHash]);
+  if (signing) signed.push(...(await signIfDue(db, signing, { seq, hash: prevHash }, last?.seq ?? 0)));
+  return signed;
 }
 
 const PAGE = 500;

@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { ClientBase, PoolClient } from 'pg';
 import { DomainError, ErrorCodes } from '../../../domain/errors';
 import { MIGRATIONS, SCHEMA_VERSION, type Migration } from './migrations';
 
@@ -16,7 +16,7 @@ const MIGRATION_LOCK_KEY = 0;
  * Returns the versions applied.
  */
 export async function migrate(
-  client: PoolClient,
+  client: ClientBase,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<number[]> {
   const known = Math.max(SCHEMA_VERSION, ...migrations.map((m) => m.version));
@@ -81,3 +81,34 @@ export async function checkSchema(client: PoolClient): Promise<void> {
     );
   }
 }
+
+/** Where a database's schema stands against this code (for `timebox db status`). */
+export interface SchemaStatus {
+  /** The highest version applied; 0 for a database Timebox never migrated. */
+  current: number;
+  /** The newest version this code knows. */
+  known: number;
+  /** Migrations `migrate` would apply, in order (none when the database is newer). */
+  pending: Migration[];
+}
+
+/** Reads the schema's version without creating or locking anything (safe beside running bots). */
+export async function schemaStatus(
+  client: ClientBase,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<SchemaStatus> {
+  const known = Math.max(SCHEMA_VERSION, ...migrations.map((m) => m.version));
+  const { rows: exists } = await client.query<{ t: string | null }>(
+    "SELECT to_regclass('schema_version') AS t",
+  );
+  const current =
+    exists[0]?.t == null
+      ? 0
+      : ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version')).rows[0]
+          ?.v ?? 0);
+  const pending = [...migrations].filter((m) => m.version > current).sort((a, b) => a.version - b.version);
+  return { current, known, pending };
+}
+
+/** The message for a database newer than the code, as `migrate` refuses it. */
+export const newerThanCode = (status: SchemaStatus): DomainError => tooNew(status.current, status.known);

@@ -98,6 +98,45 @@ CREATE TABLE named_leases (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'signed audit checkpoints, shared request rate limit',
+    sql: `
+-- Signed checkpoints of the audit head (TIMEBOX_AUDIT_KEY), each the JSON text as signed, in
+-- the order written (n): every insert happens under the audit_head row lock, so n follows seq.
+-- One interval checkpoint per seq, whichever replica crossed it.
+CREATE TABLE audit_checkpoints (
+  n           bigserial PRIMARY KEY,
+  seq         bigint NOT NULL,
+  checkpoint  text NOT NULL,
+  -- Read from the signed text, so that a row can never say otherwise than its checkpoint.
+  reason      text GENERATED ALWAYS AS (checkpoint::jsonb ->> 'reason') STORED,
+  key_id      text GENERATED ALWAYS AS (checkpoint::jsonb ->> 'keyId') STORED
+);
+CREATE UNIQUE INDEX audit_checkpoints_one_per_crossing ON audit_checkpoints (seq) WHERE reason = 'every';
+CREATE INDEX audit_checkpoints_by_key ON audit_checkpoints (key_id, n);
+
+-- The request rate limit, shared by all replicas: one row per slot taken (key: a person's id).
+CREATE TABLE rate_hits (
+  id   bigserial PRIMARY KEY,
+  key  text NOT NULL,
+  at   bigint NOT NULL
+);
+CREATE INDEX rate_hits_by_key ON rate_hits (key, at);
+`,
+  },
+  {
+    version: 3,
+    name: 'welcomes',
+    sql: `
+-- Who (person:<Entra id>) and which teams (team:<team id>) were welcomed: one row each, ever,
+-- so that a re-install on any replica never welcomes again.
+CREATE TABLE welcomes (
+  key          text PRIMARY KEY,
+  welcomed_at  bigint NOT NULL
+);
+`,
+  },
 ];
 
 /** The newest schema this code knows. */

@@ -35,7 +35,8 @@ export function storeError(where: string, error: unknown): DomainError {
   if (isTransientPgError(error)) {
     return new DomainError(
       ErrorCodes.STORE_UNAVAILABLE,
-      'Timebox could not reach its database, so nothing was changed. Try again in a moment.',
+      // NB: what a person whose command hit the outage reads (replies.ts passes DomainError messages on).
+      'Timebox could not record that: its database is not answering right now, and nothing was changed. Try again in a moment.',
       { where, cause: (error as Error).message },
     );
   }

@@ -15,11 +15,24 @@ import type {
   RequestQuery,
   Store,
 } from '../../../ports/store';
+import type { RateLimit, RequestLimiter } from '../../../app/rate-limit';
+import type { Clock } from '../../../ports/clock';
+import { DEFAULT_CHECKPOINT_EVERY, type AuditKey, type Checkpoint } from '../audit-checkpoint';
 import { copyIn, frozen } from '../store-core';
 import { appendToChain, readChain } from './audit';
+import { ChangeFeed, announceChange } from './change-feed';
+import { HealthCheck, type Health } from './health';
+import {
+  insertCheckpoint,
+  lastSignedBy,
+  openCheckpoints,
+  readCheckpoints,
+  type AuditSigning,
+} from './checkpoints';
 import { checkSchema, migrate } from './migrate';
 import * as outbox from './outbox';
 import { storeError, uniqueViolation } from './pg-errors';
+import { PostgresRateLimiter } from './rate-limit';
 import { commitRequest } from './requests';
 import * as tables from './side-tables';
 
@@ -29,6 +42,11 @@ import * as tables from './side-tables';
  * database's: conditional UPDATEs for versions, a partial unique index for one open request
  * per person and group, row locks (SKIP LOCKED) and lease tokens for the outbox, a locked chain
  * head for the audit log, rows for named leases. Nothing is cached: each read asks the database.
+ * Besides the port's contract, what replicas share: NOTIFY in each commit's transaction and one
+ * LISTEN connection per store (`onChange`, change-feed.ts), signed checkpoints in the audit's
+ * transactions (checkpoints.ts), the request rate limit (`sharedRateLimiter`, rate-limit.ts);
+ * and `health()` for readiness. Pool errors never escape: an idle connection that breaks is
+ * dropped, a query that fails for want of the server is STORE_UNAVAILABLE.
  */
 export interface PostgresStoreOptions {
   /**
@@ -37,7 +55,25 @@ export interface PostgresStoreOptions {
    * transaction begun at open(), so reads see one consistent state, as of the open.
    */
   readOnly?: boolean;
+  /**
+   * Signs the audit head with TIMEBOX_AUDIT_KEY into audit_checkpoints, as LowdbStore signs its
+   * file: at open (after a shutdown's checkpoint), at least every `checkpointEvery` records (in
+   * the commit's transaction: one per crossing, whichever replica crosses it), at close.
+   */
+  audit?: {
+    key?: AuditKey;
+    checkpointEvery?: number;
+    /** Time of a checkpoint (epoch ms). */
+    now?: () => number;
+    /** Told each checkpoint once its transaction committed (the bot logs it: a copy outside the database). */
+    onCheckpoint?: (checkpoint: Checkpoint) => void;
+  };
+  /** Told of trouble the store handles itself (the change feed's lost connection): for the log. */
+  onProblem?: (message: string) => void;
 }
+
+/** A connection attempt to an unreachable server fails after this, rather than hanging a command. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 
 export class PostgresStore implements Store {
   private readonly pool: Pool;
@@ -52,11 +88,30 @@ export class PostgresStore implements Store {
   private opened = false;
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly signing?: AuditSigning;
+  private readonly onCheckpoint?: (checkpoint: Checkpoint) => void;
+  /** This store's name in the announcements it sends (its own come back to it, and are skipped). */
+  private readonly origin = randomUUID();
+  private readonly feed: ChangeFeed;
+  private readonly healthCheck: HealthCheck;
 
   constructor(config: string | PoolConfig, options: PostgresStoreOptions = {}) {
     this.readOnly = options.readOnly === true;
-    const pool: PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
+    const given: PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
+    const pool: PoolConfig = { connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS, ...given };
     this.pool = new Pool(pool);
+    const key = options.audit?.key;
+    // Read-only: nothing is signed, whatever the key.
+    if (key && !this.readOnly) {
+      this.signing = {
+        key,
+        every: options.audit?.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+        now: options.audit?.now ?? Date.now,
+      };
+      this.onCheckpoint = options.audit?.onCheckpoint;
+    }
+    this.feed = new ChangeFeed(pool, this.origin, options.onProblem);
+    this.healthCheck = new HealthCheck(this.pool);
     // An idle connection that breaks (the server restarted) is reported here; without a
     // listener it would crash the process. The next query gets a new connection, or fails
     // as STORE_UNAVAILABLE.
@@ -85,6 +140,13 @@ export class PostgresStore implements Store {
         client.release();
       }
     });
+    if (this.signing) {
+      const signing = this.signing;
+      const signed = await this.run(() =>
+        this.transaction(async (db) => openCheckpoints(db, signing, await lockHead(db), this.where)),
+      );
+      this.told(signed);
+    }
     this.opened = true;
     this.closed = false;
   }
@@ -93,7 +155,9 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.feed.stop();
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    if (this.opened && this.signing) await this.signClose(this.signing);
     if (this.snapshot) {
       await this.snapshot.query('ROLLBACK').catch(() => undefined);
       this.snapshot.release();
@@ -111,7 +175,13 @@ export class PostgresStore implements Store {
 
   commit(change: Commit): Promise<AccessRequest> {
     return this.write(async () => {
-      const stored = await this.transaction((db) => commitRequest(db, change));
+      const signed: Checkpoint[] = [];
+      const stored = await this.transaction(async (db) => {
+        const request = await commitRequest(db, change, this.signing, signed);
+        await announceChange(db, this.origin);
+        return request;
+      });
+      this.told(signed);
       return frozen(stored);
     }).catch(async (error: unknown) => {
       if (uniqueViolation(error) !== 'requests_one_open') throw error;
@@ -235,7 +305,13 @@ export class PostgresStore implements Store {
   }
 
   retryEffect(id: string, token: string, notBefore: number, error: string): Promise<void> {
-    return this.write(() => outbox.retry(this.pool, id, token, notBefore, error));
+    // Announced: the effect is claimable again, by any replica's worker, once notBefore comes.
+    return this.write(() =>
+      this.transaction(async (db) => {
+        await outbox.retry(db, id, token, notBefore, error);
+        await announceChange(db, this.origin);
+      }),
+    );
   }
 
   completeEffect(id: string, token: string): Promise<void> {
@@ -246,7 +322,9 @@ export class PostgresStore implements Store {
 
   appendAudit(events: RequestEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    return this.write(() => this.transaction((db) => appendToChain(db, events.map(copyIn))));
+    return this.write(async () => {
+      this.told(await this.transaction((db) => appendToChain(db, events.map(copyIn), this.signing)));
+    });
   }
 
   async *readAudit(): AsyncIterable<AuditRecord> {
@@ -258,9 +336,58 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** This slice signs nothing (no TIMEBOX_AUDIT_KEY support yet): no checkpoints. */
+  /** The signed checkpoints, in the order written (table audit_checkpoints). */
   async *readAuditCheckpoints(): AsyncIterable<AuditCheckpoint> {
     this.ready();
+    try {
+      yield* readCheckpoints(this.db);
+    } catch (error) {
+      throw storeError(this.where, error);
+    }
+  }
+
+  // ---- several replicas -------------------------------------------------------------------
+
+  /**
+   * Tells `listener` when another store (another replica) committed a change or made an effect
+   * claimable again (LISTEN/NOTIFY on one connection of this store's own; see change-feed.ts),
+   * and once after each reconnection. A read-only store sees a snapshot: it is never told.
+   */
+  onChange(listener: () => void): () => void {
+    if (this.readOnly) return () => undefined;
+    return this.feed.subscribe(listener);
+  }
+
+  /** `SELECT 1` within 2 s, the answer reused for 1 s (health.ts); a closed store is not healthy. */
+  health(): Promise<Health> {
+    if (this.closed) return Promise.resolve({ ok: false, detail: 'closed' });
+    return this.healthCheck.check();
+  }
+
+  /** The request rate limit shared by every replica on this database (rate-limit.ts). */
+  sharedRateLimiter(clock: Clock, limit: RateLimit): RequestLimiter {
+    return new PostgresRateLimiter((fn) => this.write(() => this.transaction(fn)), clock, limit);
+  }
+
+  /** The shutdown's checkpoint; a failure is a warning, not the close's (the next start checks the chain). */
+  private async signClose(signing: AuditSigning): Promise<void> {
+    try {
+      const signed = await this.transaction(async (db) => {
+        const head = await lockHead(db);
+        const last = await lastSignedBy(db, signing.key);
+        if (head.seq === 0 || (last?.seq === head.seq && last.reason === 'close')) return [];
+        return [await insertCheckpoint(db, signing, head, 'close')];
+      });
+      this.told(signed);
+    } catch (error) {
+      process.emitWarning(
+        `Timebox audit: could not sign the shutdown checkpoint in ${this.where} (${(error as Error).message})`,
+      );
+    }
+  }
+
+  private told(signed: readonly Checkpoint[]): void {
+    for (const checkpoint of signed) this.onCheckpoint?.(checkpoint);
   }
 
   // ---- chats, service URLs ----------------------------------------------------------------
@@ -287,6 +414,17 @@ export class PostgresStore implements Store {
       [tenantId],
     );
     return rows[0]?.service_url;
+  }
+
+  markWelcomed(key: string, at: number): Promise<boolean> {
+    // NB: the primary key decides between replicas: of two installs at once, one row goes in.
+    return this.write(async () => {
+      const { rowCount } = await this.pool.query(
+        'INSERT INTO welcomes (key, welcomed_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING',
+        [key, at],
+      );
+      return rowCount === 1;
+    });
   }
 
   // ---- baselines, named leases ------------------------------------------------------------
@@ -401,6 +539,22 @@ export class PostgresStore implements Store {
     call.then(forget, forget);
     return call;
   }
+}
+
+/** The audit head, locked for the caller's transaction (as every appender locks it). */
+async function lockHead(db: PoolClient): Promise<{ seq: number; hash: string }> {
+  const { rows } = await db.query<{ seq: string; hash: string }>(
+    'SELECT seq, hash FROM audit_head FOR UPDATE',
+  );
+  const head = rows[0];
+  if (!head)
+    throw new DomainError(ErrorCodes.STORE_CORRUPT, 'The audit chain head (table audit_head) is missing.');
+  return { seq: Number(head.seq), hash: head.hash };
+}
+
+/** A database's name for messages and logs (host, port, database), never its credentials. */
+export function describeDatabase(connectionString: string): string {
+  return describe({ connectionString });
 }
 
 function describe(options: PoolConfig): string {

@@ -2,8 +2,10 @@ import type { ClientBase } from 'pg';
 import { DomainError, ErrorCodes } from '../../../domain/errors';
 import { isClosed, type AccessRequest } from '../../../domain/request';
 import type { Commit } from '../../../ports/store';
+import type { Checkpoint } from '../audit-checkpoint';
 import { copyIn } from '../store-core';
 import { appendToChain } from './audit';
+import type { AuditSigning } from './checkpoints';
 import * as outbox from './outbox';
 
 function conflict(id: string): DomainError {
@@ -18,7 +20,12 @@ function conflict(id: string): DomainError {
  * maps to REQUEST_OPEN_EXISTS); an id already taken is a conflict, checked first (ON CONFLICT
  * (id) DO NOTHING), as the other stores do.
  */
-export async function commitRequest(db: ClientBase, change: Commit): Promise<AccessRequest> {
+export async function commitRequest(
+  db: ClientBase,
+  change: Commit,
+  signing?: AuditSigning,
+  signed: Checkpoint[] = [],
+): Promise<AccessRequest> {
   const { request } = change;
   const version = (change.expectedVersion ?? 0) + 1;
   const stored: AccessRequest = { ...copyIn(request), version };
@@ -62,6 +69,6 @@ export async function commitRequest(db: ClientBase, change: Commit): Promise<Acc
   for (const c of change.completedEffects ?? []) await outbox.complete(db, c.id, c.token);
   await outbox.completeUnchecked(db, change.completedEffectIds ?? []);
   await outbox.insertEffects(db, stored.id, stored.updatedAt, change.effects ?? []);
-  await appendToChain(db, change.events);
+  signed.push(...(await appendToChain(db, change.events, signing)));
   return stored;
 }
