@@ -3,7 +3,8 @@ import { DomainError, ErrorCodes } from '../domain/errors';
 import { isConflict, retryOnConflict } from './retry-on-conflict';
 import { findGroupAlias, rulesFor, type GroupRules, type Policy } from '../domain/policy';
 import { extensionNeedsApproval, mayApproveOwnExtension } from '../domain/extension-rules';
-import { overlapWaitingError } from './overlap';
+import { breakGlassNotNeededError, overlapWaitingError } from './overlap';
+import { personTimeZone } from './presenter';
 import { formatDuration, truncateForMessage } from '../domain/duration';
 import { newRequestId, normalizeId } from '../domain/ids';
 import { checkSubmit } from '../domain/submit-rules';
@@ -15,7 +16,7 @@ import type { Directory } from '../ports/directory';
 import type { CompletedEffect, Store } from '../ports/store';
 import { Authorizer } from './authorization';
 import { effectsFor, placeEffect } from './effects';
-import type { RateLimiter } from './rate-limit';
+import type { RequestLimiter } from './rate-limit';
 
 export type GrantMode = 'membership' | 'pim';
 
@@ -28,7 +29,7 @@ export interface AccessServiceDeps {
   /** Called after every commit, so the worker and the scheduler look again. */
   onCommit?: () => void;
   /** Limits new requests per person (a flood would bury the approvers' channel); none = no limit. */
-  rateLimiter?: RateLimiter;
+  rateLimiter?: RequestLimiter;
 }
 
 export interface SubmitInput {
@@ -138,13 +139,10 @@ export class AccessService {
 
     const mine = await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: rules.alias });
     const active = mine.find((r) => r.status === Status.ACTIVE);
-    if (active && input.breakGlass) {
-      throw new DomainError(
-        ErrorCodes.REQUEST_DUPLICATE,
-        `You already hold ${rules.alias} (request ${active.id}, until ${new Date(active.expiresAt!).toISOString().slice(11, 16)} UTC); no break-glass is needed. Extend it with "extend ${rules.alias} by <duration>" if you need more time.`,
-      );
-    }
-    if (active?.pendingExtension) throw overlapWaitingError(active, now);
+    // NB: the refusals below print the grant's end, in the zone the person's Teams told.
+    const zone = active ? await personTimeZone(this.deps.store, requester.id) : undefined;
+    if (active && input.breakGlass) throw breakGlassNotNeededError(active, now, zone);
+    if (active?.pendingExtension) throw overlapWaitingError(active, now, zone);
     if (active) {
       // Overlap: a second ask for a group the person holds becomes an extension of that grant.
       const extended = await this.extend({
@@ -164,7 +162,8 @@ export class AccessService {
         ? 'auto'
         : 'standard';
     // Taken only for a request that will really be filed (not for refusals, and not for an extension).
-    const refund = this.deps.rateLimiter?.take(requester.id);
+    // Awaited: the shared (database) limiter answers asynchronously; a refusal throws before anything is filed.
+    const refund = await this.deps.rateLimiter?.take(requester.id);
     for (let attempt = 0; ; attempt++) {
       const created = lifecycle.createRequest(
         {

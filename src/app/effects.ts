@@ -23,8 +23,10 @@ const remove: NewEffect = { kind: 'directory.remove' };
 const cardUpdates: NewEffect[] = [{ kind: 'card.update' }, { kind: 'card.update', template: 'receipt' }];
 /** The list cards (`pending`, `status`) that show the request: queued only when some do. */
 const listUpdate: NewEffect = { kind: 'card.update', template: 'lists' };
+/** The requester's expiry warning, with its Extend / Release buttons: queued once one was (or is being) sent. */
+const warningUpdate: NewEffect = { kind: 'card.update', template: 'warning' };
 // Which message an effect sends: a notice kind (thread.reply, person.notify), the receipt card
-// (person.notify, card.update), or the list cards (card.update). The worker refuses any other.
+// (person.notify, card.update), the list cards or the expiry warning (card.update). The worker refuses any other.
 const reply = (template: NoticeKind): NewEffect => ({ kind: 'thread.reply', template });
 const tell = (template: NoticeKind | 'receipt', data?: NewEffect['data']): NewEffect => ({
   kind: 'person.notify',
@@ -41,7 +43,14 @@ export function effectsFor(
   request: AccessRequest,
   mode: 'membership' | 'pim',
 ): NewEffect[] {
-  const updateCards = request.listCards?.length ? [...cardUpdates, listUpdate] : cardUpdates;
+  // NB: `warnedAt` too, not only the stored location: a warning still queued is sent before
+  // this update runs (one Teams queue per request), and stores its location by then.
+  const warned = request.warningCard !== undefined || request.warnedAt !== undefined;
+  const updateCards = [
+    ...cardUpdates,
+    ...(request.listCards?.length ? [listUpdate] : []),
+    ...(warned ? [warningUpdate] : []),
+  ];
   switch (event.type) {
     case 'submitted':
       return [{ kind: 'card.post' }, tell('receipt')];

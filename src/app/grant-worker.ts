@@ -370,6 +370,7 @@ export class GrantWorker {
   private async updateCard(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     const { notifier, presenter } = this.deps;
     if (effect.template === 'lists') return this.updateLists(effect, request);
+    if (effect.template === 'warning') return this.updateWarning(effect, request);
     const target = effect.template === 'receipt' ? request.receiptCard : request.approvalCard;
     // A message the connector gave no id for cannot be updated; the next notice tells the news.
     if (!target?.activityId) return this.complete(effect);
@@ -405,10 +406,22 @@ export class GrantWorker {
       const ref = await notifier.sendToPerson(chat, { card: await presenter.receiptCard(request) });
       return this.patch(request.id, effect, ref.activityId ? { receiptCard: ref } : {});
     }
-    await notifier.sendToPerson(
+    const kind = noticeOf(effect);
+    const ref = await notifier.sendToPerson(
       chat,
-      await presenter.notice(noticeOf(effect), request, 'requester', effect.data),
+      await presenter.notice(kind, request, 'requester', effect.data),
     );
+    // The warning's buttons must go when the grant ends: its location is kept to update it then.
+    if (kind === 'expiry_warning' && ref.activityId)
+      return this.patch(request.id, effect, { warningCard: ref });
+    return this.complete(effect);
+  }
+
+  /** The expiry warning rendered again as the request is now: the end it came to, or the new end. */
+  private async updateWarning(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    if (!request.warningCard?.activityId) return this.complete(effect);
+    const message = await this.deps.presenter.notice('expiry_warning', request, 'requester');
+    if (message.card) await this.deps.notifier.updateCard(request.warningCard, message.card);
     return this.complete(effect);
   }
 

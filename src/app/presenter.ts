@@ -1,6 +1,8 @@
 import type { NoticeKind } from '../cards/notice';
 import type { AccessRequest, ListCardRef } from '../domain/request';
+import type { Policy } from '../domain/policy';
 import type { OutgoingMessage } from '../ports/notifier';
+import type { Store } from '../ports/store';
 
 /** How the worker turns a request into what people see; built from src/cards in main.ts. */
 export interface Presenter {
@@ -17,4 +19,17 @@ export interface Presenter {
   ): Promise<OutgoingMessage> | OutgoingMessage;
   /** A posted list card (`pending`, `status`) as its viewer's list is now, and the requests it shows. */
   listCard(ref: ListCardRef): Promise<{ card: object; shownIds: string[] }>;
+}
+
+/** The zone a person's cards are shown in: the one their latest activity told (UTC when none). */
+export async function personTimeZone(
+  store: Pick<Store, 'getPersonalChat'>,
+  personId: string,
+): Promise<string | undefined> {
+  return (await store.getPersonalChat(personId))?.timeZone;
+}
+
+/** The zone of the request's approver channel (policy `timeZone`; UTC when none). */
+export function channelTimeZone(policy: Policy, request: AccessRequest): string | undefined {
+  return policy.approverChannels[request.approverChannel]?.timeZone;
 }

@@ -1,5 +1,6 @@
 import { Status, isClosed, pendingDecision, type AccessRequest } from '../domain/request';
-import { formatDuration, formatUtc } from './format';
+import { formatDuration } from './format';
+import { formatIn } from './time';
 import { isUserId, plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
 import {
@@ -18,6 +19,8 @@ export type Viewer = 'approver' | 'requester' | 'other';
 
 export interface ApprovalCardView {
   request: AccessRequest;
+  /** IANA zone the reader's times are shown in (invalid or absent: UTC). */
+  timeZone?: string;
   viewer: Viewer;
   now: number;
   /** Teams user ids (29:...) of approvers and requester, for `refresh.userIds` (Teams takes ≤ 60). */
@@ -113,11 +116,11 @@ export function renderApprovalCard(view: ApprovalCardView): object {
       status: statusLine(r, now),
     },
     banners: banners(r),
-    facts: requestFacts(r),
+    facts: requestFacts(r, { timeZone: view.timeZone }),
     justification: justificationText(r),
-    notes: requestNotes(r),
+    notes: requestNotes(r, view.timeZone),
     error: plain(view.error, TextLimit.SHORT),
-    footer: `Request ${plain(r.id, 64)} · updated ${formatUtc(r.updatedAt)}`,
+    footer: `Request ${plain(r.id, 64)} · updated ${formatIn(r.updatedAt, view.timeZone)}`,
     actions: actionsFor(r, view.viewer),
   });
   const userIds = [...new Set(view.refreshUserIds ?? [])].filter(isUserId).slice(0, MAX_REFRESH_USERS);

@@ -1,12 +1,13 @@
 import type { GroupRules } from '../domain/policy';
-import { sameId, type AccessRequest, type Extension } from '../domain/request';
+import { describeStatus, sameId, type AccessRequest, type Extension } from '../domain/request';
 import type { Mention, OutgoingMessage } from '../ports/notifier';
 import { defaultChoice, extensionChoices } from './durations';
-import { formatDuration, formatUtc, formatWhen, humanSpan } from './format';
+import { formatDuration, humanSpan } from './format';
 import { failureAdvice, groupTitle, groupWithAlias, personName } from './request-view';
 import { mentionName, plain, TextLimit } from './sanitize';
 import { BREAK_GLASS_ICON, type ContainerStyle, type TextColor } from './status-style';
 import { expand } from './template';
+import { formatIn, formatWhenIn } from './time';
 
 export type NoticeKind =
   | 'granted'
@@ -55,6 +56,29 @@ export interface NoticeView {
   rules?: GroupRules;
   /** Facts the request does not keep: who denied an extension, why, and how much was asked. */
   detail?: { by?: string; reason?: string; added?: string };
+  /** The reader's IANA zone: the requester's (from Teams) or the approver channel's; UTC when unknown. */
+  timeZone?: string;
+}
+
+/**
+ * How a notice writes times for its reader. NB: a notice is not re-rendered as time passes
+ * (only the expiry warning is updated, when the grant ends), so relative phrases ("in 45m")
+ * appear only beside an end and are read against the footer, which says when it was written.
+ */
+interface NoticeTimes {
+  now: number;
+  at(ms: number): string;
+  /** The grant's end with how far off it is, or what starts the clock when it has not begun. */
+  endOf(r: AccessRequest): string;
+}
+
+function timesFor(now: number, timeZone: string | undefined): NoticeTimes {
+  return {
+    now,
+    at: (ms) => formatIn(ms, timeZone),
+    endOf: (r) =>
+      r.expiresAt === undefined ? 'when the membership is added' : formatWhenIn(r.expiresAt, now, timeZone),
+  };
 }
 
 interface NoticeText {
@@ -72,10 +96,6 @@ function reasonLine(reason: string | undefined): string[] {
   return text ? [`Reason: “${text}”`] : [];
 }
 
-function endOf(r: AccessRequest, now: number): string {
-  return r.expiresAt === undefined ? 'when the membership is added' : formatWhen(r.expiresAt, now);
-}
-
 /** "Extended by 15m, asked by …, approved by …": who asked is said unless it is the reader. */
 function extensionLine(r: AccessRequest, last: Extension, toChannel: boolean): string {
   const self = sameId(last.by.id, r.requester.id);
@@ -88,7 +108,12 @@ function extensionLine(r: AccessRequest, last: Extension, toChannel: boolean): s
  * The requester's confirmation of a release, sent once the directory removal is done (see
  * effects.ts: it follows member_removed / member_kept), so it can say the membership is gone.
  */
-function releasedLines(r: AccessRequest, group: string, detail: NoticeView['detail'] = {}): string[] {
+function releasedLines(
+  r: AccessRequest,
+  group: string,
+  times: NoticeTimes,
+  detail: NoticeView['detail'] = {},
+): string[] {
   const first = `You released ${group}.`;
   if (r.standingMember)
     return [`${first} You were a member before Timebox added you, so that membership stays.`];
@@ -96,14 +121,59 @@ function releasedLines(r: AccessRequest, group: string, detail: NoticeView['deta
   if (kept) return [`${first} Your membership stays: it is ${kept}.`];
   if (r.membershipRemovedAt === undefined)
     return [`${first} Your membership is being removed; you will get a confirmation here.`];
-  return [`${first} Your membership was removed at ${formatUtc(r.membershipRemovedAt)}.`];
+  return [`${first} Your membership was removed at ${times.at(r.membershipRemovedAt)}.`];
+}
+
+/**
+ * The requester's "Access ends soon" once the grant is over (updated in place, see effects.ts):
+ * what ended it and when, and no Extend / Release, which would only be refused now.
+ */
+function warningAfterEnd(r: AccessRequest, group: string, times: NoticeTimes): NoticeText {
+  const at = times.at(r.resolution?.at ?? r.expiresAt ?? times.now);
+  const by = personName(r.resolution?.by);
+  const how: Partial<Record<AccessRequest['status'], string>> = {
+    expired: `Your access to ${group} ended at ${times.at(r.expiresAt ?? times.now)}.`,
+    released: `You released ${group} at ${at}.`,
+    revoked: `${by} revoked your access to ${group} at ${at}.`,
+  };
+  return {
+    icon: '○',
+    title: 'Access ended',
+    color: 'default',
+    style: 'emphasis',
+    lines: [
+      how[r.status] ?? `Your grant of ${group} is over: it is ${describeStatus(r.status)}.`,
+      'There is nothing to extend or release any more. Request it again if you still need access.',
+    ],
+  };
+}
+
+/** An extension clears `warnedAt`: the next warning, not this one, is about the new end. */
+const extendedSinceWarning = (r: AccessRequest): boolean =>
+  r.warnedAt === undefined && r.extensions.length > 0;
+
+/**
+ * The requester's "Access ends soon" after the grant was extended: the new end, and no buttons;
+ * a new warning (with its own) comes before that end.
+ */
+function warningAfterExtension(r: AccessRequest, group: string, times: NoticeTimes): NoticeText {
+  return {
+    icon: '⊕',
+    title: 'Access extended',
+    color: 'good',
+    style: 'good',
+    lines: [
+      `Your access to ${group} was extended and now ends at ${times.endOf(r)}.`,
+      'You will be warned again before it ends.',
+    ],
+  };
 }
 
 /** What each notice says, to the channel (about the requester) or to the requester (as "you"). */
 function textOf(
   kind: NoticeKind,
   r: AccessRequest,
-  now: number,
+  times: NoticeTimes,
   toChannel: boolean,
   detail: NoticeView['detail'] = {},
 ): NoticeText {
@@ -119,7 +189,7 @@ function textOf(
         color: 'good',
         style: 'good',
         lines: [
-          `${subject} ${toChannel ? 'is' : 'are'} now a member of ${group} until ${endOf(r, now)}.`,
+          `${subject} ${toChannel ? 'is' : 'are'} now a member of ${group} until ${times.endOf(r)}.`,
           ...(r.standingMember
             ? [
                 `${subject} ${toChannel ? 'was' : 'were'} already a member before: that membership stays when this grant ends.`,
@@ -165,8 +235,8 @@ function textOf(
         style: 'emphasis',
         lines: [
           r.standingMember
-            ? `${toChannel ? `${who}’s` : 'Your'} grant for ${group} ended at ${formatUtc(r.expiresAt ?? now)}; the standing membership was kept.`
-            : `${toChannel ? `${who}’s` : 'Your'} membership of ${group} was removed at ${formatUtc(r.expiresAt ?? now)}.`,
+            ? `${toChannel ? `${who}’s` : 'Your'} grant for ${group} ended at ${times.at(r.expiresAt ?? times.now)}; the standing membership was kept.`
+            : `${toChannel ? `${who}’s` : 'Your'} membership of ${group} was removed at ${times.at(r.expiresAt ?? times.now)}.`,
         ],
       };
     case 'released':
@@ -176,8 +246,8 @@ function textOf(
         color: 'default',
         style: 'emphasis',
         lines: toChannel
-          ? [`${who} released ${group} early, at ${formatUtc(r.resolution?.at ?? now)}.`]
-          : releasedLines(r, group, detail),
+          ? [`${who} released ${group} early, at ${times.at(r.resolution?.at ?? times.now)}.`]
+          : releasedLines(r, group, times, detail),
       };
     case 'revoked':
       return {
@@ -209,18 +279,20 @@ function textOf(
         style: 'warning',
         lines: [
           toChannel
-            ? `${who}’s request for ${group} has waited ${humanSpan(now - r.createdAt)}. Approve or deny it on the card above.`
-            : `Your request for ${group} has waited ${humanSpan(now - r.createdAt)}; the approvers have been reminded.`,
+            ? `${who}’s request for ${group} has waited ${humanSpan(times.now - r.createdAt)}. Approve or deny it on the card above.`
+            : `Your request for ${group} has waited ${humanSpan(times.now - r.createdAt)}; the approvers have been reminded.`,
         ],
       };
     case 'expiry_warning':
+      if (!toChannel && r.status !== 'active') return warningAfterEnd(r, group, times);
+      if (!toChannel && extendedSinceWarning(r)) return warningAfterExtension(r, group, times);
       return {
         icon: '◷',
         title: 'Access ends soon',
         color: 'warning',
         style: 'warning',
         lines: [
-          `${toChannel ? `${who}’s` : 'Your'} access to ${group} ends at ${endOf(r, now)}.`,
+          `${toChannel ? `${who}’s` : 'Your'} access to ${group} ends at ${times.endOf(r)}.`,
           ...(toChannel ? [] : ['Extend it if you still need it, or release it now if you are done.']),
         ],
       };
@@ -232,7 +304,7 @@ function textOf(
         color: 'good',
         style: 'good',
         lines: [
-          `${toChannel ? `${who}’s` : 'Your'} access to ${group} now ends at ${endOf(r, now)}.`,
+          `${toChannel ? `${who}’s` : 'Your'} access to ${group} now ends at ${times.endOf(r)}.`,
           ...(last ? [extensionLine(r, last, toChannel)] : []),
           ...reasonLine(last?.reason),
         ],
@@ -251,7 +323,7 @@ function textOf(
               'Acknowledge it on the card above, or revoke it.',
             ]
           : [
-              `You have break-glass access to ${group} until ${endOf(r, now)}. The approvers have been alerted and will review it.`,
+              `You have break-glass access to ${group} until ${times.endOf(r)}. The approvers have been alerted and will review it.`,
             ],
       };
     case 'auto_approved':
@@ -288,7 +360,7 @@ function textOf(
         color: 'attention',
         style: 'attention',
         lines: [
-          `${plain(detail.by, TextLimit.NAME) || 'An approver'} denied ${toChannel ? `${who}’s` : 'your'} request to extend ${group}${detail.added ? ` by ${plain(detail.added, 20)}` : ''}. ${toChannel ? 'The' : 'Your'} access still ends at ${endOf(r, now)}.`,
+          `${plain(detail.by, TextLimit.NAME) || 'An approver'} denied ${toChannel ? `${who}’s` : 'your'} request to extend ${group}${detail.added ? ` by ${plain(detail.added, 20)}` : ''}. ${toChannel ? 'The' : 'Your'} access still ends at ${times.endOf(r)}.`,
           ...reasonLine(detail.reason),
         ],
       };
@@ -326,9 +398,13 @@ function mentionsOf(mentions: Mention[] | undefined) {
 export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessage {
   const { request: r, now } = view;
   const toChannel = view.audience === 'channel';
-  const text = textOf(kind, r, now, toChannel, view.detail);
+  const times = timesFor(now, view.timeZone);
+  const text = textOf(kind, r, times, toChannel, view.detail);
   const entities = mentionsOf(view.mentions);
-  const offerExtend = kind === 'expiry_warning' && !toChannel && r.status === 'active';
+  // NB: a warning shown again after an extension (warnedAt cleared) offers nothing: the next
+  // warning does, and only the newest warning is updated when the grant ends.
+  const offerExtend =
+    kind === 'expiry_warning' && !toChannel && r.status === 'active' && !extendedSinceWarning(r);
   const choices = offerExtend && !r.pendingExtension ? extensionChoices(r, view.rules) : [];
   const card = expand('notice', {
     requestId: r.id,
@@ -343,7 +419,7 @@ export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessag
         ? `${kind === 'reminder' || kind === 'extension_requested' || kind === 'break_glass' ? 'Approvers: ' : ''}${entities.map((e) => e.text).join(', ')}`
         : '',
     entities,
-    footer: `Request ${plain(r.id, 64)} · ${formatUtc(now)}`,
+    footer: `Request ${plain(r.id, 64)} · ${times.at(now)}`,
     extendChoices: choices,
     extendDefault: defaultChoice(choices, formatDuration(r.durationMs)),
     actions: { extend: choices.length > 0, release: offerExtend },

@@ -1,5 +1,6 @@
 import { Status, pendingDecision, type AccessRequest } from '../domain/request';
-import { formatDuration, formatUtc, formatUtcShort, formatWhen, relative } from './format';
+import { formatDuration, relative } from './format';
+import { formatIn, formatShortIn, formatWhenIn } from './time';
 import { plain, TextLimit } from './sanitize';
 import { approvalsText, groupWithAlias, personWithUpn, type Fact } from './request-view';
 import { listRefresh } from './list-refresh';
@@ -8,6 +9,8 @@ import { expand } from './template';
 export interface PendingCardView {
   requests: AccessRequest[];
   now: number;
+  /** IANA zone of the viewer (a person's, or the approver channel's); invalid or absent: UTC. */
+  timeZone?: string;
   /** The viewer's Teams id (29:...): Teams fetches the list again from the bot when they view it. */
   refreshUserId?: string;
   /** Shown on the card, e.g. why a click on it changed nothing. */
@@ -22,18 +25,19 @@ export function pendingShown(requests: AccessRequest[]): AccessRequest[] {
 // Keeps the card far below Teams' 28 KB limit during a storm of requests.
 const MAX_SHOWN = 8;
 
-function facts(r: AccessRequest, now: number): Fact[] {
+function facts(r: AccessRequest, now: number, timeZone: string | undefined): Fact[] {
   const out: Fact[] = [];
   const ext = r.status === Status.ACTIVE ? r.pendingExtension : undefined;
   if (ext) {
     out.push({ label: 'Extension', value: `+${formatDuration(ext.addedMs)}` });
-    if (r.expiresAt !== undefined) out.push({ label: 'Now ends', value: formatWhen(r.expiresAt, now) });
-    out.push({ label: 'Asked', value: `${formatUtcShort(ext.at, now)} (${relative(ext.at, now)})` });
+    if (r.expiresAt !== undefined)
+      out.push({ label: 'Now ends', value: formatWhenIn(r.expiresAt, now, timeZone) });
+    out.push({ label: 'Asked', value: `${formatShortIn(ext.at, now, timeZone)} (${relative(ext.at, now)})` });
   } else {
     out.push({ label: 'Duration', value: formatDuration(r.durationMs) });
     out.push({
       label: 'Requested',
-      value: `${formatUtcShort(r.createdAt, now)} (${relative(r.createdAt, now)})`,
+      value: `${formatShortIn(r.createdAt, now, timeZone)} (${relative(r.createdAt, now)})`,
     });
     out.push({ label: 'Approvals', value: approvalsText(r) });
   }
@@ -57,7 +61,7 @@ export function renderPendingCard(view: PendingCardView): object {
         requestId: r.id,
         requester: personWithUpn(r.requester),
         group: extension ? `${groupWithAlias(r)} — extension` : groupWithAlias(r),
-        facts: facts(r, now),
+        facts: facts(r, now, view.timeZone),
         justification: plain(extension ? r.pendingExtension?.reason : r.justification, 200, true),
         // Each row's buttons name the decision it shows; the bot refuses them once it has changed.
         subject: pendingDecision(r) ?? 'request',
@@ -66,7 +70,7 @@ export function renderPendingCard(view: PendingCardView): object {
     }),
     more: hidden > 0 ? `…and ${hidden} more, oldest first. Decide these to see the rest.` : '',
     error: plain(view.error, TextLimit.SHORT),
-    footer: `As of ${formatUtc(now)}`,
+    footer: `As of ${formatIn(now, view.timeZone)}`,
   });
   return listRefresh(card, 'pending', view.refreshUserId);
 }

@@ -1,7 +1,8 @@
 import { Status, type AccessRequest } from '../domain/request';
 import type { GroupRules } from '../domain/policy';
 import { defaultChoice, extensionChoices } from './durations';
-import { formatDuration, formatUtc } from './format';
+import { formatDuration } from './format';
+import { formatIn } from './time';
 import { plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
 import {
@@ -17,6 +18,8 @@ import { expand } from './template';
 
 export interface ReceiptCardView {
   request: AccessRequest;
+  /** IANA zone the reader's times are shown in (invalid or absent: UTC). */
+  timeZone?: string;
   now: number;
   error?: string;
   /** The group's rules, when known, cap the Extend choices; the bot checks the caps anyway. */
@@ -66,11 +69,11 @@ export function renderReceiptCard(view: ReceiptCardView): object {
       status: statusLine(r, now),
     },
     banners: banners(r),
-    facts: requestFacts(r, { requester: false }),
+    facts: requestFacts(r, { requester: false, timeZone: view.timeZone }),
     justification: justificationText(r),
-    notes: requestNotes(r),
+    notes: requestNotes(r, view.timeZone),
     error: plain(view.error, TextLimit.SHORT),
-    footer: `Request ${plain(r.id, 64)} · updated ${formatUtc(r.updatedAt)}`,
+    footer: `Request ${plain(r.id, 64)} · updated ${formatIn(r.updatedAt, view.timeZone)}`,
     extendChoices: choices,
     extendDefault: defaultChoice(choices, formatDuration(r.durationMs)),
     actions: { cancel: r.status === Status.PENDING, extend: choices.length > 0, release: active },

@@ -1,5 +1,6 @@
 import { Status, isClosed, type AccessRequest, type Person } from '../domain/request';
-import { formatDuration, formatUtc, formatUtcShort } from './format';
+import { formatDuration } from './format';
+import { formatIn, formatShortIn } from './time';
 import { plain, TextLimit } from './sanitize';
 import type { ContainerStyle, TextColor } from './status-style';
 
@@ -60,9 +61,9 @@ export function approvalsProgress(r: AccessRequest): string {
  * When access ends. Absolute times only: a posted card is not re-rendered as time passes, so
  * "in 5m" would soon be wrong for whoever reads it later.
  */
-function accessEndFact(r: AccessRequest): Fact | undefined {
+function accessEndFact(r: AccessRequest, timeZone: string | undefined): Fact | undefined {
   if (r.status === Status.ACTIVE && r.expiresAt !== undefined)
-    return { label: 'Access until', value: formatUtc(r.expiresAt) };
+    return { label: 'Access until', value: formatIn(r.expiresAt, timeZone) };
   if (r.status === Status.APPROVED)
     return {
       label: 'Access until',
@@ -70,27 +71,31 @@ function accessEndFact(r: AccessRequest): Fact | undefined {
     };
   if (r.grantedAt !== undefined && isClosed(r.status)) {
     const end = r.expiresAt ?? r.resolution?.at;
-    return end === undefined ? undefined : { label: 'Access ended', value: formatUtc(end) };
+    return end === undefined ? undefined : { label: 'Access ended', value: formatIn(end, timeZone) };
   }
   return undefined;
 }
 
 /** The facts every card about one request shows, in reading order. */
-export function requestFacts(r: AccessRequest, opts: { requester?: boolean; group?: boolean } = {}): Fact[] {
+export function requestFacts(
+  r: AccessRequest,
+  opts: { requester?: boolean; group?: boolean; timeZone?: string } = {},
+): Fact[] {
   const facts: Fact[] = [];
   if (opts.requester !== false) facts.push({ label: 'Requester', value: personWithUpn(r.requester) });
   if (opts.group !== false) facts.push({ label: 'Group', value: groupWithAlias(r) });
   facts.push({ label: 'Duration', value: durationText(r) });
   if (r.ticket) facts.push({ label: 'Ticket', value: plain(r.ticket, TextLimit.TICKET) });
-  facts.push({ label: 'Requested', value: formatUtc(r.createdAt) });
+  facts.push({ label: 'Requested', value: formatIn(r.createdAt, opts.timeZone) });
   if (r.kind === 'standard') facts.push({ label: 'Approvals', value: approvalsText(r) });
-  const end = accessEndFact(r);
+  const end = accessEndFact(r, opts.timeZone);
   if (end) facts.push(end);
   return facts;
 }
 
 // Times in the history omit the date when it is the day the request was filed (shown above).
-const at = (ms: number, r: AccessRequest): string => formatUtcShort(ms, r.createdAt);
+const at = (ms: number, r: AccessRequest, timeZone: string | undefined): string =>
+  formatShortIn(ms, r.createdAt, timeZone);
 const withReason = (text: string, reason: string | undefined): string => {
   const why = plain(reason, TextLimit.LONG, true);
   return why ? `${text}: “${why}”` : text;
@@ -113,20 +118,21 @@ export function failureAdvice(code: string | undefined): string {
 }
 
 /** The history and current state of a request as short lines, oldest first. */
-export function requestNotes(r: AccessRequest): Note[] {
+/** Times are in `timeZone` (UTC when unknown). */
+export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
   const notes: Note[] = [];
   for (const v of r.votes) {
     if (v.decision === 'approve')
       notes.push({
         icon: '✔',
-        text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, r)}`, v.reason),
+        text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, r, timeZone)}`, v.reason),
         color: 'good',
       });
   }
   if (r.kind === 'auto' && r.resolution) {
     notes.push({
       icon: '✔',
-      text: withReason(`Auto-approved by policy · ${at(r.resolution.at, r)}`, r.resolution.reason),
+      text: withReason(`Auto-approved by policy · ${at(r.resolution.at, r, timeZone)}`, r.resolution.reason),
       color: 'good',
     });
   }
@@ -134,7 +140,7 @@ export function requestNotes(r: AccessRequest): Note[] {
     notes.push({
       icon: '⚡',
       text: withReason(
-        `Break-glass: granted without approval · ${at(r.resolution.at, r)}`,
+        `Break-glass: granted without approval · ${at(r.resolution.at, r, timeZone)}`,
         r.resolution.reason,
       ),
       color: 'warning',
@@ -144,7 +150,7 @@ export function requestNotes(r: AccessRequest): Note[] {
     notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request`, color: 'accent' });
   }
   if (r.grantedAt !== undefined) {
-    notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, r)}`, color: 'good' });
+    notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, r, timeZone)}`, color: 'good' });
   }
   if (r.standingMember) {
     notes.push({
@@ -157,7 +163,7 @@ export function requestNotes(r: AccessRequest): Note[] {
     notes.push({
       icon: '⊕', // not "+": Teams reads a leading "+" as a markdown list item
       text: withReason(
-        `Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, r)}`,
+        `Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, r, timeZone)}`,
         e.reason,
       ),
       color: 'good',
@@ -168,13 +174,13 @@ export function requestNotes(r: AccessRequest): Note[] {
     notes.push({
       icon: '◷',
       text: withReason(
-        `${personName(p.by)} asks to extend by ${formatDuration(p.addedMs)} · ${at(p.at, r)}`,
+        `${personName(p.by)} asks to extend by ${formatDuration(p.addedMs)} · ${at(p.at, r, timeZone)}`,
         p.reason,
       ),
       color: 'warning',
     });
   }
-  notes.push(...resolutionNotes(r));
+  notes.push(...resolutionNotes(r, timeZone));
   if (r.acknowledgedBy)
     notes.push({
       icon: '✔',
@@ -184,11 +190,11 @@ export function requestNotes(r: AccessRequest): Note[] {
   return notes;
 }
 
-function resolutionNotes(r: AccessRequest): Note[] {
+function resolutionNotes(r: AccessRequest, timeZone: string | undefined): Note[] {
   const res = r.resolution;
   if (!res) return [];
   const by = personName(res.by);
-  const when = at(res.at, r);
+  const when = at(res.at, r, timeZone);
   switch (r.status) {
     case Status.DENIED:
       return [{ icon: '✖', text: withReason(`Denied by ${by} · ${when}`, res.reason), color: 'attention' }];

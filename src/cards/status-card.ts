@@ -1,7 +1,8 @@
 import { Status, type AccessRequest } from '../domain/request';
 import type { GroupRules } from '../domain/policy';
 import { defaultChoice, extensionChoices } from './durations';
-import { formatDuration, formatUtc, formatUtcShort, formatWhen } from './format';
+import { formatDuration } from './format';
+import { formatIn, formatShortIn, formatWhenIn } from './time';
 import { plain, TextLimit } from './sanitize';
 import { lookOf } from './status-style';
 import { approvalsProgress, groupWithAlias } from './request-view';
@@ -12,6 +13,8 @@ export interface StatusCardView {
   open: AccessRequest[];
   recent: AccessRequest[];
   now: number;
+  /** IANA zone of the viewer (a person's, or the approver channel's); invalid or absent: UTC. */
+  timeZone?: string;
   /** Rules by group alias, when known, cap the Extend choices. */
   rules?: Record<string, GroupRules>;
   /** The viewer's Teams id (29:...): Teams fetches the list again from the bot when they view it. */
@@ -31,7 +34,7 @@ export function statusShown(open: AccessRequest[]): AccessRequest[] {
 const MAX_OPEN = 8;
 const MAX_RECENT = 5;
 
-function openDetail(r: AccessRequest, now: number): string {
+function openDetail(r: AccessRequest, now: number, timeZone: string | undefined): string {
   const added = r.extensions.reduce((sum, e) => sum + e.addedMs, 0);
   const parts = [
     added > 0
@@ -39,16 +42,16 @@ function openDetail(r: AccessRequest, now: number): string {
       : formatDuration(r.durationMs),
   ];
   if (r.status === Status.ACTIVE && r.expiresAt !== undefined)
-    parts.push(`until ${formatWhen(r.expiresAt, now)}`);
+    parts.push(`until ${formatWhenIn(r.expiresAt, now, timeZone)}`);
   if (r.status === Status.PENDING)
-    parts.push(`requested ${formatUtcShort(r.createdAt, now)}`, approvalsProgress(r));
+    parts.push(`requested ${formatShortIn(r.createdAt, now, timeZone)}`, approvalsProgress(r));
   if (r.pendingExtension)
     parts.push(`extension of ${formatDuration(r.pendingExtension.addedMs)} waiting for approval`);
   if (r.ticket) parts.push(plain(r.ticket, 60));
   return parts.join(' · ');
 }
 
-function openItem(r: AccessRequest, now: number, rules: GroupRules | undefined) {
+function openItem(r: AccessRequest, now: number, rules: GroupRules | undefined, timeZone?: string) {
   const look = lookOf(r);
   const active = r.status === Status.ACTIVE;
   const choices = active && !r.pendingExtension ? extensionChoices(r, rules) : [];
@@ -58,7 +61,7 @@ function openItem(r: AccessRequest, now: number, rules: GroupRules | undefined) 
     color: look.color,
     group: groupWithAlias(r),
     status: look.label,
-    detail: openDetail(r, now),
+    detail: openDetail(r, now, timeZone),
     cancel: r.status === Status.PENDING,
     extend: choices.length > 0,
     release: active,
@@ -80,7 +83,7 @@ export function renderStatusCard(view: StatusCardView): object {
       : [active ? `${active} active` : '', pending ? `${pending} pending` : ''].filter(Boolean).join(' · ');
   const card = expand('status', {
     summary,
-    open: open.map((r) => openItem(r, now, view.rules?.[r.group.alias])),
+    open: open.map((r) => openItem(r, now, view.rules?.[r.group.alias], view.timeZone)),
     more: hidden > 0 ? `…and ${hidden} more not shown.` : '',
     recent: view.recent.slice(0, MAX_RECENT).map((r) => {
       const look = lookOf(r);
@@ -89,11 +92,11 @@ export function renderStatusCard(view: StatusCardView): object {
         color: look.color,
         group: groupWithAlias(r),
         status: r.status === Status.TIMED_OUT ? 'timed out' : r.status,
-        when: formatUtcShort(r.updatedAt, now),
+        when: formatShortIn(r.updatedAt, now, view.timeZone),
       };
     }),
     error: plain(view.error, TextLimit.SHORT),
-    footer: `As of ${formatUtc(now)}`,
+    footer: `As of ${formatIn(now, view.timeZone)}`,
   });
   return listRefresh(card, 'status', view.refreshUserId);
 }

@@ -13,7 +13,9 @@ export interface StatusLook {
 }
 
 // Symbols from the BMP that common UI fonts carry, so they render the same in Teams clients
-// and in a bare Chromium without an emoji font; the colour carries the meaning as well.
+// and in a bare Chromium without an emoji font. NB: cards draw them in the default colour (the
+// hosts' own state colours fall below 3:1 on their own containers: test/e2e/card-contrast.test.ts);
+// `color` still goes into the templates' data; no template draws with it.
 const LOOKS: Record<Status, StatusLook> = {
   pending: { icon: '◷', label: 'Waiting for approval', color: 'warning', style: 'warning' },
   approved: { icon: '✔', label: 'Approved — adding membership', color: 'good', style: 'good' },

@@ -87,15 +87,30 @@ function threadOf(card: { conversationId: string; activityId: string }): string 
     : `${card.conversationId};messageid=${card.activityId}`;
 }
 
-/** Every TextBlock and FactSet text of a card, in order (what a reader of it sees). */
+/**
+ * The card's texts, a line each, in order (what a reader of it sees): a TextBlock, a
+ * RichTextBlock (its TextRuns joined), a Fact; a ColumnSet whose columns each hold one line (a
+ * "Requester  Alex Wilber" row, a "✔  Approved by …" timeline entry) is one line.
+ */
 function textsOf(node: unknown, out: string[] = []): string[] {
   if (Array.isArray(node)) node.forEach((n) => textsOf(n, out));
   else if (node && typeof node === 'object') {
     const o = node as Record<string, unknown>;
     if (o.type === 'TextBlock' && typeof o.text === 'string') out.push(o.text);
-    if (o.type === 'Fact' || (typeof o.title === 'string' && typeof o.value === 'string' && !o.type))
+    else if (o.type === 'RichTextBlock' && Array.isArray(o.inlines))
+      out.push(
+        o.inlines
+          .map((run) => (run as { text?: unknown }).text)
+          .filter((text) => typeof text === 'string')
+          .join(''),
+      );
+    else if (o.type === 'Fact' || (typeof o.title === 'string' && typeof o.value === 'string' && !o.type))
       out.push(`${String(o.title)}: ${String(o.value)}`);
-    for (const [key, value] of Object.entries(o)) if (key !== 'actions') textsOf(value, out);
+    else if (o.type === 'ColumnSet' && Array.isArray(o.columns)) {
+      const columns = o.columns.map((column) => textsOf(column));
+      if (columns.every((lines) => lines.length === 1)) out.push(columns.map(([line]) => line).join('  '));
+      else columns.forEach((lines) => out.push(...lines));
+    } else for (const [key, value] of Object.entries(o)) if (key !== 'actions') textsOf(value, out);
   }
   return out;
 }

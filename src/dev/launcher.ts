@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChildStartError, type ManagedChild } from './process-child';
+import { botLogPrettifier } from './process-log';
 import { PortInUseError, assertPortFree, parsePort } from './process-net';
 import { startStack, type RunningStack, type StackChildName } from './process-stack';
 
@@ -28,6 +29,9 @@ function worthShowing(name: StackChildName, line: string): boolean {
   if (name !== 'playground') return line.trim() !== '';
   return /^(warn|error) /.test(line) || /^Listening on /.test(line);
 }
+
+// The bot logs pino JSON, as in production; here a person reads it.
+const prettyBotLine = botLogPrettifier({ color: useColor });
 
 /** Stop requests closer together than this are one (see requestStop). */
 const SAME_REQUEST_MS = 500;
@@ -105,7 +109,9 @@ async function main(): Promise<number> {
       playgroundLogFile: path.join(dev, 'playground.log'),
       signal: abort.signal,
       onLine: (name, line) => {
-        if (worthShowing(name, line)) say(`${prefix(name)}${line}`);
+        if (!worthShowing(name, line)) return;
+        const shown = name === 'bot' ? prettyBotLine(line) : [line];
+        for (const text of shown) say(`${prefix(name)}${text}`);
       },
     });
   } catch (error) {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration, formatDuration } from './duration';
 import { DomainError, ErrorCodes } from './errors';
 import { MAX_TICKET_EXAMPLE, TICKET_EXAMPLE_TEXT } from './ticket-example';
+import { validTimeZone } from './time-zone';
 
 /** An Entra object id. */
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -107,7 +108,20 @@ const threadId = (what: string) =>
     });
   });
 
-const channelSchema = z.object({ teamId: threadId('team'), channelId: threadId('channel') }).strict();
+/** An IANA time zone for the times on a channel's cards. */
+const timeZoneName = z.string().transform((text, ctx) => {
+  const zone = validTimeZone(text);
+  if (zone) return zone;
+  ctx.addIssue({
+    code: 'custom',
+    message: `"${text.slice(0, 64)}" is not a time zone (use an IANA name such as Europe/Berlin, America/New_York or UTC)`,
+  });
+  return z.NEVER;
+});
+
+const channelSchema = z
+  .object({ teamId: threadId('team'), channelId: threadId('channel'), timeZone: timeZoneName.optional() })
+  .strict();
 
 const ALIAS = /^[a-z0-9][a-z0-9._-]{0,39}$/;
 

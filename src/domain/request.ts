@@ -152,6 +152,11 @@ export interface AccessRequest {
   membershipRemovedAt?: number;
   approvalCard?: MessageLocation;
   receiptCard?: MessageLocation;
+  /**
+   * The newest "Access ends soon" message sent to the requester, updated when the grant ends or
+   * changes so that its Extend / Release buttons never outlive it. Absent on older requests.
+   */
+  warningCard?: MessageLocation;
 }
 
 /** One thing that happened to a request: the unit of the audit log and of side effects. */

@@ -21,6 +21,8 @@ export interface PersonalChat {
   /** The Teams user id (29:...) and the bot's id in that conversation. */
   userId: string;
   botId: string;
+  /** The person's IANA time zone from their latest activity, when Teams sent a valid one. */
+  timeZone?: string;
 }
 
 /** A person to @mention in a message. */

@@ -133,8 +133,11 @@ describe('npm run dev stops all three servers', () => {
     }, 120_000);
   }
 
-  it("on a terminal's Ctrl-C (SIGINT to npm's whole process group)", async () => {
+  it("on a terminal's Ctrl-C (SIGINT to npm's whole process group), after showing the bot's logs pretty", async () => {
     const dev = await startDev(false);
+    // The bot's pino JSON, pretty-printed for a person (NO_COLOR: no escapes to match around).
+    expect(dev.output()).toMatch(/^bot +\| \[\d\d:\d\d:\d\d\] INFO: timebox listening /m);
+    expect(dev.output()).not.toMatch(/^bot +\| \{"level"/m);
     process.kill(-dev.top.pid!, 'SIGINT');
     await expectAllStopped(dev);
     // npm passes on the SIGINT the launcher got from the terminal too: still one Ctrl-C.

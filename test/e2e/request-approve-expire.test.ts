@@ -16,7 +16,7 @@ test('typed request → approve in the channel → member added → expiry remov
   await playground.sendMessage(`request sandbox for 30s because ${why}`);
   const receipt = await playground.waitForCardWithText(why);
   await receipt.waitForText('Waiting for approval · needs 1 approval');
-  await shots.capture('receipt-pending', { focus: receipt.message(), docs: 'personal-receipt-pending' });
+  await shots.capture('receipt-pending', { focus: receipt.message() });
   expect(await directory.members(sandbox)).toEqual([]);
 
   // The approvers' channel: the card, with the approvers' buttons on the card everyone sees
@@ -33,8 +33,8 @@ test('typed request → approve in the channel → member added → expiry remov
   await expect(card.button('Deny').isVisible()).resolves.toBe(true);
   // No refresh on the shared card: the playground would warn under it.
   expect(await card.thread().innerText()).not.toContain('User specific view is not supported');
-  await shots.capture('channel-pending', { focus: card.thread(), docs: 'channel-approval-pending' });
-  await shots.capture('channel-pending-page', { docs: 'playground-channel' });
+  await shots.capture('channel-pending', { focus: card.thread() });
+  await shots.capture('channel-pending-page', {});
 
   // Approve by clicking: the invoke answer replaces the card, the worker adds the member.
   const answer = await playground.clickCardButton(card, 'Approve');
@@ -49,7 +49,7 @@ test('typed request → approve in the channel → member added → expiry remov
   await expect(card.button('Deny').count()).resolves.toBe(0);
   await card.thread().getByText('Access granted').waitFor();
   expect(await card.thread().innerText()).toMatch(/Alex Wilber is now a member of Sandbox \(demo\) until/);
-  await shots.capture('channel-active', { focus: card.thread(), docs: 'channel-approval-active' });
+  await shots.capture('channel-active', { focus: card.thread() });
 
   // The grant ends 30 s after it started: the member is removed, the card, the thread and the
   // requester are told.
@@ -59,7 +59,7 @@ test('typed request → approve in the channel → member added → expiry remov
   await thread.getByText('Access expired').waitFor();
   expect(await thread.innerText()).toMatch(/Alex Wilber’s membership of Sandbox \(demo\) was removed at/);
   expect(await card.text()).toContain('membership removed');
-  await shots.capture('channel-expired', { focus: thread, docs: 'channel-expired-thread' });
+  await shots.capture('channel-expired', { focus: thread });
 
   await playground.openPersonalChat();
   const notice = await playground.waitForCardWithText('Access expired');
@@ -70,7 +70,6 @@ test('typed request → approve in the channel → member added → expiry remov
   await closedReceipt.waitForText('Expired');
   await shots.capture('personal-expired', {
     focus: [granted.message(), notice.message()],
-    docs: 'personal-expired-notice',
   });
 
   // The directory: added once, removed once, nobody left in the group.

@@ -73,7 +73,7 @@ test('prod-admin: two approvals and a ticket; a non-approver cannot add a vote',
   await playground.clickCardButtonAs(megan.teamsId, why, 'Approve');
   await card.waitForText('1 of 2');
   expect(await card.text()).toContain('Waiting for approval');
-  await shots.capture('one-of-two', { focus: card.thread(), docs: 'channel-one-of-two' });
+  await shots.capture('one-of-two', { focus: card.thread() });
   expect(await directory.members(prodAdmin)).not.toContain(alex.objectId);
 
   // Megan again does not count twice.
@@ -91,7 +91,7 @@ test('prod-admin: two approvals and a ticket; a non-approver cannot add a vote',
   expect(active).toContain('Megan Bowen');
   expect(active).toContain('Adele Vance');
   await card.thread().getByText('Access granted').waitFor();
-  await shots.capture('two-of-two', { focus: card.thread(), docs: 'channel-two-of-two' });
+  await shots.capture('two-of-two', { focus: card.thread() });
 
   // Lynne's standing membership (from the seed) is untouched; Alex was added once.
   expect((await directory.members(prodAdmin)).sort()).toEqual([alex.objectId, lynne.objectId].sort());

@@ -1,5 +1,6 @@
 import type { Activity } from 'botbuilder';
 import { DomainError, ErrorCodes } from '../../domain/errors';
+import { validTimeZone } from '../../domain/time-zone';
 import type { Person } from '../../domain/request';
 import type { Directory } from '../../ports/directory';
 
@@ -66,4 +67,12 @@ export function tenantOf(activity: Activity): string | undefined {
     activity.conversation?.tenantId ??
     (activity.channelData as { tenant?: { id?: string } } | undefined)?.tenant?.id
   );
+}
+
+/**
+ * The sender's time zone, when Teams tells it (`localTimezone`, an IANA name, on messages and
+ * invokes) and it is a real zone; anything else is the sender's text and is ignored.
+ */
+export function timeZoneOf(activity: Activity): string | undefined {
+  return validTimeZone(activity.localTimezone as unknown);
 }

@@ -1,4 +1,4 @@
-import type { Presenter } from '../../app/presenter';
+import { channelTimeZone, personTimeZone, type Presenter } from '../../app/presenter';
 import type { AccessService } from '../../app/access-service';
 import type { AccessRequest, ListCardRef } from '../../domain/request';
 import type { Clock } from '../../ports/clock';
@@ -50,11 +50,18 @@ export class CardPresenter implements Presenter {
     );
     const everyApproverNamed = approvers.length > 0 && approvers.length < MAX_REFRESH_USERS - 1;
     const viewer = this.deps.sharedButtons || !everyApproverNamed ? 'approver' : 'other';
-    return renderApprovalCard({ request, viewer, now: this.deps.clock.now(), refreshUserIds: ids });
+    return renderApprovalCard({
+      request,
+      viewer,
+      now: this.deps.clock.now(),
+      refreshUserIds: ids,
+      timeZone: channelTimeZone(this.deps.service.policy, request),
+    });
   }
 
-  receiptCard(request: AccessRequest): object {
-    return renderReceiptCard({ request, now: this.deps.clock.now() });
+  async receiptCard(request: AccessRequest): Promise<object> {
+    const timeZone = await personTimeZone(this.deps.store, request.requester.id);
+    return renderReceiptCard({ request, now: this.deps.clock.now(), timeZone });
   }
 
   listCard(ref: ListCardRef) {
@@ -79,7 +86,18 @@ export class CardPresenter implements Presenter {
       mentions,
       rules: this.deps.service.rulesOf(request),
       detail: noticeDetail(data),
+      timeZone: await this.zoneOf(request, audience),
     });
+  }
+
+  /** A thread reply is read in the approver channel's zone; a personal message in the requester's. */
+  private async zoneOf(
+    request: AccessRequest,
+    audience: 'channel' | 'requester',
+  ): Promise<string | undefined> {
+    return audience === 'channel'
+      ? channelTimeZone(this.deps.service.policy, request)
+      : personTimeZone(this.deps.store, request.requester.id);
   }
 
   /** Members of the approvers' team who may approve this group (cached: group checks cost Graph calls). */

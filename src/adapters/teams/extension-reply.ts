@@ -1,14 +1,15 @@
 import { formatDuration } from '../../domain/duration';
 import type { AccessRequest } from '../../domain/request';
+import { formatIn } from '../../cards/time';
 
 /**
  * The answer to a `request` (typed, or from the form) for a group the person already holds:
  * the ask became an extension of that grant. A break-glass or auto-approved grant is never
  * extended without an approver, whatever the group's policy says, and the answer says why.
  */
-export function overlapReply(r: AccessRequest): string {
+export function overlapReply(r: AccessRequest, timeZone?: string): string {
   if (!r.pendingExtension) {
-    return `You already hold ${r.group.alias}, so I extended ${r.id} instead: it now ends ${new Date(r.expiresAt!).toISOString().slice(11, 16)} UTC.`;
+    return `You already hold ${r.group.alias}, so I extended ${r.id} instead: it now ends ${endOf(r, timeZone)}.`;
   }
   const asked = `I asked the approvers to extend ${r.id} by ${formatDuration(r.pendingExtension.addedMs)}`;
   const how =
@@ -30,9 +31,16 @@ export function extensionAskedReply(r: AccessRequest): string {
 }
 
 /** The answer to `extend` typed outside personal chat: the "Access extended" card goes to personal chat. */
-export function extendedElsewhereReply(r: AccessRequest): string {
-  return `Extended ${r.id}: ${r.group.alias} now ends ${new Date(r.expiresAt!).toISOString().replace('T', ' ').slice(0, 16)} UTC.`;
+export function extendedElsewhereReply(r: AccessRequest, timeZone?: string): string {
+  return `Extended ${r.id}: ${r.group.alias} now ends ${endOf(r, timeZone)}.`;
 }
+
+/**
+ * The new end in the reader's zone, with its date: a reply stays in the chat as written, so
+ * no "in 45m" that would be wrong by the time it is read again.
+ */
+const endOf = (r: AccessRequest, timeZone: string | undefined): string =>
+  r.expiresAt === undefined ? 'when the membership is added' : formatIn(r.expiresAt, timeZone);
 
 /**
  * The answer to `release`: the removal is queued, not done, so say it is under way; the

@@ -12,6 +12,7 @@ import {
 } from '../../domain/request';
 import { normalizeId } from '../../domain/ids';
 import type { SubmitResult } from '../../app/access-service';
+import { channelTimeZone, personTimeZone } from '../../app/presenter';
 import { statusOf } from '../../app/queries';
 import { auditIfRefused } from '../../app/refusals';
 import {
@@ -146,7 +147,11 @@ export class InvokeHandler {
         detail: actor ? {} : claimedIdentity(context.activity),
       });
       const message = userMessageOf(error, this.deps.logger);
-      return this.answer(context, click, actor, message);
+      // NB: the card is re-read from the store; when the store is what failed (the database is
+      // away: "could not record that, try again") the message alone is the answer.
+      return await this.answer(context, click, actor, message).catch(() =>
+        cardResponse(renderMessageCard(message, 'attention')),
+      );
     }
   }
 
@@ -229,7 +234,8 @@ export class InvokeHandler {
       // NB: not the receipt. The worker sends the receipt as a message of its own and keeps that
       // one up to date; a receipt in place of the form would say "Waiting for approval" forever.
       const personal = context.activity.conversation?.conversationType === 'personal';
-      return cardResponse(renderMessageCard(submittedText(result, personal), 'good'));
+      const timeZone = await personTimeZone(this.deps.store, actor.id);
+      return cardResponse(renderMessageCard(submittedText(result, personal, timeZone), 'good'));
     } catch (error) {
       await auditIfRefused(service, this.deps.logger, { action: CardVerb.SUBMIT_REQUEST, error, actor });
       // The form comes back with what the person typed and what to fix.
@@ -317,17 +323,19 @@ export class InvokeHandler {
       return cardResponse(renderMessageCard(bareStatus(request, error), 'default'));
     }
     const replyTo = context.activity.replyToId;
+    const timeZone = await personTimeZone(this.deps.store, actor.id);
     if (replyTo && request.receiptCard?.activityId === replyTo && viewer === 'requester')
-      return cardResponse(renderReceiptCard({ request, now, error }));
+      return cardResponse(renderReceiptCard({ request, now, error, timeZone }));
     // In personal chat, one's own request answers with one's status (or its receipt, with the refusal).
     if (
       context.activity.conversation?.conversationType === 'personal' &&
       sameId(request.requester.id, actor.id)
     ) {
-      if (error) return cardResponse(renderReceiptCard({ request, now, error }));
-      return cardResponse(renderStatusCard({ ...(await statusOf(this.deps.store, actor)), now }));
+      if (error) return cardResponse(renderReceiptCard({ request, now, error, timeZone }));
+      return cardResponse(renderStatusCard({ ...(await statusOf(this.deps.store, actor)), now, timeZone }));
     }
-    return cardResponse(renderApprovalCard({ request, viewer, now, error }));
+    const channelZone = channelTimeZone(this.deps.service.policy, request);
+    return cardResponse(renderApprovalCard({ request, viewer, now, error, timeZone: channelZone }));
   }
 
   private async viewerOf(request: AccessRequest, actor: Person): Promise<Viewer> {
@@ -354,9 +362,9 @@ function bareStatus(request: AccessRequest, error?: string): string {
 }
 
 /** What a submitted form turns into: what happened, in the words the typed command answers with. */
-function submittedText(result: SubmitResult, personal: boolean): string {
+function submittedText(result: SubmitResult, personal: boolean, timeZone?: string): string {
   const r = result.request;
-  if (result.outcome === 'extension') return overlapReply(r);
+  if (result.outcome === 'extension') return overlapReply(r, timeZone);
   return personal
     ? `Sent ${r.id} for ${r.group.alias} (${formatDuration(r.durationMs)}) to the approvers. Your receipt below shows where it stands.`
     : filedElsewhereReply(r);

@@ -1,4 +1,5 @@
 import type { AccessService } from '../../app/access-service';
+import { personTimeZone } from '../../app/presenter';
 import { pendingFor, statusOf } from '../../app/queries';
 import type { ListKind, Person } from '../../domain/request';
 import type { Clock } from '../../ports/clock';
@@ -29,16 +30,31 @@ export async function renderList(
   options: { userId?: string; error?: string } = {},
 ): Promise<RenderedList> {
   const now = deps.clock.now();
+  // A list is one person's view (refreshed per user), so it reads in that person's zone.
+  const timeZone = await personTimeZone(deps.store, viewer.id);
   if (list === 'pending') {
     const requests = await pendingFor(deps, viewer);
     return {
-      card: renderPendingCard({ requests, now, refreshUserId: options.userId, error: options.error }),
+      card: renderPendingCard({
+        requests,
+        now,
+        timeZone,
+        refreshUserId: options.userId,
+        error: options.error,
+      }),
       shownIds: pendingShown(requests).map((r) => r.id),
     };
   }
   const { open, recent } = await statusOf(deps.store, viewer);
   return {
-    card: renderStatusCard({ open, recent, now, refreshUserId: options.userId, error: options.error }),
+    card: renderStatusCard({
+      open,
+      recent,
+      now,
+      timeZone,
+      refreshUserId: options.userId,
+      error: options.error,
+    }),
     shownIds: statusShown(open).map((r) => r.id),
   };
 }

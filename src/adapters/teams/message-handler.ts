@@ -6,7 +6,8 @@ import { auditIfRefused } from '../../app/refusals';
 import { normalizeId } from '../../domain/ids';
 import { renderHelpCard, renderRequestForm } from '../../cards';
 import type { BotDeps } from './bot-deps';
-import { actorOf, assertTenant, claimedIdentity, tenantOf } from './actor';
+import { actorOf, assertTenant, claimedIdentity, tenantOf, timeZoneOf } from './actor';
+import { personTimeZone } from '../../app/presenter';
 import { parseCommand, splitTicket, type Command } from './command-parser';
 import { replyCard, replyCardAt, replyText, userMessageOf } from './replies';
 import { renderList } from './list-cards';
@@ -72,7 +73,8 @@ export class MessageHandler {
           breakGlass: command.breakGlass,
         });
         const r = result.request;
-        if (result.outcome === 'extension') return replyText(context, overlapReply(r));
+        if (result.outcome === 'extension')
+          return replyText(context, overlapReply(r, await this.zoneOf(context, actor)));
         if (!personal) return replyText(context, filedElsewhereReply(r));
         return; // the receipt card comes from the worker, and updates live
       }
@@ -87,7 +89,8 @@ export class MessageHandler {
         // One answer per command: an extension made at once is told by the worker's "Access
         // extended" card in personal chat, so only a channel (where that card does not go) gets a line.
         if (r.pendingExtension) return replyText(context, extensionAskedReply(r));
-        if (!personal) return replyText(context, extendedElsewhereReply(r));
+        if (!personal)
+          return replyText(context, extendedElsewhereReply(r, await this.zoneOf(context, actor)));
         return;
       }
       case 'release': {
@@ -134,6 +137,11 @@ export class MessageHandler {
         'could not record where a list card is; it will not be updated in place',
       ),
     );
+  }
+
+  /** The zone this activity's Teams client told, else the one learned from the person's earlier ones. */
+  private async zoneOf(context: TurnContext, actor: Person): Promise<string | undefined> {
+    return timeZoneOf(context.activity) ?? personTimeZone(this.deps.store, actor.id);
   }
 
   private async activeGrant(actor: Person, groupText: string) {

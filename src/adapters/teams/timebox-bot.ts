@@ -1,4 +1,5 @@
 import {
+  CardFactory,
   TeamsActivityHandler,
   TurnContext,
   type AdaptiveCardInvokeResponse,
@@ -6,14 +7,18 @@ import {
   type InvokeResponse,
 } from 'botbuilder';
 import { renderMessageCard } from '../../cards';
+import { renderWelcomeCard, type ServedChannel } from '../../cards/welcome-card';
 import { DomainError } from '../../domain/errors';
+import { rulesFor, type Policy } from '../../domain/policy';
 import type { BotDeps } from './bot-deps';
-import { assertTenant, tenantOf } from './actor';
+import { actorOf, assertTenant, tenantOf, timeZoneOf } from './actor';
 import { MessageHandler } from './message-handler';
 import { InvokeHandler, cardResponse } from './invoke-handler';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const isGuid = (value: unknown): value is string => typeof value === 'string' && GUID.test(value);
+/** A Teams team (or channel) thread id, as the policy names them: nothing else becomes a store key. */
+const TEAM_ID = /^19:[A-Za-z0-9_.@:-]{1,200}$/;
 
 /** The Teams entry point: messages become commands, card clicks become decisions. */
 export class TimeboxBot extends TeamsActivityHandler {
@@ -29,6 +34,65 @@ export class TimeboxBot extends TeamsActivityHandler {
       await this.messages.handle(context);
       await next();
     });
+    // NB: Teams sends both on an install (installationUpdate, and conversationUpdate naming the
+    // bot among membersAdded); the store's welcome record makes it one welcome, and never again.
+    this.onInstallationUpdateAdd(async (context, next) => {
+      await this.welcome(context);
+      await next();
+    });
+    this.onMembersAdded(async (context, next) => {
+      const bot = context.activity.recipient?.id;
+      // NB: read defensively: a hostile caller may send anything as a member.
+      const added: unknown[] = Array.isArray(context.activity.membersAdded)
+        ? context.activity.membersAdded
+        : [];
+      if (bot && added.some((member) => (member as { id?: unknown } | null)?.id === bot))
+        await this.welcome(context);
+      await next();
+    });
+  }
+
+  /**
+   * The welcome after an install, once per person (personal chat) or team (a team's channel).
+   * Group chats get none: no policy setting is about them. A failure is logged, never thrown:
+   * Teams would retry the install event.
+   */
+  private async welcome(context: TurnContext): Promise<void> {
+    const activity = context.activity;
+    try {
+      assertTenant(activity, this.deps.tenantId);
+      await this.remember(context);
+      const type = activity.conversation?.conversationType;
+      const teamId = (activity.channelData as { team?: { id?: unknown } } | undefined)?.team?.id;
+      const userId = activity.from?.aadObjectId;
+      let key: string;
+      let card: object;
+      if (type === 'personal' && isGuid(userId)) {
+        const actor = await actorOf(activity, this.deps.directory, this.deps.tenantId);
+        key = `person:${userId.toLowerCase()}`;
+        card = renderWelcomeCard({
+          scope: 'personal',
+          groups: await this.deps.service.requestableGroups(actor),
+        });
+      } else if (type === 'channel' && typeof teamId === 'string' && TEAM_ID.test(teamId)) {
+        key = `team:${teamId.toLowerCase()}`;
+        card = renderWelcomeCard({
+          scope: 'team',
+          teamId,
+          channels: channelsServedBy(this.deps.service.policy, teamId),
+        });
+      } else {
+        return;
+      }
+      // Marked before it is sent: a lost welcome (a send that fails) beats two of them.
+      if (!(await this.deps.store.markWelcomed(key, this.deps.clock.now()))) return;
+      await context.sendActivity({ type: 'message', attachments: [CardFactory.adaptiveCard(card)] });
+    } catch (error) {
+      this.deps.logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'could not send the welcome',
+      );
+    }
   }
 
   /**
@@ -88,6 +152,8 @@ export class TimeboxBot extends TeamsActivityHandler {
           conversationId: activity.conversation.id,
           userId: activity.from.id,
           botId: activity.recipient.id,
+          // An activity without a zone (some invokes) keeps the one learned before.
+          timeZone: timeZoneOf(activity) ?? (await this.deps.store.getPersonalChat(userId))?.timeZone,
         });
       }
     } catch (error) {
@@ -98,4 +164,15 @@ export class TimeboxBot extends TeamsActivityHandler {
       );
     }
   }
+}
+
+/** The policy's approver channels in team `teamId`, each with the groups whose requests go there. */
+export function channelsServedBy(policy: Policy, teamId: string): ServedChannel[] {
+  const aliases = Object.keys(policy.groups);
+  return Object.entries(policy.approverChannels)
+    .filter(([, channel]) => channel.teamId.toLowerCase() === teamId.toLowerCase())
+    .map(([name]) => ({
+      name,
+      groups: aliases.filter((alias) => rulesFor(policy, alias).approverChannel === name),
+    }));
 }

@@ -17,6 +17,7 @@ export { DirectoryClient } from './directory-client';
 export { DOCS_SCREENSHOTS_DIR, Evidence, writingDocsScreenshots, type CaptureOptions } from './evidence';
 export { CHROMIUM_PATH, assertChromium, launchBrowser } from './browser';
 export { RESULTS_DIR, ROOT, startE2EStack, type E2EStack } from './e2e-stack';
+export { ReadmeTryout, runNpmCommand, type NpmRun } from './readme';
 
 /** Ids of examples/demo.directory.json and .m365agentsplayground.yml, for assertions. */
 export const DEMO = {

@@ -9,6 +9,7 @@ import {
   renderRequestForm,
   renderStatusCard,
 } from '../../../src/cards';
+import { renderWelcomeCard } from '../../../src/cards/welcome-card';
 import { Status, type AccessRequest } from '../../../src/domain/request';
 import {
   aGroupRules,
@@ -222,7 +223,27 @@ function noticeCards(): CatalogEntry[] {
       name: 'notice-expiry-warning-requester-extend-open',
       open: 'Extend',
     },
+    ...warningsUpdatedLater(),
   ];
+}
+
+/** The requester's expiry warning as it is updated in place later: after the end, or an extension. */
+function warningsUpdatedLater(): CatalogEntry[] {
+  const ended = (status: 'expired' | 'released' | 'revoked'): AccessRequest => {
+    const r = aRequestIn(status);
+    return { ...r, warnedAt: (r.expiresAt ?? T0) - 10 * MINUTE };
+  };
+  const states: [string, AccessRequest][] = [
+    ['ended-expired', ended('expired')],
+    ['ended-released', ended('released')],
+    ['ended-revoked', ended('revoked')],
+    ['extended-since', { ...extended(), warnedAt: undefined }],
+  ];
+  return states.map(([state, request]) => ({
+    name: `notice-expiry-warning-requester-${state}`,
+    card: renderNotice('expiry_warning', { request, now: T0, audience: 'requester', rules: aGroupRules() })
+      .card!,
+  }));
 }
 
 const groups = () => [
@@ -319,6 +340,20 @@ function listCards(): CatalogEntry[] {
     },
     { name: 'help-groups', card: renderHelpCard({ groups: groups() }) },
     { name: 'help-no-groups', card: renderHelpCard({ groups: [] }) },
+    { name: 'welcome-personal', card: renderWelcomeCard({ scope: 'personal', groups: groups() }) },
+    { name: 'welcome-personal-no-groups', card: renderWelcomeCard({ scope: 'personal', groups: [] }) },
+    {
+      name: 'welcome-team-approver',
+      card: renderWelcomeCard({
+        scope: 'team',
+        teamId: '19:team@thread.tacv2',
+        channels: [{ name: 'sre', groups: ['db-read', 'k8s-admin', 'billing-read'] }],
+      }),
+    },
+    {
+      name: 'welcome-team-not-approver',
+      card: renderWelcomeCard({ scope: 'team', teamId: '19:other-team@thread.tacv2', channels: [] }),
+    },
     { name: 'request-form-blank', card: renderRequestForm({ groups: groups() }) },
     { name: 'request-form-one-group', card: renderRequestForm({ groups: [aGroupRules()] }) },
     {
@@ -354,7 +389,56 @@ function listCards(): CatalogEntry[] {
   ];
 }
 
+/**
+ * Cards read in a zone other than UTC: the zone's own short name (EST, CET) or a GMT offset
+ * (Asia/Kolkata has none in English) must fit where "UTC" did, on every host theme.
+ */
+function zonedCards(): CatalogEntry[] {
+  const warned = aRequestIn('active', { expiresAt: T0 + 10 * MINUTE });
+  const released = aRequestIn('released');
+  return [
+    {
+      name: 'receipt-active-in-new-york',
+      card: renderReceiptCard({
+        request: aRequestIn('active'),
+        now: T0,
+        rules: aGroupRules(),
+        timeZone: 'America/New_York',
+      }),
+    },
+    {
+      name: 'approval-pending-approver-in-berlin',
+      card: renderApprovalCard({
+        request: aRequestIn('pending'),
+        viewer: 'approver',
+        now: T0,
+        refreshUserIds: REFRESH_IDS,
+        timeZone: 'Europe/Berlin',
+      }),
+    },
+    {
+      name: 'notice-expiry-warning-requester-in-kolkata',
+      card: renderNotice('expiry_warning', {
+        request: warned,
+        now: T0,
+        audience: 'requester',
+        rules: aGroupRules(),
+        timeZone: 'Asia/Kolkata',
+      }).card!,
+    },
+    {
+      name: 'notice-released-channel-in-berlin',
+      card: renderNotice('released', {
+        request: released,
+        now: Math.max(T0, released.updatedAt),
+        audience: 'channel',
+        timeZone: 'Europe/Berlin',
+      }).card!,
+    },
+  ];
+}
+
 /** Every card Timebox sends, in every state worth looking at. */
 export function cardCatalog(): CatalogEntry[] {
-  return [...approvalCards(), ...receiptCards(), ...noticeCards(), ...listCards()];
+  return [...approvalCards(), ...receiptCards(), ...noticeCards(), ...listCards(), ...zonedCards()];
 }
