@@ -19,8 +19,9 @@ import {
   percentile,
   report,
   seedArg,
+  storeArg,
   seenGroups,
-  seedDataDir,
+  seedStack,
   sleep,
   startBot,
   startStack,
@@ -28,8 +29,10 @@ import {
   userOf,
   type Figure,
   type SeedVia,
+  type StoreKind,
   type Stack,
 } from './lib';
+import { runAlone } from './postgres';
 
 export interface ApproveOptions {
   open: number;
@@ -40,6 +43,7 @@ export interface ApproveOptions {
   batch: number;
   capS: number;
   seed: SeedVia;
+  store: StoreKind;
 }
 
 const GROUPS = 10;
@@ -66,7 +70,7 @@ async function settled(stack: Stack, clicks: number): Promise<number> {
 export async function run(options: ApproveOptions): Promise<Figure[]> {
   const context = `${count(options.open)} open, ${count(options.closed)} closed`;
   console.log(`\napprove invoke round trip (${context})`);
-  const stack = await startStack({ users: options.open, groups: GROUPS });
+  const stack = await startStack({ users: options.open, groups: GROUPS, store: options.store });
   try {
     const now = Date.now();
     const shape = (i: number) => ({ n: i, user: i % options.open, groups: GROUPS, sinkUrl: stack.sink.url });
@@ -77,8 +81,8 @@ export async function run(options: ApproveOptions): Promise<Figure[]> {
       count: options.closed,
       make: (i: number) => closedGrant(shape(i), now - (options.closed - i) * 60_000),
     };
-    await seedDataDir(
-      stack.dataDir,
+    await seedStack(
+      stack,
       {
         open: pending,
         closed,
@@ -144,13 +148,16 @@ export async function run(options: ApproveOptions): Promise<Figure[]> {
 }
 
 if (require.main === module) {
-  void run({
-    open: 300,
-    closed: 1000,
-    sequential: arg('sequential', 100),
-    rounds: arg('rounds', 15),
-    batch: 10,
-    capS: arg('cap', 60),
-    seed: seedArg(),
-  });
+  runAlone(() =>
+    run({
+      open: 300,
+      closed: 1000,
+      sequential: arg('sequential', 100),
+      rounds: arg('rounds', 15),
+      batch: 10,
+      capS: arg('cap', 60),
+      seed: seedArg(),
+      store: storeArg(),
+    }),
+  );
 }

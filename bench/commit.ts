@@ -1,12 +1,14 @@
 /**
  * Commit cost: what one transition costs the store with 10, 1,000 and 10,000 open grants.
  *
- *   npx tsx bench/commit.ts [--samples 60] [--cap 20] [--seed files|port]
+ *   npx tsx bench/commit.ts [--samples 60] [--cap 20] [--seed files|port] [--store lowdb|postgres]
  *
  * A micro-benchmark through the Store port, in this process: a data directory seeded with N
  * active grants is opened, and `commit` of one transition — the scheduler's expiry warning of
  * a grant, with the effects it causes (app/effects.ts) — is timed, each on another grant.
- * Median and p90 per size; the figure is the ratio of the medians, 10,000 vs 10.
+ * Median and p90 per size; the figure is the ratio of the medians, 10,000 vs 10. With
+ * `--store postgres` the grants are in a fresh database (seeded through the port) and the
+ * PostgresStore commits: one transaction over loopback instead of a file append.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,15 +21,20 @@ import {
   count,
   duration,
   note,
+  openPostgresStore,
   openStore,
   percentile,
   report,
   seedArg,
   seenGroups,
   seedDataDir,
+  seedThroughPort,
+  storeArg,
   type Figure,
   type SeedVia,
+  type StoreKind,
 } from './lib';
+import { createBenchDatabase, runAlone } from './postgres';
 
 export interface CommitOptions {
   sizes: number[];
@@ -36,6 +43,7 @@ export interface CommitOptions {
   /** Time budget per size, s. */
   capS: number;
   seed: SeedVia;
+  store: StoreKind;
 }
 
 const SINK = 'http://127.0.0.1:9/'; // never called: no worker runs here
@@ -45,17 +53,16 @@ async function medianCommit(
   options: CommitOptions,
 ): Promise<{ median: number; p90: number; n: number }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'timebox-bench-commit-'));
+  const database = options.store === 'postgres' ? await createBenchDatabase() : undefined;
   try {
     const expiresAt = Date.now() + 6 * 3_600_000;
     const grants = Array.from({ length: open }, (_, i) =>
       activeGrant({ n: i, user: i, groups: 10, sinkUrl: SINK }, expiresAt),
     );
-    await seedDataDir(
-      dir,
-      { open: grants, chatsOf: [], sinkUrl: SINK, baselines: seenGroups(10) },
-      options.seed,
-    );
-    const store = openStore(dir);
+    const seed = { open: grants, chatsOf: [], sinkUrl: SINK, baselines: seenGroups(10) };
+    if (database) await seedThroughPort(() => openPostgresStore(database.url), seed);
+    else await seedDataDir(dir, seed, options.seed);
+    const store = database ? openPostgresStore(database.url) : openStore(dir);
     await store.open();
     const times: number[] = [];
     const deadline = Date.now() + options.capS * 1000;
@@ -75,6 +82,7 @@ async function medianCommit(
     }
     return { median: percentile(times, 0.5), p90: percentile(times, 0.9), n: times.length };
   } finally {
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -103,5 +111,13 @@ export async function run(options: CommitOptions): Promise<Figure[]> {
 }
 
 if (require.main === module) {
-  void run({ sizes: [10, 1000, 10_000], samples: arg('samples', 60), capS: arg('cap', 20), seed: seedArg() });
+  runAlone(() =>
+    run({
+      sizes: [10, 1000, 10_000],
+      samples: arg('samples', 60),
+      capS: arg('cap', 20),
+      seed: seedArg(),
+      store: storeArg(),
+    }),
+  );
 }

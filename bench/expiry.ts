@@ -25,15 +25,19 @@ import {
   rate,
   report,
   seedArg,
+  storeArg,
   seenGroups,
-  seedDataDir,
+  seedLabel,
+  seedStack,
   sleep,
   startBot,
   startStack,
   userOf,
   type Figure,
   type SeedVia,
+  type StoreKind,
 } from './lib';
+import { runAlone } from './postgres';
 
 export interface ExpiryOptions {
   grants: number;
@@ -46,6 +50,7 @@ export interface ExpiryOptions {
   /** The grants end this long after they are seeded (the bot starts meanwhile), s. */
   leadS: number;
   seed: SeedVia;
+  store: StoreKind;
 }
 
 const GROUPS = 10;
@@ -61,6 +66,7 @@ export async function run(options: ExpiryOptions): Promise<Figure[]> {
     groups: GROUPS,
     members: grants,
     writeLatencyMs: latencyMs,
+    store: options.store,
   });
   try {
     // Ends spread over one second: grant i ends i/N of a second after the first.
@@ -72,8 +78,8 @@ export async function run(options: ExpiryOptions): Promise<Figure[]> {
       activeGrant({ n: i, user: i, groups: GROUPS, sinkUrl: stack.sink.url }, endOf(i)),
     );
     const seeding = Date.now();
-    await seedDataDir(
-      stack.dataDir,
+    await seedStack(
+      stack,
       {
         open,
         chatsOf: open.map((_, i) => userOf(i)),
@@ -82,7 +88,9 @@ export async function run(options: ExpiryOptions): Promise<Figure[]> {
       },
       options.seed,
     );
-    note(`seeded ${count(grants)} active grants (${options.seed}) in ${duration(Date.now() - seeding)}`);
+    note(
+      `seeded ${count(grants)} active grants (${seedLabel(stack, options.seed)}) in ${duration(Date.now() - seeding)}`,
+    );
 
     const bot = await startBot(stack);
     note(`bot ready in ${duration(bot.readyAt - bot.spawnedAt)} (pid ${bot.pid})`);
@@ -176,12 +184,15 @@ function goalOf(options: ExpiryOptions): string {
 
 if (require.main === module) {
   const grants = arg('grants', 1000);
-  void run({
-    grants,
-    latencyMs: arg('latency', 0),
-    overdue: flag('overdue'),
-    capS: arg('cap', 120),
-    leadS: arg('lead', grants >= 10_000 ? 30 : 20),
-    seed: seedArg(),
-  });
+  runAlone(() =>
+    run({
+      grants,
+      latencyMs: arg('latency', 0),
+      overdue: flag('overdue'),
+      capS: arg('cap', 120),
+      leadS: arg('lead', grants >= 10_000 ? 30 : 20),
+      seed: seedArg(),
+      store: storeArg(),
+    }),
+  );
 }

@@ -33,6 +33,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { LowdbStore } from '../src/adapters/store/lowdb-store';
+import { PostgresStore } from '../src/adapters/store/postgres/postgres-store';
 import { GENESIS_HASH, toAuditRecord } from '../src/adapters/store/audit-log';
 import { encodeHistoryLine } from '../src/adapters/store/history';
 import {
@@ -46,6 +47,9 @@ import type { PersonalChat } from '../src/ports/notifier';
 import type { GroupBaseline, Store } from '../src/ports/store';
 import { TeamsClient, type TeamsUser } from '../test/helpers/teams-client';
 import { bundleEntry } from '../test/chaos/bot-process';
+import { createBenchDatabase, type BenchDatabase, type StoreKind } from './postgres';
+
+export { storeArg, type StoreKind } from './postgres';
 
 export const ROOT = path.resolve(__dirname, '..');
 
@@ -277,8 +281,9 @@ export interface Seed {
   baselines: GroupBaseline[];
 }
 
-/** The one place that names the Store adapter. */
+/** The one place that names the Store adapters. */
 export const openStore = (dir: string): Store => new LowdbStore(dir);
+export const openPostgresStore = (databaseUrl: string): Store => new PostgresStore(databaseUrl);
 
 const chatOf = (u: BenchUser, sinkUrl: string): PersonalChat => ({
   serviceUrl: sinkUrl,
@@ -290,12 +295,27 @@ const chatOf = (u: BenchUser, sinkUrl: string): PersonalChat => ({
 
 export async function seedDataDir(dir: string, seed: Seed, via: SeedVia): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  if (via === 'port') return seedThroughPort(dir, seed);
+  if (via === 'port') return seedThroughPort(() => openStore(dir), seed);
   seedFiles(dir, seed);
 }
 
-async function seedThroughPort(dir: string, seed: Seed): Promise<void> {
-  const store = openStore(dir);
+/**
+ * Seeds the stack's store: its data directory as `via` says, or its database through the port
+ * (PostgreSQL has no files to write; `via` is then ignored).
+ */
+export async function seedStack(stack: Stack, seed: Seed, via: SeedVia): Promise<void> {
+  const url = stack.databaseUrl;
+  if (url) return seedThroughPort(() => openPostgresStore(url), seed);
+  return seedDataDir(stack.dataDir, seed, via);
+}
+
+/** How a note names the seeding that `seedStack` did: PostgreSQL is always seeded through the port. */
+export const seedLabel = (stack: Stack, via: SeedVia): string =>
+  stack.databaseUrl ? 'port, PostgreSQL' : via;
+
+/** The seed as commits and saves through the Store port, on whichever store `openSeeded` opens. */
+export async function seedThroughPort(openSeeded: () => Store, seed: Seed): Promise<void> {
+  const store = openSeeded();
   await store.open();
   try {
     await store.saveServiceUrl(TENANT, seed.sinkUrl);
@@ -444,6 +464,8 @@ export interface StackOptions {
   members?: number;
   /** The local directory answers membership adds and removals this late (ms). */
   writeLatencyMs?: number;
+  /** Where the bot keeps its state: a data directory (lowdb, the default) or a fresh PostgreSQL database. */
+  store?: StoreKind;
 }
 
 export interface Stack {
@@ -453,8 +475,13 @@ export interface Stack {
   directory: LocalDirectoryHandle;
   sink: Sink;
   groups: number;
+  store: StoreKind;
+  /** The bot's DATABASE_URL with `store: 'postgres'`: a database of its own for this stack. */
+  databaseUrl?: string;
   /** When each membership was removed, as the directory answered the DELETE: `${groupId}/${userId}` (lower-case) → epoch ms. */
   removedAt: Map<string, number>;
+  /** Throws the state away (data directory or database) for a fresh start; no bot may be running. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -502,20 +529,33 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const sink = await startSink();
   const policyFile = path.join(workDir, 'policy.yaml');
   writeFileSync(policyFile, stringify(benchPolicy(options.groups)));
-  return {
+  const store = options.store ?? 'lowdb';
+  let database: BenchDatabase | undefined = store === 'postgres' ? await createBenchDatabase() : undefined;
+  const stack: Stack = {
     workDir,
     dataDir: path.join(workDir, 'data'),
     policyFile,
     directory,
     sink,
     groups: options.groups,
+    store,
+    databaseUrl: database?.url,
     removedAt,
+    async reset() {
+      rmSync(stack.dataDir, { recursive: true, force: true });
+      if (!database) return;
+      await database.drop();
+      database = await createBenchDatabase();
+      stack.databaseUrl = database.url;
+    },
     async close() {
       await directory.close();
       await sink.close();
+      await database?.drop();
       rmSync(workDir, { recursive: true, force: true });
     },
   };
+  return stack;
 }
 
 /**
@@ -672,6 +712,7 @@ export async function startBot(stack: Stack, readyTimeoutMs = 120_000): Promise<
       TIMEBOX_DEV: '1',
       TIMEBOX_POLICY: stack.policyFile,
       TIMEBOX_DATA_DIR: stack.dataDir,
+      ...(stack.databaseUrl ? { DATABASE_URL: stack.databaseUrl } : {}),
       GRAPH_BASE_URL: stack.directory.url,
       TIMEBOX_SERVICE_URL: stack.sink.url,
       TIMEBOX_RECONCILE_INTERVAL: 'off',

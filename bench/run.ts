@@ -5,12 +5,16 @@
  *   npm run bench:quick        a subset in under 3 minutes: 1,000 grants ending, commit cost,
  *                              approve round trip, `request` throughput
  *   npm run bench -- --seed port   seed through the Store port instead of the data files
+ *   npm run bench -- --store postgres   the bot on PostgreSQL (DATABASE_URL): one embedded
+ *                              server for the run, a fresh database per benchmark, seeded
+ *                              through the port; stopped at the end, even after an error
  *
  * Benchmarks report; they never fail on a figure (MISS is printed, the exit code stays 0). A
  * benchmark that could not run at all (an exception) is printed as ERROR and sets exit code 1.
  */
 import os from 'node:os';
-import { duration, flag, seedArg, type Figure } from './lib';
+import { duration, flag, seedArg, storeArg, type Figure } from './lib';
+import { stopBenchPostgres } from './postgres';
 import * as approve from './approve';
 import * as commit from './commit';
 import * as expiry from './expiry';
@@ -19,6 +23,7 @@ import * as throughput from './throughput';
 
 const quick = flag('quick');
 const seed = seedArg();
+const store = storeArg();
 
 interface Bench {
   name: string;
@@ -29,14 +34,23 @@ const benches: Bench[] = [
   {
     name: 'expiry 1,000',
     run: () =>
-      expiry.run({ grants: 1000, latencyMs: 0, overdue: false, capS: quick ? 45 : 90, leadS: 20, seed }),
+      expiry.run({
+        grants: 1000,
+        latencyMs: 0,
+        overdue: false,
+        capS: quick ? 45 : 90,
+        leadS: 20,
+        seed,
+        store,
+      }),
   },
   ...(quick
     ? []
     : [
         {
           name: 'expiry 1,000 at 150 ms',
-          run: () => expiry.run({ grants: 1000, latencyMs: 150, overdue: false, capS: 90, leadS: 20, seed }),
+          run: () =>
+            expiry.run({ grants: 1000, latencyMs: 150, overdue: false, capS: 90, leadS: 20, seed, store }),
         },
       ]),
   ...(quick
@@ -44,7 +58,8 @@ const benches: Bench[] = [
     : [
         {
           name: 'expiry 10,000',
-          run: () => expiry.run({ grants: 10_000, latencyMs: 0, overdue: false, capS: 60, leadS: 30, seed }),
+          run: () =>
+            expiry.run({ grants: 10_000, latencyMs: 0, overdue: false, capS: 60, leadS: 30, seed, store }),
         },
       ]),
   ...(quick
@@ -52,13 +67,14 @@ const benches: Bench[] = [
     : [
         {
           name: 'overdue 10,000',
-          run: () => expiry.run({ grants: 10_000, latencyMs: 0, overdue: true, capS: 60, leadS: 0, seed }),
+          run: () =>
+            expiry.run({ grants: 10_000, latencyMs: 0, overdue: true, capS: 60, leadS: 0, seed, store }),
         },
       ]),
   {
     name: 'commit cost',
     run: () =>
-      commit.run({ sizes: [10, 1000, 10_000], samples: quick ? 15 : 60, capS: quick ? 6 : 20, seed }),
+      commit.run({ sizes: [10, 1000, 10_000], samples: quick ? 15 : 60, capS: quick ? 6 : 20, seed, store }),
   },
   {
     name: 'approve',
@@ -71,18 +87,19 @@ const benches: Bench[] = [
         batch: 10,
         capS: quick ? 20 : 60,
         seed,
+        store,
       }),
   },
   {
     name: 'throughput',
-    run: () => throughput.run({ seconds: quick ? 5 : 10, concurrency: 16, people: 5000, seed }),
+    run: () => throughput.run({ seconds: quick ? 5 : 10, concurrency: 16, people: 5000, seed, store }),
   },
   ...(quick
     ? []
     : [
         {
           name: 'start-up 100,000',
-          run: () => startup.run({ closed: 100_000, decisions: 1000, capS: 120, seed }),
+          run: () => startup.run({ closed: 100_000, decisions: 1000, capS: 120, seed, store }),
         },
       ]),
 ];
@@ -93,7 +110,7 @@ async function main(): Promise<void> {
     `Timebox benchmarks (${quick ? 'quick' : 'all'}), ${new Date().toISOString()}, ${os.cpus().length} cores, node ${process.version}, load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')}, seed via ${seed}`,
+      .join(' ')}, seed via ${seed}${store === 'lowdb' ? '' : `, store ${store}`}`,
   );
   const figures: Figure[] = [];
   for (const bench of benches) {
@@ -118,4 +135,5 @@ async function main(): Promise<void> {
   );
 }
 
-void main();
+// The PostgreSQL server (if any) is stopped whatever happened; it also stops if this process dies.
+void main().finally(() => stopBenchPostgres());

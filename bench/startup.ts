@@ -8,7 +8,7 @@
  * an empty data directory first). Then 1,000 decisions (clicks on Approve and Deny, 10 at a
  * time) and the bot's resident memory (VmRSS) right after. Stops deciding after `--cap` s.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import {
   arg,
@@ -20,8 +20,10 @@ import {
   pendingRequest,
   report,
   seedArg,
+  storeArg,
   seenGroups,
-  seedDataDir,
+  seedLabel,
+  seedStack,
   startBot,
   startStack,
   teamsFor,
@@ -29,13 +31,16 @@ import {
   type Figure,
   type RunningProcess,
   type SeedVia,
+  type StoreKind,
 } from './lib';
+import { runAlone } from './postgres';
 
 export interface StartupOptions {
   closed: number;
   decisions: number;
   capS: number;
   seed: SeedVia;
+  store: StoreKind;
 }
 
 const GROUPS = 10;
@@ -46,18 +51,18 @@ const AT_ONCE = 10;
 export async function run(options: StartupOptions): Promise<Figure[]> {
   const history = `${count(options.closed)} closed requests`;
   console.log(`\nstart-up and resident memory with ${history}`);
-  const stack = await startStack({ users: Math.max(PEOPLE, options.decisions), groups: GROUPS });
+  const stack = await startStack({
+    users: Math.max(PEOPLE, options.decisions),
+    groups: GROUPS,
+    store: options.store,
+  });
   try {
     const sinkUrl = stack.sink.url;
-    await seedDataDir(
-      stack.dataDir,
-      { open: [], chatsOf: [], sinkUrl, baselines: seenGroups(GROUPS) },
-      options.seed,
-    );
+    await seedStack(stack, { open: [], chatsOf: [], sinkUrl, baselines: seenGroups(GROUPS) }, options.seed);
     const empty = await startBot(stack);
     const emptyMs = empty.readyAt - empty.spawnedAt;
     await empty.stop();
-    rmSync(stack.dataDir, { recursive: true, force: true });
+    await stack.reset();
 
     const now = Date.now();
     const seeding = Date.now();
@@ -69,8 +74,8 @@ export async function run(options: StartupOptions): Promise<Figure[]> {
       make: (i: number) =>
         closedGrant({ n: i, user: i % PEOPLE, groups: GROUPS, sinkUrl }, now - (options.closed - i) * 30_000),
     };
-    await seedDataDir(
-      stack.dataDir,
+    await seedStack(
+      stack,
       {
         open: pending,
         closed,
@@ -81,7 +86,7 @@ export async function run(options: StartupOptions): Promise<Figure[]> {
       options.seed,
     );
     note(
-      `seeded ${history} and ${count(pending.length)} pending (${options.seed}) in ${duration(Date.now() - seeding)}`,
+      `seeded ${history} and ${count(pending.length)} pending (${seedLabel(stack, options.seed)}) in ${duration(Date.now() - seeding)}`,
     );
 
     const bot = await startBot(stack);
@@ -125,7 +130,7 @@ export async function run(options: StartupOptions): Promise<Figure[]> {
       report({
         figure: `start-up to /readyz, ${history}`,
         goal: '≤ 3 s',
-        measured: `${duration(startMs)} (empty data directory: ${duration(emptyMs)})`,
+        measured: `${duration(startMs)} (empty ${stack.databaseUrl ? 'database' : 'data directory'}: ${duration(emptyMs)})`,
         pass: startMs <= 3000,
       }),
       report({
@@ -174,10 +179,13 @@ async function memoryParts(bot: RunningProcess): Promise<string> {
 }
 
 if (require.main === module) {
-  void run({
-    closed: arg('closed', 100_000),
-    decisions: arg('decisions', 1000),
-    capS: arg('cap', 120),
-    seed: seedArg(),
-  });
+  runAlone(() =>
+    run({
+      closed: arg('closed', 100_000),
+      decisions: arg('decisions', 1000),
+      capS: arg('cap', 120),
+      seed: seedArg(),
+      store: storeArg(),
+    }),
+  );
 }

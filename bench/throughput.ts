@@ -18,8 +18,9 @@ import {
   rate,
   report,
   seedArg,
+  storeArg,
   seenGroups,
-  seedDataDir,
+  seedStack,
   startBot,
   startEchoBot,
   startStack,
@@ -28,8 +29,10 @@ import {
   type Figure,
   type RunningProcess,
   type SeedVia,
+  type StoreKind,
   type Stack,
 } from './lib';
+import { runAlone } from './postgres';
 
 export interface ThroughputOptions {
   seconds: number;
@@ -37,6 +40,7 @@ export interface ThroughputOptions {
   /** People available to file requests (one open request per person and group). */
   people: number;
   seed: SeedVia;
+  store: StoreKind;
 }
 
 const GROUPS = 10;
@@ -82,14 +86,14 @@ async function load(
 export async function run(options: ThroughputOptions): Promise<Figure[]> {
   const title = '`request` messages handled per second vs a bare botbuilder echo bot, same run';
   console.log(`\n${title}`);
-  const stack = await startStack({ users: options.people, groups: GROUPS });
+  const stack = await startStack({ users: options.people, groups: GROUPS, store: options.store });
   try {
     const echo = await startEchoBot();
     const echoed = await load(echo, stack, options, Number.POSITIVE_INFINITY).finally(() => echo.stop());
     const echoReplies = stack.sink.calls;
 
-    await seedDataDir(
-      stack.dataDir,
+    await seedStack(
+      stack,
       { open: [], chatsOf: [], sinkUrl: stack.sink.url, baselines: seenGroups(GROUPS) },
       options.seed,
     );
@@ -112,10 +116,13 @@ export async function run(options: ThroughputOptions): Promise<Figure[]> {
 }
 
 if (require.main === module) {
-  void run({
-    seconds: arg('seconds', 10),
-    concurrency: arg('concurrency', 16),
-    people: arg('people', 5000),
-    seed: seedArg(),
-  });
+  runAlone(() =>
+    run({
+      seconds: arg('seconds', 10),
+      concurrency: arg('concurrency', 16),
+      people: arg('people', 5000),
+      seed: seedArg(),
+      store: storeArg(),
+    }),
+  );
 }

@@ -63,7 +63,9 @@ const DEFAULTS: WorkerOptions = {
   directorySlots: 100,
   teamsSlots: 16,
   teamsSlotsWhileRemoving: 2,
-  leaseMs: 30_000,
+  // NB: short, so that another replica takes over a dead one's effect within the 5 s bound;
+  // renewed every third of it while the effect runs.
+  leaseMs: 3_000,
 };
 
 type Handler = (effect: ClaimedEffect, request: AccessRequest) => Promise<void>;
@@ -480,9 +482,20 @@ export class GrantWorker {
       const fields = standing
         ? { standingMember: true }
         : { standingMember: false, addStartedAt: clock.now() };
-      const recorded = await this.patchWhile(request.id, (r) => r.status === Status.APPROVED, fields);
-      if (!recorded) return this.complete(effect);
-      return this.add(effect, recorded);
+      // NB: only while nothing is recorded yet. Another run of this effect (a replica whose lease
+      // ran out while it still worked) may have recorded "not a member" and added since: our
+      // "already a member" would then be its add, and overwriting that with "standing" would
+      // keep the membership at the end.
+      const recorded = await this.patchWhile(
+        request.id,
+        (r) => r.status === Status.APPROVED && r.standingMember === undefined,
+        fields,
+      );
+      if (recorded) return this.add(effect, recorded);
+      const current = await this.deps.store.get(request.id);
+      if (current?.status !== Status.APPROVED || current.standingMember === undefined)
+        return this.complete(effect);
+      return this.add(effect, current);
     }
     let landedEarlier = false;
     if (this.deps.service.mode === 'pim' && !request.standingMember) {

@@ -90,9 +90,14 @@ export interface ReconcilerOptions {
   overdueGraceMs?: number;
   /** This process's name for the reconcile lease (default: a random id). */
   owner?: string;
-  /** How long the lease is taken for (default 10 min; a pass renews nothing, so keep it above a pass's length). */
+  /**
+   * How long the lease is taken for (default 60 s), renewed every third of it while a pass runs:
+   * a replica that dies mid-pass holds up the others' passes for at most this long.
+   */
   leaseMs?: number;
 }
+
+const DEFAULT_LEASE_MS = 60_000;
 
 /**
  * Compares what the store says with what the directory holds, and mends the difference: at
@@ -165,7 +170,7 @@ export class Reconciler {
         RECONCILE_LEASE,
         this.owner,
         clock.now(),
-        this.options.leaseMs ?? 10 * 60_000,
+        this.options.leaseMs ?? DEFAULT_LEASE_MS,
       ))
     ) {
       return {
@@ -177,9 +182,26 @@ export class Reconciler {
         skipped: 'another Timebox process is reconciling',
       };
     }
+    const leaseMs = this.options.leaseMs ?? DEFAULT_LEASE_MS;
+    let renewing = true;
+    let cancelRenew: (() => void) | undefined;
+    const renew = () => {
+      cancelRenew = clock.setTimer(Math.max(1, Math.floor(leaseMs / 3)), () => {
+        if (!renewing) return;
+        // NB: a renewal that fails (the store away) is tried again at the next tick; the pass
+        // goes on, its changes are conditional commits like any other.
+        void store
+          .acquireLease(RECONCILE_LEASE, this.owner, clock.now(), leaseMs)
+          .catch(() => false)
+          .finally(() => renewing && renew());
+      });
+    };
+    renew();
     try {
       return await this.pass(false);
     } finally {
+      renewing = false;
+      cancelRenew?.();
       await store.releaseLease(RECONCILE_LEASE, this.owner).catch(() => undefined);
     }
   }

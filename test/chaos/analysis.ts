@@ -1,11 +1,11 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { verifyAuditFile } from '../../src/adapters/store/audit-verify';
 import type { AccessRequest } from '../../src/domain/request';
 import type { AuditRecord } from '../../src/ports/store';
 import type { LocalDirectoryCall } from '../../src/dev/local-directory/server';
 import { GROUP_IDS, MANAGED, type Fixture, type ManagedGroup } from './fixture';
 import { checkHeld, type HeldGrants, type HeldReport } from './held';
+import type { StoreSource } from './store-source';
 import type { AckedDecision } from './workload';
 
 /** One life of the bot process: spawned, listening, killed (or stopped at the end). */
@@ -15,6 +15,8 @@ export interface Life {
   /** SIGKILL (or the final SIGTERM) time; undefined while it runs. */
   endAt?: number;
   killed: boolean;
+  /** Which replica (0-based slot) this life ran in; with one replica always 0. */
+  replica?: number;
 }
 
 export interface Overstay {
@@ -62,12 +64,25 @@ export interface Analysis {
   graph: { calls: number; throttled: number; unavailable: number; faultRate: number };
   /** `--open N`: what became of the grants held open for the whole run (undefined when N is 0). */
   held?: HeldReport;
+  /**
+   * Membership calls in flight at once for one group and person (one's span [at, answeredAt]
+   * overlapping the next's): an effect run by two replicas at the same time. Must be none.
+   */
+  concurrentEffects: string[];
+  /** Graph membership adds (POST …/$ref that reached the directory) per grant, between its decision and its `granted` record. */
+  addsPerGrant: {
+    max: number;
+    /** Grants added more than once. */
+    repeated: number;
+    /** Of those, the ones with no kill (of a bot or of the database) in that window: an add repeated without cause. */
+    repeatedWithoutKill: string[];
+  };
 }
 
 const DECISIONS = new Set(['approved', 'auto_approved', 'break_glass', 'denied', 'cancelled', 'timed_out']);
 const TERMINAL = new Set(['expired', 'released', 'revoked', 'failed', 'denied', 'cancelled', 'timed_out']);
 
-type StoredEffect = { id: string; kind: string; requestId: string; lane: string };
+export type StoredEffect = { id: string; kind: string; requestId: string; lane: string };
 type JournalEntry =
   | { n: number; t: 'commit'; request: AccessRequest; effects: StoredEffect[]; done: string[] }
   | { n: number; t: 'complete'; id: string }
@@ -239,28 +254,84 @@ export function readAudit(dataDir: string): AuditRecord[] {
     .map((line) => JSON.parse(line) as AuditRecord);
 }
 
+/** A span of time [from, to) in Date.now() terms. */
+export interface Span {
+  from: number;
+  to: number;
+}
+
 /**
- * Total time the bot was running within [from, to]: from each life's first 200 on /readyz to
- * its end. NB: a booting process (about a second) serves nothing; counting it as running made
- * two kills in a row right after a grant's end look like an overstay of the running bot, once
- * aimed kills really hit grant ends.
+ * Total time the bot was running within [from, to]: at least one life (replica) between its
+ * first 200 on the ready probe and its end, outside `outages` (the database down, until a
+ * replica answered ready again). NB: a booting process (about a second) serves nothing;
+ * counting it as running made two kills in a row right after a grant's end look like an
+ * overstay of the running bot, once aimed kills really hit grant ends. With one replica and no
+ * outages the lives never overlap: the sum of their spans.
  */
-function upTime(lives: Life[], from: number, to: number): number {
+function upTime(lives: Life[], from: number, to: number, outages: Span[] = []): number {
+  const spans = lives
+    .filter((l) => l.readyAt !== undefined)
+    .map((l) => ({ from: Math.max(from, l.readyAt!), to: Math.min(to, l.endAt ?? Number.POSITIVE_INFINITY) }))
+    .filter((x) => x.to > x.from)
+    .sort((a, b) => a.from - b.from);
   let total = 0;
-  for (const life of lives) {
-    if (life.readyAt === undefined) continue;
-    const start = Math.max(from, life.readyAt);
-    const end = Math.min(to, life.endAt ?? Number.POSITIVE_INFINITY);
-    if (end > start) total += end - start;
+  let covered = Number.NEGATIVE_INFINITY;
+  for (const span of spans) {
+    const start = Math.max(span.from, covered);
+    if (span.to > start) {
+      total += span.to - start - overlap(outages, start, span.to);
+      covered = span.to;
+    }
   }
   return total;
 }
 
-const running = (lives: Life[], at: number) =>
+/** How much of [from, to) the (disjoint) spans cover. */
+function overlap(spans: Span[], from: number, to: number): number {
+  return spans.reduce((sum, x) => sum + Math.max(0, Math.min(to, x.to) - Math.max(from, x.from)), 0);
+}
+
+const running = (lives: Life[], at: number, outages: Span[] = []) =>
+  !outages.some((o) => o.from <= at && at < o.to) &&
   lives.some((l) => l.readyAt !== undefined && l.readyAt <= at && (l.endAt === undefined || at < l.endAt));
 
+/** The person a membership call is about: the add's subject, or the removal path's member. */
+const memberOf = (c: LocalDirectoryCall): string | undefined => {
+  if (c.method === 'POST' && c.path.endsWith('/members/$ref')) return c.subject?.toLowerCase();
+  const m = /^\/groups\/[^/]+\/members\/([^/]+)\/\$ref$/i.exec(c.path);
+  return c.method === 'DELETE' && m ? m[1]!.toLowerCase() : undefined;
+};
+
+/** Membership calls for one group and person whose spans in flight overlap (an effect run twice at once). */
+function concurrentMembershipCalls(calls: LocalDirectoryCall[]): string[] {
+  const byMembership = new Map<string, LocalDirectoryCall[]>();
+  for (const c of calls) {
+    const who = memberOf(c);
+    if (!who || c.answeredAt === undefined) continue;
+    const group = c.path.split('/')[2]!.toLowerCase();
+    const key = `${group}/${who}`;
+    byMembership.set(key, [...(byMembership.get(key) ?? []), c]);
+  }
+  const found: string[] = [];
+  for (const [key, list] of byMembership) {
+    list.sort((a, b) => a.at - b.at);
+    let last: LocalDirectoryCall | undefined;
+    for (const c of list) {
+      if (last && c.at < last.answeredAt!)
+        found.push(
+          `${key}: ${last.method} ${new Date(last.at).toISOString()}-${last.answeredAt! - last.at} ms and ${c.method} at +${c.at - last.at} ms`,
+        );
+      if (!last || c.answeredAt! > last.answeredAt!) last = c;
+    }
+  }
+  return found;
+}
+
 export async function analyze(input: {
-  dataDir: string;
+  /** The bot's store, read from outside it (its files, or the replicas' database). */
+  source: StoreSource;
+  /** The database down (killed until a replica answered ready again): not running, whatever the lives. */
+  outages?: Span[];
   fixture: Fixture;
   calls: LocalDirectoryCall[];
   members: (groupId: string) => string[];
@@ -271,8 +342,9 @@ export async function analyze(input: {
   /** `--open N`: the grants seeded before the run, left out of the workload's figures and checked apart. */
   held?: HeldGrants;
 }): Promise<Analysis> {
-  const { requests, effects } = readStore(input.dataDir);
-  const audit = readAudit(input.dataDir);
+  const { requests, effects } = await input.source.read();
+  const audit = await input.source.audit();
+  const outages = input.outages ?? [];
   const isHeld = (id: string) => input.held?.grants.has(id) === true;
   const all = [...requests.values()].filter((r) => !isHeld(r.id));
   const byStatus: Record<string, number> = {};
@@ -324,9 +396,9 @@ export async function analyze(input: {
         userId,
         endedAt: span.end,
         removedAt,
-        upMs: upTime(input.lives, span.end, to),
+        upMs: upTime(input.lives, span.end, to, outages),
         wallMs: to - span.end,
-        duringDowntime: !running(input.lives, span.end),
+        duringDowntime: !running(input.lives, span.end, outages),
         throttled: input.calls.filter(
           (c) =>
             c.method === 'DELETE' &&
@@ -404,6 +476,7 @@ export async function analyze(input: {
   let maxClockLagMs = Number.NEGATIVE_INFINITY;
   let clockFromEarlierAttempt = 0;
   const adds = input.calls.filter((c) => c.method === 'POST' && c.status === 204 && c.subject);
+  const addsPerGrant: Analysis['addsPerGrant'] = { max: 0, repeated: 0, repeatedWithoutKill: [] };
   for (const r of all) {
     if (r.grantedAt === undefined || r.standingMember !== false) continue;
     const list = events.get(r.id) ?? [];
@@ -413,6 +486,26 @@ export async function analyze(input: {
     );
     const grantedRecordAt = Date.parse(list.find((e) => e.type === 'granted')?.at ?? '');
     const path = `/groups/${r.group.id}/members/$ref`.toLowerCase();
+    // Every add that reached the directory's membership code (204 added, 400 already a member).
+    const tried = input.calls.filter(
+      (c) =>
+        c.method === 'POST' &&
+        (c.status === 204 || c.status === 400) &&
+        c.path.toLowerCase() === path &&
+        c.subject?.toLowerCase() === r.requester.id.toLowerCase() &&
+        c.at >= decidedAt &&
+        c.at <= grantedRecordAt,
+    );
+    addsPerGrant.max = Math.max(addsPerGrant.max, tried.length);
+    if (tried.length > 1) {
+      addsPerGrant.repeated++;
+      const from = tried[0]!.at;
+      const killed =
+        input.lives.some(
+          (l) => l.killed && l.endAt !== undefined && l.endAt >= from && l.endAt <= grantedRecordAt,
+        ) || outages.some((o) => o.from >= from && o.from <= grantedRecordAt);
+      if (!killed) addsPerGrant.repeatedWithoutKill.push(`${r.id}: ${tried.length} adds, no kill in between`);
+    }
     const landing = adds.find(
       (c) =>
         c.path.toLowerCase() === path &&
@@ -427,7 +520,10 @@ export async function analyze(input: {
     const killedBetween = input.lives.some(
       (l) => l.killed && l.endAt !== undefined && l.endAt > landing.at && l.endAt < r.grantedAt!,
     );
-    if (killedBetween)
+    // NB: with replicas the kill may have hit another one than the replica that added: only a lag
+    // longer than recording a grant takes (a takeover after the kill) counts then.
+    const replicas = new Set(input.lives.map((l) => l.replica ?? 0)).size;
+    if (killedBetween && (replicas === 1 || lag > 1000))
       lateClocks.push(`${r.id}: counts from ${lag} ms after its membership was added, across a kill`);
   }
 
@@ -481,9 +577,7 @@ export async function analyze(input: {
       lostDecisions.push(`${d.requestId}: ${d.verb} by ${d.actorId}`);
   }
 
-  const verified = await verifyAuditFile(path.join(input.dataDir, 'audit.jsonl'), {
-    storeFile: path.join(input.dataDir, 'timebox.json'),
-  });
+  const verified = await input.source.verify();
   const held =
     input.held &&
     checkHeld({
@@ -523,5 +617,7 @@ export async function analyze(input: {
       faultRate: graphCalls.length ? (throttled + unavailable) / graphCalls.length : 0,
     },
     held,
+    concurrentEffects: concurrentMembershipCalls(input.calls),
+    addsPerGrant,
   };
 }

@@ -64,7 +64,7 @@ export interface BotProcess {
   pid: number;
   /** Date.now() when spawned. */
   spawnedAt: number;
-  /** Resolves with Date.now() once /healthz answers; rejects if the process exits first or after `timeoutMs`. */
+  /** Resolves with Date.now() once /healthz (or `readyPath`) answers; rejects if the process exits first or after `timeoutMs`. */
   ready(timeoutMs?: number): Promise<number>;
   /** Resolves when the process has exited. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
@@ -84,6 +84,8 @@ export interface SpawnOptions {
   gid?: number;
   /** Keep at most this much output in memory (the tail). */
   maxOutput?: number;
+  /** What `ready()` waits for a 200 on (default /healthz; replicas on PostgreSQL: /readyz, the store reachable). */
+  readyPath?: string;
 }
 
 /** Starts `timebox serve` (or other `args`) as a child process in its own process group. */
@@ -134,7 +136,7 @@ export function spawnBot(options: SpawnOptions): BotProcess {
       for (;;) {
         if (gone) throw new Error(`the bot exited before it was ready:\n${output.slice(-4000)}`);
         try {
-          const res = await fetch(`http://127.0.0.1:${options.port}/healthz`, {
+          const res = await fetch(`http://127.0.0.1:${options.port}${options.readyPath ?? '/healthz'}`, {
             signal: AbortSignal.timeout(1000),
           });
           if (res.ok) return Date.now();
@@ -142,7 +144,9 @@ export function spawnBot(options: SpawnOptions): BotProcess {
           // not listening yet
         }
         if (Date.now() > end)
-          throw new Error(`the bot did not answer /healthz within ${timeoutMs} ms:\n${output.slice(-4000)}`);
+          throw new Error(
+            `the bot did not answer ${options.readyPath ?? '/healthz'} within ${timeoutMs} ms:\n${output.slice(-4000)}`,
+          );
         await new Promise((r) => setTimeout(r, 25));
       }
     },

@@ -23,7 +23,8 @@ export class ChaosTeams {
   retried = 0;
 
   constructor(
-    private readonly botUrl: string,
+    /** The bot's base URL, or with replicas a pick of one per attempt (Teams retries another instance). */
+    private readonly botUrl: string | (() => string),
     private readonly serviceUrl: string,
     private readonly deadlineMs = 60_000,
   ) {}
@@ -65,7 +66,8 @@ export class ChaosTeams {
     const end = Date.now() + this.deadlineMs;
     for (let attempt = 1; ; attempt++) {
       try {
-        const res = await fetch(`${this.botUrl}/api/messages`, {
+        const bot = typeof this.botUrl === 'string' ? this.botUrl : this.botUrl();
+        const res = await fetch(`${bot}/api/messages`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(activity),
@@ -108,12 +110,17 @@ export function cardError(body: unknown): string {
     if (found || !node || typeof node !== 'object') return;
     if (Array.isArray(node)) return node.forEach(walk);
     const n = node as Record<string, unknown>;
-    // The card's error line: an attention container holding one bold attention-coloured run
-    // (banners have the same shape in their own colours; the header is a column set).
+    // The card's error line: an attention container holding one bold run, attention-coloured or
+    // (since the cards' restyle) in the container's colour (banners have the same shape in
+    // their own styles, warning or good; the header is a column set).
     const items = n.items as
-      Array<{ type?: string; inlines?: Array<{ color?: string; text?: string }> }> | undefined;
+      | Array<{ type?: string; inlines?: Array<{ color?: string; text?: string; weight?: string }> }>
+      | undefined;
     const run = items?.[0]?.type === 'RichTextBlock' ? items[0].inlines?.[0] : undefined;
-    if (n.type === 'Container' && n.style === 'attention' && run?.color === 'attention') {
+    const errorRun =
+      run !== undefined &&
+      (run.color === 'attention' || (run.color === undefined && run.weight === 'Bolder'));
+    if (n.type === 'Container' && n.style === 'attention' && errorRun) {
       found = run.text || 'error';
       return;
     }

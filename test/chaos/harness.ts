@@ -4,11 +4,13 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { startLocalDirectory, type LocalDirectoryHandle } from '../../src/dev/local-directory/server';
 import { FakeConnector } from '../helpers/fake-connector';
-import { analyze, readAudit, StoreReader, type Analysis, type Life } from './analysis';
+import { analyze, type Analysis, type Life, type Span } from './analysis';
 import { buildBot, freePort, spawnBot, type BotProcess, type Runner } from './bot-process';
 import { ChaosTeams } from './client';
 import { chaosFixture, GROUP_IDS, HELD, prng, type ManagedGroup } from './fixture';
 import { seedHeld, type HeldGrants } from './held';
+import { startChaosPostgres, type ChaosPostgres } from './postgres-server';
+import { lowdbSource, postgresSource, type StoreSource } from './store-source';
 import { sleep, Workload, type Scenario } from './workload';
 
 export interface ChaosOptions {
@@ -54,6 +56,13 @@ export interface ChaosOptions {
   verbose: boolean;
   /** Hard cap on the whole run. */
   maxRunMs: number;
+  /** Bot processes at once (`--replicas`); more than one needs the postgres store. */
+  replicas: number;
+  /** lowdb: one bot on its data directory; postgres: the replicas on one embedded PostgreSQL. */
+  store: 'lowdb' | 'postgres';
+  /** SIGKILLs of PostgreSQL itself (postgres store), each restarted on its data after `dbDowntimeMs`. */
+  dbKills: number;
+  dbDowntimeMs: [number, number];
 }
 
 /** Graph's JSON batching envelope: its requests are faulted one by one, never it as a whole. */
@@ -85,7 +94,14 @@ export const FULL: ChaosOptions = {
   keep: false,
   verbose: false,
   maxRunMs: 15 * 60_000,
+  replicas: 1,
+  store: 'lowdb',
+  dbKills: 0,
+  dbDowntimeMs: [1000, 2000],
 };
+
+/** `--replicas 3 --store postgres`: three bots on one database, PostgreSQL itself killed twice. */
+export const REPLICAS: ChaosOptions = { ...FULL, replicas: 3, store: 'postgres', dbKills: 2 };
 
 /** What `npm test` runs (test/integration/chaos-short.test.ts): ≥ 5 kills, ≥ 50 requests, about a minute. */
 export const SHORT: ChaosOptions = {
@@ -100,6 +116,9 @@ export const SHORT: ChaosOptions = {
   downtimeMs: [200, 1500],
   maxRunMs: 4 * 60_000,
 };
+
+/** test/integration/chaos-replicas-short.test.ts: two replicas, ≥ 5 kills, the database killed once, about a minute. */
+export const REPLICAS_SHORT: ChaosOptions = { ...SHORT, replicas: 2, store: 'postgres', dbKills: 1 };
 
 export interface ChaosResult {
   options: ChaosOptions;
@@ -126,6 +145,9 @@ export interface ChaosResult {
   connector: { calls: number; failed: number; faultRate: number };
   drift: { removed: boolean; reported: boolean };
   finalStop: { code: number | null; ms: number };
+  /** SIGKILLs of PostgreSQL, and how long each outage lasted until a replica answered ready again. */
+  dbKills: number;
+  outages: Span[];
   analysis: Analysis;
   workDir: string;
 }
@@ -164,15 +186,27 @@ export async function runChaos(
   // limits. Faulting both made a batched removal fail twice as often as a single call.
   const p429 = options.graphFaultRate * options.throttleShare;
   const p503 = options.graphFaultRate - p429;
+  const replicated = options.store === 'postgres';
+  if (options.replicas > 1 && !replicated) throw new Error('--replicas above 1 needs --store postgres');
+  if (replicated && options.open > 0) throw new Error('--open seeds a LowdbStore: use it with --store lowdb');
   const directory: LocalDirectoryHandle = await startLocalDirectory({
     seed: fixture.seed,
-    faults:
-      options.graphFaultRate > 0
+    faults: [
+      ...(options.graphFaultRate > 0
         ? [
             { status: 429, retryAfterSeconds: options.retryAfterS, probability: p429, except: BATCH },
             { status: 503, probability: p503 / (1 - p429), except: BATCH },
           ]
-        : [],
+        : []),
+      // Membership calls answered a little late now and then: an effect run by two replicas at
+      // once then shows as two calls in flight together (the overlap check), not two instants.
+      ...(replicated
+        ? [
+            { route: 'POST /groups/*/members/$ref', latencyMs: 80, probability: 0.5 },
+            { route: 'DELETE /groups/*/members/*/$ref', latencyMs: 80, probability: 0.5 },
+          ]
+        : []),
+    ],
   });
   const connector = await new FakeConnector().start();
   connector.chaos = {
@@ -181,8 +215,16 @@ export async function runChaos(
     routes: ['create', 'send', 'update'],
   };
   const bundle = options.runner === 'bundle' ? await buildBot() : undefined;
-  const port = await freePort();
+  let database: ChaosPostgres | undefined;
+  if (replicated) {
+    database = await startChaosPostgres();
+    note(`embedded PostgreSQL up: ${database.url.replace(/:[^:@/]*@/, ':…@')}`);
+  }
+  const source: StoreSource = database ? postgresSource(database.url) : lowdbSource(dataDir);
+  const slots: Slot[] = [];
+  for (let i = 0; i < options.replicas; i++) slots.push({ index: i, port: await freePort() });
   const env = {
+    ...(database ? { DATABASE_URL: database.url } : {}),
     TIMEBOX_DEV: '1',
     TIMEBOX_POLICY: path.join(workDir, 'policy.yaml'),
     TIMEBOX_DATA_DIR: dataDir,
@@ -194,15 +236,17 @@ export async function runChaos(
   };
 
   const lives: Life[] = [];
-  let bot: BotProcess | undefined;
-  let life: Life | undefined;
   let stopping = false;
-  const start = async (): Promise<void> => {
-    const current = spawnBot({ bundle, runner: options.runner, port, env, maxOutput: 4096 });
-    const mine: Life = { spawnAt: current.spawnedAt, killed: false };
-    bot = current;
-    life = mine;
+  // With PostgreSQL a replica counts as up once the store is reachable (/readyz), as Teams' load balancer sees it.
+  const readyPath = replicated ? '/readyz' : '/healthz';
+  const start = async (slot: Slot): Promise<void> => {
+    const port = slot.port;
+    const current = spawnBot({ bundle, runner: options.runner, port, env, maxOutput: 4096, readyPath });
+    const mine: Life = { spawnAt: current.spawnedAt, killed: false, replica: slot.index };
+    slot.bot = current;
+    slot.life = mine;
     lives.push(mine);
+    const number = lives.length;
     current.child.stdout!.pipe(log as WriteStream, { end: false });
     current.child.stderr!.pipe(log as WriteStream, { end: false });
     void current.exited.then((exit) => {
@@ -215,15 +259,47 @@ export async function runChaos(
       }
     });
     mine.readyAt = await current.ready(30_000);
-    note(`bot ${lives.length} up (pid ${current.pid}) in ${mine.readyAt - mine.spawnAt} ms`);
+    note(
+      `bot ${number}${replicated ? ` (replica ${slot.index + 1})` : ''} up (pid ${current.pid}) in ${mine.readyAt - mine.spawnAt} ms`,
+    );
   };
-  const kill = async (why: string): Promise<void> => {
+  const kill = async (slot: Slot, why: string): Promise<void> => {
+    const { bot, life } = slot;
     if (!bot || !life) return;
+    const number = lives.indexOf(life) + 1;
     life.endAt = Date.now();
     life.killed = true;
+    slot.bot = undefined;
     bot.child.kill('SIGKILL');
     await bot.exited;
-    note(`SIGKILL ${lives.length} (${why})`);
+    note(`SIGKILL ${number}${replicated ? ` (replica ${slot.index + 1})` : ''} (${why})`);
+  };
+  const live = () => slots.filter((x) => x.bot !== undefined);
+  // Replicas the killer may hit: serving ones (as with one bot, never one still booting).
+  const serving = () => live().filter((x) => x.life?.readyAt !== undefined);
+  // Which replica Teams sends an activity to: any live one (it retries another on a refusal or a 5xx).
+  const pickReplica = prng(options.seed + 1);
+  const botUrl = (): string => {
+    const up = live();
+    const slot = up.length ? up[Math.floor(pickReplica() * up.length)]! : slots[0]!;
+    return `http://127.0.0.1:${slot.port}`;
+  };
+  // Restarts under way after a kill (replicas: each in the background while the others serve).
+  const restarts = new Set<Promise<void>>();
+  const outages: Span[] = [];
+  let dbKills = 0;
+  /** SIGKILL of PostgreSQL, a restart on its data, and the time until a replica answers ready again. */
+  const killDatabase = async (): Promise<void> => {
+    const outage: Span = { from: Date.now(), to: Number.POSITIVE_INFINITY };
+    outages.push(outage);
+    await database!.kill();
+    dbKills++;
+    note(`SIGKILL PostgreSQL (${dbKills})`);
+    await sleep(options.dbDowntimeMs[0] + rand() * (options.dbDowntimeMs[1] - options.dbDowntimeMs[0]));
+    await database!.restart();
+    note('PostgreSQL restarted on its data');
+    outage.to = await firstReady(slots, Math.min(hardEnd, Date.now() + 60_000));
+    note(`a replica ready again ${outage.to - outage.from} ms after the database's kill`);
   };
 
   let result: ChaosResult | undefined;
@@ -235,8 +311,8 @@ export async function runChaos(
         `${held.grants.size} grants held open in ${HELD.alias} (seeded through the Store port in ${held.seedMs} ms; the first ends ${new Date(held.firstEnd).toISOString()})`,
       );
     }
-    await start();
-    const teams = new ChaosTeams(`http://127.0.0.1:${port}`, connector.url);
+    await Promise.all(slots.map((slot) => start(slot)));
+    const teams = new ChaosTeams(replicated ? botUrl : `http://127.0.0.1:${slots[0]!.port}`, connector.url);
     const workload = new Workload({
       fixture,
       teams,
@@ -262,31 +338,40 @@ export async function runChaos(
     ];
     const injectDrift = (async () => {
       // NB: a member added before the group's baseline is taken is standing, not drift.
-      const baselined = () =>
+      const baselined = async () =>
         new Set(
-          readAudit(dataDir)
+          (await source.audit().catch(() => []))
             .filter((r) => r.type === 'baseline_recorded')
             .map((r) => String(r.detail?.group)),
         );
-      while (
-        (workload.scenarios < options.requests / 3 || !['std', 'enforce'].every((g) => baselined().has(g))) &&
-        Date.now() < hardEnd
-      )
+      while (Date.now() < hardEnd) {
+        if (workload.scenarios >= options.requests / 3) {
+          const groups = await baselined();
+          if (['std', 'enforce'].every((g) => groups.has(g))) break;
+        }
         await sleep(500);
+      }
       await addBehindTheBack(directory.url, GROUP_IDS.enforce, drift.enforce);
       await addBehindTheBack(directory.url, GROUP_IDS.std, drift.report);
       note('drift injected');
     })();
 
-    // The killer.
-    const store = new StoreReader(dataDir);
+    // The killer (and, spread over the run, the database's killer).
     let kills = 0;
     let killsAtAdd = 0;
-    while (Date.now() < hardEnd && !(kills >= options.kills && workloadDone)) {
+    const dbKillAfter = new Set(
+      Array.from({ length: database ? options.dbKills : 0 }, (_, i) =>
+        Math.max(1, Math.round(((i + 1) * options.kills) / (options.dbKills + 1))),
+      ),
+    );
+    while (
+      Date.now() < hardEnd &&
+      !(kills >= options.kills && workloadDone && dbKills >= (database ? options.dbKills : 0))
+    ) {
       const gap = options.killGapMs[0] + rand() * (options.killGapMs[1] - options.killGapMs[0]);
       const pick = rand();
       const aimed =
-        pick < options.aimedKills ? nextExpiry(store, Date.now() + 300, Date.now() + gap) : undefined;
+        pick < options.aimedKills ? await nextExpiry(source, Date.now() + 300, Date.now() + gap) : undefined;
       let why = aimed !== undefined ? `aimed at a grant ending ${new Date(aimed).toISOString()}` : 'random';
       if (pick >= 1 - options.addKills) {
         // The moment Graph answers an add (within the gap), before the bot writes "granted".
@@ -297,12 +382,36 @@ export async function runChaos(
       } else {
         await sleep(aimed !== undefined ? Math.max(0, aimed - Date.now() - rand() * 300) : gap);
       }
-      if (workloadDone && kills >= options.kills) break;
-      await kill(why);
-      kills++;
-      await sleep(options.downtimeMs[0] + rand() * (options.downtimeMs[1] - options.downtimeMs[0]));
-      await start();
+      if (workloadDone && kills >= options.kills && dbKills >= (database ? options.dbKills : 0)) break;
+      const downtime = options.downtimeMs[0] + rand() * (options.downtimeMs[1] - options.downtimeMs[0]);
+      if (!replicated) {
+        await kill(slots[0]!, why);
+        kills++;
+        await sleep(downtime);
+        await start(slots[0]!);
+        continue;
+      }
+      // A random live replica; its restart runs while the others serve (and the killer goes on).
+      const up = serving();
+      if (up.length > 0) {
+        const slot = up[Math.floor(rand() * up.length)]!;
+        await kill(slot, why);
+        kills++;
+        const restart: Promise<void> = sleep(downtime)
+          .then(() => start(slot))
+          .catch(
+            (error: unknown) =>
+              void violations.push(`replica ${slot.index + 1} did not start again: ${String(error)}`),
+          )
+          .finally(() => restarts.delete(restart));
+        restarts.add(restart);
+      } else await sleep(200);
+      if (dbKillAfter.has(kills) && dbKills < options.dbKills) {
+        dbKillAfter.delete(kills);
+        await killDatabase();
+      }
     }
+    await Promise.all(restarts);
     await playing;
     await injectDrift;
 
@@ -310,7 +419,12 @@ export async function runChaos(
     const settleEnd = Math.min(hardEnd, Date.now() + (options.maxGrantS + 120) * 1000);
     let settled = false;
     while (Date.now() < settleEnd) {
-      const { requests, effects } = store.read();
+      const read = await Promise.all([source.read(), source.audit()]).catch(() => undefined);
+      if (!read) {
+        await sleep(500);
+        continue;
+      }
+      const [{ requests, effects }, audit] = read;
       const open = [...requests.values()].filter(
         (r) => ['pending', 'approved', 'active'].includes(r.status) && !held?.grants.has(r.id),
       );
@@ -318,7 +432,7 @@ export async function runChaos(
         .members(GROUP_IDS.enforce)
         .map((m) => m.toLowerCase())
         .includes(drift.enforce.toLowerCase());
-      const reported = readAudit(dataDir).some(
+      const reported = audit.some(
         (r) =>
           r.type === 'drift_detected' &&
           String(r.detail?.userId).toLowerCase() === drift.report.toLowerCase(),
@@ -334,22 +448,29 @@ export async function runChaos(
         'the bot did not settle (open requests, outbox entries or drift left) before the deadline',
       );
 
-    // The last stop is a graceful one.
+    // The last stop is a graceful one, of every replica at once (the slowest one's time is reported).
     stopping = true;
     const signalled = Date.now();
-    life!.endAt = signalled;
-    bot!.child.kill('SIGTERM');
-    const exit = await Promise.race([bot!.exited, sleep(15_000).then(() => undefined)]);
-    if (!exit) {
-      bot!.child.kill('SIGKILL');
-      violations.push('SIGTERM: the bot did not exit within 15 s');
-    }
-    const finalStop = { code: exit?.code ?? null, ms: (exit?.at ?? Date.now()) - signalled };
-    if (exit && exit.code !== 0) violations.push(`SIGTERM: exit code ${exit.code}`);
+    const stops = await Promise.all(
+      live().map(async (slot) => {
+        const bot = slot.bot!;
+        slot.life!.endAt = signalled;
+        bot.child.kill('SIGTERM');
+        const exit = await Promise.race([bot.exited, sleep(15_000).then(() => undefined)]);
+        if (!exit) {
+          bot.child.kill('SIGKILL');
+          violations.push('SIGTERM: the bot did not exit within 15 s');
+        }
+        if (exit && exit.code !== 0) violations.push(`SIGTERM: exit code ${exit.code}`);
+        return { code: exit?.code ?? null, ms: (exit?.at ?? Date.now()) - signalled };
+      }),
+    );
+    const finalStop = stops.reduce((a, b) => (b.ms > a.ms || b.code !== 0 ? b : a), { code: 0, ms: 0 });
     if (finalStop.ms > 10_000) violations.push(`SIGTERM: took ${finalStop.ms} ms (limit 10 s)`);
 
     const analysis = await analyze({
-      dataDir,
+      source,
+      outages,
       fixture,
       calls: directory.calls,
       members: (g) => directory.members(g),
@@ -358,7 +479,7 @@ export async function runChaos(
       reportedDrift,
       held,
     });
-    const audit = readAudit(dataDir);
+    const audit = await source.audit();
     const driftResult = {
       removed:
         audit.some(
@@ -380,6 +501,18 @@ export async function runChaos(
       violations.push('drift in the enforce: remove group was not removed (with an audit record)');
     if (!driftResult.reported) violations.push('drift in a report group was not reported in the audit log');
 
+    if (replicated) {
+      if (analysis.concurrentEffects.length)
+        violations.push(
+          `effects run by two replicas at once: ${analysis.concurrentEffects.slice(0, 20).join('; ')}`,
+        );
+      if (analysis.addsPerGrant.repeatedWithoutKill.length)
+        violations.push(
+          `Graph adds repeated with no kill: ${analysis.addsPerGrant.repeatedWithoutKill.join('; ')}`,
+        );
+      if (dbKills < options.dbKills)
+        violations.push(`only ${dbKills} kills of PostgreSQL (wanted ${options.dbKills})`);
+    }
     const limit = options.overstayLimitMs;
     if (kills < options.kills) violations.push(`only ${kills} kills (wanted ${options.kills})`);
     if (analysis.requests < options.requests)
@@ -452,18 +585,34 @@ export async function runChaos(
       },
       drift: driftResult,
       finalStop,
+      dbKills,
+      outages,
       analysis,
       workDir,
     };
     writeFileSync(path.join(workDir, 'result.json'), JSON.stringify(result, null, 2));
     writeFileSync(path.join(workDir, 'graph-calls.json'), JSON.stringify(directory.calls));
+    if (database && (!result.passed || options.keep)) {
+      // The database goes with its server: what the figures were computed from, kept beside them.
+      const { requests, effects } = await source.read();
+      writeFileSync(
+        path.join(workDir, 'store.json'),
+        JSON.stringify({ requests: [...requests.values()], effects }),
+      );
+      writeFileSync(path.join(workDir, 'audit.jsonl'), audit.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    }
     return result;
   } finally {
     stopping = true;
-    if (bot && bot.child.exitCode === null && bot.child.signalCode === null) {
-      bot.child.kill('SIGKILL');
-      await bot.exited;
+    await Promise.allSettled(restarts);
+    for (const { bot } of slots) {
+      if (bot && bot.child.exitCode === null && bot.child.signalCode === null) {
+        bot.child.kill('SIGKILL');
+        await bot.exited;
+      }
     }
+    await source.close().catch(() => undefined);
+    await database?.close();
     await connector.stop();
     await directory.close();
     await new Promise<void>((resolve) => log.end(() => resolve()));
@@ -486,10 +635,36 @@ function nextAdd(directory: LocalDirectoryHandle, ms: number): Promise<boolean> 
   });
 }
 
-/** The earliest end of an active grant within [from, to], read from the bot's store files. */
-function nextExpiry(store: StoreReader, from: number, to: number): number | undefined {
+/** One bot process's place: its port, and the process running there now (undefined while it is down). */
+interface Slot {
+  index: number;
+  port: number;
+  bot?: BotProcess;
+  life?: Life;
+}
+
+/** Date.now() when a running replica first answers /readyz 200 (the deadline if none does). */
+async function firstReady(slots: Slot[], deadline: number): Promise<number> {
+  while (Date.now() < deadline) {
+    const answers = await Promise.all(
+      slots
+        .filter((s) => s.bot !== undefined)
+        .map((s) =>
+          fetch(`http://127.0.0.1:${s.port}/readyz`, { signal: AbortSignal.timeout(1000) })
+            .then((res) => res.ok)
+            .catch(() => false),
+        ),
+    );
+    if (answers.some(Boolean)) return Date.now();
+    await sleep(50);
+  }
+  return deadline;
+}
+
+/** The earliest end of an active grant within [from, to], read from the bot's store. */
+async function nextExpiry(store: StoreSource, from: number, to: number): Promise<number | undefined> {
   try {
-    const { requests } = store.read();
+    const { requests } = await store.read();
     const ends = [...requests.values()]
       .filter(
         (r) => r.status === 'active' && r.expiresAt !== undefined && r.expiresAt >= from && r.expiresAt <= to,
@@ -592,6 +767,25 @@ export function summarize(result: ChaosResult): string {
       `${result.workload.clicks} clicks (${result.workload.refusedClicks} refused as stale/duplicate), ${result.workload.retriedPosts} posts retried across restarts, ${result.workload.undelivered} undelivered, ${result.workload.resent} requests sent again after "try again", ${result.workload.noCard} without a card`,
     ],
   ];
+  if (result.options.store === 'postgres') {
+    const outages = result.outages.map((o) => o.to - o.from);
+    rows.splice(
+      4,
+      0,
+      ['replicas', `${result.options.replicas} bot processes on one embedded PostgreSQL (DATABASE_URL)`],
+      [
+        'kills of PostgreSQL',
+        `${result.dbKills} (SIGKILL, restarted on its data; until a replica was ready again: ${outages.map((ms) => s(ms)).join(', ') || '-'})`,
+      ],
+    );
+    rows.push(
+      ['effects run by two replicas at once', String(a.concurrentEffects.length)],
+      [
+        'Graph adds per grant',
+        `max ${a.addsPerGrant.max}; ${a.addsPerGrant.repeated} grants added more than once, ${a.addsPerGrant.repeatedWithoutKill.length} of them with no kill in between`,
+      ],
+    );
+  }
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
   if (result.violations.length)

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { FULL, runChaos, summarize, type ChaosOptions } from './harness';
+import { FULL, REPLICAS, runChaos, summarize, type ChaosOptions } from './harness';
 
-// npm run test:chaos [-- --requests 300 --kills 20 --min-grant 10 --max-grant 60 --graph-faults 0.3 --connector-faults 0.1 --open 1000 --seed 42 --keep --verbose]
+// npm run test:chaos [-- --replicas 3 --store postgres --db-kills 2 --requests 300 --kills 20 --min-grant 10 --max-grant 60 --graph-faults 0.3 --connector-faults 0.1 --open 1000 --seed 42 --keep --verbose]
 const { values } = parseArgs({
   options: {
     requests: { type: 'string' },
@@ -17,6 +17,9 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     runner: { type: 'string' },
     runs: { type: 'string' },
+    replicas: { type: 'string' },
+    store: { type: 'string' },
+    'db-kills': { type: 'string' },
     json: { type: 'boolean' },
     keep: { type: 'boolean' },
     verbose: { type: 'boolean' },
@@ -40,6 +43,12 @@ if (values.help) {
   --seed N              workload and kill timing (default: from the clock; printed)
   --runner bundle|tsx   how the bot starts (default bundle: esbuild once, then plain node)
   --runs N              runs one after another; stops at the first failure (default 1)
+  --store lowdb|postgres  lowdb: one bot on its data directory (default); postgres: the bots share
+                        one embedded PostgreSQL through DATABASE_URL, read back from it for the checks
+  --replicas N          bot processes at once, activities spread over them (default 1; above 1 needs
+                        --store postgres); each kill hits a random one, restarted while the others serve
+  --db-kills N          SIGKILLs of PostgreSQL itself, restarted on its data after 1-2 s
+                        (--store postgres; default ${REPLICAS.dbKills})
   --json                also print each result as one JSON line (CHAOS_RESULT ...)
   --keep                keep the store, audit log and bot log of a passing run
   --verbose             print what happens as it happens`);
@@ -58,6 +67,23 @@ const number = (text: string | undefined, fallback: number): number => {
 
 async function main(): Promise<void> {
   const runs = number(values.runs, 1);
+  const store = values.store ?? 'lowdb';
+  if (store !== 'lowdb' && store !== 'postgres') {
+    console.error(`--store must be lowdb or postgres, not ${JSON.stringify(store)}`);
+    process.exit(2);
+  }
+  const replicas = Math.floor(number(values.replicas, 1));
+  if (replicas < 1 || (replicas > 1 && store !== 'postgres')) {
+    console.error(
+      '--replicas must be at least 1, and above 1 only with --store postgres (one LowdbStore has one writer)',
+    );
+    process.exit(2);
+  }
+  const dbKills = store === 'postgres' ? Math.floor(number(values['db-kills'], REPLICAS.dbKills)) : 0;
+  if (store !== 'postgres' && values['db-kills'] !== undefined) {
+    console.error('--db-kills needs --store postgres');
+    process.exit(2);
+  }
   const base: ChaosOptions = {
     ...FULL,
     requests: number(values.requests, FULL.requests),
@@ -73,6 +99,9 @@ async function main(): Promise<void> {
     runner: values.runner === 'tsx' ? 'tsx' : 'bundle',
     keep: values.keep === true,
     verbose: values.verbose === true,
+    store,
+    replicas,
+    dbKills,
   };
   let failed = false;
   for (let run = 1; run <= runs && !failed; run++) {
@@ -81,7 +110,7 @@ async function main(): Promise<void> {
       seed: values.seed !== undefined ? number(values.seed, 0) + run - 1 : (Date.now() + run) % 1_000_000,
     };
     console.log(
-      `chaos run ${run}/${runs}: ${options.requests} requests, ${options.kills} kills, grants ${options.minGrantS}-${options.maxGrantS} s, Graph faults ${Math.round(options.graphFaultRate * 100)}% (${Math.round(options.throttleShare * 100)}% of them 429), Bot Connector 502s ${Math.round(options.connectorFaultRate * 100)}%, ${options.open} grants held open, seed ${options.seed}`,
+      `chaos run ${run}/${runs}: ${store === 'postgres' ? `${replicas} replicas on PostgreSQL (${dbKills} database kills), ` : ''}${options.requests} requests, ${options.kills} kills, grants ${options.minGrantS}-${options.maxGrantS} s, Graph faults ${Math.round(options.graphFaultRate * 100)}% (${Math.round(options.throttleShare * 100)}% of them 429), Bot Connector 502s ${Math.round(options.connectorFaultRate * 100)}%, ${options.open} grants held open, seed ${options.seed}`,
     );
     const result = await runChaos(options);
     console.log(summarize(result));

@@ -13,7 +13,7 @@ test('request form → fill by clicking and typing → submit → approve → me
 
   await playground.openPersonalChat();
   await playground.sendMessage('request');
-  const form = await playground.waitForCardWithText('REQUEST ACCESS');
+  const form = await playground.waitForCardWithText('Time-boxed membership of a group');
   const blank = await form.text();
   expect(blank).toContain('Time-boxed membership of a group');
   expect(blank).toContain('GROUP RULES');

@@ -28,6 +28,8 @@ export interface LocalDirectoryCall {
   path: string;
   status: number;
   at: number;
+  /** When it was answered (Date.now()); with `at`, the span in which it was in flight (the chaos run's overlap check). */
+  answeredAt?: number;
   query?: string;
   /** For a POST to `…/$ref`: the id at the end of the body's `@odata.id` (who is being added). */
   subject?: string;
@@ -176,7 +178,10 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
     body?: unknown,
     headers: Record<string, string> = {},
   ): void => {
-    if (call) call.status = status;
+    if (call) {
+      call.status = status;
+      call.answeredAt = Date.now();
+    }
     res.status(status).set(headers);
     if (body === undefined) res.end();
     else res.json(body);
@@ -348,6 +353,7 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
       const failure = (outcome && injected(outcome)) ?? undefined;
       const fail = (f: GraphFailure) => {
         call.status = f.status;
+        call.answeredAt = Date.now();
         return {
           id: request.id,
           status: f.status,
@@ -366,6 +372,7 @@ export async function startLocalDirectory(opts: LocalDirectoryOptions): Promise<
       try {
         const done = answer(call, query, request.body, baseUrl);
         call.status = done.status;
+        call.answeredAt = Date.now();
         handle.onAnswered?.(call);
         return done.body === undefined
           ? { id: request.id, status: done.status, headers: {} }

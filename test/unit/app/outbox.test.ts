@@ -121,6 +121,33 @@ describe('after a restart the outbox finishes what was left', () => {
     expect(await rig.repliesFor(request.id)).toEqual(['granted']);
   });
 
+  it("two runs of one add at once (a lease run out under a live replica): the other run's add is not taken for a standing membership", async () => {
+    const request = await rig.askFor(people.alex, 'db-read');
+    const isMember = rig.directory.isMember.bind(rig.directory);
+    let raced = false;
+    rig.directory.isMember = async (groupId, userId) => {
+      if (!raced) {
+        raced = true;
+        // The other run, between our read of the request and our look at the membership:
+        // it records "not a member" and adds.
+        const current = (await rig.store.get(request.id))!;
+        await rig.store.commit({
+          request: { ...current, standingMember: false, addStartedAt: rig.clock.now() },
+          expectedVersion: current.version,
+          events: [],
+        });
+        await rig.directory.addMember(groupId, userId);
+      }
+      return isMember(groupId, userId);
+    };
+    await rig.service.decide(request.id, people.megan, 'approve');
+    await rig.settle();
+    expect(await rig.get(request.id)).toMatchObject({ status: 'active', standingMember: false });
+    await rig.clock.advanceTo((await rig.get(request.id)).expiresAt!);
+    await rig.settle();
+    expect(rig.directory.members(DIR.groups.dbRead)).not.toContain(people.alex.id);
+  });
+
   it('killed in the middle of a removal: the removal completes after start', async () => {
     const request = await rig.grantTo(people.alex, 'db-read', people.megan);
     const hit = rig.directory.hangNext('removeMember', 'before');

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AccessService, SubmitInput } from '../../../src/app/access-service';
 import type { GrantWorker, WorkerOptions } from '../../../src/app/grant-worker';
+import type { Reconciler } from '../../../src/app/reconciler';
 import type { Scheduler } from '../../../src/app/scheduler';
 import type { Presenter } from '../../../src/app/presenter';
 import { renderApprovalCard, renderNotice, renderReceiptCard, type NoticeKind } from '../../../src/cards';
@@ -195,6 +196,9 @@ export class Rig {
   }
   get service(): AccessService {
     return this.process.core.service;
+  }
+  get reconciler(): Reconciler {
+    return this.process.core.reconciler;
   }
   get worker(): GrantWorker {
     return this.process.core.worker;
