@@ -1,8 +1,7 @@
+import { runCli } from '../helpers/cli-runner';
 import { Client } from 'pg';
-import { Command } from 'commander';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/adapters/store/postgres/migrations';
 import { registerDbCommands, runMigrate } from '../../src/cli/db';
-import { DomainError } from '../../src/domain/errors';
 import { useEmbeddedPostgres, type TestDatabase } from '../helpers/embedded-postgres';
 
 /**
@@ -12,33 +11,8 @@ import { useEmbeddedPostgres, type TestDatabase } from '../helpers/embedded-post
  */
 const pg = useEmbeddedPostgres();
 
-async function timebox(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-): Promise<{ code: number; out: string }> {
-  const program = new Command('timebox').exitOverride();
-  registerDbCommands(program);
-  const printed: string[] = [];
-  const capture = (...a: unknown[]) => void printed.push(a.join(' '));
-  const log = jest.spyOn(console, 'log').mockImplementation(capture);
-  const error = jest.spyOn(console, 'error').mockImplementation(capture);
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env))
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { code: 0, out: printed.join('\n') };
-  } catch (e) {
-    return { code: e instanceof DomainError ? 2 : 1, out: [...printed, (e as Error).message].join('\n') };
-  } finally {
-    for (const [k, v] of Object.entries(saved))
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const timebox = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runCli(registerDbCommands, args, env);
 
 async function fresh(): Promise<TestDatabase> {
   const db = pg.freshDatabase();

@@ -1,8 +1,8 @@
+import { runCli } from '../helpers/cli-runner';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { Client } from 'pg';
 import { placeEffect } from '../../src/app/effects';
 import { parseAuditKey } from '../../src/adapters/store/audit-checkpoint';
@@ -10,7 +10,6 @@ import { verifyAuditRecords } from '../../src/adapters/store/audit-verify';
 import { LowdbStore } from '../../src/adapters/store/lowdb-store';
 import { PostgresStore } from '../../src/adapters/store/postgres/postgres-store';
 import { registerStoreCommands } from '../../src/cli/store-copy';
-import { DomainError } from '../../src/domain/errors';
 import type { AccessRequest, RequestEvent } from '../../src/domain/request';
 import type { AuditRecord, Store } from '../../src/ports/store';
 import { aPerson, aRequest } from '../helpers/domain-builders';
@@ -29,33 +28,8 @@ const key = parseAuditKey(KEY_HEX);
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'store-7eb7def');
 
-async function timebox(
-  args: string[],
-  env: Record<string, string | undefined> = {},
-): Promise<{ code: number; out: string }> {
-  const program = new Command('timebox').exitOverride();
-  registerStoreCommands(program);
-  const printed: string[] = [];
-  const capture = (...a: unknown[]) => void printed.push(a.join(' '));
-  const log = jest.spyOn(console, 'log').mockImplementation(capture);
-  const error = jest.spyOn(console, 'error').mockImplementation(capture);
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env))
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { code: 0, out: printed.join('\n') };
-  } catch (e) {
-    return { code: e instanceof DomainError ? 2 : 1, out: [...printed, (e as Error).message].join('\n') };
-  } finally {
-    for (const [k, v] of Object.entries(saved))
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const timebox = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runCli(registerStoreCommands, args, env);
 
 let root: string;
 beforeAll(() => {

@@ -58,19 +58,22 @@ function tooNew(current: number, known: number): DomainError {
   );
 }
 
+/** The highest schema version applied; 0 for a database Timebox never migrated. Creates nothing. */
+async function appliedVersion(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('schema_version') AS t");
+  if (rows[0]?.t == null) return 0;
+  const { rows: max } = await client.query<{ v: number | null }>(
+    'SELECT max(version) AS v FROM schema_version',
+  );
+  return max[0]?.v ?? 0;
+}
+
 /**
  * For a read-only store, which may not migrate: the schema must be exactly this code's.
  * Runs in the caller's (read-only) transaction; creates nothing.
  */
 export async function checkSchema(client: PoolClient): Promise<void> {
-  const { rows: exists } = await client.query<{ t: string | null }>(
-    "SELECT to_regclass('schema_version') AS t",
-  );
-  const current =
-    exists[0]?.t == null
-      ? 0
-      : ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version')).rows[0]
-          ?.v ?? 0);
+  const current = await appliedVersion(client);
   if (current > SCHEMA_VERSION) throw tooNew(current, SCHEMA_VERSION);
   if (current < SCHEMA_VERSION) {
     throw new DomainError(
@@ -98,14 +101,7 @@ export async function schemaStatus(
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<SchemaStatus> {
   const known = Math.max(SCHEMA_VERSION, ...migrations.map((m) => m.version));
-  const { rows: exists } = await client.query<{ t: string | null }>(
-    "SELECT to_regclass('schema_version') AS t",
-  );
-  const current =
-    exists[0]?.t == null
-      ? 0
-      : ((await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version')).rows[0]
-          ?.v ?? 0);
+  const current = await appliedVersion(client);
   const pending = [...migrations].filter((m) => m.version > current).sort((a, b) => a.version - b.version);
   return { current, known, pending };
 }
