@@ -281,6 +281,30 @@ describe('wake-ups across replicas (onChange: LISTEN/NOTIFY)', () => {
   }, 40_000);
 });
 
+describe('a connection the server drops while it is checked out', () => {
+  it('is an error of its query, never of the process (no unhandled error event), and the store goes on', async () => {
+    const db = pg.freshDatabase();
+    const store = await opened(db);
+    // A transaction under way on one of the store's connections, as a commit would hold it.
+    const client = await (store as unknown as { pool: Pool }).pool.connect();
+    await client.query('BEGIN');
+    const admin = new Pool({ connectionString: db.url });
+    try {
+      // As the server does when it is killed or restarted: FATAL 57P01 on every connection.
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+      );
+      // The server's goodbye reaches the idle, checked-out connection before any query of it.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect(client.query('SELECT 1')).rejects.toThrow();
+    } finally {
+      client.release(true);
+      await admin.end();
+    }
+    expect(await store.get('R-NOSUCH')).toBeUndefined();
+  });
+});
+
 describe('health, and the choice of the store', () => {
   it('health: ok while the database answers; not ok (quickly, with why) while it is away; ok again after', async () => {
     const db = pg.freshDatabase();

@@ -116,6 +116,11 @@ export class PostgresStore implements Store {
     // listener it would crash the process. The next query gets a new connection, or fails
     // as STORE_UNAVAILABLE.
     this.pool.on('error', () => undefined);
+    // NB: the pool's listener covers idle connections only. One checked out (a transaction
+    // under way, the open's migration) when the server dies emits 'error' on its own client,
+    // and with no listener there that crashes the process (found by the replica chaos run: a
+    // PostgreSQL kill took a replica down). Its query fails instead, as STORE_UNAVAILABLE.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
     this.where = describe(pool);
   }
 
