@@ -20,7 +20,9 @@ export interface ChaosPostgres {
 
 /** Starts an embedded PostgreSQL in a child process (as the tests do) with one database, `chaos`. */
 export async function startChaosPostgres(timeoutMs = 120_000): Promise<ChaosPostgres> {
-  const child: ChildProcess = spawn(process.execPath, [SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, [SERVER, '--durable'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const answers: Array<(line: string) => void> = [];
   const started = await new Promise<{ port: number; user: string; password: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('embedded PostgreSQL did not start in time')), timeoutMs);
