@@ -33,7 +33,7 @@ param containerRegistryServer string = ''
 @description('The policy file (YAML text, see examples/). Mounted read-only at /config/timebox.policy.yaml.')
 param policyYaml string
 
-@description('lowdb: one replica on an Azure Files share (the default). postgresql: PLANNED, not in this version of Timebox (the server starts, the bot refuses DATABASE_URL until the PostgreSQL store ships).')
+@description('lowdb: one replica on an Azure Files share (the default). postgresql: 2 to 3 replicas on Azure Database for PostgreSQL, signing in with the managed identity (no password).')
 @allowed([
   'lowdb'
   'postgresql'

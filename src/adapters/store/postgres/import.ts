@@ -4,6 +4,7 @@ import { isClosed, type AccessRequest } from '../../../domain/request';
 import type { PersonalChat } from '../../../ports/notifier';
 import type { AuditCheckpoint, AuditRecord, Effect, GroupBaseline } from '../../../ports/store';
 import { GENESIS_HASH } from '../audit-log';
+import { postgresConnection, type EntraLoginOptions } from './entra-login';
 import { migrate } from './migrate';
 import { isTransientPgError } from './pg-errors';
 
@@ -56,8 +57,8 @@ const HOLDING_TABLES: Record<keyof Holdings, string> = {
 const AUDIT_PAGE = 500;
 
 /** A connected client, or a clear refusal naming the database by `label` (never its password). */
-export async function connect(url: string, label: string): Promise<Client> {
-  const client = new Client({ connectionString: url });
+export async function connect(url: string, label: string, entraLogin?: EntraLoginOptions): Promise<Client> {
+  const client = new Client(postgresConnection(url, entraLogin));
   // A connection dropped while idle is reported here; the next query fails and says so.
   client.on('error', () => undefined);
   try {

@@ -15,6 +15,8 @@ const TRANSIENT_ERRNOS = new Set([
   'EPIPE',
   'ENOTFOUND',
   'EAI_AGAIN',
+  // No Entra token for the database now (entra-login.ts): its identity endpoint may answer later.
+  'TIMEBOX_ENTRA_LOGIN',
 ]);
 
 export function isTransientPgError(error: unknown): boolean {

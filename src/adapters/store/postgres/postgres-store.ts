@@ -21,6 +21,7 @@ import { DEFAULT_CHECKPOINT_EVERY, type AuditKey, type Checkpoint } from '../aud
 import { copyIn, frozen } from '../store-core';
 import { appendToChain, readChain } from './audit';
 import { ChangeFeed, announceChange } from './change-feed';
+import { postgresConnection, type EntraLoginOptions } from './entra-login';
 import { HealthCheck, type Health } from './health';
 import {
   insertCheckpoint,
@@ -70,6 +71,8 @@ export interface PostgresStoreOptions {
   };
   /** Told of trouble the store handles itself (the change feed's lost connection): for the log. */
   onProblem?: (message: string) => void;
+  /** A URL without a password signs in with an Entra token (entra-login.ts); tests give the identity. */
+  entraLogin?: EntraLoginOptions;
 }
 
 /** A connection attempt to an unreachable server fails after this, rather than hanging a command. */
@@ -97,7 +100,8 @@ export class PostgresStore implements Store {
 
   constructor(config: string | PoolConfig, options: PostgresStoreOptions = {}) {
     this.readOnly = options.readOnly === true;
-    const given: PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
+    const given: PoolConfig =
+      typeof config === 'string' ? postgresConnection(config, options.entraLogin) : config;
     const pool: PoolConfig = { connectionTimeoutMillis: DEFAULT_CONNECT_TIMEOUT_MS, ...given };
     this.pool = new Pool(pool);
     const key = options.audit?.key;
