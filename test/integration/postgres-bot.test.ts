@@ -112,8 +112,16 @@ describe('the bot on PostgreSQL', () => {
       await waitFor(async () => (await readyz(bot)).status === 503, 'not ready', 8000);
       expect((await readyz(bot)).body).toMatchObject({ reason: 'store unavailable' });
       expect((await fetch(`${bot.bot.url}/healthz`)).status).toBe(200);
-      // A scrape meanwhile fails (the gauges read the database) but takes nothing down.
-      expect((await fetch(`${bot.bot.url}/metrics`)).status).toBeGreaterThanOrEqual(400);
+      // A scrape meanwhile answers: not ready, and the gauges read from the database unknown
+      // (NaN; prom-client writes "Nan", which Prometheus parses), never a reassuring 0.
+      const scrape = await fetch(`${bot.bot.url}/metrics`);
+      expect(scrape.status).toBe(200);
+      const metrics = await scrape.text();
+      expect(metrics).toMatch(/^timebox_ready 0$/m);
+      expect(metrics).toMatch(/^timebox_overdue_grants Nan$/mi);
+      expect(metrics).toMatch(/^timebox_outbox_oldest_due_seconds Nan$/mi);
+      expect(metrics).toMatch(/^timebox_outbox_depth\{lane="directory"\} Nan$/mi);
+      expect(metrics).toMatch(/^timebox_requests_open\{status="pending"\} Nan$/mi);
       const before = bot.connector.sentTo(personalChatOf(users.alex)).length;
       await bot.teams.say(users.alex, 'request sandbox for 1h because the database is down');
       const reply = await waitFor(

@@ -10,7 +10,19 @@ import { Status } from '../../domain/request';
  * Prometheus metrics. Gauges are read from the store at scrape time, so every replica reports
  * the truth rather than its own memory: open requests by status, the outbox depth, and how
  * long the oldest pending side effect has waited (a stuck Graph or Teams shows here first).
+ * While the store cannot be read (a database outage) those gauges are NaN, "unknown" rather
+ * than a 0 that would say all is well, and the scrape still answers: `timebox_ready` 0 then
+ * raises TimeboxNotReady, not TimeboxDown for a process that is up.
  */
+/** What the store answered, or undefined when it could not answer (the gauge then says NaN). */
+async function unknownIfUnreadable<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch {
+    return undefined;
+  }
+}
+
 export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => Promise<{ ok: boolean }> }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'timebox_process_' });
@@ -26,9 +38,10 @@ export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => 
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      const open = await deps.store.listOpen();
-      for (const status of [Status.PENDING, Status.APPROVED, Status.ACTIVE])
-        this.set({ status }, open.filter((r) => r.status === status).length);
+      const statuses = [Status.PENDING, Status.APPROVED, Status.ACTIVE];
+      const open = await unknownIfUnreadable(deps.store.listOpen());
+      for (const status of statuses)
+        this.set({ status }, open ? open.filter((r) => r.status === status).length : NaN);
     },
   });
   new Gauge({
@@ -37,11 +50,8 @@ export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => 
     registers: [registry],
     async collect() {
       const now = deps.clock.now();
-      this.set(
-        (await deps.store.listOpen({ statuses: [Status.ACTIVE] })).filter(
-          (r) => r.expiresAt !== undefined && r.expiresAt < now,
-        ).length,
-      );
+      const active = await unknownIfUnreadable(deps.store.listOpen({ statuses: [Status.ACTIVE] }));
+      this.set(active ? active.filter((r) => r.expiresAt !== undefined && r.expiresAt < now).length : NaN);
     },
   });
   new Gauge({
@@ -49,8 +59,9 @@ export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => 
     help: 'How long the oldest due side effect has been waiting',
     registers: [registry],
     async collect() {
-      const next = await deps.store.nextEffectAt();
-      this.set(next === undefined ? 0 : Math.max(0, (deps.clock.now() - next) / 1000));
+      const next = await unknownIfUnreadable(deps.store.nextEffectAt().then((at) => ({ at })));
+      if (!next) this.set(NaN);
+      else this.set(next.at === undefined ? 0 : Math.max(0, (deps.clock.now() - next.at) / 1000));
     },
   });
   new Gauge({
@@ -59,9 +70,9 @@ export function createMetrics(deps: { store: Store; clock: Clock; ready?: () => 
     labelNames: ['lane'],
     registers: [registry],
     async collect() {
-      const effects = await deps.store.listEffects();
+      const effects = await unknownIfUnreadable(deps.store.listEffects());
       for (const lane of ['directory', 'teams'] as const)
-        this.set({ lane }, effects.filter((e) => e.lane === lane).length);
+        this.set({ lane }, effects ? effects.filter((e) => e.lane === lane).length : NaN);
     },
   });
   if (deps.ready) {
