@@ -28,6 +28,12 @@ export class ChangeFeed {
   private failures = 0;
   private stopped = false;
   private connecting = false;
+  /**
+   * The backend pid of the LISTEN connection while it is open: this replica's sign of life.
+   * Effect leases record it (outbox.ts, ownerGone), so that when this process dies, and its
+   * connection with it, the other replicas take its effects at once.
+   */
+  backendPid?: number;
 
   constructor(
     private readonly config: ClientConfig,
@@ -53,16 +59,21 @@ export class ChangeFeed {
     this.retryTimer = undefined;
     const client = this.client;
     this.client = undefined;
+    this.backendPid = undefined;
     await client?.end().catch(() => undefined);
   }
 
   private async listen(): Promise<void> {
     const client = new Client({ ...this.config, keepAlive: true });
     let lost = false;
+    let pid: number | undefined;
     const onLost = (error?: Error) => {
       if (lost) return;
       lost = true;
-      if (this.client === client) this.client = undefined;
+      if (this.client === client) {
+        this.client = undefined;
+        this.backendPid = undefined;
+      }
       void client.end().catch(() => undefined);
       this.retryLater(error?.message ?? 'connection ended');
     };
@@ -76,6 +87,8 @@ export class ChangeFeed {
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANGE_CHANNEL}`);
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      pid = rows[0]?.pid;
     } catch (error) {
       onLost(error as Error);
       return;
@@ -88,6 +101,7 @@ export class ChangeFeed {
       return;
     }
     this.client = client;
+    this.backendPid = pid;
     this.failures = 0;
     this.tell();
   }

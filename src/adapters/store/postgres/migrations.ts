@@ -137,6 +137,17 @@ CREATE TABLE welcomes (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'effect leases know their holder',
+    sql: `
+-- The backend pid of the lease holder's long-lived connection (its change feed) and the server
+-- start it was seen under (outbox.ts, OWNER_GONE): a replica that dies mid-effect is seen dead
+-- as soon as its connection is gone, rather than when its lease runs out.
+ALTER TABLE effects ADD COLUMN lease_pid integer;
+ALTER TABLE effects ADD COLUMN lease_server timestamptz;
+`,
+  },
 ];
 
 /** The newest schema this code knows. */

@@ -26,6 +26,8 @@ export interface EffectRow {
   lease_owner: string | null;
   lease_token: string | null;
   lease_until: string | null;
+  lease_pid: number | null;
+  lease_server: string | null;
 }
 
 /** The claim order of the port: directory.remove, other directory work, Teams work. */
@@ -36,6 +38,32 @@ const ranksOf = (lanes?: EffectLane[]): number[] =>
 
 /** A row is a queue head when no effect of its queue comes before it. */
 const IS_HEAD = 'NOT EXISTS (SELECT 1 FROM effects p WHERE p.queue = e.queue AND p.seq < e.seq)';
+
+/**
+ * The lease's holder is provably gone: its long-lived connection (lease_pid, the holder's
+ * change feed) was open under this very server start and is not any more. A replica's process
+ * that dies takes its connections with it (the kernel closes the sockets; the backends exit at
+ * once), so another replica may take its effects now instead of when the lease runs out: after
+ * a kill, the effect is finished within the 5 s overstay bound even when Graph throttles it
+ * (product contract §10). A server restart since the lease (lease_server differs) proves
+ * nothing, since every connection is new then: the lease's end decides. A holder without such
+ * a connection (lease_pid NULL: no change feed) is only ever judged by its lease's end. `$pid`
+ * is the claimer's own feed pid (never gone for itself).
+ * NB: a holder whose feed connection breaks while the server and the holder live on is taken
+ * for dead too; an effect it is running may then run twice at once. Every effect is
+ * idempotent, and the first run's completion is refused (its token was replaced).
+ */
+const ownerGone = (pid: string) =>
+  `(e.lease_pid IS NOT NULL AND e.lease_pid IS DISTINCT FROM ${pid}
+    AND e.lease_server = pg_postmaster_start_time()
+    AND e.lease_pid NOT IN (SELECT s.pid FROM pg_stat_get_activity(NULL) s WHERE s.pid IS NOT NULL))`;
+
+/** Who holds a lease just taken or renewed: the holder's feed pid, seen under this server start. */
+const holderColumns = (pid: string) =>
+  `lease_pid = ${pid}, lease_server = CASE WHEN ${pid} IS NULL THEN NULL ELSE pg_postmaster_start_time() END`;
+
+/** While another live replica holds a head, the claimers look again this often (a death tells nobody). */
+export const LEASE_POLL_MS = 500;
 
 export function toEffect(row: EffectRow): Effect {
   const effect: Effect = {
@@ -108,12 +136,13 @@ export async function claimHeads(
   leaseMs: number,
   limit: number,
   lanes?: EffectLane[],
+  pid?: number,
 ): Promise<ClaimedEffect[]> {
   const { rows } = await db.query<EffectRow>(
     `WITH picked AS (
        SELECT e.id FROM effects e
        WHERE e.rank = ANY($4::smallint[]) AND e.not_before <= $2
-         AND (e.lease_owner IS NULL OR e.lease_owner = $1 OR e.lease_until <= $2)
+         AND (e.lease_owner IS NULL OR e.lease_owner = $1 OR e.lease_until <= $2 OR ${ownerGone('$6::int')})
          AND ${IS_HEAD}
        ORDER BY e.rank, e.not_before, e.seq
        LIMIT $5
@@ -122,10 +151,11 @@ export async function claimHeads(
      UPDATE effects e SET
        lease_token = CASE WHEN e.lease_owner = $1 THEN e.lease_token ELSE gen_random_uuid()::text END,
        lease_until = CASE WHEN e.lease_owner = $1 THEN greatest(e.lease_until, $2::bigint + $3::bigint) ELSE $2::bigint + $3::bigint END,
-       lease_owner = $1
+       lease_owner = $1,
+       ${holderColumns('$6::int')}
      FROM picked WHERE e.id = picked.id
      RETURNING e.*`,
-    [owner, now, leaseMs, ranksOf(lanes), limit],
+    [owner, now, leaseMs, ranksOf(lanes), limit, pid ?? null],
   );
   // RETURNING keeps no order: back to the claim order.
   rows.sort(
@@ -151,10 +181,11 @@ function leaseLost(id: string): DomainError {
  * The lease checks: the token must still be the effect's, whatever `until` says (a lease past
  * its end holds until another owner claims, which replaces the token).
  */
-export async function renew(db: Db, id: string, token: string, until: number): Promise<void> {
+export async function renew(db: Db, id: string, token: string, until: number, pid?: number): Promise<void> {
+  // The holder's pid too: after its feed reconnected, its leases name the new connection.
   const { rowCount } = await db.query(
-    'UPDATE effects SET lease_until = $3 WHERE id = $1 AND lease_token = $2',
-    [id, token, until],
+    `UPDATE effects SET lease_until = $3, ${holderColumns('$4::int')} WHERE id = $1 AND lease_token = $2`,
+    [id, token, until, pid ?? null],
   );
   if (rowCount !== 1) throw leaseLost(id);
 }
@@ -169,7 +200,7 @@ export async function retry(
 ): Promise<void> {
   const { rowCount } = await db.query(
     `UPDATE effects SET attempts = attempts + 1, not_before = $3, last_error = $4,
-       lease_owner = NULL, lease_token = NULL, lease_until = NULL
+       lease_owner = NULL, lease_token = NULL, lease_until = NULL, lease_pid = NULL, lease_server = NULL
      WHERE id = $1 AND lease_token = $2`,
     [id, token, notBefore, error.slice(0, 500)],
   );
@@ -188,11 +219,21 @@ export async function completeUnchecked(db: Db, ids: readonly string[]): Promise
 
 /**
  * When the next head becomes claimable: the earliest, over queue heads, of its notBefore or the
- * end of its lease, whichever is later.
+ * end of its lease, whichever is later; a head whose holder is gone (ownerGone) at its
+ * notBefore; a head another live replica holds by LEASE_POLL_MS from `now` at the latest, since
+ * nothing tells the others when that replica dies.
  */
-export async function nextClaimableAt(db: Db): Promise<number | undefined> {
+export async function nextClaimableAt(db: Db, now: number, pid?: number): Promise<number | undefined> {
   const { rows } = await db.query<{ at: string | null }>(
-    `SELECT min(greatest(e.not_before, coalesce(e.lease_until, e.not_before))) AS at FROM effects e WHERE ${IS_HEAD}`,
+    `SELECT min(CASE
+       WHEN e.lease_until IS NULL THEN e.not_before
+       WHEN ${ownerGone('$2::int')} THEN e.not_before
+       WHEN e.lease_pid IS NOT NULL AND e.lease_pid IS DISTINCT FROM $2::int
+         AND e.lease_server = pg_postmaster_start_time()
+         THEN greatest(e.not_before, least(e.lease_until, $1::bigint + ${LEASE_POLL_MS}))
+       ELSE greatest(e.not_before, e.lease_until) END) AS at
+     FROM effects e WHERE ${IS_HEAD}`,
+    [now, pid ?? null],
   );
   const at = rows[0]?.at;
   return at === null || at === undefined ? undefined : Number(at);

@@ -278,7 +278,9 @@ export class PostgresStore implements Store {
     lanes?: EffectLane[],
   ): Promise<ClaimedEffect[]> {
     if (this.readOnly) return this.read(() => this.claimInMemory(owner, now, leaseMs, limit, lanes));
-    return this.write(() => outbox.claimHeads(this.pool, owner, now, leaseMs, limit, lanes));
+    return this.write(() =>
+      outbox.claimHeads(this.pool, owner, now, leaseMs, limit, lanes, this.feed.backendPid),
+    );
   }
 
   /** Read-only: the due heads of the snapshot, under leases of this instance only. */
@@ -302,11 +304,12 @@ export class PostgresStore implements Store {
   }
 
   renewLease(id: string, token: string, until: number): Promise<void> {
-    return this.write(() => outbox.renew(this.pool, id, token, until));
+    return this.write(() => outbox.renew(this.pool, id, token, until, this.feed.backendPid));
   }
 
   nextEffectAt(): Promise<number | undefined> {
-    return this.read(() => outbox.nextClaimableAt(this.db));
+    // NB: the wall clock, as every lease's time is (the worker's clock is the process's).
+    return this.read(() => outbox.nextClaimableAt(this.db, Date.now(), this.feed.backendPid));
   }
 
   listEffects(requestId?: string): Promise<Effect[]> {
