@@ -118,10 +118,10 @@ describe('the bot on PostgreSQL', () => {
       expect(scrape.status).toBe(200);
       const metrics = await scrape.text();
       expect(metrics).toMatch(/^timebox_ready 0$/m);
-      expect(metrics).toMatch(/^timebox_overdue_grants Nan$/mi);
-      expect(metrics).toMatch(/^timebox_outbox_oldest_due_seconds Nan$/mi);
-      expect(metrics).toMatch(/^timebox_outbox_depth\{lane="directory"\} Nan$/mi);
-      expect(metrics).toMatch(/^timebox_requests_open\{status="pending"\} Nan$/mi);
+      expect(metrics).toMatch(/^timebox_overdue_grants Nan$/im);
+      expect(metrics).toMatch(/^timebox_outbox_oldest_due_seconds Nan$/im);
+      expect(metrics).toMatch(/^timebox_outbox_depth\{lane="directory"\} Nan$/im);
+      expect(metrics).toMatch(/^timebox_requests_open\{status="pending"\} Nan$/im);
       const before = bot.connector.sentTo(personalChatOf(users.alex)).length;
       await bot.teams.say(users.alex, 'request sandbox for 1h because the database is down');
       const reply = await waitFor(
