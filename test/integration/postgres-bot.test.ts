@@ -170,6 +170,7 @@ describe('the bot on PostgreSQL', () => {
       expect(await readyz(bot)).toMatchObject({ status: 503, body: { reason: 'store unavailable' } });
       const activity = await bot.teams.say(users.alex, 'request sandbox for 1h because too early');
       expect(activity.status).toBe(503);
+      expect(await activity.json()).toEqual({ error: 'starting' });
     } finally {
       await pg.resume();
     }

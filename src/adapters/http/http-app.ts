@@ -15,8 +15,11 @@ export interface HttpDeps {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Counts each activity by type and HTTP status. */
   onActivity?: (type: string, status: number) => void;
-  /** False once shutdown began: activities get 503 (Teams retries them) instead of starting work. */
-  accepting?: () => boolean;
+  /**
+   * Why activities are refused now, if they are: `starting` until the store first opens,
+   * `stopping` once shutdown began. Either way they get 503 (Teams retries them).
+   */
+  refusing?: () => 'starting' | 'stopping' | undefined;
 }
 
 const KNOWN_TYPES = new Set([
@@ -39,11 +42,12 @@ function activityType(body: unknown): string {
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  // Shutting down: no new work. 503 + Retry-After is what Teams retries; the connection is
-  // closed so that the listener can finish.
+  // Starting or shutting down: no new work. 503 + Retry-After is what Teams retries; the
+  // connection is closed so that the listener can finish.
   app.use('/api/messages', (_req, res, next) => {
-    if (deps.accepting?.() === false) {
-      res.status(503).set({ 'Retry-After': '5', Connection: 'close' }).json({ error: 'stopping' });
+    const refusal = deps.refusing?.();
+    if (refusal !== undefined) {
+      res.status(503).set({ 'Retry-After': '5', Connection: 'close' }).json({ error: refusal });
       return;
     }
     next();
