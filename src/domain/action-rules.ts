@@ -1,0 +1,64 @@
+import { DomainError, ErrorCodes } from './errors';
+import { BUILT_IN, type Policy, type Principals } from './policy';
+import type { ClientPolicy } from './policy-workflows';
+
+/** How long an approved action may be carried out when `approvalValidFor` is not set. */
+export const DEFAULT_APPROVAL_VALID_FOR_MS = 15 * 60_000;
+
+/** The rules of one action gate once `defaults` are merged (the keys an action shares with groups). */
+export interface ActionRules {
+  alias: string;
+  displayName: string;
+  approverChannel: string;
+  approvers: Principals;
+  eligible?: Principals;
+  approvalValidForMs: number;
+  pendingTimeoutMs: number;
+  remindAfterMs: number;
+  approvals: number;
+  requireJustification: boolean;
+  allowSelfApproval: boolean;
+  requireTicket: boolean;
+  ticketPattern?: string;
+  ticketExample?: string;
+  autoApprove?: { requesterInGroups: string[] };
+}
+
+export function actionRulesFor(policy: Policy, alias: string): ActionRules {
+  // NB: own keys only, as for groups.
+  const action = Object.hasOwn(policy.actions, alias) ? policy.actions[alias] : undefined;
+  if (!action) throw new DomainError(ErrorCodes.GROUP_UNKNOWN, `There is no action "${alias}".`);
+  const d = policy.defaults;
+  return {
+    alias,
+    displayName: action.displayName,
+    approverChannel: action.approverChannel,
+    approvers: action.approvers,
+    eligible: action.eligible,
+    approvalValidForMs: action.approvalValidFor ?? DEFAULT_APPROVAL_VALID_FOR_MS,
+    pendingTimeoutMs: action.pendingTimeout ?? d.pendingTimeout ?? BUILT_IN.pendingTimeout,
+    remindAfterMs: action.remindAfter ?? d.remindAfter ?? BUILT_IN.remindAfter,
+    approvals: action.approvals ?? d.approvals ?? BUILT_IN.approvals,
+    requireJustification:
+      action.requireJustification ?? d.requireJustification ?? BUILT_IN.requireJustification,
+    allowSelfApproval: action.allowSelfApproval ?? d.allowSelfApproval ?? BUILT_IN.allowSelfApproval,
+    requireTicket: action.requireTicket ?? d.requireTicket ?? BUILT_IN.requireTicket,
+    ticketPattern: action.ticketPattern ?? d.ticketPattern,
+    ticketExample: action.ticketExample ?? d.ticketExample,
+    autoApprove: action.autoApprove,
+  };
+}
+
+/** What a request names: a group (membership) or an action (approval only). */
+export function targetKind(policy: Policy, alias: string): 'group' | 'action' | undefined {
+  if (Object.hasOwn(policy.groups, alias)) return 'group';
+  if (Object.hasOwn(policy.actions, alias)) return 'action';
+  return undefined;
+}
+
+/** The `clients:` entry of an authenticated application id (ids compared case-insensitively). */
+export function clientByAppId(policy: Policy, appId: string): (ClientPolicy & { name: string }) | undefined {
+  const wanted = appId.toLowerCase();
+  const found = Object.entries(policy.clients).find(([, c]) => c.appId.toLowerCase() === wanted);
+  return found && { ...found[1], name: found[0] };
+}

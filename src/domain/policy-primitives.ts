@@ -1,0 +1,44 @@
+/** The value schemas every part of the policy file shares. */
+import { z } from 'zod';
+import { parseDuration } from './duration';
+import { MAX_TICKET_EXAMPLE, TICKET_EXAMPLE_TEXT } from './ticket-example';
+
+/** A group's or an action's alias, as people type it. */
+export const ALIAS = /^[a-z0-9][a-z0-9._-]{0,39}$/;
+
+/** An Entra object id. */
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A duration written as text in the policy ("1h30m"), held as milliseconds. */
+export const durationText = z.string().transform((text, ctx) => {
+  try {
+    return parseDuration(text);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (use 30s, 15m, 2h, 1d or 1h30m)` });
+    return z.NEVER;
+  }
+});
+
+export const regexText = z.string().superRefine((text, ctx) => {
+  try {
+    new RegExp(text);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${(error as Error).message}` });
+  }
+});
+
+/** Shown to people instead of the pattern, so it is kept to what a ticket id looks like (see ticket-example.ts). */
+export const ticketExampleText = z
+  .string()
+  .max(MAX_TICKET_EXAMPLE, { message: `at most ${MAX_TICKET_EXAMPLE} characters` })
+  .regex(TICKET_EXAMPLE_TEXT, {
+    message:
+      'a ticket id like INC-12345: letters, digits, spaces and _ . / # : -, starting and ending with a letter or digit',
+  });
+
+export const principals = z
+  .object({
+    users: z.array(z.string().min(1)).default([]),
+    groups: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
