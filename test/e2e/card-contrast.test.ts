@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { drawMarkdownAsTeams } from '../unit/cards/browser-render';
 import { cardCatalog, type CatalogEntry } from '../unit/cards/card-catalog';
 import { launchBrowser, type Browser } from './harness/browser';
 import { contrastRatio, effectiveBackground, parseCssColor, requiredRatio } from './harness/contrast';
@@ -64,18 +65,11 @@ interface PaintedText {
   fontWeight: number;
 }
 
-// Runs in the page: renders one card with the host config, then reports every visible text.
+// Runs in the page (its markdown drawn as Teams draws it): renders one card with the host config.
 function renderAndCollect(args: { card: object; hostConfig: object }): { problems: string[] } {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- page globals; no DOM types in this project
   const page = globalThis as any;
   const AC = page.AdaptiveCards;
-  AC.AdaptiveCard.onProcessMarkdown = (text: string, result: { outputHtml: string; didProcess: boolean }) => {
-    const html = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-    result.outputHtml = html
-      .replace(/&lt;at&gt;(.*?)&lt;\/at&gt;/g, '<span class="mention">$1</span>')
-      .replace(/\\([\\`*_[\]()#|~>+.-])/g, '$1');
-    result.didProcess = true;
-  };
   const card = new AC.AdaptiveCard();
   card.hostConfig = new AC.HostConfig(args.hostConfig);
   card.parse(args.card, new AC.SerializationContext());
@@ -181,6 +175,7 @@ async function openPage(browser: Browser, theme: HostTheme): Promise<Page> {
   await page.addStyleTag({ path: join(ROOT, 'node_modules/adaptivecards/dist/adaptivecards.css') });
   await page.addStyleTag({ content: frame + theme.css }); // after the renderer's CSS, so the host's wins
   await page.addScriptTag({ path: join(ROOT, 'node_modules/adaptivecards/dist/adaptivecards.min.js') });
+  await page.evaluate(drawMarkdownAsTeams);
   return page;
 }
 

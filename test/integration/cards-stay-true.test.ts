@@ -1,6 +1,8 @@
 import { startHarness, testPolicy, type Harness } from '../helpers/harness';
 import { cardText, firstCard, waitFor, type SentActivity } from '../helpers/fake-connector';
-import { personalChatOf, users, type TeamsUser } from '../helpers/teams-client';
+import { personalChatOf, users } from '../helpers/teams-client';
+import { verbsOf } from '../helpers/card-actions';
+import { cardReplyTo } from '../helpers/chat-replies';
 import type { AccessRequest } from '../../src/domain/request';
 
 /**
@@ -10,20 +12,6 @@ import type { AccessRequest } from '../../src/domain/request';
  */
 
 type Json = Record<string, unknown>;
-
-/** The verbs of every Action.Execute on a card (nested ShowCards included, the refresh left out). */
-function verbsOf(card: unknown): string[] {
-  const out: string[] = [];
-  const walk = (node: unknown) => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (!node || typeof node !== 'object') return;
-    const n = node as Json;
-    if (n.type === 'Action.Execute') out.push(String(n.verb));
-    for (const [key, value] of Object.entries(n)) if (key !== 'refresh') walk(value);
-  };
-  walk(card);
-  return out;
-}
 
 describe('the expiry warning and the pending list never offer what is no longer possible', () => {
   let h: Harness;
@@ -138,24 +126,10 @@ describe('the expiry warning and the pending list never offer what is no longer 
     expect(cardText(firstCard(approval!.activity))).toMatch(/expired/i);
   });
 
-  /** `who` says `text` in personal chat; resolves with the card the bot answered with there. */
-  async function listCardOf(who: TeamsUser, text: string): Promise<SentActivity> {
-    const before = h.connector.sentTo(personalChatOf(who)).length;
-    await h.teams.say(who, text);
-    return waitFor(
-      () =>
-        h.connector
-          .sentTo(personalChatOf(who))
-          .slice(before)
-          .find((s) => firstCard(s.activity)),
-      `${text} card`,
-    );
-  }
-
   it('Approve on a pending list for a request cancelled since is answered with the list as it is now, saying so', async () => {
     const cancelled = await h.ask(users.alex, 'request db-read for 30m because orders table');
     await h.bot.settled();
-    const list = await listCardOf(users.megan, 'pending');
+    const list = await cardReplyTo(h, users.megan, 'pending');
     expect(cardText(firstCard(list.activity))).toContain('1 request waiting');
     await h.teams.say(users.alex, `cancel ${cancelled.id}`);
     await waitFor(async () => (await stored(cancelled.id)).status === 'cancelled', 'cancelled');

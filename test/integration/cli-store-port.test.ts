@@ -10,19 +10,19 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { toAuditRecord } from '../../src/adapters/store/audit-log';
 import { LowdbStore } from '../../src/adapters/store/lowdb-store';
 import { registerAuditCommands } from '../../src/cli/audit';
 import { registerReconcileCommand } from '../../src/cli/reconcile';
 import { startLocalDirectory, type LocalDirectoryHandle } from '../../src/dev/local-directory/server';
-import { DomainError } from '../../src/domain/errors';
 import { parseAuditKey } from '../../src/adapters/store/audit-checkpoint';
 import type { AuditRecord } from '../../src/ports/store';
 import { aRequest } from '../helpers/domain-builders';
 import { hashDir } from '../helpers/hash-dir';
-import { GROUPS, testPolicy, testSeed } from '../helpers/harness';
+import { testPolicy, testSeed } from '../helpers/harness';
+import { runCliStreams } from '../helpers/cli-runner';
+import { anOverdueGrant } from '../helpers/overdue-grant';
 
 /**
  * Issue 12: the CLI (`audit verify`, `audit export`, `reconcile --dry-run`) reads the configured
@@ -35,46 +35,16 @@ const KEY_HEX = randomBytes(32).toString('hex');
 const key = parseAuditKey(KEY_HEX);
 const EVERY = 3;
 
-/** `timebox <args>` in this process: what it prints and its exit code (a DomainError is 2, as src/cli.ts maps it). */
-async function timebox(
-  args: string[],
-  env: Record<string, string | undefined>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command('timebox').exitOverride();
-  registerAuditCommands(program);
-  registerReconcileCommand(program);
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((...a: unknown[]) => void stdout.push(a.join(' ')));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void stderr.push(a.join(' ')));
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env))
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  const exitCode = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-    return { code: Number(process.exitCode ?? 0), stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-  } catch (e) {
-    return {
-      code: e instanceof DomainError ? 2 : 1,
-      stdout: stdout.join('\n'),
-      stderr: [...stderr, (e as Error).message].join('\n'),
-    };
-  } finally {
-    process.exitCode = exitCode;
-    for (const [k, v] of Object.entries(saved))
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+/** `timebox <args>` in this process, with the audit and reconcile commands: exit code, stdout, stderr. */
+const timebox = (args: string[], env: Record<string, string | undefined>) =>
+  runCliStreams(
+    (program) => {
+      registerAuditCommands(program);
+      registerReconcileCommand(program);
+    },
+    args,
+    env,
+  );
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 const writeLines = (file: string, ls: string[]) => writeFileSync(file, ls.join('\n') + '\n');
@@ -284,17 +254,7 @@ describe('the CLI reads the store through the port, read-only', () => {
       const writer = new LowdbStore(dir);
       await writer.open();
       // An active grant that ended an hour ago, committed (journal) but never compacted into timebox.json.
-      const now = Date.now();
-      const grant = aRequest({
-        id: 'R-OVERDUE1',
-        version: 0,
-        status: 'active',
-        group: { alias: 'sandbox', id: GROUPS.sandbox, displayName: 'Sandbox' },
-        createdAt: now - 3 * 3_600_000,
-        updatedAt: now - 2 * 3_600_000,
-        grantedAt: now - 2 * 3_600_000,
-        expiresAt: now - 3_600_000,
-      });
+      const grant = anOverdueGrant();
       await writer.commit({ request: grant, expectedVersion: null, events: [] });
       expect(existsSync(path.join(dir, 'timebox.json'))).toBe(false);
       const before = hashDir(dir);

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
-import { registerAuditCommands } from '../../src/cli/audit';
+import { EXIT_CHAIN_BROKEN, registerAuditCommands } from '../../src/cli/audit';
+import { runCli } from '../helpers/cli-runner';
+import { replyInChat } from '../helpers/chat-replies';
 import { cardText, waitFor } from '../helpers/fake-connector';
 import { useEmbeddedPostgres } from '../helpers/embedded-postgres';
 import { startHarness, GROUPS, type Harness } from '../helpers/harness';
-import { personalChatOf, users } from '../helpers/teams-client';
+import { users } from '../helpers/teams-client';
 
 /**
  * Issue 13: the real bot (startTimebox over HTTP, fake Bot Connector, local directory) with
@@ -22,30 +23,8 @@ async function readyz(h: Harness): Promise<{ status: number; body: Record<string
 }
 
 /** `timebox audit <args>` in this process (as cli-store-port.test.ts runs it): its exit code and output. */
-async function audit(args: string[], env: Record<string, string>): Promise<{ code: number; out: string }> {
-  const program = new Command('timebox').exitOverride();
-  registerAuditCommands(program);
-  const out: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  const exitCode = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['audit', ...args], { from: 'user' });
-    return { code: Number(process.exitCode ?? 0), out: out.join('\n') };
-  } finally {
-    process.exitCode = exitCode;
-    for (const [k, v] of Object.entries(saved))
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const audit = (args: string[], env: Record<string, string>) =>
+  runCli(registerAuditCommands, ['audit', ...args], env);
 
 describe('the bot on PostgreSQL', () => {
   let h: Harness | undefined;
@@ -91,7 +70,7 @@ describe('the bot on PostgreSQL', () => {
     expect(verified.code).toBe(0);
     const otherKey = { ...cliEnv, TIMEBOX_AUDIT_KEY: randomBytes(32).toString('hex') };
     // Another key vouches for nothing: the signatures are really checked.
-    expect((await audit(['verify', '--key'], otherKey)).code).not.toBe(0);
+    expect((await audit(['verify', '--key'], otherKey)).code).toBe(EXIT_CHAIN_BROKEN);
     const out = path.join(bot.dataDir, 'export.json');
     expect(await audit(['export', '--format', 'json', '--out', out], cliEnv)).toMatchObject({ code: 0 });
     const exported = JSON.parse(readFileSync(out, 'utf8')) as Array<{ type: string }>;
@@ -122,14 +101,11 @@ describe('the bot on PostgreSQL', () => {
       expect(metrics).toMatch(/^timebox_outbox_oldest_due_seconds Nan$/im);
       expect(metrics).toMatch(/^timebox_outbox_depth\{lane="directory"\} Nan$/im);
       expect(metrics).toMatch(/^timebox_requests_open\{status="pending"\} Nan$/im);
-      const before = bot.connector.sentTo(personalChatOf(users.alex)).length;
-      await bot.teams.say(users.alex, 'request sandbox for 1h because the database is down');
-      const reply = await waitFor(
-        () =>
-          bot.connector
-            .sentTo(personalChatOf(users.alex))
-            .slice(before)
-            .find((s) => s.activity.text),
+      const reply = await replyInChat(
+        bot,
+        users.alex,
+        'request sandbox for 1h because the database is down',
+        (s) => s.activity.text,
         'a reply to the command',
         10_000,
       );

@@ -1,8 +1,9 @@
 import type { RunningTimebox } from '../../src/main';
+import { replyInChat } from '../helpers/chat-replies';
 import { cardText, firstCard, waitFor } from '../helpers/fake-connector';
 import { useEmbeddedPostgres } from '../helpers/embedded-postgres';
 import { startHarness, GROUPS, type Harness } from '../helpers/harness';
-import { personalChatOf, TeamsClient, TENANT, users } from '../helpers/teams-client';
+import { TeamsClient, TENANT, users } from '../helpers/teams-client';
 
 /**
  * Issue 13: two bot processes (two startTimebox, two PostgresStores) on one database, one
@@ -84,14 +85,11 @@ describe('two replicas on one database', () => {
       async () => (await h.bot.store.listOpen()).length === 2 || undefined,
       'second request filed',
     );
-    const before = h.connector.sentTo(personalChatOf(users.alex)).length;
-    await h.teams.say(users.alex, 'request prod-admin for 30m because third one, ticket INC-123');
-    const reply = await waitFor(
-      () =>
-        h.connector
-          .sentTo(personalChatOf(users.alex))
-          .slice(before)
-          .find((s) => /filed 2 requests in the last 10m/.test(String(s.activity.text))),
+    const reply = await replyInChat(
+      h,
+      users.alex,
+      'request prod-admin for 30m because third one, ticket INC-123',
+      (s) => /filed 2 requests in the last 10m/.test(String(s.activity.text)),
       'the refusal',
     );
     expect(String(reply.activity.text)).toMatch(/Try again in \d+m/);

@@ -1,8 +1,10 @@
 import { startHarness, type Harness } from '../helpers/harness';
-import { cardText, firstCard, waitFor, type SentActivity } from '../helpers/fake-connector';
+import { cardText, firstCard, waitFor } from '../helpers/fake-connector';
 import { personalChatOf, users, type TeamsUser } from '../helpers/teams-client';
 import type { AccessRequest } from '../../src/domain/request';
 import type { AuditRecord } from '../../src/ports/store';
+import { executesOf } from '../helpers/card-actions';
+import { cardReplyTo } from '../helpers/chat-replies';
 
 /**
  * Issue 19, finding 2, through the real bot over HTTP: a click decides only what its card
@@ -13,22 +15,8 @@ import type { AuditRecord } from '../../src/ports/store';
 
 type Json = Record<string, unknown>;
 
-/** Every Action.Execute on a card (nested ShowCards included, the refresh left out). */
-function executes(card: unknown): Json[] {
-  const out: Json[] = [];
-  const walk = (node: unknown) => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (!node || typeof node !== 'object') return;
-    const n = node as Json;
-    if (n.type === 'Action.Execute') out.push(n);
-    for (const [key, value] of Object.entries(n)) if (key !== 'refresh') walk(value);
-  };
-  walk(card);
-  return out;
-}
-
 const dataOf = (card: unknown, verb: string, requestId: string): Json | undefined =>
-  executes(card).find((a) => a.verb === verb && (a.data as Json).requestId === requestId)?.data as
+  executesOf(card).find((a) => a.verb === verb && (a.data as Json).requestId === requestId)?.data as
     Json | undefined;
 
 describe('an old Approve never decides a later decision; list cards do not lie', () => {
@@ -46,20 +34,6 @@ describe('an old Approve never decides a later decision; list cards do not lie',
       .filter(
         (r) => r.type !== 'reconciled' && r.type !== 'baseline_recorded' && r.type !== 'drift_detected',
       );
-  }
-
-  /** `who` says `text` in personal chat; resolves with the card the bot answered with there. */
-  async function listCardOf(who: TeamsUser, text: string): Promise<SentActivity> {
-    const before = h.connector.sentTo(personalChatOf(who)).length;
-    await h.teams.say(who, text);
-    return waitFor(
-      () =>
-        h.connector
-          .sentTo(personalChatOf(who))
-          .slice(before)
-          .find((s) => firstCard(s.activity)),
-      `${text} card`,
-    );
   }
 
   const stored = async (id: string): Promise<AccessRequest> => (await h.bot.store.get(id))!;
@@ -80,7 +54,7 @@ describe('an old Approve never decides a later decision; list cards do not lie',
     const request = await ask(users.alex, 'request db-read for 30m because orders table');
 
     // Megan lists what she may decide: the request, with buttons that name it.
-    const list = await listCardOf(users.megan, 'pending');
+    const list = await cardReplyTo(h, users.megan, 'pending');
     const listCard = firstCard(list.activity);
     const oldApprove = dataOf(listCard, 'approve', request.id);
     expect(oldApprove).toEqual({ requestId: request.id, subject: 'request', list: 'pending' });
@@ -178,7 +152,7 @@ describe('an old Approve never decides a later decision; list cards do not lie',
 
   it("a stale click on a status list is answered with the whole list as it is now, never with one request's card; the list was updated when the request changed", async () => {
     const request = await ask(users.lynne, 'request db-read for 1h because billing export');
-    const list = await listCardOf(users.lynne, 'status');
+    const list = await cardReplyTo(h, users.lynne, 'status');
     const oldCancel = dataOf(firstCard(list.activity), 'cancel', request.id);
     expect(oldCancel).toEqual({ requestId: request.id, list: 'status' });
     await waitFor(

@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { runCliStreams } from '../helpers/cli-runner';
 import { startHarness, CHANNEL } from '../helpers/harness';
 import { waitFor } from '../helpers/fake-connector';
 import { users } from '../helpers/teams-client';
@@ -25,7 +25,6 @@ import {
 import { verifyAuditFile } from '../../src/adapters/store/audit-verify';
 import { LowdbStore } from '../../src/adapters/store/lowdb-store';
 import { registerAuditCommands } from '../../src/cli/audit';
-import { DomainError } from '../../src/domain/errors';
 import type { Logger } from '../../src/ports/logger';
 import type { AuditRecord } from '../../src/ports/store';
 
@@ -61,44 +60,10 @@ function runCli(
 
 /**
  * The same commands in this process (a spawned tsx CLI costs seconds of CPU each): what
- * `timebox` prints and its exit code (a DomainError is 2, as src/cli.ts maps it).
+ * `timebox audit <args>` prints and its exit code (a DomainError is 2, as src/cli.ts maps it).
  */
-async function runAudit(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const program = new Command('timebox').exitOverride();
-  registerAuditCommands(program);
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const log = jest
-    .spyOn(console, 'log')
-    .mockImplementation((...a: unknown[]) => void stdout.push(a.join(' ')));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a: unknown[]) => void stderr.push(a.join(' ')));
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  const exitCode = process.exitCode;
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(['audit', ...args], { from: 'user' });
-    return { code: Number(process.exitCode ?? 0), stdout: stdout.join('\n'), stderr: stderr.join('\n') };
-  } catch (e) {
-    return {
-      code: e instanceof DomainError ? 2 : 1,
-      stdout: stdout.join('\n'),
-      stderr: [...stderr, (e as Error).message].join('\n'),
-    };
-  } finally {
-    process.exitCode = exitCode;
-    for (const [k, v] of Object.entries(saved))
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
+const runAudit = (args: string[], env: Record<string, string> = {}) =>
+  runCliStreams(registerAuditCommands, ['audit', ...args], env);
 
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 const writeLines = (file: string, ls: string[]) => writeFileSync(file, ls.length ? ls.join('\n') + '\n' : '');

@@ -162,6 +162,41 @@ function wrongField(r: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/**
+ * The error a store opens to when its log fails the last checkpoint our key signed: it does not
+ * start, since signing on would vouch for the altered records. `where` names the log, `restore`
+ * what to restore it from a backup of.
+ */
+export function unsignableLogError(where: string, problem: string, restore: string): DomainError {
+  return new DomainError(
+    ErrorCodes.STORE_CORRUPT,
+    `The audit log ${where} ${problem}. Timebox did not start, so it signs nothing over it; run "timebox audit verify --key" and restore ${restore} from a backup.`,
+  );
+}
+
+/**
+ * What a log no longer holds that the last checkpoint our key signed vouches for (to follow "The
+ * audit log …"), or undefined: the signature verifies, the log still reaches the signed record
+ * and holds it unchanged, and nothing follows a shutdown's checkpoint (nothing appends while no
+ * Timebox runs). Every store checks it at open. `head.rewritten`: the log holds another record
+ * at the checkpoint's seq than the one signed, as far as the store can tell.
+ */
+export function signedHeadProblem(
+  key: AuditKey,
+  checkpoint: Checkpoint,
+  head: { seq: number; rewritten: boolean },
+): string | undefined {
+  if (!checkpointSignedBy(key, checkpoint))
+    return `has a last checkpoint (record ${checkpoint.seq}) whose signature does not verify: it was forged or altered`;
+  if (head.seq < checkpoint.seq)
+    return `ends at record ${head.seq}, but a signed checkpoint covers records up to ${checkpoint.seq}: records were removed from its end`;
+  if (head.rewritten)
+    return `holds another record ${checkpoint.seq} than the one signed: the log was rewritten`;
+  if (checkpoint.reason === 'close' && head.seq > checkpoint.seq)
+    return `has records after ${checkpoint.seq}, the head signed when Timebox last stopped: ${head.seq - checkpoint.seq} record(s) were added while it was not running`;
+  return undefined;
+}
+
 export interface AuditLogOptions {
   /** Signs a checkpoint of the head at least every `checkpointEvery` records and at `checkpoint('close')`; none without a key. */
   key?: AuditKey;
@@ -230,11 +265,7 @@ export class AuditLog {
 
   private async openCheckpoints(key: AuditKey): Promise<void> {
     const last = await readLastLine(this.checkpointFile, 'audit checkpoint file');
-    const corrupt = (what: string) =>
-      new DomainError(
-        ErrorCodes.STORE_CORRUPT,
-        `The audit log ${this.file} ${what}. Timebox did not start, so it signs nothing over it; run "timebox audit verify --key" and restore the data directory from a backup.`,
-      );
+    const corrupt = (what: string) => unsignableLogError(this.file, what, 'the data directory');
     if (!last) {
       if (this.lastSeq > 0)
         process.emitWarning(
@@ -248,21 +279,13 @@ export class AuditLog {
     const checkpoint = parsed.checkpoint;
     // Signed with another key (TIMEBOX_AUDIT_KEY was rotated): not checked; ours signs from now on.
     if (checkpoint.keyId === key.id) {
-      if (!checkpointSignedBy(key, checkpoint))
-        throw corrupt(
-          `has a last checkpoint (record ${checkpoint.seq}) whose signature does not verify: it was forged or altered`,
-        );
-      if (this.lastSeq < checkpoint.seq)
-        throw corrupt(
-          `ends at record ${this.lastSeq}, but a signed checkpoint covers records up to ${checkpoint.seq}: records were removed from its end`,
-        );
-      if (this.lastSeq === checkpoint.seq && this.lastHash !== checkpoint.hash)
-        throw corrupt(`holds another record ${checkpoint.seq} than the one signed: the log was rewritten`);
-      if (checkpoint.reason === 'close' && this.lastSeq > checkpoint.seq) {
-        throw corrupt(
-          `has records after ${checkpoint.seq}, the head signed when Timebox last stopped: ${this.lastSeq - checkpoint.seq} record(s) were added while it was not running`,
-        );
-      }
+      const problem = signedHeadProblem(key, checkpoint, {
+        seq: this.lastSeq,
+        // Only the last record is read (start-up does not grow with the log): a rewritten record
+        // at the signed seq shows when it is the head.
+        rewritten: this.lastSeq === checkpoint.seq && this.lastHash !== checkpoint.hash,
+      });
+      if (problem) throw corrupt(problem);
       this.checkpointedSeq = checkpoint.seq;
       this.checkpointedReason = checkpoint.reason;
     }

@@ -29,14 +29,14 @@ export function assertChromium(path: string = CHROMIUM_PATH): void {
   }
 }
 
-// Runs in the page: parses and renders one card with the adaptivecards renderer and reports
-// every parse event, validation failure and a missing render. Mentions and minimal markdown
-// are drawn the way Teams draws them, so screenshots show what people will see.
-function renderInPage(args: { card: object; hostConfig: object }): string[] {
+/**
+ * Runs in the page, once the adaptivecards script is loaded (`page.evaluate(drawMarkdownAsTeams)`):
+ * mentions and minimal markdown are drawn from then on the way Teams draws them, so renders and
+ * screenshots show what people will see.
+ */
+export function drawMarkdownAsTeams(): void {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- page globals; no DOM types in this project
-  const page = globalThis as any;
-  const AC = page.AdaptiveCards;
-  const problems: string[] = [];
+  const AC = (globalThis as any).AdaptiveCards;
   AC.AdaptiveCard.onProcessMarkdown = (text: string, result: { outputHtml: string; didProcess: boolean }) => {
     const html = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
     result.outputHtml = html
@@ -44,6 +44,15 @@ function renderInPage(args: { card: object; hostConfig: object }): string[] {
       .replace(/\\([\\`*_[\]()#|~>+.-])/g, '$1');
     result.didProcess = true;
   };
+}
+
+// Runs in the page: parses and renders one card with the adaptivecards renderer and reports
+// every parse event, validation failure and a missing render.
+function renderInPage(args: { card: object; hostConfig: object }): string[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- page globals; no DOM types in this project
+  const page = globalThis as any;
+  const AC = page.AdaptiveCards;
+  const problems: string[] = [];
   const card = new AC.AdaptiveCard();
   card.hostConfig = new AC.HostConfig(args.hostConfig);
   const context = new AC.SerializationContext();
@@ -95,6 +104,7 @@ export async function renderInBrowser(
     await page.addStyleTag({ path: join(ROOT, 'node_modules/adaptivecards/dist/adaptivecards.css') });
     await page.addStyleTag({ content: TEAMS_CSS }); // after the renderer's CSS, so ours wins
     await page.addScriptTag({ path: join(ROOT, 'node_modules/adaptivecards/dist/adaptivecards.min.js') });
+    await page.evaluate(drawMarkdownAsTeams);
     if (screenshotDir) mkdirSync(screenshotDir, { recursive: true });
     for (const entry of entries) {
       pageErrors.length = 0;

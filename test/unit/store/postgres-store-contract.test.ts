@@ -1,28 +1,12 @@
 import { Pool } from 'pg';
 import { DomainError, ErrorCodes } from '../../../src/domain/errors';
-import {
-  PostgresStore,
-  type PostgresStoreOptions,
-} from '../../../src/adapters/store/postgres/postgres-store';
+import { PostgresStore } from '../../../src/adapters/store/postgres/postgres-store';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/adapters/store/postgres/migrations';
-import { useEmbeddedPostgres, type TestDatabase } from '../../helpers/embedded-postgres';
+import { useEmbeddedPostgres } from '../../helpers/embedded-postgres';
+import { StoreOnFreshDatabase } from '../../helpers/store-on-fresh-database';
 import { describeStoreContract } from '../../helpers/store-contract';
 
 const pg = useEmbeddedPostgres();
-
-/** A PostgresStore on a database the helper is still creating: open() waits for it. */
-class StoreOnFreshDatabase extends PostgresStore {
-  constructor(
-    private readonly database: TestDatabase,
-    options: PostgresStoreOptions = {},
-  ) {
-    super({ connectionString: database.url, max: 4 }, options);
-  }
-  override async open(): Promise<void> {
-    await this.database.ready;
-    return super.open();
-  }
-}
 
 describeStoreContract('PostgresStore', () => {
   const db = pg.freshDatabase();

@@ -14,6 +14,7 @@ import type { RequestEvent } from '../../../src/domain/request';
 import type { Store } from '../../../src/ports/store';
 import { aRequest } from '../../helpers/domain-builders';
 import { useEmbeddedPostgres, type TestDatabase } from '../../helpers/embedded-postgres';
+import { StoreOnFreshDatabase } from '../../helpers/store-on-fresh-database';
 import { FakeClock } from '../../helpers/fake-clock';
 import { describeStoreContract } from '../../helpers/store-contract';
 
@@ -25,19 +26,6 @@ import { describeStoreContract } from '../../helpers/store-contract';
 const pg = useEmbeddedPostgres();
 const key = parseAuditKey(randomBytes(32).toString('hex'));
 const T0 = Date.UTC(2026, 10, 21, 12, 0, 0);
-
-class StoreOnFreshDatabase extends PostgresStore {
-  constructor(
-    private readonly database: TestDatabase,
-    options: PostgresStoreOptions = {},
-  ) {
-    super({ connectionString: database.url, max: 4 }, options);
-  }
-  override async open(): Promise<void> {
-    await this.database.ready;
-    return super.open();
-  }
-}
 
 const signing = (every: number, onCheckpoint?: (c: Checkpoint) => void): PostgresStoreOptions => ({
   audit: { key, checkpointEvery: every, ...(onCheckpoint ? { onCheckpoint } : {}) },

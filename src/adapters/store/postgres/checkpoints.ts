@@ -2,13 +2,13 @@ import type { ClientBase, Pool } from 'pg';
 import { DomainError, ErrorCodes } from '../../../domain/errors';
 import type { AuditRecord } from '../../../ports/store';
 import {
-  checkpointSignedBy,
   parseCheckpointLine,
   signCheckpoint,
   type AuditKey,
   type Checkpoint,
   type CheckpointReason,
 } from '../audit-checkpoint';
+import { signedHeadProblem, unsignableLogError } from '../audit-log';
 
 /** How a PostgresStore signs its audit head (TIMEBOX_AUDIT_KEY): the LowdbStore's rules, on a table. */
 export interface AuditSigning {
@@ -76,9 +76,10 @@ export async function signIfDue(
 }
 
 /**
- * At open (head locked), as LowdbStore checks its file: our last checkpoint must verify, and the
- * chain must still hold the record it signed; a database that fails this opens to nothing (the
- * bot would otherwise sign on over a rewritten log). Then a start checkpoint after a shutdown's.
+ * At open (head locked), by the rules LowdbStore checks its file with (signedHeadProblem): our
+ * last checkpoint must verify, and the chain must still hold the record it signed — read here
+ * whatever the head; a database that fails this opens to nothing (the bot would otherwise sign
+ * on over a rewritten log). Then a start checkpoint after a shutdown's.
  */
 export async function openCheckpoints(
   db: ClientBase,
@@ -88,27 +89,13 @@ export async function openCheckpoints(
 ): Promise<Checkpoint[]> {
   const last = await lastSignedBy(db, signing.key);
   if (!last) return [];
-  const corrupt = (what: string) =>
-    new DomainError(
-      ErrorCodes.STORE_CORRUPT,
-      `The audit log in ${where} ${what}. Timebox did not start, so it signs nothing over it; run "timebox audit verify --key" and restore the database from a backup.`,
-    );
-  if (!checkpointSignedBy(signing.key, last))
-    throw corrupt(
-      `has a last checkpoint (record ${last.seq}) whose signature does not verify: it was forged or altered`,
-    );
-  if (head.seq < last.seq)
-    throw corrupt(
-      `ends at record ${head.seq}, but a signed checkpoint covers records up to ${last.seq}: records were removed`,
-    );
   const { rows } = await db.query<{ record: string }>('SELECT record FROM audit WHERE seq = $1', [last.seq]);
   const signedHash = rows[0] ? (JSON.parse(rows[0].record) as AuditRecord).hash : undefined;
-  if (signedHash !== last.hash)
-    throw corrupt(`holds another record ${last.seq} than the one signed: the log was rewritten`);
-  if (last.reason === 'close' && head.seq > last.seq)
-    throw corrupt(
-      `has records after ${last.seq}, the head signed when the last Timebox stopped: ${head.seq - last.seq} record(s) were added while none was running`,
-    );
+  const problem = signedHeadProblem(signing.key, last, {
+    seq: head.seq,
+    rewritten: signedHash !== last.hash,
+  });
+  if (problem) throw unsignableLogError(`in ${where}`, problem, 'the database');
   return resumeAfterClose(db, signing, head, last);
 }
 
