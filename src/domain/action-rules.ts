@@ -1,26 +1,13 @@
 import { DomainError, ErrorCodes } from './errors';
-import { BUILT_IN, type Policy, type Principals } from './policy';
+import { BUILT_IN, type ApprovalRules, type Policy } from './policy';
 import type { ClientPolicy } from './policy-workflows';
 
 /** How long an approved action may be carried out when `approvalValidFor` is not set. */
 export const DEFAULT_APPROVAL_VALID_FOR_MS = 15 * 60_000;
 
-/** The rules of one action gate once `defaults` are merged (the keys an action shares with groups). */
-export interface ActionRules {
-  alias: string;
-  displayName: string;
-  approverChannel: string;
-  approvers: Principals;
-  eligible?: Principals;
+/** The rules of one action gate once `defaults` are merged. */
+export interface ActionRules extends ApprovalRules {
   approvalValidForMs: number;
-  pendingTimeoutMs: number;
-  remindAfterMs: number;
-  approvals: number;
-  requireJustification: boolean;
-  allowSelfApproval: boolean;
-  requireTicket: boolean;
-  ticketPattern?: string;
-  ticketExample?: string;
   autoApprove?: { requesterInGroups: string[] };
 }
 

@@ -42,3 +42,15 @@ export const principals = z
     groups: z.array(z.string().min(1)).default([]),
   })
   .strict();
+
+/** The approval keys a group and an action share (each also settable in `defaults`). */
+export const approvalKeys = {
+  pendingTimeout: durationText.optional(),
+  remindAfter: durationText.optional(),
+  approvals: z.number().int().min(1).max(10).optional(),
+  requireJustification: z.boolean().optional(),
+  allowSelfApproval: z.boolean().optional(),
+  requireTicket: z.boolean().optional(),
+  ticketPattern: regexText.optional(),
+  ticketExample: ticketExampleText.optional(),
+};

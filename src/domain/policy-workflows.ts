@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ALIAS, durationText, GUID, principals, regexText, ticketExampleText } from './policy-primitives';
+import { ALIAS, approvalKeys, durationText, GUID, principals } from './policy-primitives';
 
 /**
  * The policy keys of §11: `actions` (approval gates with no membership), `clients` (the
@@ -18,14 +18,7 @@ export const actionSchema = z
       .strict()
       .optional(),
     approvalValidFor: durationText.optional(),
-    pendingTimeout: durationText.optional(),
-    remindAfter: durationText.optional(),
-    approvals: z.number().int().min(1).max(10).optional(),
-    requireJustification: z.boolean().optional(),
-    allowSelfApproval: z.boolean().optional(),
-    requireTicket: z.boolean().optional(),
-    ticketPattern: regexText.optional(),
-    ticketExample: ticketExampleText.optional(),
+    ...approvalKeys,
   })
   .strict();
 

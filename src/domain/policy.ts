@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatDuration } from './duration';
 import { DomainError, ErrorCodes } from './errors';
-import { ALIAS, durationText, GUID, principals, regexText, ticketExampleText } from './policy-primitives';
+import { ALIAS, approvalKeys, durationText, GUID, principals } from './policy-primitives';
 import { actionSchema, clientSchema, crossCheckWorkflows, webhookSchema } from './policy-workflows';
 import { validTimeZone } from './time-zone';
 
@@ -15,19 +15,12 @@ const extension = z
   })
   .strict();
 
-/** Keys a group may set for itself, overriding `defaults`. */
+/** Keys a group may set for itself, overriding `defaults` (the approval keys an action shares, and more). */
 const overridable = {
   defaultDuration: durationText.optional(),
   maxDuration: durationText.optional(),
-  pendingTimeout: durationText.optional(),
-  remindAfter: durationText.optional(),
   expiryWarning: durationText.optional(),
-  approvals: z.number().int().min(1).max(10).optional(),
-  requireJustification: z.boolean().optional(),
-  allowSelfApproval: z.boolean().optional(),
-  requireTicket: z.boolean().optional(),
-  ticketPattern: regexText.optional(),
-  ticketExample: ticketExampleText.optional(),
+  ...approvalKeys,
   extension: extension.optional(),
 };
 
@@ -170,19 +163,15 @@ export interface Principals {
   groups: string[];
 }
 
-/** The rules that apply to one group once `defaults` and the group's own keys are merged. */
-export interface GroupRules {
+/** The rules a group and an action share once `defaults` and their own keys are merged. */
+export interface ApprovalRules {
   alias: string;
-  groupId: string;
   displayName: string;
   approverChannel: string;
   approvers: Principals;
   eligible?: Principals;
-  defaultDurationMs: number;
-  maxDurationMs: number;
   pendingTimeoutMs: number;
   remindAfterMs: number;
-  expiryWarningMs: number;
   approvals: number;
   requireJustification: boolean;
   allowSelfApproval: boolean;
@@ -190,6 +179,14 @@ export interface GroupRules {
   ticketPattern?: string;
   /** What people are shown as a valid ticket instead of the pattern (see ticket-example.ts). */
   ticketExample?: string;
+}
+
+/** The rules that apply to one group. */
+export interface GroupRules extends ApprovalRules {
+  groupId: string;
+  defaultDurationMs: number;
+  maxDurationMs: number;
+  expiryWarningMs: number;
   extension: { requireApproval: boolean; maxTotalMs: number };
   autoApprove?: { requesterInGroups: string[]; maxDurationMs: number };
   breakGlass?: { maxDurationMs: number };

@@ -42,6 +42,17 @@ async function refused(authorization: string | undefined): Promise<ApiAuthError>
 
 const bearer = (token: string) => `Bearer ${token}`;
 
+/** The claims of a good v2 app token issued at `t` (seconds), valid for ten minutes. */
+const goodClaims = (t: number) => ({
+  iss: issuer.issuerV2,
+  aud: API_CLIENT_ID,
+  tid: TENANT,
+  azp: PIPELINE,
+  iat: t,
+  nbf: t,
+  exp: t + 600,
+});
+
 describe('API access tokens: Entra-shaped, checked by jose against the issuer’s published keys', () => {
   it('a v2 app token: accepted, the client id from azp', async () => {
     const caller = await verifier.verify(bearer(await issuer.appToken(PIPELINE, API_CLIENT_ID, nowSec())));
@@ -90,15 +101,7 @@ describe('API access tokens: Entra-shaped, checked by jose against the issuer’
 
   it('the refusal matrix: every forged, stale or misdirected token → 401 with its own code', async () => {
     const t = nowSec();
-    const good = {
-      iss: issuer.issuerV2,
-      aud: API_CLIENT_ID,
-      tid: TENANT,
-      azp: PIPELINE,
-      iat: t,
-      nbf: t,
-      exp: t + 600,
-    };
+    const good = goodClaims(t);
     const valid = await issuer.token(good);
     const [head, body] = valid.split('.');
     const tampered = `${head}.${base64url.encode(JSON.stringify({ ...good, azp: 'someone-else' }))}.${valid.split('.')[2]}`;
@@ -155,7 +158,7 @@ describe('API access tokens: Entra-shaped, checked by jose against the issuer’
 
   it('a small clock skew is tolerated (a minute), a larger one is not', async () => {
     const t = nowSec();
-    const base = { iss: issuer.issuerV2, aud: API_CLIENT_ID, tid: TENANT, azp: PIPELINE, iat: t };
+    const { nbf: _nbf, exp: _exp, ...base } = goodClaims(t);
     await expect(
       verifier.verify(bearer(await issuer.token({ ...base, exp: t - 30 }))),
     ).resolves.toMatchObject({ clientId: PIPELINE });
@@ -185,14 +188,7 @@ describe('API access tokens: Entra-shaped, checked by jose against the issuer’
     await verifier.verify(bearer(await issuer.appToken(PIPELINE, API_CLIENT_ID, nowSec())));
     const fetchesBefore = issuer.jwksFetches;
     const t = nowSec();
-    const forged = {
-      iss: issuer.issuerV2,
-      aud: API_CLIENT_ID,
-      tid: TENANT,
-      azp: PIPELINE,
-      iat: t,
-      exp: t + 600,
-    };
+    const forged = goodClaims(t);
     for (let i = 0; i < 5; i++)
       expect(
         (await refused(bearer(await issuer.token(forged, { key: await strayKey(`forged-${i}`) })))).code,
