@@ -27,6 +27,31 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
+const ISO_8601 = /^P(?:(\d{1,6})D)?(?:T(?:(\d{1,6})H)?(?:(\d{1,6})M)?(?:(\d{1,6})S)?)?$/i;
+
+/**
+ * What the workflow API accepts: the chat forms ("30m", "1h30m") or an ISO 8601 duration of
+ * days and time ("PT30M", "P1DT2H"; no years, months or weeks, whose length depends on the date).
+ */
+export function parseApiDuration(text: string): number {
+  const iso = ISO_8601.exec(text.trim());
+  if (!iso) {
+    if (/^P/i.test(text.trim()))
+      throw new DomainError(
+        ErrorCodes.DURATION_INVALID,
+        `"${truncateForMessage(text)}" is not a duration this API takes: ISO 8601 with days, hours, minutes and seconds only, like PT30M or P1DT2H.`,
+      );
+    return parseDuration(text);
+  }
+  const [, d, h, m, s] = iso;
+  if ([d, h, m, s].every((part) => part === undefined) || /T$/i.test(text.trim()))
+    throw new DomainError(
+      ErrorCodes.DURATION_INVALID,
+      `"${truncateForMessage(text)}" names no length, like PT30M.`,
+    );
+  return parseDuration(`${d ?? 0}d${h ?? 0}h${m ?? 0}m${s ?? 0}s`);
+}
+
 /** Whether a word looks like a duration, for the command parser. */
 export function looksLikeDuration(word: string): boolean {
   const match = DURATION.exec(word.trim().toLowerCase());

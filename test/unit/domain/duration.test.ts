@@ -1,4 +1,9 @@
-import { formatDuration, looksLikeDuration, parseDuration } from '../../../src/domain/duration';
+import {
+  formatDuration,
+  looksLikeDuration,
+  parseApiDuration,
+  parseDuration,
+} from '../../../src/domain/duration';
 
 describe('durations', () => {
   it.each([
@@ -26,4 +31,26 @@ describe('durations', () => {
     expect(formatDuration(0)).toBe('0s');
     expect(formatDuration(86_400_000 + 1000)).toBe('1d1s');
   });
+});
+
+describe('parseApiDuration: the chat forms or ISO 8601', () => {
+  it.each([
+    ['30m', 30 * 60_000],
+    ['1h30m', 90 * 60_000],
+    ['PT30M', 30 * 60_000],
+    ['pt1h30m', 90 * 60_000],
+    ['P1D', 86_400_000],
+    ['P1DT2H', 26 * 3_600_000],
+    ['PT45S', 45_000],
+  ])('%s → %d ms', (text, ms) => expect(parseApiDuration(text)).toBe(ms));
+
+  it.each([
+    ['P1M', 'ISO 8601 with days, hours, minutes and seconds only'],
+    ['P1W', 'ISO 8601 with days, hours, minutes and seconds only'],
+    ['PT', 'names no length'],
+    ['P', 'names no length'],
+    ['P1DT', 'names no length'],
+    ['PT0M', 'longer than zero'],
+    ['half an hour', 'is not a duration'],
+  ])('%s is refused: %s', (text, message) => expect(() => parseApiDuration(text)).toThrow(message));
 });
