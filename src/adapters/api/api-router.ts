@@ -76,7 +76,7 @@ function authenticate(deps: ApiDeps) {
     } catch (error) {
       if (!(error instanceof ApiAuthError)) return next(error);
       deps.logger.info({ code: error.code, path: req.path }, 'API call refused: token');
-      const challenge =
+      const challenge: Record<string, string> =
         error.status === 401
           ? { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${error.code}"` }
           : {};
