@@ -49,6 +49,8 @@ beforeAll(async () => {
         tokens,
         clock: systemClock,
         logger: silentLogger,
+        publicUrl: PUBLIC_URL,
+        version: '0.1.0-test',
       },
       (router) => {
         // A route as the real ones are mounted: after authentication, reading who called.
@@ -171,5 +173,33 @@ describe('the workflow API over HTTP: authentication, clients, problems', () => 
       audience: APPROVAL_AUDIENCE,
     });
     expect(payload).toMatchObject({ jti: 'R-ABC123', sub: 'oid-alex', target: 'deploy-prod' });
+  });
+
+  it('/api/v1/openapi.json: public, OpenAPI 3.1, every $ref resolves, every documented path answers', async () => {
+    const res = await call('/api/v1/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: unknown;
+    };
+    expect(doc.openapi).toBe('3.1.0');
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map((m) => m[1]!);
+    for (const ref of refs) {
+      const target = ref
+        .split('/')
+        .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], doc);
+      expect([ref, target === undefined ? 'missing' : 'found']).toEqual([ref, 'found']);
+    }
+    for (const [route, operations] of Object.entries(doc.paths))
+      for (const method of Object.keys(operations)) {
+        const answer = await call(route, { method: method.toUpperCase() });
+        expect([route, method, answer.status]).toEqual([route, method, 200]);
+      }
+    // The body's schema is the validator's own.
+    const body = (
+      doc.components as { schemas: { RequestBody: { required: string[]; additionalProperties: boolean } } }
+    ).schemas.RequestBody;
+    expect(body).toMatchObject({ required: ['target', 'justification'], additionalProperties: false });
   });
 });

@@ -6,6 +6,7 @@ import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import { ApiAuthError, type ApiCaller } from './access-token';
 import type { ApprovalTokens } from './approval-tokens';
+import { openApiDocument } from './openapi';
 import type { Problem } from './problem';
 
 /** The largest body the API reads: a request is a few hundred bytes of JSON. */
@@ -17,6 +18,9 @@ export interface ApiDeps {
   tokens: ApprovalTokens;
   clock: Clock;
   logger: Logger;
+  /** Timebox's public URL (the `servers` of the OpenAPI document) and its version. */
+  publicUrl: string;
+  version: string;
 }
 
 /** Who is calling, once authenticated: the token's application and its `clients:` entry. */
@@ -50,6 +54,8 @@ export function createApiRouter(deps: ApiDeps, routes: (router: Router) => void 
   router.get('/.well-known/jwks.json', (_req, res) => {
     res.set('Cache-Control', 'public, max-age=300').json(deps.tokens.jwks(deps.clock.now()));
   });
+  const document = JSON.stringify(openApiDocument(deps.publicUrl, deps.version));
+  router.get('/api/v1/openapi.json', (_req, res) => void res.type('application/json').send(document));
   const api = express.Router();
   api.use(authenticate(deps));
   api.use(requireJson);

@@ -17,24 +17,27 @@ const httpsUrl = z
       }
     },
     { message: 'must be an https URL (it becomes a link on the approvers’ card)' },
-  );
+  )
+  .describe('An https link to the run; shown on the approvers’ card');
 
 /** The workflow's own facts, shown on the card so that approvers see which run asks. */
 const workflowContext = z
   .object({
     repository: text(200).min(1),
     runUrl: httpsUrl,
-    commit: z.string().regex(/^[0-9a-f]{7,64}$/i, { message: 'a commit hash: 7 to 64 hexadecimal digits' }),
+    commit: z.string().regex(/^[0-9a-fA-F]{7,64}$/, { message: 'a commit hash: 7 to 64 hexadecimal digits' }),
     environment: text(100).min(1),
     pipeline: text(200).min(1),
   })
   .partial()
   .strict();
 
-const requestBody = z
+export const requestBodySchema = z
   .object({
     target: text(80).min(1, { message: 'name the group or action to request' }),
-    duration: text(40).optional(),
+    duration: text(40)
+      .describe('30m, 1h30m or ISO 8601 (PT30M, P1DT2H); absent = the target’s default')
+      .optional(),
     justification: text(4000),
     ticket: text(200).optional(),
     onBehalfOf: text(200).min(1).optional(),
@@ -63,7 +66,7 @@ type Parsed = { ok: true; value: ApiRequestBody } | { ok: false; problem: Proble
 export function parseRequestBody(raw: unknown): Parsed {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     return { ok: false, problem: invalid('The body must be a JSON object.', []) };
-  const result = requestBody.safeParse(raw);
+  const result = requestBodySchema.safeParse(raw);
   if (!result.success) {
     const errors = result.error.issues.map((issue) => ({
       path: issue.path.map(String).join('.') || '(body)',
