@@ -61,7 +61,6 @@ function banners(r: AccessRequest): Banner[] {
       {
         text: '⚡ Granted without approval (break-glass). Approvers: acknowledge it, or revoke it if it was not justified.',
         style: 'warning',
-        color: 'warning',
       },
     ];
   }
@@ -70,7 +69,6 @@ function banners(r: AccessRequest): Banner[] {
       {
         text: 'Approved automatically by policy; no one had to decide.',
         style: 'emphasis',
-        color: 'default',
       },
     ];
   }
@@ -109,7 +107,6 @@ export function renderApprovalCard(view: ApprovalCardView): object {
     requestId: r.id,
     header: {
       icon: look.icon,
-      color: look.color,
       style: look.style,
       kicker: kicker(r),
       title: groupTitle(r),

@@ -1,14 +1,14 @@
 import { plain } from './sanitize';
-import type { ContainerStyle, TextColor } from './status-style';
+import type { ContainerStyle } from './status-style';
 import { expand } from './template';
 
 export type MessageTone = 'default' | 'good' | 'warning' | 'attention';
 
-const TONES: Record<MessageTone, { icon: string; color: TextColor; style: ContainerStyle }> = {
-  default: { icon: '', color: 'default', style: 'default' },
-  good: { icon: '✔', color: 'good', style: 'good' },
-  warning: { icon: '⚠', color: 'warning', style: 'warning' },
-  attention: { icon: '✖', color: 'attention', style: 'attention' },
+const TONES: Record<MessageTone, { icon: string; style: ContainerStyle }> = {
+  default: { icon: '', style: 'default' },
+  good: { icon: '✔', style: 'good' },
+  warning: { icon: '⚠', style: 'warning' },
+  attention: { icon: '✖', style: 'attention' },
 };
 
 /** A short reply as a card: an error, a refusal or a confirmation. The text is shown as typed. */

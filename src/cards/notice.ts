@@ -3,9 +3,9 @@ import { describeStatus, sameId, type AccessRequest, type Extension } from '../d
 import type { Mention, OutgoingMessage } from '../ports/notifier';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, humanSpan } from './format';
-import { failureAdvice, groupTitle, groupWithAlias, personName } from './request-view';
+import { failureAdvice, groupTitle, groupWithAlias, namesText, personName } from './request-view';
 import { mentionName, plain, TextLimit } from './sanitize';
-import { BREAK_GLASS_ICON, type ContainerStyle, type TextColor } from './status-style';
+import { BREAK_GLASS_ICON, type ContainerStyle } from './status-style';
 import { expand } from './template';
 import { formatIn, formatWhenIn } from './time';
 
@@ -84,7 +84,6 @@ function timesFor(now: number, timeZone: string | undefined): NoticeTimes {
 interface NoticeText {
   icon: string;
   title: string;
-  color: TextColor;
   style: ContainerStyle;
   lines: string[];
 }
@@ -100,7 +99,7 @@ function reasonLine(reason: string | undefined): string[] {
 function extensionLine(r: AccessRequest, last: Extension, toChannel: boolean): string {
   const self = sameId(last.by.id, r.requester.id);
   const asked = toChannel || !self ? `, asked by ${personName(last.by)}` : '';
-  const approvers = (last.approvedBy ?? []).map((p) => personName(p)).join(' and ');
+  const approvers = namesText(last.approvedBy ?? []);
   return `Extended by ${formatDuration(last.addedMs)}${asked}${approvers ? `, approved by ${approvers}` : ''}.`;
 }
 
@@ -126,7 +125,9 @@ function releasedLines(
 
 /**
  * The requester's "Access ends soon" once the grant is over (updated in place, see effects.ts):
- * what ended it and when, and no Extend / Release, which would only be refused now.
+ * that the warning is out of date, what ended the grant and when, and no Extend / Release,
+ * which would only be refused now. NB: worded apart from the "Access expired" notice that
+ * follows it, so the two messages do not read as one said twice.
  */
 function warningAfterEnd(r: AccessRequest, group: string, times: NoticeTimes): NoticeText {
   const at = times.at(r.resolution?.at ?? r.expiresAt ?? times.now);
@@ -139,13 +140,30 @@ function warningAfterEnd(r: AccessRequest, group: string, times: NoticeTimes): N
   return {
     icon: '○',
     title: 'Access ended',
-    color: 'default',
     style: 'emphasis',
     lines: [
-      how[r.status] ?? `Your grant of ${group} is over: it is ${describeStatus(r.status)}.`,
+      `This warning is out of date. ${how[r.status] ?? `Your grant of ${group} is ${describeStatus(r.status)}.`}`,
       'There is nothing to extend or release any more. Request it again if you still need access.',
     ],
   };
+}
+
+/** "Access expired — membership removed at …": the end and what became of the membership. */
+function expiredLine(r: AccessRequest, group: string, times: NoticeTimes, whose: string): string {
+  const end = times.at(r.expiresAt ?? times.now);
+  if (r.standingMember)
+    return `${whose} grant for ${group} expired at ${end} — the standing membership was kept.`;
+  const removed = times.at(r.membershipRemovedAt ?? r.expiresAt ?? times.now);
+  return `${whose} access to ${group} expired — membership removed at ${removed}.`;
+}
+
+/** A decision against the requester (a denial, a revocation): what was decided, and why. */
+function decidedAgainst(
+  look: Pick<NoticeText, 'icon' | 'title'>,
+  sentence: string,
+  reason: string | undefined,
+): NoticeText {
+  return { ...look, style: 'attention', lines: [sentence, ...reasonLine(reason)] };
 }
 
 /** An extension clears `warnedAt`: the next warning, not this one, is about the new end. */
@@ -154,16 +172,16 @@ const extendedSinceWarning = (r: AccessRequest): boolean =>
 
 /**
  * The requester's "Access ends soon" after the grant was extended: the new end, and no buttons;
- * a new warning (with its own) comes before that end.
+ * a new warning (with its own) comes before that end. Worded apart from the "Access extended"
+ * notice sent at the same time, like an ended warning (`warningAfterEnd`).
  */
 function warningAfterExtension(r: AccessRequest, group: string, times: NoticeTimes): NoticeText {
   return {
     icon: '⊕',
-    title: 'Access extended',
-    color: 'good',
-    style: 'good',
+    title: 'Access ends later',
+    style: 'emphasis',
     lines: [
-      `Your access to ${group} was extended and now ends at ${times.endOf(r)}.`,
+      `This warning is out of date. Your access to ${group} was extended and now ends at ${times.endOf(r)}.`,
       'You will be warned again before it ends.',
     ],
   };
@@ -181,12 +199,14 @@ function textOf(
   const by = personName(r.resolution?.by);
   const group = groupTitle(r);
   const subject = toChannel ? who : 'You';
+  // "Alex Wilber’s" to the channel, "your" / "Your" to the requester.
+  const whose = toChannel ? `${who}’s` : 'your';
+  const Whose = toChannel ? whose : 'Your';
   switch (kind) {
     case 'granted':
       return {
         icon: '●',
         title: 'Access granted',
-        color: 'good',
         style: 'good',
         lines: [
           `${subject} ${toChannel ? 'is' : 'are'} now a member of ${group} until ${times.endOf(r)}.`,
@@ -198,21 +218,15 @@ function textOf(
         ],
       };
     case 'denied':
-      return {
-        icon: '✖',
-        title: 'Request denied',
-        color: 'attention',
-        style: 'attention',
-        lines: [
-          `${by} denied ${toChannel ? `${who}’s` : 'your'} request for ${group}.`,
-          ...reasonLine(r.resolution?.reason),
-        ],
-      };
+      return decidedAgainst(
+        { icon: '✖', title: 'Request denied' },
+        `${by} denied ${whose} request for ${group}.`,
+        r.resolution?.reason,
+      );
     case 'cancelled':
       return {
         icon: '⊘',
         title: 'Request cancelled',
-        color: 'default',
         style: 'emphasis',
         lines: [`${subject} withdrew the request for ${group}. Nothing was granted.`],
       };
@@ -220,10 +234,9 @@ function textOf(
       return {
         icon: '◷',
         title: 'Request timed out',
-        color: 'default',
         style: 'emphasis',
         lines: [
-          `No approver decided on ${toChannel ? `${who}’s` : 'your'} request for ${group} in time. Nothing was granted.`,
+          `No approver decided on ${whose} request for ${group} in time. Nothing was granted.`,
           ...(toChannel ? [] : ['Request again if you still need access.']),
         ],
       };
@@ -231,40 +244,28 @@ function textOf(
       return {
         icon: '○',
         title: 'Access expired',
-        color: 'default',
         style: 'emphasis',
-        lines: [
-          r.standingMember
-            ? `${toChannel ? `${who}’s` : 'Your'} grant for ${group} ended at ${times.at(r.expiresAt ?? times.now)}; the standing membership was kept.`
-            : `${toChannel ? `${who}’s` : 'Your'} membership of ${group} was removed at ${times.at(r.expiresAt ?? times.now)}.`,
-        ],
+        lines: [expiredLine(r, group, times, Whose)],
       };
     case 'released':
       return {
         icon: '↩',
         title: 'Access released',
-        color: 'default',
         style: 'emphasis',
         lines: toChannel
           ? [`${who} released ${group} early, at ${times.at(r.resolution?.at ?? times.now)}.`]
           : releasedLines(r, group, times, detail),
       };
     case 'revoked':
-      return {
-        icon: '⊗',
-        title: 'Access revoked',
-        color: 'attention',
-        style: 'attention',
-        lines: [
-          `${by} revoked ${toChannel ? `${who}’s` : 'your'} access to ${group}.`,
-          ...reasonLine(r.resolution?.reason),
-        ],
-      };
+      return decidedAgainst(
+        { icon: '⊗', title: 'Access revoked' },
+        `${by} revoked ${whose} access to ${group}.`,
+        r.resolution?.reason,
+      );
     case 'failed':
       return {
         icon: '⚠',
         title: 'Access could not be granted',
-        color: 'attention',
         style: 'attention',
         lines: [
           `Adding ${toChannel ? who : 'you'} to ${group} failed: ${plain(r.failure?.message ?? r.resolution?.reason, TextLimit.SHORT).replace(/[.\s]+$/, '') || 'unknown error'}.`,
@@ -275,7 +276,6 @@ function textOf(
       return {
         icon: '◷',
         title: 'Still waiting for a decision',
-        color: 'warning',
         style: 'warning',
         lines: [
           toChannel
@@ -289,10 +289,9 @@ function textOf(
       return {
         icon: '◷',
         title: 'Access ends soon',
-        color: 'warning',
         style: 'warning',
         lines: [
-          `${toChannel ? `${who}’s` : 'Your'} access to ${group} ends at ${times.endOf(r)}.`,
+          `${Whose} access to ${group} ends at ${times.endOf(r)}.`,
           ...(toChannel ? [] : ['Extend it if you still need it, or release it now if you are done.']),
         ],
       };
@@ -301,10 +300,9 @@ function textOf(
       return {
         icon: '⊕',
         title: 'Access extended',
-        color: 'good',
         style: 'good',
         lines: [
-          `${toChannel ? `${who}’s` : 'Your'} access to ${group} now ends at ${times.endOf(r)}.`,
+          `${Whose} access to ${group} now ends at ${times.endOf(r)}.`,
           ...(last ? [extensionLine(r, last, toChannel)] : []),
           ...reasonLine(last?.reason),
         ],
@@ -314,7 +312,6 @@ function textOf(
       return {
         icon: BREAK_GLASS_ICON,
         title: 'Break-glass access granted',
-        color: 'attention',
         style: 'attention',
         lines: toChannel
           ? [
@@ -330,10 +327,9 @@ function textOf(
       return {
         icon: '✔',
         title: 'Approved automatically',
-        color: 'good',
         style: 'good',
         lines: [
-          `${toChannel ? `${who}’s` : 'Your'} request for ${group} (${formatDuration(r.durationMs)}) was approved by policy.`,
+          `${Whose} request for ${group} (${formatDuration(r.durationMs)}) was approved by policy.`,
           ...reasonLine(r.resolution?.reason),
         ],
       };
@@ -343,7 +339,6 @@ function textOf(
       return {
         icon: '◷',
         title: 'Extension requested',
-        color: 'warning',
         style: 'warning',
         lines: toChannel
           ? [
@@ -354,25 +349,17 @@ function textOf(
       };
     }
     case 'extension_denied':
-      return {
-        icon: '✖',
-        title: 'Extension denied',
-        color: 'attention',
-        style: 'attention',
-        lines: [
-          `${plain(detail.by, TextLimit.NAME) || 'An approver'} denied ${toChannel ? `${who}’s` : 'your'} request to extend ${group}${detail.added ? ` by ${plain(detail.added, 20)}` : ''}. ${toChannel ? 'The' : 'Your'} access still ends at ${times.endOf(r)}.`,
-          ...reasonLine(detail.reason),
-        ],
-      };
+      return decidedAgainst(
+        { icon: '✖', title: 'Extension denied' },
+        `${plain(detail.by, TextLimit.NAME) || 'An approver'} denied ${whose} request to extend ${group}${detail.added ? ` by ${plain(detail.added, 20)}` : ''}. ${toChannel ? 'The' : 'Your'} access still ends at ${times.endOf(r)}.`,
+        detail.reason,
+      );
     case 'acknowledged':
       return {
         icon: '✔',
         title: 'Break-glass acknowledged',
-        color: 'good',
         style: 'good',
-        lines: [
-          `${personName(r.acknowledgedBy)} acknowledged ${toChannel ? `${who}’s` : 'your'} break-glass access to ${group}.`,
-        ],
+        lines: [`${personName(r.acknowledgedBy)} acknowledged ${whose} break-glass access to ${group}.`],
       };
   }
 }
@@ -410,7 +397,6 @@ export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessag
     requestId: r.id,
     icon: text.icon,
     title: text.title,
-    color: text.color,
     style: text.style,
     subtitle: groupWithAlias(r),
     lines: text.lines.map((line) => ({ text: line })),

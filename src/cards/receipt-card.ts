@@ -38,14 +38,12 @@ function statusLine(r: AccessRequest, now: number): string {
 }
 
 function banners(r: AccessRequest): Banner[] {
-  if (r.status === Status.FAILED)
-    return [{ text: 'You were not given access.', style: 'attention', color: 'attention' }];
+  if (r.status === Status.FAILED) return [{ text: 'You were not given access.', style: 'attention' }];
   if (r.kind === 'break_glass' && r.status === Status.ACTIVE) {
     return [
       {
         text: '⚡ Break-glass access: the approvers have been alerted and will review it.',
         style: 'warning',
-        color: 'warning',
       },
     ];
   }
@@ -62,7 +60,6 @@ export function renderReceiptCard(view: ReceiptCardView): object {
     requestId: r.id,
     header: {
       icon: look.icon,
-      color: look.color,
       style: look.style,
       kicker: `YOUR ACCESS REQUEST · ${groupAlias(r)}`,
       title: groupTitle(r),

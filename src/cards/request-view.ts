@@ -1,8 +1,8 @@
-import { Status, isClosed, type AccessRequest, type Person } from '../domain/request';
+import { Status, isClosed, type AccessRequest, type Extension, type Person } from '../domain/request';
 import { formatDuration } from './format';
 import { formatIn, formatShortIn } from './time';
 import { plain, TextLimit } from './sanitize';
-import type { ContainerStyle, TextColor } from './status-style';
+import type { ContainerStyle } from './status-style';
 
 /** A label (our text, markdown-free) and a value (user text allowed: shown as a TextRun). */
 export interface Fact {
@@ -13,15 +13,20 @@ export interface Fact {
 export interface Note {
   icon: string;
   text: string;
-  color: TextColor;
 }
 export interface Banner {
   text: string;
   style: ContainerStyle;
-  color: TextColor;
 }
 
 export const personName = (p: Person | undefined): string => plain(p?.name, TextLimit.NAME) || 'someone';
+
+/** Names as a sentence says them: "A", "A and B", "A, B and C". */
+export function namesText(people: readonly Person[]): string {
+  const names = people.map((p) => personName(p));
+  if (names.length <= 1) return names[0] ?? '';
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
 
 export function personWithUpn(p: Person): string {
   const name = personName(p);
@@ -101,6 +106,17 @@ const withReason = (text: string, reason: string | undefined): string => {
   return why ? `${text}: “${why}”` : text;
 };
 
+/**
+ * Who asked for an extension and who let it through. No approvers: the policy extends a grant
+ * people approved at once (extension.requireApproval: false); a break-glass or auto-approved
+ * grant is extended only with an approval (domain/extension-rules.ts), so there it is not said.
+ */
+function extensionPeople(r: AccessRequest, e: Extension): string {
+  const asked = `asked by ${personName(e.by)}`;
+  if (e.approvedBy?.length) return `${asked}, approved by ${namesText(e.approvedBy)}`;
+  return r.kind === 'standard' ? `${asked}, no approval needed by policy` : asked;
+}
+
 /** What to do after a failure, by the stable error code the worker recorded. */
 export function failureAdvice(code: string | undefined): string {
   switch (code) {
@@ -126,14 +142,12 @@ export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
       notes.push({
         icon: '✔',
         text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, r, timeZone)}`, v.reason),
-        color: 'good',
       });
   }
   if (r.kind === 'auto' && r.resolution) {
     notes.push({
       icon: '✔',
       text: withReason(`Auto-approved by policy · ${at(r.resolution.at, r, timeZone)}`, r.resolution.reason),
-      color: 'good',
     });
   }
   if (r.kind === 'break_glass' && r.resolution && r.status !== Status.PENDING) {
@@ -143,30 +157,27 @@ export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
         `Break-glass: granted without approval · ${at(r.resolution.at, r, timeZone)}`,
         r.resolution.reason,
       ),
-      color: 'warning',
     });
   }
   if (r.status === Status.PENDING && r.claimedBy) {
-    notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request`, color: 'accent' });
+    notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request` });
   }
   if (r.grantedAt !== undefined) {
-    notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, r, timeZone)}`, color: 'good' });
+    notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, r, timeZone)}` });
   }
   if (r.standingMember) {
     notes.push({
       icon: 'ℹ',
       text: 'Already a member before this grant: Timebox will not remove that membership.',
-      color: 'default',
     });
   }
   for (const e of r.extensions) {
     notes.push({
       icon: '⊕', // not "+": Teams reads a leading "+" as a markdown list item
       text: withReason(
-        `Extended by ${formatDuration(e.addedMs)} by ${personName(e.by)} · ${at(e.at, r, timeZone)}`,
+        `Extended by ${formatDuration(e.addedMs)} · ${extensionPeople(r, e)} · ${at(e.at, r, timeZone)}`,
         e.reason,
       ),
-      color: 'good',
     });
   }
   if (r.pendingExtension && r.status === Status.ACTIVE) {
@@ -177,7 +188,6 @@ export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
         `${personName(p.by)} asks to extend by ${formatDuration(p.addedMs)} · ${at(p.at, r, timeZone)}`,
         p.reason,
       ),
-      color: 'warning',
     });
   }
   notes.push(...resolutionNotes(r, timeZone));
@@ -185,7 +195,6 @@ export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
     notes.push({
       icon: '✔',
       text: `Break-glass acknowledged by ${personName(r.acknowledgedBy)}`,
-      color: 'good',
     });
   return notes;
 }
@@ -197,11 +206,11 @@ function resolutionNotes(r: AccessRequest, timeZone: string | undefined): Note[]
   const when = at(res.at, r, timeZone);
   switch (r.status) {
     case Status.DENIED:
-      return [{ icon: '✖', text: withReason(`Denied by ${by} · ${when}`, res.reason), color: 'attention' }];
+      return [{ icon: '✖', text: withReason(`Denied by ${by} · ${when}`, res.reason) }];
     case Status.CANCELLED:
-      return [{ icon: '⊘', text: `Cancelled by ${by} · ${when}`, color: 'default' }];
+      return [{ icon: '⊘', text: `Cancelled by ${by} · ${when}` }];
     case Status.TIMED_OUT:
-      return [{ icon: '◷', text: `Timed out · ${when}: no approver decided in time`, color: 'default' }];
+      return [{ icon: '◷', text: `Timed out · ${when}: no approver decided in time` }];
     case Status.EXPIRED:
       return [
         {
@@ -209,21 +218,19 @@ function resolutionNotes(r: AccessRequest, timeZone: string | undefined): Note[]
           text: r.standingMember
             ? `Expired · ${when}: standing membership kept`
             : `Expired · ${when}: membership removed`,
-          color: 'default',
         },
       ];
     case Status.RELEASED:
-      return [{ icon: '↩', text: `Released by ${by} · ${when}`, color: 'default' }];
+      return [{ icon: '↩', text: `Released by ${by} · ${when}` }];
     case Status.REVOKED:
-      return [{ icon: '⊗', text: withReason(`Revoked by ${by} · ${when}`, res.reason), color: 'attention' }];
+      return [{ icon: '⊗', text: withReason(`Revoked by ${by} · ${when}`, res.reason) }];
     case Status.FAILED:
       return [
         {
           icon: '⚠',
           text: withReason(`Failed · ${when}`, r.failure?.message ?? res.reason),
-          color: 'attention',
         },
-        { icon: '→', text: failureAdvice(r.failure?.code), color: 'default' },
+        { icon: '→', text: failureAdvice(r.failure?.code) },
       ];
     default:
       return [];

@@ -58,7 +58,6 @@ function openItem(r: AccessRequest, now: number, rules: GroupRules | undefined, 
   return {
     requestId: r.id,
     icon: look.icon,
-    color: look.color,
     group: groupWithAlias(r),
     status: look.label,
     detail: openDetail(r, now, timeZone),
@@ -89,7 +88,6 @@ export function renderStatusCard(view: StatusCardView): object {
       const look = lookOf(r);
       return {
         icon: look.icon,
-        color: look.color,
         group: groupWithAlias(r),
         status: r.status === Status.TIMED_OUT ? 'timed out' : r.status,
         when: formatShortIn(r.updatedAt, now, view.timeZone),

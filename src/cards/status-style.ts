@@ -1,32 +1,29 @@
 import { Status, type AccessRequest } from '../domain/request';
 
-/** Adaptive Card `color` of a TextBlock/TextRun. */
-export type TextColor = 'default' | 'good' | 'warning' | 'attention' | 'accent';
 /** Adaptive Card container `style`. */
 export type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
 
 export interface StatusLook {
   icon: string;
   label: string;
-  color: TextColor;
   style: ContainerStyle;
 }
 
 // Symbols from the BMP that common UI fonts carry, so they render the same in Teams clients
-// and in a bare Chromium without an emoji font. NB: cards draw them in the default colour (the
-// hosts' own state colours fall below 3:1 on their own containers: test/e2e/card-contrast.test.ts);
-// `color` still goes into the templates' data; no template draws with it.
+// and in a bare Chromium without an emoji font. NB: a state has no text colour: cards draw icons
+// and words in the default colour (the hosts' own state colours fall below 3:1 on their own
+// containers: test/e2e/card-contrast.test.ts); the container style and the words carry it.
 const LOOKS: Record<Status, StatusLook> = {
-  pending: { icon: '◷', label: 'Waiting for approval', color: 'warning', style: 'warning' },
-  approved: { icon: '✔', label: 'Approved — adding membership', color: 'good', style: 'good' },
-  active: { icon: '●', label: 'Active', color: 'good', style: 'good' },
-  expired: { icon: '○', label: 'Expired — access removed', color: 'default', style: 'emphasis' },
-  released: { icon: '↩', label: 'Released early', color: 'default', style: 'emphasis' },
-  revoked: { icon: '⊗', label: 'Revoked', color: 'attention', style: 'attention' },
-  denied: { icon: '✖', label: 'Denied', color: 'attention', style: 'attention' },
-  cancelled: { icon: '⊘', label: 'Cancelled by the requester', color: 'default', style: 'emphasis' },
-  timed_out: { icon: '◷', label: 'Timed out — nobody decided in time', color: 'default', style: 'emphasis' },
-  failed: { icon: '⚠', label: 'Failed — access was not granted', color: 'attention', style: 'attention' },
+  pending: { icon: '◷', label: 'Waiting for approval', style: 'warning' },
+  approved: { icon: '✔', label: 'Approved — adding membership', style: 'good' },
+  active: { icon: '●', label: 'Active', style: 'good' },
+  expired: { icon: '○', label: 'Expired — access removed', style: 'emphasis' },
+  released: { icon: '↩', label: 'Released early', style: 'emphasis' },
+  revoked: { icon: '⊗', label: 'Revoked', style: 'attention' },
+  denied: { icon: '✖', label: 'Denied', style: 'attention' },
+  cancelled: { icon: '⊘', label: 'Cancelled by the requester', style: 'emphasis' },
+  timed_out: { icon: '◷', label: 'Timed out — nobody decided in time', style: 'emphasis' },
+  failed: { icon: '⚠', label: 'Failed — access was not granted', style: 'attention' },
 };
 
 export const BREAK_GLASS_ICON = '⚡';
@@ -45,7 +42,6 @@ export function lookOf(request: AccessRequest): StatusLook {
       ...look,
       icon: BREAK_GLASS_ICON,
       label: request.status === Status.ACTIVE ? 'Break-glass — active' : 'Break-glass — adding membership',
-      color: 'warning',
       style: 'warning',
     };
   }

@@ -31,7 +31,7 @@ test('the expiry warning shows the end, without Extend / Release, once the grant
   await directory.waitForMembership(sandbox, alex, false, 90_000);
   await warning.waitForText('Access ended', 20_000);
   const ended = await warning.text();
-  expect(ended).toMatch(/Your access to Sandbox \(demo\) ended at/);
+  expect(ended).toMatch(/This warning is out of date\. Your access to Sandbox \(demo\) ended at/);
   expect(ended).toContain('There is nothing to extend or release any more.');
   expect(ended).not.toContain('Access ends soon');
   await expect(warning.button('Extend').count()).resolves.toBe(0);

@@ -51,12 +51,20 @@ test('expiry warning → Extend → the grant outlives its first end', async () 
   expect(answerText(answer)).not.toMatch(/nothing was changed/i);
 
   // The requester is told (no approval needed for sandbox extensions in the demo policy).
-  const extended = await playground.waitForCardWithText('Access extended');
+  // Not the warning, which now reads "Access ends later": the notice, which names the extension.
+  const extended = await playground.waitForCardWithText('Extended by 15m');
   expect(await extended.text()).toMatch(
     /Your access to Sandbox \(demo\) now ends at [^()]*\(in [^)]*\)\.\s*Extended by 15m\./s,
   );
   expect(await extended.text()).toContain('Reason: “the migration needs a few more minutes”');
-  await shots.capture('extended', { focus: extended.message(), docs: 'personal-extended' });
+  // The warning above it, updated in place, says it is out of date rather than repeating the notice.
+  await warning.waitForText('Access ends later');
+  expect(await warning.text()).toContain('This warning is out of date.');
+  await expect(warning.button('Extend').count()).resolves.toBe(0);
+  await shots.capture('extended', {
+    focus: [warning.message(), extended.message()],
+    docs: 'personal-extended',
+  });
 
   // The channel card and its thread follow.
   await playground.openChannel(DEMO.approverChannel);
@@ -64,6 +72,10 @@ test('expiry warning → Extend → the grant outlives its first end', async () 
   await after.waitForText('Active');
   await after.thread().getByText('Access extended').waitFor();
   expect(await after.thread().innerText()).toMatch(/Alex Wilber’s access to Sandbox \(demo\) now ends at/);
+  // The card's timeline names who asked, and that the demo policy let it through without an approver.
+  expect(await after.text()).toMatch(
+    /Extended by 15m · asked by Alex Wilber, no approval needed by policy · /,
+  );
   await shots.capture('channel-extended', { focus: after.thread(), docs: 'channel-extended' });
 
   // Past the first end the member is still there, and nothing was removed.

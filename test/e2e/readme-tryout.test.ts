@@ -79,7 +79,7 @@ test('sandbox: request in chat, Approve on the channel card, added, Active, remo
   await expect(warning.button('Extend').count()).resolves.toBe(0);
   await expect(warning.button('Release now').count()).resolves.toBe(0);
   const notice = await playground.waitForCardWithText('Access expired');
-  expect(await notice.text()).toMatch(/Your membership of Sandbox \(demo\) was removed at/);
+  expect(await notice.text()).toMatch(/Your access to Sandbox \(demo\) expired — membership removed at/);
   const granted = await playground.waitForCardWithText('Access granted');
   await shots.capture('personal-expired', {
     focus: [granted.message(), warning.message(), notice.message()],
@@ -90,7 +90,7 @@ test('sandbox: request in chat, Approve on the channel card, added, Active, remo
   await expired.waitForText('Expired — access removed');
   await expired.thread().getByText('Access expired').waitFor();
   expect(await expired.thread().innerText()).toMatch(
-    /Alex Wilber’s membership of Sandbox \(demo\) was removed at/,
+    /Alex Wilber’s access to Sandbox \(demo\) expired — membership removed at/,
   );
   await shots.capture('channel-expired', { focus: expired.thread(), docs: 'channel-expired-thread' });
   expect(await directory.membershipCalls(sandbox)).toEqual(['POST 204', 'DELETE 204']);
@@ -180,7 +180,10 @@ test('prod-admin extension: "extend prod-admin by 30m because …", approved by 
   expect(await card.thread().innerText()).toContain(
     'Extended by 30m, asked by Alex Wilber, approved by Megan Bowen and Adele Vance.',
   );
+  expect(await card.text()).toContain(
+    'Extended by 30m · asked by Alex Wilber, approved by Megan Bowen and Adele Vance · ',
+  );
   expect(await e2e.directory.members(prodAdmin)).toContain(alex.objectId);
-  await shots.capture('extension-approved', { focus: card.thread() });
+  await shots.capture('extension-approved', { focus: card.thread(), docs: 'channel-extension-approved' });
   expect(playground.failedActivities()).toEqual([]);
 });

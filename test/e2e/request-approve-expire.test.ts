@@ -57,13 +57,15 @@ test('typed request → approve in the channel → member added → expiry remov
   await card.waitForText('Expired — access removed', 15_000);
   const thread = card.thread();
   await thread.getByText('Access expired').waitFor();
-  expect(await thread.innerText()).toMatch(/Alex Wilber’s membership of Sandbox \(demo\) was removed at/);
+  expect(await thread.innerText()).toMatch(
+    /Alex Wilber’s access to Sandbox \(demo\) expired — membership removed at/,
+  );
   expect(await card.text()).toContain('membership removed');
   await shots.capture('channel-expired', { focus: thread });
 
   await playground.openPersonalChat();
   const notice = await playground.waitForCardWithText('Access expired');
-  expect(await notice.text()).toMatch(/Your membership of Sandbox \(demo\) was removed at/);
+  expect(await notice.text()).toMatch(/Your access to Sandbox \(demo\) expired — membership removed at/);
   const granted = await playground.waitForCardWithText('Access granted');
   expect(await granted.text()).toMatch(/You are now a member of Sandbox \(demo\) until/);
   const closedReceipt = await playground.waitForCardWithText(`YOUR ACCESS REQUEST · sandbox`);

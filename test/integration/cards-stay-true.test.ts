@@ -95,7 +95,7 @@ describe('the expiry warning and the pending list never offer what is no longer 
     await waitFor(async () => (await stored(request.id)).extensions.length === 1, 'extended');
     await h.bot.settled();
     const card = firstCard(h.connector.lastUpdateOf(warning.id)!.activity);
-    expect(cardText(card)).toContain('Access extended');
+    expect(cardText(card)).toContain('Access ends later');
     expect(cardText(card)).toMatch(/was extended and now ends at/);
     expect(verbsOf(card)).toEqual([]);
   });

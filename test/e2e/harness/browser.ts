@@ -31,7 +31,8 @@ export function assertChromium(): void {
   }
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** `timeZone`: the IANA zone the page runs in (its clock, and the zone the playground's chat reports). */
+export async function launchBrowser(options: { timeZone?: string } = {}): Promise<Browser> {
   assertChromium();
   // playwright-core refuses a --user-data-dir argument: a persistent context on a fresh
   // directory is the same thing.
@@ -44,7 +45,7 @@ export async function launchBrowser(): Promise<Browser> {
       args: CHROMIUM_ARGS,
       viewport: { width: 1400, height: 1000 },
       locale: 'en-US',
-      timezoneId: 'UTC',
+      timezoneId: options.timeZone ?? 'UTC',
     });
   } catch (error) {
     rmSync(userDataDir, { recursive: true, force: true });

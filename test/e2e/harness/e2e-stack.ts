@@ -14,6 +14,11 @@ export interface E2EStackOptions {
   policyFile?: string;
   seedFile?: string;
   botEnv?: NodeJS.ProcessEnv;
+  /**
+   * The IANA zone of the demo users' Teams (TZ of the children): the playground reports it as
+   * `localTimezone` on the activities its server makes (invokes). Pair it with the browser's.
+   */
+  timeZone?: string;
 }
 
 export interface E2EStack extends RunningStack {
@@ -50,6 +55,7 @@ export async function startE2EStack(options: E2EStackOptions): Promise<E2EStack>
   // jest sets NODE_ENV=test, which would silence the bot's log and switch lowdb presets to memory.
   const env = { ...process.env };
   delete env.NODE_ENV;
+  if (options.timeZone) env.TZ = options.timeZone;
   try {
     const stack = await startStack({
       root: ROOT,

@@ -54,7 +54,9 @@ const START_TIMEOUT_MS = 180_000;
  *   const e2e = useE2E({ label: 'smoke' });
  *   test('...', async () => { await e2e.playground.openPersonalChat(); ... });
  */
-export function useE2E(options: Partial<E2EStackOptions> & { showLogPanel?: boolean } = {}): E2E {
+export function useE2E(
+  options: Partial<E2EStackOptions> & { showLogPanel?: boolean; holdableUpdates?: boolean } = {},
+): E2E {
   const label = options.label ?? path.basename(expect.getState().testPath ?? 'e2e', '.test.ts');
   let stack: E2EStack | undefined;
   let browser: Browser | undefined;
@@ -63,9 +65,10 @@ export function useE2E(options: Partial<E2EStackOptions> & { showLogPanel?: bool
   beforeAll(async () => {
     assertChromium();
     stack = await startE2EStack({ ...options, label });
-    browser = await launchBrowser();
+    browser = await launchBrowser({ timeZone: options.timeZone });
     playground = await PlaygroundPage.open(browser.context, stack.playgroundUrl, {
       showLogPanel: options.showLogPanel,
+      holdableUpdates: options.holdableUpdates,
       activityLogFile: path.join(RESULTS_DIR, 'logs', `${label}.activities.jsonl`),
     });
   }, START_TIMEOUT_MS);

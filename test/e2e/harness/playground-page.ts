@@ -179,6 +179,8 @@ export class PlaygroundPage {
   private view: View | undefined;
   private generation = 0;
   private cardMarks = 0;
+  /** Messages whose updates the page is not shown (`holdUpdatesOf`). */
+  private readonly held = new Set<string>();
 
   private constructor(
     readonly page: Page,
@@ -186,6 +188,7 @@ export class PlaygroundPage {
     readonly config: PlaygroundConfig,
     private readonly screenshotDir: string,
     private readonly activityLogFile: string | undefined,
+    private readonly routed: boolean,
   ) {}
 
   /**
@@ -195,7 +198,13 @@ export class PlaygroundPage {
   static async open(
     context: BrowserContext,
     url: string,
-    options: { screenshotDir?: string; showLogPanel?: boolean; activityLogFile?: string } = {},
+    options: {
+      screenshotDir?: string;
+      showLogPanel?: boolean;
+      activityLogFile?: string;
+      /** Routes the page's WebSocket through the test, so that `holdUpdatesOf` can hold updates back. */
+      holdableUpdates?: boolean;
+    } = {},
   ): Promise<PlaygroundPage> {
     const response = await fetch(`${url}/_internal/v1/config`);
     if (!response.ok) throw new Error(`GET ${url}/_internal/v1/config: HTTP ${response.status}`);
@@ -207,14 +216,31 @@ export class PlaygroundPage {
       config,
       options.screenshotDir ?? RESULTS_DIR,
       options.activityLogFile,
+      options.holdableUpdates === true,
     );
     if (options.activityLogFile) {
       mkdirSync(path.dirname(options.activityLogFile), { recursive: true });
       writeFileSync(options.activityLogFile, '');
     }
-    page.on('websocket', (socket) => {
-      socket.on('framereceived', (frame) => playground.onFrame(String(frame.payload)));
-    });
+    if (options.holdableUpdates) {
+      // The playground's feed passes through here: recorded as it comes, shown unless held.
+      await page.routeWebSocket(
+        () => true,
+        (socket) => {
+          const server = socket.connectToServer();
+          socket.onMessage((message) => server.send(message));
+          server.onMessage((message) => {
+            const payload = String(message);
+            playground.onFrame(payload);
+            if (!playground.isHeld(payload)) socket.send(message);
+          });
+        },
+      );
+    } else {
+      page.on('websocket', (socket) => {
+        socket.on('framereceived', (frame) => playground.onFrame(String(frame.payload)));
+      });
+    }
     await page.goto(url);
     await page.getByRole('treeitem', { name: config.personalChat.name }).waitFor();
     if (!options.showLogPanel) {
@@ -250,6 +276,41 @@ export class PlaygroundPage {
       .filter(
         (m) => (m.text ?? '').includes(text) || m.cards.some((card) => JSON.stringify(card).includes(text)),
       );
+  }
+
+  /**
+   * Keeps the page's copy of a bot message as it is now, like a client that has not caught up
+   * yet: the bot's updates of it are recorded (`messages()`) but not shown, so a click on it is a
+   * stale click. Needs `holdableUpdates` when the page is opened. Returns the end of the hold:
+   * what was held back is dropped, and the page shows the next update (or an invoke's answer).
+   */
+  holdUpdatesOf(messageId: string): () => void {
+    if (!this.routed)
+      throw new Error(
+        'holdUpdatesOf needs the page opened with holdableUpdates (useE2E({ holdableUpdates: true }))',
+      );
+    this.held.add(messageId);
+    return () => this.held.delete(messageId);
+  }
+
+  /** Waits until the bot has updated a message at least `count` times since the page opened. */
+  async waitForUpdates(messageId: string, count = 1, timeoutMs = 20_000): Promise<void> {
+    await waitUntil(
+      async () => (this.recorded.get(messageId)?.updates ?? 0) >= count,
+      timeoutMs,
+      () => `the bot to update message ${messageId} ${count} time(s)`,
+    );
+  }
+
+  /** Whether a frame of the playground's feed is an update of a held message. */
+  private isHeld(payload: string): boolean {
+    if (this.held.size === 0) return false;
+    try {
+      const frame = JSON.parse(payload) as { action?: string; message?: { messageId?: unknown } };
+      return frame.action === 'updateMessage' && this.held.has(String(frame.message?.messageId));
+    } catch {
+      return false;
+    }
   }
 
   user(userId: string): PlaygroundUser {
@@ -399,6 +460,16 @@ export class PlaygroundPage {
       mark,
     );
     return new Card(this.page.locator(`[data-e2e-card="${mark}"] > .ac-adaptiveCard`), view, this);
+  }
+
+  /**
+   * The newest chat message (the person's or the bot's: its header, bubble and the notes under
+   * it) whose text contains `text`, in the current chat: for a picture of what was typed.
+   */
+  chatMessage(text: string | RegExp): Locator {
+    if (this.currentView().kind === 'channel')
+      throw new Error('chatMessage is for a chat; in a channel use a card thread');
+    return this.page.locator(SEL.chatMessage).filter({ hasText: text }).last();
   }
 
   /** Waits for a bot message (text or card) containing `text` in the current view. */

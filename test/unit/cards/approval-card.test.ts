@@ -1,6 +1,15 @@
 import { CardVerb, renderApprovalCard, type Viewer } from '../../../src/cards';
 import { CLOSED_STATUSES, Status, type AccessRequest } from '../../../src/domain/request';
-import { aRequestIn, anApprover, aSecondApprover, aVote, HOUR, T0 } from '../../helpers/builders';
+import {
+  aPerson,
+  aRequestIn,
+  anApprover,
+  aSecondApprover,
+  aVote,
+  HOUR,
+  MINUTE,
+  T0,
+} from '../../helpers/builders';
 import { allActions, allStrings, type Json } from './card-walk';
 
 const render = (
@@ -158,5 +167,33 @@ describe('approval card: extension votes', () => {
     });
     const text = allStrings(renderApprovalCard({ request, viewer: 'other', now: T0 }) as Json).join('\n');
     expect(text).toContain('extension of 1h requested · 1 of 2 approvals');
+  });
+});
+
+describe('approval card: the timeline names who extended', () => {
+  const extendedLine = (request: AccessRequest): string | undefined =>
+    text(render(request, 'other'))
+      .split('\n')
+      .find((line) => line.startsWith('Extended by'));
+  const extension = { by: aPerson(), at: T0 + MINUTE, addedMs: 15 * MINUTE, n: 1 };
+
+  it('says who asked and every approver who agreed', () => {
+    const request = aRequestIn('active', {
+      extensions: [{ ...extension, approvedBy: [anApprover(), aSecondApprover()] }],
+    });
+    expect(extendedLine(request)).toBe(
+      'Extended by 15m · asked by Ada Lovelace, approved by Grace Hopper and Alan Turing · 14:01 UTC',
+    );
+  });
+
+  it('says when the policy extended a grant people approved at once', () => {
+    expect(extendedLine(aRequestIn('active', { extensions: [extension] }))).toBe(
+      'Extended by 15m · asked by Ada Lovelace, no approval needed by policy · 14:01 UTC',
+    );
+  });
+
+  it('claims no policy approval for a break-glass grant, which is extended only with an approval', () => {
+    const request = aRequestIn('active', { kind: 'break_glass', votes: [], extensions: [extension] });
+    expect(extendedLine(request)).toBe('Extended by 15m · asked by Ada Lovelace · 14:01 UTC');
   });
 });

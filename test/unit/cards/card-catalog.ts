@@ -72,7 +72,16 @@ const extended = (): AccessRequest => {
   const r = aRequestIn('active');
   return {
     ...r,
-    extensions: [{ by: anApprover(), at: T0 - MINUTE, addedMs: HOUR, reason: 'Approved extension' }],
+    // Asked by the requester, approved by an approver: as the domain records an approved offer.
+    extensions: [
+      {
+        by: aPerson(),
+        at: T0 - MINUTE,
+        addedMs: HOUR,
+        reason: 'Approved extension',
+        approvedBy: [anApprover()],
+      },
+    ],
     expiresAt: (r.expiresAt ?? T0) + HOUR,
     updatedAt: T0 - MINUTE,
   };

@@ -127,4 +127,47 @@ describe('notices that confirm what happened', () => {
       'Ada Lovelace released Production DB (read) early',
     );
   });
+
+  test('the outdated warning and the expired notice do not read as one message said twice', () => {
+    const expired = { ...aRequestIn('expired'), warnedAt: T0 - 10 * MINUTE };
+    const removed = { ...expired, membershipRemovedAt: expired.expiresAt! + 900 };
+    const warning = textOf(
+      renderNotice('expiry_warning', { request: removed, now: T0, audience: 'requester' }),
+    );
+    const notice = textOf(renderNotice('expired', { request: removed, now: T0, audience: 'requester' }));
+    expect(warning).toContain('Access ended');
+    expect(warning).toContain(
+      'This warning is out of date. Your access to Production DB (read) ended at 2026-11-21 15:55 UTC.',
+    );
+    expect(notice).toContain('Access expired');
+    expect(notice).toContain(
+      'Your access to Production DB (read) expired — membership removed at 2026-11-21 15:55 UTC.',
+    );
+    expect(notice).not.toContain('out of date');
+    const standing = textOf(
+      renderNotice('expired', {
+        request: { ...removed, standingMember: true },
+        now: T0,
+        audience: 'channel',
+      }),
+    );
+    expect(standing).toContain(
+      'Ada Lovelace’s grant for Production DB (read) expired at 2026-11-21 15:55 UTC — the standing membership was kept.',
+    );
+    // Likewise a warning outdated by an extension, next to the "Access extended" notice.
+    const extended = aRequestIn('active', {
+      expiresAt: T0 + 45 * MINUTE,
+      extensions: [{ by: aPerson(), at: T0, addedMs: 15 * MINUTE, n: 1 }],
+    });
+    const outdated = textOf(
+      renderNotice('expiry_warning', { request: extended, now: T0, audience: 'requester' }),
+    );
+    const told = textOf(renderNotice('extended', { request: extended, now: T0, audience: 'requester' }));
+    expect(outdated).toContain('Access ends later');
+    expect(outdated).toContain(
+      'This warning is out of date. Your access to Production DB (read) was extended',
+    );
+    expect(outdated).not.toContain('Access extended');
+    expect(told).toContain('Access extended');
+  });
 });
