@@ -2,6 +2,18 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type KeyLike } from 'jose';
 
+/** The ids the API tests share: the tenant, the API's own app, a pipeline's app. */
+export const TEST_TENANT = '11111111-2222-3333-4444-555555555555';
+export const TEST_API_APP = '99999999-0000-0000-0000-000000000001';
+export const TEST_PIPELINE_APP = 'aaaaaaaa-0000-4000-8000-00000000000a';
+
+/** A GitHub Actions run as the pipeline client describes it on the approvers' card. */
+export const GITHUB_RUN = {
+  repository: 'contoso/shop',
+  runUrl: 'https://github.com/contoso/shop/actions/runs/42',
+  commit: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b',
+};
+
 interface IssuerKey {
   kid: string;
   privateKey: KeyLike;

@@ -13,11 +13,13 @@ import { validatePolicy } from '../../src/domain/policy';
 import { systemClock } from '../../src/ports/clock';
 import { silentLogger } from '../../src/ports/logger';
 import { testPolicy } from '../helpers/harness';
-import { LocalIssuer } from '../helpers/local-issuer';
+import {
+  LocalIssuer,
+  TEST_API_APP as API_APP,
+  TEST_PIPELINE_APP as PIPELINE,
+  TEST_TENANT as TENANT,
+} from '../helpers/local-issuer';
 
-const TENANT = '11111111-2222-3333-4444-555555555555';
-const API_APP = '99999999-0000-0000-0000-000000000001';
-const PIPELINE = 'aaaaaaaa-0000-4000-8000-00000000000a';
 const STRANGER = 'bbbbbbbb-0000-4000-8000-00000000000b';
 const PUBLIC_URL = 'https://timebox.contoso.com';
 

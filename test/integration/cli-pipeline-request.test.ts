@@ -7,6 +7,7 @@ import express from 'express';
 import { registerPipelineCommands } from '../../src/cli/pipeline-command';
 import { PipelineExit, runPipelineRequest } from '../../src/cli/pipeline-request';
 import { runCliStreams } from '../helpers/cli-runner';
+import { GITHUB_RUN } from '../helpers/local-issuer';
 
 /**
  * A stand-in for Timebox's workflow API, as product contract §11 describes it: POST files (once
@@ -129,13 +130,7 @@ describe('timebox request: the pipeline client', () => {
       target: 'deploy-prod',
       duration: 'PT30M',
       justification: 'release 2026.12.3',
-      context: {
-        repository: 'contoso/shop',
-        runUrl: 'https://github.com/contoso/shop/actions/runs/42',
-        commit: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b',
-        pipeline: 'deploy',
-        environment: 'production',
-      },
+      context: { ...GITHUB_RUN, pipeline: 'deploy', environment: 'production' },
     });
     expect(api.posts[0]).toMatchObject({
       auth: 'Bearer pipeline-token',

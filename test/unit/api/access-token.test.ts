@@ -8,12 +8,15 @@ import {
   entraMetadataUrl,
   trustedUrl,
 } from '../../../src/adapters/api/access-token';
-import { LocalIssuer, strayKey } from '../../helpers/local-issuer';
+import {
+  LocalIssuer,
+  strayKey,
+  TEST_API_APP as API_CLIENT_ID,
+  TEST_PIPELINE_APP as PIPELINE,
+  TEST_TENANT as TENANT,
+} from '../../helpers/local-issuer';
 
-const TENANT = '11111111-2222-3333-4444-555555555555';
 const API = 'api://timebox-test';
-const API_CLIENT_ID = '99999999-0000-0000-0000-000000000001';
-const PIPELINE = 'aaaaaaaa-0000-0000-0000-00000000000a';
 
 let issuer: LocalIssuer;
 let verifier: AccessTokenVerifier;

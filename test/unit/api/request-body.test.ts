@@ -1,15 +1,11 @@
 import { parseRequestBody } from '../../../src/adapters/api/request-body';
+import { GITHUB_RUN } from '../../helpers/local-issuer';
 
 const good = {
   target: 'deploy-prod',
   duration: 'PT30M',
   justification: 'release 2026.12.3',
-  context: {
-    repository: 'contoso/shop',
-    runUrl: 'https://github.com/contoso/shop/actions/runs/42',
-    commit: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b',
-    environment: 'production',
-  },
+  context: { ...GITHUB_RUN, environment: 'production' },
 };
 
 describe('POST /api/v1/requests: the body', () => {
