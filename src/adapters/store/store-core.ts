@@ -130,8 +130,8 @@ export abstract class StoreCore implements Store {
    * grants ending together read each from the file several times, past the history's cache.
    */
   private readonly closedWithWork = new Map<string, AccessRequest>();
-  /** Effects in the outbox per request id. */
-  private readonly effectsOf = new Map<string, number>();
+  /** The ids of the effects in the outbox, per request id. */
+  private readonly effectsOf = new Map<string, Set<string>>();
   private readonly openByKey = new Map<string, Set<string>>();
   private readonly openByRequester = new Map<string, Set<string>>();
   private readonly effects = new Map<string, Effect>();
@@ -324,7 +324,9 @@ export abstract class StoreCore implements Store {
   private addEffect(added: Effect): void {
     const e = frozen(added);
     this.effects.set(e.id, e);
-    this.effectsOf.set(e.requestId, (this.effectsOf.get(e.requestId) ?? 0) + 1);
+    let mine = this.effectsOf.get(e.requestId);
+    if (!mine) this.effectsOf.set(e.requestId, (mine = new Set()));
+    mine.add(e.id);
     this.counters.nextEffectSeq = Math.max(this.counters.nextEffectSeq, e.seq + 1);
     const key = queueKey(e);
     let queue = this.queues.get(key);
@@ -338,9 +340,9 @@ export abstract class StoreCore implements Store {
     if (!e) return;
     this.effects.delete(id);
     this.leases.delete(id);
-    const left = (this.effectsOf.get(e.requestId) ?? 1) - 1;
-    if (left > 0) this.effectsOf.set(e.requestId, left);
-    else {
+    const mine = this.effectsOf.get(e.requestId);
+    mine?.delete(id);
+    if (!mine?.size) {
       this.effectsOf.delete(e.requestId);
       this.closedWithWork.delete(e.requestId);
     }
@@ -637,9 +639,11 @@ export abstract class StoreCore implements Store {
 
   async listEffects(requestId?: string): Promise<Effect[]> {
     this.ready();
-    return [...this.effects.values()]
-      .filter((e) => requestId === undefined || e.requestId === requestId)
-      .sort((a, b) => a.seq - b.seq);
+    const effects =
+      requestId === undefined
+        ? [...this.effects.values()]
+        : [...(this.effectsOf.get(requestId) ?? [])].map((id) => this.effects.get(id)!);
+    return effects.sort((a, b) => a.seq - b.seq);
   }
 
   retryEffect(id: string, token: string, notBefore: number, error: string): Promise<void> {
