@@ -68,15 +68,6 @@ const DEFAULTS: WorkerOptions = {
   leaseMs: 3_000,
 };
 
-/**
- * How long a card update waits for its request's membership add under way (see `waitsForAdd`).
- * NB: Graph answers an add in ~150 ms (two calls: the membership check and the add); a slower
- * or failing add lets the update show the approval meanwhile.
- */
-const CARD_WAITS_FOR_ADD_MS = 2_000;
-/** Requests remembered as having waited for their add (see `waitedForAdd`). */
-const MAX_WAITED = 10_000;
-
 type Handler = (effect: ClaimedEffect, request: AccessRequest) => Promise<void>;
 
 /** Thrown by a handler when the effect can never run (e.g. its channel is not in the policy): no retries. */
@@ -121,10 +112,7 @@ export class GrantWorker {
    * Effects under way here, by id: each runs on its own, so a slow one holds up nothing else.
    * (A claim hands back the heads we hold already; this is what tells them from new ones.)
    */
-  private readonly inFlight = new Map<
-    string,
-    { lane: EffectLane; kind: EffectKind; requestId: string; done: Promise<void> }
-  >();
+  private readonly inFlight = new Map<string, { lane: EffectLane; kind: EffectKind; done: Promise<void> }>();
   /** Effects whose run broke outside their handler (e.g. the store failed): not before this time. */
   private readonly held = new Map<string, number>();
   /**
@@ -132,10 +120,6 @@ export class GrantWorker {
    * adds wait until then, and while a removal is due or under way (removals go first).
    */
   private throttledUntil = 0;
-  /** Card updates the last pass left waiting for their request's add (`waitsForAdd`). */
-  private waitingForAdd = 0;
-  /** Requests whose card updates waited for their add, until one of them is rendered. */
-  private readonly waitedForAdd = new Set<string>();
   private throttled = false;
   private readonly handlers: Record<EffectKind, Handler>;
   private readonly members: MemberBatcher;
@@ -248,15 +232,14 @@ export class GrantWorker {
       const teamsSlots = removing
         ? Math.min(this.options.teamsSlots, this.options.teamsSlotsWhileRemoving)
         : this.options.teamsSlots;
-      // Room for the card updates that wait for an add (last pass's count): they hold claims, not slots.
-      const teamsLimit = teamsSlots + this.waitingForAdd;
-      const teams = await store.claim(this.owner, now, leaseMs, teamsLimit, ['teams']);
-      const claimed = [...membership, ...teams];
+      const claimed = [
+        ...membership,
+        ...(await store.claim(this.owner, now, leaseMs, teamsSlots, ['teams'])),
+      ];
       const free = { directory: directorySlots, teams: teamsSlots };
       for (const f of this.inFlight.values()) free[f.lane]--;
       const throttled = now < this.throttledUntil || (this.throttled && removing);
       let next = Number.POSITIVE_INFINITY;
-      let waiting = 0;
       for (const effect of claimed) {
         if (this.inFlight.has(effect.id)) continue;
         const heldUntil = this.held.get(effect.id) ?? 0;
@@ -268,20 +251,10 @@ export class GrantWorker {
           if (now < this.throttledUntil) next = Math.min(next, this.throttledUntil);
           continue; // a finished removal kicks another pass
         }
-        if (this.waitsForAdd(effect, now)) {
-          waiting++;
-          if (this.waitedForAdd.size >= MAX_WAITED) this.waitedForAdd.clear(); // a hint only
-          this.waitedForAdd.add(effect.requestId);
-          next = Math.min(next, effect.createdAt + CARD_WAITS_FOR_ADD_MS);
-          continue; // the add's end kicks another pass
-        }
         if (free[effect.lane] <= 0 || this.stopped) continue; // a finished effect kicks another pass
         free[effect.lane]--;
         this.start(effect);
       }
-      // More heads wait than there was room for: they may have kept others out; look again.
-      if (waiting > this.waitingForAdd && teams.length >= teamsLimit) this.again = true;
-      this.waitingForAdd = waiting;
       const upcoming = await store.nextEffectAt();
       // Past or now: due heads left for want of slots (a finished effect kicks) or ours under way.
       if (upcoming !== undefined && upcoming > now) next = Math.min(next, upcoming);
@@ -293,20 +266,6 @@ export class GrantWorker {
       this.cancelTimer?.();
       if (!this.stopped) this.cancelTimer = this.deps.clock.setTimer(1000, () => this.kick());
     }
-  }
-
-  /**
-   * A card update waits (at most CARD_WAITS_FOR_ADD_MS after it was queued) while its request's
-   * membership add runs here: the add's outcome (granted, or failed) queues updates of the same
-   * cards, and this one is then skipped (`updatedLater`). So an approval updates the approval
-   * card and the receipt once, to the grant, instead of twice (approved, then active) — two
-   * Bot Connector calls and two renders fewer per approval.
-   */
-  private waitsForAdd(effect: ClaimedEffect, now: number): boolean {
-    if (effect.kind !== 'card.update' || now >= effect.createdAt + CARD_WAITS_FOR_ADD_MS) return false;
-    for (const f of this.inFlight.values())
-      if (f.kind === 'directory.add' && f.requestId === effect.requestId) return true;
-    return false;
   }
 
   private start(effect: ClaimedEffect): void {
@@ -335,7 +294,7 @@ export class GrantWorker {
         this.inFlight.delete(effect.id);
         this.kick();
       });
-    this.inFlight.set(effect.id, { lane: effect.lane, kind: effect.kind, requestId: effect.requestId, done });
+    this.inFlight.set(effect.id, { lane: effect.lane, kind: effect.kind, done });
   }
 
   /** Renews the effect's lease every third of it while it runs; returns what stops that. */
@@ -412,9 +371,6 @@ export class GrantWorker {
 
   private async updateCard(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     const { notifier, presenter } = this.deps;
-    if (await this.updatedLater(effect, request, this.waitedForAdd.has(effect.requestId)))
-      return this.complete(effect);
-    this.waitedForAdd.delete(effect.requestId);
     if (effect.template === 'lists') return this.updateLists(effect, request);
     if (effect.template === 'warning') return this.updateWarning(effect, request);
     const target = effect.template === 'receipt' ? request.receiptCard : request.approvalCard;
@@ -426,32 +382,6 @@ export class GrantWorker {
         : await presenter.approvalCard(request);
     await notifier.updateCard(target, card);
     return this.complete(effect);
-  }
-
-  /**
-   * Whether an update of the same card (same template) is queued behind this one: it runs after
-   * this one (the request's Teams queue) and renders the request as it is then, so this one
-   * would show nothing it will not. E.g. an approval's card updates, when the add was quicker
-   * than they: the grant's own updates follow. NB: only a commit after this effect's own can
-   * have queued another, and such a commit (a transition) moves `updatedAt` past the effect's
-   * creation, or it came while the request's updates `waited` for its add; otherwise the outbox
-   * is not read.
-   */
-  private async updatedLater(
-    effect: ClaimedEffect,
-    request: AccessRequest,
-    waited: boolean,
-  ): Promise<boolean> {
-    if (request.updatedAt <= effect.createdAt && !waited) return false;
-    const queued = await this.deps.store.listEffects(effect.requestId);
-    // NB: the same queue, so that it cannot be under way already with an older read of the request.
-    return queued.some(
-      (e) =>
-        e.seq > effect.seq &&
-        e.queue === effect.queue &&
-        e.kind === effect.kind &&
-        e.template === effect.template,
-    );
   }
 
   private async reply(effect: ClaimedEffect, request: AccessRequest): Promise<void> {

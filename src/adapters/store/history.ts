@@ -3,8 +3,17 @@ import { crc32 } from 'node:zlib';
 import { mayHoldMembership, type AccessRequest } from '../../domain/request';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { AppendFile } from './append-file';
-import { HistoryIndex, type HistoryEntry } from './history-index';
 import { frozen } from './store-core';
+
+/** Where one version of a closed request is in the file, and what lookups need without reading it. */
+interface Entry {
+  offset: number;
+  length: number;
+  requesterId: string;
+  groupId: string;
+  /** `mayHoldMembership` of this version. */
+  holds: boolean;
+}
 
 /**
  * A line: a small header (what the in-memory index needs) and the request. The header comes
@@ -16,10 +25,6 @@ import { frozen } from './store-core';
  */
 const HEADER =
   /^\{"id":("(?:[^"\\]|\\.)*"),"requester":("(?:[^"\\]|\\.)*"),"group":("(?:[^"\\]|\\.)*"),"holds":(true|false)(?:,"crc":(\d+))?,"request":/;
-/** Where the header ends: JSON never has this outside a string, and a string's quotes are escaped. */
-const REQUEST_KEY = Buffer.from(',"request":');
-/** A header is a few ids long; a line whose header would be longer is read whole. */
-const MAX_HEADER = 512;
 export const encodeHistoryLine = (r: AccessRequest): string => {
   const body = JSON.stringify(r);
   // The same text JSON.stringify would give for { id, requester, group, holds, crc, request }.
@@ -32,14 +37,19 @@ const CACHE_SIZE = 1000;
 
 /**
  * Closed requests: an append-only JSONL file (the last line for an id wins). Only an index
- * (HistoryIndex: byte offset and a few fields per id) is held in memory; a request is read from
- * the file when asked for, through a small cache of the most recent. Appending is O(1) and
- * memory is under a hundred bytes per closed request, whatever the size of the history.
+ * (byte offset and a few fields per id) is held in memory; a request is read from the file
+ * when asked for, through a small cache of the most recent. Appending is O(1) and memory is
+ * a few dozen bytes per closed request, whatever the size of the history.
  */
 export class History {
-  private readonly index = new HistoryIndex();
-  /** Requests read or appended lately, by slot. */
-  private readonly cache = new Map<number, AccessRequest>();
+  private readonly entries = new Map<string, Entry>();
+  private readonly byRequester = new Map<string, string[]>();
+  private readonly cache = new Map<string, AccessRequest>();
+  /**
+   * One copy of each requester and group id: 100,000 closed requests name a few thousand people
+   * and a few dozen groups, and a string per entry was a third of the index's memory.
+   */
+  private readonly names = new Map<string, string>();
   /** Where the next line goes (the file's length once loaded). */
   private end = 0;
 
@@ -70,51 +80,52 @@ export class History {
         `Cannot read the history file ${this.file}: ${(error as Error).message}`,
       );
     }
-    // Bytes of the file from `position` on sit at the start of `buffer`, `filled` of them: the
-    // partial line a chunk ended with is moved to the front and the next chunk read behind it.
-    // NB: one buffer for the whole file (grown only for a line longer than it), not a new one
-    // per chunk: 275 MB of history read in fresh 4 MB buffers left tens of MB of freed native
-    // memory in the process's resident set.
-    let buffer = Buffer.allocUnsafe(CHUNK);
-    let filled = 0;
-    let position = 0;
-    let lineNumber = 0;
+    let complete = 0;
+    let torn = false;
     try {
+      const buffer = Buffer.alloc(CHUNK);
+      let carry = Buffer.alloc(0);
+      let position = 0;
+      let lineNumber = 0;
       for (;;) {
-        if (filled === buffer.length) {
-          const bigger = Buffer.allocUnsafe(buffer.length * 2);
-          buffer.copy(bigger, 0, 0, filled);
-          buffer = bigger;
-        }
-        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position + filled);
+        const { bytesRead } = await handle.read(buffer, 0, CHUNK, position);
         if (bytesRead === 0) break;
-        const data = buffer.subarray(0, filled + bytesRead);
+        const data = carry.length
+          ? Buffer.concat([carry, buffer.subarray(0, bytesRead)])
+          : buffer.subarray(0, bytesRead);
+        const dataStart = position - carry.length;
+        position += bytesRead;
         let start = 0;
         for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
           lineNumber++;
-          this.indexLine(data.subarray(start, nl), position + start, lineNumber, isOpen);
+          this.index(data.subarray(start, nl), dataStart + start, lineNumber, isOpen);
           start = nl + 1;
         }
-        data.copy(buffer, 0, start);
-        filled = data.length - start;
-        position += start;
+        complete = dataStart + start;
+        carry = Buffer.from(data.subarray(start));
       }
+      torn = carry.length > 0;
     } finally {
       await handle.close();
     }
     // Read-only (the CLI beside a running bot): the torn line may be an append under way; leave it.
-    if (filled > 0 && !options.readOnly) await fs.truncate(this.file, position);
-    this.end = position;
+    if (torn && !options.readOnly) await fs.truncate(this.file, complete);
+    this.end = complete;
   }
 
   /** The newest version of a closed request, or undefined. */
   async get(id: string): Promise<AccessRequest | undefined> {
-    const slot = this.index.slotOf(id);
-    return slot === undefined ? undefined : this.read(slot);
+    const cached = this.cache.get(id);
+    if (cached) return cached;
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    const request = await this.read(entry);
+    this.remember(request);
+    return request;
   }
 
   get size(): number {
-    return this.index.size;
+    return this.entries.size;
   }
 
   /**
@@ -129,23 +140,26 @@ export class History {
     await this.appender.append(Buffer.concat(lines));
     requests.forEach((request, i) => {
       const line = lines[i]!;
-      const slot = this.put(request.id, {
+      this.put(request.id, {
         offset: this.end,
         length: line.length - 1,
-        requesterId: request.requester.id.toLowerCase(),
-        groupId: request.group.id.toLowerCase(),
+        requesterId: this.intern(request.requester.id.toLowerCase()),
+        groupId: this.intern(request.group.id.toLowerCase()),
         holds: mayHoldMembership(request),
       });
       this.end += line.length;
-      this.remember(slot, request);
+      this.remember(request);
     });
   }
 
   /** A requester's closed requests, newest closed first. */
   async recentOf(requesterId: string, limit: number): Promise<AccessRequest[]> {
-    const slots = this.index.slotsOf(requesterId.toLowerCase());
+    const ids = this.byRequester.get(requesterId.toLowerCase()) ?? [];
     const out: AccessRequest[] = [];
-    for (let i = slots.length - 1; i >= 0 && out.length < limit; i--) out.push(await this.read(slots[i]!));
+    for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) {
+      const request = this.entries.has(ids[i]!) ? await this.get(ids[i]!) : undefined;
+      if (request) out.push(request);
+    }
     return out;
   }
 
@@ -153,18 +167,19 @@ export class History {
   async holding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
     const group = groupId.toLowerCase();
     const out: AccessRequest[] = [];
-    for (const slot of this.index.slotsOf(requesterId.toLowerCase()))
-      if (this.index.holds(slot, group)) out.push(await this.read(slot));
+    for (const id of this.byRequester.get(requesterId.toLowerCase()) ?? []) {
+      const entry = this.entries.get(id);
+      if (!entry?.holds || entry.groupId !== group) continue;
+      const request = await this.get(id);
+      if (request) out.push(request);
+    }
     return out;
   }
 
-  private indexLine(line: Buffer, offset: number, lineNumber: number, isOpen: (id: string) => boolean): void {
+  private index(line: Buffer, offset: number, lineNumber: number, isOpen: (id: string) => boolean): void {
     if (line.length === 0) return;
-    const headEnd = line.indexOf(REQUEST_KEY);
-    const head =
-      headEnd > 0 && headEnd < MAX_HEADER
-        ? HEADER.exec(line.toString('utf8', 0, headEnd + REQUEST_KEY.length))
-        : null;
+    const head = HEADER.exec(line.subarray(0, 512).toString('utf8'));
+    let entry: Entry & { id: string };
     if (head?.[5] !== undefined) {
       const body = line.subarray(Buffer.byteLength(head[0]), line.length - 1);
       if (line[line.length - 1] !== 0x7d || crc32(body) !== Number(head[5])) {
@@ -174,13 +189,11 @@ export class History {
         );
       }
     }
-    let id: string;
-    let entry: HistoryEntry;
     if (head) {
-      id = JSON.parse(head[1]!) as string;
       entry = {
-        requesterId: JSON.parse(head[2]!) as string,
-        groupId: JSON.parse(head[3]!) as string,
+        id: JSON.parse(head[1]!),
+        requesterId: this.intern(JSON.parse(head[2]!) as string),
+        groupId: this.intern(JSON.parse(head[3]!) as string),
         holds: head[4] === 'true',
         offset,
         length: line.length,
@@ -188,45 +201,48 @@ export class History {
     } else {
       // A line without the header (written before it existed): read it whole.
       const request = this.decode(line.toString('utf8'), lineNumber);
-      id = request.id;
       entry = {
-        requesterId: request.requester.id.toLowerCase(),
-        groupId: request.group.id.toLowerCase(),
+        id: request.id,
+        requesterId: this.intern(request.requester.id.toLowerCase()),
+        groupId: this.intern(request.group.id.toLowerCase()),
         holds: mayHoldMembership(request),
         offset,
         length: line.length,
       };
     }
-    if (!isOpen(id)) this.put(id, entry);
+    if (isOpen(entry.id)) return;
+    const { id, ...rest } = entry;
+    this.put(id, rest);
   }
 
-  private put(id: string, entry: HistoryEntry): number {
+  private intern(name: string): string {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    this.names.set(name, name);
+    return name;
+  }
+
+  private put(id: string, entry: Entry): void {
+    if (!this.entries.has(id)) {
+      const list = this.byRequester.get(entry.requesterId) ?? [];
+      list.push(id);
+      this.byRequester.set(entry.requesterId, list);
+    }
     // NB: a re-closed id keeps its first place in its requester's list; "newest first" is by
     // closing order, and a later patch (a removal recorded) does not make a request newer.
-    const slot = this.index.put(id, entry);
-    this.cache.delete(slot);
-    return slot;
+    this.entries.set(id, entry);
+    this.cache.delete(id);
   }
 
-  /** The request of a slot, from the cache or the file. */
-  private async read(slot: number): Promise<AccessRequest> {
-    const cached = this.cache.get(slot);
-    if (cached) {
-      this.remember(slot, cached);
-      return cached;
-    }
-    const { offset, length } = this.index.placeOf(slot);
+  private async read(entry: Entry): Promise<AccessRequest> {
     const handle = await fs.open(this.file, 'r');
-    let request: AccessRequest;
     try {
-      const buffer = Buffer.alloc(length);
-      await handle.read(buffer, 0, length, offset);
-      request = frozen(this.decode(buffer.toString('utf8')));
+      const buffer = Buffer.alloc(entry.length);
+      await handle.read(buffer, 0, entry.length, entry.offset);
+      return frozen(this.decode(buffer.toString('utf8')));
     } finally {
       await handle.close();
     }
-    this.remember(slot, request);
-    return request;
   }
 
   private decode(text: string, lineNumber?: number): AccessRequest {
@@ -243,9 +259,9 @@ export class History {
   }
 
   /** Keeps the most recently used requests parsed (a small LRU: Map keeps insertion order). */
-  private remember(slot: number, request: AccessRequest): void {
-    this.cache.delete(slot);
-    this.cache.set(slot, request);
+  private remember(request: AccessRequest): void {
+    this.cache.delete(request.id);
+    this.cache.set(request.id, request);
     if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
   }
 }

@@ -130,8 +130,8 @@ export abstract class StoreCore implements Store {
    * grants ending together read each from the file several times, past the history's cache.
    */
   private readonly closedWithWork = new Map<string, AccessRequest>();
-  /** The ids of the effects in the outbox, per request id. */
-  private readonly effectsOf = new Map<string, Set<string>>();
+  /** Effects in the outbox per request id. */
+  private readonly effectsOf = new Map<string, number>();
   private readonly openByKey = new Map<string, Set<string>>();
   private readonly openByRequester = new Map<string, Set<string>>();
   private readonly effects = new Map<string, Effect>();
@@ -324,9 +324,7 @@ export abstract class StoreCore implements Store {
   private addEffect(added: Effect): void {
     const e = frozen(added);
     this.effects.set(e.id, e);
-    let mine = this.effectsOf.get(e.requestId);
-    if (!mine) this.effectsOf.set(e.requestId, (mine = new Set()));
-    mine.add(e.id);
+    this.effectsOf.set(e.requestId, (this.effectsOf.get(e.requestId) ?? 0) + 1);
     this.counters.nextEffectSeq = Math.max(this.counters.nextEffectSeq, e.seq + 1);
     const key = queueKey(e);
     let queue = this.queues.get(key);
@@ -340,9 +338,9 @@ export abstract class StoreCore implements Store {
     if (!e) return;
     this.effects.delete(id);
     this.leases.delete(id);
-    const mine = this.effectsOf.get(e.requestId);
-    mine?.delete(id);
-    if (!mine?.size) {
+    const left = (this.effectsOf.get(e.requestId) ?? 1) - 1;
+    if (left > 0) this.effectsOf.set(e.requestId, left);
+    else {
       this.effectsOf.delete(e.requestId);
       this.closedWithWork.delete(e.requestId);
     }
@@ -639,11 +637,9 @@ export abstract class StoreCore implements Store {
 
   async listEffects(requestId?: string): Promise<Effect[]> {
     this.ready();
-    const effects =
-      requestId === undefined
-        ? [...this.effects.values()]
-        : [...(this.effectsOf.get(requestId) ?? [])].map((id) => this.effects.get(id)!);
-    return effects.sort((a, b) => a.seq - b.seq);
+    return [...this.effects.values()]
+      .filter((e) => requestId === undefined || e.requestId === requestId)
+      .sort((a, b) => a.seq - b.seq);
   }
 
   retryEffect(id: string, token: string, notBefore: number, error: string): Promise<void> {
