@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { parseApiDuration } from '../domain/duration';
+import { isHttpsOrLoopback } from '../domain/urls';
 
 /** The exit codes a pipeline branches on (product contract §11). */
 export const PipelineExit = {
@@ -118,10 +119,9 @@ export async function runPipelineRequest(ask: PipelineAsk, deps: PipelineDeps): 
       if (next.status !== request.status) deps.say(`${next.id}: ${next.status}`);
       request = next;
     }
-    const exit =
-      OUTCOMES[request.status] ?? (WAITING.has(request.status) ? PipelineExit.APPROVED : PipelineExit.FAILED);
     // Without --wait, filing it is the success; the pipeline asks again later.
-    return finish(deps, request, ask.wait ? exit : PipelineExit.APPROVED);
+    if (!ask.wait) return finish(deps, request, PipelineExit.APPROVED);
+    return finish(deps, request, OUTCOMES[request.status] ?? PipelineExit.FAILED);
   } catch (error) {
     if (error instanceof Stop) {
       deps.say(error.message);
@@ -139,8 +139,7 @@ function checkAsk(ask: PipelineAsk): void {
   } catch {
     url = undefined;
   }
-  const loopback = url?.hostname === '127.0.0.1' || url?.hostname === 'localhost';
-  if (!url || !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback)))
+  if (!url || !isHttpsOrLoopback(url))
     throw new Stop(PipelineExit.BAD_INPUT, `--url must be Timebox's https URL, not "${ask.url}"`);
   if (!ask.target.trim()) throw new Stop(PipelineExit.BAD_INPUT, 'name the group or action to request');
   if (!ask.justification.trim())

@@ -54,3 +54,37 @@ export const approvalKeys = {
   ticketPattern: regexText.optional(),
   ticketExample: ticketExampleText.optional(),
 };
+
+export type AddProblem = (path: string[], message: string) => void;
+
+/** A raw policy value as an object (the cross-key checks also run on input that failed its schema). */
+export const asRecord = (value: unknown): Record<string, unknown> =>
+  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+
+/**
+ * The cross-key checks a group and an action share: its alias, its approverChannel among the
+ * policy's, at least one approver. `section` is `groups` or `actions`.
+ */
+export function checkApprovalTarget(
+  section: 'groups' | 'actions',
+  alias: string,
+  target: Record<string, unknown>,
+  channels: Record<string, unknown>,
+  add: AddProblem,
+): void {
+  if (!ALIAS.test(alias))
+    add(
+      [section, alias],
+      `${section === 'groups' ? 'a group' : 'an action'} alias is 1-40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
+  const channel = target.approverChannel;
+  if (typeof channel === 'string' && channel && !Object.hasOwn(channels, channel))
+    add(
+      [section, alias, 'approverChannel'],
+      `"${channel}" is not one of approverChannels (${Object.keys(channels).join(', ') || 'none defined'})`,
+    );
+  const approvers = asRecord(target.approvers);
+  const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
+  if (count(approvers.users) === 0 && count(approvers.groups) === 0)
+    add([section, alias, 'approvers'], 'name at least one approver user or group');
+}

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { ALIAS, approvalKeys, durationText, GUID, principals } from './policy-primitives';
+import {
+  approvalKeys,
+  asRecord,
+  checkApprovalTarget,
+  durationText,
+  GUID,
+  principals,
+  type AddProblem,
+} from './policy-primitives';
+import { isHttpsOrLoopback } from './urls';
 
 /**
  * The policy keys of §11: `actions` (approval gates with no membership), `clients` (the
@@ -41,8 +50,6 @@ export const clientSchema = z
 export const WEBHOOK_EVENTS = ['requested', 'decided', 'granted', 'extended', 'ended', 'failed'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
 const webhookUrl = z.string().superRefine((text, ctx) => {
   let url: URL;
   try {
@@ -51,7 +58,7 @@ const webhookUrl = z.string().superRefine((text, ctx) => {
     ctx.addIssue({ code: 'custom', message: `"${text.slice(0, 100)}" is not a URL` });
     return;
   }
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) return;
+  if (isHttpsOrLoopback(url)) return;
   ctx.addIssue({ code: 'custom', message: 'must be https (plain http only to this machine, for tests)' });
 });
 
@@ -70,41 +77,23 @@ export type ActionPolicy = z.output<typeof actionSchema>;
 export type ClientPolicy = z.output<typeof clientSchema>;
 export type WebhookPolicy = z.output<typeof webhookSchema>;
 
-type Add = (path: string[], message: string) => void;
-const record = (value: unknown): Record<string, unknown> =>
-  value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-
 /**
  * The checks across keys for §11 (written for raw input, as policy.ts' crossCheck): action
  * aliases share one namespace with group aliases (a pipeline names a target, never its kind),
  * every `may` names a known target, and no two clients have one application id.
  */
-export function crossCheckWorkflows(root: Record<string, unknown>, add: Add): void {
-  const groups = record(root.groups);
-  const actions = record(root.actions);
-  const channels = record(root.approverChannels);
+export function crossCheckWorkflows(root: Record<string, unknown>, add: AddProblem): void {
+  const groups = asRecord(root.groups);
+  const actions = asRecord(root.actions);
+  const channels = asRecord(root.approverChannels);
   for (const [alias, value] of Object.entries(actions)) {
-    if (!ALIAS.test(alias))
-      add(
-        ['actions', alias],
-        'an action alias is 1-40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
-      );
+    checkApprovalTarget('actions', alias, asRecord(value), channels, add);
     if (Object.hasOwn(groups, alias))
       add(['actions', alias], `"${alias}" is also a group: a target alias names one group or one action`);
-    const action = record(value);
-    if (typeof action.approverChannel === 'string' && !Object.hasOwn(channels, action.approverChannel))
-      add(
-        ['actions', alias, 'approverChannel'],
-        `"${action.approverChannel}" is not one of approverChannels (${Object.keys(channels).join(', ') || 'none defined'})`,
-      );
-    const approvers = record(action.approvers);
-    const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
-    if (count(approvers.users) === 0 && count(approvers.groups) === 0)
-      add(['actions', alias, 'approvers'], 'name at least one approver user or group');
   }
   const seenAppIds = new Map<string, string>();
-  for (const [name, value] of Object.entries(record(root.clients))) {
-    const client = record(value);
+  for (const [name, value] of Object.entries(asRecord(root.clients))) {
+    const client = asRecord(value);
     const may = Array.isArray(client.may) ? client.may : [];
     may.forEach((target, index) => {
       if (typeof target !== 'string') return;

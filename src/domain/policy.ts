@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { formatDuration } from './duration';
 import { DomainError, ErrorCodes } from './errors';
-import { ALIAS, approvalKeys, durationText, GUID, principals } from './policy-primitives';
+import {
+  approvalKeys,
+  asRecord,
+  checkApprovalTarget,
+  durationText,
+  GUID,
+  principals,
+  type AddProblem,
+} from './policy-primitives';
 import { actionSchema, clientSchema, crossCheckWorkflows, webhookSchema } from './policy-workflows';
 import { validTimeZone } from './time-zone';
 
@@ -101,37 +109,19 @@ const policySchema = z
  * input as well: when a key fails its own schema, zod skips the refinement above, and
  * validatePolicy runs this on the raw input so that one pass reports every problem.
  */
-function crossCheck(policy: unknown, add: (path: string[], message: string) => void): void {
-  const record = (value: unknown): Record<string, unknown> =>
-    value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const root = record(policy);
-  const groups = record(root.groups);
-  const channels = record(root.approverChannels);
+function crossCheck(policy: unknown, add: AddProblem): void {
+  const root = asRecord(policy);
+  const groups = asRecord(root.groups);
+  const channels = asRecord(root.approverChannels);
   if (root.groups !== undefined && Object.keys(groups).length === 0)
     add(['groups'], 'at least one group is needed');
   for (const [alias, value] of Object.entries(groups)) {
-    const group = record(value);
-    if (!ALIAS.test(alias)) {
-      add(
-        ['groups', alias],
-        'a group alias is 1-40 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit',
-      );
-    }
-    const channel = group.approverChannel;
-    if (typeof channel === 'string' && channel && !Object.hasOwn(channels, channel)) {
-      add(
-        ['groups', alias, 'approverChannel'],
-        `"${channel}" is not one of approverChannels (${Object.keys(channels).join(', ') || 'none defined'})`,
-      );
-    }
-    const approvers = record(group.approvers);
-    const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
-    if (count(approvers.users) === 0 && count(approvers.groups) === 0)
-      add(['groups', alias, 'approvers'], 'name at least one approver user or group');
-    checkTicketExample(record(root.defaults), group, ['groups', alias], add);
+    const group = asRecord(value);
+    checkApprovalTarget('groups', alias, group, channels, add);
+    checkTicketExample(asRecord(root.defaults), group, ['groups', alias], add);
   }
-  for (const [alias, value] of Object.entries(record(root.actions)))
-    checkTicketExample(record(root.defaults), record(value), ['actions', alias], add);
+  for (const [alias, value] of Object.entries(asRecord(root.actions)))
+    checkTicketExample(asRecord(root.defaults), asRecord(value), ['actions', alias], add);
   crossCheckWorkflows(root, add);
 }
 

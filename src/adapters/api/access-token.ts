@@ -1,4 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { isHttpsOrLoopback } from '../../domain/urls';
 
 /** Who called the API, as Entra's access token says (never from the request body). */
 export interface ApiCaller {
@@ -56,8 +57,6 @@ export function entraMetadataUrl(
   return `${authorityHost.replace(/\/+$/, '')}/${encodeURIComponent(tenantId)}/v2.0/.well-known/openid-configuration`;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '[::1]', 'localhost']);
-
 /** Keys and issuers are trusted only over TLS; plain http is for a test issuer on this machine. */
 export function trustedUrl(raw: string, what: string): URL {
   let url: URL;
@@ -66,7 +65,7 @@ export function trustedUrl(raw: string, what: string): URL {
   } catch {
     throw new Error(`${what} is not a URL: ${raw}`);
   }
-  if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) return url;
+  if (isHttpsOrLoopback(url)) return url;
   throw new Error(`${what} must be https (http only on localhost): ${raw}`);
 }
 

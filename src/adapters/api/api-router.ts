@@ -7,7 +7,7 @@ import type { Logger } from '../../ports/logger';
 import { ApiAuthError, type ApiCaller } from './access-token';
 import type { ApprovalTokens } from './approval-tokens';
 import { openApiDocument } from './openapi';
-import type { Problem } from './problem';
+import { sendProblem } from './problem';
 
 /** The largest body the API reads: a request is a few hundred bytes of JSON. */
 export const API_BODY_LIMIT = '32kb';
@@ -27,14 +27,6 @@ export interface ApiDeps {
 export interface AuthenticatedClient {
   caller: ApiCaller;
   client: ClientPolicy & { name: string };
-}
-
-export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
-  res
-    .status(problem.status)
-    .set(headers)
-    .type('application/problem+json')
-    .send(JSON.stringify({ type: `urn:timebox:problem:${problem.code}`, ...problem }));
 }
 
 /** The client an earlier middleware authenticated (set on res.locals, never read from the request). */

@@ -1,3 +1,5 @@
+import type { Response } from 'express';
+
 /** An RFC 9457 problem: what the API answers on every error, with a stable `code` to branch on. */
 export interface Problem {
   status: number;
@@ -7,4 +9,12 @@ export interface Problem {
   detail?: string;
   /** For a body that failed validation: each problem with its JSON path. */
   errors?: Array<{ path: string; message: string }>;
+}
+
+export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
+  res
+    .status(problem.status)
+    .set(headers)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: `urn:timebox:problem:${problem.code}`, ...problem }));
 }

@@ -9,9 +9,10 @@ import { canonicalJson, findDuplicateKey } from './canonical-json';
 import {
   CHECKPOINT_FILE,
   DEFAULT_CHECKPOINT_EVERY,
-  checkpointSignedBy,
   parseCheckpointLine,
   signCheckpoint,
+  signedHeadProblem,
+  unsignableLogError,
   type AuditKey,
   type Checkpoint,
   type CheckpointReason,
@@ -159,41 +160,6 @@ function wrongField(r: Record<string, unknown>): string | undefined {
   }
   if (!HEX64.test(r.prevHash as string)) return 'a "prevHash" that is not 64 hex digits';
   if (!HEX64.test(r.hash as string)) return 'a "hash" that is not 64 hex digits';
-  return undefined;
-}
-
-/**
- * The error a store opens to when its log fails the last checkpoint our key signed: it does not
- * start, since signing on would vouch for the altered records. `where` names the log, `restore`
- * what to restore it from a backup of.
- */
-export function unsignableLogError(where: string, problem: string, restore: string): DomainError {
-  return new DomainError(
-    ErrorCodes.STORE_CORRUPT,
-    `The audit log ${where} ${problem}. Timebox did not start, so it signs nothing over it; run "timebox audit verify --key" and restore ${restore} from a backup.`,
-  );
-}
-
-/**
- * What a log no longer holds that the last checkpoint our key signed vouches for (to follow "The
- * audit log …"), or undefined: the signature verifies, the log still reaches the signed record
- * and holds it unchanged, and nothing follows a shutdown's checkpoint (nothing appends while no
- * Timebox runs). Every store checks it at open. `head.rewritten`: the log holds another record
- * at the checkpoint's seq than the one signed, as far as the store can tell.
- */
-export function signedHeadProblem(
-  key: AuditKey,
-  checkpoint: Checkpoint,
-  head: { seq: number; rewritten: boolean },
-): string | undefined {
-  if (!checkpointSignedBy(key, checkpoint))
-    return `has a last checkpoint (record ${checkpoint.seq}) whose signature does not verify: it was forged or altered`;
-  if (head.seq < checkpoint.seq)
-    return `ends at record ${head.seq}, but a signed checkpoint covers records up to ${checkpoint.seq}: records were removed from its end`;
-  if (head.rewritten)
-    return `holds another record ${checkpoint.seq} than the one signed: the log was rewritten`;
-  if (checkpoint.reason === 'close' && head.seq > checkpoint.seq)
-    return `has records after ${checkpoint.seq}, the head signed when Timebox last stopped: ${head.seq - checkpoint.seq} record(s) were added while it was not running`;
   return undefined;
 }
 

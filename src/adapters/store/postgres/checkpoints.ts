@@ -4,11 +4,12 @@ import type { AuditRecord } from '../../../ports/store';
 import {
   parseCheckpointLine,
   signCheckpoint,
+  signedHeadProblem,
+  unsignableLogError,
   type AuditKey,
   type Checkpoint,
   type CheckpointReason,
 } from '../audit-checkpoint';
-import { signedHeadProblem, unsignableLogError } from '../audit-log';
 
 /** How a PostgresStore signs its audit head (TIMEBOX_AUDIT_KEY): the LowdbStore's rules, on a table. */
 export interface AuditSigning {
