@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { DomainError, ErrorCodes } from '../domain/errors';
 import { isConflict, retryOnConflict } from './retry-on-conflict';
-import { findGroupAlias, rulesFor, type GroupRules, type Policy } from '../domain/policy';
+import { rulesFor, type GroupRules, type Policy } from '../domain/policy';
+import { actionAsTargetRules, findTargetAlias, targetKind } from '../domain/action-rules';
 import { extensionNeedsApproval, mayApproveOwnExtension } from '../domain/extension-rules';
 import { breakGlassNotNeededError, overlapWaitingError } from './overlap';
 import { personTimeZone } from './presenter';
@@ -10,7 +11,14 @@ import { newRequestId, normalizeId } from '../domain/ids';
 import { checkSubmit } from '../domain/submit-rules';
 import * as lifecycle from '../domain/request';
 import { dueAtOf } from '../domain/timing';
-import { Status, type AccessRequest, type Person, type Transition } from '../domain/request';
+import {
+  Status,
+  type AccessRequest,
+  type Person,
+  type RequestClient,
+  type Transition,
+  type WorkflowContext,
+} from '../domain/request';
 import type { Clock } from '../ports/clock';
 import type { Directory } from '../ports/directory';
 import type { CompletedEffect, Store } from '../ports/store';
@@ -40,6 +48,27 @@ export interface SubmitInput {
   justification?: string;
   ticket?: string;
   breakGlass?: boolean;
+  /** The API client filing it (absent = asked in Teams). */
+  client?: RequestClient;
+  context?: WorkflowContext;
+  /**
+   * A caller-chosen id (the API's idempotency): used as is; when it is taken, nothing is filed
+   * and REQUEST_ID_TAKEN says so. Absent = a random id.
+   */
+  id?: string;
+  idempotency?: { key: string; bodyHash: string };
+}
+
+/** One call of the workflow API, for the audit log. */
+export interface ApiCallRecord {
+  client: RequestClient;
+  /** The client's own service principal, when the token named it. */
+  actor?: Person;
+  method: string;
+  path: string;
+  status: number;
+  code?: string;
+  requestId?: string;
 }
 
 export interface SubmitResult {
@@ -73,18 +102,23 @@ export class AccessService {
     return this.deps.policy;
   }
 
+  /** The rules of a group, or of an action in a group's shape (`targetKind: 'action'`). */
   rules(alias: string): GroupRules {
-    return rulesFor(this.deps.policy, alias);
+    return targetKind(this.deps.policy, alias) === 'action'
+      ? actionAsTargetRules(this.deps.policy, alias)
+      : rulesFor(this.deps.policy, alias);
   }
 
-  /** Resolves a group typed by a person (alias or display name). */
+  /** Resolves a group or an action typed by a person (alias or display name). */
   resolveGroup(text: string): GroupRules {
-    const alias = findGroupAlias(this.deps.policy, text);
+    const alias = findTargetAlias(this.deps.policy, text);
     if (!alias) {
+      const actions = Object.keys(this.deps.policy.actions);
       const known = Object.keys(this.deps.policy.groups).join(', ');
+      const also = actions.length ? `; actions: ${actions.join(', ')}` : '';
       throw new DomainError(
         ErrorCodes.GROUP_UNKNOWN,
-        `There is no group "${truncateForMessage(text)}". Groups you can ask for: ${known}.`,
+        `There is no group "${truncateForMessage(text)}". Groups you can ask for: ${known}${also}.`,
         { text },
       );
     }
@@ -106,7 +140,7 @@ export class AccessService {
    * overlap checks below read the store, and two racing submits must not both pass them.
    */
   async submit(input: SubmitInput): Promise<SubmitResult> {
-    const key = `${input.requester.id.toLowerCase()}/${findGroupAlias(this.deps.policy, input.group) ?? input.group}`;
+    const key = `${input.requester.id.toLowerCase()}/${findTargetAlias(this.deps.policy, input.group) ?? input.group}`;
     const previous = this.submitting.get(key) ?? Promise.resolve();
     const run = previous.then(
       () => this.submitNow(input),
@@ -128,7 +162,12 @@ export class AccessService {
     const now = this.deps.clock.now();
     const rules = this.resolveGroup(input.group);
     const requester = input.requester;
-    if (!(await this.authorizer.isEligible(rules, requester))) {
+    // NB: a client's own service principal is eligible by the client's `may`, which the API
+    // checked; `eligible` lists name people (and a person asked for through onBehalfOf is one).
+    const machine = requester.kind === 'service_principal';
+    if (machine && !input.client)
+      throw new DomainError(ErrorCodes.NOT_ELIGIBLE, 'A service principal asks through the API only.');
+    if (!machine && !(await this.authorizer.isEligible(rules, requester))) {
       throw new DomainError(
         ErrorCodes.NOT_ELIGIBLE,
         `You are not eligible to request ${rules.alias}. Ask an admin to add you to its eligible list.`,
@@ -167,7 +206,11 @@ export class AccessService {
     for (let attempt = 0; ; attempt++) {
       const created = lifecycle.createRequest(
         {
-          id: newRequestId(randomInt),
+          id: input.id ?? newRequestId(randomInt),
+          targetKind: rules.targetKind,
+          client: input.client,
+          context: input.context,
+          idempotency: input.idempotency,
           tenantId: input.tenantId,
           requester,
           group: { alias: rules.alias, id: rules.groupId, displayName: rules.displayName },
@@ -197,7 +240,13 @@ export class AccessService {
           refund?.();
           throw await this.duplicateOf(requester, rules.alias, error);
         }
-        // A conflict on create is an id collision: draw another id.
+        // A conflict on create is an id collision: draw another id (a caller's id stays its own).
+        if (isConflict(error) && input.id !== undefined) {
+          refund?.();
+          throw new DomainError(ErrorCodes.REQUEST_ID_TAKEN, `Request id ${input.id} is already taken.`, {
+            id: input.id,
+          });
+        }
         if (!isConflict(error) || attempt >= 3) {
           refund?.();
           throw error;
@@ -391,6 +440,12 @@ export class AccessService {
           'An extension must be longer than zero, like 30m or 1h.',
         );
       }
+      if (lifecycle.isAction(request))
+        throw new DomainError(
+          ErrorCodes.EXTENSION_NOT_ALLOWED,
+          `Request ${request.id} is an approval to ${request.group.displayName}; an approval is not extended. Ask again when you need it.`,
+          { group: request.group.alias },
+        );
       // NB: not the defaults of fallbackRules: a group gone from the policy has no rules for more time.
       if (!Object.hasOwn(this.deps.policy.groups, request.group.alias)) {
         throw new DomainError(
@@ -412,7 +467,10 @@ export class AccessService {
   expire(requestId: string): Promise<AccessRequest | undefined> {
     return this.whenDue(
       requestId,
-      (r, now) => r.status === Status.ACTIVE && r.expiresAt !== undefined && r.expiresAt <= now,
+      (r, now) =>
+        (r.status === Status.ACTIVE || (r.status === Status.APPROVED && lifecycle.isAction(r))) &&
+        r.expiresAt !== undefined &&
+        r.expiresAt <= now,
       (r, now) => lifecycle.expire(r, now),
     );
   }
@@ -472,6 +530,26 @@ export class AccessService {
     ]);
   }
 
+  /** Writes one call of the workflow API to the audit log, with the client that made it. */
+  async auditApiCall(call: ApiCallRecord): Promise<void> {
+    await this.deps.store.appendAudit([
+      {
+        type: 'api_called',
+        requestId: call.requestId ?? '',
+        at: this.deps.clock.now(),
+        actor: call.actor ?? { id: call.client.appId, name: call.client.name, kind: 'service_principal' },
+        detail: {
+          client: call.client.name,
+          appId: call.client.appId,
+          method: call.method,
+          path: call.path,
+          status: call.status,
+          ...(call.code ? { code: call.code } : {}),
+        },
+      },
+    ]);
+  }
+
   async get(requestId: string): Promise<AccessRequest> {
     const request = await this.deps.store.get(normalizeId(requestId));
     if (!request)
@@ -511,7 +589,8 @@ export class AccessService {
   }
 
   rulesOf(request: AccessRequest): GroupRules {
-    return Object.hasOwn(this.deps.policy.groups, request.group.alias)
+    const kind = lifecycle.isAction(request) ? 'action' : 'group';
+    return targetKind(this.deps.policy, request.group.alias) === kind
       ? this.rules(request.group.alias)
       : fallbackRules(this.deps.policy, request);
   }
@@ -587,7 +666,8 @@ function fallbackRules(policy: Policy, request: AccessRequest): GroupRules {
     approverChannel: request.approverChannel,
     approvers: { users: [], groups: [] },
   };
-  return rulesFor({ ...policy, groups: { [request.group.alias]: orphan } }, request.group.alias);
+  const rules = rulesFor({ ...policy, groups: { [request.group.alias]: orphan } }, request.group.alias);
+  return lifecycle.isAction(request) ? { ...rules, targetKind: 'action', expiryWarningMs: 0 } : rules;
 }
 
 /**

@@ -2,7 +2,7 @@ import { approverChannel } from './approver-channel';
 import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCodes } from '../domain/errors';
 import { rulesFor, type Policy } from '../domain/policy';
-import { Status, sameId, type AccessRequest, type RequestEvent } from '../domain/request';
+import { isAction, Status, sameId, type AccessRequest, type RequestEvent } from '../domain/request';
 import type { Clock } from '../ports/clock';
 import type { Directory } from '../ports/directory';
 import type { Logger } from '../ports/logger';
@@ -267,6 +267,8 @@ export class Reconciler {
     // 2. Approved but not added: the add must be in the outbox.
     await step('approved requests', async () => {
       for (const r of await store.listOpen({ statuses: [Status.APPROVED] })) {
+        // An approved action gate has no membership to add (it expires by the scheduler).
+        if (isAction(r)) continue;
         const effects = await store.listEffects(r.id);
         if (effects.some((e) => e.kind === 'directory.add')) continue;
         report.findings.push({
@@ -579,5 +581,6 @@ export class Reconciler {
 
 /** An open request that explains its requester's membership: approved (add under way) or active. */
 function isHeld(request: AccessRequest): boolean {
+  if (isAction(request)) return false;
   return request.status === Status.APPROVED || request.status === Status.ACTIVE;
 }

@@ -1,4 +1,4 @@
-import { Status, isClosed, pendingDecision, type AccessRequest } from '../domain/request';
+import { Status, isAction, isClosed, pendingDecision, type AccessRequest } from '../domain/request';
 import { formatDuration } from './format';
 import { formatIn } from './time';
 import { isUserId, plain, TextLimit } from './sanitize';
@@ -32,6 +32,7 @@ export interface ApprovalCardView {
 export const MAX_REFRESH_USERS = 60;
 
 function kicker(r: AccessRequest): string {
+  if (isAction(r)) return `${r.kind === 'auto' ? 'AUTO-APPROVED' : 'APPROVAL REQUEST'} · ${groupAlias(r)}`;
   const kind =
     r.kind === 'break_glass'
       ? 'BREAK-GLASS ACCESS'
@@ -64,6 +65,8 @@ function banners(r: AccessRequest): Banner[] {
       },
     ];
   }
+  if (isAction(r) && r.kind === 'auto' && r.status !== Status.PENDING)
+    return [{ text: 'Approved automatically by policy; no one had to decide.', style: 'emphasis' }];
   if (r.kind === 'auto' && r.status !== Status.PENDING) {
     return [
       {

@@ -1,5 +1,6 @@
 import type { GroupRules } from '../domain/policy';
-import { describeStatus, sameId, type AccessRequest, type Extension } from '../domain/request';
+import { describeStatus, isAction, sameId, type AccessRequest, type Extension } from '../domain/request';
+import { actionNoticeText } from './action-notice';
 import type { Mention, OutgoingMessage } from '../ports/notifier';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, humanSpan } from './format';
@@ -11,6 +12,8 @@ import { formatIn, formatWhenIn } from './time';
 
 export type NoticeKind =
   | 'granted'
+  /** An action gate's approval (its grant); a group's approval is told once granted. */
+  | 'approved'
   | 'denied'
   | 'cancelled'
   | 'timed_out'
@@ -29,6 +32,7 @@ export type NoticeKind =
 
 export const NOTICE_KINDS: readonly NoticeKind[] = [
   'granted',
+  'approved',
   'denied',
   'cancelled',
   'timed_out',
@@ -65,7 +69,7 @@ export interface NoticeView {
  * (only the expiry warning is updated, when the grant ends), so relative phrases ("in 45m")
  * appear only beside an end and are read against the footer, which says when it was written.
  */
-interface NoticeTimes {
+export interface NoticeTimes {
   now: number;
   at(ms: number): string;
   /** The grant's end with how far off it is, or what starts the clock when it has not begun. */
@@ -81,7 +85,7 @@ function timesFor(now: number, timeZone: string | undefined): NoticeTimes {
   };
 }
 
-interface NoticeText {
+export interface NoticeText {
   icon: string;
   title: string;
   style: ContainerStyle;
@@ -202,7 +206,10 @@ function textOf(
   // "Alex Wilber’s" to the channel, "your" / "Your" to the requester.
   const whose = toChannel ? `${who}’s` : 'your';
   const Whose = toChannel ? whose : 'Your';
+  const action = isAction(r) ? actionNoticeText(kind, r, times, toChannel) : undefined;
+  if (action) return action;
   switch (kind) {
+    case 'approved':
     case 'granted':
       return {
         icon: '●',

@@ -1,4 +1,4 @@
-import { Status, type AccessRequest } from '../domain/request';
+import { Status, isAction, type AccessRequest } from '../domain/request';
 import type { GroupRules } from '../domain/policy';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration } from './format';
@@ -38,7 +38,10 @@ function statusLine(r: AccessRequest, now: number): string {
 }
 
 function banners(r: AccessRequest): Banner[] {
-  if (r.status === Status.FAILED) return [{ text: 'You were not given access.', style: 'attention' }];
+  if (r.status === Status.FAILED)
+    return [
+      { text: isAction(r) ? 'It was not approved.' : 'You were not given access.', style: 'attention' },
+    ];
   if (r.kind === 'break_glass' && r.status === Status.ACTIVE) {
     return [
       {
@@ -61,7 +64,7 @@ export function renderReceiptCard(view: ReceiptCardView): object {
     header: {
       icon: look.icon,
       style: look.style,
-      kicker: `YOUR ACCESS REQUEST · ${groupAlias(r)}`,
+      kicker: `${isAction(r) ? 'YOUR APPROVAL REQUEST' : 'YOUR ACCESS REQUEST'} · ${groupAlias(r)}`,
       title: groupTitle(r),
       status: statusLine(r, now),
     },
@@ -73,6 +76,11 @@ export function renderReceiptCard(view: ReceiptCardView): object {
     footer: `Request ${plain(r.id, 64)} · updated ${formatIn(r.updatedAt, view.timeZone)}`,
     extendChoices: choices,
     extendDefault: defaultChoice(choices, formatDuration(r.durationMs)),
-    actions: { cancel: r.status === Status.PENDING, extend: choices.length > 0, release: active },
+    // An approved action can be ended ("done") like a grant; it is never extended.
+    actions: {
+      cancel: r.status === Status.PENDING,
+      extend: choices.length > 0,
+      release: active || (isAction(r) && r.status === Status.APPROVED),
+    },
   });
 }

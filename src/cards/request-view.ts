@@ -1,4 +1,11 @@
-import { Status, isClosed, type AccessRequest, type Extension, type Person } from '../domain/request';
+import {
+  Status,
+  isAction,
+  isClosed,
+  type AccessRequest,
+  type Extension,
+  type Person,
+} from '../domain/request';
 import { formatDuration } from './format';
 import { formatIn, formatShortIn } from './time';
 import { plain, TextLimit } from './sanitize';
@@ -38,6 +45,15 @@ export const groupTitle = (r: AccessRequest): string =>
   plain(r.group.displayName, TextLimit.GROUP) || plain(r.group.alias, 40);
 export const groupAlias = (r: AccessRequest): string => plain(r.group.alias, 40);
 export const groupWithAlias = (r: AccessRequest): string => `${groupTitle(r)} · ${groupAlias(r)}`;
+
+/**
+ * An action's display name as the end of "approval to …": "Deploy to production" reads
+ * "approval to deploy to production"; a name that starts with an acronym ("SAP …") keeps it.
+ */
+export function actionPhrase(r: AccessRequest): string {
+  const title = groupTitle(r);
+  return /^[A-Z][a-z]/.test(title) ? title[0]!.toLowerCase() + title.slice(1) : title;
+}
 
 const totalExtensionsMs = (r: AccessRequest): number => r.extensions.reduce((sum, e) => sum + e.addedMs, 0);
 
@@ -87,15 +103,61 @@ export function requestFacts(
   opts: { requester?: boolean; group?: boolean; timeZone?: string } = {},
 ): Fact[] {
   const facts: Fact[] = [];
-  if (opts.requester !== false) facts.push({ label: 'Requester', value: personWithUpn(r.requester) });
-  if (opts.group !== false) facts.push({ label: 'Group', value: groupWithAlias(r) });
-  facts.push({ label: 'Duration', value: durationText(r) });
+  const action = isAction(r);
+  if (opts.requester !== false) facts.push({ label: 'Requester', value: requesterText(r) });
+  if (opts.group !== false) facts.push({ label: action ? 'Action' : 'Group', value: groupWithAlias(r) });
+  facts.push({ label: action ? 'Valid for' : 'Duration', value: durationText(r) });
   if (r.ticket) facts.push({ label: 'Ticket', value: plain(r.ticket, TextLimit.TICKET) });
   facts.push({ label: 'Requested', value: formatIn(r.createdAt, opts.timeZone) });
   if (r.kind === 'standard') facts.push({ label: 'Approvals', value: approvalsText(r) });
-  const end = accessEndFact(r, opts.timeZone);
+  facts.push(...workflowFacts(r));
+  const end = action ? approvalEndFact(r, opts.timeZone) : accessEndFact(r, opts.timeZone);
   if (end) facts.push(end);
   return facts;
+}
+
+/** The requester: a person (with UPN), or a pipeline's own identity, said as such. */
+function requesterText(r: AccessRequest): string {
+  if (r.requester.kind === 'service_principal') return `${personName(r.requester)} (workload identity)`;
+  return personWithUpn(r.requester);
+}
+
+/**
+ * What a workflow told about itself (§11): which client asked and, when it said, the
+ * repository, run, commit, environment and pipeline. All of it is the caller's text: plain,
+ * capped; the run link is https only (checked by the API) and shown as text, never a button.
+ */
+function workflowFacts(r: AccessRequest): Fact[] {
+  if (!r.client) return [];
+  const c = r.context ?? {};
+  const caller = plain(r.client.name, TextLimit.NAME);
+  const facts: Fact[] = [
+    {
+      label: r.requester.kind === 'service_principal' ? 'Caller' : 'Asked through',
+      value: caller || plain(r.client.appId, 40),
+    },
+  ];
+  const add = (label: string, value: string | undefined, limit: number) => {
+    const text = plain(value, limit);
+    if (text) facts.push({ label, value: text });
+  };
+  add('Repository', c.repository, 200);
+  add('Run', c.runUrl?.startsWith('https://') ? c.runUrl : undefined, 500);
+  add('Commit', c.commit?.slice(0, 12), 12);
+  add('Environment', c.environment, 100);
+  add('Pipeline', c.pipeline, 200);
+  return facts;
+}
+
+/** When an action's approval is valid until, or when it ended. */
+function approvalEndFact(r: AccessRequest, timeZone: string | undefined): Fact | undefined {
+  if (r.status === Status.APPROVED && r.expiresAt !== undefined)
+    return { label: 'Valid until', value: formatIn(r.expiresAt, timeZone) };
+  if (r.grantedAt !== undefined && isClosed(r.status)) {
+    const end = r.resolution?.at ?? r.expiresAt;
+    return end === undefined ? undefined : { label: 'Approval ended', value: formatIn(end, timeZone) };
+  }
+  return undefined;
 }
 
 // Times in the history omit the date when it is the day the request was filed (shown above).
@@ -162,7 +224,8 @@ export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
   if (r.status === Status.PENDING && r.claimedBy) {
     notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request` });
   }
-  if (r.grantedAt !== undefined) {
+  // An action's approval is its grant: the approvals above say when it was given.
+  if (r.grantedAt !== undefined && !isAction(r)) {
     notes.push({ icon: '●', text: `Membership added · ${at(r.grantedAt, r, timeZone)}` });
   }
   if (r.standingMember) {
@@ -212,6 +275,7 @@ function resolutionNotes(r: AccessRequest, timeZone: string | undefined): Note[]
     case Status.TIMED_OUT:
       return [{ icon: '◷', text: `Timed out · ${when}: no approver decided in time` }];
     case Status.EXPIRED:
+      if (isAction(r)) return [{ icon: '○', text: `Expired · ${when}: the approval is no longer valid` }];
       return [
         {
           icon: '○',

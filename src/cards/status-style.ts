@@ -1,4 +1,4 @@
-import { Status, type AccessRequest } from '../domain/request';
+import { isAction, Status, type AccessRequest } from '../domain/request';
 
 /** Adaptive Card container `style`. */
 export type ContainerStyle = 'default' | 'emphasis' | 'good' | 'warning' | 'attention' | 'accent';
@@ -28,9 +28,22 @@ const LOOKS: Record<Status, StatusLook> = {
 
 export const BREAK_GLASS_ICON = '⚡';
 
+/** An action gate's states where a group's words speak of access or membership it does not have. */
+const ACTION_LOOKS: Partial<Record<Status, Partial<StatusLook>>> = {
+  approved: { label: 'Approved' },
+  expired: { label: 'Expired — approval no longer valid' },
+  released: { label: 'Used — ended by the requester' },
+  failed: { label: 'Failed — not approved' },
+};
+
 /** How a request's state looks; break-glass and auto-approval change the open states' wording. */
 export function lookOf(request: AccessRequest): StatusLook {
   const look = LOOKS[request.status];
+  if (isAction(request)) {
+    const auto =
+      request.kind === 'auto' && request.status === Status.APPROVED ? { label: 'Auto-approved' } : {};
+    return { ...look, ...ACTION_LOOKS[request.status], ...auto };
+  }
   if (request.status === Status.EXPIRED && request.standingMember) {
     return { ...look, label: 'Expired — standing membership kept' };
   }

@@ -1,5 +1,5 @@
 import { DomainError, ErrorCodes } from './errors';
-import { BUILT_IN, type ApprovalRules, type Policy } from './policy';
+import { BUILT_IN, findGroupAlias, type ApprovalRules, type GroupRules, type Policy } from './policy';
 import type { ClientPolicy } from './policy-workflows';
 
 /** How long an approved action may be carried out when `approvalValidFor` is not set. */
@@ -48,4 +48,38 @@ export function clientByAppId(policy: Policy, appId: string): (ClientPolicy & { 
   const wanted = appId.toLowerCase();
   const found = Object.entries(policy.clients).find(([, c]) => c.appId.toLowerCase() === wanted);
   return found && { ...found[1], name: found[0] };
+}
+
+/**
+ * An action's rules in the shape of a group's, so that every rule a group and an action share
+ * (approvers, N of M, channel, ticket, justification, auto-approve, timeouts) runs through one
+ * path. What needs a membership is off: no group id, no extension, no expiry warning, no
+ * break-glass. The duration asked is how long the approval stays valid, `approvalValidFor` at most.
+ */
+export function actionAsTargetRules(policy: Policy, alias: string): GroupRules {
+  const action = actionRulesFor(policy, alias);
+  const { approvalValidForMs, autoApprove, ...shared } = action;
+  return {
+    ...shared,
+    targetKind: 'action',
+    groupId: '',
+    defaultDurationMs: approvalValidForMs,
+    maxDurationMs: approvalValidForMs,
+    expiryWarningMs: 0,
+    extension: { requireApproval: true, maxTotalMs: approvalValidForMs },
+    autoApprove: autoApprove && {
+      requesterInGroups: autoApprove.requesterInGroups,
+      maxDurationMs: approvalValidForMs,
+    },
+    enforce: 'report',
+  };
+}
+
+/** Finds a group or an action by alias or display name, case-insensitively (one namespace). */
+export function findTargetAlias(policy: Policy, text: string): string | undefined {
+  const wanted = text.trim().toLowerCase();
+  const group = findGroupAlias(policy, wanted);
+  if (group) return group;
+  if (Object.hasOwn(policy.actions, wanted)) return wanted;
+  return Object.entries(policy.actions).find(([, a]) => a.displayName.toLowerCase() === wanted)?.[0];
 }

@@ -33,6 +33,8 @@ export const ErrorCodes = {
   REQUEST_DUPLICATE: 'REQUEST.DUPLICATE',
   /** The store's constraint: one open request per requester and group (not an id collision). */
   REQUEST_OPEN_EXISTS: 'REQUEST.OPEN_EXISTS',
+  /** A caller-chosen request id (the API's idempotency) belongs to a request already filed. */
+  REQUEST_ID_TAKEN: 'REQUEST.ID_TAKEN',
   /** A decision button for another decision than the one pending now (an old card's Approve). */
   DECISION_STALE: 'REQUEST.DECISION_STALE',
   BREAK_GLASS_NOT_ALLOWED: 'BREAK_GLASS.NOT_ALLOWED',
@@ -69,6 +71,10 @@ export const ErrorCodes = {
   STORE_CONFLICT: 'STORE.CONFLICT',
   CONNECTOR_FAILED: 'CONNECTOR.FAILED',
   CONNECTOR_PERMANENT: 'CONNECTOR.PERMANENT',
+  /** A webhook receiver did not take a delivery now (timeout, no connection, 408/429/5xx): tried again later. */
+  WEBHOOK_FAILED: 'WEBHOOK.FAILED',
+  /** A webhook receiver refused a delivery (another 4xx): given up, logged, never the request's failure. */
+  WEBHOOK_REFUSED: 'WEBHOOK.REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -80,6 +86,7 @@ export function isTransient(error: unknown): boolean {
     error.code === ErrorCodes.DIRECTORY_THROTTLED ||
     error.code === ErrorCodes.DIRECTORY_UNAVAILABLE ||
     error.code === ErrorCodes.CONNECTOR_FAILED ||
+    error.code === ErrorCodes.WEBHOOK_FAILED ||
     error.code === ErrorCodes.REQUEST_CONFLICT ||
     error.code === ErrorCodes.STORE_UNAVAILABLE
   );

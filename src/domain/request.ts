@@ -30,7 +30,8 @@ export const isClosed = (status: Status): boolean => CLOSED_STATUSES.includes(st
 
 const TRANSITIONS: Record<Status, readonly Status[]> = {
   pending: [Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.TIMED_OUT],
-  approved: [Status.ACTIVE, Status.FAILED, Status.REVOKED, Status.RELEASED],
+  // An approved action gate stays approved until its approval is no longer valid (expired).
+  approved: [Status.ACTIVE, Status.FAILED, Status.REVOKED, Status.RELEASED, Status.EXPIRED],
   active: [Status.EXPIRED, Status.RELEASED, Status.REVOKED],
   expired: [],
   released: [],
@@ -44,10 +45,28 @@ const TRANSITIONS: Record<Status, readonly Status[]> = {
 export type RequestKind = 'standard' | 'auto' | 'break_glass';
 
 export interface Person {
-  /** Entra object id (`from.aadObjectId`). */
+  /** Entra object id (`from.aadObjectId`; a service principal's object id for a machine). */
   id: string;
   name: string;
   upn?: string;
+  /** A workload identity (an API client's own service principal); absent = a person. */
+  kind?: 'service_principal';
+}
+
+/** The workflow's own facts an API client sends, shown on the approvers' card (§11). */
+export interface WorkflowContext {
+  repository?: string;
+  /** An https link to the run (checked by the API). */
+  runUrl?: string;
+  commit?: string;
+  environment?: string;
+  pipeline?: string;
+}
+
+/** The API client (policy `clients:`) that filed a request. */
+export interface RequestClient {
+  appId: string;
+  name: string;
 }
 
 export interface Vote {
@@ -113,7 +132,18 @@ export interface AccessRequest {
   version: number;
   tenantId?: string;
   requester: Person;
+  /**
+   * What is asked for. NB: named `group` from before action gates: for an action
+   * (`targetKind: 'action'`) it is `{ alias, id: '', displayName }` and nothing is added anywhere.
+   */
   group: { alias: string; id: string; displayName: string };
+  /** `action`: an approval gate with no membership (§11); absent = a group. */
+  targetKind?: 'action';
+  /** The API client that filed it; absent = asked in Teams. */
+  client?: RequestClient;
+  context?: WorkflowContext;
+  /** The API's `Idempotency-Key` this request was filed under, and a hash of its body. */
+  idempotency?: { key: string; bodyHash: string };
   approverChannel: string;
   durationMs: number;
   justification: string;
@@ -191,7 +221,9 @@ export interface RequestEvent {
     | 'reconciled'
     | 'baseline_recorded'
     | 'drift_detected'
-    | 'drift_removed';
+    | 'drift_removed'
+    // A call of the workflow API (adapters/api), with the client that made it.
+    | 'api_called';
   requestId: string;
   at: number;
   actor?: Person;
@@ -280,11 +312,30 @@ export type NewRequest = Pick<
   | 'justification'
   | 'ticket'
   | 'approvalsRequired'
+  | 'targetKind'
+  | 'client'
+  | 'context'
+  | 'idempotency'
 > & { kind?: RequestKind };
 
+/** Whether a request is for an action gate (approval only, no membership). */
+export const isAction = (request: Pick<AccessRequest, 'targetKind'>): boolean =>
+  request.targetKind === 'action';
+
+/**
+ * An approved action's approval is its grant: valid from the decision for `durationMs` (at
+ * most the action's `approvalValidFor`), then it expires. A group's grant starts once the
+ * membership is in place (`markGranted`).
+ */
+function approvalWindow(request: AccessRequest, now: number): Partial<AccessRequest> {
+  return isAction(request) ? { grantedAt: now, expiresAt: now + request.durationMs } : {};
+}
+
 export function createRequest(input: NewRequest, now: number): Transition {
+  // The workflow fields only when given: a chat request stores what it always stored.
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as NewRequest;
   const request: AccessRequest = {
-    ...input,
+    ...given,
     kind: input.kind ?? 'standard',
     version: 0,
     status: Status.PENDING,
@@ -307,6 +358,9 @@ export function createRequest(input: NewRequest, now: number): Transition {
           duration: formatDuration(input.durationMs),
           ticket: input.ticket,
           kind: request.kind,
+          ...(input.targetKind ? { target: input.targetKind } : {}),
+          ...(input.client ? { client: input.client.name, appId: input.client.appId } : {}),
+          ...(input.requester.kind ? { requesterKind: input.requester.kind } : {}),
         },
       },
     ],
@@ -352,7 +406,7 @@ export function castVote(
       Status.APPROVED,
       now,
       { type: 'approved', actor: voter, reason, detail: { approvals, required: request.approvalsRequired } },
-      { votes, resolution: { by: voter, at: now, reason } },
+      { votes, resolution: { by: voter, at: now, reason }, ...approvalWindow(request, now) },
     );
   }
   const next = { ...request, votes, updatedAt: now };
@@ -377,7 +431,13 @@ export function approveByRule(
   now: number,
   reason: string,
 ): Transition {
-  return move(request, Status.APPROVED, now, { type: rule, reason }, { resolution: { at: now, reason } });
+  return move(
+    request,
+    Status.APPROVED,
+    now,
+    { type: rule, reason },
+    { resolution: { at: now, reason }, ...approvalWindow(request, now) },
+  );
 }
 
 export function cancel(request: AccessRequest, actor: Person, now: number): Transition {
@@ -449,12 +509,20 @@ export function markFailed(
 }
 
 export function expire(request: AccessRequest, now: number): Transition {
+  // NB: approved → expired is an action's end only; an approved group's grant has not started.
+  if (request.status === Status.APPROVED && !isAction(request))
+    throw new DomainError(
+      ErrorCodes.REQUEST_ILLEGAL_TRANSITION,
+      `Request ${request.id} is approved and its membership is still being added; it cannot expire yet.`,
+      { from: request.status, to: Status.EXPIRED },
+    );
+  const reason = isAction(request) ? 'The approval is no longer valid.' : 'The time was up.';
   return move(
     request,
     Status.EXPIRED,
     now,
     { type: 'expired' },
-    { resolution: { at: now, reason: 'The time was up.' }, pendingExtension: undefined },
+    { resolution: { at: now, reason }, pendingExtension: undefined },
   );
 }
 

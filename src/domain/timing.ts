@@ -1,5 +1,5 @@
 import type { GroupRules } from './policy';
-import { Status, type AccessRequest } from './request';
+import { isAction, Status, type AccessRequest } from './request';
 
 /** What the scheduler does to a request when its time comes (an AccessService method). */
 export type TimedAction = 'expire' | 'timeOut' | 'remind' | 'warn';
@@ -24,6 +24,9 @@ export function timedActions(request: AccessRequest, rules: TimingRules): TimedI
     if (request.remindedAt === undefined && rules.remindAfterMs < rules.pendingTimeoutMs) {
       out.push({ at: request.createdAt + rules.remindAfterMs, action: 'remind' });
     }
+  } else if (request.status === Status.APPROVED && isAction(request) && request.expiresAt !== undefined) {
+    // An approved action's approval runs out; its holder is a pipeline mid-step: no warning.
+    out.push({ at: request.expiresAt, action: 'expire' });
   } else if (request.status === Status.ACTIVE && request.expiresAt !== undefined) {
     out.push({ at: request.expiresAt, action: 'expire' });
     const warnAt = request.expiresAt - rules.expiryWarningMs;

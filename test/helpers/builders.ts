@@ -120,6 +120,68 @@ export function aRequestIn(
   return { ...base, ...changes, status, updatedAt, ...overrides };
 }
 
+/** The service principal of the policy's `github-deploy` client, as the API names it a requester. */
+export const aPipeline = (overrides: Partial<Person> = {}): Person => ({
+  id: '00000000-0000-4000-8000-00000000sp01',
+  name: 'GitHub deploy',
+  kind: 'service_principal',
+  ...overrides,
+});
+
+/**
+ * A request for the action gate `deploy-prod` from a pipeline, in `status`: as the domain keeps
+ * it, an approved action's approval is its grant (valid from the decision for durationMs).
+ */
+export function anActionRequestIn(
+  status: AccessRequest['status'],
+  overrides: Partial<AccessRequest> = {},
+): AccessRequest {
+  const base = aRequestIn(status, {
+    requester: aPipeline(),
+    group: { alias: 'deploy-prod', id: '', displayName: 'Deploy to production' },
+    targetKind: 'action',
+    durationMs: 15 * MINUTE,
+    justification: 'Release 4.2 to production',
+    client: { appId: '6f1d2c3b-0000-4000-8000-00000000c1e1', name: 'github-deploy' },
+    context: {
+      repository: 'contoso/shop',
+      runUrl: 'https://github.com/contoso/shop/actions/runs/1234567890',
+      commit: '3f2a9c1d4e5b6a7f8091a2b3c4d5e6f708192a3b',
+      environment: 'production',
+      pipeline: 'deploy.yml',
+    },
+  });
+  const decidedAt = base.resolution?.at;
+  const approvedOnce =
+    ['approved', 'expired', 'released', 'revoked'].includes(status) && decidedAt !== undefined;
+  const window: Partial<AccessRequest> = approvedOnce
+    ? {
+        grantedAt: base.createdAt + 5 * MINUTE,
+        expiresAt:
+          status === 'approved' || status === 'expired'
+            ? base.createdAt + 5 * MINUTE + base.durationMs
+            : base.resolution!.at,
+        standingMember: undefined,
+      }
+    : { grantedAt: undefined, expiresAt: undefined, standingMember: undefined };
+  const ended: Partial<AccessRequest> =
+    status === 'expired'
+      ? {
+          resolution: {
+            at: base.createdAt + 5 * MINUTE + base.durationMs,
+            reason: 'The approval is no longer valid.',
+          },
+        }
+      : status === 'released' || status === 'revoked'
+        ? {
+            resolution: { ...base.resolution!, at: base.createdAt + 10 * MINUTE },
+            expiresAt: base.createdAt + 10 * MINUTE,
+          }
+        : {};
+  const r = { ...base, ...window, ...ended };
+  return { ...r, updatedAt: r.resolution?.at ?? r.updatedAt, ...overrides };
+}
+
 /** Group rules as `rulesFor` produces them for a plain group; override anything. */
 export function aGroupRules(overrides: Partial<GroupRules> = {}): GroupRules {
   return {

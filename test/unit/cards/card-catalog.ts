@@ -14,7 +14,9 @@ import { Status, type AccessRequest } from '../../../src/domain/request';
 import {
   aGroupRules,
   aPerson,
+  aPipeline,
   aRequestIn,
+  anActionRequestIn,
   aSecondApprover,
   anApprover,
   aVote,
@@ -110,6 +112,34 @@ function approvalCards(): CatalogEntry[] {
     ['break-glass-approver', breakGlass(), 'approver'],
     ['break-glass-acknowledged-approver', { ...breakGlass(), acknowledgedBy: anApprover() }, 'approver'],
     ['auto-approved-other', autoApproved(), 'other'],
+    // Action gates asked by a pipeline: workflow facts, "approval", never "access".
+    ['action-pending-approver', anActionRequestIn('pending'), 'approver'],
+    [
+      'action-pending-on-behalf-approver',
+      anActionRequestIn('pending', { requester: aPerson(), context: { repository: 'contoso/shop' } }),
+      'approver',
+    ],
+    ['action-approved-other', anActionRequestIn('approved'), 'other'],
+    [
+      'action-auto-approved-other',
+      anActionRequestIn('approved', { kind: 'auto', votes: [], resolution: { at: T0 - 5 * MINUTE } }),
+      'other',
+    ],
+    ['action-expired-other', anActionRequestIn('expired'), 'other'],
+    ['action-released-other', anActionRequestIn('released'), 'other'],
+    ['action-revoked-other', anActionRequestIn('revoked'), 'other'],
+    ['action-denied-other', anActionRequestIn('denied'), 'other'],
+    ['action-cancelled-other', anActionRequestIn('cancelled'), 'other'],
+    ['action-timed-out-other', anActionRequestIn('timed_out'), 'other'],
+    [
+      'group-by-pipeline-active-other',
+      aRequestIn('active', {
+        requester: aPipeline(),
+        client: { appId: '6f1d2c3b-0000-4000-8000-00000000c1e1', name: 'github-deploy' },
+        context: { repository: 'contoso/shop', environment: 'production' },
+      }),
+      'other',
+    ],
   ];
   const cards = entries.map(([state, request, viewer, error]) => ({
     name: `approval-${state}`,
@@ -144,6 +174,8 @@ function receiptCards(): CatalogEntry[] {
     ['cancelled', aRequestIn('cancelled')],
     ['timed-out', aRequestIn('timed_out')],
     ['failed', aRequestIn('failed')],
+    ['action-pending-on-behalf', anActionRequestIn('pending', { requester: aPerson() })],
+    ['action-approved-on-behalf', anActionRequestIn('approved', { requester: aPerson() })],
   ];
   const cards = states.map(([state, request, error]) => ({
     name: `receipt-${state}`,
@@ -164,6 +196,8 @@ function noticeSubject(kind: (typeof NOTICE_KINDS)[number]): AccessRequest {
   switch (kind) {
     case 'granted':
       return aRequestIn('active');
+    case 'approved':
+      return anActionRequestIn('approved');
     case 'denied':
       return aRequestIn('denied');
     case 'cancelled':
