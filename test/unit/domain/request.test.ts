@@ -207,3 +207,48 @@ describe('request rules the service relies on', () => {
     );
   });
 });
+
+describe('action gates in the lifecycle', () => {
+  const action = () =>
+    aRequest({
+      targetKind: 'action',
+      group: { alias: 'deploy-prod', id: '', displayName: 'Deploy to production' },
+      durationMs: 15 * 60_000,
+    });
+
+  it('an approval (by votes or by rule) is the grant: valid from the decision for durationMs', () => {
+    const voted = lifecycle.castVote(action(), megan, 'approve', T0).request;
+    expect(voted).toMatchObject({ status: 'approved', grantedAt: T0, expiresAt: T0 + 15 * 60_000 });
+    const auto = lifecycle.approveByRule(action(), 'auto_approved', T0, 'rule').request;
+    expect(auto).toMatchObject({ status: 'approved', grantedAt: T0, expiresAt: T0 + 15 * 60_000 });
+  });
+
+  it('an approved action expires; an approved group (membership still being added) cannot', () => {
+    const approved = lifecycle.castVote(action(), megan, 'approve', T0).request;
+    expect(lifecycle.expire(approved, T0 + 15 * 60_000).request).toMatchObject({
+      status: 'expired',
+      resolution: { reason: 'The approval is no longer valid.' },
+    });
+    const group = lifecycle.castVote(aRequest(), megan, 'approve', T0).request;
+    expect(group.expiresAt).toBeUndefined();
+    expect(() => lifecycle.expire(group, T0 + 1)).toThrow(/cannot expire yet/);
+  });
+
+  it('a chat request stores no workflow fields; an API request records its client and context', () => {
+    const chat = lifecycle.createRequest(
+      { ...aRequest(), client: undefined, context: undefined, targetKind: undefined },
+      T0,
+    );
+    expect(Object.keys(chat.request)).not.toEqual(expect.arrayContaining(['client']));
+    expect('targetKind' in chat.request).toBe(false);
+    const api = lifecycle.createRequest(
+      {
+        ...action(),
+        client: { appId: 'app', name: 'github-deploy' },
+        context: { repository: 'contoso/shop' },
+      },
+      T0,
+    );
+    expect(api.events[0]!.detail).toMatchObject({ target: 'action', client: 'github-deploy', appId: 'app' });
+  });
+});

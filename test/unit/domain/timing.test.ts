@@ -52,3 +52,17 @@ describe("timed actions of a request (the scheduler's due times)", () => {
     expect(dueActions(aRequest({ createdAt: T }), rules, T + 2 * 60 * MINUTE)).toEqual(['timeOut', 'remind']);
   });
 });
+
+describe('timed actions of an action gate', () => {
+  it('an approved action expires at the end of its validity, with no warning before', () => {
+    const approved = aRequest({
+      targetKind: 'action',
+      status: Status.APPROVED,
+      grantedAt: T,
+      expiresAt: T + 15 * MINUTE,
+    });
+    expect(timedActions(approved, rules)).toEqual([{ at: T + 15 * MINUTE, action: 'expire' }]);
+    // An approved group waits for its membership: nothing is timed until it is active.
+    expect(timedActions({ ...approved, targetKind: undefined }, rules)).toEqual([]);
+  });
+});
