@@ -22,7 +22,8 @@ import { HOUR, MINUTE, people, rigPolicy, startRig, type PersonKey, type Rig } f
  */
 
 const ACTORS: PersonKey[] = ['alex', 'megan', 'adele', 'isaiah', 'patti', 'lynne'];
-const GROUPS = ['sandbox', 'db-read', 'db-read-oncall', 'prod-admin', 'billing'] as const;
+// deploy-prod is an action gate: approval only, never a membership.
+const GROUPS = ['sandbox', 'db-read', 'db-read-oncall', 'prod-admin', 'billing', 'deploy-prod'] as const;
 const DURATIONS = [MINUTE, 10 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR];
 const JUMPS = [1000, MINUTE, 10 * MINUTE, 20 * MINUTE, HOUR, 3 * HOUR];
 const DECISIONS = new Set(['approved', 'auto_approved', 'break_glass', 'denied', 'cancelled', 'timed_out']);
@@ -238,6 +239,14 @@ function policy() {
     extension: { requireApproval: true, maxTotal: '4h' },
   };
   p.groups['sandbox']!.breakGlass = { maxDuration: '30m' };
+  p.actions = {
+    'deploy-prod': {
+      displayName: 'Deploy to production',
+      approverChannel: 'ops',
+      approvers: { users: ['meganb@example.com', 'adelev@example.com'] },
+      approvalValidFor: '30m',
+    },
+  };
   return p;
 }
 
@@ -375,7 +384,9 @@ class Run {
         return;
       case 'adminAdds': {
         const requester = who(s.actor);
-        const groupId = this.rig.policy.groups[GROUPS[s.group]!]!.groupId;
+        const group = this.rig.policy.groups[GROUPS[s.group]!];
+        if (!group) return; // an action has no group to add anyone to
+        const groupId = group.groupId;
         // Only a membership Timebox does not hold (an admin adding someone Timebox added is a no-op).
         if (rig.directory.members(groupId).includes(requester.id)) return;
         if ((await rig.store.listHolding(requester.id, groupId)).length > 0) return;
@@ -457,6 +468,15 @@ class Run {
         this.violations.push(
           `${where}: ${r.id} counts from ${r.grantedAt}, its membership was added at ${landed}`,
         );
+      // An action never holds a membership; its approval ends on time and lasts no longer than allowed.
+      if (r.targetKind === 'action') {
+        if (r.status === 'active' || r.group.id !== '')
+          this.violations.push(`${where}: action ${r.id} became a membership`);
+        if (r.status === 'approved' && r.expiresAt! <= now)
+          this.violations.push(`${where}: action ${r.id} approved past its end`);
+        if (r.expiresAt !== undefined && r.expiresAt - r.grantedAt! > 30 * MINUTE)
+          this.violations.push(`${where}: action ${r.id} approved for longer than approvalValidFor`);
+      }
       // No active grant past its end once the scheduler has run.
       if (r.status === 'active' && r.expiresAt! <= now)
         this.violations.push(`${where}: ${r.id} active past its end (${r.expiresAt} <= ${now})`);
