@@ -21,6 +21,13 @@ describe('an action gate asked in chat', () => {
   });
   afterEach(() => h.close());
 
+  it('release deploy-prod in chat ends an approval early', async () => {
+    const request = await h.ask(users.alex, 'request deploy-prod because hotfix');
+    await h.clickOnCard(users.megan, 'approve', request);
+    await h.teams.say(users.alex, 'release deploy-prod');
+    await waitFor(async () => (await h.bot.store.get(request.id))?.status === 'released', 'released');
+  });
+
   it('request deploy-prod because … → approval card → Approve → approved, then no longer valid', async () => {
     const request = await h.ask(users.alex, 'request deploy-prod because release 4.2');
     expect(request).toMatchObject({ targetKind: 'action', group: { alias: 'deploy-prod', id: '' } });

@@ -1,6 +1,6 @@
 import { TurnContext } from 'botbuilder';
 import { DomainError, ErrorCodes } from '../../domain/errors';
-import { Status, type ListCardRef, type ListKind, type Person } from '../../domain/request';
+import { isAction, Status, type ListCardRef, type ListKind, type Person } from '../../domain/request';
 import { trackListCard } from '../../app/list-cards';
 import { auditIfRefused } from '../../app/refusals';
 import { normalizeId } from '../../domain/ids';
@@ -158,11 +158,14 @@ export class MessageHandler {
       if (orphan && !Object.hasOwn(this.deps.service.policy.groups, orphan.group.alias)) return orphan;
       throw error;
     }
-    const [grant] = await this.deps.store.listOpen({
-      requesterId: actor.id,
-      groupAlias: alias,
-      statuses: [Status.ACTIVE],
-    });
+    // An action's approval is held while approved (there is no membership to become active).
+    const [grant] = (
+      await this.deps.store.listOpen({
+        requesterId: actor.id,
+        groupAlias: alias,
+        statuses: [Status.ACTIVE, Status.APPROVED],
+      })
+    ).filter((r) => r.status === Status.ACTIVE || isAction(r));
     if (!grant)
       throw new DomainError(
         ErrorCodes.GRANT_NOT_FOUND,
