@@ -24,6 +24,7 @@ import type { Directory } from '../ports/directory';
 import type { CompletedEffect, Store } from '../ports/store';
 import { Authorizer } from './authorization';
 import { effectsFor, placeEffect } from './effects';
+import { webhookEffectsFor } from './webhook-effects';
 import type { RequestLimiter } from './rate-limit';
 
 export type GrantMode = 'membership' | 'pim';
@@ -567,7 +568,10 @@ export class AccessService {
     completed?: string[] | CompletedEffect[],
   ): Promise<AccessRequest> {
     const effects = transition.events
-      .flatMap((event) => effectsFor(event, transition.request, this.mode))
+      .flatMap((event) => [
+        ...effectsFor(event, transition.request, this.mode),
+        ...webhookEffectsFor(event, transition.request, this.deps.policy),
+      ])
       .map((e) => placeEffect(e, transition.request));
     const done = completed?.length
       ? typeof completed[0] === 'string'

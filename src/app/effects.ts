@@ -1,21 +1,28 @@
 import type { NoticeKind } from '../cards/notice';
-import { mayHoldMembership, type AccessRequest, type RequestEvent } from '../domain/request';
+import { isAction, mayHoldMembership, type AccessRequest, type RequestEvent } from '../domain/request';
 import type { EffectKind, EffectLane, NewEffect, QueuedEffect } from '../ports/store';
 
-/** Membership changes go to the directory lane, everything else to Teams. */
+/** Membership changes go to the directory lane, everything else (webhook deliveries too) to Teams': never in a membership change's way. */
 export const laneOf = (kind: EffectKind): EffectLane =>
   kind.startsWith('directory.') ? 'directory' : 'teams';
 
-/** See `Effect.queue`: membership changes queue per person and group (ids lower-case), Teams effects per request. */
-export const queueOf = (request: AccessRequest, lane: EffectLane): string =>
+/**
+ * See `Effect.queue`: membership changes queue per person and group (ids lower-case), Teams
+ * effects per request, webhook deliveries per request and hook (`data.hook`, its index in the
+ * policy): a receiver that is down or slow then holds up only its own deliveries, never the
+ * request's cards nor another receiver, and still gets one request's events in order.
+ */
+export const queueOf = (request: AccessRequest, lane: EffectLane, effect?: NewEffect): string =>
   lane === 'directory'
     ? `directory:${request.group.id.toLowerCase()}:${request.requester.id.toLowerCase()}`
-    : `teams:${request.id}`;
+    : effect?.kind === 'webhook.deliver'
+      ? `webhook:${request.id}:${String(effect.data?.hook)}`
+      : `teams:${request.id}`;
 
 /** Gives an effect of `request` its lane and queue, as the store keeps them. */
 export function placeEffect(effect: NewEffect, request: AccessRequest): QueuedEffect {
   const lane = laneOf(effect.kind);
-  return { ...effect, lane, queue: queueOf(request, lane) };
+  return { ...effect, lane, queue: queueOf(request, lane, effect) };
 }
 
 const remove: NewEffect = { kind: 'directory.remove' };
@@ -43,14 +50,63 @@ export function effectsFor(
   request: AccessRequest,
   mode: 'membership' | 'pim',
 ): NewEffect[] {
+  const effects = isAction(request)
+    ? actionEffectsFor(event, request)
+    : groupEffectsFor(event, request, mode);
+  // A service principal has no Teams chat to be told in: the pipeline reads the API instead.
+  return request.requester.kind === 'service_principal'
+    ? effects.filter((e) => e.kind !== 'person.notify')
+    : effects;
+}
+
+/** The cards that show a request, to update on any change. */
+function cardsOf(request: AccessRequest): NewEffect[] {
   // NB: `warnedAt` too, not only the stored location: a warning still queued is sent before
   // this update runs (one Teams queue per request), and stores its location by then.
   const warned = request.warningCard !== undefined || request.warnedAt !== undefined;
-  const updateCards = [
+  return [
     ...cardUpdates,
     ...(request.listCards?.length ? [listUpdate] : []),
     ...(warned ? [warningUpdate] : []),
   ];
+}
+
+/**
+ * An action gate's effects: the same cards and notices as a group's, and never a membership
+ * change. Its approval is its grant (the notice says "approved"), and its end needs no removal.
+ */
+function actionEffectsFor(event: RequestEvent, request: AccessRequest): NewEffect[] {
+  const updateCards = cardsOf(request);
+  switch (event.type) {
+    case 'approved':
+      return [...updateCards, reply('approved'), tell('approved')];
+    case 'auto_approved':
+      return [...updateCards, reply('auto_approved'), tell('auto_approved')];
+    case 'expired':
+    case 'released':
+    case 'revoked':
+      return [...updateCards, reply(event.type), tell(event.type)];
+    case 'granted':
+    case 'failed':
+    case 'member_removed':
+    case 'member_kept':
+    case 'break_glass':
+    case 'extended':
+    case 'extension_requested':
+    case 'extension_denied':
+    case 'warned':
+      return [];
+    default:
+      return groupEffectsFor(event, request, 'membership');
+  }
+}
+
+function groupEffectsFor(
+  event: RequestEvent,
+  request: AccessRequest,
+  mode: 'membership' | 'pim',
+): NewEffect[] {
+  const updateCards = cardsOf(request);
   switch (event.type) {
     case 'submitted':
       return [{ kind: 'card.post' }, tell('receipt')];

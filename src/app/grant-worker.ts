@@ -23,14 +23,22 @@ import type {
 } from '../ports/store';
 import { effectsFor, placeEffect } from './effects';
 import type { Logger } from '../ports/logger';
+import type { WebhookSender } from '../ports/webhook-sender';
 import type { AccessService } from './access-service';
 import type { Presenter } from './presenter';
+import { requestJson } from './request-json';
+import { webhookDataOf } from './webhook-effects';
 
 export interface WorkerOptions {
   /** Attempts before a Teams effect is given up (it never blocks a grant or a removal). */
   maxTeamsAttempts: number;
   /** Attempts before a failing membership add fails the request. */
   maxAddAttempts: number;
+  /**
+   * Attempts before a webhook delivery is given up (recorded as notify_failed). More than a
+   * Teams effect's: at the slowest pace (maxDelayMs) they span a receiver's restart or deploy.
+   */
+  maxWebhookAttempts: number;
   baseDelayMs: number;
   maxDelayMs: number;
   /** Serving URL of the Bot Connector when none was learned from the tenant yet. */
@@ -58,6 +66,7 @@ export interface WorkerOptions {
 const DEFAULTS: WorkerOptions = {
   maxTeamsAttempts: 8,
   maxAddAttempts: 8,
+  maxWebhookAttempts: 20,
   baseDelayMs: 500,
   maxDelayMs: 60_000,
   directorySlots: 100,
@@ -134,12 +143,16 @@ export class GrantWorker {
       clock: Clock;
       presenter: Presenter;
       logger: Logger;
+      /** Sends the policy's `webhooks:` deliveries; required when the policy has any. */
+      webhooks?: WebhookSender;
     },
     options: Partial<WorkerOptions> = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
     this.owner = this.options.owner ?? `worker:${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.members = new MemberBatcher(deps.directory);
+    if (deps.policy.webhooks.length > 0 && !deps.webhooks)
+      deps.logger.warn({}, 'the policy has webhooks but no sender was wired: their deliveries are given up');
     this.handlers = {
       'directory.add': (effect, request) => this.add(effect, request),
       'directory.remove': (effect, request) => this.remove(effect, request),
@@ -148,6 +161,7 @@ export class GrantWorker {
       'card.update': (effect, request) => this.updateCard(effect, request),
       'thread.reply': (effect, request) => this.reply(effect, request),
       'person.notify': (effect, request) => this.notify(effect, request),
+      'webhook.deliver': (effect, request) => this.deliverWebhook(effect, request),
     };
   }
 
@@ -355,6 +369,32 @@ export class GrantWorker {
       durationMs: request.expiresAt - request.grantedAt,
       justification: request.justification,
     });
+    return this.complete(effect);
+  }
+
+  /**
+   * One webhook delivery: the request as it is now, under the event's id and time. A hook the
+   * policy no longer has (or no longer subscribes to the event) after a restart gets nothing.
+   */
+  private async deliverWebhook(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    const data = webhookDataOf(effect.data);
+    if (!data) throw new EffectSkipped(`effect ${effect.id} names no webhook delivery`);
+    const hook = this.deps.policy.webhooks[data.hook];
+    if (!hook?.events.includes(data.event)) {
+      this.deps.logger.warn(
+        { requestId: request.id, hook: data.hook, event: data.event },
+        'the policy no longer sends this event to this webhook; delivery dropped',
+      );
+      return this.complete(effect);
+    }
+    if (!this.deps.webhooks) throw new EffectSkipped('no webhook sender is configured (main.ts builds one)');
+    const body = JSON.stringify({
+      id: data.eventId,
+      event: data.event,
+      at: new Date(data.at).toISOString(),
+      request: requestJson(request),
+    });
+    await this.deps.webhooks.deliver({ hook: data.hook, event: data.event, deliveryId: data.eventId, body });
     return this.complete(effect);
   }
 
@@ -602,7 +642,12 @@ export class GrantWorker {
     const attempts = effect.attempts + 1;
     const message = error instanceof Error ? error.message : String(error);
     const transient = isTransient(error) && !(error instanceof EffectSkipped);
-    const limit = effect.lane === 'directory' ? this.options.maxAddAttempts : this.options.maxTeamsAttempts;
+    const limit =
+      effect.lane === 'directory'
+        ? this.options.maxAddAttempts
+        : effect.kind === 'webhook.deliver'
+          ? this.options.maxWebhookAttempts
+          : this.options.maxTeamsAttempts;
     logger.warn({ requestId: request.id, effect: effect.kind, attempts, err: message }, 'side effect failed');
     if (error instanceof DomainError && error.code === ErrorCodes.DIRECTORY_THROTTLED) {
       // Graph throttles the app as a whole: removals first, adds after the wait it asked for.
@@ -650,7 +695,11 @@ export class GrantWorker {
       requestId: request.id,
       at: clock.now(),
       reason: message,
-      detail: { effect: effect.kind, template: effect.template },
+      detail: {
+        effect: effect.kind,
+        template: effect.template,
+        ...(effect.kind === 'webhook.deliver' ? { webhook: webhookDataOf(effect.data) } : {}),
+      },
     };
     await this.patch(request.id, effect, {}, [event]);
   }

@@ -1,6 +1,6 @@
 import type { AccessRequest } from '../domain/request';
 import { formatDuration } from './format';
-import type { NoticeKind, NoticeText, NoticeTimes } from './notice';
+import type { NoticeKind, NoticeText, NoticeTimes } from './notice-kinds';
 import { actionPhrase, personName } from './request-view';
 import { plain, TextLimit } from './sanitize';
 

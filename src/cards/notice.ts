@@ -1,54 +1,17 @@
 import type { GroupRules } from '../domain/policy';
 import { describeStatus, isAction, sameId, type AccessRequest, type Extension } from '../domain/request';
 import { actionNoticeText } from './action-notice';
+import type { NoticeKind, NoticeText, NoticeTimes } from './notice-kinds';
 import type { Mention, OutgoingMessage } from '../ports/notifier';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, humanSpan } from './format';
 import { failureAdvice, groupTitle, groupWithAlias, namesText, personName } from './request-view';
 import { mentionName, plain, TextLimit } from './sanitize';
-import { BREAK_GLASS_ICON, type ContainerStyle } from './status-style';
+import { BREAK_GLASS_ICON } from './status-style';
 import { expand } from './template';
 import { formatIn, formatWhenIn } from './time';
 
-export type NoticeKind =
-  | 'granted'
-  /** An action gate's approval (its grant); a group's approval is told once granted. */
-  | 'approved'
-  | 'denied'
-  | 'cancelled'
-  | 'timed_out'
-  | 'expired'
-  | 'released'
-  | 'revoked'
-  | 'failed'
-  | 'reminder'
-  | 'expiry_warning'
-  | 'extended'
-  | 'break_glass'
-  | 'auto_approved'
-  | 'extension_requested'
-  | 'extension_denied'
-  | 'acknowledged';
-
-export const NOTICE_KINDS: readonly NoticeKind[] = [
-  'granted',
-  'approved',
-  'denied',
-  'cancelled',
-  'timed_out',
-  'expired',
-  'released',
-  'revoked',
-  'failed',
-  'reminder',
-  'expiry_warning',
-  'extended',
-  'break_glass',
-  'auto_approved',
-  'extension_requested',
-  'extension_denied',
-  'acknowledged',
-];
+export { NOTICE_KINDS, type NoticeKind } from './notice-kinds';
 
 export interface NoticeView {
   request: AccessRequest;
@@ -64,18 +27,6 @@ export interface NoticeView {
   timeZone?: string;
 }
 
-/**
- * How a notice writes times for its reader. NB: a notice is not re-rendered as time passes
- * (only the expiry warning is updated, when the grant ends), so relative phrases ("in 45m")
- * appear only beside an end and are read against the footer, which says when it was written.
- */
-export interface NoticeTimes {
-  now: number;
-  at(ms: number): string;
-  /** The grant's end with how far off it is, or what starts the clock when it has not begun. */
-  endOf(r: AccessRequest): string;
-}
-
 function timesFor(now: number, timeZone: string | undefined): NoticeTimes {
   return {
     now,
@@ -83,13 +34,6 @@ function timesFor(now: number, timeZone: string | undefined): NoticeTimes {
     endOf: (r) =>
       r.expiresAt === undefined ? 'when the membership is added' : formatWhenIn(r.expiresAt, now, timeZone),
   };
-}
-
-export interface NoticeText {
-  icon: string;
-  title: string;
-  style: ContainerStyle;
-  lines: string[];
 }
 
 const MAX_MENTIONS = 20;

@@ -15,6 +15,7 @@ import type { AccessRequest, ListCardRef, Person } from '../../../src/domain/req
 import { renderList } from '../../../src/adapters/teams/list-cards';
 import { silentLogger } from '../../../src/ports/logger';
 import type { AuditRecord, Store } from '../../../src/ports/store';
+import type { WebhookSender } from '../../../src/ports/webhook-sender';
 import { wireCore, type Core } from '../../../src/wire';
 import { FakeClock, flushAsync } from '../../helpers/fake-clock';
 import { DIR, FakeDirectory } from '../../helpers/fake-directory';
@@ -166,6 +167,8 @@ export interface RigOptions {
   mode?: 'membership' | 'pim';
   /** `lowdb`: a real LowdbStore in `dir`, for tests about files; default: an InMemoryStore (reopened on restart and crash). */
   store?: 'memory' | 'lowdb';
+  /** Sends the policy's webhook deliveries (none by default). */
+  webhooks?: WebhookSender;
 }
 
 /**
@@ -340,6 +343,7 @@ export class Rig {
         policy: this.policy,
         clock: this.clock,
         logger: silentLogger,
+        webhooks: this.options.webhooks,
       },
       { mode: this.options.mode, worker: { defaultServiceUrl: SERVICE_URL, ...this.options.worker } },
     );
