@@ -81,6 +81,7 @@ export function renderReceiptCard(view: ReceiptCardView): object {
       cancel: r.status === Status.PENDING,
       extend: choices.length > 0,
       release: active || (isAction(r) && r.status === Status.APPROVED),
+      releaseTitle: isAction(r) ? 'Done — end the approval' : 'Release now',
     },
   });
 }
