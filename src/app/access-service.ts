@@ -79,6 +79,9 @@ export interface SubmitResult {
 }
 
 const MAX_CONFLICT_RETRIES = 5;
+const DAY_MS = 24 * 3_600_000;
+/** How many of a person's latest closed requests the auto-approve budget looks through (far above any maxPerDay). */
+const RECENT_FOR_BUDGET = 500;
 
 /**
  * The use cases. State always comes from the store; the actor always comes from the
@@ -196,11 +199,12 @@ export class AccessService {
     const waiting = mine.find((r) => r.status === Status.PENDING || r.status === Status.APPROVED);
     if (waiting) throw duplicateError(waiting, rules.alias);
 
-    const kind = input.breakGlass
-      ? 'break_glass'
-      : (await this.authorizer.qualifiesForAutoApprove(rules, requester, durationMs))
-        ? 'auto'
-        : 'standard';
+    const qualifies =
+      !input.breakGlass && (await this.authorizer.qualifiesForAutoApprove(rules, requester, durationMs));
+    const autoApproveSkipped = qualifies
+      ? await this.autoApproveBudgetSpent(rules, requester, now)
+      : undefined;
+    const kind = input.breakGlass ? 'break_glass' : qualifies && !autoApproveSkipped ? 'auto' : 'standard';
     // Taken only for a request that will really be filed (not for refusals, and not for an extension).
     // Awaited: the shared (database) limiter answers asynchronously; a refusal throws before anything is filed.
     const refund = await this.deps.rateLimiter?.take(requester.id);
@@ -212,6 +216,7 @@ export class AccessService {
           client: input.client,
           context: input.context,
           idempotency: input.idempotency,
+          autoApproveSkipped,
           tenantId: input.tenantId,
           requester,
           group: { alias: rules.alias, id: rules.groupId, displayName: rules.displayName },
@@ -254,6 +259,33 @@ export class AccessService {
         }
       }
     }
+  }
+
+  /**
+   * `autoApprove.maxPerDay`: whether the person has used up the group's auto-approvals of the
+   * last 24 hours (rolling, so no time zone decides where a day ends). Undefined = within
+   * budget; else why the request goes to people, for its card. NB: one process counts exactly
+   * (submits of one person and group run one at a time); replicas racing may each let one more through.
+   */
+  private async autoApproveBudgetSpent(
+    rules: GroupRules,
+    requester: Person,
+    now: number,
+  ): Promise<string | undefined> {
+    const max = rules.autoApprove?.maxPerDay;
+    if (max === undefined) return undefined;
+    const since = now - DAY_MS;
+    const mine = [
+      ...(await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: rules.alias })),
+      ...(await this.deps.store.listRecentClosed(requester.id, RECENT_FOR_BUDGET)),
+    ];
+    const used = new Set(
+      mine
+        .filter((r) => r.group.alias === rules.alias && r.kind === 'auto' && r.createdAt > since)
+        .map((r) => r.id),
+    ).size;
+    if (used < max) return undefined;
+    return `Not approved automatically: ${requester.name} already had ${used} auto-approved request${used === 1 ? '' : 's'} for ${rules.alias} in the last 24 hours (autoApprove.maxPerDay: ${max}), so an approver decides this one.`;
   }
 
   /** The refusal for a submit the store's one-open-request constraint turned down: the same words as the check's. */

@@ -57,6 +57,9 @@ function statusLine(r: AccessRequest, now: number): string {
 }
 
 function banners(r: AccessRequest): Banner[] {
+  // Why a person decides what a rule usually approves: the rule's daily budget was used up.
+  const skipped = plain(r.autoApproveSkipped, TextLimit.LONG);
+  if (skipped && r.status === Status.PENDING) return [{ text: skipped, style: 'emphasis' }];
   if (r.kind === 'break_glass' && !r.acknowledgedBy && r.status !== Status.PENDING) {
     return [
       {

@@ -38,6 +38,8 @@ function statusLine(r: AccessRequest, now: number): string {
 }
 
 function banners(r: AccessRequest): Banner[] {
+  const skipped = plain(r.autoApproveSkipped, TextLimit.LONG);
+  if (skipped && r.status === Status.PENDING) return [{ text: skipped, style: 'emphasis' }];
   if (r.status === Status.FAILED)
     return [
       { text: isAction(r) ? 'It was not approved.' : 'You were not given access.', style: 'attention' },

@@ -8,7 +8,7 @@ export const DEFAULT_APPROVAL_VALID_FOR_MS = 15 * 60_000;
 /** The rules of one action gate once `defaults` are merged. */
 export interface ActionRules extends ApprovalRules {
   approvalValidForMs: number;
-  autoApprove?: { requesterInGroups: string[] };
+  autoApprove?: { requesterInGroups: string[]; maxPerDay?: number };
 }
 
 export function actionRulesFor(policy: Policy, alias: string): ActionRules {
@@ -69,6 +69,7 @@ export function actionAsTargetRules(policy: Policy, alias: string): GroupRules {
     extension: { requireApproval: true, maxTotalMs: approvalValidForMs },
     autoApprove: autoApprove && {
       requesterInGroups: autoApprove.requesterInGroups,
+      maxPerDay: autoApprove.maxPerDay,
       maxDurationMs: approvalValidForMs,
     },
     enforce: 'report',

@@ -23,7 +23,10 @@ export const actionSchema = z
     approvers: principals,
     eligible: principals.optional(),
     autoApprove: z
-      .object({ requesterInGroups: z.array(z.string().min(1)).min(1) })
+      .object({
+        requesterInGroups: z.array(z.string().min(1)).min(1),
+        maxPerDay: z.number().int().min(1).max(1000).optional(),
+      })
       .strict()
       .optional(),
     approvalValidFor: durationText.optional(),

@@ -43,7 +43,12 @@ const groupSchema = z
     approvers: principals,
     eligible: principals.optional(),
     autoApprove: z
-      .object({ requesterInGroups: z.array(z.string().min(1)).min(1), maxDuration: durationText.optional() })
+      .object({
+        requesterInGroups: z.array(z.string().min(1)).min(1),
+        maxDuration: durationText.optional(),
+        /** At most this many auto-approved requests per person in any 24 hours; past it, a human decides. */
+        maxPerDay: z.number().int().min(1).max(1000).optional(),
+      })
       .strict()
       .optional(),
     breakGlass: z.object({ maxDuration: durationText }).strict().optional(),
@@ -180,7 +185,7 @@ export interface GroupRules extends ApprovalRules {
   maxDurationMs: number;
   expiryWarningMs: number;
   extension: { requireApproval: boolean; maxTotalMs: number };
-  autoApprove?: { requesterInGroups: string[]; maxDurationMs: number };
+  autoApprove?: { requesterInGroups: string[]; maxDurationMs: number; maxPerDay?: number };
   breakGlass?: { maxDurationMs: number };
   enforce: 'report' | 'remove';
 }
@@ -260,6 +265,7 @@ export function rulesFor(policy: Policy, alias: string): GroupRules {
     autoApprove: group.autoApprove && {
       requesterInGroups: group.autoApprove.requesterInGroups,
       maxDurationMs: group.autoApprove.maxDuration ?? maxDurationMs,
+      maxPerDay: group.autoApprove.maxPerDay,
     },
     breakGlass: group.breakGlass && { maxDurationMs: group.breakGlass.maxDuration },
     enforce: group.enforce ?? 'report',

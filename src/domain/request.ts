@@ -142,6 +142,8 @@ export interface AccessRequest {
   /** The API client that filed it; absent = asked in Teams. */
   client?: RequestClient;
   context?: WorkflowContext;
+  /** Why a request the auto-approve rule would have approved went to people (its daily budget was used up). */
+  autoApproveSkipped?: string;
   /** The API's `Idempotency-Key` this request was filed under, and a hash of its body. */
   idempotency?: { key: string; bodyHash: string };
   approverChannel: string;
@@ -316,6 +318,7 @@ export type NewRequest = Pick<
   | 'client'
   | 'context'
   | 'idempotency'
+  | 'autoApproveSkipped'
 > & { kind?: RequestKind };
 
 /** Whether a request is for an action gate (approval only, no membership). */

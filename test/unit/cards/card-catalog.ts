@@ -96,6 +96,14 @@ function approvalCards(): CatalogEntry[] {
     ['pending-other', aRequestIn('pending'), 'other'],
     ['pending-1-of-2-claimed-approver', twoOfTwo(), 'approver'],
     ['pending-error-approver', aRequestIn('pending'), 'approver', 'Only approvers of db-read can approve.'],
+    [
+      'pending-auto-approve-budget-spent-approver',
+      aRequestIn('pending', {
+        autoApproveSkipped:
+          'Not approved automatically: Ada Lovelace already had 3 auto-approved requests for db-read in the last 24 hours (autoApprove.maxPerDay: 3), so an approver decides this one.',
+      }),
+      'approver',
+    ],
     ['approved-other', aRequestIn('approved'), 'other'],
     ['active-approver', aRequestIn('active'), 'approver'],
     ['active-other', aRequestIn('active'), 'other'],
