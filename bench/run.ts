@@ -18,6 +18,7 @@ import { stopBenchPostgres } from './postgres';
 import * as approve from './approve';
 import * as commit from './commit';
 import * as expiry from './expiry';
+import * as insights from './insights';
 import * as startup from './startup';
 import * as throughput from './throughput';
 
@@ -94,6 +95,7 @@ const benches: Bench[] = [
     name: 'throughput',
     run: () => throughput.run({ seconds: quick ? 5 : 10, concurrency: 16, people: 5000, seed, store }),
   },
+  { name: 'insights 100,000', run: () => insights.run({ closed: 100_000, rounds: quick ? 3 : 5 }) },
   ...(quick
     ? []
     : [

@@ -60,6 +60,7 @@ const policy = validatePolicy({
 /** A directory that answers at once: the benchmark is about the store. */
 const directory: Directory = {
   findUser: async () => undefined,
+  findServicePrincipal: async () => undefined,
   isMember: async () => false,
   memberGroups: async () => [],
   addMember: async () => 'added',

@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from './config';
 import { DomainError } from './domain/errors';
@@ -12,6 +10,8 @@ import { registerDirectoryCommands } from './cli/directory';
 import { registerReconcileCommand } from './cli/reconcile';
 import { registerDbCommands } from './cli/db';
 import { registerStoreCommands } from './cli/store-copy';
+import { registerPipelineCommands } from './cli/pipeline-command';
+import { packageVersion } from './version';
 
 // `timebox audit export | head`: the reader has gone; stop quietly, as other tools do, rather
 // than with a stack trace about EPIPE (an exit code set before, e.g. a broken chain, stays).
@@ -68,6 +68,7 @@ registerDirectoryCommands(program);
 registerReconcileCommand(program);
 registerDbCommands(program);
 registerStoreCommands(program);
+registerPipelineCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if ((error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') quietOnEpipe();
@@ -80,19 +81,3 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   );
   process.exit(error instanceof DomainError ? 2 : 1);
 });
-
-/** package.json's version: dist/cli.js and src/cli.ts sit one level below it (a test bundle two). */
-function packageVersion(): string {
-  for (let dir = __dirname, i = 0; i < 3; i++, dir = path.dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'timebox' && pkg.version) return pkg.version;
-    } catch {
-      // not here: one level up
-    }
-  }
-  return 'unknown';
-}

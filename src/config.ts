@@ -2,6 +2,30 @@ import { DomainError, ErrorCodes } from './domain/errors';
 import { parseDuration } from './domain/duration';
 import { DEFAULT_REQUEST_RATE_LIMIT, parseRateLimit, type RateLimit } from './app/rate-limit';
 import { DEFAULT_CHECKPOINT_EVERY, parseAuditKey, type AuditKey } from './adapters/store/audit-checkpoint';
+import { entraMetadataUrl, trustedUrl } from './adapters/api/access-token';
+import { signingKeysFromJwks } from './adapters/api/approval-tokens';
+
+/** The workflow API (§11), on when TIMEBOX_API_AUDIENCE is set. */
+export interface ApiConfig {
+  /** The audiences an API token may carry (TIMEBOX_API_AUDIENCE, comma-separated). */
+  audiences: string[];
+  /** The tenant whose Entra issues API tokens (MicrosoftAppTenantId). */
+  tenantId: string;
+  /** OpenID metadata of the issuer (TIMEBOX_API_OPENID_METADATA; default Entra's for the tenant). */
+  metadataUrl: string;
+  /**
+   * Timebox's public URL (TIMEBOX_URL): the `iss` of approval tokens and the OpenAPI server.
+   * Undefined in local mode only, where the listening URL is used.
+   */
+  publicUrl?: string;
+  /** TIMEBOX_APPROVAL_KEYS, a JWK set of ES256 private keys (checked here); undefined = generated at start. */
+  approvalKeys?: string;
+  /** Calls per client application (TIMEBOX_API_RATE_LIMIT, default 120/1m; "off"); undefined = no limit. */
+  callRateLimit?: RateLimit;
+}
+
+/** Enough for a pipeline that long-polls and retries, too few for a runaway loop to matter. */
+export const DEFAULT_API_CALL_RATE_LIMIT: RateLimit = { max: 120, windowMs: 60_000 };
 
 export interface Config {
   port: number;
@@ -29,6 +53,8 @@ export interface Config {
   auditKey?: AuditKey;
   /** A signed checkpoint at least every this many audit records (TIMEBOX_AUDIT_CHECKPOINT_EVERY, default 100), and at shutdown. */
   auditCheckpointEvery: number;
+  /** The workflow API; undefined = off (/api/v1/* answers 404). */
+  api?: ApiConfig;
 }
 
 export class ConfigError extends DomainError {
@@ -107,7 +133,57 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: { bot?: boolean } = 
     sharedCardButtons: env.TIMEBOX_SHARED_CARD_BUTTONS ? env.TIMEBOX_SHARED_CARD_BUTTONS === '1' : dev,
     auditKey: auditKeyOf(env.TIMEBOX_AUDIT_KEY),
     auditCheckpointEvery: checkpointEveryOf(env.TIMEBOX_AUDIT_CHECKPOINT_EVERY),
+    api: apiConfigOf(env, dev),
   };
+}
+
+/**
+ * TIMEBOX_API_AUDIENCE turns the API on. Local mode relaxes nothing of its authentication: it
+ * needs the tenant (MicrosoftAppTenantId) and a trusted issuer as in production; only the
+ * public URL may default to the listening one there.
+ */
+function apiConfigOf(env: NodeJS.ProcessEnv, dev: boolean): ApiConfig | undefined {
+  const audiences = (env.TIMEBOX_API_AUDIENCE ?? '')
+    .split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
+  if (audiences.length === 0) return undefined;
+  const tenantId = env.MicrosoftAppTenantId?.trim();
+  if (!tenantId)
+    throw new ConfigError(
+      'TIMEBOX_API_AUDIENCE is set, so MicrosoftAppTenantId must be too: API tokens are accepted from that tenant only (local mode included).',
+    );
+  const metadataUrl =
+    env.TIMEBOX_API_OPENID_METADATA?.trim() ||
+    entraMetadataUrl(tenantId, env.AZURE_AUTHORITY_HOST?.trim() || undefined);
+  const publicUrl = env.TIMEBOX_URL?.trim().replace(/\/+$/, '') || undefined;
+  try {
+    trustedUrl(metadataUrl, 'TIMEBOX_API_OPENID_METADATA');
+    if (publicUrl) trustedUrl(publicUrl, 'TIMEBOX_URL');
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (!publicUrl && !dev)
+    throw new ConfigError(
+      "TIMEBOX_API_AUDIENCE is set, so TIMEBOX_URL must be too: Timebox's public https URL, the issuer of its approval tokens (the same on every replica).",
+    );
+  const approvalKeys = env.TIMEBOX_APPROVAL_KEYS?.trim() || undefined;
+  if (approvalKeys) {
+    try {
+      signingKeysFromJwks(approvalKeys, 0);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  let callRateLimit: RateLimit | undefined = DEFAULT_API_CALL_RATE_LIMIT;
+  if (env.TIMEBOX_API_RATE_LIMIT?.trim()) {
+    try {
+      callRateLimit = parseRateLimit(env.TIMEBOX_API_RATE_LIMIT);
+    } catch (error) {
+      throw new ConfigError(`TIMEBOX_API_RATE_LIMIT: ${(error as Error).message}`);
+    }
+  }
+  return { audiences, tenantId, metadataUrl, publicUrl, approvalKeys, callRateLimit };
 }
 
 function auditKeyOf(value: string | undefined): AuditKey | undefined {

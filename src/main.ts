@@ -29,7 +29,25 @@ import type { Directory } from './ports/directory';
 import type { Logger } from './ports/logger';
 import type { Notifier } from './ports/notifier';
 import type { Store } from './ports/store';
-import { wireCore } from './wire';
+import { wireCore, type Core } from './wire';
+import { AccessTokenVerifier } from './adapters/api/access-token';
+import { createApiRouter } from './adapters/api/api-router';
+import {
+  ApprovalTokens,
+  signingKeysFromJwks,
+  type ApprovalTokenOptions,
+} from './adapters/api/approval-tokens';
+import { newSigningKeyMaterial } from './adapters/api/stored-signing-keys';
+import { loadOrCreateSigningKeys, watchSigningKeys } from './app/signing-keys';
+import { sendProblem } from './adapters/api/problem';
+import { requestsRoutes } from './adapters/api/requests-routes';
+import { DEFAULT_APPROVAL_VALID_FOR_MS, actionRulesFor } from './domain/action-rules';
+import { rulesFor, type Policy } from './domain/policy';
+import { packageVersion } from './version';
+import type { ApiConfig } from './config';
+import type { RequestHandler } from 'express';
+import { createWebhookSender } from './adapters/webhooks/http-webhook-sender';
+import type { WebhookSender } from './ports/webhook-sender';
 
 export interface Overrides {
   clock?: Clock;
@@ -43,6 +61,8 @@ export interface Overrides {
   botCredentials?: ServiceClientCredentialsFactory;
   /** Where the real (pino) logger writes, when no `logger` is given (tests: a buffer). */
   logDestination?: DestinationStream;
+  /** Sends webhook deliveries (tests); built from the policy and the environment otherwise. */
+  webhooks?: WebhookSender;
 }
 
 /**
@@ -114,6 +134,8 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
   const policy = await loadPolicyFile(config.policyFile);
   for (const warning of policyWarnings(policy))
     logger.warn({ policy: config.policyFile, path: warning.path }, warning.message);
+  // The webhooks' secrets, read now: a hook whose variable is unset stops the start, naming it.
+  const webhooks = overrides.webhooks ?? createWebhookSender(policy.webhooks, env);
   if (!overrides.store && !config.auditKey) {
     logger.warn(
       {},
@@ -175,6 +197,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       policy,
       clock,
       logger,
+      webhooks,
       // Several replicas share one limit through the database; one process keeps it in memory.
       rateLimiter: !config.requestRateLimit
         ? undefined
@@ -223,12 +246,49 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     metrics: config.metricsPort === undefined ? () => metrics.render() : undefined,
     onActivity: (type, status) => metrics.activities.inc({ type, status: String(status) }),
   });
+  // The workflow API next to /api/messages: built once the listening URL is known (local mode
+  // may use it as the public URL); until then, and while starting or stopping, it answers 503.
+  let api: RequestHandler | undefined;
+  let stopApi = (): void => undefined;
+  app.use((req, res, next) => {
+    if (!config.api || !(req.path.startsWith('/api/v1') || req.path === '/.well-known/jwks.json'))
+      return next();
+    if (!api || !accepting || !opening.isOpen())
+      return sendProblem(
+        res,
+        { status: 503, code: 'api.unavailable', title: 'Timebox is starting or stopping; try again shortly' },
+        { 'Retry-After': '5' },
+      );
+    api(req, res, next);
+  });
+  // Off: the API's paths are not there.
+  if (!config.api)
+    app.use('/api/v1', (_req, res) =>
+      sendProblem(res, { status: 404, code: 'api.not_found', title: 'The workflow API is not enabled here' }),
+    );
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  if (config.api) {
+    const started = await workflowApi(config.api, config.api.publicUrl ?? url, {
+      core,
+      store,
+      directory,
+      policy,
+      clock,
+      logger,
+    }).catch((error: unknown) => {
+      // Not started after all: nothing may stay listening.
+      server.close();
+      throw error;
+    });
+    api = started.handler;
+    stopApi = started.stop;
+    logger.info({ audiences: config.api.audiences, issuer: config.api.publicUrl ?? url }, 'workflow API on');
+  }
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
@@ -277,6 +337,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       server.closeIdleConnections?.();
       await Promise.race([closed, delay(2_000)]);
       server.closeAllConnections?.();
+      stopApi();
       const { handedBack } = await core.stop({ reconcilerMs: 1_000, workerMs: 5_000 });
       await store
         .close()
@@ -286,6 +347,113 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
       logger.info({ handedBack }, 'timebox stopped');
     },
   };
+}
+
+/** The longest an approval token can live: a retired signing key stays published that long. */
+function longestApprovalMs(policy: Policy): number {
+  const groups = Object.keys(policy.groups).map((alias) => {
+    const rules = rulesFor(policy, alias);
+    return Math.max(rules.maxDurationMs, rules.extension.maxTotalMs);
+  });
+  const actions = Object.keys(policy.actions).map(
+    (alias) => actionRulesFor(policy, alias).approvalValidForMs,
+  );
+  return Math.max(DEFAULT_APPROVAL_VALID_FOR_MS, ...groups, ...actions);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The keys that sign approval tokens: TIMEBOX_APPROVAL_KEYS when given (the operator rotates
+ * them), else the ones kept in the store — shared by every replica, created on first start,
+ * rotated every 30 days, the old key published until its tokens have expired.
+ */
+async function approvalTokens(
+  api: ApiConfig,
+  options: ApprovalTokenOptions,
+  deps: { store: Store; clock: Clock; logger: Logger },
+): Promise<{ tokens: ApprovalTokens; stop(): void }> {
+  const { store, clock, logger } = deps;
+  if (api.approvalKeys)
+    return {
+      tokens: new ApprovalTokens(signingKeysFromJwks(api.approvalKeys, clock.now()), options),
+      stop() {},
+    };
+  const keyOptions = {
+    rotateAfterMs: 30 * DAY_MS,
+    // NB: plus the reload interval, so a replica that reloads late never drops a key too soon.
+    retainMs: options.retainRetiredMs + KEY_RELOAD_MS,
+    activateAfterMs: 3_600_000,
+    generate: newSigningKeyMaterial,
+  };
+  const loaded = await loadOrCreateSigningKeys(store, clock, keyOptions);
+  const tokens = new ApprovalTokens(loaded.keys, options);
+  const watch = watchSigningKeys({
+    store,
+    clock,
+    options: keyOptions,
+    everyMs: KEY_RELOAD_MS,
+    initial: loaded,
+    onKeys: (next) => tokens.replaceKeys(next.keys),
+    onError: (error) =>
+      logger.warn(
+        { err: (error as Error).message },
+        'could not reload the approval signing keys; the current ones stay in use',
+      ),
+  });
+  return { tokens, stop: () => watch.stop() };
+}
+
+/** How often a replica reads the stored signing keys again (another may have rotated them). */
+const KEY_RELOAD_MS = 10 * 60_000;
+
+/** The workflow API (§11) on the core's service and store. */
+async function workflowApi(
+  api: ApiConfig,
+  publicUrl: string,
+  deps: {
+    core: Core;
+    store: Store;
+    directory: Directory;
+    policy: Policy;
+    clock: Clock;
+    logger: Logger;
+  },
+): Promise<{ handler: RequestHandler; stop(): void }> {
+  const { core, store, directory, policy, clock, logger } = deps;
+  const keys = await approvalTokens(
+    api,
+    { issuer: publicUrl, retainRetiredMs: longestApprovalMs(policy) },
+    { store, clock, logger },
+  );
+  const tokens = keys.tokens;
+  const handler = createApiRouter(
+    {
+      verifier: new AccessTokenVerifier({
+        tenantId: api.tenantId,
+        audiences: api.audiences,
+        metadataUrl: api.metadataUrl,
+      }),
+      policy: () => policy,
+      tokens,
+      clock,
+      logger,
+      publicUrl,
+      version: packageVersion(),
+      callLimiter: api.callRateLimit && new RateLimiter(clock, api.callRateLimit),
+      audit: (call) => core.service.auditApiCall(call),
+    },
+    requestsRoutes({
+      service: core.service,
+      requests: store,
+      directory,
+      policy: () => policy,
+      tokens,
+      clock,
+      changes: core.changes,
+    }),
+  );
+  return { handler, stop: keys.stop };
 }
 
 function foreignActivityError(reason: 'channel' | 'tenant', channelId: string): DomainError {

@@ -10,6 +10,7 @@ import type { Directory } from './ports/directory';
 import type { Logger } from './ports/logger';
 import type { Notifier } from './ports/notifier';
 import type { Store } from './ports/store';
+import type { WebhookSender } from './ports/webhook-sender';
 
 /** The ports the core runs on, built by the caller (main.ts, the test rig, the CLI). */
 export interface CoreDeps {
@@ -23,6 +24,8 @@ export interface CoreDeps {
   clock: Clock;
   logger: Logger;
   rateLimiter?: RequestLimiter;
+  /** Sends the policy's `webhooks:` deliveries (adapters/webhooks): needed when the policy has any. */
+  webhooks?: WebhookSender;
 }
 
 export interface CoreOptions {
@@ -38,6 +41,11 @@ export interface Core {
   worker: GrantWorker;
   scheduler: Scheduler;
   reconciler: Reconciler;
+  /**
+   * "Something was committed" — here, or on another replica once started (`Store.onChange`):
+   * what a long-poll of the API waits on (it reads the store again; a notice carries nothing).
+   */
+  changes: Changes;
   /**
    * Starts the loops on the work left from before (a restart): overdue expiries first
    * (scheduler), then the outbox (worker), then — with `reconcile` options — a reconciliation
@@ -55,6 +63,26 @@ export interface Core {
   stop(budget?: { reconcilerMs?: number; workerMs?: number }): Promise<{ handedBack: number }>;
 }
 
+/** A set of listeners told of every commit. A listener that throws does not stop the others. */
+export class Changes {
+  private readonly listeners = new Set<() => void>();
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch {
+        // a listener's own problem: the commit and the other listeners go on
+      }
+    }
+  }
+}
+
 /**
  * The one wiring of AccessService, GrantWorker, Scheduler and Reconciler, for the bot
  * (main.ts), the test rig and the CLI alike.
@@ -66,6 +94,7 @@ export interface Core {
 export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
   const { store, directory, notifier, policy, clock, logger } = deps;
   const loops: { worker?: GrantWorker; scheduler?: Scheduler } = {};
+  const changes = new Changes();
   const service = new AccessService({
     store,
     directory,
@@ -73,16 +102,35 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
     clock,
     mode: options.mode,
     rateLimiter: deps.rateLimiter,
-    onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke()),
+    onCommit: () => (loops.worker?.kick(), loops.scheduler?.poke(), changes.emit()),
   });
   const worker = (loops.worker = new GrantWorker(
-    { store, directory, notifier, service, policy, clock, presenter: deps.presenter(service), logger },
+    {
+      store,
+      directory,
+      notifier,
+      service,
+      policy,
+      clock,
+      presenter: deps.presenter(service),
+      logger,
+      webhooks: deps.webhooks,
+    },
     options.worker,
   ));
   const scheduler = (loops.scheduler = new Scheduler({ store, service, clock, logger }));
   let unsubscribe: (() => void) | undefined;
   const reconciler = new Reconciler(
-    { store, directory, service, policy, clock, logger, notifier, onCommit: () => worker.kick() },
+    {
+      store,
+      directory,
+      service,
+      policy,
+      clock,
+      logger,
+      notifier,
+      onCommit: () => (worker.kick(), changes.emit()),
+    },
     options.reconcile ?? { intervalMs: 0 },
   );
   return {
@@ -90,11 +138,12 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
     worker,
     scheduler,
     reconciler,
+    changes,
     start() {
       scheduler.poke();
       worker.kick();
       // Another replica's commit (a new effect, a new due time) wakes our loops at once.
-      unsubscribe ??= store.onChange?.(() => (worker.kick(), scheduler.poke()));
+      unsubscribe ??= store.onChange?.(() => (worker.kick(), scheduler.poke(), changes.emit()));
       if (options.reconcile) reconciler.start();
     },
     async settled() {

@@ -58,6 +58,8 @@ export interface SubmitInput {
    */
   id?: string;
   idempotency?: { key: string; bodyHash: string };
+  /** A scheduled start (`request … at <time>`): decided now, granted then. */
+  startsAt?: number;
 }
 
 /** One call of the workflow API, for the audit log. */
@@ -80,6 +82,7 @@ export interface SubmitResult {
 
 const MAX_CONFLICT_RETRIES = 5;
 const DAY_MS = 24 * 3_600_000;
+const MIN_SCHEDULE_AHEAD_MS = 60_000;
 /** How many of a person's latest closed requests the auto-approve budget looks through (far above any maxPerDay). */
 const RECENT_FOR_BUDGET = 500;
 
@@ -171,6 +174,12 @@ export class AccessService {
     const machine = requester.kind === 'service_principal';
     if (machine && !input.client)
       throw new DomainError(ErrorCodes.NOT_ELIGIBLE, 'A service principal asks through the API only.');
+    // NB: PIM for Groups assigns people and groups, not service principals: say so before filing.
+    if (machine && this.mode === 'pim' && rules.targetKind !== 'action')
+      throw new DomainError(
+        ErrorCodes.NOT_ELIGIBLE,
+        `${rules.alias} is granted through PIM for Groups, which does not take service principals; ask on behalf of a person (onBehalfOf) or for an action instead.`,
+      );
     if (!machine && !(await this.authorizer.isEligible(rules, requester))) {
       throw new DomainError(
         ErrorCodes.NOT_ELIGIBLE,
@@ -179,6 +188,7 @@ export class AccessService {
     }
     // The policy's rules on an ask, one check each (domain/submit-rules.ts).
     const { durationMs, justification, ticket } = checkSubmit(rules, input);
+    if (input.startsAt !== undefined) checkStart(rules, input, now);
 
     const mine = await this.deps.store.listOpen({ requesterId: requester.id, groupAlias: rules.alias });
     const active = mine.find((r) => r.status === Status.ACTIVE);
@@ -186,6 +196,11 @@ export class AccessService {
     const zone = active ? await personTimeZone(this.deps.store, requester.id) : undefined;
     if (active && input.breakGlass) throw breakGlassNotNeededError(active, now, zone);
     if (active?.pendingExtension) throw overlapWaitingError(active, now, zone);
+    if (active && input.startsAt !== undefined)
+      throw new DomainError(
+        ErrorCodes.REQUEST_DUPLICATE,
+        `You hold ${rules.alias} now (request ${active.id}); a scheduled request cannot overlap it. Extend it instead, or schedule once it has ended.`,
+      );
     if (active) {
       // Overlap: a second ask for a group the person holds becomes an extension of that grant.
       const extended = await this.extend({
@@ -217,6 +232,7 @@ export class AccessService {
           context: input.context,
           idempotency: input.idempotency,
           autoApproveSkipped,
+          startsAt: input.startsAt,
           tenantId: input.tenantId,
           requester,
           group: { alias: rules.alias, id: rules.groupId, displayName: rules.displayName },
@@ -508,6 +524,47 @@ export class AccessService {
     );
   }
 
+  /**
+   * Scheduler: a scheduled request's start. Eligibility and policy are checked again, as at
+   * the ask (a person removed from `eligible` meanwhile, a group gone, a duration now over the
+   * maximum): then it fails, saying why, and nothing is added. Else it is approved from now.
+   */
+  async start(requestId: string): Promise<AccessRequest | undefined> {
+    return retryOnConflict(MAX_CONFLICT_RETRIES, async () => {
+      const request = await this.deps.store.get(requestId);
+      const now = this.deps.clock.now();
+      if (!request || request.status !== Status.SCHEDULED || (request.startsAt ?? 0) > now) return undefined;
+      const refusal = await this.startRefusal(request);
+      const transition = refusal
+        ? lifecycle.markFailed(request, now, { code: refusal.code, message: refusal.message }, true)
+        : lifecycle.startScheduled(request, now);
+      return this.commitTransition(transition, request.version);
+    });
+  }
+
+  /** Why a scheduled request may no longer start, or undefined when it may. */
+  private async startRefusal(request: AccessRequest): Promise<DomainError | undefined> {
+    const kind = lifecycle.isAction(request) ? 'action' : 'group';
+    if (targetKind(this.deps.policy, request.group.alias) !== kind)
+      return new DomainError(
+        ErrorCodes.GROUP_UNKNOWN,
+        `${request.group.alias} is no longer in the policy, so the scheduled start was not carried out.`,
+      );
+    const rules = this.rules(request.group.alias);
+    const machine = request.requester.kind === 'service_principal';
+    if (!machine && !(await this.authorizer.isEligible(rules, request.requester)))
+      return new DomainError(
+        ErrorCodes.NOT_ELIGIBLE,
+        `${request.requester.name} is no longer eligible for ${rules.alias}, so the scheduled start was not carried out.`,
+      );
+    if (request.durationMs > rules.maxDurationMs)
+      return new DomainError(
+        ErrorCodes.DURATION_TOO_LONG,
+        `${rules.alias} now allows ${formatDuration(rules.maxDurationMs)} at most, less than the ${formatDuration(request.durationMs)} approved, so the scheduled start was not carried out.`,
+      );
+    return undefined;
+  }
+
   /** Scheduler: nobody decided within pendingTimeout. */
   timeOut(requestId: string): Promise<AccessRequest | undefined> {
     return this.whenDue(
@@ -704,6 +761,26 @@ function fallbackRules(policy: Policy, request: AccessRequest): GroupRules {
   };
   const rules = rulesFor({ ...policy, groups: { [request.group.alias]: orphan } }, request.group.alias);
   return lifecycle.isAction(request) ? { ...rules, targetKind: 'action', expiryWarningMs: 0 } : rules;
+}
+
+/** A scheduled start is at least a minute ahead and at most `maxScheduleAhead`; break-glass is now or never. */
+function checkStart(rules: GroupRules, input: SubmitInput, now: number): void {
+  const startsAt = input.startsAt!;
+  if (input.breakGlass)
+    throw new DomainError(
+      ErrorCodes.BREAK_GLASS_NOT_ALLOWED,
+      'Break-glass access starts now; it cannot be scheduled. File a scheduled request instead.',
+    );
+  if (!Number.isFinite(startsAt) || startsAt < now + MIN_SCHEDULE_AHEAD_MS)
+    throw new DomainError(
+      ErrorCodes.START_TOO_SOON,
+      'A scheduled start must be at least a minute ahead. Leave "at …" out to ask for access now.',
+    );
+  if (startsAt > now + rules.maxScheduleAheadMs)
+    throw new DomainError(
+      ErrorCodes.START_TOO_FAR,
+      `${rules.alias} can be scheduled at most ${formatDuration(rules.maxScheduleAheadMs)} ahead; pick an earlier start.`,
+    );
 }
 
 /**

@@ -77,17 +77,22 @@ function cardsOf(request: AccessRequest): NewEffect[] {
  */
 function actionEffectsFor(event: RequestEvent, request: AccessRequest): NewEffect[] {
   const updateCards = cardsOf(request);
+  const scheduled = request.status === 'scheduled';
   switch (event.type) {
     case 'approved':
-      return [...updateCards, reply('approved'), tell('approved')];
     case 'auto_approved':
-      return [...updateCards, reply('auto_approved'), tell('auto_approved')];
+      if (scheduled) return [...updateCards, reply('scheduled'), tell('scheduled')];
+      return [...updateCards, reply(event.type), tell(event.type)];
+    case 'started':
+      return [...updateCards, reply('approved'), tell('approved')];
+    case 'failed':
+      // Only a scheduled start refused at its time fails an action (nothing is ever added).
+      return [...updateCards, reply('failed'), tell('failed')];
     case 'expired':
     case 'released':
     case 'revoked':
       return [...updateCards, reply(event.type), tell(event.type)];
     case 'granted':
-    case 'failed':
     case 'member_removed':
     case 'member_kept':
     case 'break_glass':
@@ -122,9 +127,14 @@ function groupEffectsFor(
     case 'acknowledged':
       return [...updateCards, reply('acknowledged')];
     case 'approved':
-      return [{ kind: 'directory.add' }, ...updateCards];
     case 'auto_approved':
-      return [{ kind: 'directory.add' }, ...updateCards, reply('auto_approved')];
+      // Approved ahead of its start: the add waits for the scheduler's start (`started`).
+      if (request.status === 'scheduled') return [...updateCards, reply('scheduled'), tell('scheduled')];
+      return event.type === 'approved'
+        ? [{ kind: 'directory.add' }, ...updateCards]
+        : [{ kind: 'directory.add' }, ...updateCards, reply('auto_approved')];
+    case 'started':
+      return [{ kind: 'directory.add' }, ...updateCards];
     case 'break_glass':
       return [{ kind: 'directory.add' }, ...updateCards, reply('break_glass')];
     case 'denied':

@@ -546,6 +546,7 @@ export class GrantWorker {
         start: clock.now(),
         durationMs: lifecycle.totalLengthWith(request, 0),
         justification: `${request.id}: ${request.justification}`.slice(0, 500),
+        ...(request.requester.kind ? { principalKind: request.requester.kind } : {}),
       });
     } else if (!request.standingMember) {
       landedEarlier = (await this.members.add(request.group.id, request.requester.id)) === 'already-member';

@@ -47,6 +47,24 @@ export function actionNoticeText(
           ...reasonLine(r.resolution?.reason),
         ],
       };
+    case 'scheduled':
+      return {
+        icon: '◷',
+        title: 'Approved — scheduled',
+        style: 'good',
+        lines: [
+          `${r.resolution?.by ? by : 'Policy'} approved ${whose} request for approval to ${what}, from ${times.at(r.startsAt ?? times.now)} for ${formatDuration(r.durationMs)}.`,
+        ],
+      };
+    case 'failed':
+      return {
+        icon: '⚠',
+        title: 'Not approved at its start',
+        style: 'attention',
+        lines: [
+          `The scheduled approval to ${what} was not carried out: ${plain(r.failure?.message ?? r.resolution?.reason, TextLimit.SHORT) || 'policy no longer allows it'}`,
+        ],
+      };
     case 'denied':
       return {
         icon: '✖',

@@ -95,8 +95,9 @@ function actionsFor(r: AccessRequest, viewer: Viewer) {
     denyExtension: approver && extensionPending,
     claim: approver && pending && !r.claimedBy,
     acknowledge: approver && r.kind === 'break_glass' && !r.acknowledgedBy && r.status !== Status.PENDING,
-    revoke: approver && (active || r.status === Status.APPROVED),
-    cancel: viewer === 'requester' && pending,
+    revoke: approver && (active || r.status === Status.APPROVED || r.status === Status.SCHEDULED),
+    // A scheduled request can be withdrawn until its start.
+    cancel: viewer === 'requester' && (pending || r.status === Status.SCHEDULED),
     // What Approve and Deny decide: the server refuses them once another decision is pending.
     subject: pendingDecision(r) ?? 'request',
   };

@@ -6,6 +6,8 @@ export type NoticeKind =
   | 'granted'
   /** An action gate's approval (its grant); a group's approval is told once granted. */
   | 'approved'
+  /** Approved ahead of its start: granted at `startsAt`. */
+  | 'scheduled'
   | 'denied'
   | 'cancelled'
   | 'timed_out'
@@ -25,6 +27,7 @@ export type NoticeKind =
 export const NOTICE_KINDS: readonly NoticeKind[] = [
   'granted',
   'approved',
+  'scheduled',
   'denied',
   'cancelled',
   'timed_out',

@@ -168,6 +168,16 @@ function textOf(
             : []),
         ],
       };
+    case 'scheduled':
+      return {
+        icon: '◷',
+        title: 'Approved — scheduled',
+        style: 'good',
+        lines: [
+          `${by ? `${by} approved` : 'Policy approved'} ${whose} request for ${group}. It starts at ${times.at(r.startsAt ?? times.now)}, when ${toChannel ? `${who} is` : 'you are'} added for ${formatDuration(r.durationMs)}.`,
+          ...(toChannel ? [] : ['You can cancel it until then.']),
+        ],
+      };
     case 'denied':
       return decidedAgainst(
         { icon: '✖', title: 'Request denied' },

@@ -80,7 +80,7 @@ export function renderReceiptCard(view: ReceiptCardView): object {
     extendDefault: defaultChoice(choices, formatDuration(r.durationMs)),
     // An approved action can be ended ("done") like a grant; it is never extended.
     actions: {
-      cancel: r.status === Status.PENDING,
+      cancel: r.status === Status.PENDING || r.status === Status.SCHEDULED,
       extend: choices.length > 0,
       release: active || (isAction(r) && r.status === Status.APPROVED),
       releaseTitle: isAction(r) ? 'Done — end the approval' : 'Release now',

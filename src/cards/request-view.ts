@@ -110,6 +110,8 @@ export function requestFacts(
   if (r.ticket) facts.push({ label: 'Ticket', value: plain(r.ticket, TextLimit.TICKET) });
   facts.push({ label: 'Requested', value: formatIn(r.createdAt, opts.timeZone) });
   if (r.kind === 'standard') facts.push({ label: 'Approvals', value: approvalsText(r) });
+  if (r.startsAt !== undefined && r.grantedAt === undefined && !isClosed(r.status))
+    facts.push({ label: 'Starts at', value: formatIn(r.startsAt, opts.timeZone) });
   facts.push(...workflowFacts(r));
   const end = action ? approvalEndFact(r, opts.timeZone) : accessEndFact(r, opts.timeZone);
   if (end) facts.push(end);

@@ -15,6 +15,7 @@ export interface StatusLook {
 // containers: test/e2e/card-contrast.test.ts); the container style and the words carry it.
 const LOOKS: Record<Status, StatusLook> = {
   pending: { icon: '◷', label: 'Waiting for approval', style: 'warning' },
+  scheduled: { icon: '◷', label: 'Approved — scheduled', style: 'good' },
   approved: { icon: '✔', label: 'Approved — adding membership', style: 'good' },
   active: { icon: '●', label: 'Active', style: 'good' },
   expired: { icon: '○', label: 'Expired — access removed', style: 'emphasis' },

@@ -87,7 +87,13 @@ async function requestFromCli(target: string, o: RequestOptions, env: NodeJS.Pro
       say,
       print: (line) => console.log(line),
       json: !!o.json,
-      onResult: (request) => (last = request),
+      onResult: (request) => {
+        last = request;
+        // Before the token is printed: GitHub then shows *** wherever it would appear in the log
+        // (a later step's env, a --json dump). On stdout, as the line before it, so no race.
+        if (env.GITHUB_ACTIONS === 'true' && request.approvalToken)
+          console.log(`::add-mask::${request.approvalToken}`);
+      },
     },
   );
   if (last && env.GITHUB_OUTPUT) githubOutputs(env.GITHUB_OUTPUT, last);

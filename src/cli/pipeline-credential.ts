@@ -1,5 +1,6 @@
 import { AzurePipelinesCredential, ClientAssertionCredential, type TokenCredential } from '@azure/identity';
 import { credentialFromEnv } from '../adapters/graph/credentials';
+import { devIssuerToken } from './pipeline-dev-token';
 
 /** Where the pipeline client's API token comes from, first match wins (described for logs). */
 export interface PipelineToken {
@@ -9,6 +10,7 @@ export interface PipelineToken {
 
 /**
  * 1. TIMEBOX_API_TOKEN: a token the caller already has;
+ *    (local mode: TIMEBOX_DEV=1 with TIMEBOX_DEV_TOKEN_URL asks `npm run dev`'s local issuer);
  * 2. GitHub Actions with `permissions: id-token: write` (+ AZURE_CLIENT_ID, AZURE_TENANT_ID):
  *    GitHub's OIDC token exchanged for an Entra token (workload identity federation);
  * 3. Azure Pipelines with a workload-identity service connection (AZURESUBSCRIPTION_* and
@@ -20,6 +22,12 @@ export function pipelineToken(env: NodeJS.ProcessEnv, audience: string): Pipelin
   const given = env.TIMEBOX_API_TOKEN?.trim();
   if (given) return { token: () => Promise.resolve(given), description: 'TIMEBOX_API_TOKEN' };
   const scope = `${audience.replace(/\/+$/, '')}/.default`;
+  const devTokenUrl = env.TIMEBOX_DEV === '1' ? env.TIMEBOX_DEV_TOKEN_URL?.trim() : undefined;
+  if (devTokenUrl)
+    return {
+      token: devIssuerToken(devTokenUrl, env.AZURE_CLIENT_ID?.trim(), env.AZURE_CLIENT_SECRET, scope),
+      description: `the local issuer of npm run dev (app ${env.AZURE_CLIENT_ID?.trim() ?? '?'})`,
+    };
   const { credential, description } = pickCredential(env);
   return {
     description,

@@ -16,6 +16,7 @@ export interface ApiRequestView {
   id: string;
   status: string;
   target: string;
+  kind?: 'group' | 'action';
   approvals?: { needed: number; by: Array<{ name?: string }> };
   decidedBy?: Array<{ name?: string }> | { name?: string };
   expiresAt?: string;
@@ -64,7 +65,14 @@ const OUTCOMES: Record<string, number> = {
   released: PipelineExit.NOT_DECIDED,
   failed: PipelineExit.FAILED,
 };
-const WAITING = new Set(['pending']);
+/**
+ * Whether the request is still on its way: undecided, scheduled for later, or a group approved
+ * whose membership is still being added (its token comes once it is active).
+ */
+const stillWaiting = (r: ApiRequestView): boolean =>
+  r.status === 'pending' ||
+  r.status === 'scheduled' ||
+  (r.status === 'approved' && r.kind === 'group' && r.approvalToken === undefined);
 const MAX_WAIT_S = 60;
 const RETRIES = 5;
 
@@ -102,7 +110,7 @@ export async function runPipelineRequest(ask: PipelineAsk, deps: PipelineDeps): 
     });
     deps.say(`${request.id}: ${request.status} (${request.target})`);
     const deadline = deps.now() + ask.timeoutMs;
-    while (ask.wait && WAITING.has(request.status)) {
+    while (ask.wait && stillWaiting(request)) {
       const left = deadline - deps.now();
       if (left <= 0) {
         deps.say(`${request.id}: still ${request.status} after the timeout; it stays open in Teams.`);

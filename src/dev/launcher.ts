@@ -1,9 +1,12 @@
 // `npm run dev`: the local directory, the bot in local mode and the Microsoft 365 Agents
-// Playground, wired together on loopback. Ctrl-C, SIGTERM or SIGHUP stops all three, and so
+// Playground, wired together on loopback, and a local token issuer (in this process) whose
+// tokens the bot's workflow API accepts, for `npm run dev:pipeline`. Ctrl-C, SIGTERM or SIGHUP stops all three, and so
 // does the end of whatever started it (an IDE, a test runner, a CI step): see watchAncestors.
 // If this process itself is SIGKILLed, each server's watchdog stops it (process-child.ts).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_ISSUER_PORT } from './local-issuer/dev-identity';
+import { startDevIssuer, type DevIssuer } from './local-issuer/dev-issuer';
 import { ChildStartError, type ManagedChild } from './process-child';
 import { botLogPrettifier } from './process-log';
 import { PortInUseError, assertPortFree, parsePort } from './process-net';
@@ -36,27 +39,35 @@ const prettyBotLine = botLogPrettifier({ color: useColor });
 /** Stop requests closer together than this are one (see requestStop). */
 const SAME_REQUEST_MS = 500;
 
-function ports(): { bot: number; directory: number; playground: number } {
+/** What the launcher tells people to try; README.md shows the same line. */
+const DEV_PIPELINE_COMMAND =
+  'npm run dev:pipeline -- deploy-prod --for 15m --because "release 1.2.3" --environment production --wait';
+
+function ports(): { bot: number; directory: number; playground: number; issuer: number } {
   return {
     bot: parsePort(process.env.PORT, 3978, 'PORT'),
     directory: parsePort(process.env.TIMEBOX_DIRECTORY_PORT, 5100, 'TIMEBOX_DIRECTORY_PORT'),
     playground: parsePort(process.env.TIMEBOX_PLAYGROUND_PORT, 56150, 'TIMEBOX_PLAYGROUND_PORT'),
+    issuer: parsePort(process.env.TIMEBOX_ISSUER_PORT, DEFAULT_ISSUER_PORT, 'TIMEBOX_ISSUER_PORT'),
   };
 }
 
 async function main(): Promise<number> {
   const port = ports();
   const distinct = new Set(Object.values(port));
-  if (distinct.size !== 3)
+  if (distinct.size !== 4)
     throw new Error(
-      `PORT, TIMEBOX_DIRECTORY_PORT and TIMEBOX_PLAYGROUND_PORT must differ (${port.bot}, ${port.directory}, ${port.playground}).`,
+      `PORT, TIMEBOX_DIRECTORY_PORT, TIMEBOX_PLAYGROUND_PORT and TIMEBOX_ISSUER_PORT must differ (${port.bot}, ${port.directory}, ${port.playground}, ${port.issuer}).`,
     );
   await assertPortFree(port.directory, 'local directory', 'TIMEBOX_DIRECTORY_PORT');
   await assertPortFree(port.bot, 'bot', 'PORT');
   await assertPortFree(port.playground, 'Agents Playground', 'TIMEBOX_PLAYGROUND_PORT');
+  await assertPortFree(port.issuer, 'local token issuer', 'TIMEBOX_ISSUER_PORT');
 
   const dev = path.resolve(root, process.env.TIMEBOX_DEV_DIR ?? '.dev');
   say('Starting the local directory, the bot (local mode) and the Agents Playground…');
+  // In this process: it ends with it, and the bot needs its URL before it starts.
+  const issuer: DevIssuer = await startDevIssuer({ port: port.issuer, devDir: dev });
   const abort = new AbortController();
   let stack: RunningStack | undefined;
   let stopping: Promise<void> | undefined;
@@ -76,10 +87,10 @@ async function main(): Promise<number> {
     say(`\n${why}: stopping the playground, the bot and the directory…`);
     if (!stack) {
       abort.abort();
-      resolveSignalled(code);
+      void issuer.close().then(() => resolveSignalled(code));
       return;
     }
-    stopping ??= stack.stop();
+    stopping ??= stack.stop().finally(() => issuer.close());
     void stopping.then(() => resolveSignalled(code));
   };
   const exitCodes = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
@@ -107,6 +118,8 @@ async function main(): Promise<number> {
       directoryStateFile: path.join(dev, 'directory.json'),
       playgroundConfigFile: path.join(root, '.m365agentsplayground.yml'),
       playgroundLogFile: path.join(dev, 'playground.log'),
+      // The workflow API on, trusting the local issuer's tokens (TIMEBOX_DEV relaxes none of its checks).
+      botEnv: issuer.botEnv,
       signal: abort.signal,
       onLine: (name, line) => {
         if (!worthShowing(name, line)) return;
@@ -119,9 +132,11 @@ async function main(): Promise<number> {
       say('Stopped.');
       return signalled;
     }
+    await issuer.close();
     throw error;
   }
   const running = stack;
+  issuer.writeClientFile(running.botUrl);
 
   const bold = (text: string): string => (useColor ? `\x1b[1m${text}\x1b[0m` : text);
   say('');
@@ -130,6 +145,9 @@ async function main(): Promise<number> {
   );
   say(`  Bot               ${running.botEndpoint}   (data: .dev/data)`);
   say(`  Agents Playground ${running.playgroundUrl}   (log: .dev/playground.log)`);
+  say(
+    `  Token issuer      ${issuer.handle.origin}   (Entra-shaped, for the workflow API: .dev/pipeline.json)`,
+  );
   say('');
   say(`  Open ${bold(running.playgroundUrl)} in your browser, then:`);
   say(`    1. In "Personal Chat" type:  ${bold('request sandbox for 2m because trying it')}`);
@@ -142,6 +160,9 @@ async function main(): Promise<number> {
   say(
     `    4. db-read and prod-admin need other approvers: in a second terminal, ${bold('npm run dev:as -- megan approve R-…')}`,
   );
+  say('  A pipeline asking through the workflow API, in a second terminal:');
+  say(`    ${bold(DEV_PIPELINE_COMMAND)}`);
+  say('    then Approve its card in ops-approvals: the command prints the approval token and exits 0.');
   say('');
   say('  Ctrl-C stops everything.');
   say('');

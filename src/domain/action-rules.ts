@@ -32,6 +32,7 @@ export function actionRulesFor(policy: Policy, alias: string): ActionRules {
     requireTicket: action.requireTicket ?? d.requireTicket ?? BUILT_IN.requireTicket,
     ticketPattern: action.ticketPattern ?? d.ticketPattern,
     ticketExample: action.ticketExample ?? d.ticketExample,
+    maxScheduleAheadMs: action.maxScheduleAhead ?? d.maxScheduleAhead ?? BUILT_IN.maxScheduleAhead,
     autoApprove: action.autoApprove,
   };
 }

@@ -35,6 +35,10 @@ export const ErrorCodes = {
   REQUEST_OPEN_EXISTS: 'REQUEST.OPEN_EXISTS',
   /** A caller-chosen request id (the API's idempotency) belongs to a request already filed. */
   REQUEST_ID_TAKEN: 'REQUEST.ID_TAKEN',
+  /** A scheduled start that is not a time, is too soon or too far ahead (maxScheduleAhead). */
+  START_INVALID: 'START.INVALID',
+  START_TOO_SOON: 'START.TOO_SOON',
+  START_TOO_FAR: 'START.TOO_FAR',
   /** A decision button for another decision than the one pending now (an old card's Approve). */
   DECISION_STALE: 'REQUEST.DECISION_STALE',
   BREAK_GLASS_NOT_ALLOWED: 'BREAK_GLASS.NOT_ALLOWED',

@@ -53,6 +53,8 @@ export const approvalKeys = {
   requireTicket: z.boolean().optional(),
   ticketPattern: regexText.optional(),
   ticketExample: ticketExampleText.optional(),
+  /** How far ahead a scheduled start may be (`request … at <time>`); default 7d. */
+  maxScheduleAhead: durationText.optional(),
 };
 
 export type AddProblem = (path: string[], message: string) => void;

@@ -174,6 +174,7 @@ export interface ApprovalRules {
   ticketPattern?: string;
   /** What people are shown as a valid ticket instead of the pattern (see ticket-example.ts). */
   ticketExample?: string;
+  maxScheduleAheadMs: number;
 }
 
 /** The rules that apply to one group. */
@@ -202,6 +203,7 @@ export const BUILT_IN = {
   requireTicket: false,
   extensionRequireApproval: true,
   extensionMaxTotal: 12 * 3_600_000,
+  maxScheduleAhead: 7 * 24 * 3_600_000,
 };
 
 /** A policy issue as people read it: `groups.db-read.maxDuration: "4x" is not a duration`. */
@@ -257,6 +259,7 @@ export function rulesFor(policy: Policy, alias: string): GroupRules {
     requireTicket: pick('requireTicket') ?? BUILT_IN.requireTicket,
     ticketPattern: pick('ticketPattern'),
     ticketExample: pick('ticketExample'),
+    maxScheduleAheadMs: pick('maxScheduleAhead') ?? BUILT_IN.maxScheduleAhead,
     extension: {
       requireApproval:
         group.extension?.requireApproval ?? d.extension?.requireApproval ?? BUILT_IN.extensionRequireApproval,

@@ -4,6 +4,8 @@ import { hasVisibleContent } from './text';
 
 export const Status = {
   PENDING: 'pending',
+  /** Approved ahead of its start (`startsAt`): granted by the scheduler then, not before. */
+  SCHEDULED: 'scheduled',
   APPROVED: 'approved',
   ACTIVE: 'active',
   EXPIRED: 'expired',
@@ -29,7 +31,9 @@ export const CLOSED_STATUSES: readonly Status[] = [
 export const isClosed = (status: Status): boolean => CLOSED_STATUSES.includes(status);
 
 const TRANSITIONS: Record<Status, readonly Status[]> = {
-  pending: [Status.APPROVED, Status.DENIED, Status.CANCELLED, Status.TIMED_OUT],
+  pending: [Status.APPROVED, Status.SCHEDULED, Status.DENIED, Status.CANCELLED, Status.TIMED_OUT],
+  // At the start: approved (the add follows), or failed when policy no longer allows it.
+  scheduled: [Status.APPROVED, Status.CANCELLED, Status.REVOKED, Status.FAILED],
   // An approved action gate stays approved until its approval is no longer valid (expired).
   approved: [Status.ACTIVE, Status.FAILED, Status.REVOKED, Status.RELEASED, Status.EXPIRED],
   active: [Status.EXPIRED, Status.RELEASED, Status.REVOKED],
@@ -142,6 +146,11 @@ export interface AccessRequest {
   /** The API client that filed it; absent = asked in Teams. */
   client?: RequestClient;
   context?: WorkflowContext;
+  /**
+   * When a scheduled request starts (§12): decided ahead, granted at this time, counted from
+   * the add as always. Absent = as soon as it is approved.
+   */
+  startsAt?: number;
   /** Why a request the auto-approve rule would have approved went to people (its daily budget was used up). */
   autoApproveSkipped?: string;
   /** The API's `Idempotency-Key` this request was filed under, and a hash of its body. */
@@ -203,6 +212,8 @@ export interface RequestEvent {
     | 'cancelled'
     | 'timed_out'
     | 'granted'
+    // A scheduled request's start: approved from now on (its membership is added next).
+    | 'started'
     | 'failed'
     | 'expired'
     | 'released'
@@ -319,6 +330,7 @@ export type NewRequest = Pick<
   | 'context'
   | 'idempotency'
   | 'autoApproveSkipped'
+  | 'startsAt'
 > & { kind?: RequestKind };
 
 /** Whether a request is for an action gate (approval only, no membership). */
@@ -404,12 +416,18 @@ export function castVote(
   }
   const approvals = votes.filter((v) => v.decision === 'approve').length;
   if (approvals >= request.approvalsRequired) {
+    const later = startsLater(request, now);
     return move(
       request,
-      Status.APPROVED,
+      later ? Status.SCHEDULED : Status.APPROVED,
       now,
-      { type: 'approved', actor: voter, reason, detail: { approvals, required: request.approvalsRequired } },
-      { votes, resolution: { by: voter, at: now, reason }, ...approvalWindow(request, now) },
+      {
+        type: 'approved',
+        actor: voter,
+        reason,
+        detail: { approvals, required: request.approvalsRequired, ...startDetail(request, later) },
+      },
+      { votes, resolution: { by: voter, at: now, reason }, ...(later ? {} : approvalWindow(request, now)) },
     );
   }
   const next = { ...request, votes, updatedAt: now };
@@ -434,12 +452,36 @@ export function approveByRule(
   now: number,
   reason: string,
 ): Transition {
+  const later = startsLater(request, now);
+  return move(
+    request,
+    later ? Status.SCHEDULED : Status.APPROVED,
+    now,
+    { type: rule, reason, ...(later ? { detail: startDetail(request, later) } : {}) },
+    { resolution: { at: now, reason }, ...(later ? {} : approvalWindow(request, now)) },
+  );
+}
+
+/** Whether an approval now waits for the request's start. */
+function startsLater(request: AccessRequest, now: number): boolean {
+  return request.startsAt !== undefined && request.startsAt > now;
+}
+
+function startDetail(request: AccessRequest, later: boolean): Record<string, string> {
+  return later ? { startsAt: new Date(request.startsAt!).toISOString() } : {};
+}
+
+/**
+ * A scheduled request's start has come: it is approved from now on (the worker adds the
+ * membership next; an action's approval is valid from now). The caller checked policy again.
+ */
+export function startScheduled(request: AccessRequest, now: number): Transition {
   return move(
     request,
     Status.APPROVED,
     now,
-    { type: rule, reason },
-    { resolution: { at: now, reason }, ...approvalWindow(request, now) },
+    { type: 'started', detail: { startsAt: new Date(request.startsAt ?? now).toISOString() } },
+    approvalWindow(request, now),
   );
 }
 

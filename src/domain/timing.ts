@@ -2,7 +2,7 @@ import type { GroupRules } from './policy';
 import { isAction, Status, type AccessRequest } from './request';
 
 /** What the scheduler does to a request when its time comes (an AccessService method). */
-export type TimedAction = 'expire' | 'timeOut' | 'remind' | 'warn';
+export type TimedAction = 'expire' | 'start' | 'timeOut' | 'remind' | 'warn';
 
 export interface TimedItem {
   at: number;
@@ -24,6 +24,8 @@ export function timedActions(request: AccessRequest, rules: TimingRules): TimedI
     if (request.remindedAt === undefined && rules.remindAfterMs < rules.pendingTimeoutMs) {
       out.push({ at: request.createdAt + rules.remindAfterMs, action: 'remind' });
     }
+  } else if (request.status === Status.SCHEDULED && request.startsAt !== undefined) {
+    out.push({ at: request.startsAt, action: 'start' });
   } else if (request.status === Status.APPROVED && isAction(request) && request.expiresAt !== undefined) {
     // An approved action's approval runs out; its holder is a pipeline mid-step: no warning.
     out.push({ at: request.expiresAt, action: 'expire' });
@@ -50,7 +52,7 @@ export function dueActions(request: AccessRequest, rules: TimingRules, now: numb
     .map((item) => item.action);
 }
 
-/** Ending access on time matters more than any notice. */
+/** Ending access on time matters more than anything; starting it on time next; notices last. */
 export function rank(action: TimedAction): number {
-  return action === 'expire' ? 0 : action === 'timeOut' ? 1 : 2;
+  return ({ expire: 0, start: 1, timeOut: 2, remind: 3, warn: 3 } as const)[action];
 }

@@ -5,10 +5,29 @@ export interface DirectoryUser {
   userPrincipalName: string;
 }
 
+/**
+ * A workload's service principal in the directory (Entra ID servicePrincipal): what a client's
+ * own requests are filed as, and what is added to a group it asks for.
+ */
+export interface DirectoryServicePrincipal {
+  /** The object id: the `oid` of the workload's access tokens. */
+  id: string;
+  /** The application (client) id: `azp`/`appid` of its tokens, `clients.<name>.appId` in the policy. */
+  appId: string;
+  displayName: string;
+}
+
 /** Input of the PIM-mode calls: an assignment that Entra itself ends after `durationMs`. */
 export interface TimeBoundAssignment {
   groupId: string;
+  /** The principal's object id (a user's; see `principalKind`). */
   userId: string;
+  /**
+   * 'service_principal' when `userId` is one (absent: a user). PIM for Groups is documented for
+   * users (and groups) only, so the directory refuses a service principal (DIRECTORY_INVALID)
+   * rather than send it.
+   */
+  principalKind?: 'service_principal';
   /** When the assignment starts (epoch ms). */
   start: number;
   durationMs: number;
@@ -22,6 +41,7 @@ export type AddOutcome = 'added' | 'already-member';
 export interface MemberChange {
   op: 'add' | 'remove';
   groupId: string;
+  /** A user's or a service principal's object id. */
   userId: string;
 }
 
@@ -35,13 +55,22 @@ export type MemberChangeResult = { ok: true; outcome?: AddOutcome } | { ok: fals
  * The directory Timebox grants access in (Microsoft Graph in production, the local directory
  * server in dev and tests). Implementations translate API errors into DomainErrors with the
  * DIRECTORY_* codes, and retry throttling and transient failures themselves.
+ *
+ * A member (`userId` below) is any principal's object id: a user's, or a client's service
+ * principal's (a machine requester): membership calls, checks and listings treat both alike,
+ * and nothing filters members to users. DIRECTORY_USER_NOT_FOUND is "no such principal".
  */
 export interface Directory {
   /** Finds a user by object id or user principal name; undefined when there is none. */
   findUser(idOrUpn: string): Promise<DirectoryUser | undefined>;
-  /** Whether the user is a direct member of the group. */
+  /**
+   * Finds a service principal by object id (`by` 'id', the default) or by application id
+   * ('appId'); undefined when there is none (a user's id finds none).
+   */
+  findServicePrincipal(id: string, by?: 'id' | 'appId'): Promise<DirectoryServicePrincipal | undefined>;
+  /** Whether the principal (user or service principal) is a direct member of the group. */
   isMember(groupId: string, userId: string): Promise<boolean>;
-  /** Which of `groupIds` the user belongs to, transitively (any number of ids). */
+  /** Which of `groupIds` the principal (user or service principal) belongs to, transitively (any number of ids). */
   memberGroups(userId: string, groupIds: string[]): Promise<string[]>;
   /**
    * Adds the user to the group; "already a member" is success, told apart from an add that
@@ -58,7 +87,7 @@ export interface Directory {
    * one item's failure; the single-call methods stay the reference.
    */
   changeMembers?(changes: MemberChange[]): Promise<MemberChangeResult[]>;
-  /** The ids of the group's direct members. */
+  /** The ids of the group's direct members, of every kind (users, service principals, nested groups). */
   listMembers(groupId: string): Promise<string[]>;
   /** PIM mode: creates an active member assignment that Entra removes at its end. */
   assignTimeBound(assignment: TimeBoundAssignment): Promise<void>;

@@ -9,7 +9,9 @@ export type EffectKind =
   | 'card.post'
   | 'card.update'
   | 'thread.reply'
-  | 'person.notify';
+  | 'person.notify'
+  /** One delivery of a policy `webhooks:` hook (app/webhook-effects.ts). */
+  | 'webhook.deliver';
 
 /**
  * Effects run in order within a lane, so that a card update never overtakes the post it
@@ -290,6 +292,20 @@ export interface Store {
    */
   saveBaseline(baseline: GroupBaseline, expectedVersion: number | null): Promise<GroupBaseline>;
   /**
+   * The approval-token signing keys every replica signs with and publishes (§11), with their
+   * version; undefined when none were ever saved. Multi-process: every process reads the same
+   * set (PostgresStore: one row); LowdbStore/InMemoryStore: this process's, durable like a commit.
+   */
+  getSigningKeys(): Promise<StoredSigningKeys | undefined>;
+  /**
+   * Saves the whole key set: first (`expectedVersion` null: none may exist yet) or in place of
+   * the set still at `expectedVersion`; returns it as stored (version incremented). Mismatch →
+   * STORE_CONFLICT: another process saved first (read again, and use or rotate what it saved).
+   * Multi-process: of two saves at one version, exactly one wins. Private keys: the store keeps
+   * them as given (at rest in its files or database, like everything else it holds).
+   */
+  saveSigningKeys(keys: StoredSigningKey[], expectedVersion: number | null): Promise<StoredSigningKeys>;
+  /**
    * Takes (or renews) the named lease for `owner` until now + ttlMs: true when it was free,
    * expired, or `owner`'s already; false when another owner holds it. One reconciler pass at a
    * time takes 'reconcile'. Multi-process: an advisory lock / lease row. LowdbStore: in memory.
@@ -329,4 +345,36 @@ export interface GroupBaseline {
   reported: Record<string, number>;
   /** Set by the store (saveBaseline); absent in baselines written before versions: 0. */
   version?: number;
+}
+
+/** An EC P-256 private key as a JWK (RFC 7517 / 7518): what signs approval tokens (ES256). */
+export interface StoredJwk {
+  kty: string;
+  crv: string;
+  x: string;
+  y: string;
+  /** The private part. */
+  d: string;
+  alg?: string;
+  kid?: string;
+}
+
+/** One approval-token signing key as the store keeps it (app/signing-keys.ts decides which signs). */
+export interface StoredSigningKey {
+  /** The key id in tokens' headers and the JWKS (its JWK thumbprint). */
+  kid: string;
+  privateJwk: StoredJwk;
+  /** When it was made (epoch ms). */
+  createdAt: number;
+  /**
+   * From when it signs (epoch ms): a new key is published by every replica before any signs
+   * with it, so a verifier that fetched the JWKS from any of them knows it.
+   */
+  activatesAt: number;
+}
+
+/** The signing keys, newest first, at a version (saveSigningKeys). */
+export interface StoredSigningKeys {
+  keys: StoredSigningKey[];
+  version: number;
 }

@@ -43,8 +43,8 @@ describe('npm run dev stops all three servers', () => {
    * by a plain node process that then does nothing (as an IDE or a test runner would).
    */
   async function startDev(viaParent: boolean) {
-    const [bot, directory, playground] = await freePorts(3);
-    const ports = { bot, directory, playground };
+    const [bot, directory, playground, issuer] = await freePorts(4);
+    const ports = { bot, directory, playground, issuer };
     // Not jest's NODE_ENV=test: the servers run as a developer's `npm run dev` does.
     const { NODE_ENV: _jest, ...inherited } = process.env;
     const env = {
@@ -52,6 +52,7 @@ describe('npm run dev stops all three servers', () => {
       PORT: String(bot),
       TIMEBOX_DIRECTORY_PORT: String(directory),
       TIMEBOX_PLAYGROUND_PORT: String(playground),
+      TIMEBOX_ISSUER_PORT: String(issuer),
       TIMEBOX_DEV_DIR: dir,
       TIMEBOX_DATA_DIR: path.join(dir, 'data'),
       NO_COLOR: '1',

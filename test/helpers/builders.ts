@@ -87,6 +87,7 @@ export function aRequestIn(
   };
   const byStatus: Record<AccessRequest['status'], Partial<AccessRequest>> = {
     pending: {},
+    scheduled: { ...approved, startsAt: base.createdAt + 8 * HOUR },
     approved,
     active: granted,
     expired: { ...granted, resolution: { at: grantedAt + base.durationMs, reason: 'The time was up.' } },
@@ -200,6 +201,7 @@ export function aGroupRules(overrides: Partial<GroupRules> = {}): GroupRules {
     allowSelfApproval: false,
     requireTicket: false,
     extension: { requireApproval: true, maxTotalMs: 12 * HOUR },
+    maxScheduleAheadMs: 7 * 24 * HOUR,
     enforce: 'report',
     ...overrides,
   };

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DomainError, ErrorCodes } from '../../src/domain/errors';
-import type { AddOutcome, Directory, DirectoryUser, TimeBoundAssignment } from '../../src/ports/directory';
+import type {
+  AddOutcome,
+  Directory,
+  DirectoryServicePrincipal,
+  DirectoryUser,
+  TimeBoundAssignment,
+} from '../../src/ports/directory';
 
 export type DirectoryOp = keyof Directory;
 
@@ -17,6 +23,8 @@ export interface FakeDirectorySeed {
   users: DirectoryUser[];
   /** `members` may hold group ids: nested groups, for transitive membership. */
   groups: { id: string; displayName: string; members: string[] }[];
+  /** Workloads' service principals (machine requesters); their ids may be group members like users'. */
+  servicePrincipals?: DirectoryServicePrincipal[];
 }
 
 /** Ids of the demo directory (examples/demo.directory.json) and the on-call group the tests add. */
@@ -38,6 +46,11 @@ export const DIR = {
     oncall: 'b2000000-0000-4000-8000-000000000012',
     /** Holds the SRE group: its members are approvers of a group naming it, transitively. */
     leads: 'b2000000-0000-4000-8000-000000000013',
+  },
+  /** The demo tenant's workloads (src/dev/local-issuer/dev-identity.ts): object id and application id. */
+  servicePrincipals: {
+    pipeline: { id: 'c2000000-0000-4000-8000-000000000001', appId: 'c1000000-0000-4000-8000-000000000001' },
+    stranger: { id: 'c2000000-0000-4000-8000-000000000002', appId: 'c1000000-0000-4000-8000-000000000002' },
   },
 } as const;
 
@@ -85,6 +98,7 @@ interface Fault {
 export class FakeDirectory implements Directory {
   readonly calls: DirectoryCall[] = [];
   private readonly users = new Map<string, DirectoryUser>();
+  private readonly servicePrincipals = new Map<string, DirectoryServicePrincipal>();
   private readonly groups = new Map<string, { displayName: string; members: Set<string> }>();
   private faults: Fault[] = [];
   /** Called before every add or removal changes anything (property tests check invariants here). */
@@ -94,6 +108,7 @@ export class FakeDirectory implements Directory {
 
   constructor(seed: FakeDirectorySeed = demoSeed()) {
     for (const u of seed.users) this.users.set(u.id.toLowerCase(), { ...u });
+    for (const sp of seed.servicePrincipals ?? []) this.servicePrincipals.set(sp.id.toLowerCase(), { ...sp });
     for (const g of seed.groups)
       this.groups.set(g.id.toLowerCase(), {
         displayName: g.displayName,
@@ -150,6 +165,19 @@ export class FakeDirectory implements Directory {
     return user && { ...user };
   }
 
+  async findServicePrincipal(
+    id: string,
+    by: 'id' | 'appId' = 'id',
+  ): Promise<DirectoryServicePrincipal | undefined> {
+    await this.enter({ op: 'findServicePrincipal' });
+    const key = id.toLowerCase();
+    const sp =
+      by === 'id'
+        ? this.servicePrincipals.get(key)
+        : [...this.servicePrincipals.values()].find((s) => s.appId.toLowerCase() === key);
+    return sp && { ...sp };
+  }
+
   async isMember(groupId: string, userId: string): Promise<boolean> {
     await this.enter({ op: 'isMember', groupId, userId });
     return this.group(groupId).members.has(userId.toLowerCase());
@@ -186,6 +214,7 @@ export class FakeDirectory implements Directory {
   }
 
   async assignTimeBound(a: TimeBoundAssignment): Promise<void> {
+    refuseServicePrincipal(a);
     await this.write(
       'addMember',
       a.groupId,
@@ -196,6 +225,7 @@ export class FakeDirectory implements Directory {
   }
 
   async extendTimeBound(a: TimeBoundAssignment): Promise<void> {
+    refuseServicePrincipal(a);
     await this.enter({ op: 'extendTimeBound', groupId: a.groupId, userId: a.userId });
   }
 
@@ -258,6 +288,15 @@ export class FakeDirectory implements Directory {
     if (group.members.has(userId)) return true;
     return [...group.members].some((m) => this.groups.has(m) && this.transitivelyIn(m, userId, seen));
   }
+}
+
+/** As GraphDirectory: PIM for Groups takes no service principal (nothing is recorded or changed). */
+function refuseServicePrincipal(a: TimeBoundAssignment): void {
+  if (a.principalKind === 'service_principal')
+    throw new DomainError(
+      ErrorCodes.DIRECTORY_INVALID,
+      `PIM mode cannot give group ${a.groupId} to service principal ${a.userId} (fake directory).`,
+    );
 }
 
 function never(): Promise<never> {

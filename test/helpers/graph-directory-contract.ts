@@ -209,3 +209,105 @@ export function describeDirectoryContract(
     });
   });
 }
+
+/**
+ * The port's promises for a machine requester: a client's own service principal is a member
+ * like a user (added, checked, listed, removed, in batches too), found by object id or
+ * application id, never taken for a user, and refused by PIM mode before anything is sent.
+ * Run against every Directory seeded with `testSeed()`'s `ids.pipeline` (also the in-memory one).
+ */
+export function describeServicePrincipalContract(
+  name: string,
+  start: () => Promise<DirectoryContractSubject>,
+): void {
+  describe(`Directory contract, service principals: ${name}`, () => {
+    let subject: DirectoryContractSubject;
+    let directory: Directory;
+    beforeEach(async () => {
+      subject = await start();
+      directory = subject.directory;
+    });
+    afterEach(() => subject.close());
+
+    const pipeline = { id: ids.pipeline, appId: ids.pipelineApp, displayName: 'Deploy pipeline' };
+
+    test('findServicePrincipal by object id and by application id, in any case; a user or nobody is undefined', async () => {
+      expect(await directory.findServicePrincipal(ids.pipeline)).toEqual(pipeline);
+      expect(await directory.findServicePrincipal(ids.pipelineApp.toUpperCase(), 'appId')).toEqual(pipeline);
+      expect(await directory.findServicePrincipal(ids.pipelineApp)).toBeUndefined(); // an appId is not an object id
+      expect(await directory.findServicePrincipal(ids.alex)).toBeUndefined();
+      expect(await directory.findServicePrincipal(ids.ghost, 'appId')).toBeUndefined();
+      expect(await directory.findUser(ids.pipeline)).toBeUndefined();
+    });
+
+    test('a service principal is added, found a member, listed, and removed like a user; again is success', async () => {
+      expect(await directory.addMember(ids.sandbox, ids.pipeline)).toBe('added');
+      expect(await directory.addMember(ids.sandbox, ids.pipeline)).toBe('already-member');
+      expect(await subject.members(ids.sandbox)).toEqual([ids.pipeline]);
+      expect(await directory.isMember(ids.sandbox, ids.pipeline)).toBe(true);
+      expect(await directory.listMembers(ids.sandbox)).toEqual([ids.pipeline]);
+      await directory.removeMember(ids.sandbox, ids.pipeline);
+      expect(await subject.members(ids.sandbox)).toEqual([]);
+      expect(await directory.isMember(ids.sandbox, ids.pipeline)).toBe(false);
+      await expect(directory.removeMember(ids.sandbox, ids.pipeline)).resolves.toBeUndefined();
+    });
+
+    test('listMembers lists a service principal next to users (nothing filters to users)', async () => {
+      await directory.addMember(ids.approvers, ids.pipeline);
+      expect((await directory.listMembers(ids.approvers)).sort()).toEqual(
+        [ids.megan, ids.adele, ids.pipeline].sort(),
+      );
+    });
+
+    test('memberGroups answers for a service principal, transitively (what eligibility and auto-approve ask)', async () => {
+      expect(await directory.memberGroups(ids.pipeline, [ids.allStaff, ids.approvers, ids.sandbox])).toEqual(
+        [],
+      );
+      await directory.addMember(ids.approvers, ids.pipeline);
+      expect(await directory.memberGroups(ids.pipeline, [ids.sandbox, ids.allStaff, ids.approvers])).toEqual([
+        ids.allStaff,
+        ids.approvers,
+      ]);
+    });
+
+    test('batched changes of a service principal are judged as the single calls', async () => {
+      if (!directory.changeMembers) return;
+      const results = await directory.changeMembers([
+        { op: 'add', groupId: ids.sandbox, userId: ids.pipeline },
+        { op: 'add', groupId: ids.dbRead, userId: ids.pipeline },
+        { op: 'remove', groupId: ids.approvers, userId: ids.pipeline },
+      ]);
+      expect(results).toEqual([{ ok: true, outcome: 'added' }, { ok: true, outcome: 'added' }, { ok: true }]);
+      expect(await subject.members(ids.dbRead)).toEqual([ids.adele, ids.pipeline]);
+      const again = await directory.changeMembers([
+        { op: 'add', groupId: ids.sandbox, userId: ids.pipeline },
+        { op: 'remove', groupId: ids.dbRead, userId: ids.pipeline },
+      ]);
+      expect(again).toEqual([{ ok: true, outcome: 'already-member' }, { ok: true }]);
+      expect(await subject.members(ids.dbRead)).toEqual([ids.adele]);
+    });
+
+    test('PIM mode refuses a service principal with DIRECTORY_INVALID, saying what to do, and changes nothing', async () => {
+      const assignment = {
+        groupId: ids.sandbox,
+        userId: ids.pipeline,
+        principalKind: 'service_principal' as const,
+        start: Date.now(),
+        durationMs: 60_000,
+        justification: 'deploy',
+      };
+      for (const attempt of [directory.assignTimeBound(assignment), directory.extendTimeBound(assignment)]) {
+        const error = await attempt.then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(DomainError);
+        expect(error).toMatchObject({
+          code: ErrorCodes.DIRECTORY_INVALID,
+          message: expect.stringContaining('service principal'),
+        });
+      }
+      expect(await subject.members(ids.sandbox)).toEqual([]);
+    });
+  });
+}

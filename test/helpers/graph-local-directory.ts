@@ -19,9 +19,12 @@ export const ids = {
   dynamic: 'b2000000-0000-4000-8000-000000000021',
   roleAssignable: 'b2000000-0000-4000-8000-000000000031',
   missingGroup: 'b2000000-0000-4000-8000-0000000000ff',
+  /** A pipeline's service principal (object id) and its application id, as in the demo tenant. */
+  pipeline: 'c2000000-0000-4000-8000-000000000001',
+  pipelineApp: 'c1000000-0000-4000-8000-000000000001',
 } as const;
 
-/** Users, a nested group, a dynamic and a role-assignable group. */
+/** Users, a pipeline's service principal, a nested group, a dynamic and a role-assignable group. */
 export function testSeed(): LocalDirectorySeed {
   return {
     users: [
@@ -37,6 +40,7 @@ export function testSeed(): LocalDirectorySeed {
       { id: ids.dynamic, displayName: 'Dynamic (rule-based)', members: [ids.alex], dynamic: true },
       { id: ids.roleAssignable, displayName: 'Helpdesk admins', members: [], isAssignableToRole: true },
     ],
+    servicePrincipals: [{ id: ids.pipeline, appId: ids.pipelineApp, displayName: 'Deploy pipeline' }],
   };
 }
 

@@ -2,7 +2,7 @@ import { placeEffect } from '../../src/app/effects';
 import { DomainError, ErrorCodes, type ErrorCode } from '../../src/domain/errors';
 import * as lifecycle from '../../src/domain/request';
 import type { AccessRequest, RequestEvent } from '../../src/domain/request';
-import type { AuditRecord, EffectKind, Store } from '../../src/ports/store';
+import type { AuditRecord, EffectKind, Store, StoredSigningKey } from '../../src/ports/store';
 import { GENESIS_HASH, hashRecord } from '../../src/adapters/store/audit-log';
 import { aPerson, aRequest } from './domain-builders';
 
@@ -488,6 +488,80 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         expect(await store.markWelcomed('person:u1', T0 + 2)).toBe(false);
         expect(await store.markWelcomed('__proto__', T0 + 2)).toBe(false);
         expect(await store.markWelcomed('person:u2', T0 + 2)).toBe(true);
+      });
+    });
+
+    describe('approval-token signing keys', () => {
+      const key = (kid: string, at = T0): StoredSigningKey => ({
+        kid,
+        privateJwk: { kty: 'EC', crv: 'P-256', x: `x-${kid}`, y: `y-${kid}`, d: `d-${kid}`, alg: 'ES256' },
+        createdAt: at,
+        activatesAt: at,
+      });
+
+      it('none at first; saved once (null), then replaced at the version read; STORE_CONFLICT otherwise', async () => {
+        expect(await store.getSigningKeys()).toBeUndefined();
+        const first = await store.saveSigningKeys([key('k1')], null);
+        expect(first).toEqual({ keys: [key('k1')], version: 1 });
+        expect(await codeOf(store.saveSigningKeys([key('k9')], null))).toBe(ErrorCodes.STORE_CONFLICT);
+        const second = await store.saveSigningKeys([key('k2', T0 + 5), key('k1')], 1);
+        expect(second.version).toBe(2);
+        expect(await codeOf(store.saveSigningKeys([key('k3')], 1))).toBe(ErrorCodes.STORE_CONFLICT);
+        expect(await codeOf(store.saveSigningKeys([key('k3')], 7))).toBe(ErrorCodes.STORE_CONFLICT);
+        expect(await store.getSigningKeys()).toEqual({ keys: [key('k2', T0 + 5), key('k1')], version: 2 });
+      });
+
+      it('of two saves at one version (two replicas creating, or rotating, at once), exactly one wins', async () => {
+        const created = await Promise.all([
+          codeOf(store.saveSigningKeys([key('a')], null)),
+          codeOf(store.saveSigningKeys([key('b')], null)),
+        ]);
+        expect(created.sort()).toEqual([ErrorCodes.STORE_CONFLICT, 'ok'].sort());
+        const winner = (await store.getSigningKeys())!;
+        expect(winner.version).toBe(1);
+        const rotated = await Promise.all([
+          codeOf(store.saveSigningKeys([key('c'), ...winner.keys], 1)),
+          codeOf(store.saveSigningKeys([key('d'), ...winner.keys], 1)),
+        ]);
+        expect(rotated.sort()).toEqual([ErrorCodes.STORE_CONFLICT, 'ok'].sort());
+        const after = (await store.getSigningKeys())!;
+        expect(after.version).toBe(2);
+        expect(after.keys).toHaveLength(2);
+      });
+
+      it('hands out copies: changing what was given or read changes nothing stored', async () => {
+        const given = [key('k1')];
+        const saved = await store.saveSigningKeys(given, null);
+        given[0]!.privateJwk.d = 'changed';
+        saved.keys[0]!.kid = 'changed';
+        const read = (await store.getSigningKeys())!;
+        read.keys.push(key('k2'));
+        expect(await store.getSigningKeys()).toEqual({ keys: [key('k1')], version: 1 });
+      });
+
+      it('are durable: a reopened store (another replica) reads the same keys at the same version', async () => {
+        await store.saveSigningKeys([key('k1')], null);
+        await store.saveSigningKeys([key('k2', T0 + 1), key('k1')], 1);
+        if (!subject.reopen) return;
+        const again = subject.reopen();
+        await again.open();
+        store = again; // no close of the first: as after a crash
+        expect(await again.getSigningKeys()).toEqual({ keys: [key('k2', T0 + 1), key('k1')], version: 2 });
+        expect((await again.saveSigningKeys([key('k1')], 2)).version).toBe(3);
+      });
+
+      it('a read-only store reads them and cannot save them', async () => {
+        if (!subject.readOnly) return;
+        await store.saveSigningKeys([key('k1')], null);
+        const reader = subject.readOnly();
+        await reader.open();
+        try {
+          expect(await reader.getSigningKeys()).toEqual({ keys: [key('k1')], version: 1 });
+          expect(await codeOf(reader.saveSigningKeys([key('k2')], 1))).toBe(ErrorCodes.STORE_WRITE_FAILED);
+        } finally {
+          await reader.close();
+        }
+        expect((await store.getSigningKeys())!.version).toBe(1);
       });
     });
 

@@ -122,7 +122,8 @@ describe('timebox request: the pipeline client', () => {
       '--wait',
     );
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe('token-for-R-100000');
+    // In GitHub Actions the token is masked (the line before it) wherever it would be logged.
+    expect(run.stdout).toBe('::add-mask::token-for-R-100000\ntoken-for-R-100000');
     expect(run.stderr).toContain('R-100000: pending (deploy-prod)');
     expect(run.stderr).toContain('R-100000: approved');
     const [filed] = [...api.filed.values()];

@@ -121,6 +121,18 @@ async function dataDir(name: string): Promise<string> {
   await store.saveBaseline(BASELINE, null);
   await store.savePersonalChat('alex', CHAT);
   await store.saveServiceUrl('tenant-1', 'https://smba.example/emea/');
+  // Approval-token signing keys (issue 16): tokens signed before the move must still verify after it.
+  await store.saveSigningKeys(
+    [
+      {
+        kid: 'kid-1',
+        privateJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y', d: 'd', alg: 'ES256' },
+        createdAt: T0,
+        activatesAt: T0,
+      },
+    ],
+    null,
+  );
   await store.close();
   return dir;
 }
@@ -156,6 +168,7 @@ async function view(store: Store, ids: string[]) {
     baseline: await s.getBaseline(BASELINE.groupId),
     chat: await s.getPersonalChat('alex'),
     serviceUrl: await s.getServiceUrl('tenant-1'),
+    signingKeys: await s.getSigningKeys(),
     audit: await readAll<AuditRecord>(s.readAudit()),
     chain: await verifyAuditRecords(s.readAudit(), s.readAuditCheckpoints()),
   }));
@@ -201,6 +214,7 @@ describe('timebox store copy', () => {
     const source = await view(new LowdbStore(dir, { readOnly: true }), ids);
     const target = await view(new PostgresStore(db.url, { readOnly: true }), ids);
     expect(source.requests.every(Boolean)).toBe(true);
+    expect(source.signingKeys).toMatchObject({ version: 1, keys: [{ kid: 'kid-1' }] });
     expect(source.effects.some((e) => e.attempts === 1 && e.lastError === 'Graph said 503')).toBe(true);
     const { chain: sourceChain, ...sourceItems } = source;
     const { chain: targetChain, ...targetItems } = target;

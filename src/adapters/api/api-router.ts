@@ -2,6 +2,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { clientByAppId } from '../../domain/action-rules';
 import type { Policy } from '../../domain/policy';
 import type { ClientPolicy } from '../../domain/policy-workflows';
+import { DomainError } from '../../domain/errors';
+import type { RequestLimiter } from '../../app/rate-limit';
 import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import { ApiAuthError, type ApiCaller } from './access-token';
@@ -21,6 +23,27 @@ export interface ApiDeps {
   /** Timebox's public URL (the `servers` of the OpenAPI document) and its version. */
   publicUrl: string;
   version: string;
+  /** Calls per client (keyed by its application id), whatever they are; none = no limit. */
+  callLimiter?: RequestLimiter;
+  /** Records each authenticated call once answered (the audit log), with the client that made it. */
+  audit?: (call: ApiCall) => Promise<void>;
+}
+
+/** One authenticated call, as audited. */
+export interface ApiCall {
+  client: { appId: string; name: string };
+  /** The client's own service principal, when the token named it. */
+  actor?: { id: string; name: string; kind: 'service_principal' };
+  method: string;
+  path: string;
+  status: number;
+  code?: string;
+  requestId?: string;
+}
+
+/** What a route tells the audit about its call: the request it was about. */
+export function noteRequestId(res: Response, requestId: string): void {
+  res.locals.timeboxRequestId = requestId;
 }
 
 /** Who is calling, once authenticated: the token's application and its `clients:` entry. */
@@ -51,7 +74,8 @@ export function createApiRouter(deps: ApiDeps, routes: (router: Router) => void 
   const api = express.Router();
   api.use(authenticate(deps));
   api.use(requireJson);
-  api.use(express.json({ limit: API_BODY_LIMIT, strict: true }));
+  // Uncompressed only: a request is a few hundred bytes, and nothing is inflated for a stranger.
+  api.use(express.json({ limit: API_BODY_LIMIT, strict: true, inflate: false }));
   routes(api);
   api.use((req, res) =>
     sendProblem(res, {
@@ -81,6 +105,10 @@ function authenticate(deps: ApiDeps) {
       return sendProblem(res, { status: error.status, code: error.code, title: error.message }, challenge);
     }
     const client = clientByAppId(deps.policy(), caller.clientId);
+    // A runaway pipeline is slowed down before anything else (and such refusals are logged, not
+    // audited: a flood must not become a flood of audit records).
+    if (!(await withinLimit(deps, caller.clientId, req, res))) return;
+    auditOnFinish(deps, req, res, caller, client);
     if (!client) {
       deps.logger.warn(
         { clientId: caller.clientId, path: req.path },
@@ -96,6 +124,59 @@ function authenticate(deps: ApiDeps) {
     res.locals.timeboxClient = { caller, client } satisfies AuthenticatedClient;
     next();
   };
+}
+
+async function withinLimit(deps: ApiDeps, clientId: string, req: Request, res: Response): Promise<boolean> {
+  if (!deps.callLimiter) return true;
+  try {
+    await deps.callLimiter.take(clientId.toLowerCase());
+    return true;
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    const waitMs = Number(error.details.retryAfterMs);
+    const seconds = Math.max(1, Math.ceil((Number.isFinite(waitMs) ? waitMs : 60_000) / 1000));
+    deps.logger.warn({ clientId, path: req.path }, 'API call refused: rate limit');
+    const { max, windowMs } = deps.callLimiter.limit;
+    sendProblem(
+      res,
+      {
+        status: 429,
+        code: 'api.rate_limited',
+        title: 'Too many calls from this application',
+        detail: `At most ${max} calls in ${Math.round(windowMs / 1000)} s per application; try again in ${seconds} s.`,
+      },
+      { 'Retry-After': String(seconds) },
+    );
+    return false;
+  }
+}
+
+function auditOnFinish(
+  deps: ApiDeps,
+  req: Request,
+  res: Response,
+  caller: ApiCaller,
+  client: { appId: string; name: string; displayName?: string } | undefined,
+): void {
+  const audit = deps.audit;
+  if (!audit) return;
+  // The path as called (hostile text is data: the audit stores it as a string), without the query.
+  const path = (req.originalUrl.split('?')[0] ?? '').slice(0, 200);
+  res.once('finish', () => {
+    const name = client?.displayName ?? client?.name ?? '(not one of the policy’s clients)';
+    const call: ApiCall = {
+      client: { appId: caller.clientId, name: client?.name ?? name },
+      ...(caller.objectId ? { actor: { id: caller.objectId, name, kind: 'service_principal' } } : {}),
+      method: req.method,
+      path,
+      status: res.statusCode,
+      ...(typeof res.locals.timeboxProblemCode === 'string' ? { code: res.locals.timeboxProblemCode } : {}),
+      ...(typeof res.locals.timeboxRequestId === 'string' ? { requestId: res.locals.timeboxRequestId } : {}),
+    };
+    audit(call).catch((error: unknown) =>
+      deps.logger.error({ err: error, call: { ...call } }, 'API call not audited'),
+    );
+  });
 }
 
 /** A body is JSON or nothing: a form post or text is refused before it is parsed. */
@@ -120,7 +201,15 @@ function bodyErrors(logger: Logger) {
         code: 'body.too_large',
         title: `The body is larger than ${API_BODY_LIMIT}`,
       });
-    if (type === 'entity.parse.failed')
+    if (type === 'charset.unsupported' || type === 'encoding.unsupported')
+      return sendProblem(res, {
+        status: 415,
+        code: 'body.unsupported_media_type',
+        title: 'Send the body as application/json in UTF-8, not compressed',
+      });
+    // Anything else body-parser refused (not JSON, a size that does not match, a body cut short).
+    const status = (error as { status?: unknown }).status;
+    if (type !== undefined && typeof status === 'number' && status >= 400 && status < 500)
       return sendProblem(res, { status: 400, code: 'body.not_json', title: 'The body is not valid JSON' });
     logger.error({ err: error }, 'API call failed');
     sendProblem(res, {

@@ -92,10 +92,16 @@ export interface ApprovalTokenOptions {
 /** Signs approval tokens with the current key and publishes the keys that verify them. */
 export class ApprovalTokens {
   constructor(
-    private readonly keys: readonly SigningKey[],
+    private keys: readonly SigningKey[],
     private readonly options: ApprovalTokenOptions,
   ) {
     if (!keys.some((k) => k.retiredAt === undefined)) throw new Error('no current approval signing key');
+  }
+
+  /** Another view of the stored keys (a rotation, here or on another replica): sign and publish from it. */
+  replaceKeys(keys: readonly SigningKey[]): void {
+    if (!keys.some((k) => k.retiredAt === undefined)) throw new Error('no current approval signing key');
+    this.keys = keys;
   }
 
   private current(): SigningKey {

@@ -9,9 +9,13 @@ export interface Problem {
   detail?: string;
   /** For a body that failed validation: each problem with its JSON path. */
   errors?: Array<{ path: string; message: string }>;
+  /** The request a refusal is about (the open one a duplicate would be, the one a reused key filed). */
+  requestId?: string;
 }
 
 export function sendProblem(res: Response, problem: Problem, headers: Record<string, string> = {}): void {
+  // The audit of the call records which problem it was answered with.
+  res.locals.timeboxProblemCode = problem.code;
   res
     .status(problem.status)
     .set(headers)

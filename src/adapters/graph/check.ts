@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { TokenCredential } from '@azure/identity';
+import type { Policy } from '../../domain/policy';
 import { loadPolicyFile } from '../../policy-file';
 import { graphBaseUrlFromEnv } from './create-directory';
 import { credentialFromEnv } from './credentials';
@@ -29,9 +30,20 @@ const SATISFIED_BY: Record<string, string[]> = {
   [Permissions.groupMembers]: [Permissions.groupMembers, 'Group.ReadWrite.All', 'Directory.ReadWrite.All'],
   [Permissions.roleAssignable]: [Permissions.roleAssignable],
   [Permissions.pim]: [Permissions.pim],
+  [Permissions.readApplications]: [
+    Permissions.readApplications,
+    'Application.ReadWrite.All',
+    'Directory.Read.All',
+    'Directory.ReadWrite.All',
+  ],
 };
 /** Granted permissions that can do more than Timebox needs (least privilege). */
-const BROADER = ['Directory.ReadWrite.All', 'User.ReadWrite.All', 'Group.ReadWrite.All'];
+const BROADER = [
+  'Directory.ReadWrite.All',
+  'User.ReadWrite.All',
+  'Group.ReadWrite.All',
+  'Application.ReadWrite.All',
+];
 
 const ok = (text: string) => `ok    ${text}`;
 const fail = (text: string) => `FAIL  ${text}`;
@@ -73,6 +85,9 @@ export async function runDirectoryCheck(
   }
   const mode = (env.TIMEBOX_GRANT_MODE ?? 'membership').toLowerCase() === 'pim' ? 'pim' : 'membership';
   const local = isLocalBase(baseUrl);
+  const policyFile = env.TIMEBOX_POLICY ?? 'timebox.policy.yaml';
+  const loaded = await readPolicy(policyFile);
+  const machines = loaded.policy ? machineClients(loaded.policy) : [];
   let credential = options.credential;
   let roles: string[] | undefined;
 
@@ -112,10 +127,15 @@ export async function runDirectoryCheck(
         Permissions.readUsers,
         Permissions.groupMembers,
         ...(mode === 'pim' ? [Permissions.pim] : []),
+        ...(machines.length > 0 ? [Permissions.readApplications] : []),
       ];
       for (const permission of needed) {
         if (!SATISFIED_BY[permission].some((r) => roles!.includes(r)))
-          lines.push(fail(`missing application permission ${permission}: ${consent}`));
+          lines.push(
+            fail(
+              `missing application permission ${permission}${permission === Permissions.readApplications ? ` (clients ${machines.map((m) => m.name).join(', ')} may request groups for their own service principal: reading it and its group memberships needs it)` : ''}: ${consent}`,
+            ),
+          );
       }
       const broader = roles.filter((r) => BROADER.includes(r));
       if (broader.length > 0) {
@@ -154,20 +174,17 @@ export async function runDirectoryCheck(
   await read('read users', '/users', { $top: '1', $select: 'id' }, Permissions.readUsers);
   await read('read groups', '/groups', { $top: '1', $select: 'id' }, Permissions.readGroups);
 
-  const policyFile = env.TIMEBOX_POLICY ?? 'timebox.policy.yaml';
-  if (!existsSync(policyFile)) {
+  if (loaded.missing) {
     lines.push(
       warn(`policy file ${policyFile} not found (set TIMEBOX_POLICY): the groups it names were not checked`),
     );
-  } else {
-    try {
-      const policy = await loadPolicyFile(policyFile);
-      for (const [alias, group] of Object.entries(policy.groups)) {
-        await checkGroup(http, alias, group.groupId, mode, roles, lines);
-      }
-    } catch (error) {
-      lines.push(fail(`policy file ${policyFile}: ${(error as Error).message}`));
+  } else if (loaded.problem) {
+    lines.push(fail(`policy file ${policyFile}: ${loaded.problem}`));
+  } else if (loaded.policy) {
+    for (const [alias, group] of Object.entries(loaded.policy.groups)) {
+      await checkGroup(http, alias, group.groupId, mode, roles, lines);
     }
+    if (machines.length > 0) await checkMachineClients(http, machines, mode, lines);
   }
   lines.push(
     `mode: ${mode}${mode === 'pim' ? ' (PIM for Groups: Entra ends each assignment itself)' : ' (Timebox adds and removes members)'}`,
@@ -243,4 +260,72 @@ async function checkGroup(
     }
   }
   lines.push(ok(`${name}${group.isAssignableToRole ? ' (role-assignable)' : ''}`));
+}
+
+async function readPolicy(file: string): Promise<{ policy?: Policy; missing?: boolean; problem?: string }> {
+  if (!existsSync(file)) return { missing: true };
+  try {
+    return { policy: await loadPolicyFile(file) };
+  } catch (error) {
+    return { problem: (error as Error).message };
+  }
+}
+
+/** A policy client that may request a group: its own service principal becomes a member. */
+interface MachineClient {
+  name: string;
+  appId: string;
+  groups: string[];
+  onBehalfOf: boolean;
+}
+
+function machineClients(policy: Policy): MachineClient[] {
+  return Object.entries(policy.clients ?? {}).flatMap(([name, client]) => {
+    const groups = client.may.filter((target) => Object.hasOwn(policy.groups, target));
+    return groups.length > 0 ? [{ name, appId: client.appId, groups, onBehalfOf: client.onBehalfOf }] : [];
+  });
+}
+
+/**
+ * Each client that may request a group for itself: its service principal exists in the tenant
+ * (the one its tokens' `oid` names), and the grant mode can give it a membership at all.
+ */
+async function checkMachineClients(
+  http: GraphHttp,
+  machines: MachineClient[],
+  mode: string,
+  lines: string[],
+): Promise<void> {
+  for (const client of machines) {
+    const name = `client ${client.name} (appId ${client.appId})`;
+    if (mode === 'pim') {
+      // NB: PIM for Groups assigns users; GraphDirectory refuses a service principal.
+      const what = `may request ${client.groups.join(', ')}, but PIM mode cannot make its service principal a member`;
+      lines.push(
+        client.onBehalfOf
+          ? warn(`${name} ${what}: only its requests on behalf of a person can be granted`)
+          : fail(`${name} ${what}: let it ask on behalf of a person (onBehalfOf), or use membership mode`),
+      );
+    }
+    try {
+      const sp = await http.get<{ displayName?: string }>(
+        `/servicePrincipals(appId='${encodeURIComponent(client.appId)}')`,
+        { $select: 'id,appId,displayName' },
+      );
+      lines.push(ok(`${name}: service principal "${sp.displayName ?? client.appId}"`));
+    } catch (error) {
+      const info = describeGraphError(error);
+      if (info.status === 404) {
+        lines.push(
+          fail(
+            `${name}: no service principal for this application in the tenant: check the appId in the policy (Entra admin center → Enterprise applications)`,
+          ),
+        );
+      } else {
+        lines.push(fail(`${name}: ${failureText(info)}`));
+        if (info.status === 403)
+          lines.push(`      missing application permission ${Permissions.readApplications}: ${consent}`);
+      }
+    }
+  }
 }

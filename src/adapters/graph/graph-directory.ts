@@ -1,9 +1,10 @@
 import type { TokenCredential } from '@azure/identity';
-import type { DomainError } from '../../domain/errors';
+import { DomainError, ErrorCodes } from '../../domain/errors';
 import type { Clock } from '../../ports/clock';
 import type {
   AddOutcome,
   Directory,
+  DirectoryServicePrincipal,
   DirectoryUser,
   MemberChange,
   MemberChangeResult,
@@ -76,6 +77,12 @@ const PIM_REQUESTS = '/identityGovernance/privilegedAccess/group/assignmentSched
 export class GraphDirectory implements Directory {
   private readonly http: GraphHttp;
   private readonly users: TtlCache<DirectoryUser>;
+  private readonly servicePrincipals: TtlCache<DirectoryServicePrincipal>;
+  /**
+   * Object ids known to be service principals (lower-case): their membership checks skip the
+   * user route. Only ids Graph itself answered for as service principals: a few clients' own.
+   */
+  private readonly knownServicePrincipals = new Set<string>();
   private readonly retryPolicy: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
 
@@ -101,6 +108,7 @@ export class GraphDirectory implements Directory {
     });
     const now = options.clock ? () => options.clock!.now() : () => Date.now();
     this.users = new TtlCache<DirectoryUser>(options.cacheTtlMs ?? 5 * 60_000, now);
+    this.servicePrincipals = new TtlCache<DirectoryServicePrincipal>(options.cacheTtlMs ?? 5 * 60_000, now);
   }
 
   /** The base URL in use (no trailing slash). */
@@ -135,6 +143,40 @@ export class GraphDirectory implements Directory {
     return user;
   }
 
+  async findServicePrincipal(
+    id: string,
+    by: 'id' | 'appId' = 'id',
+  ): Promise<DirectoryServicePrincipal | undefined> {
+    const wanted = id.trim();
+    if (!wanted) return undefined;
+    const key = `${by}:${wanted.toLowerCase()}`;
+    const cached = this.servicePrincipals.get(key);
+    if (cached) return cached;
+    // NB: by appId, Graph's alternate key; the quote is doubled, as OData escapes it, should one be in the id.
+    const path =
+      by === 'appId'
+        ? `/servicePrincipals(appId='${enc(wanted.replace(/'/g, "''"))}')`
+        : `/servicePrincipals/${enc(wanted)}`;
+    let sp: DirectoryServicePrincipal;
+    try {
+      const found = await this.http.get<Partial<DirectoryServicePrincipal>>(path, {
+        $select: 'id,appId,displayName',
+      });
+      if (typeof found.id !== 'string' || typeof found.appId !== 'string') return undefined;
+      sp = { id: found.id, appId: found.appId, displayName: found.displayName ?? found.appId };
+    } catch (error) {
+      const info = describeGraphError(error);
+      // 404: none (a user's id is none too); 400: not even a valid id.
+      if (info.status === 404 || (info.status === 400 && info.code === 'Request_BadRequest'))
+        return undefined;
+      throw this.readError(info, `look up service principal ${wanted}`, Permissions.readApplications);
+    }
+    this.servicePrincipals.set(`id:${sp.id.toLowerCase()}`, sp);
+    this.servicePrincipals.set(`appId:${sp.appId.toLowerCase()}`, sp);
+    this.knownServicePrincipals.add(sp.id.toLowerCase());
+    return sp;
+  }
+
   async isMember(groupId: string, userId: string): Promise<boolean> {
     const wanted = userId.toLowerCase();
     // A JIT group is small, so scanning its direct members is cheaper than the user's memberOf.
@@ -142,27 +184,58 @@ export class GraphDirectory implements Directory {
     return members.some((m) => m.id.toLowerCase() === wanted);
   }
 
+  /**
+   * `POST /users/{id}/checkMemberGroups` for a person, as always (User.Read.All and
+   * GroupMember.Read.All), and `/servicePrincipals/{id}/…` for a client's service principal
+   * (Application.Read.All): a user's route answers 404 for one, so a 404 there is asked again
+   * as a service principal, and the id remembered as one (as `findServicePrincipal` does).
+   * NB: not `/directoryObjects/{id}/…` for everyone: Microsoft documents its permissions less
+   * clearly, and a person's check must keep working with the permissions it always had.
+   */
   async memberGroups(userId: string, groupIds: string[]): Promise<string[]> {
     const unique = [...new Map(groupIds.map((id) => [id.toLowerCase(), id])).values()];
     const found = new Set<string>();
     for (let i = 0; i < unique.length; i += CHECK_BATCH) {
       const batch = unique.slice(i, i + CHECK_BATCH);
-      try {
-        const answer = await this.http.post<{ value: string[] }>(`/users/${enc(userId)}/checkMemberGroups`, {
-          groupIds: batch,
-        });
-        for (const id of answer.value ?? []) found.add(id.toLowerCase());
-      } catch (error) {
-        const info = describeGraphError(error);
-        if (info.status === 404) throw userNotFound(info, userId);
-        throw this.readError(
-          info,
-          `check the group memberships of user ${userId}`,
-          `${Permissions.readUsers} and ${Permissions.readGroups}`,
-        );
-      }
+      for (const id of await this.checkMemberGroups(userId, batch)) found.add(id.toLowerCase());
     }
     return unique.filter((id) => found.has(id.toLowerCase()));
+  }
+
+  private async checkMemberGroups(principalId: string, groupIds: string[]): Promise<string[]> {
+    const key = principalId.toLowerCase();
+    const ask = async (kind: 'users' | 'servicePrincipals') =>
+      (
+        await this.http.post<{ value?: string[] }>(`/${kind}/${enc(principalId)}/checkMemberGroups`, {
+          groupIds,
+        })
+      ).value ?? [];
+    if (!this.knownServicePrincipals.has(key)) {
+      try {
+        return await ask('users');
+      } catch (error) {
+        const info = describeGraphError(error);
+        if (info.status !== 404)
+          throw this.readError(
+            info,
+            `check the group memberships of user ${principalId}`,
+            `${Permissions.readUsers} and ${Permissions.readGroups}`,
+          );
+      }
+    }
+    try {
+      const value = await ask('servicePrincipals');
+      this.knownServicePrincipals.add(key);
+      return value;
+    } catch (error) {
+      const info = describeGraphError(error);
+      if (info.status === 404) throw userNotFound(info, principalId);
+      throw this.readError(
+        info,
+        `check the group memberships of service principal ${principalId}`,
+        Permissions.readApplications,
+      );
+    }
   }
 
   async addMember(groupId: string, userId: string): Promise<AddOutcome> {
@@ -331,10 +404,12 @@ export class GraphDirectory implements Directory {
   }
 
   async assignTimeBound(assignment: TimeBoundAssignment): Promise<void> {
+    refuseServicePrincipal(assignment);
     await this.pim('adminAssign', assignment, assignment);
   }
 
   async extendTimeBound(assignment: TimeBoundAssignment): Promise<void> {
+    refuseServicePrincipal(assignment);
     await this.pim('adminExtend', assignment, assignment);
   }
 
@@ -506,4 +581,18 @@ export class GraphDirectory implements Directory {
       return undefined;
     }
   }
+}
+
+/**
+ * PIM for Groups is documented for users (and groups) as members, never for service
+ * principals: rather than send one and get an unclear refusal (or an assignment nobody
+ * promised works), say what to do instead. Nothing is sent.
+ */
+function refuseServicePrincipal(assignment: TimeBoundAssignment): void {
+  if (assignment.principalKind !== 'service_principal') return;
+  throw new DomainError(
+    ErrorCodes.DIRECTORY_INVALID,
+    `PIM mode cannot give group ${assignment.groupId} to service principal ${assignment.userId}: PIM for Groups assigns users, not workload identities. Let the client ask on behalf of a person (onBehalfOf), ask for an action approval instead, or run Timebox in membership mode (TIMEBOX_GRANT_MODE=membership).`,
+    { groupId: assignment.groupId, principalId: assignment.userId, principalKind: 'service_principal' },
+  );
 }

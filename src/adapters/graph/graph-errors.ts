@@ -17,6 +17,8 @@ export const Permissions = {
   roleAssignable: 'RoleManagement.ReadWrite.Directory',
   readUsers: 'User.Read.All',
   readGroups: 'GroupMember.Read.All',
+  /** Service principals (machine requesters): reading them and their group memberships. */
+  readApplications: 'Application.Read.All',
   pim: 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup',
 } as const;
 
@@ -185,7 +187,7 @@ export function groupNotFound(info: GraphFailureInfo, groupId: string): DomainEr
 export function userNotFound(info: GraphFailureInfo, userId: string): DomainError {
   return new DomainError(
     ErrorCodes.DIRECTORY_USER_NOT_FOUND,
-    `User ${userId} does not exist in Entra ID (or was deleted).`,
+    `User (or service principal) ${userId} does not exist in Entra ID (or was deleted).`,
     details(info, { userId }),
   );
 }

@@ -72,6 +72,7 @@ export function instrumentDirectory(directory: Directory, observer: Observer): D
     directory,
     [
       'findUser',
+      'findServicePrincipal',
       'isMember',
       'memberGroups',
       'addMember',

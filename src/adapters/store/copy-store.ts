@@ -166,6 +166,7 @@ async function readContents(source: LowdbSource, dir: string): Promise<StoreCont
     chats: state.personalChats,
     serviceUrls: state.serviceUrls,
     welcomed: state.welcomed ?? {},
+    ...(state.signingKeys ? { signingKeys: state.signingKeys } : {}),
     audit: () => source.readAudit(),
     checkpoints,
   };

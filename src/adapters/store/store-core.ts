@@ -19,6 +19,8 @@ import type {
   Lease,
   RequestQuery,
   Store,
+  StoredSigningKey,
+  StoredSigningKeys,
 } from '../../ports/store';
 import { SortedList } from './sorted-list';
 
@@ -46,6 +48,8 @@ export interface HotState {
   dueAt?: Record<string, number>;
   /** The last journal entry this snapshot covers (entries up to it are skipped when replayed). */
   journalN?: number;
+  /** The approval-token signing keys (absent before they were kept in the store, or never saved). */
+  signingKeys?: StoredSigningKeys;
 }
 
 export const emptyState = (): HotState => ({
@@ -78,7 +82,8 @@ export type Entry =
   | { t: 'url'; tenantId: string; serviceUrl: string }
   | { t: 'baseline'; baseline: GroupBaseline }
   | { t: 'welcome'; key: string; at: number }
-  | { t: 'due'; id: string; dueAt: number | null };
+  | { t: 'due'; id: string; dueAt: number | null }
+  | { t: 'keys'; signingKeys: StoredSigningKeys };
 
 /** Numbers a batch hands out before it is durable (kept only if it is). */
 interface Counters {
@@ -149,6 +154,7 @@ export abstract class StoreCore implements Store {
   private readonly baselines = new Map<string, GroupBaseline>();
   private readonly welcomed = new Map<string, number>();
   private readonly namedLeases = new Map<string, { owner: string; until: number }>();
+  private signingKeys?: StoredSigningKeys;
   private pending: Pending[] = [];
   private writing?: Promise<void>;
   private after: Promise<void> = Promise.resolve();
@@ -193,6 +199,7 @@ export abstract class StoreCore implements Store {
     for (const [k, v] of Object.entries(state.serviceUrls)) this.serviceUrls.set(k, v);
     for (const [k, v] of Object.entries(state.baselines ?? {})) this.baselines.set(k.toLowerCase(), v);
     for (const [k, v] of Object.entries(state.welcomed ?? {})) this.welcomed.set(k, v);
+    this.signingKeys = state.signingKeys;
   }
 
   protected snapshot(journalN: number): HotState {
@@ -210,6 +217,7 @@ export abstract class StoreCore implements Store {
       closing: Object.fromEntries(this.closing),
       dueAt: Object.fromEntries([...this.due.values()].map((d) => [d.id, d.at])),
       journalN,
+      ...(this.signingKeys ? { signingKeys: this.signingKeys } : {}),
     };
   }
 
@@ -274,6 +282,9 @@ export abstract class StoreCore implements Store {
         return;
       case 'welcome':
         if (!this.welcomed.has(entry.key)) this.welcomed.set(entry.key, entry.at);
+        return;
+      case 'keys':
+        this.signingKeys = entry.signingKeys;
         return;
     }
   }
@@ -758,6 +769,30 @@ export abstract class StoreCore implements Store {
         }
         const stored = { ...clone(baseline), version: (version ?? 0) + 1 };
         return { entry: { t: 'baseline', baseline: stored }, result: clone(stored) };
+      },
+    });
+  }
+
+  async getSigningKeys(): Promise<StoredSigningKeys | undefined> {
+    this.ready();
+    return clone(this.signingKeys);
+  }
+
+  saveSigningKeys(keys: StoredSigningKey[], expectedVersion: number | null): Promise<StoredSigningKeys> {
+    // NB: validated against the durable state in its batch, as baselines: of two saves at one version, one wins.
+    return this.enqueue({
+      keys: ['k:signing'],
+      build: async () => {
+        const version = this.signingKeys?.version ?? null;
+        if (version !== expectedVersion) {
+          throw new DomainError(
+            ErrorCodes.STORE_CONFLICT,
+            'The approval-token signing keys changed meanwhile; read them again.',
+            { expectedVersion, version },
+          );
+        }
+        const stored: StoredSigningKeys = { keys: clone(keys), version: (version ?? 0) + 1 };
+        return { entry: { t: 'keys', signingKeys: stored }, result: clone(stored) };
       },
     });
   }

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { GraphFailure, badRequest } from './graph-error';
 import { parseIsoDuration } from './iso-duration';
-import type { DirectoryModel, LocalGroup, LocalUser } from './model';
+import type {
+  DirectoryModel,
+  DirectoryObject,
+  LocalGroup,
+  LocalServicePrincipal,
+  LocalUser,
+  ObjectKind,
+} from './model';
 
 /** One Graph call as the router sees it: path relative to the /v1.0 base, segments decoded. */
 export interface GraphCall {
@@ -35,6 +42,26 @@ function userView(user: LocalUser): Record<string, unknown> {
     accountEnabled: true,
   };
 }
+
+function servicePrincipalView(sp: LocalServicePrincipal): Record<string, unknown> {
+  return {
+    '@odata.type': '#microsoft.graph.servicePrincipal',
+    id: sp.id,
+    appId: sp.appId,
+    displayName: sp.displayName,
+    servicePrincipalType: 'Application',
+    accountEnabled: true,
+  };
+}
+
+function objectView(object: DirectoryObject): Record<string, unknown> {
+  if (object.kind === 'user') return userView(object);
+  if (object.kind === 'servicePrincipal') return servicePrincipalView(object);
+  return groupView(object);
+}
+
+/** `servicePrincipals(appId='…')`: Graph's alternate key for a service principal, as one segment. */
+const BY_APP_ID = /^servicePrincipals\(appId='((?:[^']|'')*)'\)$/i;
 
 function groupView(group: LocalGroup): Record<string, unknown> {
   return {
@@ -104,8 +131,8 @@ function referencedId(body: unknown): string {
     );
   }
   const match =
-    /\/(directoryObjects|users|groups)\/([^/?#]+)$/i.exec(ref) ??
-    /\/(directoryObjects|users|groups)\('([^']+)'\)$/i.exec(ref);
+    /\/(directoryObjects|users|groups|servicePrincipals)\/([^/?#]+)$/i.exec(ref) ??
+    /\/(directoryObjects|users|groups|servicePrincipals)\('([^']+)'\)$/i.exec(ref);
   if (!match) throw badRequest(`Invalid object identifier '${ref}'.`);
   return decodeURIComponent(match[2]);
 }
@@ -221,6 +248,26 @@ function pimSchedules(model: DirectoryModel, call: GraphCall): GraphAnswer {
   return page(items, call, 'identityGovernance/privilegedAccess/group/assignmentSchedules');
 }
 
+/** `POST /{kind}s/{id}/checkMemberGroups`: the object must be of the route's kind (any, for directoryObjects). */
+function checkMemberGroups(
+  model: DirectoryModel,
+  call: GraphCall,
+  id: string,
+  kind: ObjectKind,
+): GraphAnswer {
+  const groupIds = (call.body as Record<string, unknown> | null)?.groupIds;
+  if (!Array.isArray(groupIds) || !groupIds.every((g) => typeof g === 'string')) {
+    throw badRequest("The request body must contain 'groupIds', an array of strings.");
+  }
+  return {
+    status: 200,
+    body: {
+      '@odata.context': `${call.baseUrl}/$metadata#Collection(Edm.String)`,
+      value: model.checkMemberGroups(id, groupIds as string[], kind),
+    },
+  };
+}
+
 /** Answers one Graph call against the model, or throws a GraphFailure in Graph's terms. */
 export function routeGraphCall(model: DirectoryModel, call: GraphCall, now: Date): GraphAnswer {
   const { method, segments: s } = call;
@@ -246,16 +293,38 @@ export function routeGraphCall(model: DirectoryModel, call: GraphCall, now: Date
       },
     };
   }
-  if (is('POST', ['users', null, 'checkMemberGroups'])) {
-    const groupIds = (call.body as Record<string, unknown> | null)?.groupIds;
-    if (!Array.isArray(groupIds) || !groupIds.every((g) => typeof g === 'string')) {
-      throw badRequest("The request body must contain 'groupIds', an array of strings.");
-    }
+  const checkKind: Record<string, ObjectKind> = {
+    users: 'user',
+    serviceprincipals: 'servicePrincipal',
+    groups: 'group',
+    directoryobjects: 'directoryObject',
+  };
+  if (method === 'POST' && s.length === 3 && s[2]!.toLowerCase() === 'checkmembergroups') {
+    const kind = checkKind[s[0]!.toLowerCase()];
+    if (kind) return checkMemberGroups(model, call, s[1]!, kind);
+  }
+  if (is('GET', ['servicePrincipals'])) {
+    return page(model.servicePrincipals().map(servicePrincipalView), call, 'servicePrincipals');
+  }
+  const byAppId = s.length === 1 ? BY_APP_ID.exec(s[0]!) : null;
+  if (is('GET', ['servicePrincipals', null]) || (method === 'GET' && byAppId)) {
+    const sp = byAppId
+      ? model.requireServicePrincipal(byAppId[1]!.replace(/''/g, "'"), 'appId')
+      : model.requireServicePrincipal(s[1]!);
     return {
       status: 200,
       body: {
-        '@odata.context': `${call.baseUrl}/$metadata#Collection(Edm.String)`,
-        value: model.checkMemberGroups(s[1], groupIds),
+        '@odata.context': `${call.baseUrl}/$metadata#servicePrincipals/$entity`,
+        ...select(servicePrincipalView(sp), call.query),
+      },
+    };
+  }
+  if (is('GET', ['directoryObjects', null])) {
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${call.baseUrl}/$metadata#directoryObjects/$entity`,
+        ...select(objectView(model.requireObject(s[1]!, 'directoryObject')), call.query),
       },
     };
   }
@@ -272,10 +341,10 @@ export function routeGraphCall(model: DirectoryModel, call: GraphCall, now: Date
   }
   if (is('GET', ['groups', null, 'members'])) {
     const group = model.requireGroup(s[1]);
+    // Every kind of member, as Graph lists directoryObjects: users, service principals, groups.
     const members = group.members.flatMap((id) => {
       const object = model.findObject(id);
-      if (!object) return [];
-      return [object.kind === 'user' ? userView(object) : groupView(object)];
+      return object ? [objectView(object)] : [];
     });
     return page(members, call, 'directoryObjects');
   }
@@ -298,8 +367,15 @@ export function routeGraphCall(model: DirectoryModel, call: GraphCall, now: Date
   }
   if (is('POST', PIM_REQUESTS)) return pimRequest(model, call, now);
   if (is('GET', PIM_SCHEDULES)) return pimSchedules(model, call);
-  const known = ['users', 'groups', 'organization', 'identityGovernance'];
-  if (s.length > 0 && !known.some((k) => k.toLowerCase() === s[0].toLowerCase())) {
+  const known = [
+    'users',
+    'groups',
+    'servicePrincipals',
+    'directoryObjects',
+    'organization',
+    'identityGovernance',
+  ];
+  if (s.length > 0 && !known.some((k) => k.toLowerCase() === s[0].toLowerCase()) && !BY_APP_ID.test(s[0])) {
     throw new GraphFailure(400, 'BadRequest', `Resource not found for the segment '${s[0]}'.`);
   }
   throw new GraphFailure(

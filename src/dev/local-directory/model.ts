@@ -14,10 +14,19 @@ export interface LocalUser {
   userPrincipalName: string;
 }
 
+/** A workload's service principal (a pipeline's app registration in the tenant). */
+export interface LocalServicePrincipal {
+  /** The object id (`oid` of its tokens). */
+  id: string;
+  /** The application (client) id (`azp`/`appid` of its tokens). */
+  appId: string;
+  displayName: string;
+}
+
 export interface LocalGroup {
   id: string;
   displayName: string;
-  /** Direct members: user ids or group ids (nesting). */
+  /** Direct members: user, service principal or group ids (nesting). */
   members: string[];
   /** Membership rule-based: Graph refuses to change its members. */
   dynamic?: boolean;
@@ -39,10 +48,18 @@ export interface PimAssignment {
 export interface DirectoryState {
   users: LocalUser[];
   groups: LocalGroup[];
+  /** Absent from state files written before machine requesters: none. */
+  servicePrincipals: LocalServicePrincipal[];
   pimAssignments: PimAssignment[];
 }
 
-export type DirectoryObject = ({ kind: 'user' } & LocalUser) | ({ kind: 'group' } & LocalGroup);
+export type DirectoryObject =
+  | ({ kind: 'user' } & LocalUser)
+  | ({ kind: 'group' } & LocalGroup)
+  | ({ kind: 'servicePrincipal' } & LocalServicePrincipal);
+
+/** What `/{kind}s/{id}/checkMemberGroups` accepts: its own kind, or any object for /directoryObjects. */
+export type ObjectKind = DirectoryObject['kind'] | 'directoryObject';
 
 /**
  * The in-memory directory: Graph's semantics and error texts for users, groups, membership and
@@ -55,7 +72,7 @@ export class DirectoryModel {
     initial: DirectoryState,
     private readonly onChange: () => void = () => undefined,
   ) {
-    this.state = structuredClone(initial);
+    this.state = structuredClone({ ...initial, servicePrincipals: initial.servicePrincipals ?? [] });
   }
 
   snapshot(): DirectoryState {
@@ -63,7 +80,7 @@ export class DirectoryModel {
   }
 
   replace(next: DirectoryState): void {
-    this.state = structuredClone(next);
+    this.state = structuredClone({ ...next, servicePrincipals: next.servicePrincipals ?? [] });
     this.onChange();
   }
 
@@ -79,6 +96,10 @@ export class DirectoryModel {
     return this.state.pimAssignments;
   }
 
+  servicePrincipals(): LocalServicePrincipal[] {
+    return this.state.servicePrincipals;
+  }
+
   /** By object id or (case-insensitively) by user principal name, as Graph's /users/{id|upn}. */
   findUser(idOrUpn: string): LocalUser | undefined {
     const lower = idOrUpn.toLowerCase();
@@ -92,11 +113,34 @@ export class DirectoryModel {
     return this.state.groups.find((g) => g.id.toLowerCase() === lower);
   }
 
+  /** By object id (`by` 'id') or application id ('appId'), as Graph's /servicePrincipals/{id} and (appId='…'). */
+  findServicePrincipal(id: string, by: 'id' | 'appId' = 'id'): LocalServicePrincipal | undefined {
+    const lower = id.toLowerCase();
+    return this.state.servicePrincipals.find(
+      (sp) => (by === 'id' ? sp.id : sp.appId).toLowerCase() === lower,
+    );
+  }
+
   findObject(id: string): DirectoryObject | undefined {
     const user = this.state.users.find((u) => u.id.toLowerCase() === id.toLowerCase());
     if (user) return { kind: 'user', ...user };
+    const sp = this.findServicePrincipal(id);
+    if (sp) return { kind: 'servicePrincipal', ...sp };
     const group = this.findGroup(id);
     return group ? { kind: 'group', ...group } : undefined;
+  }
+
+  /** An object of `kind` (any kind for 'directoryObject'), as the route of that kind finds it; else 404. */
+  requireObject(id: string, kind: ObjectKind): DirectoryObject {
+    const object = this.findObject(id);
+    if (!object || (kind !== 'directoryObject' && object.kind !== kind)) throw notFound(id);
+    return object;
+  }
+
+  requireServicePrincipal(id: string, by: 'id' | 'appId' = 'id'): LocalServicePrincipal {
+    const sp = this.findServicePrincipal(id, by);
+    if (!sp) throw notFound(id);
+    return sp;
   }
 
   requireUser(idOrUpn: string): LocalUser {
@@ -148,12 +192,14 @@ export class DirectoryModel {
     return found;
   }
 
-  checkMemberGroups(userId: string, groupIds: string[]): string[] {
-    const user = this.requireUser(userId);
+  /** `POST /{users|servicePrincipals|groups|directoryObjects}/{id}/checkMemberGroups`; users by UPN too. */
+  checkMemberGroups(objectId: string, groupIds: string[], kind: ObjectKind = 'user'): string[] {
+    const object =
+      kind === 'user' ? { id: this.requireUser(objectId).id } : this.requireObject(objectId, kind);
     if (groupIds.length > 20) {
       throw badRequest('The number of group ids exceeds the maximum of 20 allowed in checkMemberGroups.');
     }
-    const memberOf = this.transitiveMemberOf(user.id);
+    const memberOf = this.transitiveMemberOf(object.id);
     return groupIds.filter((id) => memberOf.has(id));
   }
 
@@ -170,6 +216,12 @@ export class DirectoryModel {
     justification?: string,
   ): PimAssignment {
     const group = this.requireGroup(groupId);
+    if (this.findServicePrincipal(principalId)) {
+      // NB: PIM for Groups is documented for users (and groups) only; Timebox never sends one.
+      throw badRequest(
+        `The local directory assigns PIM for Groups membership to users only; ${principalId} is a service principal.`,
+      );
+    }
     const user = this.requireUser(principalId);
     if (group.dynamic) {
       throw new GraphFailure(

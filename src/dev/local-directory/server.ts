@@ -8,7 +8,7 @@ import { DirectoryModel, type DirectoryState } from './model';
 import { readStateFile, writeStateFile } from './state-file';
 
 export type { ActiveFault, FaultControl, FaultSpec } from './faults';
-export type { DirectoryState, PimAssignment } from './model';
+export type { DirectoryState, LocalServicePrincipal, PimAssignment } from './model';
 
 export interface LocalDirectorySeed {
   users: { id: string; displayName: string; userPrincipalName: string }[];
@@ -20,6 +20,8 @@ export interface LocalDirectorySeed {
     dynamic?: boolean;
     isAssignableToRole?: boolean;
   }[];
+  /** Workloads' service principals (a pipeline's app): group members like users, requesters through the API. */
+  servicePrincipals?: { id: string; appId: string; displayName: string }[];
 }
 
 /** One Graph call the server answered. `path` is relative to `url` (decoded, no query): "/groups/g/members/u/$ref". */
@@ -46,7 +48,7 @@ export interface LocalDirectoryHandle {
   faults: FaultControl;
   /** Called as each call that changed or read something is answered (the chaos run kills the bot right then). */
   onAnswered?: (call: LocalDirectoryCall) => void;
-  /** A copy of the whole directory (users, groups, PIM assignments). */
+  /** A copy of the whole directory (users, service principals, groups, PIM assignments). */
   state(): DirectoryState;
   /** Back to `seed` (or the start seed), no faults, no calls. */
   reset(seed?: LocalDirectorySeed): void;
@@ -108,7 +110,22 @@ function stateFromSeed(seed: LocalDirectorySeed): DirectoryState {
       'local directory seed needs "users" and "groups" arrays (see examples/demo.directory.json)',
     );
   }
-  const ids = new Set([...seed.users.map((u) => u.id), ...seed.groups.map((g) => g.id)]);
+  const servicePrincipals = seed.servicePrincipals ?? [];
+  if (!Array.isArray(servicePrincipals))
+    throw new Error(
+      'local directory seed: "servicePrincipals" must be an array of { id, appId, displayName }',
+    );
+  for (const sp of servicePrincipals) {
+    if (typeof sp?.id !== 'string' || typeof sp.appId !== 'string' || typeof sp.displayName !== 'string')
+      throw new Error(
+        'local directory seed: each service principal needs id, appId and displayName (strings)',
+      );
+  }
+  const ids = new Set([
+    ...seed.users.map((u) => u.id),
+    ...servicePrincipals.map((sp) => sp.id),
+    ...seed.groups.map((g) => g.id),
+  ]);
   for (const group of seed.groups) {
     const unknown = (group.members ?? []).filter((m) => !ids.has(m));
     if (unknown.length > 0)
@@ -117,6 +134,7 @@ function stateFromSeed(seed: LocalDirectorySeed): DirectoryState {
   return {
     users: structuredClone(seed.users),
     groups: seed.groups.map((g) => ({ ...structuredClone(g), members: [...(g.members ?? [])] })),
+    servicePrincipals: structuredClone(servicePrincipals),
     pimAssignments: [],
   };
 }

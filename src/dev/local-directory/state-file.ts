@@ -22,6 +22,8 @@ export function readStateFile(path: string): DirectoryState | undefined {
   return {
     users: state.users,
     groups: state.groups,
+    // NB: absent from files written before machine requesters existed: they open with none.
+    servicePrincipals: Array.isArray(state.servicePrincipals) ? state.servicePrincipals : [],
     pimAssignments: Array.isArray(state.pimAssignments) ? state.pimAssignments : [],
   };
 }

@@ -6,7 +6,7 @@ import { runDirectoryCheck } from '../../../src/adapters/graph/check';
 import type { LocalDirectoryHandle } from '../../../src/dev/local-directory/server';
 import { ids, startTestDirectory } from '../../helpers/graph-local-directory';
 
-function policyFile(groups: Record<string, string>): string {
+function policyFile(groups: Record<string, string>, extra: string[] = []): string {
   const file = join(mkdtempSync(join(tmpdir(), 'timebox-check-')), 'policy.yaml');
   const lines = [
     'approverChannels:',
@@ -19,6 +19,7 @@ function policyFile(groups: Record<string, string>): string {
       '    approverChannel: ops',
       `    approvers: { groups: ["${ids.approvers}"] }`,
     ]),
+    ...extra,
   ];
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
@@ -141,5 +142,71 @@ describe('timebox directory check', () => {
     expect(report.ok).toBe(false);
     expect(report.lines.join('\n')).toContain('AZURE_TENANT_ID');
     expect(report.lines.join('\n')).not.toContain('s3cret');
+  });
+
+  describe('clients whose own service principal may request a group (issue 16)', () => {
+    const clients = (appId: string, onBehalfOf = false) => [
+      'clients:',
+      '  pipeline:',
+      `    appId: "${appId}"`,
+      '    may: [sandbox]',
+      `    onBehalfOf: ${onBehalfOf}`,
+    ];
+
+    test('membership mode: the service principal is found in the tenant by its appId', async () => {
+      const report = await runDirectoryCheck({
+        GRAPH_BASE_URL: server.url,
+        TIMEBOX_POLICY: policyFile({ sandbox: ids.sandbox }, clients(ids.pipelineApp)),
+      });
+      expect(report.lines.join('\n')).toContain(
+        `ok    client pipeline (appId ${ids.pipelineApp}): service principal "Deploy pipeline"`,
+      );
+      expect(report.ok).toBe(true);
+    });
+
+    test('an appId with no service principal in the tenant fails, saying where to look', async () => {
+      const report = await runDirectoryCheck({
+        GRAPH_BASE_URL: server.url,
+        TIMEBOX_POLICY: policyFile({ sandbox: ids.sandbox }, clients('c1000000-0000-4000-8000-0000000000ff')),
+      });
+      expect(report.ok).toBe(false);
+      expect(report.lines.join('\n')).toMatch(
+        /FAIL {2}client pipeline .*no service principal .*Enterprise applications/,
+      );
+    });
+
+    test('PIM mode: a client that can only ask for itself fails; one that may ask on behalf of people is warned', async () => {
+      const alone = await runDirectoryCheck({
+        GRAPH_BASE_URL: server.url,
+        TIMEBOX_GRANT_MODE: 'pim',
+        TIMEBOX_POLICY: policyFile({ sandbox: ids.sandbox }, clients(ids.pipelineApp)),
+      });
+      expect(alone.ok).toBe(false);
+      expect(alone.lines.join('\n')).toMatch(
+        /FAIL {2}client pipeline .*PIM mode cannot make its service principal a member/,
+      );
+      const onBehalf = await runDirectoryCheck({
+        GRAPH_BASE_URL: server.url,
+        TIMEBOX_GRANT_MODE: 'pim',
+        TIMEBOX_POLICY: policyFile({ sandbox: ids.sandbox }, clients(ids.pipelineApp, true)),
+      });
+      expect(onBehalf.lines.join('\n')).toMatch(
+        /warn {2}client pipeline .*only its requests on behalf of a person/,
+      );
+      expect(onBehalf.lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
+    });
+
+    test('a token without Application.Read.All is told it is needed, and why', async () => {
+      const report = await runDirectoryCheck(
+        {
+          GRAPH_BASE_URL: 'https://127.0.0.1:9/v1.0',
+          TIMEBOX_POLICY: policyFile({ sandbox: ids.sandbox }, clients(ids.pipelineApp)),
+        },
+        { credential: fakeCredential(['User.Read.All', 'GroupMember.ReadWrite.All']), timeoutMs: 500 },
+      );
+      expect(report.lines.join('\n')).toContain(
+        'FAIL  missing application permission Application.Read.All (clients pipeline may request groups for their own service principal',
+      );
+    });
   });
 });

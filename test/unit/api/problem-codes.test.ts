@@ -9,7 +9,7 @@ describe('problem codes', () => {
     const used = new Set<string>();
     for (const file of readdirSync(API_DIR).filter((f) => f.endsWith('.ts') && f !== 'openapi.ts'))
       for (const match of readFileSync(path.join(API_DIR, file), 'utf8').matchAll(
-        /'((?:auth|body|api|request)\.[a-z_]+)'/g,
+        /'((?:auth|body|api|request|idempotency|query|target|person|duration|justification|ticket)\.[a-z_]+)'/g,
       ))
         used.add(match[1]!);
     expect([...used].sort()).toEqual([...PROBLEM_CODES].sort());

@@ -105,6 +105,8 @@ function approvalCards(): CatalogEntry[] {
       'approver',
     ],
     ['approved-other', aRequestIn('approved'), 'other'],
+    ['scheduled-approver', aRequestIn('scheduled'), 'approver'],
+    ['pending-scheduled-approver', aRequestIn('pending', { startsAt: T0 + 8 * HOUR }), 'approver'],
     ['active-approver', aRequestIn('active'), 'approver'],
     ['active-other', aRequestIn('active'), 'other'],
     ['active-extension-requested-approver', withExtensionAsked(), 'approver'],
@@ -171,6 +173,7 @@ function receiptCards(): CatalogEntry[] {
   const states: [string, AccessRequest, string?][] = [
     ['pending', aRequestIn('pending')],
     ['approved', aRequestIn('approved')],
+    ['scheduled', aRequestIn('scheduled')],
     ['active', aRequestIn('active')],
     ['active-extension-requested', withExtensionAsked()],
     ['active-error', aRequestIn('active'), 'An extension of 12h would exceed the 12h total for db-read.'],
@@ -206,6 +209,8 @@ function noticeSubject(kind: (typeof NOTICE_KINDS)[number]): AccessRequest {
       return aRequestIn('active');
     case 'approved':
       return anActionRequestIn('approved');
+    case 'scheduled':
+      return aRequestIn('scheduled');
     case 'denied':
       return aRequestIn('denied');
     case 'cancelled':

@@ -2,7 +2,13 @@ import { Client, type ClientBase } from 'pg';
 import { DomainError, ErrorCodes } from '../../../domain/errors';
 import { isClosed, type AccessRequest } from '../../../domain/request';
 import type { PersonalChat } from '../../../ports/notifier';
-import type { AuditCheckpoint, AuditRecord, Effect, GroupBaseline } from '../../../ports/store';
+import type {
+  AuditCheckpoint,
+  AuditRecord,
+  Effect,
+  GroupBaseline,
+  StoredSigningKeys,
+} from '../../../ports/store';
 import { GENESIS_HASH } from '../audit-log';
 import { postgresConnection, type EntraLoginOptions } from './entra-login';
 import { migrate } from './migrate';
@@ -25,6 +31,8 @@ export interface StoreContents {
   serviceUrls: Record<string, string>;
   /** Who and which teams were welcomed (`person:<id>`, `team:<id>`), and when (epoch ms). */
   welcomed: Record<string, number>;
+  /** The approval-token signing keys, when the source has any: tokens it signed still verify after the move. */
+  signingKeys?: StoredSigningKeys;
   /** Read once, in seq order, already verified by the caller. */
   audit: () => AsyncIterable<AuditRecord>;
   checkpoints: AuditCheckpoint[];
@@ -100,7 +108,7 @@ export async function importStore(
   await db.query('BEGIN');
   try {
     await db.query(
-      'LOCK TABLE requests, effects, audit, audit_head, audit_checkpoints, personal_chats, service_urls, baselines, welcomes IN EXCLUSIVE MODE',
+      'LOCK TABLE requests, effects, audit, audit_head, audit_checkpoints, personal_chats, service_urls, baselines, welcomes, signing_keys IN EXCLUSIVE MODE',
     );
     refuseUnlessEmpty(where, await countHoldings(db));
     await insertRequests(db, contents.open, contents.dueAt);
@@ -219,6 +227,12 @@ async function insertSideTables(db: ClientBase, contents: StoreContents): Promis
       b.version ?? 0,
       JSON.stringify(b),
     ]);
+  // NB: a target that has keys already (a bot was started on it) keeps them: its tokens are out there too.
+  if (contents.signingKeys)
+    await db.query(
+      'INSERT INTO signing_keys (id, version, keys) VALUES (true, $1, $2::jsonb) ON CONFLICT (id) DO NOTHING',
+      [contents.signingKeys.version, JSON.stringify(contents.signingKeys.keys)],
+    );
 }
 
 /** The records as they are (same seq, prevHash, hash: the chain verifies as it did), and the head row after them. */

@@ -148,6 +148,20 @@ ALTER TABLE effects ADD COLUMN lease_pid integer;
 ALTER TABLE effects ADD COLUMN lease_server timestamptz;
 `,
   },
+  {
+    version: 5,
+    name: 'approval-token signing keys',
+    sql: `
+-- The keys that sign approval tokens (§11), one row for the whole set, so that every replica
+-- signs with and publishes the same keys; versioned like baselines (conditional UPDATE).
+-- NB: private keys: whoever can read this table can sign approval tokens.
+CREATE TABLE signing_keys (
+  id       boolean PRIMARY KEY DEFAULT true CHECK (id),
+  version  integer NOT NULL,
+  keys     jsonb NOT NULL
+);
+`,
+  },
 ];
 
 /** The newest schema this code knows. */

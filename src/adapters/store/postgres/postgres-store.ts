@@ -14,6 +14,8 @@ import type {
   Lease,
   RequestQuery,
   Store,
+  StoredSigningKey,
+  StoredSigningKeys,
 } from '../../../ports/store';
 import type { RateLimit, RequestLimiter } from '../../../app/rate-limit';
 import type { Clock } from '../../../ports/clock';
@@ -451,6 +453,16 @@ export class PostgresStore implements Store {
 
   saveBaseline(baseline: GroupBaseline, expectedVersion: number | null): Promise<GroupBaseline> {
     return this.write(() => tables.saveBaselineRow(this.pool, baseline, expectedVersion));
+  }
+
+  // ---- approval-token signing keys (one row, shared by every replica) ---------------------
+
+  getSigningKeys(): Promise<StoredSigningKeys | undefined> {
+    return this.read(() => tables.readSigningKeys(this.db));
+  }
+
+  saveSigningKeys(keys: StoredSigningKey[], expectedVersion: number | null): Promise<StoredSigningKeys> {
+    return this.write(() => tables.saveSigningKeysRow(this.pool, keys, expectedVersion));
   }
 
   /** A row per name (side-tables.ts); read-only: in memory. */

@@ -1,9 +1,11 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
+
+type Queryable = Pool | PoolClient;
 import { DomainError, ErrorCodes } from '../../../domain/errors';
 import type { PersonalChat } from '../../../ports/notifier';
-import type { GroupBaseline } from '../../../ports/store';
+import type { GroupBaseline, StoredSigningKey, StoredSigningKeys } from '../../../ports/store';
 
-/** The small keyed tables: chats, service URLs, baselines (versioned), named leases. */
+/** The small keyed tables: chats, service URLs, baselines and signing keys (versioned), named leases. */
 
 export async function upsertChat(db: Pool, userId: string, chat: PersonalChat): Promise<void> {
   await db.query(
@@ -52,6 +54,44 @@ export async function saveBaselineRow(
     );
   }
   return stored;
+}
+
+export async function readSigningKeys(db: Queryable): Promise<StoredSigningKeys | undefined> {
+  const { rows } = await db.query<{ version: number; keys: StoredSigningKey[] }>(
+    'SELECT version, keys FROM signing_keys WHERE id',
+  );
+  return rows[0] && { keys: rows[0].keys, version: rows[0].version };
+}
+
+/**
+ * The one row of signing keys, created (expectedVersion null) or replaced at expectedVersion in
+ * one conditional statement, as baselines: of two replicas saving at once, one row count is 1.
+ */
+export async function saveSigningKeysRow(
+  db: Pool,
+  keys: StoredSigningKey[],
+  expectedVersion: number | null,
+): Promise<StoredSigningKeys> {
+  const version = (expectedVersion ?? 0) + 1;
+  const params = [version, JSON.stringify(keys)];
+  const { rowCount } =
+    expectedVersion === null
+      ? await db.query(
+          'INSERT INTO signing_keys (id, version, keys) VALUES (true, $1, $2::jsonb) ON CONFLICT (id) DO NOTHING',
+          params,
+        )
+      : await db.query(
+          'UPDATE signing_keys SET version = $1, keys = $2::jsonb WHERE id AND version = $1 - 1',
+          params,
+        );
+  if (rowCount !== 1) {
+    throw new DomainError(
+      ErrorCodes.STORE_CONFLICT,
+      'The approval-token signing keys changed meanwhile; read them again.',
+      { expectedVersion },
+    );
+  }
+  return { keys: structuredClone(keys), version };
 }
 
 /** One row per lease name, taken when absent, expired or already `owner`'s: one atomic upsert. */
