@@ -4,7 +4,15 @@ import { normalizeTypedText } from '../../domain/text';
 import { suggestWord } from './did-you-mean';
 
 export type Command =
-  | { name: 'request'; group?: string; durationMs?: number; rest: string[]; breakGlass: boolean }
+  | {
+      name: 'request';
+      group?: string;
+      durationMs?: number;
+      rest: string[];
+      breakGlass: boolean;
+      /** `request <group> at <time> …`: the start as typed (domain/start-time.ts reads it). */
+      startText?: string;
+    }
   | { name: 'extend'; group: string; durationMs: number; reason?: string }
   | { name: 'release'; group: string }
   | { name: 'cancel'; requestId: string }
@@ -16,7 +24,7 @@ export const MAX_COMMAND_LENGTH = 2000;
 
 const USAGE: Record<string, string> = {
   request:
-    'request <group> [for] <duration> [because] <why>, e.g. "request db-read for 2h because INC-123 disk alert"',
+    'request <group> [at <time>] [for] <duration> [because] <why>, e.g. "request db-read for 2h because INC-123 disk alert" or "request db-read at 02:00 for 1h because patch night"',
   'break-glass':
     'break-glass <group> [for] <duration> because <why>, e.g. "break-glass prod-admin 30m because site down"',
   extend: 'extend <group> [by] <duration> [because <reason>], e.g. "extend db-read by 1h"',
@@ -100,6 +108,28 @@ export function commandList(): string {
 }
 
 function parseRequest(words: string[], breakGlass: boolean): Command {
+  const command = parseRequestWords(words, breakGlass);
+  if (command.name !== 'request' || !command.group) return command;
+  return { ...command, ...splitStart(command.group) };
+}
+
+// The end of a start as typed: a time of day (02:00) or an ISO 8601 date and time.
+const START_END = /^(\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}T\S+)$/i;
+
+/**
+ * "db-read at tomorrow 02:00" → the group and the start. Only an "at" followed by one or two
+ * words that end in a time counts, so a display name with "at" in it stays whole.
+ */
+function splitStart(groupText: string): { group: string; startText?: string } {
+  const words = groupText.split(' ');
+  const at = words.map((w) => w.toLowerCase()).lastIndexOf('at');
+  const after = words.slice(at + 1);
+  if (at < 1 || after.length < 1 || after.length > 2 || !START_END.test(after[after.length - 1]!))
+    return { group: groupText };
+  return { group: words.slice(0, at).join(' '), startText: after.join(' ') };
+}
+
+function parseRequestWords(words: string[], breakGlass: boolean): Command {
   if (words.length === 0) return { name: 'request', rest: [], breakGlass };
   // The group is everything before the duration ("for" optional), so display names with
   // spaces work: "request Production DB (read) for 1h because ...".

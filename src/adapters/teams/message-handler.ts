@@ -4,6 +4,7 @@ import { isAction, Status, type ListCardRef, type ListKind, type Person } from '
 import { trackListCard } from '../../app/list-cards';
 import { auditIfRefused } from '../../app/refusals';
 import { normalizeId } from '../../domain/ids';
+import { parseStartTime } from '../../domain/start-time';
 import { renderHelpCard, renderRequestForm } from '../../cards';
 import type { BotDeps } from './bot-deps';
 import { actorOf, assertTenant, claimedIdentity, tenantOf, timeZoneOf } from './actor';
@@ -63,7 +64,13 @@ export class MessageHandler {
         }
         const rules = service.resolveGroup(command.group);
         const { justification, ticket } = splitTicket(command.rest, rules.ticketPattern);
+        // "at 02:00" is 02:00 where the person is: the zone their Teams tells.
+        const startsAt =
+          command.startText === undefined
+            ? undefined
+            : parseStartTime(command.startText, this.deps.clock.now(), await this.zoneOf(context, actor));
         const result = await service.submit({
+          startsAt,
           requester: actor,
           tenantId: tenantOf(context.activity),
           group: rules.alias,

@@ -18,8 +18,8 @@ export function signDelivery(secret: string, body: string, nowMs: number): strin
 }
 
 /**
- * What a receiver does (and what docs/webhooks.md shows): recompute the HMAC over the
- * timestamp and the raw body, compare in constant time, refuse stale timestamps.
+ * What a receiver does (examples/webhook-receiver/ and docs/workflow-api.md show it): recompute
+ * the HMAC over the timestamp and the raw body, compare in constant time, refuse stale timestamps.
  */
 export function verifyDelivery(
   secret: string,

@@ -53,6 +53,29 @@ describe('command parser', () => {
     expect(() => parseCommand(text)).toThrow(message);
   });
 
+  it.each([
+    ['request db-read at 02:00 for 1h because patch night', 'db-read', '02:00', 3_600_000],
+    ['request db-read at tomorrow 02:00 for 1h because x', 'db-read', 'tomorrow 02:00', 3_600_000],
+    [
+      'request Production DB (read) at Fri 18:00 2h because x',
+      'Production DB (read)',
+      'Fri 18:00',
+      7_200_000,
+    ],
+    ['request db-read at 2026-12-04T02:00Z because x', 'db-read', '2026-12-04T02:00Z', undefined],
+    ['request db-read at 2026-12-04 02:00 for 30m because x', 'db-read', '2026-12-04 02:00', 1_800_000],
+  ])('reads a scheduled start: %s', (text, group, startText, durationMs) => {
+    const command = parseCommand(text);
+    expect(command).toMatchObject({ name: 'request', group, startText });
+    expect(command.name === 'request' && command.durationMs).toBe(durationMs ?? undefined);
+  });
+
+  it('an "at" that is not followed by a time stays part of the group name', () => {
+    const command = parseCommand('request Access at night for 1h because x');
+    expect(command).toMatchObject({ group: 'Access at night' });
+    expect(command.name === 'request' && command.startText).toBeUndefined();
+  });
+
   it('refuses overlong commands', () => {
     expect(() => parseCommand(`request db-read 1h ${'x'.repeat(3000)}`)).toThrow(/commands stay under 2000/);
   });
