@@ -10,6 +10,7 @@ import {
   justificationText,
   requestFacts,
   requestNotes,
+  runUrlOf,
   type Banner,
 } from './request-view';
 import { expand } from './template';
@@ -126,6 +127,7 @@ export function renderApprovalCard(view: ApprovalCardView): object {
     error: plain(view.error, TextLimit.SHORT),
     footer: `Request ${plain(r.id, 64)} · updated ${formatIn(r.updatedAt, view.timeZone)}`,
     actions: actionsFor(r, view.viewer),
+    runUrl: runUrlOf(r) ?? '',
   });
   const userIds = [...new Set(view.refreshUserIds ?? [])].filter(isUserId).slice(0, MAX_REFRESH_USERS);
   // A closed break-glass grant still needs an approver's acknowledgement, so it keeps refreshing.

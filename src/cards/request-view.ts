@@ -144,11 +144,34 @@ function workflowFacts(r: AccessRequest): Fact[] {
     if (text) facts.push({ label, value: text });
   };
   add('Repository', c.repository, 200);
-  add('Run', c.runUrl?.startsWith('https://') ? c.runUrl : undefined, 500);
+  add('Run', runUrlOf(r) && shortLink(runUrlOf(r)!), 120);
   add('Commit', c.commit?.slice(0, 12), 12);
   add('Environment', c.environment, 100);
   add('Pipeline', c.pipeline, 200);
   return facts;
+}
+
+/**
+ * The workflow's run link when it is a well-formed https URL (the API checked it; a card
+ * checks again: it becomes a button). Else undefined: never a link the card cannot vouch for.
+ */
+export function runUrlOf(r: AccessRequest): string | undefined {
+  const text = r.context?.runUrl;
+  if (!text || text.length > 500) return undefined;
+  try {
+    const url = new URL(text);
+    return url.protocol === 'https:' && !url.username && !url.password ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A link as a card fact shows it: host and the end of the path, so it fits (the button opens it whole). */
+function shortLink(href: string): string {
+  const url = new URL(href);
+  const parts = url.pathname.split('/').filter(Boolean);
+  const tail = parts.length > 2 ? `…/${parts.slice(-2).join('/')}` : parts.join('/');
+  return `${url.host}/${tail}`;
 }
 
 /** When an action's approval is valid until, or when it ended. */

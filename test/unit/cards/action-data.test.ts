@@ -8,9 +8,18 @@ const catalog = cardCatalog();
 
 describe('card actions', () => {
   test.each(catalog.map((e) => [e.name, e.card] as const))(
-    '%s: every action is Action.Execute or ShowCard, with only a requestId, the decision and the list',
+    '%s: every action is Action.Execute or ShowCard, with only a requestId, the decision and the list (or the one https run link of a pipeline request)',
     (_name, card) => {
       for (const action of allActions(card)) {
+        if (action.type === 'Action.OpenUrl') {
+          // The workflow's run link (request-view.ts runUrlOf): https, no credentials, once per card.
+          expect(action).toMatchObject({
+            title: 'Open the run',
+            url: expect.stringMatching(/^https:\/\/[^@\s]+$/),
+          });
+          expect(allActions(card).filter((a) => a.type === 'Action.OpenUrl')).toHaveLength(1);
+          continue;
+        }
         expect(['Action.Execute', 'Action.ShowCard']).toContain(action.type);
         if (action.type !== 'Action.Execute') continue;
         expect(VERBS).toContain(action.verb);

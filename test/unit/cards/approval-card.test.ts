@@ -3,6 +3,7 @@ import { CLOSED_STATUSES, Status, type AccessRequest } from '../../../src/domain
 import {
   aPerson,
   aRequestIn,
+  anActionRequestIn,
   anApprover,
   aSecondApprover,
   aVote,
@@ -195,5 +196,33 @@ describe('approval card: the timeline names who extended', () => {
   it('claims no policy approval for a break-glass grant, which is extended only with an approval', () => {
     const request = aRequestIn('active', { kind: 'break_glass', votes: [], extensions: [extension] });
     expect(extendedLine(request)).toBe('Extended by 15m · asked by Ada Lovelace · 14:01 UTC');
+  });
+});
+
+describe('the run link of a pipeline request', () => {
+  const withRun = (runUrl: string) =>
+    renderApprovalCard({
+      request: anActionRequestIn('pending', { context: { repository: 'contoso/shop', runUrl } }),
+      viewer: 'approver',
+      now: T0,
+    });
+  const openUrls = (card: object) => JSON.stringify(card).match(/"type":"Action\.OpenUrl"[^}]*/g) ?? [];
+
+  it('an https run becomes one "Open the run" button and a short fact that fits the card', () => {
+    const card = withRun('https://github.com/contoso/shop/actions/runs/1234567890');
+    expect(openUrls(card)).toHaveLength(1);
+    expect(JSON.stringify(card)).toContain('github.com/…/runs/1234567890');
+  });
+
+  it.each([
+    'javascript:alert(1)',
+    'http://github.com/contoso/shop/actions/runs/1',
+    'https://user:secret@evil.example/run',
+    'data:text/html,<script>alert(1)</script>',
+    'not a url',
+  ])('%s is neither a button nor a fact', (runUrl) => {
+    const card = withRun(runUrl);
+    expect(openUrls(card)).toEqual([]);
+    expect(JSON.stringify(card)).not.toContain('"Run"');
   });
 });
