@@ -210,6 +210,7 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
           store,
           service,
           roster,
+          directory,
           defaultServiceUrl: config.defaultServiceUrl,
           sharedButtons: config.sharedCardButtons,
         }),

@@ -25,6 +25,7 @@ import type { CompletedEffect, Store } from '../ports/store';
 import { Authorizer } from './authorization';
 import { effectsFor, placeEffect } from './effects';
 import { webhookEffectsFor } from './webhook-effects';
+import { currentDelegations } from './delegations';
 import type { RequestLimiter } from './rate-limit';
 
 export type GrantMode = 'membership' | 'pim';
@@ -335,7 +336,18 @@ export class AccessService {
     const trimmed = reason?.trim() || undefined;
     return this.change(requestId, async (request, now) => {
       const rules = this.rulesOf(request);
-      if (!(await this.authorizer.isApprover(rules, actor))) {
+      // Not an approver: perhaps an approver's delegate (one level, never on their own request).
+      const approver = await this.mayDecide(request, rules, actor);
+      const forWhom = approver
+        ? undefined
+        : await this.authorizer.standsInFor(
+            actor,
+            rules,
+            request,
+            await currentDelegations(this.deps.store, now),
+            now,
+          );
+      if (!approver && !forWhom) {
         throw new DomainError(
           ErrorCodes.NOT_APPROVER,
           `Only approvers of ${request.group.alias} can ${decision} it; nothing was changed.`,
@@ -343,6 +355,12 @@ export class AccessService {
       }
       if (subject !== undefined) assertDecidingPending(request, subject);
       if (request.status === Status.ACTIVE && request.pendingExtension) {
+        // NB: delegation covers decisions on requests; an extension is decided by the approvers.
+        if (forWhom)
+          throw new DomainError(
+            ErrorCodes.NOT_APPROVER,
+            `You stand in for ${forWhom.name} on new requests; an extension is decided by the approvers of ${request.group.alias} themselves. Nothing was changed.`,
+          );
         return this.decideExtension(request, actor, decision, now, trimmed);
       }
       if (decision === 'approve' && isSelf(request, actor) && !rules.allowSelfApproval) {
@@ -351,7 +369,7 @@ export class AccessService {
           'You cannot approve your own request; another approver has to.',
         );
       }
-      return lifecycle.castVote(request, actor, decision, now, trimmed);
+      return lifecycle.castVote(request, actor, decision, now, trimmed, forWhom);
     });
   }
 
@@ -402,7 +420,7 @@ export class AccessService {
   async claim(requestId: string, actor: Person): Promise<AccessRequest> {
     return this.change(requestId, async (request, now) => {
       const rules = this.rulesOf(request);
-      if (!(await this.authorizer.isApprover(rules, actor))) {
+      if (!(await this.mayDecide(request, rules, actor))) {
         throw new DomainError(
           ErrorCodes.NOT_APPROVER,
           `Only approvers of ${request.group.alias} can claim it.`,
@@ -563,6 +581,44 @@ export class AccessService {
         `${rules.alias} now allows ${formatDuration(rules.maxDurationMs)} at most, less than the ${formatDuration(request.durationMs)} approved, so the scheduled start was not carried out.`,
       );
     return undefined;
+  }
+
+  /**
+   * Scheduler (or the worker, when every approver is away): asks the escalation approvers too.
+   * Once per request; the pending timeout still ends it.
+   */
+  escalate(
+    requestId: string,
+    reason: 'timeout' | 'all_away' = 'timeout',
+  ): Promise<AccessRequest | undefined> {
+    return this.whenDue(
+      requestId,
+      (r, now) => {
+        const escalation = this.rulesOf(r).escalation;
+        if (r.status !== Status.PENDING || r.escalatedAt !== undefined || !escalation) return false;
+        return (
+          reason === 'all_away' ||
+          (escalation.afterMs !== undefined && now >= r.createdAt + escalation.afterMs)
+        );
+      },
+      (r, now) => lifecycle.escalate(r, now, reason, this.rulesOf(r).escalation?.channel),
+    );
+  }
+
+  /** Whether `actor` sees the decision buttons: an approver (or escalation approver), or a delegate of one. */
+  async canDecide(request: AccessRequest, actor: Person): Promise<boolean> {
+    const rules = this.rulesOf(request);
+    if (await this.mayDecide(request, rules, actor)) return true;
+    const now = this.deps.clock.now();
+    const delegations = await currentDelegations(this.deps.store, now);
+    return (await this.authorizer.standsInFor(actor, rules, request, delegations, now)) !== undefined;
+  }
+
+  /** Who may decide a request: its approvers, and once it escalated, the escalation approvers too. */
+  async mayDecide(request: AccessRequest, rules: GroupRules, actor: Person): Promise<boolean> {
+    if (await this.authorizer.isApprover(rules, actor)) return true;
+    if (request.escalatedAt === undefined || !rules.escalation) return false;
+    return this.authorizer.matches(rules.escalation.approvers, actor);
   }
 
   /** Scheduler: nobody decided within pendingTimeout. */

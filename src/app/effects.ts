@@ -26,6 +26,8 @@ export function placeEffect(effect: NewEffect, request: AccessRequest): QueuedEf
 }
 
 const remove: NewEffect = { kind: 'directory.remove' };
+/** Runs in the membership's queue, so always after the removal that queued it. */
+const revokeSessions: NewEffect = { kind: 'directory.revoke_sessions' };
 /** The request's own cards: the approval card and the receipt. */
 const cardUpdates: NewEffect[] = [{ kind: 'card.update' }, { kind: 'card.update', template: 'receipt' }];
 /** The list cards (`pending`, `status`) that show the request: queued only when some do. */
@@ -159,15 +161,21 @@ function groupEffectsFor(
       // The requester's confirmation waits for the removal: see member_removed below.
       return [remove, ...updateCards, reply('released')];
     case 'member_removed':
-    case 'member_kept':
+    case 'member_kept': {
+      // Sessions end with the access (policy revokeSessionsOnEnd): only after a removal that
+      // happened, never for a membership kept; the worker's removal decides and says so.
+      const revoke: NewEffect[] =
+        event.type === 'member_removed' && event.detail?.revokeSessions === true ? [revokeSessions] : [];
       // A release is confirmed once the directory removal is done, so that the requester is
       // told the membership is gone (or why it stays), not only that its removal was asked.
-      if (request.status !== 'released') return [];
+      if (request.status !== 'released') return revoke;
       return [
+        ...revoke,
         event.type === 'member_kept' && !request.standingMember && event.reason
           ? tell('released', { reason: event.reason })
           : tell('released'),
       ];
+    }
     case 'revoked':
       // Always queued, also before the grant started: an add may be under way, and the removal
       // runs after it in the membership's queue (it does nothing when nothing was added).
@@ -183,6 +191,14 @@ function groupEffectsFor(
       return [...updateCards, reply('extension_requested')];
     case 'reminded':
       return [reply('reminder')];
+    case 'escalated': {
+      // The card says so, the thread says so, and the escalation channel (if any) gets the card.
+      const channel = typeof event.detail?.channel === 'string' ? event.detail.channel : undefined;
+      const post: NewEffect[] = channel
+        ? [{ kind: 'card.post', template: 'escalation', data: { channel } }]
+        : [];
+      return [...updateCards, reply('escalated'), ...post];
+    }
     case 'warned':
       return [tell('expiry_warning')];
     default:

@@ -7,7 +7,7 @@ import { approverChannel } from './approver-channel';
 import { MemberBatcher } from './member-batcher';
 import { retryOnConflict } from './retry-on-conflict';
 import * as lifecycle from '../domain/request';
-import { Status, type AccessRequest, type ListCardRef } from '../domain/request';
+import { Status, type AccessRequest, type ListCardRef, type MessageLocation } from '../domain/request';
 import { sameMessage, trackListCard } from './list-cards';
 import type { Policy } from '../domain/policy';
 import type { Clock } from '../ports/clock';
@@ -157,6 +157,7 @@ export class GrantWorker {
       'directory.add': (effect, request) => this.add(effect, request),
       'directory.remove': (effect, request) => this.remove(effect, request),
       'directory.extend': (effect, request) => this.extend(effect, request),
+      'directory.revoke_sessions': (effect, request) => this.revokeSessions(effect, request),
       'card.post': (effect, request) => this.postCard(effect, request),
       'card.update': (effect, request) => this.updateCard(effect, request),
       'thread.reply': (effect, request) => this.reply(effect, request),
@@ -400,28 +401,67 @@ export class GrantWorker {
 
   private async postCard(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     const { notifier, presenter } = this.deps;
+    if (effect.template === 'escalation') return this.postEscalationCard(effect, request);
     if (request.approvalCard) return this.complete(effect);
     const ref = await notifier.postToChannel(await this.channelOf(request), {
       card: await presenter.approvalCard(request),
     });
     // NB: if we crash between the post and this commit, the retry posts a second card;
     // Teams has no idempotency key for new threads, and a duplicate beats a lost card.
-    return this.patch(request.id, effect, { approvalCard: ref });
+    await this.patch(request.id, effect, { approvalCard: ref });
+    await this.escalateIfEveryoneAway(request);
+  }
+
+  /**
+   * Every approver the card names is away (automatic replies on): a request that can escalate
+   * does so at once (§12), rather than wait out `escalateAfter` for people who are not there.
+   * A failure here is logged only: the scheduler's escalation still comes.
+   */
+  private async escalateIfEveryoneAway(request: AccessRequest): Promise<void> {
+    const { presenter, service, logger } = this.deps;
+    if (request.status !== Status.PENDING || request.escalatedAt !== undefined) return;
+    if (!service.rulesOf(request).escalation || !presenter.awayApprovers) return;
+    try {
+      const { away, total } = await presenter.awayApprovers(request);
+      if (total > 0 && away.length === total) await service.escalate(request.id, 'all_away');
+    } catch (error) {
+      logger.warn(
+        { err: error, requestId: request.id },
+        'could not check who is away; escalation waits for its time',
+      );
+    }
   }
 
   private async updateCard(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
     const { notifier, presenter } = this.deps;
     if (effect.template === 'lists') return this.updateLists(effect, request);
     if (effect.template === 'warning') return this.updateWarning(effect, request);
-    const target = effect.template === 'receipt' ? request.receiptCard : request.approvalCard;
-    // A message the connector gave no id for cannot be updated; the next notice tells the news.
-    if (!target?.activityId) return this.complete(effect);
-    const card =
-      effect.template === 'receipt'
-        ? await presenter.receiptCard(request)
-        : await presenter.approvalCard(request);
-    await notifier.updateCard(target, card);
+    const receipt = effect.template === 'receipt';
+    // The approval card, and its copy in the escalation channel: one state, shown in both places.
+    const targets = (receipt ? [request.receiptCard] : [request.approvalCard, request.escalationCard]).filter(
+      // A message the connector gave no id for cannot be updated; the next notice tells the news.
+      (t): t is MessageLocation => !!t?.activityId,
+    );
+    if (targets.length === 0) return this.complete(effect);
+    const card = receipt ? await presenter.receiptCard(request) : await presenter.approvalCard(request);
+    for (const target of targets) await notifier.updateCard(target, card);
     return this.complete(effect);
+  }
+
+  /** The approval card, posted once more in the escalation channel (`escalateTo.channel`). */
+  private async postEscalationCard(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    const { notifier, presenter } = this.deps;
+    const channel = typeof effect.data?.channel === 'string' ? effect.data.channel : undefined;
+    if (request.escalationCard || !channel) return this.complete(effect);
+    const target = await approverChannel(
+      this.deps,
+      channel,
+      request.tenantId,
+      this.options.defaultServiceUrl,
+    );
+    if ('missing' in target) throw new EffectSkipped(target.missing);
+    const ref = await notifier.postToChannel(target, { card: await presenter.approvalCard(request) });
+    return this.patch(request.id, effect, { escalationCard: ref });
   }
 
   private async reply(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
@@ -619,13 +659,20 @@ export class GrantWorker {
         await this.members.remove(request.group.id, request.requester.id);
       }
     }
+    // Sessions end with the access (revokeSessionsOnEnd): queued by this event, after the removal.
+    const revokeSessions =
+      !keep && request.requester.kind !== 'service_principal' && service.rulesOf(request).revokeSessionsOnEnd;
     const event: lifecycle.RequestEvent = keep
       ? { type: 'member_kept', requestId: request.id, at: now, reason: keep }
       : {
           type: 'member_removed',
           requestId: request.id,
           at: now,
-          detail: { groupId: request.group.id, userId: request.requester.id },
+          detail: {
+            groupId: request.group.id,
+            userId: request.requester.id,
+            ...(revokeSessions ? { revokeSessions: true } : {}),
+          },
         };
     // The completion rides on the commit that records the outcome: one write, not two; so do
     // the effects the outcome causes (a release's confirmation to the requester).
@@ -658,9 +705,23 @@ export class GrantWorker {
         clock.now() + (retryAfterOf(error) ?? this.backoff(attempts)),
       );
     }
-    if (effect.kind === 'directory.remove' || effect.kind === 'directory.extend') {
-      // NB: a removal is never given up: access must end. It keeps trying at the slowest pace.
-      if (attempts === limit) await this.alertRemovalTrouble(request, message);
+    if (effect.kind === 'directory.revoke_sessions' && !transient) {
+      // A refusal (no User.RevokeSessions.All, no such user) needs an admin: said and audited
+      // once, never retried (it would hold up this person's next add in the queue). The grant
+      // stays ended: the membership is gone, only tokens issued before live on.
+      return this.sessionsNotRevoked(effect, request, error, message);
+    }
+    if (
+      effect.kind === 'directory.remove' ||
+      effect.kind === 'directory.extend' ||
+      effect.kind === 'directory.revoke_sessions'
+    ) {
+      // NB: a removal is never given up: access must end. It keeps trying at the slowest pace;
+      // so does the revocation of sessions that follows it, through outages and throttling.
+      if (attempts === limit)
+        await (effect.kind === 'directory.revoke_sessions'
+          ? this.alertSessionsTrouble(request, message, true)
+          : this.alertRemovalTrouble(request, message));
       return store.retryEffect(
         effect.id,
         effect.lease.token,
@@ -703,6 +764,63 @@ export class GrantWorker {
       },
     };
     await this.patch(request.id, effect, {}, [event]);
+  }
+
+  /**
+   * Ends the sign-in sessions of a person whose membership was just removed (the removal
+   * queued this, in the same queue, so it runs after it). Never for a service principal: it
+   * has no sign-in sessions. Idempotent: a second run resets the sessions' start again.
+   */
+  private async revokeSessions(effect: ClaimedEffect, request: AccessRequest): Promise<void> {
+    if (request.requester.kind === 'service_principal') return this.complete(effect);
+    await this.deps.directory.revokeSignInSessions(request.requester.id);
+    const event: lifecycle.RequestEvent = {
+      type: 'sessions_revoked',
+      requestId: request.id,
+      at: this.deps.clock.now(),
+      detail: { groupId: request.group.id, userId: request.requester.id },
+    };
+    await this.patch(request.id, effect, {}, [event]);
+  }
+
+  /** The directory refused to end the sessions: audited, said in the thread, and the effect done. */
+  private async sessionsNotRevoked(
+    effect: ClaimedEffect,
+    request: AccessRequest,
+    error: unknown,
+    message: string,
+  ): Promise<void> {
+    const code = error instanceof DomainError ? error.code : ErrorCodes.DIRECTORY_UNAVAILABLE;
+    const event: lifecycle.RequestEvent = {
+      type: 'sessions_revoke_failed',
+      requestId: request.id,
+      at: this.deps.clock.now(),
+      reason: message,
+      detail: { groupId: request.group.id, userId: request.requester.id, code },
+    };
+    await this.alertSessionsTrouble(request, message, false);
+    await this.patch(request.id, effect, {}, [event]);
+  }
+
+  private async alertSessionsTrouble(
+    request: AccessRequest,
+    message: string,
+    retrying: boolean,
+  ): Promise<void> {
+    if (!request.approvalCard) return;
+    const next = retrying
+      ? 'Timebox keeps trying'
+      : `revoke them by hand (Entra admin center → Users → ${request.requester.name} → Revoke sessions)`;
+    try {
+      await this.deps.notifier.replyInThread(request.approvalCard, {
+        text: `⚠️ ${request.requester.name} is removed from ${request.group.displayName}, but ending their sign-in sessions failed: ${message}. Tokens issued before the removal stay valid until they expire (about an hour); ${next}.`,
+      });
+    } catch (error) {
+      this.deps.logger.error(
+        { err: error, requestId: request.id },
+        'could not post the session revocation alert',
+      );
+    }
   }
 
   /** Whether the person is in the group now (when the directory cannot say: assume so, and remove). */

@@ -19,6 +19,11 @@ export interface Presenter {
   ): Promise<OutgoingMessage> | OutgoingMessage;
   /** A posted list card (`pending`, `status`) as its viewer's list is now, and the requests it shows. */
   listCard(ref: ListCardRef): Promise<{ card: object; shownIds: string[] }>;
+  /**
+   * The approvers of a pending request who are away (automatic replies on), of how many the
+   * card names; absent where nothing tells (no roster, no directory).
+   */
+  awayApprovers?(request: AccessRequest): Promise<{ away: string[]; total: number }>;
 }
 
 /** The zone a person's cards are shown in: the one their latest activity told (UTC when none). */

@@ -28,6 +28,8 @@ export interface ApprovalCardView {
   refreshUserIds?: string[];
   /** Shown on the card, e.g. "Only approvers of db-read can approve." */
   error?: string;
+  /** Approvers who are away (automatic replies on), and whether that is every one of them. */
+  away?: { names: string[]; everyone: boolean };
 }
 
 export const MAX_REFRESH_USERS = 60;
@@ -61,6 +63,8 @@ function banners(r: AccessRequest): Banner[] {
   // Why a person decides what a rule usually approves: the rule's daily budget was used up.
   const skipped = plain(r.autoApproveSkipped, TextLimit.LONG);
   if (skipped && r.status === Status.PENDING) return [{ text: skipped, style: 'emphasis' }];
+  if (r.escalatedAt !== undefined && r.status === Status.PENDING)
+    return [{ text: escalationBanner(r), style: 'warning' }];
   if (r.kind === 'break_glass' && !r.acknowledgedBy && r.status !== Status.PENDING) {
     return [
       {
@@ -80,6 +84,33 @@ function banners(r: AccessRequest): Banner[] {
     ];
   }
   return [];
+}
+
+/** Who is away, while the request waits: approvers see why nobody answers, and who might. */
+function awayBanners(r: AccessRequest, away: ApprovalCardView['away']): Banner[] {
+  if (r.status !== Status.PENDING || !away || away.names.length === 0) return [];
+  const names = away.names
+    .slice(0, 5)
+    .map((n) => plain(n, TextLimit.NAME))
+    .join(', ');
+  const more = away.names.length > 5 ? ` and ${away.names.length - 5} more` : '';
+  if (away.everyone && r.escalatedAt === undefined)
+    return [
+      {
+        text: `Every approver is away (automatic replies on): nobody is in to decide. Away: ${names}${more}.`,
+        style: 'attention',
+      },
+    ];
+  return [{ text: `Away (automatic replies on): ${names}${more}.`, style: 'emphasis' }];
+}
+
+/** What the original card says once the request escalated (who was asked, and where). */
+function escalationBanner(r: AccessRequest): string {
+  const why = r.escalation?.reason === 'all_away' ? 'Every approver is away' : 'Nobody decided in time';
+  const where = r.escalation?.channel
+    ? ` (the card is also in the ${plain(r.escalation.channel, 40)} approvers' channel)`
+    : '';
+  return `⇧ Escalated: ${why}, so the escalation approvers were asked too${where}. A decision on either card counts.`;
 }
 
 /** Which buttons a viewer gets; the bot re-checks every click against policy and the store. */
@@ -120,7 +151,7 @@ export function renderApprovalCard(view: ApprovalCardView): object {
       title: groupTitle(r),
       status: statusLine(r, now),
     },
-    banners: banners(r),
+    banners: [...banners(r), ...awayBanners(r, view.away)],
     facts: requestFacts(r, { timeZone: view.timeZone }),
     justification: justificationText(r),
     notes: requestNotes(r, view.timeZone),

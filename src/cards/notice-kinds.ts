@@ -16,6 +16,8 @@ export type NoticeKind =
   | 'revoked'
   | 'failed'
   | 'reminder'
+  /** Nobody decided in time (or every approver is away): the escalation approvers were asked. */
+  | 'escalated'
   | 'expiry_warning'
   | 'extended'
   | 'break_glass'
@@ -36,6 +38,7 @@ export const NOTICE_KINDS: readonly NoticeKind[] = [
   'revoked',
   'failed',
   'reminder',
+  'escalated',
   'expiry_warning',
   'extended',
   'break_glass',

@@ -244,6 +244,24 @@ function textOf(
             : `Your request for ${group} has waited ${humanSpan(times.now - r.createdAt)}; the approvers have been reminded.`,
         ],
       };
+    case 'escalated':
+      return {
+        icon: '⇧',
+        title: 'Escalated',
+        style: 'warning',
+        lines: [
+          r.escalation?.reason === 'all_away'
+            ? `Every approver of ${group} is away, so ${whose} request went to the escalation approvers at once.`
+            : `Nobody decided on ${whose} request for ${group} within ${humanSpan((r.escalatedAt ?? times.now) - r.createdAt)}, so the escalation approvers were asked too.`,
+          ...(toChannel
+            ? [
+                r.escalation?.channel
+                  ? `The card was also posted in the ${plain(r.escalation.channel, 40)} approvers' channel; a decision on either card counts.`
+                  : 'They can decide on the card above.',
+              ]
+            : []),
+        ],
+      };
     case 'expiry_warning':
       if (!toChannel && r.status !== 'active') return warningAfterEnd(r, group, times);
       if (!toChannel && extendedSinceWarning(r)) return warningAfterExtension(r, group, times);

@@ -228,7 +228,7 @@ export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
     if (v.decision === 'approve')
       notes.push({
         icon: '✔',
-        text: withReason(`Approved by ${personName(v.by)} · ${at(v.at, r, timeZone)}`, v.reason),
+        text: withReason(`Approved by ${byFor(v.by, v.for)} · ${at(v.at, r, timeZone)}`, v.reason),
       });
   }
   if (r.kind === 'auto' && r.resolution) {
@@ -246,6 +246,14 @@ export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
       ),
     });
   }
+  // The request's own timeline: reminders and escalation are part of it (§12).
+  if (r.remindedAt !== undefined)
+    notes.push({ icon: '◷', text: `Approvers reminded · ${at(r.remindedAt, r, timeZone)}` });
+  if (r.escalatedAt !== undefined)
+    notes.push({
+      icon: '⇧',
+      text: `Escalated · ${at(r.escalatedAt, r, timeZone)}${r.escalation?.reason === 'all_away' ? ': every approver was away' : ''}`,
+    });
   if (r.status === Status.PENDING && r.claimedBy) {
     notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request` });
   }
@@ -293,8 +301,15 @@ function resolutionNotes(r: AccessRequest, timeZone: string | undefined): Note[]
   const by = personName(res.by);
   const when = at(res.at, r, timeZone);
   switch (r.status) {
-    case Status.DENIED:
-      return [{ icon: '✖', text: withReason(`Denied by ${by} · ${when}`, res.reason) }];
+    case Status.DENIED: {
+      const vote = r.votes.find((v) => v.decision === 'deny');
+      return [
+        {
+          icon: '✖',
+          text: withReason(`Denied by ${vote ? byFor(vote.by, vote.for) : by} · ${when}`, res.reason),
+        },
+      ];
+    }
     case Status.CANCELLED:
       return [{ icon: '⊘', text: `Cancelled by ${by} · ${when}` }];
     case Status.TIMED_OUT:
@@ -327,3 +342,8 @@ function resolutionNotes(r: AccessRequest, timeZone: string | undefined): Note[]
 }
 
 export const justificationText = (r: AccessRequest): string => plain(r.justification, TextLimit.LONG, true);
+
+/** "Megan Bowen", or "Patti Fernandez for Megan Bowen" when a delegate decided. */
+function byFor(by: Person, forWhom: Person | undefined): string {
+  return forWhom ? `${personName(by)} for ${personName(forWhom)}` : personName(by);
+}

@@ -1,4 +1,5 @@
 import { Status, type AccessRequest } from '../domain/request';
+import type { Delegation } from '../domain/delegation';
 import type { GroupRules } from '../domain/policy';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration } from './format';
@@ -21,6 +22,22 @@ export interface StatusCardView {
   refreshUserId?: string;
   /** Shown on the card, e.g. why a click on it changed nothing. */
   error?: string;
+  /** The viewer's delegations holding now: the one they gave, and the ones they hold (`delegate to …`). */
+  delegation?: { given?: Delegation; received: readonly Delegation[] };
+}
+
+/** One line per delegation: whom the viewer's approvals go to, and whom they stand in for, until when. */
+function delegationLines(view: StatusCardView): Array<{ text: string }> {
+  const until = (d: Delegation) => formatWhenIn(d.until, view.now, view.timeZone);
+  const given = view.delegation?.given;
+  return [
+    ...(given
+      ? [{ text: `Your approvals go to ${plain(given.to.name, TextLimit.NAME)} until ${until(given)}.` }]
+      : []),
+    ...(view.delegation?.received ?? []).slice(0, MAX_RECENT).map((d) => ({
+      text: `You stand in for ${plain(d.from.name, TextLimit.NAME)} until ${until(d)}.`,
+    })),
+  ];
 }
 
 /** The open requests a status card shows, in its order (the ones its buttons act on). */
@@ -84,6 +101,7 @@ export function renderStatusCard(view: StatusCardView): object {
     summary,
     open: open.map((r) => openItem(r, now, view.rules?.[r.group.alias], view.timeZone)),
     more: hidden > 0 ? `…and ${hidden} more not shown.` : '',
+    delegations: delegationLines(view),
     recent: view.recent.slice(0, MAX_RECENT).map((r) => {
       const look = lookOf(r);
       return {

@@ -1,5 +1,12 @@
 import { DomainError, ErrorCodes } from './errors';
-import { BUILT_IN, findGroupAlias, type ApprovalRules, type GroupRules, type Policy } from './policy';
+import {
+  BUILT_IN,
+  escalationOf,
+  findGroupAlias,
+  type ApprovalRules,
+  type GroupRules,
+  type Policy,
+} from './policy';
 import type { ClientPolicy } from './policy-workflows';
 
 /** How long an approved action may be carried out when `approvalValidFor` is not set. */
@@ -29,10 +36,12 @@ export function actionRulesFor(policy: Policy, alias: string): ActionRules {
     requireJustification:
       action.requireJustification ?? d.requireJustification ?? BUILT_IN.requireJustification,
     allowSelfApproval: action.allowSelfApproval ?? d.allowSelfApproval ?? BUILT_IN.allowSelfApproval,
+    allowDelegation: action.allowDelegation ?? d.allowDelegation ?? BUILT_IN.allowDelegation,
     requireTicket: action.requireTicket ?? d.requireTicket ?? BUILT_IN.requireTicket,
     ticketPattern: action.ticketPattern ?? d.ticketPattern,
     ticketExample: action.ticketExample ?? d.ticketExample,
     maxScheduleAheadMs: action.maxScheduleAhead ?? d.maxScheduleAhead ?? BUILT_IN.maxScheduleAhead,
+    escalation: escalationOf(action, d),
     autoApprove: action.autoApprove,
   };
 }
@@ -74,6 +83,7 @@ export function actionAsTargetRules(policy: Policy, alias: string): GroupRules {
       maxDurationMs: approvalValidForMs,
     },
     enforce: 'report',
+    revokeSessionsOnEnd: false,
   };
 }
 

@@ -50,11 +50,24 @@ export const approvalKeys = {
   approvals: z.number().int().min(1).max(10).optional(),
   requireJustification: z.boolean().optional(),
   allowSelfApproval: z.boolean().optional(),
+  /** Whether an approver's delegate (`delegate to … until …`) may decide for them here; default true. */
+  allowDelegation: z.boolean().optional(),
   requireTicket: z.boolean().optional(),
   ticketPattern: regexText.optional(),
   ticketExample: ticketExampleText.optional(),
   /** How far ahead a scheduled start may be (`request … at <time>`); default 7d. */
   maxScheduleAhead: durationText.optional(),
+  /** No decision this long after the ask → the escalation approvers are asked too (§12). */
+  escalateAfter: durationText.optional(),
+  /** Who is asked on escalation: a channel the card is posted in, and the people who may then decide. */
+  escalateTo: z
+    .object({
+      channel: z.string().min(1).optional(),
+      users: z.array(z.string().min(1)).default([]),
+      groups: z.array(z.string().min(1)).default([]),
+    })
+    .strict()
+    .optional(),
 };
 
 export type AddProblem = (path: string[], message: string) => void;
@@ -89,4 +102,27 @@ export function checkApprovalTarget(
   const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
   if (count(approvers.users) === 0 && count(approvers.groups) === 0)
     add([section, alias, 'approvers'], 'name at least one approver user or group');
+  checkEscalation([section, alias], target, channels, add);
+}
+
+/** `escalateTo` names a known channel and at least one person or group who may then decide. */
+export function checkEscalation(
+  path: string[],
+  target: Record<string, unknown>,
+  channels: Record<string, unknown>,
+  add: AddProblem,
+): void {
+  if (target.escalateTo === undefined) return;
+  const to = asRecord(target.escalateTo);
+  const count = (list: unknown) => (Array.isArray(list) ? list.length : 0);
+  if (typeof to.channel === 'string' && !Object.hasOwn(channels, to.channel))
+    add(
+      [...path, 'escalateTo', 'channel'],
+      `"${to.channel}" is not one of approverChannels (${Object.keys(channels).join(', ') || 'none defined'})`,
+    );
+  if (count(to.users) === 0 && count(to.groups) === 0)
+    add(
+      [...path, 'escalateTo'],
+      'name at least one user or group who may decide once it escalates (a channel alone says where, not who)',
+    );
 }

@@ -5,6 +5,7 @@ import {
   approvalKeys,
   asRecord,
   checkApprovalTarget,
+  checkEscalation,
   durationText,
   GUID,
   principals,
@@ -53,6 +54,8 @@ const groupSchema = z
       .optional(),
     breakGlass: z.object({ maxDuration: durationText }).strict().optional(),
     enforce: z.enum(['report', 'remove']).optional(),
+    /** After the membership is removed, end the person's sign-in sessions (tokens outlive a removal). */
+    revokeSessionsOnEnd: z.boolean().optional(),
     ...overridable,
   })
   .strict();
@@ -127,6 +130,7 @@ function crossCheck(policy: unknown, add: AddProblem): void {
   }
   for (const [alias, value] of Object.entries(asRecord(root.actions)))
     checkTicketExample(asRecord(root.defaults), asRecord(value), ['actions', alias], add);
+  checkEscalation(['defaults'], asRecord(root.defaults), channels, add);
   crossCheckWorkflows(root, add);
 }
 
@@ -170,11 +174,41 @@ export interface ApprovalRules {
   approvals: number;
   requireJustification: boolean;
   allowSelfApproval: boolean;
+  /** Whether a delegate may decide for an approver (domain/delegation.ts); policy `allowDelegation`, default true. */
+  allowDelegation: boolean;
   requireTicket: boolean;
   ticketPattern?: string;
   /** What people are shown as a valid ticket instead of the pattern (see ticket-example.ts). */
   ticketExample?: string;
   maxScheduleAheadMs: number;
+  /**
+   * Who else is asked when nobody decides (`escalateTo`), and after how long (`escalateAfter`;
+   * absent = only when every approver is away). Absent = no escalation.
+   */
+  escalation?: Escalation;
+}
+
+export interface Escalation {
+  afterMs?: number;
+  /** The approver channel the card is posted in as well. */
+  channel?: string;
+  /** The people who may decide once it escalated (besides the approvers). */
+  approvers: Principals;
+}
+
+/** A target's escalation from its own keys, else from `defaults`. */
+export function escalationOf(
+  own: { escalateAfter?: number; escalateTo?: { channel?: string; users: string[]; groups: string[] } },
+  defaults: { escalateAfter?: number; escalateTo?: { channel?: string; users: string[]; groups: string[] } },
+): Escalation | undefined {
+  const to = own.escalateTo ?? defaults.escalateTo;
+  if (!to) return undefined;
+  const afterMs = own.escalateAfter ?? defaults.escalateAfter;
+  return {
+    ...(afterMs !== undefined ? { afterMs } : {}),
+    ...(to.channel ? { channel: to.channel } : {}),
+    approvers: { users: to.users, groups: to.groups },
+  };
 }
 
 /** The rules that apply to one group. */
@@ -189,6 +223,8 @@ export interface GroupRules extends ApprovalRules {
   autoApprove?: { requesterInGroups: string[]; maxDurationMs: number; maxPerDay?: number };
   breakGlass?: { maxDurationMs: number };
   enforce: 'report' | 'remove';
+  /** Revoke the person's sign-in sessions after their membership is removed (groups only; default false). */
+  revokeSessionsOnEnd: boolean;
 }
 
 export const BUILT_IN = {
@@ -200,6 +236,7 @@ export const BUILT_IN = {
   approvals: 1,
   requireJustification: true,
   allowSelfApproval: false,
+  allowDelegation: true,
   requireTicket: false,
   extensionRequireApproval: true,
   extensionMaxTotal: 12 * 3_600_000,
@@ -256,10 +293,12 @@ export function rulesFor(policy: Policy, alias: string): GroupRules {
     approvals: pick('approvals') ?? BUILT_IN.approvals,
     requireJustification: pick('requireJustification') ?? BUILT_IN.requireJustification,
     allowSelfApproval: pick('allowSelfApproval') ?? BUILT_IN.allowSelfApproval,
+    allowDelegation: pick('allowDelegation') ?? BUILT_IN.allowDelegation,
     requireTicket: pick('requireTicket') ?? BUILT_IN.requireTicket,
     ticketPattern: pick('ticketPattern'),
     ticketExample: pick('ticketExample'),
     maxScheduleAheadMs: pick('maxScheduleAhead') ?? BUILT_IN.maxScheduleAhead,
+    escalation: escalationOf(group, d),
     extension: {
       requireApproval:
         group.extension?.requireApproval ?? d.extension?.requireApproval ?? BUILT_IN.extensionRequireApproval,
@@ -272,6 +311,7 @@ export function rulesFor(policy: Policy, alias: string): GroupRules {
     },
     breakGlass: group.breakGlass && { maxDurationMs: group.breakGlass.maxDuration },
     enforce: group.enforce ?? 'report',
+    revokeSessionsOnEnd: group.revokeSessionsOnEnd ?? false,
   };
 }
 

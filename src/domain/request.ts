@@ -75,6 +75,8 @@ export interface RequestClient {
 
 export interface Vote {
   by: Person;
+  /** The approver `by` stood in for (`delegate to … until …`): "by B for A"; one vote for both. */
+  for?: Person;
   decision: 'approve' | 'deny';
   at: number;
   reason?: string;
@@ -185,6 +187,11 @@ export interface AccessRequest {
   /** The list cards that show this request, to update when it changes. */
   listCards?: ListCardRef[];
   remindedAt?: number;
+  /** When it was escalated (`escalateTo`): once per request, and why. */
+  escalatedAt?: number;
+  escalation?: { reason: 'timeout' | 'all_away'; channel?: string };
+  /** The approval card posted in the escalation channel, updated with the original. */
+  escalationCard?: MessageLocation;
   warnedAt?: number;
   acknowledgedBy?: Person;
   claimedBy?: Person;
@@ -222,11 +229,15 @@ export interface RequestEvent {
     | 'extension_requested'
     | 'extension_denied'
     | 'reminded'
+    | 'escalated'
     | 'warned'
     | 'acknowledged'
     | 'claimed'
     | 'member_removed'
     | 'member_kept'
+    // After a removal (policy revokeSessionsOnEnd): the person's sign-in sessions ended, or the directory refused.
+    | 'sessions_revoked'
+    | 'sessions_revoke_failed'
     | 'notify_failed'
     | 'refused'
     // The reconciler's findings (app/reconciler.ts): a lost effect queued again, a managed
@@ -236,7 +247,10 @@ export interface RequestEvent {
     | 'drift_detected'
     | 'drift_removed'
     // A call of the workflow API (adapters/api), with the client that made it.
-    | 'api_called';
+    | 'api_called'
+    // An approver handed their approvals to a delegate until a time, or took them back (requestId '').
+    | 'delegated'
+    | 'delegation_ended';
   requestId: string;
   at: number;
   actor?: Person;
@@ -393,24 +407,38 @@ export function castVote(
   decision: 'approve' | 'deny',
   now: number,
   reason?: string,
+  forWhom?: Person,
 ): Transition {
   if (request.status !== Status.PENDING)
     assertCanMove(request, decision === 'approve' ? Status.APPROVED : Status.DENIED);
-  if (request.votes.some((v) => sameId(v.by.id, voter.id))) {
+  // NB: a delegate and the approver they stand in for are one vote, whichever of them casts it.
+  const mine = [voter.id, ...(forWhom ? [forWhom.id] : [])];
+  const counted = (v: Vote) =>
+    [v.by.id, ...(v.for ? [v.for.id] : [])].some((id) => mine.some((m) => sameId(m, id)));
+  if (request.votes.some(counted)) {
     throw new DomainError(
       ErrorCodes.ALREADY_VOTED,
-      `You have already voted on request ${request.id}; another approver has to give the next approval.`,
+      forWhom
+        ? `${forWhom.name}'s vote on request ${request.id} is already counted (by them or their delegate); another approver has to give the next approval.`
+        : `You have already voted on request ${request.id}; another approver has to give the next approval.`,
     );
   }
   if (decision === 'deny') reason = requireReason(reason, 'deny it');
-  const vote: Vote = { by: voter, decision, at: now, ...(reason ? { reason } : {}) };
+  const vote: Vote = {
+    by: voter,
+    ...(forWhom ? { for: forWhom } : {}),
+    decision,
+    at: now,
+    ...(reason ? { reason } : {}),
+  };
+  const onBehalf = forWhom ? { for: forWhom.name, forId: forWhom.id } : {};
   const votes = [...request.votes, vote];
   if (decision === 'deny') {
     return move(
       request,
       Status.DENIED,
       now,
-      { type: 'denied', actor: voter, reason },
+      { type: 'denied', actor: voter, reason, ...(forWhom ? { detail: onBehalf } : {}) },
       { votes, resolution: { by: voter, at: now, reason } },
     );
   }
@@ -425,7 +453,12 @@ export function castVote(
         type: 'approved',
         actor: voter,
         reason,
-        detail: { approvals, required: request.approvalsRequired, ...startDetail(request, later) },
+        detail: {
+          approvals,
+          required: request.approvalsRequired,
+          ...startDetail(request, later),
+          ...onBehalf,
+        },
       },
       { votes, resolution: { by: voter, at: now, reason }, ...(later ? {} : approvalWindow(request, now)) },
     );
@@ -439,7 +472,7 @@ export function castVote(
         requestId: request.id,
         at: now,
         actor: voter,
-        detail: { approvals, required: request.approvalsRequired },
+        detail: { approvals, required: request.approvalsRequired, ...onBehalf },
       },
     ],
   };
@@ -810,6 +843,28 @@ export function sameId(a: string, b: string): boolean {
 /** Total length the grant will have had once `addedMs` more is given. */
 export function totalLengthWith(request: AccessRequest, addedMs: number): number {
   return request.durationMs + request.extensions.reduce((sum, e) => sum + e.addedMs, 0) + addedMs;
+}
+
+/**
+ * Nobody decided within `escalateAfter` (or every approver is away): the escalation approvers
+ * are asked too. Once per request; it stays pending, and the pending timeout still ends it.
+ */
+export function escalate(
+  request: AccessRequest,
+  now: number,
+  reason: 'timeout' | 'all_away',
+  channel?: string,
+): Transition {
+  if (request.status !== Status.PENDING || request.escalatedAt !== undefined)
+    throw new DomainError(
+      ErrorCodes.REQUEST_ALREADY_RESOLVED,
+      `Request ${request.id} is ${request.escalatedAt !== undefined ? 'already escalated' : describeStatus(request.status)}; nothing was changed.`,
+    );
+  const escalation = { reason, ...(channel ? { channel } : {}) };
+  return {
+    request: { ...request, escalatedAt: now, escalation, updatedAt: now },
+    events: [{ type: 'escalated', requestId: request.id, at: now, reason, detail: { ...escalation } }],
+  };
 }
 
 /** Marks a side-notice as sent (reminder, expiry warning) without changing the status. */

@@ -20,11 +20,11 @@ export function parseStartTime(text: string, now: number, timeZone = 'UTC'): num
   if (hour > 23 || minute > 59) throw invalid(typed);
   const today = partsIn(now, timeZone);
   const day = words.length === 2 ? dayOffset(words[0]!, today.weekday, typed) : 0;
-  let at = zonedTime({ ...today, hour, minute }, day, timeZone);
+  let at = zonedTime({ ...today, hour, minute, second: 0 }, day, timeZone);
   // A bare time of day already past, or a weekday's time already past today: the next one.
-  if (at <= now && words.length === 1) at = zonedTime({ ...today, hour, minute }, 1, timeZone);
+  if (at <= now && words.length === 1) at = zonedTime({ ...today, hour, minute, second: 0 }, 1, timeZone);
   if (at <= now && words.length === 2 && WEEKDAYS.includes(words[0]!.slice(0, 3)))
-    at = zonedTime({ ...today, hour, minute }, day + 7, timeZone);
+    at = zonedTime({ ...today, hour, minute, second: 0 }, day + 7, timeZone);
   return at;
 }
 

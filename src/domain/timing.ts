@@ -2,7 +2,7 @@ import type { GroupRules } from './policy';
 import { isAction, Status, type AccessRequest } from './request';
 
 /** What the scheduler does to a request when its time comes (an AccessService method). */
-export type TimedAction = 'expire' | 'start' | 'timeOut' | 'remind' | 'warn';
+export type TimedAction = 'expire' | 'start' | 'timeOut' | 'escalate' | 'remind' | 'warn';
 
 export interface TimedItem {
   at: number;
@@ -10,7 +10,8 @@ export interface TimedItem {
 }
 
 /** The timing rules a request's timed actions depend on (from its group's rules). */
-export type TimingRules = Pick<GroupRules, 'pendingTimeoutMs' | 'remindAfterMs' | 'expiryWarningMs'>;
+export type TimingRules = Pick<GroupRules, 'pendingTimeoutMs' | 'remindAfterMs' | 'expiryWarningMs'> &
+  Partial<Pick<GroupRules, 'escalation'>>;
 
 /**
  * The timed actions still ahead of a request, earliest first: a pending request times out
@@ -24,6 +25,13 @@ export function timedActions(request: AccessRequest, rules: TimingRules): TimedI
     if (request.remindedAt === undefined && rules.remindAfterMs < rules.pendingTimeoutMs) {
       out.push({ at: request.createdAt + rules.remindAfterMs, action: 'remind' });
     }
+    const escalateAfter = rules.escalation?.afterMs;
+    if (
+      request.escalatedAt === undefined &&
+      escalateAfter !== undefined &&
+      escalateAfter < rules.pendingTimeoutMs
+    )
+      out.push({ at: request.createdAt + escalateAfter, action: 'escalate' });
   } else if (request.status === Status.SCHEDULED && request.startsAt !== undefined) {
     out.push({ at: request.startsAt, action: 'start' });
   } else if (request.status === Status.APPROVED && isAction(request) && request.expiresAt !== undefined) {
@@ -54,5 +62,5 @@ export function dueActions(request: AccessRequest, rules: TimingRules, now: numb
 
 /** Ending access on time matters more than anything; starting it on time next; notices last. */
 export function rank(action: TimedAction): number {
-  return ({ expire: 0, start: 1, timeOut: 2, remind: 3, warn: 3 } as const)[action];
+  return ({ expire: 0, start: 1, timeOut: 2, escalate: 3, remind: 3, warn: 3 } as const)[action];
 }

@@ -34,6 +34,13 @@ export interface TimeBoundAssignment {
   justification: string;
 }
 
+/**
+ * Whether a person's automatic replies (out of office) are on now: `away` when they are always
+ * on or scheduled around now, `in` when they are off or scheduled for another time, `unknown`
+ * when the directory cannot say (no permission to read them, no mailbox, a failure).
+ */
+export type AutomaticReplies = 'away' | 'in' | 'unknown';
+
 /** What an add did: put the member in now, or found them there already. */
 export type AddOutcome = 'added' | 'already-member';
 
@@ -95,4 +102,15 @@ export interface Directory {
   extendTimeBound(assignment: TimeBoundAssignment): Promise<void>;
   /** PIM mode: ends an assignment now; none left is success. */
   removeTimeBound(groupId: string, userId: string, justification: string): Promise<void>;
+  /**
+   * Ends the user's sign-in sessions (their refresh tokens and browser sessions), so that a
+   * membership just removed does not live on in tokens issued before (policy
+   * `revokeSessionsOnEnd`). Idempotent; a missing permission is DIRECTORY_PERMISSION.
+   */
+  revokeSignInSessions(userId: string): Promise<void>;
+  /**
+   * The user's automatic replies (out of office) now, cached a few minutes. Never throws: a
+   * missing permission, a user without a mailbox or a directory failure is `unknown`.
+   */
+  automaticReplies(userId: string): Promise<AutomaticReplies>;
 }

@@ -1,3 +1,4 @@
+import type { Delegation } from '../domain/delegation';
 import type { AccessRequest, RequestEvent, Status } from '../domain/request';
 import type { PersonalChat } from './notifier';
 
@@ -6,6 +7,8 @@ export type EffectKind =
   | 'directory.add'
   | 'directory.remove'
   | 'directory.extend'
+  /** After a removal, the person's sign-in sessions revoked (policy `revokeSessionsOnEnd`). */
+  | 'directory.revoke_sessions'
   | 'card.post'
   | 'card.update'
   | 'thread.reply'
@@ -306,6 +309,19 @@ export interface Store {
    */
   saveSigningKeys(keys: StoredSigningKey[], expectedVersion: number | null): Promise<StoredSigningKeys>;
   /**
+   * The approvers' delegations (`delegate to … until …`, domain/delegation.ts) with their
+   * version; undefined when none were ever saved. Stored like the signing keys: one set every
+   * replica reads (PostgresStore: one row); LowdbStore/InMemoryStore: durable like a commit.
+   */
+  getDelegations(): Promise<StoredDelegations | undefined>;
+  /**
+   * Saves the whole list, first (`expectedVersion` null) or in place of the list still at
+   * `expectedVersion`; returns it as stored (version incremented). Mismatch → STORE_CONFLICT
+   * (read again and redo). The store keeps the list as given: the app prunes expired ones
+   * (domain/delegation.ts returns lists without them).
+   */
+  saveDelegations(delegations: Delegation[], expectedVersion: number | null): Promise<StoredDelegations>;
+  /**
    * Takes (or renews) the named lease for `owner` until now + ttlMs: true when it was free,
    * expired, or `owner`'s already; false when another owner holds it. One reconciler pass at a
    * time takes 'reconcile'. Multi-process: an advisory lock / lease row. LowdbStore: in memory.
@@ -376,5 +392,11 @@ export interface StoredSigningKey {
 /** The signing keys, newest first, at a version (saveSigningKeys). */
 export interface StoredSigningKeys {
   keys: StoredSigningKey[];
+  version: number;
+}
+
+/** The delegations at a version (saveDelegations). */
+export interface StoredDelegations {
+  delegations: Delegation[];
   version: number;
 }

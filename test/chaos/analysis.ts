@@ -503,7 +503,10 @@ export async function analyze(input: {
       const killed =
         input.lives.some(
           (l) => l.killed && l.endAt !== undefined && l.endAt >= from && l.endAt <= grantedRecordAt,
-        ) || outages.some((o) => o.from >= from && o.from <= grantedRecordAt);
+        ) ||
+        // The database down at any time between the first add and the grant's record (also an
+        // outage that began before the add and outlasted it): the add's completion was lost.
+        outages.some((o) => o.from <= grantedRecordAt && o.to >= from);
       if (!killed) addsPerGrant.repeatedWithoutKill.push(`${r.id}: ${tried.length} adds, no kill in between`);
     }
     const landing = adds.find(

@@ -199,10 +199,12 @@ export function aGroupRules(overrides: Partial<GroupRules> = {}): GroupRules {
     approvals: 1,
     requireJustification: true,
     allowSelfApproval: false,
+    allowDelegation: true,
     requireTicket: false,
     extension: { requireApproval: true, maxTotalMs: 12 * HOUR },
     maxScheduleAheadMs: 7 * 24 * HOUR,
     enforce: 'report',
+    revokeSessionsOnEnd: false,
     ...overrides,
   };
 }

@@ -110,6 +110,12 @@ export class FakeConnector {
     app.get('/v3/conversations/:conversationId/pagedmembers', (_req, res) => {
       res.status(200).json({ members: this.members });
     });
+    // One member (TeamsInfo.getMember: who an @mention is), from the same roster; 404 when not in it.
+    app.get('/v3/conversations/:conversationId/members/:memberId', (req, res) => {
+      const member = this.members.find((m) => m.id === req.params.memberId);
+      if (member) res.status(200).json(member);
+      else res.status(404).json({ error: { code: 'MemberNotFoundInConversation', message: 'not a member' } });
+    });
     app.put('/v3/conversations/:conversationId/activities/:activityId', (req, res) => {
       if (fail('update', res)) return;
       this.updates.push({

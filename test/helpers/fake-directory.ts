@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DomainError, ErrorCodes } from '../../src/domain/errors';
 import type {
   AddOutcome,
+  AutomaticReplies,
   Directory,
   DirectoryServicePrincipal,
   DirectoryUser,
@@ -101,6 +102,10 @@ export class FakeDirectory implements Directory {
   private readonly servicePrincipals = new Map<string, DirectoryServicePrincipal>();
   private readonly groups = new Map<string, { displayName: string; members: Set<string> }>();
   private faults: Fault[] = [];
+  /** Automatic replies per user (lower-case id); absent: `in` (a mailbox with them off). */
+  private readonly replies = new Map<string, AutomaticReplies>();
+  /** Each revokeSignInSessions that went through: whose, and when (by `now`). */
+  readonly revokedSessions: { userId: string; at?: number }[] = [];
   /** Called before every add or removal changes anything (property tests check invariants here). */
   onWrite?: (op: 'addMember' | 'removeMember', groupId: string, userId: string) => void | Promise<void>;
   /** Stamps each call (set it to a fake clock's `now`). */
@@ -147,6 +152,11 @@ export class FakeDirectory implements Directory {
   /** The next call of `op` never returns; the promise resolves when it has been hit. */
   hangNext(op: DirectoryOp, when: 'before' | 'after'): Promise<void> {
     return new Promise((resolve) => this.faults.push({ op, hang: when, times: 1, hit: resolve }));
+  }
+
+  /** What `automaticReplies` answers for the user from now on (`in` when never set). */
+  setAutomaticReplies(userId: string, replies: AutomaticReplies): void {
+    this.replies.set(userId.toLowerCase(), replies);
   }
 
   clearFaults(): void {
@@ -237,6 +247,29 @@ export class FakeDirectory implements Directory {
       () => this.group(groupId).members.delete(userId.toLowerCase()),
       'removeTimeBound',
     );
+  }
+
+  async revokeSignInSessions(userId: string): Promise<void> {
+    const fault = await this.enter({ op: 'revokeSignInSessions', userId }, true);
+    if (fault?.hang === 'before') return (fault.hit(), never());
+    if (!this.users.has(userId.toLowerCase()))
+      throw new DomainError(
+        ErrorCodes.DIRECTORY_USER_NOT_FOUND,
+        `No user ${userId} in the fake directory (sessions are a user's).`,
+      );
+    this.revokedSessions.push({ userId, ...(this.now ? { at: this.now() } : {}) });
+    if (fault?.hang === 'after') return (fault.hit(), never());
+  }
+
+  /** As GraphDirectory: never throws; a fault (an error) reads as `unknown`, a hang never answers. */
+  async automaticReplies(userId: string): Promise<AutomaticReplies> {
+    try {
+      await this.enter({ op: 'automaticReplies', userId });
+    } catch {
+      return 'unknown';
+    }
+    if (!this.users.has(userId.toLowerCase())) return 'unknown';
+    return this.replies.get(userId.toLowerCase()) ?? 'in';
   }
 
   private async write(

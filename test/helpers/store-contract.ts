@@ -4,6 +4,7 @@ import * as lifecycle from '../../src/domain/request';
 import type { AccessRequest, RequestEvent } from '../../src/domain/request';
 import type { AuditRecord, EffectKind, Store, StoredSigningKey } from '../../src/ports/store';
 import { GENESIS_HASH, hashRecord } from '../../src/adapters/store/audit-log';
+import type { Delegation } from '../../src/domain/delegation';
 import { aPerson, aRequest } from './domain-builders';
 
 /**
@@ -562,6 +563,93 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
           await reader.close();
         }
         expect((await store.getSigningKeys())!.version).toBe(1);
+      });
+    });
+
+    describe('delegations', () => {
+      const delegation = (id: string, from = alex, to = megan, until = T0 + 3_600_000): Delegation => ({
+        id,
+        from,
+        to,
+        since: T0,
+        until,
+        createdAt: T0,
+      });
+
+      it('none at first; saved once (null), then replaced at the version read; STORE_CONFLICT otherwise', async () => {
+        expect(await store.getDelegations()).toBeUndefined();
+        expect(await store.saveDelegations([delegation('D-1')], null)).toEqual({
+          delegations: [delegation('D-1')],
+          version: 1,
+        });
+        expect(await codeOf(store.saveDelegations([delegation('D-9')], null))).toBe(
+          ErrorCodes.STORE_CONFLICT,
+        );
+        const second = await store.saveDelegations([delegation('D-1'), delegation('D-2', ben, alex)], 1);
+        expect(second.version).toBe(2);
+        expect(await codeOf(store.saveDelegations([], 1))).toBe(ErrorCodes.STORE_CONFLICT);
+        expect(await codeOf(store.saveDelegations([], 7))).toBe(ErrorCodes.STORE_CONFLICT);
+        expect(await store.getDelegations()).toEqual({
+          delegations: [delegation('D-1'), delegation('D-2', ben, alex)],
+          version: 2,
+        });
+        // An empty list (every delegation ended) is a list like any other.
+        expect(await store.saveDelegations([], 2)).toEqual({ delegations: [], version: 3 });
+        expect(await store.getDelegations()).toEqual({ delegations: [], version: 3 });
+      });
+
+      it('of two saves at one version (two replicas at once), exactly one wins', async () => {
+        const created = await Promise.all([
+          codeOf(store.saveDelegations([delegation('D-a')], null)),
+          codeOf(store.saveDelegations([delegation('D-b')], null)),
+        ]);
+        expect(created.sort()).toEqual([ErrorCodes.STORE_CONFLICT, 'ok'].sort());
+        const changed = await Promise.all([
+          codeOf(store.saveDelegations([delegation('D-c')], 1)),
+          codeOf(store.saveDelegations([delegation('D-d')], 1)),
+        ]);
+        expect(changed.sort()).toEqual([ErrorCodes.STORE_CONFLICT, 'ok'].sort());
+        const after = (await store.getDelegations())!;
+        expect(after.version).toBe(2);
+        expect(after.delegations).toHaveLength(1);
+      });
+
+      it('hands out copies: changing what was given or read changes nothing stored', async () => {
+        const given = [structuredClone(delegation('D-1'))];
+        const saved = await store.saveDelegations(given, null);
+        given[0]!.to.name = 'changed';
+        saved.delegations[0]!.until = 0;
+        const read = (await store.getDelegations())!;
+        read.delegations.push(delegation('D-2'));
+        expect(await store.getDelegations()).toEqual({ delegations: [delegation('D-1')], version: 1 });
+      });
+
+      it('are durable: a reopened store (another replica) reads the same list at the same version', async () => {
+        await store.saveDelegations([delegation('D-1')], null);
+        await store.saveDelegations([delegation('D-2', ben, alex)], 1);
+        if (!subject.reopen) return;
+        const again = subject.reopen();
+        await again.open();
+        store = again; // no close of the first: as after a crash
+        expect(await again.getDelegations()).toEqual({
+          delegations: [delegation('D-2', ben, alex)],
+          version: 2,
+        });
+        expect((await again.saveDelegations([], 2)).version).toBe(3);
+      });
+
+      it('a read-only store reads them and cannot save them', async () => {
+        if (!subject.readOnly) return;
+        await store.saveDelegations([delegation('D-1')], null);
+        const reader = subject.readOnly();
+        await reader.open();
+        try {
+          expect(await reader.getDelegations()).toEqual({ delegations: [delegation('D-1')], version: 1 });
+          expect(await codeOf(reader.saveDelegations([], 1))).toBe(ErrorCodes.STORE_WRITE_FAILED);
+        } finally {
+          await reader.close();
+        }
+        expect((await store.getDelegations())!.version).toBe(1);
       });
     });
 

@@ -133,6 +133,20 @@ async function dataDir(name: string): Promise<string> {
     ],
     null,
   );
+  // Delegations (issue 17): one given before the move still holds after it.
+  await store.saveDelegations(
+    [
+      {
+        id: 'D-1',
+        from: aPerson('alex'),
+        to: aPerson('megan'),
+        since: T0,
+        until: T0 + 3_600_000,
+        createdAt: T0,
+      },
+    ],
+    null,
+  );
   await store.close();
   return dir;
 }
@@ -169,6 +183,7 @@ async function view(store: Store, ids: string[]) {
     chat: await s.getPersonalChat('alex'),
     serviceUrl: await s.getServiceUrl('tenant-1'),
     signingKeys: await s.getSigningKeys(),
+    delegations: await s.getDelegations(),
     audit: await readAll<AuditRecord>(s.readAudit()),
     chain: await verifyAuditRecords(s.readAudit(), s.readAuditCheckpoints()),
   }));
@@ -215,6 +230,7 @@ describe('timebox store copy', () => {
     const target = await view(new PostgresStore(db.url, { readOnly: true }), ids);
     expect(source.requests.every(Boolean)).toBe(true);
     expect(source.signingKeys).toMatchObject({ version: 1, keys: [{ kid: 'kid-1' }] });
+    expect(source.delegations).toMatchObject({ version: 1, delegations: [{ id: 'D-1' }] });
     expect(source.effects.some((e) => e.attempts === 1 && e.lastError === 'Graph said 503')).toBe(true);
     const { chain: sourceChain, ...sourceItems } = source;
     const { chain: targetChain, ...targetItems } = target;

@@ -36,6 +36,8 @@ const SATISFIED_BY: Record<string, string[]> = {
     'Directory.Read.All',
     'Directory.ReadWrite.All',
   ],
+  [Permissions.revokeSessions]: [Permissions.revokeSessions, 'User.ReadWrite.All', 'Directory.ReadWrite.All'],
+  [Permissions.mailboxSettings]: [Permissions.mailboxSettings, 'MailboxSettings.ReadWrite'],
 };
 /** Granted permissions that can do more than Timebox needs (least privilege). */
 const BROADER = [
@@ -88,6 +90,11 @@ export async function runDirectoryCheck(
   const policyFile = env.TIMEBOX_POLICY ?? 'timebox.policy.yaml';
   const loaded = await readPolicy(policyFile);
   const machines = loaded.policy ? machineClients(loaded.policy) : [];
+  const revoking = loaded.policy
+    ? Object.entries(loaded.policy.groups)
+        .filter(([, group]) => group.revokeSessionsOnEnd === true)
+        .map(([alias]) => alias)
+    : [];
   let credential = options.credential;
   let roles: string[] | undefined;
 
@@ -128,15 +135,24 @@ export async function runDirectoryCheck(
         Permissions.groupMembers,
         ...(mode === 'pim' ? [Permissions.pim] : []),
         ...(machines.length > 0 ? [Permissions.readApplications] : []),
+        ...(revoking.length > 0 ? [Permissions.revokeSessions] : []),
       ];
+      const why: Record<string, string> = {
+        [Permissions.readApplications]: ` (clients ${machines.map((m) => m.name).join(', ')} may request groups for their own service principal: reading it and its group memberships needs it)`,
+        [Permissions.revokeSessions]: ` (groups ${revoking.join(', ')} have revokeSessionsOnEnd: ending the person's sign-in sessions after a removal needs it)`,
+      };
       for (const permission of needed) {
         if (!SATISFIED_BY[permission].some((r) => roles!.includes(r)))
           lines.push(
-            fail(
-              `missing application permission ${permission}${permission === Permissions.readApplications ? ` (clients ${machines.map((m) => m.name).join(', ')} may request groups for their own service principal: reading it and its group memberships needs it)` : ''}: ${consent}`,
-            ),
+            fail(`missing application permission ${permission}${why[permission] ?? ''}: ${consent}`),
           );
       }
+      if (!SATISFIED_BY[Permissions.mailboxSettings].some((r) => roles!.includes(r)))
+        lines.push(
+          warn(
+            `optional permission ${Permissions.mailboxSettings} not granted: approvers' automatic replies (out of office) cannot be read, so nobody counts as away (${consent})`,
+          ),
+        );
       const broader = roles.filter((r) => BROADER.includes(r));
       if (broader.length > 0) {
         lines.push(

@@ -3,6 +3,7 @@ import { DomainError, ErrorCodes } from '../../domain/errors';
 import type { Clock } from '../../ports/clock';
 import type {
   AddOutcome,
+  AutomaticReplies,
   Directory,
   DirectoryServicePrincipal,
   DirectoryUser,
@@ -25,6 +26,12 @@ import {
   type BatchItemAnswer,
   type GraphFailureInfo,
 } from './graph-errors';
+import {
+  readRepliesSetting,
+  repliesAt,
+  type AutomaticRepliesSetting,
+  type RepliesWindow,
+} from './automatic-replies';
 import { GraphHttp } from './graph-http';
 import { toIsoDuration } from './iso-duration';
 import {
@@ -46,6 +53,8 @@ export interface GraphDirectoryOptions {
   timeoutMs?: number;
   /** How long a looked-up user is reused. Default 5 minutes; 0 = no cache. */
   cacheTtlMs?: number;
+  /** How long a user's automatic replies setting is reused. Default 3 minutes; 0 = no cache. */
+  automaticRepliesTtlMs?: number;
   clock?: Pick<Clock, 'now'>;
   scopes?: string[];
   logger?: Logger;
@@ -68,6 +77,8 @@ export const GRAPH_BATCH_LIMIT = 20;
 const PAGE_SIZE = '999';
 const enc = encodeURIComponent;
 const PIM_REQUESTS = '/identityGovernance/privilegedAccess/group/assignmentScheduleRequests';
+/** How long a failed read of automatic replies is answered `unknown` before Graph is asked again. */
+const REPLIES_FAILURE_TTL_MS = 30_000;
 
 /**
  * The Directory port on Microsoft Graph. Writes are idempotent ("already a member" on add and
@@ -85,6 +96,17 @@ export class GraphDirectory implements Directory {
   private readonly knownServicePrincipals = new Set<string>();
   private readonly retryPolicy: RetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Reads that must answer fast or not at all (automatic replies): fewer, shorter retries than
+   * the membership changes get, since nothing waits on them but a mention.
+   */
+  private readonly quickHttp: GraphHttp;
+  /** Automatic replies settings as read, by lower-case user id; failed reads for a shorter time. */
+  private readonly replies: TtlCache<RepliesWindow>;
+  private readonly repliesFailed: TtlCache<RepliesWindow>;
+  /** The one warning about a missing MailboxSettings.Read has been logged. */
+  private warnedMailboxSettings = false;
+  private readonly now: () => number;
 
   constructor(private readonly options: GraphDirectoryOptions) {
     const logger = options.logger;
@@ -106,7 +128,25 @@ export class GraphDirectory implements Directory {
         options.onRetry?.(event);
       },
     });
+    this.quickHttp = new GraphHttp({
+      baseUrl: options.baseUrl,
+      credential: options.credential,
+      scopes: options.scopes,
+      retry: {
+        ...this.retryPolicy,
+        maxAttempts: Math.min(this.retryPolicy.maxAttempts, 2),
+        maxDelayMs: Math.min(this.retryPolicy.maxDelayMs, 2_000),
+      },
+      timeoutMs: Math.min(options.timeoutMs ?? 15_000, 5_000),
+      sleep: options.sleep,
+      random: options.random,
+      onRetry: options.onRetry,
+    });
     const now = options.clock ? () => options.clock!.now() : () => Date.now();
+    this.now = now;
+    const repliesTtl = options.automaticRepliesTtlMs ?? 3 * 60_000;
+    this.replies = new TtlCache<RepliesWindow>(repliesTtl, now);
+    this.repliesFailed = new TtlCache<RepliesWindow>(Math.min(repliesTtl, REPLIES_FAILURE_TTL_MS), now);
     this.users = new TtlCache<DirectoryUser>(options.cacheTtlMs ?? 5 * 60_000, now);
     this.servicePrincipals = new TtlCache<DirectoryServicePrincipal>(options.cacheTtlMs ?? 5 * 60_000, now);
   }
@@ -415,6 +455,75 @@ export class GraphDirectory implements Directory {
 
   async removeTimeBound(groupId: string, userId: string, justification: string): Promise<void> {
     await this.pim('adminRemove', { groupId, userId, justification });
+  }
+
+  /**
+   * `POST /users/{id}/revokeSignInSessions` (User.RevokeSessions.All): Entra resets the user's
+   * signInSessionsValidFromDateTime, so refresh tokens and browser sessions issued before stop
+   * working (within a few minutes, by Microsoft's note). Documented as 204; Graph answers
+   * 200 `{ value: true }` (a known issue): any 2xx is success. Retried by the middleware as
+   * every write is; calling it again is harmless.
+   */
+  async revokeSignInSessions(userId: string): Promise<void> {
+    try {
+      await this.http.post(`/users/${enc(userId)}/revokeSignInSessions`, undefined);
+    } catch (error) {
+      const info = describeGraphError(error);
+      const common = commonDomainError(info);
+      if (common) throw common;
+      if (info.status === 403) {
+        throw permissionError(
+          info,
+          `Timebox may not end the sign-in sessions of user ${userId} (policy revokeSessionsOnEnd): grant its app registration (or managed identity) the Microsoft Graph application permission ${Permissions.revokeSessions}, with admin consent. The membership is removed; tokens issued before the removal stay valid until they expire.`,
+          Permissions.revokeSessions,
+        );
+      }
+      if (info.status === 404) throw userNotFound(info, userId);
+      throw invalidRequest(info, `end the sign-in sessions of user ${userId}`);
+    }
+  }
+
+  /**
+   * `GET /users/{id}/mailboxSettings/automaticRepliesSetting` (MailboxSettings.Read), cached
+   * for a few minutes. Never throws: without the permission (403, warned about once), for a
+   * user without an Exchange Online mailbox (404 MailboxNotEnabledForRESTAPI and the like) or
+   * when Graph fails (few, short retries) the answer is `unknown`.
+   */
+  async automaticReplies(userId: string): Promise<AutomaticReplies> {
+    const id = userId.trim();
+    if (!id) return 'unknown';
+    const key = id.toLowerCase();
+    const known = this.replies.get(key) ?? this.repliesFailed.get(key);
+    if (known) return repliesAt(known, this.now());
+    let window: RepliesWindow;
+    try {
+      const setting = await this.quickHttp.get<AutomaticRepliesSetting>(
+        `/users/${enc(id)}/mailboxSettings/automaticRepliesSetting`,
+      );
+      window = readRepliesSetting(setting);
+      this.replies.set(key, window);
+    } catch (error) {
+      window = { status: 'unknown' };
+      const info = describeGraphError(error);
+      const lasting = info.status === 403 || info.status === 404 || info.status === 400;
+      (lasting ? this.replies : this.repliesFailed).set(key, window);
+      if (info.status === 403) this.warnMailboxSettings(info);
+      else
+        this.options.logger?.debug(
+          { userId: id, status: info.status, code: info.code },
+          'automatic replies unknown: Microsoft Graph did not say',
+        );
+    }
+    return repliesAt(window, this.now());
+  }
+
+  private warnMailboxSettings(info: GraphFailureInfo): void {
+    if (this.warnedMailboxSettings) return;
+    this.warnedMailboxSettings = true;
+    this.options.logger?.warn(
+      { status: info.status, code: info.code, permission: Permissions.mailboxSettings },
+      `Microsoft Graph refused to read automatic replies (out of office): grant the application permission ${Permissions.mailboxSettings} with admin consent so that Timebox can tell who is away. Until then nobody counts as away (this is said once).`,
+    );
   }
 
   private async memberObjects(

@@ -20,6 +20,10 @@ export const Permissions = {
   /** Service principals (machine requesters): reading them and their group memberships. */
   readApplications: 'Application.Read.All',
   pim: 'PrivilegedAssignmentSchedule.ReadWrite.AzureADGroup',
+  /** Ending a person's sign-in sessions after a removal (policy `revokeSessionsOnEnd`). */
+  revokeSessions: 'User.RevokeSessions.All',
+  /** Optional: reading automatic replies (out of office); without it everyone is `unknown`. */
+  mailboxSettings: 'MailboxSettings.Read',
 } as const;
 
 const TOKEN_ENDPOINT_DOWN =

@@ -73,6 +73,8 @@ export function instrumentDirectory(directory: Directory, observer: Observer): D
     [
       'findUser',
       'findServicePrincipal',
+      'revokeSignInSessions',
+      'automaticReplies',
       'isMember',
       'memberGroups',
       'addMember',

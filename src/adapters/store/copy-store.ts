@@ -167,6 +167,7 @@ async function readContents(source: LowdbSource, dir: string): Promise<StoreCont
     serviceUrls: state.serviceUrls,
     welcomed: state.welcomed ?? {},
     ...(state.signingKeys ? { signingKeys: state.signingKeys } : {}),
+    ...(state.delegations ? { delegations: state.delegations } : {}),
     audit: () => source.readAudit(),
     checkpoints,
   };

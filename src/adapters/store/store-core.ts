@@ -19,9 +19,11 @@ import type {
   Lease,
   RequestQuery,
   Store,
+  StoredDelegations,
   StoredSigningKey,
   StoredSigningKeys,
 } from '../../ports/store';
+import type { Delegation } from '../../domain/delegation';
 import { SortedList } from './sorted-list';
 
 /**
@@ -50,6 +52,8 @@ export interface HotState {
   journalN?: number;
   /** The approval-token signing keys (absent before they were kept in the store, or never saved). */
   signingKeys?: StoredSigningKeys;
+  /** The approvers' delegations (absent before they existed, or never saved). */
+  delegations?: StoredDelegations;
 }
 
 export const emptyState = (): HotState => ({
@@ -83,7 +87,8 @@ export type Entry =
   | { t: 'baseline'; baseline: GroupBaseline }
   | { t: 'welcome'; key: string; at: number }
   | { t: 'due'; id: string; dueAt: number | null }
-  | { t: 'keys'; signingKeys: StoredSigningKeys };
+  | { t: 'keys'; signingKeys: StoredSigningKeys }
+  | { t: 'delegations'; delegations: StoredDelegations };
 
 /** Numbers a batch hands out before it is durable (kept only if it is). */
 interface Counters {
@@ -155,6 +160,7 @@ export abstract class StoreCore implements Store {
   private readonly welcomed = new Map<string, number>();
   private readonly namedLeases = new Map<string, { owner: string; until: number }>();
   private signingKeys?: StoredSigningKeys;
+  private delegations?: StoredDelegations;
   private pending: Pending[] = [];
   private writing?: Promise<void>;
   private after: Promise<void> = Promise.resolve();
@@ -200,6 +206,7 @@ export abstract class StoreCore implements Store {
     for (const [k, v] of Object.entries(state.baselines ?? {})) this.baselines.set(k.toLowerCase(), v);
     for (const [k, v] of Object.entries(state.welcomed ?? {})) this.welcomed.set(k, v);
     this.signingKeys = state.signingKeys;
+    this.delegations = state.delegations;
   }
 
   protected snapshot(journalN: number): HotState {
@@ -218,6 +225,7 @@ export abstract class StoreCore implements Store {
       dueAt: Object.fromEntries([...this.due.values()].map((d) => [d.id, d.at])),
       journalN,
       ...(this.signingKeys ? { signingKeys: this.signingKeys } : {}),
+      ...(this.delegations ? { delegations: this.delegations } : {}),
     };
   }
 
@@ -285,6 +293,9 @@ export abstract class StoreCore implements Store {
         return;
       case 'keys':
         this.signingKeys = entry.signingKeys;
+        return;
+      case 'delegations':
+        this.delegations = entry.delegations;
         return;
     }
   }
@@ -793,6 +804,30 @@ export abstract class StoreCore implements Store {
         }
         const stored: StoredSigningKeys = { keys: clone(keys), version: (version ?? 0) + 1 };
         return { entry: { t: 'keys', signingKeys: stored }, result: clone(stored) };
+      },
+    });
+  }
+
+  async getDelegations(): Promise<StoredDelegations | undefined> {
+    this.ready();
+    return clone(this.delegations);
+  }
+
+  saveDelegations(delegations: Delegation[], expectedVersion: number | null): Promise<StoredDelegations> {
+    // NB: validated against the durable state in its batch, as the signing keys: of two saves at one version, one wins.
+    return this.enqueue({
+      keys: ['k:delegations'],
+      build: async () => {
+        const version = this.delegations?.version ?? null;
+        if (version !== expectedVersion) {
+          throw new DomainError(
+            ErrorCodes.STORE_CONFLICT,
+            'The delegations changed meanwhile; read them again.',
+            { expectedVersion, version },
+          );
+        }
+        const stored: StoredDelegations = { delegations: clone(delegations), version: (version ?? 0) + 1 };
+        return { entry: { t: 'delegations', delegations: stored }, result: clone(stored) };
       },
     });
   }

@@ -1,4 +1,5 @@
 import type { AccessService } from '../../app/access-service';
+import type { DelegationService } from '../../app/delegations';
 import type { Clock } from '../../ports/clock';
 import type { Directory } from '../../ports/directory';
 import type { Logger } from '../../ports/logger';
@@ -10,6 +11,8 @@ export interface BotDeps {
   directory: Directory;
   logger: Logger;
   clock: Clock;
+  /** `delegate to … until …` / `delegate off`; absent: one over `store`, `directory` and the service's authorizer. */
+  delegations?: DelegationService;
   /** When set, activities from any other tenant are refused. */
   tenantId?: string;
   /** Learns the bot's own Teams id from incoming activities (for proactive sends). */

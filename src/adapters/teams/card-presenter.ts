@@ -1,7 +1,9 @@
 import { channelTimeZone, personTimeZone, type Presenter } from '../../app/presenter';
 import type { AccessService } from '../../app/access-service';
+import { currentDelegations } from '../../app/delegations';
 import type { AccessRequest, ListCardRef } from '../../domain/request';
 import type { Clock } from '../../ports/clock';
+import type { Directory } from '../../ports/directory';
 import type { Mention } from '../../ports/notifier';
 import type { Store } from '../../ports/store';
 import {
@@ -30,6 +32,8 @@ export class CardPresenter implements Presenter {
       store: Store;
       service: AccessService;
       roster?: TeamRoster;
+      /** Out of office (automatic replies): away approvers are not @mentioned when others can be. */
+      directory?: Pick<Directory, 'automaticReplies'>;
       defaultServiceUrl?: string;
       /**
        * Put the approvers' buttons on the card everyone sees. Needed where the client cannot
@@ -42,21 +46,59 @@ export class CardPresenter implements Presenter {
   ) {}
 
   async approvalCard(request: AccessRequest): Promise<object> {
-    const approvers = await this.approversInTeam(request);
+    const approvers = [...(await this.approversInTeam(request)), ...(await this.delegatesInTeam(request))];
+    const { away, total } = await this.awayApprovers(request);
     const requester = await this.teamsIdOf(request);
     const ids = [...new Set([...(requester ? [requester] : []), ...approvers.map((m) => m.teamsId)])].slice(
       0,
       MAX_REFRESH_USERS,
     );
     const everyApproverNamed = approvers.length > 0 && approvers.length < MAX_REFRESH_USERS - 1;
-    const viewer = this.deps.sharedButtons || !everyApproverNamed ? 'approver' : 'other';
+    // NB: once escalated, people outside the approvers' team may decide (another channel, another
+    // team's roster): the buttons are shown to everyone, and every click is checked as always.
+    const shared = this.deps.sharedButtons || !everyApproverNamed || request.escalatedAt !== undefined;
+    const viewer = shared ? 'approver' : 'other';
     return renderApprovalCard({
       request,
       viewer,
       now: this.deps.clock.now(),
       refreshUserIds: ids,
       timeZone: channelTimeZone(this.deps.service.policy, request),
+      away: { names: away, everyone: total > 0 && away.length === total },
     });
+  }
+
+  /** Members of the approvers' team who stand in for an approver now (delegation): they get the buttons too. */
+  private async delegatesInTeam(request: AccessRequest): Promise<TeamMember[]> {
+    const { roster, service, store, clock } = this.deps;
+    const channel = service.policy.approverChannels[request.approverChannel];
+    if (!roster || !channel || request.status !== 'pending') return [];
+    const delegations = await currentDelegations(store, clock.now());
+    if (delegations.length === 0) return [];
+    const serviceUrl = request.approvalCard?.serviceUrl ?? this.deps.defaultServiceUrl;
+    if (!serviceUrl) return [];
+    const members = await roster.members(serviceUrl, channel.teamId);
+    const delegateIds = new Set(delegations.map((d) => d.to.id.toLowerCase()));
+    const out: TeamMember[] = [];
+    for (const m of members)
+      if (
+        delegateIds.has(m.aadObjectId.toLowerCase()) &&
+        (await service.canDecide(request, { id: m.aadObjectId, name: m.name, upn: m.upn }).catch(() => false))
+      )
+        out.push(m);
+    return out;
+  }
+
+  /** Who of the approvers the card names is away now (cached by the directory a few minutes). */
+  async awayApprovers(request: AccessRequest): Promise<{ away: string[]; total: number }> {
+    const { directory } = this.deps;
+    if (!directory || request.status !== 'pending') return { away: [], total: 0 };
+    const members = await this.approversInTeam(request);
+    const answers = await Promise.all(members.map((m) => directory.automaticReplies(m.aadObjectId)));
+    return {
+      away: members.filter((_, i) => answers[i] === 'away').map((m) => m.name),
+      total: members.length,
+    };
   }
 
   async receiptCard(request: AccessRequest): Promise<object> {
@@ -77,7 +119,7 @@ export class CardPresenter implements Presenter {
     const mentions: Mention[] =
       audience === 'channel' &&
       (template === 'reminder' || template === 'break_glass' || template === 'extension_requested')
-        ? (await this.approversInTeam(request)).map((m) => ({ id: m.teamsId, name: m.name }))
+        ? await this.mentionable(request)
         : [];
     return renderNotice(template, {
       request,
@@ -88,6 +130,14 @@ export class CardPresenter implements Presenter {
       detail: noticeDetail(data),
       timeZone: await this.zoneOf(request, audience),
     });
+  }
+
+  /** The approvers to @mention: those who are in, or everyone when nobody is (someone must be told). */
+  private async mentionable(request: AccessRequest): Promise<Mention[]> {
+    const members = await this.approversInTeam(request);
+    const { away } = await this.awayApprovers(request);
+    const present = members.filter((m) => !away.includes(m.name));
+    return (present.length > 0 ? present : members).map((m) => ({ id: m.teamsId, name: m.name }));
   }
 
   /** A thread reply is read in the approver channel's zone; a personal message in the requester's. */

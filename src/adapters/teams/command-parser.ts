@@ -18,7 +18,14 @@ export type Command =
   | { name: 'cancel'; requestId: string }
   | { name: 'status' }
   | { name: 'pending' }
-  | { name: 'help' };
+  | { name: 'help' }
+  /**
+   * `delegate to <person> until <time>`: the person as typed (UPN or display name); absent when
+   * they were only @mentioned (the message handler takes them from the activity's mentions).
+   */
+  | { name: 'delegate'; to?: string; untilText: string }
+  /** `delegate off`. */
+  | { name: 'undelegate' };
 
 export const MAX_COMMAND_LENGTH = 2000;
 
@@ -30,6 +37,8 @@ const USAGE: Record<string, string> = {
   extend: 'extend <group> [by] <duration> [because <reason>], e.g. "extend db-read by 1h"',
   release: 'release <group>, e.g. "release db-read"',
   cancel: 'cancel <request id>, e.g. "cancel R-7K3F9Q"',
+  delegate:
+    'delegate to <UPN, name or @mention> until <time> (at most 30 days), e.g. "delegate to meganb@contoso.com until Fri 18:00"; "delegate off" takes your approvals back',
 };
 
 /**
@@ -47,7 +56,7 @@ export function parseCommand(text: string): Command {
   const words = clean.split(' ').filter(Boolean);
   const verb = (words.shift() ?? '').toLowerCase();
   const entry = COMMANDS.find((c) => c.words.includes(verb));
-  const command = entry?.parse(words);
+  const command = entry?.parse(words, text);
   if (command) return command;
   const suggestion = verb.length >= 3 ? suggestWord(verb, COMMAND_NAMES) : undefined;
   throw new DomainError(
@@ -62,7 +71,8 @@ interface CommandEntry {
   words: readonly string[];
   /** How the command is named in the list of commands, when not by its first word ("my access"). */
   shown?: string;
-  parse: (words: string[]) => Command | undefined;
+  /** `raw`: the message as it came (mentions still in it). */
+  parse: (words: string[], raw: string) => Command | undefined;
 }
 
 /**
@@ -94,6 +104,7 @@ const COMMANDS: readonly CommandEntry[] = [
     parse: (w) => (w.length === 1 && w[0]!.toLowerCase() === 'access' ? { name: 'status' } : undefined),
   },
   { words: ['pending'], parse: () => ({ name: 'pending' }) },
+  { words: ['delegate'], parse: parseDelegate },
   // An empty message is a question too: answer it with help.
   { words: ['help', '?', ''], parse: () => ({ name: 'help' }) },
 ];
@@ -149,6 +160,21 @@ function parseRequestWords(words: string[], breakGlass: boolean): Command {
   if (rest[0]?.toLowerCase() === 'because') rest = rest.slice(1);
   return { name: 'request', group, durationMs: parseDuration(words[durationAt]!), rest, breakGlass };
 }
+
+/** `delegate [to] <person…> until <time…>` or `delegate off`. */
+function parseDelegate(words: string[], raw: string): Command {
+  if (words.length === 1 && words[0]!.toLowerCase() === 'off') return { name: 'undelegate' };
+  if (words.length === 0) throw usage('delegate', 'To whom, and until when?');
+  const rest = words[0]!.toLowerCase() === 'to' ? words.slice(1) : words;
+  const untilAt = rest.map((w) => w.toLowerCase()).lastIndexOf('until');
+  if (untilAt < 0 || untilAt === rest.length - 1) throw usage('delegate', 'Until when?');
+  const to = rest.slice(0, untilAt).join(' ');
+  // An @mention is taken out of the text (normalizeText): the person is then the mentioned one.
+  if (!to && !MENTION.test(raw)) throw usage('delegate', 'To whom?');
+  return { name: 'delegate', ...(to ? { to } : {}), untilText: rest.slice(untilAt + 1).join(' ') };
+}
+
+const MENTION = /<at>[^<]*<\/at>/i;
 
 function parseExtend(words: string[]): Command {
   const durationAt = words.findIndex((w, i) => i > 0 && looksLikeDuration(w));

@@ -339,8 +339,8 @@ export class InvokeHandler {
   }
 
   private async viewerOf(request: AccessRequest, actor: Person): Promise<Viewer> {
-    if (await this.deps.service.authorizer.isApprover(this.deps.service.rulesOf(request), actor))
-      return 'approver';
+    // Approvers, escalation approvers once it escalated, and approvers' delegates.
+    if (await this.deps.service.canDecide(request, actor)) return 'approver';
     return sameId(request.requester.id, actor.id) ? 'requester' : 'other';
   }
 }

@@ -1,6 +1,7 @@
 import type { AccessService } from '../../app/access-service';
 import { personTimeZone } from '../../app/presenter';
 import { pendingFor, statusOf } from '../../app/queries';
+import { currentDelegations, delegationsOf } from '../../app/delegations';
 import type { ListKind, Person } from '../../domain/request';
 import type { Clock } from '../../ports/clock';
 import type { Store } from '../../ports/store';
@@ -46,12 +47,15 @@ export async function renderList(
     };
   }
   const { open, recent } = await statusOf(deps.store, viewer);
+  // NB: the list of one's delegations is a nicety on the card: one that cannot be read leaves it out.
+  const delegations = await currentDelegations(deps.store, now).catch(() => []);
   return {
     card: renderStatusCard({
       open,
       recent,
       now,
       timeZone,
+      delegation: delegationsOf(delegations, viewer, now),
       refreshUserId: options.userId,
       error: options.error,
     }),

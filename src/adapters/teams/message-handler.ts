@@ -1,4 +1,6 @@
-import { TurnContext } from 'botbuilder';
+import { TeamsInfo, TurnContext } from 'botbuilder';
+import { DelegationService } from '../../app/delegations';
+import { formatIn } from '../../cards/time';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { isAction, Status, type ListCardRef, type ListKind, type Person } from '../../domain/request';
 import { trackListCard } from '../../app/list-cards';
@@ -23,7 +25,18 @@ import {
 
 /** Chat commands (PRODUCT.md §3), in personal chat or by @mention in a channel or group chat. */
 export class MessageHandler {
-  constructor(private readonly deps: BotDeps) {}
+  private readonly delegations: DelegationService;
+
+  constructor(private readonly deps: BotDeps) {
+    this.delegations =
+      deps.delegations ??
+      new DelegationService({
+        store: deps.store,
+        directory: deps.directory,
+        authorizer: deps.service.authorizer,
+        clock: deps.clock,
+      });
+  }
 
   async handle(context: TurnContext): Promise<void> {
     const activity = context.activity;
@@ -114,7 +127,61 @@ export class MessageHandler {
         return this.postList(context, command.name, actor);
       case 'help':
         return replyCard(context, renderHelpCard({ groups: await service.requestableGroups(actor) }));
+      case 'delegate': {
+        const zone = await this.zoneOf(context, actor);
+        const to = command.to ?? (await this.mentionedPerson(context));
+        const { delegation, replaced, notDelegable } = await this.delegations.delegate(
+          actor,
+          to,
+          command.untilText,
+          zone,
+        );
+        const who = delegation.to.upn ? `${delegation.to.name} (${delegation.to.upn})` : delegation.to.name;
+        return replyText(
+          context,
+          [
+            `Your approvals go to ${who} until ${formatIn(delegation.until, zone)}: they may approve and deny for you meanwhile (never their own requests).`,
+            replaced ? `This replaces your delegation to ${replaced.to.name}.` : '',
+            notDelegable.length
+              ? `Not for ${notDelegable.join(', ')}: the policy there does not allow delegation.`
+              : '',
+            'Say "delegate off" to take them back earlier.',
+          ]
+            .filter(Boolean)
+            .join(' '),
+        );
+      }
+      case 'undelegate': {
+        const ended = await this.delegations.off(actor);
+        return replyText(
+          context,
+          ended
+            ? `Your approvals are yours again: the delegation to ${ended.to.name} has ended.`
+            : 'You have no delegation to end: your approvals are yours.',
+        );
+      }
     }
+  }
+
+  /**
+   * The one person @mentioned in the message (other than the bot), as their Entra object id:
+   * from the mention itself when Teams gives it, else from the conversation's roster, else
+   * their display name (looked up in the directory).
+   */
+  private async mentionedPerson(context: TurnContext): Promise<string> {
+    const botId = context.activity.recipient?.id;
+    const mentions = TurnContext.getMentions(context.activity).filter((m) => m.mentioned?.id !== botId);
+    if (mentions.length !== 1)
+      throw new DomainError(
+        ErrorCodes.COMMAND_INVALID,
+        mentions.length === 0
+          ? 'To whom? Say "delegate to <their UPN, name or @mention> until <time>".'
+          : 'Mention one person only: "delegate to @name until <time>".',
+      );
+    const mentioned = mentions[0]!.mentioned;
+    if (mentioned.aadObjectId) return mentioned.aadObjectId;
+    const member = await TeamsInfo.getMember(context, mentioned.id).catch(() => undefined);
+    return member?.aadObjectId ?? mentioned.name ?? '';
   }
 
   /**

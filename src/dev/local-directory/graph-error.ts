@@ -52,6 +52,14 @@ export const notMember = () =>
     "One or more removed object references do not exist for the following modified properties: 'members'.",
   );
 
+/** What Graph answers for mailbox settings of a user with no Exchange Online mailbox (unlicensed, on-premises). */
+export const mailboxNotEnabled = () =>
+  new GraphFailure(
+    404,
+    'MailboxNotEnabledForRESTAPI',
+    'The mailbox is either inactive, soft-deleted, or is hosted on-premise.',
+  );
+
 export const insufficientPrivileges = () =>
   new GraphFailure(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
 

@@ -4,6 +4,7 @@ import { parseIsoDuration } from './iso-duration';
 import type {
   DirectoryModel,
   DirectoryObject,
+  LocalAutomaticReplies,
   LocalGroup,
   LocalServicePrincipal,
   LocalUser,
@@ -40,6 +41,68 @@ function userView(user: LocalUser): Record<string, unknown> {
     userPrincipalName: user.userPrincipalName,
     mail: user.userPrincipalName,
     accountEnabled: true,
+    ...(user.signInSessionsValidFromDateTime
+      ? { signInSessionsValidFromDateTime: user.signInSessionsValidFromDateTime }
+      : {}),
+  };
+}
+
+/** A wall-clock time as Graph writes one: seven fraction digits, no offset. */
+function wallTime(at: Date): string {
+  return `${at.toISOString().slice(0, 19)}.0000000`;
+}
+
+/**
+ * An `automaticRepliesSetting` as Graph answers it: every property present, the schedule too
+ * when replies are off (Graph keeps the last one; here the next hour for a day, in UTC).
+ */
+function repliesView(setting: LocalAutomaticReplies, now: Date): Record<string, unknown> {
+  const hour = new Date(Math.ceil(now.getTime() / 3_600_000) * 3_600_000);
+  return {
+    status: setting.status,
+    externalAudience: setting.externalAudience ?? 'all',
+    scheduledStartDateTime: setting.scheduledStartDateTime ?? { dateTime: wallTime(hour), timeZone: 'UTC' },
+    scheduledEndDateTime: setting.scheduledEndDateTime ?? {
+      dateTime: wallTime(new Date(hour.getTime() + 86_400_000)),
+      timeZone: 'UTC',
+    },
+    internalReplyMessage: setting.internalReplyMessage ?? '',
+    externalReplyMessage: setting.externalReplyMessage ?? '',
+  };
+}
+
+/** The mailbox settings the local directory keeps (Graph has more: they are accepted and not kept). */
+const MAILBOX_SETTINGS = [
+  'automaticRepliesSetting',
+  'archiveFolder',
+  'timeZone',
+  'language',
+  'workingHours',
+  'dateFormat',
+  'timeFormat',
+  'delegateMeetingMessageDeliveryOptions',
+];
+
+/** `PATCH /users/{id}/mailboxSettings`: only automatic replies change here. */
+function patchMailboxSettings(model: DirectoryModel, call: GraphCall, id: string, now: Date): GraphAnswer {
+  const body = call.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw badRequest('The request body must be a mailboxSettings object.');
+  const fields = body as Record<string, unknown>;
+  const unknown = Object.keys(fields).find((k) => !MAILBOX_SETTINGS.includes(k) && !k.startsWith('@odata.'));
+  if (unknown)
+    throw badRequest(`The property '${unknown}' does not exist on type 'microsoft.graph.mailboxSettings'.`);
+  const user = model.requireUser(id);
+  const setting =
+    fields.automaticRepliesSetting === undefined
+      ? model.automaticReplies(user.id)
+      : model.updateAutomaticReplies(user.id, fields.automaticRepliesSetting);
+  return {
+    status: 200,
+    body: {
+      '@odata.context': `${call.baseUrl}/$metadata#users('${user.id}')/mailboxSettings`,
+      automaticRepliesSetting: repliesView(setting, now),
+    },
   };
 }
 
@@ -293,6 +356,37 @@ export function routeGraphCall(model: DirectoryModel, call: GraphCall, now: Date
       },
     };
   }
+  if (is('POST', ['users', null, 'revokeSignInSessions'])) {
+    model.revokeSignInSessions(s[1]!, now);
+    // NB: documented as 204 No Content; Graph answers this (a known issue), and so do we.
+    return {
+      status: 200,
+      body: { '@odata.context': `${call.baseUrl}/$metadata#Edm.Boolean`, value: true },
+    };
+  }
+  if (is('GET', ['users', null, 'mailboxSettings', 'automaticRepliesSetting'])) {
+    const user = model.requireUser(s[1]!);
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${call.baseUrl}/$metadata#users('${user.id}')/mailboxSettings/automaticRepliesSetting`,
+        ...repliesView(model.automaticReplies(user.id), now),
+      },
+    };
+  }
+  if (is('GET', ['users', null, 'mailboxSettings'])) {
+    const user = model.requireUser(s[1]!);
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${call.baseUrl}/$metadata#users('${user.id}')/mailboxSettings`,
+        automaticRepliesSetting: repliesView(model.automaticReplies(user.id), now),
+        timeZone: 'UTC',
+        language: { locale: 'en-US', displayName: 'English (United States)' },
+      },
+    };
+  }
+  if (is('PATCH', ['users', null, 'mailboxSettings'])) return patchMailboxSettings(model, call, s[1]!, now);
   const checkKind: Record<string, ObjectKind> = {
     users: 'user',
     serviceprincipals: 'servicePrincipal',

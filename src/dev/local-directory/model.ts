@@ -4,14 +4,129 @@ import {
   alreadyMember,
   badRequest,
   insufficientPrivileges,
+  mailboxNotEnabled,
   notFound,
   notMember,
 } from './graph-error';
+
+/** Graph's `dateTimeTimeZone`: a wall-clock time ("2026-03-14T07:00:00.0000000") and its zone ("UTC"). */
+export interface LocalDateTimeTimeZone {
+  dateTime: string;
+  timeZone: string;
+}
+
+/** A mailbox's automatic replies (out of office), as Graph's `automaticRepliesSetting`. */
+export interface LocalAutomaticReplies {
+  status: 'disabled' | 'alwaysEnabled' | 'scheduled';
+  externalAudience?: 'none' | 'contactsOnly' | 'all';
+  scheduledStartDateTime?: LocalDateTimeTimeZone;
+  scheduledEndDateTime?: LocalDateTimeTimeZone;
+  internalReplyMessage?: string;
+  externalReplyMessage?: string;
+}
 
 export interface LocalUser {
   id: string;
   displayName: string;
   userPrincipalName: string;
+  /** false: no Exchange Online mailbox (mailboxSettings answer 404 MailboxNotEnabledForRESTAPI). Absent: one. */
+  mailbox?: boolean;
+  /** The mailbox's automatic replies; absent: off (`disabled`). */
+  automaticReplies?: LocalAutomaticReplies;
+  /** Set by `POST /users/{id}/revokeSignInSessions` (ISO time), as Graph's user property of that name. */
+  signInSessionsValidFromDateTime?: string;
+}
+
+const REPLIES_STATUS: Record<string, LocalAutomaticReplies['status']> = {
+  disabled: 'disabled',
+  alwaysenabled: 'alwaysEnabled',
+  scheduled: 'scheduled',
+};
+const AUDIENCE: Record<string, NonNullable<LocalAutomaticReplies['externalAudience']>> = {
+  none: 'none',
+  contactsonly: 'contactsOnly',
+  all: 'all',
+};
+const WALL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?$/;
+
+function dateTimeTimeZone(value: unknown, name: string): LocalDateTimeTimeZone {
+  const v = (value ?? {}) as Record<string, unknown>;
+  if (
+    typeof v.dateTime !== 'string' ||
+    !WALL_TIME.test(v.dateTime) ||
+    typeof v.timeZone !== 'string' ||
+    !v.timeZone
+  )
+    throw new GraphFailure(
+      400,
+      'ErrorInvalidRequest',
+      `${name} must be a dateTimeTimeZone: { "dateTime": "2026-03-14T07:00:00", "timeZone": "UTC" }.`,
+    );
+  return { dateTime: v.dateTime, timeZone: v.timeZone };
+}
+
+/**
+ * An `automaticRepliesSetting` as Graph takes it in `PATCH /users/{id}/mailboxSettings` (and
+ * a seed's `automaticReplies`): enum values in any case, kept in Graph's spelling; `scheduled`
+ * needs a start before its end. `current` is what the fields left out keep.
+ */
+export function readAutomaticReplies(value: unknown, current?: LocalAutomaticReplies): LocalAutomaticReplies {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw badRequest('automaticRepliesSetting must be an object.');
+  const v = value as Record<string, unknown>;
+  const known = [
+    'status',
+    'externalAudience',
+    'scheduledStartDateTime',
+    'scheduledEndDateTime',
+    'internalReplyMessage',
+    'externalReplyMessage',
+  ];
+  const unknown = Object.keys(v).find((k) => !known.includes(k) && !k.startsWith('@odata.'));
+  if (unknown)
+    throw badRequest(
+      `The property '${unknown}' does not exist on type 'microsoft.graph.automaticRepliesSetting'.`,
+    );
+  const next: LocalAutomaticReplies = { ...(current ?? { status: 'disabled' }) };
+  if (v.status !== undefined) {
+    const status = typeof v.status === 'string' ? REPLIES_STATUS[v.status.toLowerCase()] : undefined;
+    if (!status)
+      throw badRequest(
+        `Requested value '${String(v.status)}' was not found (disabled, alwaysEnabled, scheduled).`,
+      );
+    next.status = status;
+  }
+  if (v.externalAudience !== undefined) {
+    const audience =
+      typeof v.externalAudience === 'string' ? AUDIENCE[v.externalAudience.toLowerCase()] : undefined;
+    if (!audience)
+      throw badRequest(
+        `Requested value '${String(v.externalAudience)}' was not found (none, contactsOnly, all).`,
+      );
+    next.externalAudience = audience;
+  }
+  if (v.scheduledStartDateTime !== undefined)
+    next.scheduledStartDateTime = dateTimeTimeZone(v.scheduledStartDateTime, 'scheduledStartDateTime');
+  if (v.scheduledEndDateTime !== undefined)
+    next.scheduledEndDateTime = dateTimeTimeZone(v.scheduledEndDateTime, 'scheduledEndDateTime');
+  for (const key of ['internalReplyMessage', 'externalReplyMessage'] as const) {
+    if (v[key] === undefined) continue;
+    if (typeof v[key] !== 'string') throw badRequest(`${key} must be a string.`);
+    next[key] = v[key];
+  }
+  if (next.status === 'scheduled') {
+    const { scheduledStartDateTime: start, scheduledEndDateTime: end } = next;
+    if (!start || !end)
+      throw new GraphFailure(
+        400,
+        'ErrorInvalidRequest',
+        'Scheduled automatic replies need scheduledStartDateTime and scheduledEndDateTime.',
+      );
+    // NB: compared as written; the local directory keeps both in one zone in practice.
+    if (start.timeZone === end.timeZone && start.dateTime >= end.dateTime)
+      throw new GraphFailure(400, 'ErrorInvalidRequest', 'The scheduled end must be after its start.');
+  }
+  return next;
 }
 
 /** A workload's service principal (a pipeline's app registration in the tenant). */
@@ -165,6 +280,30 @@ export class DirectoryModel {
     if (group.members.includes(member.id)) throw alreadyMember();
     group.members.push(member.id);
     this.onChange();
+  }
+
+  /** `POST /users/{id}/revokeSignInSessions`: the user's sessions are valid from `now` on (returned, ISO). */
+  revokeSignInSessions(idOrUpn: string, now: Date): string {
+    const user = this.requireUser(idOrUpn);
+    user.signInSessionsValidFromDateTime = now.toISOString();
+    this.onChange();
+    return user.signInSessionsValidFromDateTime;
+  }
+
+  /** The user's automatic replies (off when never set); a user without a mailbox answers as Graph does. */
+  automaticReplies(idOrUpn: string): LocalAutomaticReplies {
+    const user = this.requireUser(idOrUpn);
+    if (user.mailbox === false) throw mailboxNotEnabled();
+    return structuredClone(user.automaticReplies ?? { status: 'disabled' });
+  }
+
+  /** `PATCH /users/{id}/mailboxSettings` with an `automaticRepliesSetting`: the setting as it is now. */
+  updateAutomaticReplies(idOrUpn: string, value: unknown): LocalAutomaticReplies {
+    const user = this.requireUser(idOrUpn);
+    if (user.mailbox === false) throw mailboxNotEnabled();
+    user.automaticReplies = readAutomaticReplies(value, user.automaticReplies);
+    this.onChange();
+    return structuredClone(user.automaticReplies);
   }
 
   removeMember(groupId: string, memberId: string): void {

@@ -4,14 +4,24 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { FaultRegistry, validateFaultSpec, type FaultControl, type FaultSpec } from './faults';
 import { GraphFailure, badRequest, faultFailure, graphErrorBody } from './graph-error';
 import { routeGraphCall, type GraphAnswer } from './graph-routes';
-import { DirectoryModel, type DirectoryState } from './model';
+import { DirectoryModel, readAutomaticReplies, type DirectoryState, type LocalUser } from './model';
 import { readStateFile, writeStateFile } from './state-file';
 
 export type { ActiveFault, FaultControl, FaultSpec } from './faults';
-export type { DirectoryState, LocalServicePrincipal, PimAssignment } from './model';
+export type {
+  DirectoryState,
+  LocalAutomaticReplies,
+  LocalServicePrincipal,
+  LocalUser,
+  PimAssignment,
+} from './model';
 
 export interface LocalDirectorySeed {
-  users: { id: string; displayName: string; userPrincipalName: string }[];
+  /**
+   * `automaticReplies` (Graph's automaticRepliesSetting: status, scheduled start and end) is
+   * off when absent; `mailbox: false` is a user without an Exchange Online mailbox.
+   */
+  users: Pick<LocalUser, 'id' | 'displayName' | 'userPrincipalName' | 'mailbox' | 'automaticReplies'>[];
   /** `members` may hold group ids (nesting); `dynamic` groups refuse membership changes as Graph does. */
   groups: {
     id: string;
@@ -120,6 +130,14 @@ function stateFromSeed(seed: LocalDirectorySeed): DirectoryState {
       throw new Error(
         'local directory seed: each service principal needs id, appId and displayName (strings)',
       );
+  }
+  for (const user of seed.users) {
+    if (user.automaticReplies === undefined) continue;
+    try {
+      readAutomaticReplies(user.automaticReplies);
+    } catch (error) {
+      throw new Error(`local directory seed: user ${user.id} automaticReplies: ${(error as Error).message}`);
+    }
   }
   const ids = new Set([
     ...seed.users.map((u) => u.id),

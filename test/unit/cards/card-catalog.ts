@@ -60,6 +60,14 @@ const autoApproved = (): AccessRequest =>
     resolution: { at: T0 - 5 * MINUTE, reason: 'on-call member, 30m ≤ 1h' },
     expiresAt: T0 + 25 * MINUTE,
   });
+const escalated = (): AccessRequest =>
+  aRequestIn('pending', {
+    createdAt: T0 - 40 * MINUTE,
+    remindedAt: T0 - 25 * MINUTE,
+    escalatedAt: T0 - 10 * MINUTE,
+    escalation: { reason: 'timeout', channel: 'security' },
+    updatedAt: T0 - 10 * MINUTE,
+  });
 const withExtensionAsked = (): AccessRequest =>
   aRequestIn('active', {
     pendingExtension: {
@@ -106,6 +114,7 @@ function approvalCards(): CatalogEntry[] {
     ],
     ['approved-other', aRequestIn('approved'), 'other'],
     ['scheduled-approver', aRequestIn('scheduled'), 'approver'],
+    ['pending-escalated-approver', escalated(), 'approver'],
     ['pending-scheduled-approver', aRequestIn('pending', { startsAt: T0 + 8 * HOUR }), 'approver'],
     ['active-approver', aRequestIn('active'), 'approver'],
     ['active-other', aRequestIn('active'), 'other'],
@@ -211,6 +220,8 @@ function noticeSubject(kind: (typeof NOTICE_KINDS)[number]): AccessRequest {
       return anActionRequestIn('approved');
     case 'scheduled':
       return aRequestIn('scheduled');
+    case 'escalated':
+      return escalated();
     case 'denied':
       return aRequestIn('denied');
     case 'cancelled':

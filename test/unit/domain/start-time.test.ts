@@ -13,6 +13,10 @@ describe('start times as people type them', () => {
     expect(parseStartTime('06:00', NOW, 'America/New_York')).toBe(utc(3, 11));
   });
 
+  it('a time of day starts on the minute, whatever the seconds of now', () => {
+    expect(parseStartTime('18:00', NOW + 7_250)).toBe(utc(3, 18));
+  });
+
   it('tomorrow, today and weekdays (the next one; today when still ahead)', () => {
     expect(parseStartTime('tomorrow 02:00', NOW)).toBe(utc(4, 2));
     expect(parseStartTime('today 23:30', NOW)).toBe(utc(3, 23, 30));

@@ -101,3 +101,45 @@ describe('command parser', () => {
     });
   });
 });
+
+describe('command parser: delegate', () => {
+  it.each([
+    [
+      'delegate to meganb@example.com until tomorrow 09:00',
+      { name: 'delegate', to: 'meganb@example.com', untilText: 'tomorrow 09:00' },
+    ],
+    [
+      'Delegate TO Megan Bowen UNTIL Fri 18:00',
+      { name: 'delegate', to: 'Megan Bowen', untilText: 'Fri 18:00' },
+    ],
+    [
+      'delegate meganb@example.com until 18:00',
+      { name: 'delegate', to: 'meganb@example.com', untilText: '18:00' },
+    ],
+    [
+      'delegate to Anna Until-Later until 2026-12-04T09:00Z',
+      { name: 'delegate', to: 'Anna Until-Later', untilText: '2026-12-04T09:00Z' },
+    ],
+    ['delegate off', { name: 'undelegate' }],
+    ['DELEGATE OFF', { name: 'undelegate' }],
+  ])('parses %j', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it('a person given only as an @mention is left to the mention (no "to" in the command)', () => {
+    expect(parseCommand('delegate to <at>Megan Bowen</at> until tomorrow 09:00')).toEqual({
+      name: 'delegate',
+      untilText: 'tomorrow 09:00',
+    });
+  });
+
+  it.each([
+    ['delegate', /To whom, and until when\? Use: delegate to <UPN, name or @mention> until <time>/],
+    ['delegate to meganb@example.com', /Until when\? Use: delegate to/],
+    ['delegate to meganb@example.com until', /Until when\?/],
+    ['delegate to until 18:00', /To whom\? Use: delegate/],
+    ['delegate until 18:00', /To whom\?/],
+  ])('explains what is wrong with %j and shows the right form', (text, message) => {
+    expect(() => parseCommand(text)).toThrow(message);
+  });
+});

@@ -45,11 +45,12 @@ describe('did you mean, for commands', () => {
   ])('%s → did you mean %s, with every command listed', (typed, word) => {
     expect(suggestWord(typed, COMMAND_NAMES)).toBe(word);
     expect(() => parseCommand(`${typed} db-read 1h because x`)).toThrow(
-      `I don't know "${typed}". Did you mean ${word}? Try: request, break-glass, extend, release, cancel, status, my access, pending or help.`,
+      `I don't know "${typed}". Did you mean ${word}? Try: request, break-glass, extend, release, cancel, status, my access, pending, delegate or help.`,
     );
   });
 
-  it.each(['delete', 'fly', 'grant', 'xx', 'revokeall'])('suggests nothing for %s', (typed) => {
+  // NB: "delete" is two edits from "delegate", so it is suggested now.
+  it.each(['remove', 'fly', 'grant', 'xx', 'revokeall'])('suggests nothing for %s', (typed) => {
     expect(suggestWord(typed, COMMAND_NAMES)).toBeUndefined();
     expect(() => parseCommand(typed)).toThrow(/^I don't know "[^"]+"\. Try: request, break-glass,/);
   });
@@ -58,7 +59,13 @@ describe('did you mean, for commands', () => {
     const listed = commandList().replace(' or ', ', ').split(', ');
     expect(listed).toEqual([...COMMAND_NAMES.slice(0, 6), 'my access', ...COMMAND_NAMES.slice(6)]);
     for (const name of listed) {
-      const sample = { release: 'release x', cancel: 'cancel R-1', extend: 'extend x 1h' }[name] ?? name;
+      const sample =
+        {
+          release: 'release x',
+          cancel: 'cancel R-1',
+          extend: 'extend x 1h',
+          delegate: 'delegate off',
+        }[name] ?? name;
       expect(() => parseCommand(sample)).not.toThrow();
     }
   });

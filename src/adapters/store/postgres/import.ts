@@ -7,6 +7,7 @@ import type {
   AuditRecord,
   Effect,
   GroupBaseline,
+  StoredDelegations,
   StoredSigningKeys,
 } from '../../../ports/store';
 import { GENESIS_HASH } from '../audit-log';
@@ -33,6 +34,8 @@ export interface StoreContents {
   welcomed: Record<string, number>;
   /** The approval-token signing keys, when the source has any: tokens it signed still verify after the move. */
   signingKeys?: StoredSigningKeys;
+  /** The approvers' delegations, when the source has any (a delegation given before the move still holds after it). */
+  delegations?: StoredDelegations;
   /** Read once, in seq order, already verified by the caller. */
   audit: () => AsyncIterable<AuditRecord>;
   checkpoints: AuditCheckpoint[];
@@ -108,7 +111,7 @@ export async function importStore(
   await db.query('BEGIN');
   try {
     await db.query(
-      'LOCK TABLE requests, effects, audit, audit_head, audit_checkpoints, personal_chats, service_urls, baselines, welcomes, signing_keys IN EXCLUSIVE MODE',
+      'LOCK TABLE requests, effects, audit, audit_head, audit_checkpoints, personal_chats, service_urls, baselines, welcomes, signing_keys, delegations IN EXCLUSIVE MODE',
     );
     refuseUnlessEmpty(where, await countHoldings(db));
     await insertRequests(db, contents.open, contents.dueAt);
@@ -232,6 +235,11 @@ async function insertSideTables(db: ClientBase, contents: StoreContents): Promis
     await db.query(
       'INSERT INTO signing_keys (id, version, keys) VALUES (true, $1, $2::jsonb) ON CONFLICT (id) DO NOTHING',
       [contents.signingKeys.version, JSON.stringify(contents.signingKeys.keys)],
+    );
+  if (contents.delegations)
+    await db.query(
+      'INSERT INTO delegations (id, version, delegations) VALUES (true, $1, $2::jsonb) ON CONFLICT (id) DO NOTHING',
+      [contents.delegations.version, JSON.stringify(contents.delegations.delegations)],
     );
 }
 

@@ -162,6 +162,19 @@ CREATE TABLE signing_keys (
 );
 `,
   },
+  {
+    version: 6,
+    name: 'delegations',
+    sql: `
+-- The approvers' delegations ("delegate to … until …"), one row for the whole list, so that
+-- every replica sees the same ones; versioned like the signing keys (conditional UPDATE).
+CREATE TABLE delegations (
+  id           boolean PRIMARY KEY DEFAULT true CHECK (id),
+  version      integer NOT NULL,
+  delegations  jsonb NOT NULL
+);
+`,
+  },
 ];
 
 /** The newest schema this code knows. */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { DomainError, ErrorCodes } from '../../../domain/errors';
+import type { Delegation } from '../../../domain/delegation';
 import { mayHoldMembership, type AccessRequest, type RequestEvent } from '../../../domain/request';
 import type { PersonalChat } from '../../../ports/notifier';
 import type {
@@ -14,6 +15,7 @@ import type {
   Lease,
   RequestQuery,
   Store,
+  StoredDelegations,
   StoredSigningKey,
   StoredSigningKeys,
 } from '../../../ports/store';
@@ -463,6 +465,16 @@ export class PostgresStore implements Store {
 
   saveSigningKeys(keys: StoredSigningKey[], expectedVersion: number | null): Promise<StoredSigningKeys> {
     return this.write(() => tables.saveSigningKeysRow(this.pool, keys, expectedVersion));
+  }
+
+  // ---- the approvers' delegations (one row, shared by every replica) ----------------------
+
+  getDelegations(): Promise<StoredDelegations | undefined> {
+    return this.read(() => tables.readDelegations(this.db));
+  }
+
+  saveDelegations(delegations: Delegation[], expectedVersion: number | null): Promise<StoredDelegations> {
+    return this.write(() => tables.saveDelegationsRow(this.pool, delegations, expectedVersion));
   }
 
   /** A row per name (side-tables.ts); read-only: in memory. */

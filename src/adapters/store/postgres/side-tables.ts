@@ -3,9 +3,15 @@ import type { Pool, PoolClient } from 'pg';
 type Queryable = Pool | PoolClient;
 import { DomainError, ErrorCodes } from '../../../domain/errors';
 import type { PersonalChat } from '../../../ports/notifier';
-import type { GroupBaseline, StoredSigningKey, StoredSigningKeys } from '../../../ports/store';
+import type { Delegation } from '../../../domain/delegation';
+import type {
+  GroupBaseline,
+  StoredDelegations,
+  StoredSigningKey,
+  StoredSigningKeys,
+} from '../../../ports/store';
 
-/** The small keyed tables: chats, service URLs, baselines and signing keys (versioned), named leases. */
+/** The small keyed tables: chats, service URLs, baselines, signing keys and delegations (versioned), named leases. */
 
 export async function upsertChat(db: Pool, userId: string, chat: PersonalChat): Promise<void> {
   await db.query(
@@ -92,6 +98,39 @@ export async function saveSigningKeysRow(
     );
   }
   return { keys: structuredClone(keys), version };
+}
+
+export async function readDelegations(db: Queryable): Promise<StoredDelegations | undefined> {
+  const { rows } = await db.query<{ version: number; delegations: Delegation[] }>(
+    'SELECT version, delegations FROM delegations WHERE id',
+  );
+  return rows[0] && { delegations: rows[0].delegations, version: rows[0].version };
+}
+
+/** The one row of delegations, created or replaced at expectedVersion in one conditional statement, as the signing keys. */
+export async function saveDelegationsRow(
+  db: Pool,
+  delegations: Delegation[],
+  expectedVersion: number | null,
+): Promise<StoredDelegations> {
+  const version = (expectedVersion ?? 0) + 1;
+  const params = [version, JSON.stringify(delegations)];
+  const { rowCount } =
+    expectedVersion === null
+      ? await db.query(
+          'INSERT INTO delegations (id, version, delegations) VALUES (true, $1, $2::jsonb) ON CONFLICT (id) DO NOTHING',
+          params,
+        )
+      : await db.query(
+          'UPDATE delegations SET version = $1, delegations = $2::jsonb WHERE id AND version = $1 - 1',
+          params,
+        );
+  if (rowCount !== 1) {
+    throw new DomainError(ErrorCodes.STORE_CONFLICT, 'The delegations changed meanwhile; read them again.', {
+      expectedVersion,
+    });
+  }
+  return { delegations: structuredClone(delegations), version };
 }
 
 /** One row per lease name, taken when absent, expired or already `owner`'s: one atomic upsert. */
