@@ -20,6 +20,10 @@ const COMMANDS: { usage: string; what: string }[] = [
   { usage: 'cancel REQUEST-ID', what: 'Withdraw a pending request' },
   { usage: 'status', what: 'Your pending requests and active access (also: my access)' },
   { usage: 'pending', what: 'For approvers: requests you can decide now' },
+  {
+    usage: 'delegate to PERSON until TIME',
+    what: 'For approvers: someone decides for you until then (delegate off ends it)',
+  },
   { usage: 'help', what: 'This card' },
 ];
 

@@ -9,7 +9,7 @@ export interface RequestFormView {
   /** Only the groups this person may request. */
   groups: GroupRules[];
   /** What was typed before, kept when the form comes back with an error. */
-  values?: { group?: string; duration?: string; justification?: string; ticket?: string };
+  values?: { group?: string; duration?: string; justification?: string; ticket?: string; start?: string };
   error?: string;
 }
 
@@ -62,6 +62,7 @@ export function renderRequestForm(view: RequestFormView): object {
       duration,
       justification: inputText(values.justification, 1000),
       ticket: plain(values.ticket, 100),
+      start: plain(values.start, 40),
     },
   });
 }

@@ -24,5 +24,7 @@ export const CardInput = {
   GROUP: 'group',
   JUSTIFICATION: 'justification',
   TICKET: 'ticket',
+  /** The request form's scheduled start (`request … at`): empty = now. */
+  START: 'start',
 } as const;
 export type CardInput = (typeof CardInput)[keyof typeof CardInput];

@@ -1,6 +1,6 @@
 import { cardText, firstCard, waitFor } from '../helpers/fake-connector';
 import { GROUPS, startHarness, type Harness } from '../helpers/harness';
-import { users } from '../helpers/teams-client';
+import { personalChatOf, users } from '../helpers/teams-client';
 
 /** `request … at <time> …` in chat: decided now, scheduled, withdrawn before its start. */
 describe('a scheduled request asked in chat', () => {
@@ -28,6 +28,26 @@ describe('a scheduled request asked in chat', () => {
     await h.teams.say(users.megan, `cancel ${request.id}`);
     await waitFor(async () => (await h.bot.store.get(request.id))?.status === 'cancelled', 'cancelled');
     expect(h.directory.members(GROUPS.dbRead)).not.toContain(users.megan.aadObjectId);
+  });
+
+  it('the request form takes a start; a bad one brings the form back with what to fix', async () => {
+    const start = new Date(Date.now() + 45 * 60_000);
+    start.setUTCSeconds(0, 0);
+    const at = `${start.toISOString().slice(0, 16)}Z`;
+    const click = (value: string) =>
+      h.teams.click(
+        users.megan,
+        'submitRequest',
+        { group: 'db-read', duration: '1h', justification: 'patch night', start: value },
+        { conversationId: personalChatOf(users.megan), personal: true },
+      );
+    const bad = await click('someday');
+    expect(cardText(bad.body.value)).toMatch(/not a start time I read/);
+    expect(cardText(bad.body.value)).toContain('someday');
+    const good = await click(at);
+    expect(good.status).toBe(200);
+    const [request] = await h.bot.store.listOpen({ requesterId: users.megan.aadObjectId });
+    expect(request).toMatchObject({ status: 'pending', startsAt: start.getTime() });
   });
 
   it('a start that is not a time is refused with the forms it takes', async () => {

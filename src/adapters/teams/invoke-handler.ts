@@ -1,7 +1,9 @@
+import { currentDelegations, delegationsOf } from '../../app/delegations';
 import type { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TurnContext } from 'botbuilder';
 import { z } from 'zod';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { formatDuration, parseDuration } from '../../domain/duration';
+import { parseStartTime } from '../../domain/start-time';
 import {
   DECISION_SUBJECT_PATTERN,
   describeStatus,
@@ -62,6 +64,7 @@ const invokeSchema = z.object({
         group: text(200),
         justification: text(1000),
         ticket: text(100),
+        start: text(40),
       })
       .passthrough()
       .optional(),
@@ -112,6 +115,7 @@ function clippedValues(value: unknown): Record<string, string | undefined> {
     duration: clip(data.duration, 20),
     justification: clip(data.justification, 1000),
     ticket: clip(data.ticket, 100),
+    start: clip(data.start, 40),
   };
 }
 
@@ -214,11 +218,17 @@ export class InvokeHandler {
       duration: data.duration,
       justification: data.justification,
       ticket: data.ticket,
+      start: data.start,
     };
     try {
       if (!data.group) throw new DomainError(ErrorCodes.COMMAND_INVALID, 'Pick a group.');
       const rules = service.resolveGroup(data.group);
       const durationMs = data.duration ? parseDuration(data.duration) : undefined;
+      // The start is read in the person's zone, as "request … at" in chat.
+      const start = data.start?.trim();
+      const startsAt = start
+        ? parseStartTime(start, this.deps.clock.now(), await personTimeZone(this.deps.store, actor.id))
+        : undefined;
       const fromText = splitTicket(
         (data.justification ?? '').split(/\s+/).filter(Boolean),
         rules.ticketPattern,
@@ -230,6 +240,7 @@ export class InvokeHandler {
         durationMs,
         justification: data.justification ?? '',
         ticket: data.ticket || fromText.ticket,
+        startsAt,
       });
       // NB: not the receipt. The worker sends the receipt as a message of its own and keeps that
       // one up to date; a receipt in place of the form would say "Waiting for approval" forever.
@@ -332,7 +343,15 @@ export class InvokeHandler {
       sameId(request.requester.id, actor.id)
     ) {
       if (error) return cardResponse(renderReceiptCard({ request, now, error, timeZone }));
-      return cardResponse(renderStatusCard({ ...(await statusOf(this.deps.store, actor)), now, timeZone }));
+      const delegations = await currentDelegations(this.deps.store, now).catch(() => []);
+      return cardResponse(
+        renderStatusCard({
+          ...(await statusOf(this.deps.store, actor)),
+          now,
+          timeZone,
+          delegation: delegationsOf(delegations, actor, now),
+        }),
+      );
     }
     const channelZone = channelTimeZone(this.deps.service.policy, request);
     return cardResponse(renderApprovalCard({ request, viewer, now, error, timeZone: channelZone }));

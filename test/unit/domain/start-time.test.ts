@@ -28,6 +28,7 @@ describe('start times as people type them', () => {
 
   it('ISO 8601 with Z or an offset as given, without one in the person’s zone', () => {
     expect(parseStartTime('2026-12-04T02:00Z', NOW)).toBe(utc(4, 2));
+    expect(parseStartTime('2026-12-04T02:00:00.000Z', NOW)).toBe(utc(4, 2));
     expect(parseStartTime('2026-12-04T02:00+01:00', NOW)).toBe(utc(4, 1));
     expect(parseStartTime('2026-12-04 02:00', NOW, 'Europe/Berlin')).toBe(utc(4, 1));
   });

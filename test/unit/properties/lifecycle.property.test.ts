@@ -11,6 +11,7 @@ import {
   type AccessRequest,
   type Person,
 } from '../../../src/domain/request';
+import { DelegationService } from '../../../src/app/delegations';
 import { DIR, forbidden, unavailable } from '../../helpers/fake-directory';
 import { HOUR, MINUTE, people, rigPolicy, startRig, type PersonKey, type Rig } from '../app/rig';
 
@@ -36,7 +37,8 @@ const ENDINGS = new Set(['expired', 'released', 'revoked', 'failed']);
 type Who = { role: 'requester' | 'approver' | 'admin' | 'anyone'; pick: number };
 
 type Step =
-  | { kind: 'submit'; actor: number; group: number; duration: number; breakGlass: boolean }
+  | { kind: 'submit'; actor: number; group: number; duration: number; breakGlass: boolean; startIn?: number }
+  | { kind: 'delegate'; actor: number; to: number }
   | { kind: 'approve' | 'cancel' | 'release'; who: Who; request: number }
   | { kind: 'deny' | 'revoke'; who: Who; request: number; withReason: boolean }
   | { kind: 'extend'; who: Who; request: number; duration: number }
@@ -75,6 +77,22 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       group: fc.nat({ max: GROUPS.length - 1 }),
       duration: fc.nat({ max: DURATIONS.length - 1 }),
       breakGlass: rarely,
+      // Sometimes a scheduled start (request … at): a jump of JUMPS ahead.
+      startIn: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.nat({ max: JUMPS.length - 1 }) },
+      ),
+    }),
+  },
+  {
+    weight: 1,
+    // An approver (Alex approves sandbox; Megan, Adele and Isaiah prod-admin) hands over to anyone.
+    arbitrary: fc.record({
+      kind: fc.constant('delegate' as const),
+      actor: fc.constantFrom(
+        ...(['alex', 'megan', 'adele', 'isaiah'] as const).map((a) => ACTORS.indexOf(a)),
+      ),
+      to: actor,
     }),
   },
   {
@@ -239,6 +257,7 @@ function policy() {
     extension: { requireApproval: true, maxTotal: '4h' },
   };
   p.groups['sandbox']!.breakGlass = { maxDuration: '30m' };
+  p.groups['db-read']!.revokeSessionsOnEnd = true;
   p.actions = {
     'deploy-prod': {
       displayName: 'Deploy to production',
@@ -338,8 +357,25 @@ class Run {
           justification: 'work',
           ticket: 'INC-1',
           breakGlass: s.breakGlass,
+          ...(s.startIn !== undefined
+            ? { startsAt: rig.clock.now() + Math.max(MINUTE, JUMPS[s.startIn]!) }
+            : {}),
         });
         if (!this.ids.includes(result.request.id)) this.ids.push(result.request.id);
+        return;
+      }
+      case 'delegate': {
+        const delegations = new DelegationService({
+          store: rig.store,
+          directory: rig.directory,
+          authorizer: rig.service.authorizer,
+          clock: rig.clock,
+        });
+        await delegations.delegate(
+          who(s.actor),
+          who(s.to).upn!,
+          new Date(rig.clock.now() + 2 * HOUR).toISOString(),
+        );
         return;
       }
       case 'approve':
@@ -442,7 +478,11 @@ class Run {
     for (const r of requests) {
       const mine = records.filter((a) => a.requestId === r.id);
       // One decision per request, one grant, one ending.
-      if (mine.filter((a) => DECISIONS.has(a.type)).length > 1)
+      // NB: a scheduled request may be cancelled after its approval, until its start.
+      const decisions = mine.filter(
+        (a) => DECISIONS.has(a.type) && !(a.type === 'cancelled' && r.startsAt !== undefined),
+      );
+      if (decisions.length > 1)
         this.violations.push(`${where}: two decisions on ${r.id}: ${mine.map((a) => a.type)}`);
       if (mine.filter((a) => a.type === 'granted').length > 1)
         this.violations.push(`${where}: ${r.id} granted twice`);
@@ -468,6 +508,16 @@ class Run {
         this.violations.push(
           `${where}: ${r.id} counts from ${r.grantedAt}, its membership was added at ${landed}`,
         );
+      // Never granted before its start (a scheduled request).
+      if (r.startsAt !== undefined && r.grantedAt !== undefined && r.grantedAt < r.startsAt)
+        this.violations.push(`${where}: ${r.id} granted at ${r.grantedAt}, before its start ${r.startsAt}`);
+      const landedEarly = this.landedAt.get(r.id);
+      if (r.startsAt !== undefined && landedEarly !== undefined && landedEarly < r.startsAt)
+        this.violations.push(`${where}: ${r.id}'s membership added before its start`);
+      // Never a delegate deciding their own request.
+      for (const v of r.votes)
+        if (v.for && sameId(v.by.id, r.requester.id))
+          this.violations.push(`${where}: ${r.id} decided by its own requester as a delegate`);
       // An action never holds a membership; its approval ends on time and lasts no longer than allowed.
       if (r.targetKind === 'action') {
         if (r.status === 'active' || r.group.id !== '')
@@ -510,6 +560,12 @@ class Run {
           this.violations.push(`${where}: ${member} still in ${groupId} after every grant ended`);
         }
       }
+    }
+    // Sessions are never revoked for a standing member (nor for a request whose person stays a member).
+    for (const record of records.filter((a) => a.type === 'sessions_revoked')) {
+      const r = requests.find((q) => q.id === record.requestId);
+      if (r?.standingMember)
+        this.violations.push(`${where}: sessions revoked for standing member on ${r.id}`);
     }
     // Standing members are never removed.
     for (const standing of this.standing) {
