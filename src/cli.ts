@@ -8,6 +8,7 @@ import { startTimebox } from './main';
 import { registerAuditCommands } from './cli/audit';
 import { registerDirectoryCommands } from './cli/directory';
 import { registerReconcileCommand } from './cli/reconcile';
+import { registerReportCommand } from './cli/report';
 import { registerDbCommands } from './cli/db';
 import { registerStoreCommands } from './cli/store-copy';
 import { registerPipelineCommands } from './cli/pipeline-command';
@@ -66,6 +67,7 @@ policy
 registerAuditCommands(program);
 registerDirectoryCommands(program);
 registerReconcileCommand(program);
+registerReportCommand(program);
 registerDbCommands(program);
 registerStoreCommands(program);
 registerPipelineCommands(program);

@@ -218,6 +218,8 @@ export async function startTimebox(config: Config, overrides: Overrides = {}): P
     {
       mode: config.grantMode,
       worker: { defaultServiceUrl: config.defaultServiceUrl, ...overrides.worker },
+      // The approver channels' daily digest (policy approverChannels.<name>.digest).
+      digest: true,
       reconcile: {
         intervalMs: config.reconcileIntervalMs,
         tenantId: config.tenantId,

@@ -1,4 +1,5 @@
 import { AccessService, type GrantMode } from './app/access-service';
+import { DigestLoop } from './app/digest';
 import { GrantWorker, type WorkerOptions } from './app/grant-worker';
 import type { Presenter } from './app/presenter';
 import type { RequestLimiter } from './app/rate-limit';
@@ -33,6 +34,11 @@ export interface CoreOptions {
   worker?: Partial<WorkerOptions>;
   /** The reconciler's schedule; without it the reconciler is built (for `runOnce`) but `start` does not start it. */
   reconcile?: ReconcilerOptions;
+  /**
+   * Runs the approver channels' daily digests (policy `digest:`, app/digest.ts) from `start`;
+   * off unless asked (the bot asks; the test rig and the CLI do not).
+   */
+  digest?: boolean;
 }
 
 /** The use cases and the loops that carry them out, wired to each other. */
@@ -41,6 +47,8 @@ export interface Core {
   worker: GrantWorker;
   scheduler: Scheduler;
   reconciler: Reconciler;
+  /** The daily digests, when `CoreOptions.digest` asked for them. */
+  digest?: DigestLoop;
   /**
    * "Something was committed" — here, or on another replica once started (`Store.onChange`):
    * what a long-poll of the API waits on (it reads the store again; a notice carries nothing).
@@ -133,11 +141,22 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
     },
     options.reconcile ?? { intervalMs: 0 },
   );
+  const digest = options.digest
+    ? new DigestLoop({
+        store,
+        notifier,
+        policy,
+        clock,
+        logger,
+        defaultServiceUrl: options.worker?.defaultServiceUrl,
+      })
+    : undefined;
   return {
     service,
     worker,
     scheduler,
     reconciler,
+    digest,
     changes,
     start() {
       scheduler.poke();
@@ -145,6 +164,7 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
       // Another replica's commit (a new effect, a new due time) wakes our loops at once.
       unsubscribe ??= store.onChange?.(() => (worker.kick(), scheduler.poke(), changes.emit()));
       if (options.reconcile) reconciler.start();
+      digest?.start();
     },
     async settled() {
       await scheduler.settled();
@@ -154,6 +174,7 @@ export function wireCore(deps: CoreDeps, options: CoreOptions = {}): Core {
       unsubscribe?.();
       unsubscribe = undefined;
       await reconciler.stop(budget.reconcilerMs);
+      await digest?.stop();
       await scheduler.stop();
       return worker.stop(budget.workerMs);
     },

@@ -1,5 +1,11 @@
 import { formatDuration } from '../domain/duration';
-import { Status, type AccessRequest, type Person, type WorkflowContext } from '../domain/request';
+import {
+  Status,
+  wasApproved,
+  type AccessRequest,
+  type Person,
+  type WorkflowContext,
+} from '../domain/request';
 
 /** Someone as the API and webhooks show them: object id and name, never more than the card shows. */
 export interface PersonJson {
@@ -40,15 +46,6 @@ export interface RequestJson {
 }
 
 /** The statuses a request reaches only through an approval (by votes or by a rule). */
-const APPROVED_ONCE: readonly Status[] = [
-  Status.SCHEDULED,
-  Status.APPROVED,
-  Status.ACTIVE,
-  Status.EXPIRED,
-  Status.RELEASED,
-  Status.REVOKED,
-  Status.FAILED,
-];
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 const person = (p: Person): PersonJson => ({ id: p.id, name: p.name });
@@ -103,7 +100,7 @@ function decisionOf(request: AccessRequest): { by: PersonJson[]; at: number } | 
       ? { by: [person(deny.by)], at: deny.at }
       : { by: [], at: request.resolution?.at ?? request.updatedAt };
   }
-  if (!APPROVED_ONCE.includes(request.status)) return undefined;
+  if (!wasApproved(request.status)) return undefined;
   const approvals = request.votes.filter((v) => v.decision === 'approve');
   if (request.kind !== 'standard' || approvals.length === 0) return { by: [], at: request.createdAt };
   return { by: approvals.map((v) => person(v.by)), at: Math.max(...approvals.map((v) => v.at)) };

@@ -1,13 +1,8 @@
 import type { AccessRequest } from '../domain/request';
 import { formatDuration } from './format';
-import type { NoticeKind, NoticeText, NoticeTimes } from './notice-kinds';
+import { reasonLine, type NoticeKind, type NoticeText, type NoticeTimes } from './notice-kinds';
 import { actionPhrase, personName } from './request-view';
 import { plain, TextLimit } from './sanitize';
-
-function reasonLine(reason: string | undefined): string[] {
-  const text = plain(reason, TextLimit.LONG, true);
-  return text ? [`Reason: “${text}”`] : [];
-}
 
 /**
  * What a notice about an action gate says: an approval to do something, valid for a while —

@@ -24,6 +24,10 @@ const COMMANDS: { usage: string; what: string }[] = [
     usage: 'delegate to PERSON until TIME',
     what: 'For approvers: someone decides for you until then (delegate off ends it)',
   },
+  {
+    usage: 'report GROUP since DURATION',
+    what: 'For admins: how approvals went (default: all groups, last 30 days), with suggestions',
+  },
   { usage: 'help', what: 'This card' },
 ];
 

@@ -1,5 +1,6 @@
 /** The notices Timebox sends and the shape of their text, apart from how each is worded (notice.ts, action-notice.ts). */
 import type { AccessRequest } from '../domain/request';
+import { plain, TextLimit } from './sanitize';
 import type { ContainerStyle } from './status-style';
 
 export type NoticeKind =
@@ -65,4 +66,10 @@ export interface NoticeText {
   title: string;
   style: ContainerStyle;
   lines: string[];
+}
+
+/** A reason as a notice quotes it (a deny's, a revoke's, a rule's), or nothing. */
+export function reasonLine(reason: string | undefined): string[] {
+  const text = plain(reason, TextLimit.LONG, true);
+  return text ? [`Reason: “${text}”`] : [];
 }

@@ -1,7 +1,7 @@
 import type { GroupRules } from '../domain/policy';
 import { describeStatus, isAction, sameId, type AccessRequest, type Extension } from '../domain/request';
 import { actionNoticeText } from './action-notice';
-import type { NoticeKind, NoticeText, NoticeTimes } from './notice-kinds';
+import { reasonLine, type NoticeKind, type NoticeText, type NoticeTimes } from './notice-kinds';
 import type { Mention, OutgoingMessage } from '../ports/notifier';
 import { defaultChoice, extensionChoices } from './durations';
 import { formatDuration, humanSpan } from './format';
@@ -37,11 +37,6 @@ function timesFor(now: number, timeZone: string | undefined): NoticeTimes {
 }
 
 const MAX_MENTIONS = 20;
-
-function reasonLine(reason: string | undefined): string[] {
-  const text = plain(reason, TextLimit.LONG, true);
-  return text ? [`Reason: “${text}”`] : [];
-}
 
 /** "Extended by 15m, asked by …, approved by …": who asked is said unless it is the reader. */
 function extensionLine(r: AccessRequest, last: Extension, toChannel: boolean): string {
@@ -381,7 +376,7 @@ export function renderNotice(kind: NoticeKind, view: NoticeView): OutgoingMessag
     lines: text.lines.map((line) => ({ text: line })),
     mentionText:
       entities.length > 0
-        ? `${kind === 'reminder' || kind === 'extension_requested' || kind === 'break_glass' ? 'Approvers: ' : ''}${entities.map((e) => e.text).join(', ')}`
+        ? `${kind === 'escalated' ? 'Escalation approvers: ' : kind === 'reminder' || kind === 'extension_requested' || kind === 'break_glass' ? 'Approvers: ' : ''}${entities.map((e) => e.text).join(', ')}`
         : '',
     entities,
     footer: `Request ${plain(r.id, 64)} · ${times.at(now)}`,

@@ -224,13 +224,33 @@ export function failureAdvice(code: string | undefined): string {
 /** Times are in `timeZone` (UTC when unknown). */
 export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
   const notes: Note[] = [];
+  // Approvals, reminders and the escalation in the order they happened (an escalation
+  // approver's approval comes after the escalation that let them decide).
+  const timed: Array<{ at: number; note: Note }> = [];
   for (const v of r.votes) {
     if (v.decision === 'approve')
-      notes.push({
-        icon: '✔',
-        text: withReason(`Approved by ${byFor(v.by, v.for)} · ${at(v.at, r, timeZone)}`, v.reason),
+      timed.push({
+        at: v.at,
+        note: {
+          icon: '✔',
+          text: withReason(`Approved by ${byFor(v.by, v.for)} · ${at(v.at, r, timeZone)}`, v.reason),
+        },
       });
   }
+  if (r.remindedAt !== undefined)
+    timed.push({
+      at: r.remindedAt,
+      note: { icon: '◷', text: `Approvers reminded · ${at(r.remindedAt, r, timeZone)}` },
+    });
+  if (r.escalatedAt !== undefined)
+    timed.push({
+      at: r.escalatedAt,
+      note: {
+        icon: '⇧',
+        text: `Escalated · ${at(r.escalatedAt, r, timeZone)}${r.escalation?.reason === 'all_away' ? ': every approver was away' : ''}`,
+      },
+    });
+  notes.push(...timed.sort((a, b) => a.at - b.at).map((t) => t.note));
   if (r.kind === 'auto' && r.resolution) {
     notes.push({
       icon: '✔',
@@ -246,14 +266,6 @@ export function requestNotes(r: AccessRequest, timeZone?: string): Note[] {
       ),
     });
   }
-  // The request's own timeline: reminders and escalation are part of it (§12).
-  if (r.remindedAt !== undefined)
-    notes.push({ icon: '◷', text: `Approvers reminded · ${at(r.remindedAt, r, timeZone)}` });
-  if (r.escalatedAt !== undefined)
-    notes.push({
-      icon: '⇧',
-      text: `Escalated · ${at(r.escalatedAt, r, timeZone)}${r.escalation?.reason === 'all_away' ? ': every approver was away' : ''}`,
-    });
   if (r.status === Status.PENDING && r.claimedBy) {
     notes.push({ icon: '◉', text: `${personName(r.claimedBy)} is reviewing this request` });
   }

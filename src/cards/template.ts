@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import * as ACData from 'adaptivecards-templating';
 
 export type TemplateName =
-  'approval' | 'receipt' | 'notice' | 'status' | 'pending' | 'help' | 'request-form' | 'message';
+  | 'approval'
+  | 'receipt'
+  | 'notice'
+  | 'status'
+  | 'pending'
+  | 'help'
+  | 'request-form'
+  | 'message'
+  | 'digest'
+  | 'report';
 
 // src/cards and dist/cards both sit two levels below the project root, next to cards/.
 const CARDS_DIR = join(__dirname, '..', '..', 'cards');

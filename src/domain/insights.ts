@@ -8,7 +8,7 @@
  * request (its decision, its grant, its end) counts with the period it was asked in, so that the
  * outcome counts of one period always add up to its `requests`.
  */
-import { Status, type AccessRequest } from './request';
+import { Status, wasApproved, type AccessRequest } from './request';
 import { validTimeZone } from './time-zone';
 
 /** Median and 90th percentile of a set of durations, in seconds; null when there is none. */
@@ -138,14 +138,6 @@ export function quantiles(samplesMs: number[]): Quantiles {
   return { median: at(0.5), p90: at(0.9) };
 }
 
-const APPROVED_ONCE: ReadonlySet<string> = new Set([
-  Status.APPROVED,
-  Status.ACTIVE,
-  Status.EXPIRED,
-  Status.RELEASED,
-  Status.REVOKED,
-  Status.FAILED,
-]);
 const ENDED_GRANT: ReadonlySet<string> = new Set([Status.EXPIRED, Status.RELEASED, Status.REVOKED]);
 
 /** What one set of figures collects while the requests are read once. */
@@ -177,7 +169,7 @@ class Tally {
     this.requests++;
     if (afterHours) this.afterHours++;
     if (r.remindedAt !== undefined) this.reminders++;
-    const approved = APPROVED_ONCE.has(r.status);
+    const approved = wasApproved(r.status);
     if (approved) this.approved++;
     if (approved && r.kind === 'auto') this.autoApproved++;
     if (r.status === Status.DENIED) this.denied++;

@@ -93,8 +93,21 @@ const timeZoneName = z.string().transform((text, ctx) => {
   return z.NEVER;
 });
 
+/** A channel's daily digest (§13): posted at `at` (HH:MM) in `timeZone` (default: the channel's, else UTC). */
+const digestSchema = z
+  .object({
+    at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'is a time of day as HH:MM (e.g. 09:00)'),
+    timeZone: timeZoneName.optional(),
+  })
+  .strict();
+
 const channelSchema = z
-  .object({ teamId: threadId('team'), channelId: threadId('channel'), timeZone: timeZoneName.optional() })
+  .object({
+    teamId: threadId('team'),
+    channelId: threadId('channel'),
+    timeZone: timeZoneName.optional(),
+    digest: digestSchema.optional(),
+  })
   .strict();
 
 const policySchema = z

@@ -30,6 +30,18 @@ export const CLOSED_STATUSES: readonly Status[] = [
 ];
 export const isClosed = (status: Status): boolean => CLOSED_STATUSES.includes(status);
 
+/** States a request reaches only through an approval (by people, a rule or break-glass). */
+export const APPROVED_STATUSES: readonly Status[] = [
+  Status.SCHEDULED,
+  Status.APPROVED,
+  Status.ACTIVE,
+  Status.EXPIRED,
+  Status.RELEASED,
+  Status.REVOKED,
+  Status.FAILED,
+];
+export const wasApproved = (status: Status): boolean => APPROVED_STATUSES.includes(status);
+
 const TRANSITIONS: Record<Status, readonly Status[]> = {
   pending: [Status.APPROVED, Status.SCHEDULED, Status.DENIED, Status.CANCELLED, Status.TIMED_OUT],
   // At the start: approved (the add follows), or failed when policy no longer allows it.

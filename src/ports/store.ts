@@ -204,6 +204,16 @@ export interface Store {
   /** The newest closed requests of a requester, newest first. */
   listRecentClosed(requesterId: string, limit: number): Promise<AccessRequest[]>;
   /**
+   * Every request, open or closed, created in `[since, until)` (epoch ms, `since <= createdAt <
+   * until`), each in its newest version, oldest created first (then by id); at most `limit` when
+   * given (the oldest ones). What the insights report reads (app/report.ts, PRODUCT.md §13).
+   * Indexed by creation time, so a period reads its own requests, not the whole history
+   * (PostgresStore: requests_by_created; LowdbStore: the creation time is in the history's
+   * in-memory index). `listCreatedBetween(0, until, 1)` gives the oldest request: where the
+   * history begins.
+   */
+  listCreatedBetween(since: number, until: number, limit?: number): Promise<AccessRequest[]>;
+  /**
    * Requests of one person for one Entra group, open or closed, that may still hold its
    * membership (`mayHoldMembership`): what tells our own earlier add from a standing member.
    */

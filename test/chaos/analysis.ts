@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { AccessRequest } from '../../src/domain/request';
 import type { AuditRecord } from '../../src/ports/store';
 import type { LocalDirectoryCall } from '../../src/dev/local-directory/server';
-import { GROUP_IDS, MANAGED, type Fixture, type ManagedGroup } from './fixture';
+import { GROUP_IDS, MANAGED, REVOKE_SESSIONS, type Fixture, type ManagedGroup } from './fixture';
 import { checkHeld, type HeldGrants, type HeldReport } from './held';
 import type { StoreSource } from './store-source';
 import type { AckedDecision } from './workload';
@@ -35,6 +35,61 @@ export interface Overstay {
   duringDowntime: boolean;
   /** Removal calls Graph answered 429 in between: that many Retry-Afters were waited out. */
   throttled: number;
+}
+
+/** One scheduled request's start: from `startsAt` to its membership added (or its grant recorded). */
+export interface ScheduledStart {
+  requestId: string;
+  group: string;
+  startsAt: number;
+  /** The directory's add at or after the start (undefined: already a member, e.g. standing). */
+  addedAt?: number;
+  grantedAt: number;
+  /** Time the bot was running between the start and the add: what the 5 s bound is about. */
+  upMs: number;
+  wallMs: number;
+  /** The start fell while the bot was down: measured from the next start-up. */
+  duringDowntime: boolean;
+  /** Add calls Graph answered 429 in between. */
+  throttled: number;
+}
+
+export interface ScheduledReport {
+  /** Requests filed with a start (`request … at …`). */
+  requests: number;
+  /** Of those, granted (at or after their start). */
+  started: number;
+  cancelled: number;
+  /** Ended `failed` (a refused start, or an add given up). */
+  failed: number;
+  starts: ScheduledStart[];
+  maxStartLagRunningMs: number;
+  maxStartLagAfterStartMs: number;
+  startedDuringDowntime: number;
+  /** Memberships added (or grants counted) before their request's start. */
+  early: string[];
+  /** Scheduled requests approved, their start passed, neither granted nor ended. */
+  neverStarted: string[];
+}
+
+export interface SessionsReport {
+  /** `POST /users/{id}/revokeSignInSessions` answered 2xx. */
+  revoked: number;
+  /** `sessions_revoked` audit records. */
+  audited: number;
+  /** `sessions_revoke_failed` audit records (the run injects transient faults only: must be none). */
+  failed: string[];
+  /** Removals (DELETE answered 204) from a `revokeSessionsOnEnd` group. */
+  removals: number;
+  /** Removal answered → revocation call, wall clock and bot running. */
+  maxLagMs: number;
+  maxLagRunningMs: number;
+  /** Revocations with no removal of that person from a revokeSessionsOnEnd group before them (or while they are a member again). */
+  beforeRemoval: string[];
+  /** Revocations (audited) for a grant of a standing member. */
+  forStanding: string[];
+  /** Removals from a revokeSessionsOnEnd group that no revocation followed. */
+  missing: string[];
 }
 
 export interface Analysis {
@@ -70,6 +125,8 @@ export interface Analysis {
    */
   concurrentEffects: string[];
   /** Graph membership adds (POST …/$ref that reached the directory) per grant, between its decision and its `granted` record. */
+  scheduled: ScheduledReport;
+  sessions: SessionsReport;
   addsPerGrant: {
     max: number;
     /** Grants added more than once. */
@@ -448,10 +505,14 @@ export async function analyze(input: {
   for (const [id, list] of events) {
     if (isHeld(id)) continue; // checkHeld: nothing but its `granted`
     const count = (pred: (r: AuditRecord) => boolean) => list.filter(pred).length;
-    if (count((r) => DECISIONS.has(r.type)) > 1)
+    // A scheduled request may be cancelled after its approval, until its start: an end, not a second decision.
+    const scheduledRequest = requests.get(id)?.startsAt !== undefined;
+    const decision = (r: AuditRecord) =>
+      DECISIONS.has(r.type) && !(scheduledRequest && r.type === 'cancelled');
+    if (count(decision) > 1)
       decidedTwice.push(
         `${id}: ${list
-          .filter((r) => DECISIONS.has(r.type))
+          .filter(decision)
           .map((r) => r.type)
           .join(', ')}`,
       );
@@ -552,6 +613,11 @@ export async function analyze(input: {
       );
     if (TERMINAL.has(r.status)) need(r.status, r.status);
     if (r.grantedAt !== undefined) need('granted', 'granted');
+    if (r.startsAt !== undefined && r.grantedAt !== undefined) need('started', 'started at its time');
+    if (
+      (events.get(r.id) ?? []).some((e) => e.type === 'member_removed' && e.detail?.revokeSessions === true)
+    )
+      need(['sessions_revoked', 'sessions_revoke_failed'], 'sessions ended after the removal');
     if (r.grantedAt !== undefined && r.membershipRemovedAt !== undefined)
       need(['member_removed', 'member_kept'], 'membership taken back');
     for (const vote of r.votes) {
@@ -579,6 +645,9 @@ export async function analyze(input: {
     if (!list.some((e) => types.includes(e.type) && e.actor?.id.toLowerCase() === d.actorId.toLowerCase()))
       lostDecisions.push(`${d.requestId}: ${d.verb} by ${d.actorId}`);
   }
+
+  const scheduled = checkScheduled(input, all, events, outages);
+  const sessions = checkSessions(input, requests, audit, outages);
 
   const verified = await input.source.verify();
   const held =
@@ -621,6 +690,209 @@ export async function analyze(input: {
     },
     held,
     concurrentEffects: concurrentMembershipCalls(input.calls),
+    scheduled,
+    sessions,
     addsPerGrant,
   };
+}
+
+type AnalyzeInput = Parameters<typeof analyze>[0];
+
+/** When the request was decided (its approval record) and when its `granted` record was written. */
+function grantWindow(list: AuditRecord[]): { decidedAt: number; grantedRecordAt: number } {
+  return {
+    decidedAt: Date.parse(
+      list.find((e) => e.type === 'approved' || e.type === 'auto_approved' || e.type === 'break_glass')?.at ??
+        '',
+    ),
+    grantedRecordAt: Date.parse(list.find((e) => e.type === 'granted')?.at ?? ''),
+  };
+}
+
+/**
+ * Scheduled starts: never a membership added (or a grant counted) before the request's start;
+ * a start that passed while the bot ran granted within the bound, one that fell while it was
+ * down within the bound of the next start-up (running time, as for removals).
+ */
+function checkScheduled(
+  input: AnalyzeInput,
+  all: AccessRequest[],
+  events: Map<string, AuditRecord[]>,
+  outages: Span[],
+): ScheduledReport {
+  const report: ScheduledReport = {
+    requests: 0,
+    started: 0,
+    cancelled: 0,
+    failed: 0,
+    starts: [],
+    maxStartLagRunningMs: 0,
+    maxStartLagAfterStartMs: 0,
+    startedDuringDowntime: 0,
+    early: [],
+    neverStarted: [],
+  };
+  const adds = input.calls.filter((c) => c.method === 'POST' && c.status === 204 && c.subject);
+  const lastEnd = Math.max(...input.lives.map((l) => l.endAt ?? Date.now()));
+  for (const r of all) {
+    if (r.startsAt === undefined) continue;
+    report.requests++;
+    if (r.status === 'cancelled') report.cancelled++;
+    if (r.status === 'failed') report.failed++;
+    const group = MANAGED.find((g) => GROUP_IDS[g] === r.group.id.toLowerCase()) ?? r.group.id;
+    const path = `/groups/${r.group.id}/members/$ref`.toLowerCase();
+    const mine = adds.filter(
+      (c) => c.path.toLowerCase() === path && c.subject!.toLowerCase() === r.requester.id.toLowerCase(),
+    );
+    // Adds of this person to this group between the ask and the start, that no other grant of theirs made.
+    const others = all.filter(
+      (o) =>
+        o.id !== r.id &&
+        o.grantedAt !== undefined &&
+        o.group.id.toLowerCase() === r.group.id.toLowerCase() &&
+        o.requester.id.toLowerCase() === r.requester.id.toLowerCase(),
+    );
+    for (const add of mine.filter((c) => c.at >= r.createdAt && c.at < r.startsAt!)) {
+      const explained = others.some((o) => {
+        const w = grantWindow(events.get(o.id) ?? []);
+        return add.at >= w.decidedAt && add.at <= w.grantedRecordAt;
+      });
+      if (!explained)
+        report.early.push(
+          `${r.id}: ${group}/${r.requester.id} added ${new Date(add.at).toISOString()}, ${r.startsAt - add.at} ms before its start`,
+        );
+    }
+    if (r.grantedAt === undefined) {
+      const types = (events.get(r.id) ?? []).map((e) => e.type);
+      const approved = types.includes('approved') || types.includes('auto_approved');
+      if (approved && r.startsAt < lastEnd && !['cancelled', 'failed', 'revoked'].includes(r.status))
+        report.neverStarted.push(`${r.id}: ${r.status}, start ${new Date(r.startsAt).toISOString()}`);
+      continue;
+    }
+    report.started++;
+    if (r.grantedAt < r.startsAt)
+      report.early.push(`${r.id}: granted ${r.startsAt - r.grantedAt} ms before its start`);
+    const { grantedRecordAt } = grantWindow(events.get(r.id) ?? []);
+    const landing = mine.find(
+      (c) => c.at >= r.startsAt! && (Number.isNaN(grantedRecordAt) || c.at <= grantedRecordAt),
+    );
+    const to = landing?.at ?? r.grantedAt;
+    const duringDowntime = !running(input.lives, r.startsAt, outages);
+    const start: ScheduledStart = {
+      requestId: r.id,
+      group,
+      startsAt: r.startsAt,
+      addedAt: landing?.at,
+      grantedAt: r.grantedAt,
+      upMs: upTime(input.lives, r.startsAt, to, outages),
+      wallMs: to - r.startsAt,
+      duringDowntime,
+      throttled: input.calls.filter(
+        (c) =>
+          c.method === 'POST' &&
+          c.status === 429 &&
+          c.at >= r.startsAt! &&
+          c.at <= to &&
+          c.path.toLowerCase() === path &&
+          c.subject?.toLowerCase() === r.requester.id.toLowerCase(),
+      ).length,
+    };
+    report.starts.push(start);
+    if (duringDowntime) {
+      report.startedDuringDowntime++;
+      report.maxStartLagAfterStartMs = Math.max(report.maxStartLagAfterStartMs, start.upMs);
+    } else report.maxStartLagRunningMs = Math.max(report.maxStartLagRunningMs, start.upMs);
+  }
+  return report;
+}
+
+const REVOCATION = /^\/users\/([^/]+)\/revokeSignInSessions$/i;
+
+/**
+ * Sessions end with the access (`revokeSessionsOnEnd`): every revocation comes after the
+ * person's removal from such a group (and while they are not a member of it again), none for
+ * a standing member's grant, and every removal from such a group is followed by one.
+ */
+function checkSessions(
+  input: AnalyzeInput,
+  requests: Map<string, AccessRequest>,
+  audit: AuditRecord[],
+  outages: Span[],
+): SessionsReport {
+  const groups = REVOKE_SESSIONS.map((g) => GROUP_IDS[g].toLowerCase());
+  const revocations = input.calls
+    .filter((c) => c.method === 'POST' && c.status >= 200 && c.status < 300 && REVOCATION.test(c.path))
+    .map((c) => ({ call: c, userId: REVOCATION.exec(c.path)![1]!.toLowerCase() }))
+    .sort((a, b) => a.call.at - b.call.at);
+  // Membership calls in those groups that changed something or found it done (an add answered
+  // 204; a removal answered 204, or 404: not a member, e.g. a failed add whose landing could not
+  // be told, removed to be sure), in order.
+  const changes = input.calls
+    .filter(
+      (c) => memberOf(c) !== undefined && (c.status === 204 || (c.method === 'DELETE' && c.status === 404)),
+    )
+    .map((c) => ({ call: c, group: c.path.split('/')[2]!.toLowerCase(), userId: memberOf(c)! }))
+    .filter((x) => groups.includes(x.group))
+    .sort((a, b) => a.call.at - b.call.at);
+  const standing = (group: string, userId: string) => {
+    const g = REVOKE_SESSIONS.find((x) => GROUP_IDS[x].toLowerCase() === group)!;
+    return input.fixture.standing[g].some((m) => m.toLowerCase() === userId);
+  };
+  const report: SessionsReport = {
+    revoked: revocations.length,
+    audited: audit.filter((r) => r.type === 'sessions_revoked').length,
+    failed: audit
+      .filter((r) => r.type === 'sessions_revoke_failed')
+      .map((r) => `${r.requestId}: ${r.reason ?? JSON.stringify(r.detail)}`),
+    removals: 0,
+    maxLagMs: 0,
+    maxLagRunningMs: 0,
+    beforeRemoval: [],
+    forStanding: [],
+    missing: [],
+  };
+  for (const { call, userId } of revocations) {
+    // Some such group this person was removed from (the removal answered) and is not back in since.
+    const ok = groups.some((group) => {
+      if (standing(group, userId)) return false;
+      const before = changes.filter(
+        (x) => x.group === group && x.userId === userId && (x.call.answeredAt ?? x.call.at) <= call.at,
+      );
+      return before.length > 0 && before[before.length - 1]!.call.method === 'DELETE';
+    });
+    if (!ok)
+      report.beforeRemoval.push(
+        `${userId} revoked ${new Date(call.at).toISOString()} with no removal from ${REVOKE_SESSIONS.join('/')} before it (or a member again)`,
+      );
+  }
+  for (const record of audit) {
+    if (record.type !== 'sessions_revoked' || !record.requestId) continue;
+    const r = requests.get(record.requestId);
+    if (r?.standingMember === true)
+      report.forStanding.push(`${record.requestId}: ${r.group.alias}/${r.requester.id} is a standing member`);
+  }
+  // Each removal matched with the first revocation of the person after it that no earlier removal took.
+  const used = new Set<number>();
+  const lastEnd = Math.max(...input.lives.map((l) => l.endAt ?? Date.now()));
+  // Removals that really removed someone (answered 204).
+  for (const removal of changes.filter((x) => x.call.method === 'DELETE' && x.call.status === 204)) {
+    report.removals++;
+    const removedAt = removal.call.answeredAt ?? removal.call.at;
+    const i = revocations.findIndex(
+      (v, k) => !used.has(k) && v.userId === removal.userId && v.call.at >= removedAt,
+    );
+    if (i < 0) {
+      // The end of the run: a removal answered in its last seconds may have its revocation still queued.
+      if (removedAt < lastEnd - 10_000)
+        report.missing.push(
+          `${removal.group}/${removal.userId} removed ${new Date(removedAt).toISOString()}, no revocation after it`,
+        );
+      continue;
+    }
+    used.add(i);
+    const at = revocations[i]!.call.at;
+    report.maxLagMs = Math.max(report.maxLagMs, at - removedAt);
+    report.maxLagRunningMs = Math.max(report.maxLagRunningMs, upTime(input.lives, removedAt, at, outages));
+  }
+  return report;
 }

@@ -57,6 +57,11 @@ export const GROUP_IDS = {
 /** The groups the workload asks for (`held` is managed too, but only its seeded grants are in it). */
 export type ManagedGroup = 'std' | 'two' | 'auto' | 'glass' | 'enforce';
 export const MANAGED: ManagedGroup[] = ['std', 'two', 'auto', 'glass', 'enforce'];
+/**
+ * The groups whose policy ends the person's sign-in sessions after a removal
+ * (`revokeSessionsOnEnd`): `std` has standing members (never revoked for them), `glass` none.
+ */
+export const REVOKE_SESSIONS: ManagedGroup[] = ['std', 'glass'];
 /** The policy alias of the `--open N` group, and how long it lets a grant last. */
 export const HELD = { alias: 'held', displayName: 'Chaos held', maxDuration: '24h' } as const;
 
@@ -143,6 +148,7 @@ export function chaosFixture(requesterCount: number, grantMaxS: number, open = 0
         displayName: 'Chaos standard',
         approverChannel: 'ops',
         approvers: { groups: [GROUP_IDS.approvers] },
+        revokeSessionsOnEnd: REVOKE_SESSIONS.includes('std'),
       },
       two: {
         groupId: GROUP_IDS.two,
@@ -165,6 +171,7 @@ export function chaosFixture(requesterCount: number, grantMaxS: number, open = 0
         approverChannel: 'ops',
         approvers: { users: [approvers[2]!.upn, approvers[3]!.upn] },
         breakGlass: { maxDuration: max },
+        revokeSessionsOnEnd: REVOKE_SESSIONS.includes('glass'),
       },
       enforce: {
         groupId: GROUP_IDS.enforce,

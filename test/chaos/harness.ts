@@ -7,7 +7,7 @@ import { FakeConnector } from '../helpers/fake-connector';
 import { analyze, type Analysis, type Life, type Span } from './analysis';
 import { buildBot, freePort, spawnBot, type BotProcess, type Runner } from './bot-process';
 import { ChaosTeams } from './client';
-import { chaosFixture, GROUP_IDS, HELD, prng, type ManagedGroup } from './fixture';
+import { chaosFixture, GROUP_IDS, HELD, prng, REVOKE_SESSIONS, type ManagedGroup } from './fixture';
 import { seedHeld, type HeldGrants } from './held';
 import { startChaosPostgres, type ChaosPostgres } from './postgres-server';
 import { lowdbSource, postgresSource, type StoreSource } from './store-source';
@@ -39,6 +39,10 @@ export interface ChaosOptions {
   open: number;
   /** Pause of each person between scenarios, ms. */
   thinkMs: [number, number];
+  /** How far ahead the `scheduled` scenario's requests start, seconds (at least a minute, as the product wants). */
+  scheduleAheadS: [number, number];
+  /** The `scheduled` scenario is only picked in this first share of the scenarios, so that its starts fall within the run. */
+  scheduledWithin: number;
   /** Time between kills, ms (a share of them aimed right at a grant's end instead). */
   killGapMs: [number, number];
   /** How long the bot stays down after a kill, ms. */
@@ -84,6 +88,8 @@ export const FULL: ChaosOptions = {
   people: 30,
   open: 0,
   thinkMs: [1000, 4000],
+  scheduleAheadS: [65, 100],
+  scheduledWithin: 0.6,
   killGapMs: [3000, 9000],
   downtimeMs: [200, 2500],
   aimedKills: 0.35,
@@ -112,6 +118,9 @@ export const SHORT: ChaosOptions = {
   maxGrantS: 16,
   people: 14,
   thinkMs: [500, 2000],
+  // Starts as close as allowed, asked early: the short run stays about a minute longer, not two.
+  scheduleAheadS: [63, 70],
+  scheduledWithin: 0.35,
   killGapMs: [2500, 6000],
   downtimeMs: [200, 1500],
   maxRunMs: 4 * 60_000,
@@ -322,6 +331,8 @@ export async function runChaos(
       minGrantS: options.minGrantS,
       maxGrantS: options.maxGrantS,
       thinkMs: options.thinkMs,
+      scheduleAheadS: options.scheduleAheadS,
+      scheduledWithin: options.scheduledWithin,
       log: note,
     });
     let workloadDone = false;
@@ -372,7 +383,10 @@ export async function runChaos(
       const pick = rand();
       const aimed =
         pick < options.aimedKills ? await nextExpiry(source, Date.now() + 300, Date.now() + gap) : undefined;
-      let why = aimed !== undefined ? `aimed at a grant ending ${new Date(aimed).toISOString()}` : 'random';
+      let why =
+        aimed !== undefined
+          ? `aimed at a grant ending or starting ${new Date(aimed).toISOString()}`
+          : 'random';
       if (pick >= 1 - options.addKills) {
         // The moment Graph answers an add (within the gap), before the bot writes "granted".
         if (await nextAdd(directory, gap)) {
@@ -426,7 +440,7 @@ export async function runChaos(
       }
       const [{ requests, effects }, audit] = read;
       const open = [...requests.values()].filter(
-        (r) => ['pending', 'approved', 'active'].includes(r.status) && !held?.grants.has(r.id),
+        (r) => ['pending', 'scheduled', 'approved', 'active'].includes(r.status) && !held?.grants.has(r.id),
       );
       const enforced = !directory
         .members(GROUP_IDS.enforce)
@@ -535,6 +549,32 @@ export async function runChaos(
     if (analysis.lostDecisions.length)
       violations.push(`acknowledged decisions lost: ${analysis.lostDecisions.join('; ')}`);
     if (!analysis.audit.ok) violations.push(`audit chain: ${analysis.audit.problem}`);
+    const sched = analysis.scheduled;
+    if (sched.early.length)
+      violations.push(`granted before their start: ${sched.early.slice(0, 20).join('; ')}`);
+    if (sched.maxStartLagRunningMs > limit)
+      violations.push(`max scheduled start lag while running ${sched.maxStartLagRunningMs} ms > ${limit} ms`);
+    if (sched.maxStartLagAfterStartMs > limit)
+      violations.push(
+        `max scheduled start lag after a start ${sched.maxStartLagAfterStartMs} ms > ${limit} ms`,
+      );
+    if (sched.neverStarted.length)
+      violations.push(`scheduled starts never carried out: ${sched.neverStarted.slice(0, 20).join('; ')}`);
+    const sessions = analysis.sessions;
+    if (sessions.beforeRemoval.length)
+      violations.push(
+        `sessions revoked before the removal: ${sessions.beforeRemoval.slice(0, 20).join('; ')}`,
+      );
+    if (sessions.forStanding.length)
+      violations.push(
+        `sessions revoked for standing members: ${sessions.forStanding.slice(0, 20).join('; ')}`,
+      );
+    if (sessions.missing.length)
+      violations.push(`removals no revocation followed: ${sessions.missing.slice(0, 20).join('; ')}`);
+    if (sessions.failed.length)
+      violations.push(
+        `session revocations given up (only transient faults are injected): ${sessions.failed.slice(0, 20).join('; ')}`,
+      );
     for (const problem of analysis.held?.problems.slice(0, 20) ?? [])
       violations.push(`held grant: ${problem}`);
     if ((analysis.held?.problems.length ?? 0) > 20)
@@ -661,15 +701,18 @@ async function firstReady(slots: Slot[], deadline: number): Promise<number> {
   return deadline;
 }
 
-/** The earliest end of an active grant within [from, to], read from the bot's store. */
+/** The earliest end of an active grant, or start of a scheduled one, within [from, to], read from the bot's store. */
 async function nextExpiry(store: StoreSource, from: number, to: number): Promise<number | undefined> {
   try {
     const { requests } = await store.read();
-    const ends = [...requests.values()]
-      .filter(
-        (r) => r.status === 'active' && r.expiresAt !== undefined && r.expiresAt >= from && r.expiresAt <= to,
-      )
-      .map((r) => r.expiresAt!);
+    const within = (t: number | undefined): t is number => t !== undefined && t >= from && t <= to;
+    const ends = [...requests.values()].flatMap((r) =>
+      r.status === 'active' && within(r.expiresAt)
+        ? [r.expiresAt]
+        : r.status === 'scheduled' && within(r.startsAt)
+          ? [r.startsAt]
+          : [],
+    );
     return ends.length ? Math.min(...ends) : undefined;
   } catch {
     return undefined; // read while it was being written: a random kill instead
@@ -741,6 +784,14 @@ export function summarize(result: ChaosResult): string {
             `${o.requestIds.join('+')} ${o.group} ${s(o.upMs)}${o.duringDowntime ? ' after start' : ''}${o.throttled ? ` (${o.throttled} × 429)` : ''}`,
         )
         .join('; '),
+    ],
+    [
+      'scheduled starts',
+      `${a.scheduled.started} of ${a.scheduled.requests} scheduled (${a.scheduled.cancelled} cancelled before the start, ${a.scheduled.failed} failed); max start lag ${s(a.scheduled.maxStartLagRunningMs)} while running, ${s(a.scheduled.maxStartLagAfterStartMs)} after a start (${a.scheduled.startedDuringDowntime} starts fell while the bot was down; limit ${s(result.options.overstayLimitMs)}); ${a.scheduled.early.length} granted before their start`,
+    ],
+    [
+      'sessions revoked',
+      `${a.sessions.revoked} (${a.sessions.audited} audited, ${a.sessions.failed.length} given up) after ${a.sessions.removals} removals from ${REVOKE_SESSIONS.join('/')}; removal → revocation max ${s(a.sessions.maxLagMs)} (${s(a.sessions.maxLagRunningMs)} running); ${a.sessions.beforeRemoval.length} before a removal, ${a.sessions.forStanding.length} for standing members, ${a.sessions.missing.length} removals not followed`,
     ],
     ['memberships no grant explains', String(a.unexplained.length)],
     ['standing members removed', String(a.standingRemoved.length)],

@@ -3,7 +3,17 @@ import { cardError, type ChaosTeams } from './client';
 import { approversOf, MANAGED, type ChaosUser, type Fixture, type ManagedGroup } from './fixture';
 
 export type Scenario =
-  'expire' | 'release' | 'revoke' | 'extend' | 'deny' | 'cancel' | 'timeout' | 'double' | 'auto' | 'glass';
+  | 'expire'
+  | 'release'
+  | 'revoke'
+  | 'extend'
+  | 'deny'
+  | 'cancel'
+  | 'timeout'
+  | 'double'
+  | 'auto'
+  | 'glass'
+  | 'scheduled';
 
 /** How often each scenario is picked (weights). */
 const MIX: Array<[Scenario, number]> = [
@@ -17,7 +27,11 @@ const MIX: Array<[Scenario, number]> = [
   ['double', 10],
   ['auto', 6],
   ['glass', 4],
+  ['scheduled', 12],
 ];
+
+/** The groups a scheduled request is filed for (break-glass starts now; `auto` needs no approval card). */
+const SCHEDULABLE: ManagedGroup[] = ['std', 'two', 'enforce'];
 
 export interface WorkloadOptions {
   fixture: Fixture;
@@ -30,6 +44,10 @@ export interface WorkloadOptions {
   maxGrantS: number;
   /** Pause of each person between their scenarios. */
   thinkMs: [number, number];
+  /** How far ahead a scheduled request starts, seconds (the product wants at least a minute). */
+  scheduleAheadS: [number, number];
+  /** Scheduled scenarios are only started in this first share of the scenarios, so that their starts fall within the run. */
+  scheduledWithin: number;
   log: (line: string) => void;
 }
 
@@ -63,6 +81,7 @@ export class Workload {
     double: 0,
     auto: 0,
     glass: 0,
+    scheduled: 0,
   };
   readonly acked: AckedDecision[] = [];
   /** Request ids learned from the approval cards in the channel. */
@@ -117,8 +136,12 @@ export class Workload {
     let r = this.o.rand() * total;
     for (const [scenario, weight] of MIX) {
       r -= weight;
-      if (r < 0)
-        return scenario === 'auto' && !this.o.fixture.oncall.has(user.aadObjectId) ? 'expire' : scenario;
+      if (r < 0) {
+        if (scenario === 'auto' && !this.o.fixture.oncall.has(user.aadObjectId)) return 'expire';
+        if (scenario === 'scheduled' && this.next >= this.o.requests * this.o.scheduledWithin)
+          return 'expire';
+        return scenario;
+      }
     }
     return 'expire';
   }
@@ -128,6 +151,10 @@ export class Workload {
     const free = (g: ManagedGroup) => (this.busy.get(`${user.key}/${g}`) ?? 0) <= now;
     if (scenario === 'auto') return free('auto') ? 'auto' : undefined;
     if (scenario === 'glass') return free('glass') ? 'glass' : undefined;
+    if (scenario === 'scheduled') {
+      const options = SCHEDULABLE.filter(free);
+      return options.length ? options[Math.floor(this.o.rand() * options.length)] : undefined;
+    }
     // On-call people asking for `auto` are approved by the rule: keep the approval scenarios elsewhere.
     const options = MANAGED.filter(
       (g) => free(g) && !(g === 'auto' && this.o.fixture.oncall.has(user.aadObjectId)),
@@ -143,14 +170,26 @@ export class Workload {
     const { rand, teams } = this.o;
     const seconds = this.o.minGrantS + Math.floor(rand() * (this.o.maxGrantS - this.o.minGrantS + 1));
     const token = `chaos${n}x`;
+    // A scheduled request starts this far ahead of each time it is sent (ISO 8601, to the second).
+    const aheadS =
+      scenario === 'scheduled'
+        ? this.o.scheduleAheadS[0] +
+          Math.floor(rand() * (this.o.scheduleAheadS[1] - this.o.scheduleAheadS[0] + 1))
+        : 0;
+    let startsAt = 0;
     // Until the scenario is over, and for as long as the grant can last (extensions included).
-    this.markBusy(user, group, Date.now() + (seconds + 60) * 1000);
+    this.markBusy(user, group, Date.now() + (seconds + 60 + (aheadS ? aheadS + 150 : 0)) * 1000);
     const verb = scenario === 'glass' ? 'break-glass' : 'request';
     let card: Card | undefined;
     // As a person would: a request answered with "try again" (Graph failing even after the bot's
     // retries) or not answered at all is sent again; a refusal is not.
     for (let attempt = 1; attempt <= 3 && !card; attempt++) {
-      const said = await teams.say(user, `${verb} ${group} for ${seconds}s because ${token} chaos workload`);
+      startsAt = Date.now() + aheadS * 1000;
+      const at = aheadS ? ` at ${new Date(startsAt).toISOString().replace(/\.\d{3}Z$/, 'Z')}` : '';
+      const said = await teams.say(
+        user,
+        `${verb} ${group}${at} for ${seconds}s because ${token} chaos workload`,
+      );
       if (!said.delivered) this.undelivered++;
       const outcome = await this.cardOrReply(token, said.activityId, 45_000);
       card = outcome.card;
@@ -158,7 +197,8 @@ export class Workload {
       this.o.log(
         `scenario ${n}: no approval card for ${user.key}/${group} (${scenario}), attempt ${attempt}; the bot said: ${outcome.reply ?? '(nothing)'}`,
       );
-      if (outcome.reply && !/try again/i.test(outcome.reply)) break;
+      // A start that came too close while the message waited out a restart: asked again, from now.
+      if (outcome.reply && !/try again|at least a minute ahead/i.test(outcome.reply)) break;
       this.resent++;
     }
     if (!card) {
@@ -229,6 +269,21 @@ export class Workload {
       }
       case 'auto':
         if (rand() < 0.4) {
+          await waitS(2, short);
+          await this.say(user, `release ${group}`);
+        }
+        break;
+      case 'scheduled':
+        // Approved ahead of its start (status `scheduled`); granted by the scheduler at the start,
+        // through whatever kills fall on it. A share is cancelled before the start instead.
+        await approve();
+        if (rand() < 0.2) {
+          await waitS(1, 5);
+          if (Date.now() < startsAt - 15_000) await this.say(user, `cancel ${card.requestId}`);
+          break;
+        }
+        await sleep(Math.max(0, startsAt - Date.now()));
+        if (rand() < 0.3) {
           await waitS(2, short);
           await this.say(user, `release ${group}`);
         }

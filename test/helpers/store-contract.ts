@@ -339,6 +339,44 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
       });
     });
 
+    describe('listCreatedBetween', () => {
+      it('every request created in [since, until), open or closed, newest version, oldest first; limit takes the oldest', async () => {
+        const h = 3_600_000;
+        await create('R-CRE001', {
+          requester: aPerson('adele'),
+          createdAt: T0 - 2 * h,
+          updatedAt: T0 - 2 * h,
+        }); // before
+        const a = await create('R-CRE002', { createdAt: T0, updatedAt: T0 }); // at since: in
+        await deny(a); // closed (archived)
+        await create('R-CRE003', { requester: ben, createdAt: T0 + 2 * h, updatedAt: T0 + 2 * h }); // open
+        const c = await create('R-CRE004', { requester: megan, createdAt: T0 + h, updatedAt: T0 + h });
+        await deny(c);
+        await create('R-CRE005', {
+          requester: aPerson('patti'),
+          createdAt: T0 + 3 * h,
+          updatedAt: T0 + 3 * h,
+        }); // at until: out
+        const read = async (s: Store, since: number, until: number, limit?: number) =>
+          (await s.listCreatedBetween(since, until, limit)).map((r) => `${r.id}:${r.status}:${r.version}`);
+        const expected = ['R-CRE002:denied:2', 'R-CRE004:denied:2', 'R-CRE003:pending:1'];
+        expect(await read(store, T0, T0 + 3 * h)).toEqual(expected);
+        expect(await read(store, T0, T0 + 3 * h, 2)).toEqual(expected.slice(0, 2));
+        expect(await read(store, 0, Number.MAX_SAFE_INTEGER, 1)).toEqual(['R-CRE001:pending:1']);
+        expect(await read(store, T0 + 10 * h, T0 + 20 * h)).toEqual([]);
+        const full = await store.listCreatedBetween(T0, T0 + h);
+        expect(full).toEqual([await store.get('R-CRE002')]);
+        if (subject.reopen) {
+          // From the files alone (the history's index, read at open).
+          await store.close();
+          store = subject.reopen();
+          await store.open();
+          expect(await read(store, T0, T0 + 3 * h)).toEqual(expected);
+          expect(await read(store, T0, T0 + 3 * h, 1)).toEqual(expected.slice(0, 1));
+        }
+      });
+    });
+
     describe('due times', () => {
       it('listDue returns open requests due by now, earliest first; nextDueAt the earliest; closing or null clears it', async () => {
         await create('R-AAAA01', {}, [], T0 + 300);

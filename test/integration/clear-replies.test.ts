@@ -116,7 +116,7 @@ describe('clear replies', () => {
       'answer',
     );
     expect(answer).toBe(
-      `I don't know "requets". Did you mean request? Try: request, break-glass, extend, release, cancel, status, my access, pending, delegate or help.`,
+      `I don't know "requets". Did you mean request? Try: request, break-glass, extend, release, cancel, status, my access, pending, delegate, report or help.`,
     );
   });
 });

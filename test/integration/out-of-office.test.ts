@@ -44,6 +44,19 @@ describe('out of office: approvers with automatic replies on', () => {
         /Away \(automatic replies on\): .*Megan Bowen/.test(text)
       );
     }, 'the card says it escalated and who is away');
+    // The escalation approvers are @mentioned in the thread (Patti is in the approvers' team).
+    await waitFor(
+      () =>
+        h!.connector
+          .sentTo(request.approvalCard!.conversationId)
+          .some(
+            (s) =>
+              /Escalated/.test(JSON.stringify(s.activity)) &&
+              JSON.stringify(s.activity).includes(users.patti.id) &&
+              /Escalation approvers: <at>/.test(JSON.stringify(s.activity)),
+          ),
+      'the escalation approvers are mentioned',
+    );
     // Patti, the escalation approver, may decide now.
     const click = await h.clickOnCard(users.patti, 'approve', request);
     expect(click.status).toBe(200);

@@ -13,6 +13,25 @@ interface Entry {
   groupId: string;
   /** `mayHoldMembership` of this version. */
   holds: boolean;
+  /** The request's `createdAt` (the same in every version): `createdBetween` reads only its period. */
+  createdAt: number;
+}
+
+const CREATED_AT = Buffer.from('"createdAt":');
+
+/**
+ * The request's `createdAt` read off its line without parsing it: the only `"createdAt":` key
+ * of a request is its own (no nested object has one, and a quote inside a string is escaped).
+ * NaN when absent (never, for a request Timebox wrote).
+ */
+function createdAtOf(line: Buffer): number {
+  const at = line.indexOf(CREATED_AT);
+  if (at < 0) return NaN;
+  let n = 0;
+  let i = at + CREATED_AT.length;
+  const start = i;
+  for (; i < line.length && line[i]! >= 0x30 && line[i]! <= 0x39; i++) n = n * 10 + (line[i]! - 0x30);
+  return i === start ? NaN : n;
 }
 
 /**
@@ -146,6 +165,7 @@ export class History {
         requesterId: this.intern(request.requester.id.toLowerCase()),
         groupId: this.intern(request.group.id.toLowerCase()),
         holds: mayHoldMembership(request),
+        createdAt: request.createdAt,
       });
       this.end += line.length;
       this.remember(request);
@@ -176,6 +196,58 @@ export class History {
     return out;
   }
 
+  /**
+   * Closed requests created in `[since, until)`, oldest created first (then id), at most
+   * `limit`: chosen from the index, then read from the file in file order with one handle.
+   * Requests not in the cache come back as fresh copies, not frozen (nothing else holds them).
+   */
+  async createdBetween(since: number, until: number, limit?: number): Promise<AccessRequest[]> {
+    let chosen: Array<[string, Entry]> = [];
+    for (const item of this.entries) {
+      const at = item[1].createdAt;
+      if (at >= since && at < until) chosen.push(item);
+    }
+    chosen.sort(([ida, a], [idb, b]) => a.createdAt - b.createdAt || (ida < idb ? -1 : ida > idb ? 1 : 0));
+    if (limit !== undefined) chosen = chosen.slice(0, Math.max(0, limit));
+    const out = new Map<string, AccessRequest>();
+    const toRead: Array<[string, Entry]> = [];
+    for (const [id, entry] of chosen) {
+      const cached = this.cache.get(id);
+      if (cached) out.set(id, cached);
+      else toRead.push([id, entry]);
+    }
+    if (toRead.length > 0) {
+      toRead.sort(([, a], [, b]) => a.offset - b.offset);
+      const handle = await fs.open(this.file, 'r');
+      try {
+        // Neighbouring lines are read together (a period's requests closed close together),
+        // up to CHUNK bytes a read: a read per line was most of the time on 100k history.
+        for (let i = 0; i < toRead.length;) {
+          const first = toRead[i]![1].offset;
+          let j = i + 1;
+          while (j < toRead.length) {
+            const e = toRead[j]![1];
+            if (e.offset + e.length - first > CHUNK) break;
+            j++;
+          }
+          const last = toRead[j - 1]![1];
+          const buffer = Buffer.alloc(last.offset + last.length - first);
+          await handle.read(buffer, 0, buffer.length, first);
+          for (const [id, entry] of toRead.slice(i, j)) {
+            const text = buffer.toString('utf8', entry.offset - first, entry.offset - first + entry.length);
+            // NB: not frozen (unlike `get`): each is a fresh copy no one else holds, and freezing
+            // 100k requests (a WeakSet entry per object) was most of the time of a month's report.
+            out.set(id, this.decode(text));
+          }
+          i = j;
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    return chosen.map(([id]) => out.get(id)!);
+  }
+
   private index(line: Buffer, offset: number, lineNumber: number, isOpen: (id: string) => boolean): void {
     if (line.length === 0) return;
     const head = HEADER.exec(line.subarray(0, 512).toString('utf8'));
@@ -195,6 +267,7 @@ export class History {
         requesterId: this.intern(JSON.parse(head[2]!) as string),
         groupId: this.intern(JSON.parse(head[3]!) as string),
         holds: head[4] === 'true',
+        createdAt: createdAtOf(line),
         offset,
         length: line.length,
       };
@@ -206,6 +279,7 @@ export class History {
         requesterId: this.intern(request.requester.id.toLowerCase()),
         groupId: this.intern(request.group.id.toLowerCase()),
         holds: mayHoldMembership(request),
+        createdAt: request.createdAt,
         offset,
         length: line.length,
       };

@@ -1,7 +1,7 @@
 import { mayHoldMembership, sameId, type AccessRequest } from '../../domain/request';
 import type { AuditCheckpoint, AuditRecord } from '../../ports/store';
 import { GENESIS_HASH, toAuditRecord } from './audit-log';
-import { StoreCore, clone, type Entry } from './store-core';
+import { StoreCore, byCreation, clone, type Entry } from './store-core';
 
 /**
  * A Store without files, for tests only: the same rules as LowdbStore (it shares its core:
@@ -70,6 +70,17 @@ export class InMemoryStore extends StoreCore {
 
   protected async findArchived(id: string): Promise<AccessRequest | undefined> {
     return this.archived.get(id);
+  }
+
+  protected async createdBetweenArchived(
+    since: number,
+    until: number,
+    limit?: number,
+  ): Promise<AccessRequest[]> {
+    const found = [...this.archived.values()]
+      .filter((r) => r.createdAt >= since && r.createdAt < until)
+      .sort(byCreation);
+    return limit === undefined ? found : found.slice(0, limit);
   }
 
   protected async holdingArchived(requesterId: string, groupId: string): Promise<AccessRequest[]> {

@@ -183,6 +183,10 @@ export class LowdbStore extends StoreCore {
     return this.history.holding(requesterId, groupId);
   }
 
+  protected createdBetweenArchived(since: number, until: number, limit?: number): Promise<AccessRequest[]> {
+    return this.history.createdBetween(since, until, limit);
+  }
+
   /** Appends the batch's lines and fsyncs once; on failure (a full disk can take part of it) cuts them off again. */
   protected async persist(entries: Entry[]): Promise<void> {
     if (this.readOnly) {

@@ -131,6 +131,10 @@ type DueItem = { id: string; at: number };
  * that touches what an earlier op of the same batch touches waits for the next batch, which
  * keeps validating against durable state exact.
  */
+/** Oldest created first, then by id: the order of `listCreatedBetween`. */
+export const byCreation = (a: AccessRequest, b: AccessRequest): number =>
+  a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
 export abstract class StoreCore implements Store {
   protected readonly requests = new Map<string, AccessRequest>();
   protected readonly closing = new Map<string, AccessRequest>();
@@ -178,6 +182,15 @@ export abstract class StoreCore implements Store {
   protected abstract persist(entries: Entry[]): Promise<void>;
   /** The newest version of a request closed and archived (not open, not closing). */
   protected abstract findArchived(id: string): Promise<AccessRequest | undefined>;
+  /**
+   * Archived requests created in `[since, until)`, oldest created first (then id), at most
+   * `limit`: what `listCreatedBetween` adds to the hot ones (the versions it holds win).
+   */
+  protected abstract createdBetweenArchived(
+    since: number,
+    until: number,
+    limit?: number,
+  ): Promise<AccessRequest[]>;
   /** Archived requests of one person for one group that may still hold the membership. */
   protected abstract holdingArchived(requesterId: string, groupId: string): Promise<AccessRequest[]>;
   /** After a batch is durable and applied: append queued audit events and archive closing requests. */
@@ -569,6 +582,20 @@ export abstract class StoreCore implements Store {
           (!query.statuses || query.statuses.includes(r.status)),
       )
       .sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  async listCreatedBetween(since: number, until: number, limit?: number): Promise<AccessRequest[]> {
+    this.ready();
+    const inPeriod = (r: AccessRequest) => r.createdAt >= since && r.createdAt < until;
+    // Newest version first: open, then closing, then closed with work still to do, then archived.
+    const hot = new Map<string, AccessRequest>();
+    for (const source of [this.requests, this.closing, this.closedWithWork]) {
+      for (const r of source.values()) if (!hot.has(r.id) && inPeriod(r)) hot.set(r.id, r);
+    }
+    const known = (id: string) => hot.has(id) || this.requests.has(id) || this.closing.has(id);
+    const archived = (await this.createdBetweenArchived(since, until, limit)).filter((r) => !known(r.id));
+    const all = [...hot.values(), ...archived].sort(byCreation);
+    return limit === undefined ? all : all.slice(0, Math.max(0, limit));
   }
 
   async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {

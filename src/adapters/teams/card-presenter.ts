@@ -117,10 +117,13 @@ export class CardPresenter implements Presenter {
     data?: Record<string, unknown>,
   ) {
     const mentions: Mention[] =
-      audience === 'channel' &&
-      (template === 'reminder' || template === 'break_glass' || template === 'extension_requested')
-        ? await this.mentionable(request)
-        : [];
+      audience !== 'channel'
+        ? []
+        : template === 'escalated'
+          ? await this.escalationApproversInTeam(request)
+          : template === 'reminder' || template === 'break_glass' || template === 'extension_requested'
+            ? await this.mentionable(request)
+            : [];
     return renderNotice(template, {
       request,
       now: this.deps.clock.now(),
@@ -130,6 +133,23 @@ export class CardPresenter implements Presenter {
       detail: noticeDetail(data),
       timeZone: await this.zoneOf(request, audience),
     });
+  }
+
+  /** The escalation approvers (`escalateTo` users and groups) who are members of the approvers' team: @mentioned on escalation. */
+  private async escalationApproversInTeam(request: AccessRequest): Promise<Mention[]> {
+    const { roster, service } = this.deps;
+    const escalation = service.rulesOf(request).escalation;
+    const channel = service.policy.approverChannels[request.approverChannel];
+    const serviceUrl = request.approvalCard?.serviceUrl ?? this.deps.defaultServiceUrl;
+    if (!roster || !channel || !escalation || !serviceUrl) return [];
+    const out: Mention[] = [];
+    for (const m of await roster.members(serviceUrl, channel.teamId)) {
+      if (out.length >= MAX_REFRESH_USERS - 1) break;
+      const person = { id: m.aadObjectId, name: m.name, upn: m.upn };
+      if (await service.authorizer.matches(escalation.approvers, person).catch(() => false))
+        out.push({ id: m.teamsId, name: m.name });
+    }
+    return out;
   }
 
   /** The approvers to @mention: those who are in, or everyone when nobody is (someone must be told). */

@@ -25,7 +25,9 @@ export type Command =
    */
   | { name: 'delegate'; to?: string; untilText: string }
   /** `delegate off`. */
-  | { name: 'undelegate' };
+  | { name: 'undelegate' }
+  /** `report [group] [since 30d]` (admins): the insights report; `since` as typed (a duration back, or a date). */
+  | { name: 'report'; group?: string; since?: string };
 
 export const MAX_COMMAND_LENGTH = 2000;
 
@@ -39,6 +41,8 @@ const USAGE: Record<string, string> = {
   cancel: 'cancel <request id>, e.g. "cancel R-7K3F9Q"',
   delegate:
     'delegate to <UPN, name or @mention> until <time> (at most 30 days), e.g. "delegate to meganb@contoso.com until Fri 18:00"; "delegate off" takes your approvals back',
+  report:
+    'report [group] [since <duration or date>], e.g. "report", "report db-read since 7d" or "report since 2026-11-01"',
 };
 
 /**
@@ -105,6 +109,7 @@ const COMMANDS: readonly CommandEntry[] = [
   },
   { words: ['pending'], parse: () => ({ name: 'pending' }) },
   { words: ['delegate'], parse: parseDelegate },
+  { words: ['report'], parse: parseReport },
   // An empty message is a question too: answer it with help.
   { words: ['help', '?', ''], parse: () => ({ name: 'help' }) },
 ];
@@ -175,6 +180,23 @@ function parseDelegate(words: string[], raw: string): Command {
 }
 
 const MENTION = /<at>[^<]*<\/at>/i;
+
+/** `report [group] [since <when>]`; a duration alone at the end ("report db-read 7d") is the period too. */
+function parseReport(words: string[]): Command {
+  const sinceAt = words.map((w) => w.toLowerCase()).lastIndexOf('since');
+  let groupWords = words;
+  let since: string | undefined;
+  if (sinceAt >= 0) {
+    if (sinceAt !== words.length - 2) throw usage('report', 'Since when?');
+    since = words[sinceAt + 1];
+    groupWords = words.slice(0, sinceAt);
+  } else if (words.length > 0 && looksLikeDuration(words[words.length - 1]!)) {
+    since = words[words.length - 1];
+    groupWords = words.slice(0, -1);
+  }
+  const group = groupWords.join(' ');
+  return { name: 'report', ...(group ? { group } : {}), ...(since !== undefined ? { since } : {}) };
+}
 
 function parseExtend(words: string[]): Command {
   const durationAt = words.findIndex((w, i) => i > 0 && looksLikeDuration(w));

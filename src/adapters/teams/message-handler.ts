@@ -8,6 +8,9 @@ import { auditIfRefused } from '../../app/refusals';
 import { normalizeId } from '../../domain/ids';
 import { parseStartTime } from '../../domain/start-time';
 import { renderHelpCard, renderRequestForm } from '../../cards';
+import { renderReportCard } from '../../cards/report-card';
+import { buildReport } from '../../app/report';
+import { formatDuration, parseDuration } from '../../domain/duration';
 import type { BotDeps } from './bot-deps';
 import { actorOf, assertTenant, claimedIdentity, tenantOf, timeZoneOf } from './actor';
 import { personTimeZone } from '../../app/presenter';
@@ -151,6 +154,8 @@ export class MessageHandler {
             .join(' '),
         );
       }
+      case 'report':
+        return this.report(context, command, actor);
       case 'undelegate': {
         const ended = await this.delegations.off(actor);
         return replyText(
@@ -210,6 +215,50 @@ export class MessageHandler {
         { err: e },
         'could not record where a list card is; it will not be updated in place',
       ),
+    );
+  }
+
+  /**
+   * `report [group] [since 30d]`: the insights report card (PRODUCT.md §13), for admins only;
+   * anyone else gets NOT_ADMIN, which `handle` audits as a refusal.
+   */
+  private async report(
+    context: TurnContext,
+    command: Extract<Command, { name: 'report' }>,
+    actor: Person,
+  ): Promise<void> {
+    const { service, store, clock } = this.deps;
+    if (!(await service.authorizer.isAdmin(actor)))
+      throw new DomainError(ErrorCodes.NOT_ADMIN, 'Only Timebox admins can see the report.');
+    const now = clock.now();
+    const text = command.since ?? '30d';
+    let since: number;
+    let periodText: string;
+    if (/^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`))) {
+      since = Date.parse(`${text}T00:00:00Z`);
+      periodText = `since ${text}`;
+    } else {
+      let ms: number;
+      try {
+        ms = parseDuration(text);
+      } catch {
+        throw new DomainError(
+          ErrorCodes.COMMAND_INVALID,
+          `"${text.slice(0, 30)}" is not a period: use a duration back from now (7d, 12h) or a date (2026-11-01), e.g. "report db-read since 7d".`,
+        );
+      }
+      since = now - ms;
+      periodText = `last ${formatDuration(ms)}`;
+    }
+    const group = command.group === undefined ? undefined : service.resolveGroup(command.group).alias;
+    const report = await buildReport(store, service.policy, clock, {
+      since,
+      until: now,
+      ...(group !== undefined ? { group } : {}),
+    });
+    return replyCard(
+      context,
+      renderReportCard({ report, periodText: group === undefined ? periodText : `${group}, ${periodText}` }),
     );
   }
 

@@ -6,18 +6,24 @@ import { HOUR, people, refusal, rigPolicy, startRig, type Rig } from './rig';
  * prod-admin needs 2 approvals from Megan, Adele and Isaiah. Megan hands her approvals to
  * Patti (not an approver) until tomorrow.
  */
+/** Megan hands her approvals to Patti until tomorrow 09:00. */
+async function meganDelegatesToPatti(rig: Rig): Promise<DelegationService> {
+  const delegations = new DelegationService({
+    store: rig.store,
+    directory: rig.directory,
+    authorizer: rig.service.authorizer,
+    clock: rig.clock,
+  });
+  await delegations.delegate(people.megan, 'patti@example.com', 'tomorrow 09:00');
+  return delegations;
+}
+
 describe('decisions by a delegate: "by B for A", one vote for both, never on their own request', () => {
   let rig: Rig;
   let delegations: DelegationService;
   beforeEach(async () => {
     rig = await startRig();
-    delegations = new DelegationService({
-      store: rig.store,
-      directory: rig.directory,
-      authorizer: rig.service.authorizer,
-      clock: rig.clock,
-    });
-    await delegations.delegate(people.megan, 'patti@example.com', 'tomorrow 09:00');
+    delegations = await meganDelegatesToPatti(rig);
   });
   afterEach(() => rig.close());
 
@@ -76,13 +82,7 @@ describe('decisions by a delegate: "by B for A", one vote for both, never on the
     p.groups['prod-admin']!.allowDelegation = false;
     await rig.close();
     rig = await startRig({ policy: p });
-    delegations = new DelegationService({
-      store: rig.store,
-      directory: rig.directory,
-      authorizer: rig.service.authorizer,
-      clock: rig.clock,
-    });
-    await delegations.delegate(people.megan, 'patti@example.com', 'tomorrow 09:00');
+    delegations = await meganDelegatesToPatti(rig);
     const request = await ask();
     expect((await refusal(rig.service.decide(request.id, people.patti, 'approve'))).code).toBe(
       'AUTH.NOT_APPROVER',

@@ -11,6 +11,13 @@ describe('card actions', () => {
     '%s: every action is Action.Execute or ShowCard, with only a requestId, the decision and the list (or the one https run link of a pipeline request)',
     (_name, card) => {
       for (const action of allActions(card)) {
+        if (action.type === 'Action.OpenUrl' && action.title === 'Open card') {
+          // The digest's links to approval cards (cards/digest-card.ts): a Teams deep link, https.
+          expect(action.url).toMatch(
+            /^https:\/\/teams\.microsoft\.com\/l\/message\/[^@\s/]+\/[^@\s/]+\?[^@\s]*$/,
+          );
+          continue;
+        }
         if (action.type === 'Action.OpenUrl') {
           // The workflow's run link (request-view.ts runUrlOf): https, no credentials, once per card.
           expect(action).toMatchObject({

@@ -10,6 +10,8 @@ import {
   renderStatusCard,
 } from '../../../src/cards';
 import { renderWelcomeCard } from '../../../src/cards/welcome-card';
+import { digestCards } from './digest-catalog';
+import { reportCards } from './report-catalog';
 import { Status, type AccessRequest } from '../../../src/domain/request';
 import {
   aGroupRules,
@@ -114,6 +116,14 @@ function approvalCards(): CatalogEntry[] {
     ],
     ['approved-other', aRequestIn('approved'), 'other'],
     ['scheduled-approver', aRequestIn('scheduled'), 'approver'],
+    [
+      'approved-by-delegate-other',
+      aRequestIn('approved', {
+        votes: [aVote({ by: aSecondApprover(), for: anApprover(), at: T0 - 5 * MINUTE })],
+        resolution: { by: aSecondApprover(), at: T0 - 5 * MINUTE },
+      }),
+      'other',
+    ],
     ['pending-escalated-approver', escalated(), 'approver'],
     ['pending-scheduled-approver', aRequestIn('pending', { startsAt: T0 + 8 * HOUR }), 'approver'],
     ['active-approver', aRequestIn('active'), 'approver'],
@@ -343,6 +353,25 @@ function listCards(): CatalogEntry[] {
   return [
     { name: 'status-empty', card: renderStatusCard({ open: [], recent: [], now: T0 }) },
     {
+      name: 'status-delegating',
+      card: renderStatusCard({
+        open: [],
+        recent: [],
+        now: T0,
+        delegation: {
+          given: {
+            id: 'D-1',
+            from: anApprover(),
+            to: aSecondApprover(),
+            since: T0 - HOUR,
+            until: T0 + 20 * HOUR,
+            createdAt: T0 - HOUR,
+          },
+          received: [],
+        },
+      }),
+    },
+    {
       name: 'status-mixed',
       card: renderStatusCard({
         open: [
@@ -507,5 +536,13 @@ function zonedCards(): CatalogEntry[] {
 
 /** Every card Timebox sends, in every state worth looking at. */
 export function cardCatalog(): CatalogEntry[] {
-  return [...approvalCards(), ...receiptCards(), ...noticeCards(), ...listCards(), ...zonedCards()];
+  return [
+    ...approvalCards(),
+    ...receiptCards(),
+    ...noticeCards(),
+    ...listCards(),
+    ...zonedCards(),
+    ...digestCards(),
+    ...reportCards(),
+  ];
 }

@@ -143,3 +143,25 @@ describe('command parser: delegate', () => {
     expect(() => parseCommand(text)).toThrow(message);
   });
 });
+
+describe('command parser: report', () => {
+  it.each([
+    ['report', { name: 'report' }],
+    ['Report db-read', { name: 'report', group: 'db-read' }],
+    ['report since 7d', { name: 'report', since: '7d' }],
+    ['report db-read since 2026-11-01', { name: 'report', group: 'db-read', since: '2026-11-01' }],
+    [
+      'report Production DB (read) since 12h',
+      { name: 'report', group: 'Production DB (read)', since: '12h' },
+    ],
+    ['report db-read 7d', { name: 'report', group: 'db-read', since: '7d' }],
+  ])('parses %j', (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it.each(['report since', 'report since 7d db-read'])('%j: says the form', (text) => {
+    expect(() => parseCommand(text)).toThrow(
+      /Since when\? Use: report \[group\] \[since <duration or date>\]/,
+    );
+  });
+});

@@ -45,7 +45,7 @@ describe('did you mean, for commands', () => {
   ])('%s → did you mean %s, with every command listed', (typed, word) => {
     expect(suggestWord(typed, COMMAND_NAMES)).toBe(word);
     expect(() => parseCommand(`${typed} db-read 1h because x`)).toThrow(
-      `I don't know "${typed}". Did you mean ${word}? Try: request, break-glass, extend, release, cancel, status, my access, pending, delegate or help.`,
+      `I don't know "${typed}". Did you mean ${word}? Try: request, break-glass, extend, release, cancel, status, my access, pending, delegate, report or help.`,
     );
   });
 

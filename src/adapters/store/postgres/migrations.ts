@@ -175,6 +175,15 @@ CREATE TABLE delegations (
 );
 `,
   },
+  {
+    version: 7,
+    name: 'requests by creation time',
+    sql: `
+-- The insights report (PRODUCT.md §13) reads every request, open or closed, created in a
+-- period: requests_open covers open ones only.
+CREATE INDEX requests_by_created ON requests (created_at, id);
+`,
+  },
 ];
 
 /** The newest schema this code knows. */

@@ -238,6 +238,15 @@ export class PostgresStore implements Store {
     return rows.map((r) => frozen(r.doc));
   }
 
+  async listCreatedBetween(since: number, until: number, limit?: number): Promise<AccessRequest[]> {
+    const rows = await this.rows<{ doc: AccessRequest }>(
+      `SELECT doc FROM requests WHERE created_at >= $1 AND created_at < $2
+       ORDER BY created_at, id LIMIT $3`,
+      [since, until, limit ?? null],
+    );
+    return rows.map((r) => frozen(r.doc));
+  }
+
   async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
     const rows = await this.rows<{ doc: AccessRequest }>(
       'SELECT doc FROM requests WHERE requester_id = $1 AND group_id = $2 ORDER BY created_at, id',
