@@ -480,7 +480,7 @@ export class AccessService {
         );
       }
       return {
-        request: { ...request, acknowledgedBy: actor, updatedAt: now },
+        request: { ...request, acknowledgedBy: actor, acknowledgedAt: now, updatedAt: now },
         events: [{ type: 'acknowledged', requestId: request.id, at: now, actor }],
       };
     });

@@ -6,6 +6,7 @@ import type { Logger } from '../ports/logger';
 import type { Notifier, OutgoingMessage } from '../ports/notifier';
 import type { Store } from '../ports/store';
 import { approverChannel } from './approver-channel';
+import { PassLoop, type NextPass } from './pass-loop';
 
 /** A digest whose time passed while we were down is still posted within this long of it. */
 export const DIGEST_CATCH_UP_MS = 12 * 3_600_000;
@@ -66,15 +67,14 @@ export const digestKey = (channel: string, date: string): string => `digest:${ch
  * posted.
  */
 export class DigestLoop {
-  private cancelTimer?: () => void;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly loop: PassLoop;
   private readonly unsent = new Map<string, Unsent>();
   /** Days this process found marked already (by itself or another): not read again. */
   private readonly done = new Set<string>();
 
-  constructor(private readonly deps: DigestDeps) {}
+  constructor(private readonly deps: DigestDeps) {
+    this.loop = new PassLoop(deps.clock, () => this.pass());
+  }
 
   /** The channels that have a digest, with their settings and zone. */
   private channels(): Array<{ name: string; at: string; zone: string; channelId: string }> {
@@ -87,50 +87,33 @@ export class DigestLoop {
 
   /** Starts: posts what is overdue from before (within the catch-up), then sleeps until the next digest. */
   start(): void {
-    this.poke();
+    this.loop.poke();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.cancelTimer?.();
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  async settled(): Promise<void> {
-    while (this.running) await this.running;
+  settled(): Promise<void> {
+    return this.loop.settled();
   }
 
   get busy(): boolean {
-    return this.running !== undefined || this.again;
+    return this.loop.busy;
   }
 
-  private poke(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.poke();
-      }
-    });
-  }
-
-  private async pass(): Promise<void> {
-    this.cancelTimer?.();
+  /** One pass: the digests (and retries) due now; answers when the next is due. */
+  private async pass(): Promise<NextPass> {
     const { clock, logger } = this.deps;
     const now = clock.now();
     const channels = this.channels();
-    if (channels.length === 0) return;
+    if (channels.length === 0) return undefined;
     let next = Number.POSITIVE_INFINITY;
     const current = new Set(channels.map((c) => digestKey(c.name, lastDigestAt(c.at, c.zone, now).date)));
     for (const key of this.done) if (!current.has(key)) this.done.delete(key); // only today's are asked again
     try {
       for (const channel of channels) {
-        if (this.stopped) return;
+        if (this.loop.stopped) return undefined;
         const last = lastDigestAt(channel.at, channel.zone, now);
         const key = digestKey(channel.name, last.date);
         if (now - last.at <= DIGEST_CATCH_UP_MS && !this.done.has(key)) {
@@ -140,7 +123,7 @@ export class DigestLoop {
         next = Math.min(next, nextDigestAt(channel.at, channel.zone, now));
       }
       for (const [key, unsent] of this.unsent) {
-        if (this.stopped) return;
+        if (this.loop.stopped) return undefined;
         if (now >= unsent.until) {
           logger.error(
             { key, channel: unsent.channel },
@@ -154,10 +137,8 @@ export class DigestLoop {
       logger.error({ err: error }, 'digest pass failed; retrying in 1 min');
       next = Math.min(next, now + PASS_RETRY_MS);
     }
-    if (this.stopped || next === Number.POSITIVE_INFINITY) return;
-    // NB: from the time now, not the pass's start: time that passed meanwhile is not slept again
-    // (and a time already past fires at once, where the catch-up above posts it).
-    this.cancelTimer = clock.setTimer(Math.max(0, next - clock.now()), () => this.poke());
+    // A time already past fires at once, where the catch-up above posts it.
+    return next === Number.POSITIVE_INFINITY ? undefined : next;
   }
 
   /** The day's digest of one channel: marked first (once a day, whoever marks first), then posted if there is news. */

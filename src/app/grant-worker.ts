@@ -453,13 +453,7 @@ export class GrantWorker {
     const { notifier, presenter } = this.deps;
     const channel = typeof effect.data?.channel === 'string' ? effect.data.channel : undefined;
     if (request.escalationCard || !channel) return this.complete(effect);
-    const target = await approverChannel(
-      this.deps,
-      channel,
-      request.tenantId,
-      this.options.defaultServiceUrl,
-    );
-    if ('missing' in target) throw new EffectSkipped(target.missing);
+    const target = await this.channelOf(request, channel);
     const ref = await notifier.postToChannel(target, { card: await presenter.approvalCard(request) });
     return this.patch(request.id, effect, { escalationCard: ref });
   }
@@ -885,10 +879,11 @@ export class GrantWorker {
     });
   }
 
-  private async channelOf(request: AccessRequest): Promise<ChannelTarget> {
+  /** Where to post in `channel` (the request's approvers' channel unless named); skipped when it is unknown. */
+  private async channelOf(request: AccessRequest, channel = request.approverChannel): Promise<ChannelTarget> {
     const target = await approverChannel(
       this.deps,
-      request.approverChannel,
+      channel,
       request.tenantId,
       this.options.defaultServiceUrl,
     );

@@ -3,25 +3,18 @@
  * the suggestions they support, read from the store (not the audit log). What `timebox
  * report` prints and the chat's `report` card shows.
  *
- * The store is read twice: the requests created from the earlier of `since` and 90 days
- * before `until` (the figures take those of the period; the rest tell when each group was last
- * requested, for the "nobody asked for it in 90 days" suggestion), and the oldest request of
- * all (where the history begins: without 90 days of it, that suggestion is never made).
+ * The store is read three times: the requests created in the period (the figures), when each
+ * Entra group was last requested before its end (for "nobody asked for it in 90 days", however
+ * long ago that was: the store answers from an index, without reading those requests), and the
+ * oldest request of all (where the history begins: without 90 days of it, that suggestion is
+ * never made).
  */
 import { DomainError, ErrorCodes } from '../domain/errors';
-import { computeFigures, type Figures, type WorkingHours } from '../domain/insights';
-import {
-  UNUSED_GROUP_DAYS,
-  policyViewOf,
-  suggest,
-  type PolicyView,
-  type Suggestion,
-} from '../domain/insight-suggestions';
+import { FiguresBuilder, type Figures, type WorkingHours } from '../domain/insights';
+import { policyViewOf, suggest, type PolicyView, type Suggestion } from '../domain/insight-suggestions';
 import type { Policy } from '../domain/policy';
 import type { Clock } from '../ports/clock';
 import type { Store } from '../ports/store';
-
-const DAY = 86_400_000;
 
 export interface ReportOptions {
   /** Start of the period (epoch ms, included). */
@@ -61,26 +54,8 @@ export async function buildReport(
       `The report's period is empty: it must start before it ends (${iso(since)} … ${iso(until)}).`,
     );
   }
-  const from = Math.min(since, until - UNUSED_GROUP_DAYS * DAY);
-  let requests = await store.listCreatedBetween(from, until);
-  const known = (alias: string) =>
-    hasOwn(policy.groups, alias) ||
-    hasOwn(policy.actions ?? {}, alias) ||
-    requests.some((r) => r.group.alias === alias);
-  if (group !== undefined) {
-    if (!known(group)) {
-      throw new DomainError(ErrorCodes.COMMAND_INVALID, `There is no group "${group}" in the policy.`);
-    }
-    requests = requests.filter((r) => r.group.alias === group);
-  }
-  const oldest = (await store.listCreatedBetween(0, until, 1))[0];
-  const lastRequestedAt: Record<string, number | undefined> = Object.create(null) as Record<string, number>;
-  for (const r of requests) {
-    const last = lastRequestedAt[r.group.alias];
-    if (last === undefined || r.createdAt > last) lastRequestedAt[r.group.alias] = r.createdAt;
-  }
-  const figures = computeFigures(
-    requests,
+  const inPolicy = hasOwn(policy.groups, group ?? '') || hasOwn(policy.actions ?? {}, group ?? '');
+  const builder = new FiguresBuilder(
     { since, until },
     {
       timeZoneOf: (channel) =>
@@ -88,6 +63,26 @@ export async function buildReport(
       ...(options.workingHours ? { workingHours: options.workingHours } : {}),
     },
   );
+  // A group no longer in the policy still has a report while its requests are in the period.
+  let requestedInPeriod = false;
+  for await (const batch of store.scanInsights(since, until)) {
+    if (group === undefined) builder.add(batch);
+    else {
+      const ofGroup = batch.filter((r) => r.group.alias === group);
+      if (ofGroup.length > 0) requestedInPeriod = true;
+      builder.add(ofGroup);
+    }
+  }
+  if (group !== undefined && !inPolicy && !requestedInPeriod) {
+    throw new DomainError(ErrorCodes.COMMAND_INVALID, `There is no group "${group}" in the policy.`);
+  }
+  const figures = builder.figures();
+  const oldest = (await store.listCreatedBetween(0, until, 1))[0];
+  const lastByGroupId = await store.lastRequestedByGroup(until);
+  const lastRequestedAt: Record<string, number | undefined> = Object.create(null) as Record<string, number>;
+  for (const [alias, rules] of Object.entries(policy.groups)) {
+    lastRequestedAt[alias] = lastByGroupId.get(rules.groupId.toLowerCase());
+  }
   const view = policyViewOf(policy);
   const scoped: PolicyView =
     group === undefined

@@ -4,6 +4,7 @@ import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Store } from '../ports/store';
 import type { AccessService } from './access-service';
+import { PassLoop, type NextPass } from './pass-loop';
 
 /** Due times stored at once by the start-up rebuild. */
 const REBUILD_CHUNK = 1000;
@@ -25,45 +26,29 @@ const CONCURRENCY = 64;
  * handled right after start. One timer, set to the earliest.
  */
 export class Scheduler {
-  private cancelTimer?: () => void;
-  private running?: Promise<void>;
-  private again = false;
-  private stopped = false;
+  private readonly loop: PassLoop;
   private rebuilt = false;
 
-  constructor(
-    private readonly deps: { store: Store; service: AccessService; clock: Clock; logger: Logger },
-  ) {}
+  constructor(private readonly deps: { store: Store; service: AccessService; clock: Clock; logger: Logger }) {
+    this.loop = new PassLoop(deps.clock, () => this.tick());
+  }
 
   /** Recomputes what is due; runs what is due now and sleeps until the next. */
   poke(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.tick().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.poke();
-      }
-    });
+    this.loop.poke();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.cancelTimer?.();
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
 
-  async settled(): Promise<void> {
-    while (this.running) await this.running;
+  settled(): Promise<void> {
+    return this.loop.settled();
   }
 
   /** Whether a pass is running or about to (for tests that wait until nothing moves). */
   get busy(): boolean {
-    return this.running !== undefined || this.again;
+    return this.loop.busy;
   }
 
   /**
@@ -86,8 +71,8 @@ export class Scheduler {
     this.rebuilt = true;
   }
 
-  private async tick(): Promise<void> {
-    this.cancelTimer?.();
+  /** One pass: what is due now is done; answers when the next is due. */
+  private async tick(): Promise<NextPass> {
     const { store, service, clock, logger } = this.deps;
     try {
       if (!this.rebuilt) await this.rebuild();
@@ -115,10 +100,10 @@ export class Scheduler {
       let acted = 0;
       let failed = 0;
       const lane = async (): Promise<void> => {
-        for (let next = queue.shift(); next && !this.stopped; next = queue.shift()) {
+        for (let next = queue.shift(); next && !this.loop.stopped; next = queue.shift()) {
           const [requestId, actions] = next;
           for (const action of actions) {
-            if (this.stopped) return;
+            if (this.loop.stopped) return;
             try {
               if (await service[action](requestId)) acted++;
               else await this.refresh(requestId);
@@ -130,28 +115,23 @@ export class Scheduler {
         }
       };
       await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, lane));
-      if (this.stopped) return;
-      if (acted > 0 || listed.length >= DUE_BATCH) {
-        this.again = true; // what was done may have made more due (or moved the next time)
-        return;
-      }
+      if (this.loop.stopped) return undefined;
+      // What was done may have made more due (or moved the next time).
+      if (acted > 0 || listed.length >= DUE_BATCH) return 'now';
       const upcoming = await store.nextDueAt();
       // Still due now: only what just failed is (the rest was done or refreshed): look again in a second.
-      const next =
-        upcoming === undefined
-          ? failed > 0
-            ? now + 1000
-            : undefined
-          : upcoming <= now
-            ? now + 1000
-            : failed > 0
-              ? Math.min(now + 1000, upcoming)
-              : upcoming;
-      if (next !== undefined)
-        this.cancelTimer = clock.setTimer(Math.max(0, next - clock.now()), () => this.poke());
+      return upcoming === undefined
+        ? failed > 0
+          ? now + 1000
+          : undefined
+        : upcoming <= now
+          ? now + 1000
+          : failed > 0
+            ? Math.min(now + 1000, upcoming)
+            : upcoming;
     } catch (error) {
       logger.error({ err: error }, 'scheduler failed; retrying in 1s');
-      if (!this.stopped) this.cancelTimer = clock.setTimer(1000, () => this.poke());
+      return clock.now() + 1000;
     }
   }
 

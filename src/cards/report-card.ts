@@ -16,8 +16,10 @@ export interface ReportOfCard {
 /** What the chat's `report` card shows (PRODUCT.md §13): the report, and how its period was asked for. */
 export interface ReportCardView {
   report: ReportOfCard;
-  /** The period as asked ("last 30 days"), for the title. */
+  /** The period as asked ("last 30d"), for the title. */
   periodText: string;
+  /** The same report from the CLI (`timebox report --since 30d`), for the footer. */
+  cli: string;
 }
 
 // The card stays readable (and under Teams' size limit) with many groups or suggestions.
@@ -34,7 +36,9 @@ const TITLES: Record<string, string> = {
 };
 
 const seconds = (s: number | null): string => (s === null ? '–' : formatDuration(s * 1000));
-const percent = (share: number | null): string => (share === null ? '–' : `${Math.round(share * 100)} %`);
+// NB: a no-break space, so that "100 %" never wraps in a narrow column.
+const percent = (share: number | null): string =>
+  share === null ? '–' : `${Math.round(share * 100)}\u00a0%`;
 const pair = (q: Quantiles): string => (q.median === null ? '–' : `${seconds(q.median)} / ${seconds(q.p90)}`);
 const minute = (iso: string): string => `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 
@@ -44,8 +48,7 @@ function row(name: string, f: Figures, overall: boolean) {
     name: plain(name, TextLimit.GROUP),
     overall,
     requests: String(f.requests),
-    approved: String(f.approved),
-    denied: String(f.denied),
+    decided: `${f.approved} / ${f.denied}`,
     timedOut: String(f.timedOut),
     decision: pair(f.decisionSeconds),
     used: usedSeconds.p90 === null ? '–' : `${seconds(usedSeconds.p90)} / ${seconds(requestedSeconds.p90)}`,
@@ -67,10 +70,10 @@ export function renderReportCard(view: ReportCardView): object {
   const notes = [
     hiddenRows > 0 ? `…and ${hiddenRows} more group(s) in "All groups".` : '',
     report.overall.breakGlass > 0
-      ? `Break-glass: ${report.overall.breakGlass} use(s), ${report.overall.breakGlassAcknowledged} acknowledged (counted as approved).`
+      ? `Break-glass: ${report.overall.breakGlass} use(s), ${report.overall.breakGlassAcknowledged} acknowledged${report.overall.acknowledgeSeconds.median === null ? '' : ` (median ${seconds(report.overall.acknowledgeSeconds.median)} after the grant)`}; counted as approved.`
       : '',
     report.overall.requests > 0
-      ? `Reminders sent: ${report.overall.reminders}. Released early: ${report.overall.requestedVsUsed.releasedEarly} of ${report.overall.requestedVsUsed.grants} ended grants.${top ? ` Most decisions: ${top.name} (${percent(top.share)}).` : ''}`
+      ? `Reminders sent: ${report.overall.reminders}.${report.overall.escalations > 0 ? ` Escalated: ${report.overall.escalations}.` : ''} Released early: ${report.overall.requestedVsUsed.releasedEarly} of ${report.overall.requestedVsUsed.grants} ended grants.${top ? ` Most decisions: ${top.name} (${percent(top.share)}).` : ''}`
       : '',
   ]
     .filter(Boolean)
@@ -83,6 +86,7 @@ export function renderReportCard(view: ReportCardView): object {
     ),
     rows,
     notes: plain(notes, TextLimit.LONG),
+    cli: plain(view.cli, TextLimit.SHORT),
     suggestions: suggestions.map((s) => ({
       title: plain(TITLES[s.kind] ?? s.kind, TextLimit.SHORT),
       groupLabel: s.group === undefined ? '' : `  ${plain(s.group, TextLimit.GROUP)}`,

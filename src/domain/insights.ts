@@ -50,9 +50,8 @@ export interface Figures {
   /** Break-glass uses an approver acknowledged afterwards. */
   breakGlassAcknowledged: number;
   /**
-   * From the break-glass grant to its acknowledgement. NB: a request records who acknowledged
-   * (`acknowledgedBy`) but not when, so this stays null until it records `acknowledgedAt`
-   * (read below when present); `breakGlassAcknowledged` counts what can be counted today.
+   * From the break-glass grant to its acknowledgement (`acknowledgedAt`). NB: grants acknowledged
+   * before Timebox recorded when have no time to give; `breakGlassAcknowledged` still counts them.
    */
   acknowledgeSeconds: Quantiles;
   /**
@@ -77,7 +76,7 @@ export interface Figures {
   };
   /** Requests whose approvers got a reminder (`remindedAt`). */
   reminders: number;
-  /** Escalations sent: always 0 until escalation exists (issue 17); the field is kept for the report's shape. */
+  /** Requests escalated to their `escalateTo` approvers (`escalatedAt`: after `escalateAfter`, or every approver away). */
   escalations: number;
   /** Of `requests`, the share created outside working hours in the approver channel's time zone, 0..1. */
   afterHoursShare: number | null;
@@ -112,10 +111,52 @@ export interface FigureOptions {
 }
 
 /**
- * The request as insights read it. `acknowledgedAt` is not recorded yet (see
- * `Figures.acknowledgeSeconds`); taken when a later request carries it.
+ * What the figures read of a request: a request is one (an `AccessRequest` is an
+ * `InsightRecord`), and so is `insightRecordOf(request)`, its projection — a third of the
+ * bytes, which is what a store keeps beside each closed request, so that a month's report
+ * parses that instead of whole requests (PRODUCT.md §13: 30 days of 100k history in ≤ 1 s).
+ * Of `extensions` only how many there are counts; of a vote, who and when.
  */
-export type InsightRequest = AccessRequest & { acknowledgedAt?: number };
+export interface InsightRecord {
+  id: string;
+  group: { alias: string };
+  approverChannel: string;
+  status: Status;
+  kind: AccessRequest['kind'];
+  createdAt: number;
+  durationMs: number;
+  grantedAt?: number;
+  expiresAt?: number;
+  remindedAt?: number;
+  escalatedAt?: number;
+  acknowledgedBy?: { id: string };
+  acknowledgedAt?: number;
+  resolution?: { at: number };
+  votes: ReadonlyArray<{ by: { id: string; name: string }; at: number }>;
+  extensions: readonly unknown[];
+}
+
+/** The insight projection of a request: exactly the fields of `InsightRecord`, nothing else. */
+export function insightRecordOf(r: InsightRecord): InsightRecord {
+  return {
+    id: r.id,
+    group: { alias: r.group.alias },
+    approverChannel: r.approverChannel,
+    status: r.status,
+    kind: r.kind,
+    createdAt: r.createdAt,
+    durationMs: r.durationMs,
+    ...(r.grantedAt !== undefined ? { grantedAt: r.grantedAt } : {}),
+    ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}),
+    ...(r.remindedAt !== undefined ? { remindedAt: r.remindedAt } : {}),
+    ...(r.escalatedAt !== undefined ? { escalatedAt: r.escalatedAt } : {}),
+    ...(r.acknowledgedBy ? { acknowledgedBy: { id: r.acknowledgedBy.id } } : {}),
+    ...(r.acknowledgedAt !== undefined ? { acknowledgedAt: r.acknowledgedAt } : {}),
+    ...(r.resolution ? { resolution: { at: r.resolution.at } } : {}),
+    votes: r.votes.map((v) => ({ by: { id: v.by.id, name: v.by.name }, at: v.at })),
+    extensions: r.extensions.map(() => ({})),
+  };
+}
 
 /**
  * Nearest-rank percentile of ascending `sorted` samples, `q` in (0, 1]: the sample at rank
@@ -161,14 +202,16 @@ class Tally {
   releasedEarly = 0;
   extended = 0;
   reminders = 0;
+  escalations = 0;
   afterHours = 0;
   votes = 0;
   approvers = new Map<string, { id: string; name: string; decisions: number }>();
 
-  add(r: InsightRequest, afterHours: boolean): void {
+  add(r: InsightRecord, afterHours: boolean): void {
     this.requests++;
     if (afterHours) this.afterHours++;
     if (r.remindedAt !== undefined) this.reminders++;
+    if (r.escalatedAt !== undefined) this.escalations++;
     const approved = wasApproved(r.status);
     if (approved) this.approved++;
     if (approved && r.kind === 'auto') this.autoApproved++;
@@ -232,7 +275,7 @@ class Tally {
         extended: this.extended,
       },
       reminders: this.reminders,
-      escalations: 0,
+      escalations: this.escalations,
       afterHoursShare: this.requests === 0 ? null : this.afterHours / this.requests,
       approvers: [...this.approvers.values()]
         .map((a) => ({ ...a, share: a.decisions / this.votes }))
@@ -248,7 +291,7 @@ class Tally {
  * denied or (still) approved. A later state's resolution (expired, revoked …) is its end, not
  * its decision, so a request without votes in such a state has no decision time to give.
  */
-function firstDecisionAt(r: AccessRequest): number | undefined {
+function firstDecisionAt(r: InsightRecord): number | undefined {
   let first: number | undefined;
   for (const vote of r.votes) if (first === undefined || vote.at < first) first = vote.at;
   if (first !== undefined) return first;
@@ -308,39 +351,71 @@ class AfterHours {
   }
 }
 
+/**
+ * The insights figures of requests fed in any order, in any number of batches (a store reads a
+ * month of history in chunks: the requests of one chunk can be dropped before the next is
+ * read). Requests created outside `period` are skipped.
+ */
+export class FiguresBuilder {
+  private readonly overall = new Tally();
+  private readonly groups = new Map<string, Tally>();
+  private readonly afterHours: AfterHours;
+  // Zones come from policy (already checked) but are looked up once per channel, not per request.
+  private readonly zones = new Map<string, string>();
+
+  constructor(
+    private readonly period: { since: number; until: number },
+    private readonly opts: FigureOptions,
+  ) {
+    this.afterHours = new AfterHours(opts.workingHours ?? DEFAULT_WORKING_HOURS);
+  }
+
+  add(requests: Iterable<InsightRecord>): void {
+    const { since, until } = this.period;
+    for (const r of requests) {
+      if (r.createdAt < since || r.createdAt >= until) continue;
+      const outside = this.afterHours.outside(r.createdAt, this.zoneOf(r.approverChannel));
+      this.overall.add(r, outside);
+      let group = this.groups.get(r.group.alias);
+      if (!group) {
+        group = new Tally();
+        this.groups.set(r.group.alias, group);
+      }
+      group.add(r, outside);
+    }
+  }
+
+  figures(): InsightFigures {
+    const groups = this.groups;
+    // NB: fromEntries defines own keys, so an alias such as "__proto__" stays a plain key.
+    const byAlias: Record<string, Figures> = Object.fromEntries(
+      [...groups.keys()].sort().map((alias) => [alias, groups.get(alias)!.figures()]),
+    );
+    return {
+      since: this.period.since,
+      until: this.period.until,
+      overall: this.overall.figures(),
+      groups: byAlias,
+    };
+  }
+
+  private zoneOf(channel: string): string {
+    let zone = this.zones.get(channel);
+    if (zone === undefined) {
+      zone = validTimeZone(this.opts.timeZoneOf(channel)) ?? 'UTC';
+      this.zones.set(channel, zone);
+    }
+    return zone;
+  }
+}
+
 /** The insights figures of the requests created in `period`, overall and per alias. */
 export function computeFigures(
-  requests: readonly InsightRequest[],
+  requests: readonly InsightRecord[],
   period: { since: number; until: number },
   opts: FigureOptions,
 ): InsightFigures {
-  const overall = new Tally();
-  const groups = new Map<string, Tally>();
-  const afterHours = new AfterHours(opts.workingHours ?? DEFAULT_WORKING_HOURS);
-  // Zones come from policy (already checked) but are looked up once per channel, not per request.
-  const zones = new Map<string, string>();
-  const zoneOf = (channel: string): string => {
-    let zone = zones.get(channel);
-    if (zone === undefined) {
-      zone = validTimeZone(opts.timeZoneOf(channel)) ?? 'UTC';
-      zones.set(channel, zone);
-    }
-    return zone;
-  };
-  for (const r of requests) {
-    if (r.createdAt < period.since || r.createdAt >= period.until) continue;
-    const outside = afterHours.outside(r.createdAt, zoneOf(r.approverChannel));
-    overall.add(r, outside);
-    let group = groups.get(r.group.alias);
-    if (!group) {
-      group = new Tally();
-      groups.set(r.group.alias, group);
-    }
-    group.add(r, outside);
-  }
-  // NB: fromEntries defines own keys, so an alias such as "__proto__" stays a plain key.
-  const byAlias: Record<string, Figures> = Object.fromEntries(
-    [...groups.keys()].sort().map((alias) => [alias, groups.get(alias)!.figures()]),
-  );
-  return { since: period.since, until: period.until, overall: overall.figures(), groups: byAlias };
+  const builder = new FiguresBuilder(period, opts);
+  builder.add(requests);
+  return builder.figures();
 }

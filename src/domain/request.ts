@@ -206,6 +206,8 @@ export interface AccessRequest {
   escalationCard?: MessageLocation;
   warnedAt?: number;
   acknowledgedBy?: Person;
+  /** When `acknowledgedBy` acknowledged the break-glass grant (absent on requests acknowledged before it was recorded). */
+  acknowledgedAt?: number;
   claimedBy?: Person;
   failure?: { code: string; message: string };
   /** Set once the worker has taken the membership away again (or found nothing to remove). */

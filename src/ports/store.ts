@@ -1,5 +1,6 @@
 import type { Delegation } from '../domain/delegation';
 import type { AccessRequest, RequestEvent, Status } from '../domain/request';
+import type { InsightRecord } from '../domain/insights';
 import type { PersonalChat } from './notifier';
 
 /** What a side effect does; handlers live in app/grant-worker.ts. */
@@ -213,6 +214,24 @@ export interface Store {
    * history begins.
    */
   listCreatedBetween(since: number, until: number, limit?: number): Promise<AccessRequest[]>;
+  /**
+   * The insight records (`insightRecordOf`, domain/insights) of the requests of
+   * `listCreatedBetween(since, until)`, in batches, in no particular order, each request once,
+   * as of its newest version when the scan began: what a month's report reads (app/report.ts
+   * feeds each batch to the figures and drops it), a chunk at a time and a third of each
+   * request's bytes (LowdbStore keeps the record beside each closed request in its history;
+   * PostgresStore builds it in the query). Requests created or changed during the scan may or
+   * may not be seen. Breaking out of the loop ends the scan and frees what it holds.
+   */
+  scanInsights(since: number, until: number): AsyncIterable<readonly InsightRecord[]>;
+  /**
+   * When each Entra group was last requested before `until`: the newest `createdAt` (epoch ms)
+   * of any request, open or closed, keyed by the group id in lower case; a group never
+   * requested has no key. What "nobody requested it in 90 days" needs (app/report.ts) without
+   * reading 90 days of requests (LowdbStore: from the history's in-memory index; PostgresStore:
+   * one aggregate over indexed columns).
+   */
+  lastRequestedByGroup(until: number): Promise<Map<string, number>>;
   /**
    * Requests of one person for one Entra group, open or closed, that may still hold its
    * membership (`mayHoldMembership`): what tells our own earlier add from a standing member.

@@ -6,7 +6,9 @@ import { DEMO, Evidence, ROOT, answerText, useE2E } from './harness';
 // away, and one approver away then nobody deciding in time) and delegation. The stack runs
 // test/e2e/fixtures/approver-side.policy.yaml (the demo policy plus escalation on db-read and a
 // logs-read group) on a seed where Megan and Adele have automatic replies on. The browser and
-// the bot run in UTC (useE2E's default), so "at HH:MM" below is UTC.
+// the bot run in UTC (useE2E's default), so "at HH:MM" below is UTC. To keep the file's wall
+// time down, the start that is waited for is an ISO time ~75s ahead (with seconds and Z), and
+// logs-read escalates after 40s.
 const fixtures = path.join(ROOT, 'test/e2e/fixtures');
 const e2e = useE2E({
   policyFile: path.join(fixtures, 'approver-side.policy.yaml'),
@@ -33,6 +35,23 @@ const requestIdIn = (text: string): string => {
   if (!id) throw new Error(`no request id in: ${text}`);
   return id;
 };
+
+/** HH:MM of `at` in UTC, truncated to the minute as the cards show times. */
+const hhmm = (at: Date | number): string => new Date(at).toISOString().slice(11, 16);
+
+/**
+ * An ISO 8601 start (UTC, with seconds and `Z`) about `seconds` from now, never on a whole
+ * minute: its seconds are kept within :05–:44, so that the grant made a moment after the start
+ * (and its end, 30m later) still falls in the start's minute on the cards.
+ */
+function isoAhead(seconds: number): { text: string; at: Date } {
+  const at = new Date(Date.now() + seconds * 1000);
+  at.setUTCMilliseconds(0);
+  const s = at.getUTCSeconds();
+  if (s < 5) at.setUTCSeconds(5);
+  if (s > 44) at.setUTCSeconds(65); // :05 of the next minute
+  return { text: at.toISOString().replace('.000Z', 'Z'), at };
+}
 
 /** HH:MM (UTC) at least `minutes` whole minutes from now. */
 function clockAhead(minutes: number): { text: string; at: Date } {
@@ -99,28 +118,36 @@ test('scheduled: request sandbox at a time a few minutes ahead; approved it is s
   expect(playground.failedActivities()).toEqual([]);
 });
 
-test('scheduled start: approved for HH:MM, Alex is added at the start, for 30m counted from then', async () => {
+test('scheduled start: approved for an ISO start ~75s ahead, Alex is added at the start, for 30m counted from then', async () => {
   const { playground, directory } = e2e;
   const shots = new Evidence(playground, 'approver-side-scheduled-start');
   const why = 'maintenance window for the sandbox cluster';
-  const start = clockAhead(2);
+  // Seconds and Z: the bot takes the exact second; the cards show the start truncated to HH:MM.
+  const start = isoAhead(75);
 
   await playground.openPersonalChat();
   await playground.sendMessage(`request sandbox at ${start.text} for 30m because ${why}`);
-  await (await playground.waitForCardWithText(why)).waitForText('Waiting for approval');
+  const receipt = await playground.waitForCardWithText(why);
+  await receipt.waitForText('Waiting for approval');
+  expect(await receipt.text()).toContain(`${hhmm(start.at)} UTC`);
 
   await playground.openChannel(DEMO.approverChannel);
   const card = await playground.waitForCardWithText(why);
   await card.waitForText('Starts at');
+  expect(await card.text()).toMatch(new RegExp(`Starts at[\\s\\S]*${hhmm(start.at)} UTC`));
   await playground.clickCardButton(card, 'Approve');
   await card.waitForText('Approved — scheduled');
   expect(await directory.members(sandbox)).toEqual([]);
 
-  // Not before the start.
+  // Not before the start: still scheduled, and nobody added, a few seconds before it...
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, start.at.getTime() - Date.now() - 3_000)));
+  expect(await directory.members(sandbox)).toEqual([]);
+  expect(await card.text()).toContain('Approved — scheduled');
+  // ...and added once it is there (the directory is polled every 250 ms).
   await directory.waitForMembership(sandbox, alex.objectId, true, start.at.getTime() - Date.now() + 30_000);
   expect(Date.now()).toBeGreaterThanOrEqual(start.at.getTime());
   await card.waitForText('Active');
-  const until = new Date(start.at.getTime() + 30 * 60_000).toISOString().slice(11, 16);
+  const until = hhmm(start.at.getTime() + 30 * 60_000);
   expect(await card.text()).toMatch(new RegExp(`Access until[\\s\\S]*${until} UTC`));
   await card.thread().getByText('Access granted').waitFor();
   await shots.capture('channel-started', { focus: card.thread() });
@@ -131,7 +158,7 @@ test('scheduled start: approved for HH:MM, Alex is added at the start, for 30m c
   await playground.sendMessage('release sandbox');
   await directory.waitForMembership(sandbox, alex.objectId, false);
   expect(playground.failedActivities()).toEqual([]);
-}, 240_000);
+}, 150_000);
 
 test('escalated at once: every db-read approver is away, so Isaiah (escalateTo) is asked and may approve', async () => {
   const { playground, directory } = e2e;
@@ -165,10 +192,11 @@ test('escalated at once: every db-read approver is away, so Isaiah (escalateTo) 
   expect(playground.failedActivities()).toEqual([]);
 });
 
-test('escalated after 1m: Megan is away, Isaiah does not answer; the card says who is away, then escalates to Lynne', async () => {
+test('escalated after 40s: Megan is away, Isaiah does not answer; the card says who is away, then escalates to Lynne', async () => {
   const { playground, directory } = e2e;
   const shots = new Evidence(playground, 'approver-side-escalated-after');
   const why = 'INC-1717 reading the ingest logs';
+  const asked = Date.now();
 
   await playground.openPersonalChat();
   await playground.sendMessage(`request logs-read for 1h because ${why}`);
@@ -185,12 +213,14 @@ test('escalated after 1m: Megan is away, Isaiah does not answer; the card says w
   // Lynne may not decide before the escalation.
   const early = await playground.clickCardButtonAs(lynne.teamsId, why, 'Approve');
   expect(answerText(early)).toMatch(/Only approvers of logs-read/);
+  // These steps take a few seconds; well inside escalateAfter (40s), else the test proves nothing.
+  expect(Date.now() - asked).toBeLessThan(25_000);
 
-  await card.waitForText('⇧ Escalated: Nobody decided in time', 120_000);
+  await card.waitForText('⇧ Escalated: Nobody decided in time', 90_000);
   const text = await card.text();
   expect(text).toContain('Away (automatic replies on): Megan Bowen');
   expect(text).toMatch(/Escalated · /);
-  await shots.capture('channel-escalated-after-1m', { focus: card.thread() });
+  await shots.capture('channel-escalated-after-40s', { focus: card.thread() });
 
   const lynnes = await as('lynne', 'approve', id);
   expect(lynnes.status).toBe(200);
@@ -199,7 +229,7 @@ test('escalated after 1m: Megan is away, Isaiah does not answer; the card says w
   expect(await card.text()).toContain('Approved by Lynne Robbins');
   await shots.capture('channel-escalated-after-approved', { focus: card.thread() });
   expect(playground.failedActivities()).toEqual([]);
-}, 180_000);
+}, 150_000);
 
 test('delegated: Alex delegates to Patti; status says so; Patti approves Isaiah’s sandbox request for Alex', async () => {
   const { playground, directory } = e2e;

@@ -15,10 +15,11 @@ import { CHANNEL, GROUPS, testPolicy } from './harness';
  *   expired. Nov 1, 7, 8, 14, 15 are weekends: 5 after hours.
  * - sandbox: 11 requests at 20:00 UTC (21:00 in Paris: after hours) on Nov 2..11 and 20:
  *   3 timed out after 1 h (reminded), 7 denied by Alex after 30 s, 1 still pending.
- * - prod-admin: 1 break-glass use, Nov 10 03:00 UTC, granted 2 s after, 30 min, acknowledged by Megan.
+ * - prod-admin: 1 break-glass use, Nov 10 03:00 UTC, granted 2 s after, 30 min, acknowledged by
+ *   Megan 7 min after the grant.
  * - Outside the period: a db-read request 40 days before its end (in the 90 days the
  *   unused-group rule looks at) and one 100 days before (where the history begins).
- * - legacy-app: in the policy, never requested.
+ * - legacy-app: in the policy, last requested 95 days before the end (denied): unused for 90 days.
  */
 export const REPORT_UNTIL = Date.UTC(2026, 10, 21, 12, 0, 0);
 export const REPORT_SINCE = REPORT_UNTIL - 30 * 86_400_000;
@@ -33,7 +34,7 @@ export function reportPolicy(): PolicyInput {
     groups: {
       ...base.groups,
       'legacy-app': {
-        groupId: GROUPS.sandbox.replace(/.$/, 'f'),
+        groupId: LEGACY_APP_ID,
         displayName: 'Legacy app',
         approverChannel: 'ops',
         approvers: { users: ['alex@example.com'] },
@@ -45,6 +46,8 @@ export function reportPolicy(): PolicyInput {
 const people = ['alex', 'adele', 'isaiah', 'lynne', 'patti'] as const;
 const sandbox = { alias: 'sandbox', id: GROUPS.sandbox, displayName: 'Sandbox' };
 const prodAdmin = { alias: 'prod-admin', id: GROUPS.prodAdmin, displayName: 'Production admin' };
+const LEGACY_APP_ID = GROUPS.sandbox.replace(/.$/, 'f');
+const legacyApp = { alias: 'legacy-app', id: LEGACY_APP_ID, displayName: 'Legacy app' };
 
 export function reportHistory(): AccessRequest[] {
   const megan = aPerson('megan');
@@ -114,18 +117,21 @@ export function reportHistory(): AccessRequest[] {
       expiresAt: bgAt + 2 * S + 30 * 60 * S,
       resolution: { at: bgAt + 2 * S + 30 * 60 * S },
       acknowledgedBy: megan,
+      acknowledgedAt: bgAt + 2 * S + 7 * 60 * S,
       standingMember: false,
       membershipRemovedAt: bgAt + 2 * S + 30 * 60 * S + S,
     }),
   );
-  for (const [id, daysBack] of [
-    ['R-OLD040', 40],
-    ['R-OLD100', 100],
+  for (const [id, daysBack, group] of [
+    ['R-OLD040', 40, undefined],
+    ['R-OLD095', 95, legacyApp],
+    ['R-OLD100', 100, undefined],
   ] as const) {
     const createdAt = REPORT_UNTIL - daysBack * 86_400_000;
     out.push(
       aRequest({
         id,
+        ...(group ? { group } : {}),
         requester: aPerson('lynne'),
         createdAt,
         updatedAt: createdAt + 60 * S,
@@ -175,7 +181,14 @@ export const REPORT_EXPECTED = {
       afterHoursShare: 5 / 20,
       approvers: [{ name: 'Megan Bowen', decisions: 20, share: 1 }],
     },
-    'prod-admin': { requests: 1, approved: 1, breakGlass: 1, breakGlassAcknowledged: 1, afterHoursShare: 1 },
+    'prod-admin': {
+      requests: 1,
+      approved: 1,
+      breakGlass: 1,
+      breakGlassAcknowledged: 1,
+      acknowledgeSeconds: { median: 420, p90: 420 },
+      afterHoursShare: 1,
+    },
     sandbox: {
       requests: 11,
       approved: 0,
@@ -224,7 +237,7 @@ export const REPORT_EXPECTED = {
     {
       kind: 'unused-group',
       group: 'legacy-app',
-      evidence: 'never requested in 100 days of history (since 2026-08-13)',
+      evidence: 'last requested 2026-08-18, 95 days ago',
       change: 'groups.legacy-app: remove it, or tell the people who need it that it exists',
     },
     {

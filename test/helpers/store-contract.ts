@@ -6,6 +6,7 @@ import type { AuditRecord, EffectKind, Store, StoredSigningKey } from '../../src
 import { GENESIS_HASH, hashRecord } from '../../src/adapters/store/audit-log';
 import type { Delegation } from '../../src/domain/delegation';
 import { aPerson, aRequest } from './domain-builders';
+import { insightRecordOf, type InsightRecord } from '../../src/domain/insights';
 
 /**
  * What every Store promises (ports/store.ts), run against each implementation. `make` gives a
@@ -362,17 +363,123 @@ export function describeStoreContract(name: string, make: () => StoreUnderTest):
         const expected = ['R-CRE002:denied:2', 'R-CRE004:denied:2', 'R-CRE003:pending:1'];
         expect(await read(store, T0, T0 + 3 * h)).toEqual(expected);
         expect(await read(store, T0, T0 + 3 * h, 2)).toEqual(expected.slice(0, 2));
+        expect(await read(store, T0, T0 + 3 * h, 1000)).toEqual(expected);
+        expect(await read(store, T0, T0 + 3 * h, 0)).toEqual([]);
         expect(await read(store, 0, Number.MAX_SAFE_INTEGER, 1)).toEqual(['R-CRE001:pending:1']);
         expect(await read(store, T0 + 10 * h, T0 + 20 * h)).toEqual([]);
         const full = await store.listCreatedBetween(T0, T0 + h);
         expect(full).toEqual([await store.get('R-CRE002')]);
+        // The same requests as insight records, in batches, in any order, each once: each the
+        // projection of the request's newest version (scanInsights).
+        const scanned = async (s: Store, since: number, until: number) => {
+          const out: string[] = [];
+          for await (const batch of s.scanInsights(since, until)) {
+            for (const record of batch) {
+              expect(record).toEqual(insightRecordOf((await s.get(record.id))!));
+              out.push(`${record.id}:${record.status}`);
+            }
+          }
+          return out.sort();
+        };
+        const ofRecords = (list: string[]) => list.map((e) => e.replace(/:\d+$/, '')).sort();
+        expect(await scanned(store, T0, T0 + 3 * h)).toEqual(ofRecords(expected));
+        expect(await scanned(store, T0 + 10 * h, T0 + 20 * h)).toEqual([]);
         if (subject.reopen) {
           // From the files alone (the history's index, read at open).
           await store.close();
           store = subject.reopen();
           await store.open();
           expect(await read(store, T0, T0 + 3 * h)).toEqual(expected);
+          expect(await scanned(store, 0, Number.MAX_SAFE_INTEGER)).toEqual(
+            ofRecords(['R-CRE001:pending:1', 'R-CRE005:pending:1', ...expected]),
+          );
           expect(await read(store, T0, T0 + 3 * h, 1)).toEqual(expected.slice(0, 1));
+          expect(await read(store, T0, T0 + 3 * h, 2)).toEqual(expected.slice(0, 2));
+          expect(await read(store, 0, Number.MAX_SAFE_INTEGER, 2)).toEqual([
+            'R-CRE001:pending:1',
+            expected[0],
+          ]);
+        }
+      });
+    });
+
+    describe('scanInsights', () => {
+      it('each record the projection of the newest version, with every field the figures read, from the files too', async () => {
+        const h = 3_600_000;
+        const rich = await create(
+          'R-INS001',
+          { kind: 'break_glass', remindedAt: T0 + 1, escalatedAt: T0 + 2 },
+          [],
+        );
+        const closed: AccessRequest = {
+          ...rich,
+          status: 'expired',
+          updatedAt: T0 + h,
+          votes: [{ by: megan, decision: 'approve', at: T0 + 5 }],
+          grantedAt: T0 + 10,
+          expiresAt: T0 + h,
+          acknowledgedBy: megan,
+          acknowledgedAt: T0 + 60_000,
+          resolution: { at: T0 + h, reason: 'The time was up.' },
+          extensions: [{ by: megan, at: T0 + 100, addedMs: h / 2 }],
+        };
+        await store.commit({ request: closed, expectedVersion: rich.version, events: [] });
+        await create('R-INS002', { requester: ben, remindedAt: T0 + 3, escalatedAt: T0 + 4 }, []);
+        const records = async (s: Store) => {
+          const out: InsightRecord[] = [];
+          for await (const batch of s.scanInsights(T0, T0 + 1)) out.push(...batch);
+          return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+        };
+        const expected = [
+          insightRecordOf((await store.get('R-INS001'))!),
+          insightRecordOf((await store.get('R-INS002'))!),
+        ];
+        expect(expected[0]).toMatchObject({
+          status: 'expired',
+          acknowledgedBy: { id: megan.id },
+          acknowledgedAt: T0 + 60_000,
+          extensions: [{}],
+          votes: [{ by: { id: megan.id, name: megan.name }, at: T0 + 5 }],
+          resolution: { at: T0 + h },
+          remindedAt: T0 + 1,
+          escalatedAt: T0 + 2,
+        });
+        expect(await records(store)).toEqual(expected);
+        if (subject.reopen) {
+          await store.close();
+          store = subject.reopen();
+          await store.open();
+          expect(await records(store)).toEqual(expected);
+        }
+      });
+    });
+
+    describe('lastRequestedByGroup', () => {
+      it('the newest createdAt before until per Entra group (lower-case id), open or closed, from the files too', async () => {
+        const h = 3_600_000;
+        const other = { alias: 'web-admin', id: 'B2000000-0000-4000-8000-0000000000AB', displayName: 'W' };
+        const a = aRequest().group.id.toLowerCase();
+        const b = other.id.toLowerCase();
+        await deny(await create('R-LRG001', { createdAt: T0 - h, updatedAt: T0 - h })); // archived
+        await create('R-LRG002', { requester: ben, createdAt: T0 + h, updatedAt: T0 + h }); // open
+        await deny(await create('R-LRG003', { group: other, createdAt: T0, updatedAt: T0 }));
+        await create('R-LRG004', {
+          group: other,
+          requester: ben,
+          createdAt: T0 + 5 * h,
+          updatedAt: T0 + 5 * h,
+        });
+        const read = async (s: Store, until: number) =>
+          Object.fromEntries(await s.lastRequestedByGroup(until));
+        expect(await read(store, T0 + 5 * h)).toEqual({ [a]: T0 + h, [b]: T0 });
+        expect(await read(store, T0)).toEqual({ [a]: T0 - h });
+        expect(await read(store, T0 - h)).toEqual({});
+        if (subject.reopen) {
+          await store.close();
+          store = subject.reopen();
+          await store.open();
+          expect(await read(store, T0 + 5 * h)).toEqual({ [a]: T0 + h, [b]: T0 });
+          expect(await read(store, Number.MAX_SAFE_INTEGER)).toEqual({ [a]: T0 + h, [b]: T0 + 5 * h });
         }
       });
     });

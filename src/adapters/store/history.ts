@@ -1,9 +1,10 @@
 import { promises as fs } from 'node:fs';
 import { crc32 } from 'node:zlib';
+import { insightRecordOf, type InsightRecord } from '../../domain/insights';
 import { mayHoldMembership, type AccessRequest } from '../../domain/request';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { AppendFile } from './append-file';
-import { frozen } from './store-core';
+import { frozen, keepNewest } from './store-core';
 
 /** Where one version of a closed request is in the file, and what lookups need without reading it. */
 interface Entry {
@@ -15,14 +16,19 @@ interface Entry {
   holds: boolean;
   /** The request's `createdAt` (the same in every version): `createdBetween` reads only its period. */
   createdAt: number;
+  /** Bytes of the header before the request's JSON (which ends one byte before the line); 0 = no header. */
+  head: number;
+  /** Where the insight record's JSON starts in the line (it ends before `,"request":`); 0 = none. */
+  insight: number;
 }
 
 const CREATED_AT = Buffer.from('"createdAt":');
+const REQUEST_KEY = Buffer.from(',"request":');
 
 /**
- * The request's `createdAt` read off its line without parsing it: the only `"createdAt":` key
- * of a request is its own (no nested object has one, and a quote inside a string is escaped).
- * NaN when absent (never, for a request Timebox wrote).
+ * The request's `createdAt` read off its line without parsing it: the first `"createdAt":` key
+ * is the insight record's or the request's own, the same value (no nested object has one, and
+ * a quote inside a string is escaped). NaN when absent (never, for a request Timebox wrote).
  */
 function createdAtOf(line: Buffer): number {
   const at = line.indexOf(CREATED_AT);
@@ -35,24 +41,41 @@ function createdAtOf(line: Buffer): number {
 }
 
 /**
- * A line: a small header (what the in-memory index needs) and the request. The header comes
- * first and is read at start-up with a pattern, so loading never parses a whole request.
- * `crc` is the CRC-32 of the request's JSON as written: start-up checks it (at native speed),
- * so a line damaged after its header still stops the bot at start, naming the file and line,
- * rather than failing later when that request is read (PRODUCT.md §7). Lines written before
- * it had a `crc` are indexed as they are.
+ * A line: a small header (what the in-memory index needs), the request's insight record
+ * (`insightRecordOf`: what a report reads, a third of the request's bytes), and the request:
+ *
+ *   {"id":…,"requester":…,"group":…,"holds":…,"crc":N,"insightBytes":B,"insight":{…},"request":{…}}
+ *
+ * The header comes first and is read at start-up with a pattern, so loading never parses a
+ * whole request. `crc` is the CRC-32 of everything after the header up to the closing brace
+ * (the insight record and the request, as written): start-up checks it (at native speed), so a
+ * line damaged after its header still stops the bot at start, naming the file and line, rather
+ * than failing later when that request is read (PRODUCT.md §7). Lines written before the
+ * insight record (`…"crc":N,"request":{…}}`, the CRC of the request alone) or before the `crc`
+ * are read as they are; code from before this format reads these lines whole (`request` is
+ * still a key of the line).
  */
 const HEADER =
-  /^\{"id":("(?:[^"\\]|\\.)*"),"requester":("(?:[^"\\]|\\.)*"),"group":("(?:[^"\\]|\\.)*"),"holds":(true|false)(?:,"crc":(\d+))?,"request":/;
+  /^\{"id":("(?:[^"\\]|\\.)*"),"requester":("(?:[^"\\]|\\.)*"),"group":("(?:[^"\\]|\\.)*"),"holds":(true|false)(?:,"crc":(\d+))?(?:,"insightBytes":(\d+),"insight":|,"request":)/;
+
+function encodeHistoryParts(r: AccessRequest): { head: string; checked: string; insightBytes: number } {
+  const insight = JSON.stringify(insightRecordOf(r));
+  const insightBytes = Buffer.byteLength(insight);
+  const checked = `${insight},"request":${JSON.stringify(r)}`;
+  // The same text JSON.stringify would give for { id, requester, group, holds, crc, insightBytes, insight, request }.
+  const head = `{"id":${JSON.stringify(r.id)},"requester":${JSON.stringify(r.requester.id.toLowerCase())},"group":${JSON.stringify(r.group.id.toLowerCase())},"holds":${mayHoldMembership(r)},"crc":${crc32(checked)},"insightBytes":${insightBytes},"insight":`;
+  return { head, checked, insightBytes };
+}
+
 export const encodeHistoryLine = (r: AccessRequest): string => {
-  const body = JSON.stringify(r);
-  // The same text JSON.stringify would give for { id, requester, group, holds, crc, request }.
-  const head = `{"id":${JSON.stringify(r.id)},"requester":${JSON.stringify(r.requester.id.toLowerCase())},"group":${JSON.stringify(r.group.id.toLowerCase())},"holds":${mayHoldMembership(r)}`;
-  return `${head},"crc":${crc32(body)},"request":${body}}\n`;
+  const { head, checked } = encodeHistoryParts(r);
+  return `${head}${checked}}\n`;
 };
 
 const CHUNK = 4 * 1024 * 1024;
 const CACHE_SIZE = 1000;
+/** Up to this `limit`, `createdBetween` keeps the oldest while scanning instead of sorting all. */
+const SMALL_LIMIT = 100;
 
 /**
  * Closed requests: an append-only JSONL file (the last line for an id wins). Only an index
@@ -153,7 +176,8 @@ export class History {
    */
   async append(requests: readonly AccessRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    const lines = requests.map((r) => Buffer.from(encodeHistoryLine(r)));
+    const parts = requests.map(encodeHistoryParts);
+    const lines = parts.map(({ head, checked }) => Buffer.from(`${head}${checked}}\n`));
     // A failed append is cut off again (AppendFile), or the next one would be glued to half a
     // line and leave a corrupt line in the middle of the file (which stops start-up).
     await this.appender.append(Buffer.concat(lines));
@@ -166,6 +190,8 @@ export class History {
         groupId: this.intern(request.group.id.toLowerCase()),
         holds: mayHoldMembership(request),
         createdAt: request.createdAt,
+        insight: Buffer.byteLength(parts[i]!.head),
+        head: Buffer.byteLength(parts[i]!.head) + parts[i]!.insightBytes + REQUEST_KEY.length,
       });
       this.end += line.length;
       this.remember(request);
@@ -202,13 +228,7 @@ export class History {
    * Requests not in the cache come back as fresh copies, not frozen (nothing else holds them).
    */
   async createdBetween(since: number, until: number, limit?: number): Promise<AccessRequest[]> {
-    let chosen: Array<[string, Entry]> = [];
-    for (const item of this.entries) {
-      const at = item[1].createdAt;
-      if (at >= since && at < until) chosen.push(item);
-    }
-    chosen.sort(([ida, a], [idb, b]) => a.createdAt - b.createdAt || (ida < idb ? -1 : ida > idb ? 1 : 0));
-    if (limit !== undefined) chosen = chosen.slice(0, Math.max(0, limit));
+    const chosen = this.oldestCreated(since, until, limit);
     const out = new Map<string, AccessRequest>();
     const toRead: Array<[string, Entry]> = [];
     for (const [id, entry] of chosen) {
@@ -216,50 +236,132 @@ export class History {
       if (cached) out.set(id, cached);
       else toRead.push([id, entry]);
     }
-    if (toRead.length > 0) {
-      toRead.sort(([, a], [, b]) => a.offset - b.offset);
-      const handle = await fs.open(this.file, 'r');
-      try {
-        // Neighbouring lines are read together (a period's requests closed close together),
-        // up to CHUNK bytes a read: a read per line was most of the time on 100k history.
-        for (let i = 0; i < toRead.length;) {
-          const first = toRead[i]![1].offset;
-          let j = i + 1;
-          while (j < toRead.length) {
-            const e = toRead[j]![1];
-            if (e.offset + e.length - first > CHUNK) break;
-            j++;
-          }
-          const last = toRead[j - 1]![1];
-          const buffer = Buffer.alloc(last.offset + last.length - first);
-          await handle.read(buffer, 0, buffer.length, first);
-          for (const [id, entry] of toRead.slice(i, j)) {
-            const text = buffer.toString('utf8', entry.offset - first, entry.offset - first + entry.length);
-            // NB: not frozen (unlike `get`): each is a fresh copy no one else holds, and freezing
-            // 100k requests (a WeakSet entry per object) was most of the time of a month's report.
-            out.set(id, this.decode(text));
-          }
-          i = j;
-        }
-      } finally {
-        await handle.close();
-      }
-    }
+    const decode = this.decodeLine.bind(this);
+    for await (const batch of this.readLines(toRead, decode))
+      for (const [id, request] of batch) out.set(id, request);
     return chosen.map(([id]) => out.get(id)!);
+  }
+
+  /**
+   * The insight records of the closed requests created in `[since, until)`, in no particular
+   * order, a chunk of the file at a time: what a month's report reads, without holding the
+   * month in memory at once, and parsing each line's insight record, not its request (lines
+   * written before it had one are read whole). Chosen from the index when the scan starts
+   * (lines appended meanwhile are not seen).
+   */
+  async *scanInsights(since: number, until: number): AsyncGenerator<InsightRecord[]> {
+    const cached: InsightRecord[] = [];
+    const toRead: Array<[string, Entry]> = [];
+    for (const item of this.entries) {
+      const at = item[1].createdAt;
+      if (at < since || at >= until) continue;
+      const request = this.cache.get(item[0]);
+      if (request) cached.push(insightRecordOf(request));
+      else toRead.push(item);
+    }
+    if (cached.length > 0) yield cached;
+    const decode = this.decodeInsight.bind(this);
+    for await (const batch of this.readLines(toRead, decode)) yield batch.map(([, record]) => record);
+  }
+
+  /**
+   * The requests of `entries`' lines, read in file order: neighbouring lines together (a
+   * period's requests closed close together), up to CHUNK bytes a read — a read per line was
+   * most of the time on 100k history. One batch of [id, decode(line)] per read. NB: not frozen
+   * (unlike `get`): each is a fresh copy no one else holds, and freezing 100k requests (a
+   * WeakSet entry per object) was most of the time of a month's report.
+   */
+  private async *readLines<T>(
+    entries: Array<[string, Entry]>,
+    decode: (buffer: Buffer, start: number, entry: Entry) => T,
+  ): AsyncGenerator<Array<[string, T]>> {
+    if (entries.length === 0) return;
+    const toRead = [...entries].sort(([, a], [, b]) => a.offset - b.offset);
+    const handle = await fs.open(this.file, 'r');
+    try {
+      let buffer = Buffer.allocUnsafe(CHUNK);
+      for (let i = 0; i < toRead.length;) {
+        const first = toRead[i]![1].offset;
+        let j = i + 1;
+        while (j < toRead.length) {
+          const e = toRead[j]![1];
+          if (e.offset + e.length - first > CHUNK) break;
+          j++;
+        }
+        const last = toRead[j - 1]![1];
+        const size = last.offset + last.length - first;
+        if (size > buffer.length) buffer = Buffer.allocUnsafe(size); // one line longer than CHUNK
+        const { bytesRead } = await handle.read(buffer, 0, size, first);
+        if (bytesRead < size) {
+          throw new DomainError(
+            ErrorCodes.STORE_CORRUPT,
+            `The history file ${this.file} is shorter than its index says (read ${bytesRead} of ${size} bytes at ${first}). It was left as it is; restore it from a backup.`,
+          );
+        }
+        const batch: Array<[string, T]> = [];
+        for (const [id, entry] of toRead.slice(i, j))
+          batch.push([id, decode(buffer, entry.offset - first, entry)]);
+        yield batch;
+        i = j;
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The newest `createdAt` per group id of the requests created before `until`, from the index alone. */
+  lastRequestedByGroup(until: number): Map<string, number> {
+    const last = new Map<string, number>();
+    for (const { groupId, createdAt } of this.entries.values()) {
+      if (createdAt < until) keepNewest(last, groupId, createdAt);
+    }
+    return last;
+  }
+
+  /**
+   * The entries created in `[since, until)`, oldest first (then id), at most `limit`. A small
+   * limit keeps only that many while scanning: `createdBetween(0, until, 1)` (where the history
+   * begins) then costs one pass, not a sort of the whole index.
+   */
+  private oldestCreated(since: number, until: number, limit?: number): Array<[string, Entry]> {
+    const order = ([ida, a]: [string, Entry], [idb, b]: [string, Entry]) =>
+      a.createdAt - b.createdAt || (ida < idb ? -1 : ida > idb ? 1 : 0);
+    const inPeriod = (entry: Entry) => entry.createdAt >= since && entry.createdAt < until;
+    if (limit === undefined || limit > SMALL_LIMIT) {
+      const chosen = [...this.entries].filter(([, entry]) => inPeriod(entry)).sort(order);
+      return limit === undefined ? chosen : chosen.slice(0, Math.max(0, limit));
+    }
+    const kept: Array<[string, Entry]> = [];
+    if (limit <= 0) return kept;
+    for (const item of this.entries) {
+      if (!inPeriod(item[1])) continue;
+      if (kept.length === limit && order(item, kept[limit - 1]!) >= 0) continue;
+      let at = kept.length;
+      while (at > 0 && order(item, kept[at - 1]!) < 0) at--;
+      kept.splice(at, 0, item);
+      if (kept.length > limit) kept.pop();
+    }
+    return kept;
   }
 
   private index(line: Buffer, offset: number, lineNumber: number, isOpen: (id: string) => boolean): void {
     if (line.length === 0) return;
     const head = HEADER.exec(line.subarray(0, 512).toString('utf8'));
     let entry: Entry & { id: string };
+    const headBytes = head ? Buffer.byteLength(head[0]) : 0;
     if (head?.[5] !== undefined) {
-      const body = line.subarray(Buffer.byteLength(head[0]), line.length - 1);
-      if (line[line.length - 1] !== 0x7d || crc32(body) !== Number(head[5])) {
-        throw new DomainError(
-          ErrorCodes.STORE_CORRUPT,
-          `The history file ${this.file} has a corrupt line ${lineNumber} (its checksum does not match). It was left as it is; restore it from a backup.`,
-        );
-      }
+      const checked = line.subarray(headBytes, line.length - 1);
+      if (line[line.length - 1] !== 0x7d || crc32(checked) !== Number(head[5]))
+        throw this.corrupt(lineNumber);
+    }
+    // With an insight record: the request starts after it and `,"request":`.
+    const insightBytes = head?.[6] === undefined ? undefined : Number(head[6]);
+    const bodyAt = insightBytes === undefined ? headBytes : headBytes + insightBytes + REQUEST_KEY.length;
+    if (
+      insightBytes !== undefined &&
+      !line.subarray(bodyAt - REQUEST_KEY.length, bodyAt).equals(REQUEST_KEY)
+    ) {
+      throw this.corrupt(lineNumber);
     }
     if (head) {
       entry = {
@@ -270,6 +372,8 @@ export class History {
         createdAt: createdAtOf(line),
         offset,
         length: line.length,
+        head: bodyAt,
+        insight: insightBytes === undefined ? 0 : headBytes,
       };
     } else {
       // A line without the header (written before it existed): read it whole.
@@ -282,11 +386,20 @@ export class History {
         createdAt: request.createdAt,
         offset,
         length: line.length,
+        head: 0,
+        insight: 0,
       };
     }
     if (isOpen(entry.id)) return;
     const { id, ...rest } = entry;
     this.put(id, rest);
+  }
+
+  private corrupt(lineNumber: number): DomainError {
+    return new DomainError(
+      ErrorCodes.STORE_CORRUPT,
+      `The history file ${this.file} has a corrupt line ${lineNumber} (its checksum does not match). It was left as it is; restore it from a backup.`,
+    );
   }
 
   private intern(name: string): string {
@@ -317,6 +430,38 @@ export class History {
     } finally {
       await handle.close();
     }
+  }
+
+  /**
+   * The request of `entry`'s line, which starts at `buffer[start]`. A line with the header is
+   * parsed from its request on (parsing is most of a month's report, and the header is an
+   * eighth of each line); a line without one is parsed whole.
+   */
+  private decodeLine(buffer: Buffer, start: number, entry: Entry): AccessRequest {
+    const end = start + entry.length;
+    if (entry.head > 0) {
+      try {
+        return JSON.parse(buffer.toString('utf8', start + entry.head, end - 1)) as AccessRequest;
+      } catch {
+        // Read whole below, for the message naming the file.
+      }
+    }
+    return this.decode(buffer.toString('utf8', start, end));
+  }
+
+  /** The insight record of `entry`'s line (see `decodeLine`): parsed alone when the line has one. */
+  private decodeInsight(buffer: Buffer, start: number, entry: Entry): InsightRecord {
+    if (entry.insight > 0) {
+      const from = start + entry.insight;
+      try {
+        return JSON.parse(
+          buffer.toString('utf8', from, start + entry.head - REQUEST_KEY.length),
+        ) as InsightRecord;
+      } catch {
+        // Read whole below, for the message naming the file.
+      }
+    }
+    return insightRecordOf(this.decodeLine(buffer, start, entry));
   }
 
   private decode(text: string, lineNumber?: number): AccessRequest {

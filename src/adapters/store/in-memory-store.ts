@@ -1,7 +1,8 @@
+import { insightRecordOf, type InsightRecord } from '../../domain/insights';
 import { mayHoldMembership, sameId, type AccessRequest } from '../../domain/request';
 import type { AuditCheckpoint, AuditRecord } from '../../ports/store';
 import { GENESIS_HASH, toAuditRecord } from './audit-log';
-import { StoreCore, byCreation, clone, type Entry } from './store-core';
+import { StoreCore, byCreation, clone, keepNewest, type Entry } from './store-core';
 
 /**
  * A Store without files, for tests only: the same rules as LowdbStore (it shares its core:
@@ -81,6 +82,26 @@ export class InMemoryStore extends StoreCore {
       .filter((r) => r.createdAt >= since && r.createdAt < until)
       .sort(byCreation);
     return limit === undefined ? found : found.slice(0, limit);
+  }
+
+  protected async *scanArchivedInsights(
+    since: number,
+    until: number,
+  ): AsyncGenerator<readonly InsightRecord[]> {
+    const found = [...this.archived.values()]
+      .filter((r) => r.createdAt >= since && r.createdAt < until)
+      .map(insightRecordOf);
+    // Two batches when there are several, so that the callers' batch handling is exercised.
+    const half = Math.ceil(found.length / 2);
+    if (found.length > 0) yield found.slice(0, half);
+    if (found.length > half) yield found.slice(half);
+  }
+
+  protected async lastRequestedArchived(until: number): Promise<Map<string, number>> {
+    const last = new Map<string, number>();
+    for (const r of this.archived.values())
+      if (r.createdAt < until) keepNewest(last, r.group.id.toLowerCase(), r.createdAt);
+    return last;
   }
 
   protected async holdingArchived(requesterId: string, groupId: string): Promise<AccessRequest[]> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Low } from 'lowdb' with { 'resolution-mode': 'import' };
 import { DomainError, ErrorCodes } from '../../domain/errors';
+import type { InsightRecord } from '../../domain/insights';
 import { sameId, type AccessRequest } from '../../domain/request';
 import type { AuditCheckpoint, AuditRecord } from '../../ports/store';
 import { AuditLog, GENESIS_HASH, readAuditFile, toAuditRecord, type AuditLogOptions } from './audit-log';
@@ -181,6 +182,14 @@ export class LowdbStore extends StoreCore {
 
   protected holdingArchived(requesterId: string, groupId: string): Promise<AccessRequest[]> {
     return this.history.holding(requesterId, groupId);
+  }
+
+  protected scanArchivedInsights(since: number, until: number): AsyncIterable<readonly InsightRecord[]> {
+    return this.history.scanInsights(since, until);
+  }
+
+  protected lastRequestedArchived(until: number): Promise<Map<string, number>> {
+    return Promise.resolve(this.history.lastRequestedByGroup(until));
   }
 
   protected createdBetweenArchived(since: number, until: number, limit?: number): Promise<AccessRequest[]> {

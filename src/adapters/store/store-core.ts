@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError, ErrorCodes } from '../../domain/errors';
+import { insightRecordOf, type InsightRecord } from '../../domain/insights';
 import {
   isClosed,
   mayHoldMembership,
@@ -131,6 +132,12 @@ type DueItem = { id: string; at: number };
  * that touches what an earlier op of the same batch touches waits for the next batch, which
  * keeps validating against durable state exact.
  */
+/** Records `at` for `key` when it is newer than what `last` holds. */
+export function keepNewest(last: Map<string, number>, key: string, at: number): void {
+  const known = last.get(key);
+  if (known === undefined || at > known) last.set(key, at);
+}
+
 /** Oldest created first, then by id: the order of `listCreatedBetween`. */
 export const byCreation = (a: AccessRequest, b: AccessRequest): number =>
   a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -191,6 +198,13 @@ export abstract class StoreCore implements Store {
     until: number,
     limit?: number,
   ): Promise<AccessRequest[]>;
+  /** The insight records of the archived requests created in `[since, until)`, in batches, in no particular order. */
+  protected abstract scanArchivedInsights(
+    since: number,
+    until: number,
+  ): AsyncIterable<readonly InsightRecord[]>;
+  /** The newest `createdAt` per lower-case group id of the archived requests created before `until`. */
+  protected abstract lastRequestedArchived(until: number): Promise<Map<string, number>>;
   /** Archived requests of one person for one group that may still hold the membership. */
   protected abstract holdingArchived(requesterId: string, groupId: string): Promise<AccessRequest[]>;
   /** After a batch is durable and applied: append queued audit events and archive closing requests. */
@@ -586,16 +600,46 @@ export abstract class StoreCore implements Store {
 
   async listCreatedBetween(since: number, until: number, limit?: number): Promise<AccessRequest[]> {
     this.ready();
-    const inPeriod = (r: AccessRequest) => r.createdAt >= since && r.createdAt < until;
-    // Newest version first: open, then closing, then closed with work still to do, then archived.
-    const hot = new Map<string, AccessRequest>();
-    for (const source of [this.requests, this.closing, this.closedWithWork]) {
-      for (const r of source.values()) if (!hot.has(r.id) && inPeriod(r)) hot.set(r.id, r);
-    }
+    const hot = this.hotCreatedBetween(since, until);
     const known = (id: string) => hot.has(id) || this.requests.has(id) || this.closing.has(id);
     const archived = (await this.createdBetweenArchived(since, until, limit)).filter((r) => !known(r.id));
     const all = [...hot.values(), ...archived].sort(byCreation);
     return limit === undefined ? all : all.slice(0, Math.max(0, limit));
+  }
+
+  async *scanInsights(since: number, until: number): AsyncGenerator<readonly InsightRecord[]> {
+    this.ready();
+    const hot = this.hotCreatedBetween(since, until);
+    if (hot.size > 0) yield [...hot.values()].map(insightRecordOf);
+    // NB: `hot` was taken when the scan began; an id archived since then is still skipped.
+    const known = (id: string) => hot.has(id) || this.requests.has(id) || this.closing.has(id);
+    for await (const batch of this.scanArchivedInsights(since, until)) {
+      const fresh = batch.filter((r) => !known(r.id));
+      if (fresh.length > 0) yield fresh;
+    }
+  }
+
+  /** Requests in memory created in `[since, until)`, newest version first: open, closing, closed with work to do. */
+  private hotCreatedBetween(since: number, until: number): Map<string, AccessRequest> {
+    const hot = new Map<string, AccessRequest>();
+    for (const source of [this.requests, this.closing, this.closedWithWork]) {
+      for (const r of source.values()) {
+        if (!hot.has(r.id) && r.createdAt >= since && r.createdAt < until) hot.set(r.id, r);
+      }
+    }
+    return hot;
+  }
+
+  async lastRequestedByGroup(until: number): Promise<Map<string, number>> {
+    this.ready();
+    // A request's createdAt and group are the same in every version, so archived and hot
+    // versions of one id agree: the newest of all of them is the answer.
+    const last = await this.lastRequestedArchived(until);
+    for (const source of [this.requests, this.closing, this.closedWithWork]) {
+      for (const r of source.values())
+        if (r.createdAt < until) keepNewest(last, r.group.id.toLowerCase(), r.createdAt);
+    }
+    return last;
   }
 
   async listHolding(requesterId: string, groupId: string): Promise<AccessRequest[]> {

@@ -18,6 +18,9 @@ import { renderList } from './list-cards';
 
 const APPROVER_TTL_MS = 10 * 60_000;
 
+/** The members of the approvers' team at a service URL, as one card reads them (see teamMembersOf). */
+type TeamMembers = (serviceUrl: string) => Promise<TeamMember[]>;
+
 /**
  * The worker's view of the cards. The approval card goes to everyone as the status-only view,
  * with `refresh.userIds` naming the group's approvers and the requester, so Teams fetches
@@ -46,8 +49,12 @@ export class CardPresenter implements Presenter {
   ) {}
 
   async approvalCard(request: AccessRequest): Promise<object> {
-    const approvers = [...(await this.approversInTeam(request)), ...(await this.delegatesInTeam(request))];
-    const { away, total } = await this.awayApprovers(request);
+    const team = this.teamMembersOf(request);
+    const approvers = [
+      ...(await this.approversInTeam(request, team)),
+      ...(await this.delegatesInTeam(request, team)),
+    ];
+    const { away, total } = await this.awayApprovers(request, team);
     const requester = await this.teamsIdOf(request);
     const ids = [...new Set([...(requester ? [requester] : []), ...approvers.map((m) => m.teamsId)])].slice(
       0,
@@ -69,7 +76,7 @@ export class CardPresenter implements Presenter {
   }
 
   /** Members of the approvers' team who stand in for an approver now (delegation): they get the buttons too. */
-  private async delegatesInTeam(request: AccessRequest): Promise<TeamMember[]> {
+  private async delegatesInTeam(request: AccessRequest, team: TeamMembers): Promise<TeamMember[]> {
     const { roster, service, store, clock } = this.deps;
     const channel = service.policy.approverChannels[request.approverChannel];
     if (!roster || !channel || request.status !== 'pending') return [];
@@ -77,7 +84,7 @@ export class CardPresenter implements Presenter {
     if (delegations.length === 0) return [];
     const serviceUrl = request.approvalCard?.serviceUrl ?? this.deps.defaultServiceUrl;
     if (!serviceUrl) return [];
-    const members = await roster.members(serviceUrl, channel.teamId);
+    const members = await team(serviceUrl);
     const delegateIds = new Set(delegations.map((d) => d.to.id.toLowerCase()));
     const out: TeamMember[] = [];
     for (const m of members)
@@ -90,10 +97,13 @@ export class CardPresenter implements Presenter {
   }
 
   /** Who of the approvers the card names is away now (cached by the directory a few minutes). */
-  async awayApprovers(request: AccessRequest): Promise<{ away: string[]; total: number }> {
+  async awayApprovers(
+    request: AccessRequest,
+    team = this.teamMembersOf(request),
+  ): Promise<{ away: string[]; total: number }> {
     const { directory } = this.deps;
     if (!directory || request.status !== 'pending') return { away: [], total: 0 };
-    const members = await this.approversInTeam(request);
+    const members = await this.approversInTeam(request, team);
     const answers = await Promise.all(members.map((m) => directory.automaticReplies(m.aadObjectId)));
     return {
       away: members.filter((_, i) => answers[i] === 'away').map((m) => m.name),
@@ -116,13 +126,14 @@ export class CardPresenter implements Presenter {
     audience: 'channel' | 'requester',
     data?: Record<string, unknown>,
   ) {
+    const team = this.teamMembersOf(request);
     const mentions: Mention[] =
       audience !== 'channel'
         ? []
         : template === 'escalated'
-          ? await this.escalationApproversInTeam(request)
+          ? await this.escalationApproversInTeam(request, team)
           : template === 'reminder' || template === 'break_glass' || template === 'extension_requested'
-            ? await this.mentionable(request)
+            ? await this.mentionable(request, team)
             : [];
     return renderNotice(template, {
       request,
@@ -136,14 +147,14 @@ export class CardPresenter implements Presenter {
   }
 
   /** The escalation approvers (`escalateTo` users and groups) who are members of the approvers' team: @mentioned on escalation. */
-  private async escalationApproversInTeam(request: AccessRequest): Promise<Mention[]> {
+  private async escalationApproversInTeam(request: AccessRequest, team: TeamMembers): Promise<Mention[]> {
     const { roster, service } = this.deps;
     const escalation = service.rulesOf(request).escalation;
     const channel = service.policy.approverChannels[request.approverChannel];
     const serviceUrl = request.approvalCard?.serviceUrl ?? this.deps.defaultServiceUrl;
     if (!roster || !channel || !escalation || !serviceUrl) return [];
     const out: Mention[] = [];
-    for (const m of await roster.members(serviceUrl, channel.teamId)) {
+    for (const m of await team(serviceUrl)) {
       if (out.length >= MAX_REFRESH_USERS - 1) break;
       const person = { id: m.aadObjectId, name: m.name, upn: m.upn };
       if (await service.authorizer.matches(escalation.approvers, person).catch(() => false))
@@ -153,9 +164,9 @@ export class CardPresenter implements Presenter {
   }
 
   /** The approvers to @mention: those who are in, or everyone when nobody is (someone must be told). */
-  private async mentionable(request: AccessRequest): Promise<Mention[]> {
-    const members = await this.approversInTeam(request);
-    const { away } = await this.awayApprovers(request);
+  private async mentionable(request: AccessRequest, team: TeamMembers): Promise<Mention[]> {
+    const members = await this.approversInTeam(request, team);
+    const { away } = await this.awayApprovers(request, team);
     const present = members.filter((m) => !away.includes(m.name));
     return (present.length > 0 ? present : members).map((m) => ({ id: m.teamsId, name: m.name }));
   }
@@ -171,7 +182,7 @@ export class CardPresenter implements Presenter {
   }
 
   /** Members of the approvers' team who may approve this group (cached: group checks cost Graph calls). */
-  private async approversInTeam(request: AccessRequest): Promise<TeamMember[]> {
+  private async approversInTeam(request: AccessRequest, team: TeamMembers): Promise<TeamMember[]> {
     const { roster, service } = this.deps;
     const channel = service.policy.approverChannels[request.approverChannel];
     if (!roster || !channel) return [];
@@ -185,13 +196,30 @@ export class CardPresenter implements Presenter {
     if (!serviceUrl) return [];
     const rules = service.rulesOf(request);
     const members: TeamMember[] = [];
-    for (const member of await roster.members(serviceUrl, channel.teamId)) {
+    for (const member of await team(serviceUrl)) {
       if (members.length >= MAX_REFRESH_USERS - 1) break;
       const person = { id: member.aadObjectId, name: member.name, upn: member.upn };
       if (await service.authorizer.isApprover(rules, person).catch(() => false)) members.push(member);
     }
     this.approverCache.set(key, { at: this.deps.clock.now(), members });
     return members;
+  }
+
+  /**
+   * The members of the approvers' team, for one card: the roster is read once, when a part of
+   * the card first needs them (approvers, delegates, escalation approvers), and shared by the
+   * others. [] without a roster or an approvers' channel.
+   */
+  private teamMembersOf(request: AccessRequest): TeamMembers {
+    const { roster, service } = this.deps;
+    const channel = service.policy.approverChannels[request.approverChannel];
+    const reads = new Map<string, Promise<TeamMember[]>>();
+    return (serviceUrl) => {
+      if (!roster || !channel) return Promise.resolve([]);
+      let read = reads.get(serviceUrl);
+      if (!read) reads.set(serviceUrl, (read = roster.members(serviceUrl, channel.teamId)));
+      return read;
+    };
   }
 
   private async teamsIdOf(request: AccessRequest): Promise<string | undefined> {

@@ -258,7 +258,11 @@ export class MessageHandler {
     });
     return replyCard(
       context,
-      renderReportCard({ report, periodText: group === undefined ? periodText : `${group}, ${periodText}` }),
+      renderReportCard({
+        report,
+        periodText: group === undefined ? periodText : `${group}, ${periodText}`,
+        cli: `timebox report --since ${text}${group === undefined ? '' : ` --group ${group}`}`,
+      }),
     );
   }
 

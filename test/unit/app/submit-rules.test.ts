@@ -243,6 +243,7 @@ describe('break-glass (breakGlass.maxDuration)', () => {
     });
     const acknowledged = await rig.service.acknowledge(request.id, people.megan);
     expect(acknowledged.acknowledgedBy).toMatchObject({ id: people.megan.id });
+    expect(acknowledged.acknowledgedAt).toBe(rig.clock.now());
     expect(await refusal(rig.service.acknowledge(request.id, people.adele))).toMatchObject({
       code: 'REQUEST.ALREADY_RESOLVED',
       message: expect.stringMatching(/Megan Bowen already acknowledged/),

@@ -35,12 +35,20 @@ function aReport(
 export function reportCards(): CatalogEntry[] {
   const empty = aReport({ since: REPORT_UNTIL - 6 * 3_600_000, until: REPORT_UNTIL });
   return [
-    { name: 'report-groups', card: renderReportCard({ report: aReport(), periodText: 'last 30 days' }) },
+    {
+      name: 'report-groups',
+      card: renderReportCard({
+        report: aReport(),
+        periodText: 'last 30d',
+        cli: 'timebox report --since 30d',
+      }),
+    },
     {
       name: 'report-empty',
       card: renderReportCard({
         report: { ...empty, suggestions: [] },
-        periodText: 'last 6 hours',
+        periodText: 'last 6h',
+        cli: 'timebox report --since 6h',
       }),
     },
   ];

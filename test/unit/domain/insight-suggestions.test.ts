@@ -1,4 +1,4 @@
-import { computeFigures, type InsightRequest } from '../../../src/domain/insights';
+import { computeFigures } from '../../../src/domain/insights';
 import {
   policyViewOf,
   suggest,
@@ -8,7 +8,7 @@ import {
   type SuggestOptions,
 } from '../../../src/domain/insight-suggestions';
 import { validatePolicy } from '../../../src/domain/policy';
-import type { Person, RequestKind, Status } from '../../../src/domain/request';
+import type { AccessRequest, Person, RequestKind, Status } from '../../../src/domain/request';
 import { anApprover, aRequestIn, aSecondApprover, aVote, HOUR, MINUTE, T0 } from '../../helpers/builders';
 import { testPolicy } from '../../helpers/harness';
 
@@ -47,7 +47,7 @@ let counter = 0;
  * A request for db-read two days before T0, decided by `by` after `decideS` s; a `usedS` makes
  * it a grant released after that long. Without a status: expired after 2 h, approved after 30 s.
  */
-function req(shape: Shape = {}): InsightRequest {
+function req(shape: Shape = {}): AccessRequest {
   const n = counter++;
   const createdAt = T0 - 2 * DAY + n * MINUTE;
   const status = shape.status ?? (shape.usedS === undefined ? 'expired' : 'released');
@@ -72,9 +72,9 @@ function req(shape: Shape = {}): InsightRequest {
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
-const suggestionsOf = (history: InsightRequest[], policy = view(), opts = OPTS) =>
+const suggestionsOf = (history: AccessRequest[], policy = view(), opts = OPTS) =>
   suggest(computeFigures(history, PERIOD, { timeZoneOf: () => undefined }), policy, opts);
-const ofKind = (kind: SuggestionKind, history: InsightRequest[], policy = view(), opts = OPTS) =>
+const ofKind = (kind: SuggestionKind, history: AccessRequest[], policy = view(), opts = OPTS) =>
   suggestionsOf(history, policy, opts).filter((s) => s.kind === kind);
 
 describe('insight suggestions', () => {

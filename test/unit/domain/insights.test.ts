@@ -1,10 +1,11 @@
 import {
+  FiguresBuilder,
   computeFigures,
+  insightRecordOf,
   nearestRank,
   quantiles,
   type Figures,
   type FigureOptions,
-  type InsightRequest,
 } from '../../../src/domain/insights';
 import type { AccessRequest, Person, RequestKind, Status, Vote } from '../../../src/domain/request';
 import { aPerson, anApprover, aRequestIn, aSecondApprover, aVote, T0 } from '../../helpers/builders';
@@ -34,6 +35,8 @@ interface Shape {
   usedS?: number;
   extendedS?: number;
   reminded?: boolean;
+  /** Escalated (escalateTo) half an hour after the request. */
+  escalated?: boolean;
   acknowledged?: boolean;
 }
 
@@ -41,7 +44,7 @@ interface Shape {
  * A request in `status` with the times of `shape` (seconds from its creation), filled in as the
  * domain leaves it: release and revoke move expiresAt to the end; an expiry runs 5 s late.
  */
-function req(status: Status, shape: Shape): InsightRequest {
+function req(status: Status, shape: Shape): AccessRequest {
   const createdAt = shape.at;
   const durationMs = (shape.requestedS ?? 7200) * S;
   const alias = shape.alias ?? 'db-read';
@@ -111,6 +114,9 @@ function req(status: Status, shape: Shape): InsightRequest {
     resolution,
     extensions,
     remindedAt: shape.reminded ? createdAt + 900 * S : undefined,
+    ...(shape.escalated
+      ? { escalatedAt: createdAt + 1800 * S, escalation: { reason: 'timeout' as const } }
+      : {}),
     acknowledgedBy: shape.acknowledged ? anApprover() : undefined,
   };
 }
@@ -134,27 +140,27 @@ const alan = aSecondApprover();
  *   2   released   standard     60 Grace      65         2h         30m             released early
  *   3   revoked    standard    120 Alan      121         1h         10m
  *   4   denied     standard    300 Alan (deny)
- *   5   timed_out  standard     —                                                  reminded
+ *   5   timed_out  standard     —                                                  reminded, escalated
  *   6   cancelled  standard     40 Grace (1 of 2)
  *   7   failed     standard     90 Grace
- *   8   pending    standard     —                                                  reminded
+ *   8   pending    standard     —                                                  reminded, escalated
  *   9   active     standard     10 Grace      12
  *  10   expired    break_glass  —              3         30m        30m             acknowledged, 20:00
  *  11   active     auto         —              2                                   Saturday
  *  w1   denied     standard    200 Alan (deny)                                     web-admin
  *  w2   denied     standard    100 ALAN's id upper-cased (deny)                    web-admin
  */
-function handHistory(): InsightRequest[] {
+function handHistory(): AccessRequest[] {
   const at = (n: number) => WED_10 + n * 60 * S;
   return [
     req('expired', { n: 1, at: at(1), decideS: 30, grantS: 32, extendedS: 3600 }),
     req('released', { n: 2, at: at(2), decideS: 60, grantS: 65, usedS: 1800 }),
     req('revoked', { n: 3, at: at(3), decideS: 120, by: alan, grantS: 121, requestedS: 3600, usedS: 600 }),
     req('denied', { n: 4, at: at(4), decideS: 300, by: alan }),
-    req('timed_out', { n: 5, at: at(5), reminded: true }),
+    req('timed_out', { n: 5, at: at(5), reminded: true, escalated: true }),
     req('cancelled', { n: 6, at: at(6), decideS: 40, approvalsRequired: 2 }),
     req('failed', { n: 7, at: at(7), decideS: 90 }),
-    req('pending', { n: 8, at: at(8), reminded: true }),
+    req('pending', { n: 8, at: at(8), reminded: true, escalated: true }),
     req('active', { n: 9, at: at(9), decideS: 10, grantS: 12 }),
     req('expired', {
       n: 10,
@@ -244,7 +250,7 @@ describe('insights figures', () => {
       breakGlass: 1,
       breakGlassAcknowledged: 1,
       reminders: 2,
-      escalations: 0,
+      escalations: 2,
     });
     expect(dbRead.approved + dbRead.denied + dbRead.timedOut + dbRead.cancelled + dbRead.pending).toBe(
       dbRead.requests,
@@ -354,7 +360,7 @@ describe('insights figures', () => {
     const opts: FigureOptions = { timeZoneOf: (channel) => zones[channel] };
     const at = (iso: string, channel: string, n: number) =>
       req('pending', { n, at: Date.parse(iso), channel });
-    const outside = (r: InsightRequest, o: FigureOptions = opts) =>
+    const outside = (r: AccessRequest, o: FigureOptions = opts) =>
       computeFigures([r], { since: 0, until: Infinity }, o).overall.afterHoursShare === 1;
 
     it('reads the local hour and weekday', () => {
@@ -402,7 +408,7 @@ function random(seed: number): () => number {
   };
 }
 
-function generated(count: number): InsightRequest[] {
+function generated(count: number): AccessRequest[] {
   const next = random(18);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const statuses: Status[] = [
@@ -443,6 +449,7 @@ function generated(count: number): InsightRequest[] {
       usedS: 60 + Math.floor(next() * 800),
       extendedS: next() < 0.1 ? 1800 : undefined,
       reminded: next() < 0.15,
+      escalated: n % 7 === 0,
       acknowledged: kind === 'break_glass' && next() < 0.5,
     });
   });
@@ -454,7 +461,7 @@ const GENERATED_ZONES: Record<string, string> = {
   delhi: 'Asia/Kolkata',
 };
 
-function referenceFigures(all: InsightRequest[]): Omit<Figures, 'approvers' | 'acknowledgeSeconds'> & {
+function referenceFigures(all: AccessRequest[]): Omit<Figures, 'approvers' | 'acknowledgeSeconds'> & {
   approvers: Array<[string, number]>;
 } {
   const rs = all.filter((r) => r.createdAt >= PERIOD.since && r.createdAt < PERIOD.until);
@@ -465,11 +472,11 @@ function referenceFigures(all: InsightRequest[]): Omit<Figures, 'approvers' | 'a
   };
   const is =
     (...statuses: Status[]) =>
-    (r: InsightRequest) =>
+    (r: AccessRequest) =>
       statuses.includes(r.status);
   const approvedOnce = is('approved', 'active', 'expired', 'released', 'revoked', 'failed');
   const ended = rs.filter((r) => r.grantedAt !== undefined && is('expired', 'released', 'revoked')(r));
-  const local = (r: InsightRequest) => {
+  const local = (r: AccessRequest) => {
     const parts = new Intl.DateTimeFormat('en-US', {
       timeZone: GENERATED_ZONES[r.approverChannel] ?? 'UTC',
       weekday: 'short',
@@ -483,7 +490,7 @@ function referenceFigures(all: InsightRequest[]): Omit<Figures, 'approvers' | 'a
     const { weekday, hour } = local(r);
     return weekday === 'Sat' || weekday === 'Sun' || hour < 9 || hour >= 18;
   }).length;
-  const firstDecision = (r: InsightRequest) =>
+  const firstDecision = (r: AccessRequest) =>
     r.votes.length
       ? Math.min(...r.votes.map((v) => v.at))
       : r.status === 'denied' || r.status === 'approved'
@@ -517,7 +524,7 @@ function referenceFigures(all: InsightRequest[]): Omit<Figures, 'approvers' | 'a
       extended: ended.filter((r) => r.extensions.length > 0).length,
     },
     reminders: rs.filter((r) => r.remindedAt !== undefined).length,
-    escalations: 0,
+    escalations: rs.filter((r) => r.escalatedAt !== undefined).length,
     afterHoursShare: rs.length ? afterHours / rs.length : null,
     approvers: [...byName.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])),
   };
@@ -545,5 +552,62 @@ describe('insights figures of 1,000 generated requests', () => {
     expect(Object.keys(result.groups)).toEqual(['db-read', 'vault', 'web-admin']);
     for (const [alias, figures] of Object.entries(result.groups))
       compare(figures, referenceFigures(history.filter((r) => r.group.alias === alias)));
+  });
+
+  it('are the same from the insight projection of each request, and the same fed in batches', () => {
+    const opts = { timeZoneOf: (c: string) => GENERATED_ZONES[c] };
+    const acknowledged = history.map((r, i) =>
+      r.kind === 'break_glass' && r.acknowledgedBy
+        ? { ...r, acknowledgedAt: (r.grantedAt ?? r.createdAt) + i * S }
+        : r,
+    );
+    const whole = computeFigures(acknowledged, PERIOD, opts);
+    expect(whole.overall.acknowledgeSeconds.median).not.toBeNull();
+    expect(computeFigures(acknowledged.map(insightRecordOf), PERIOD, opts)).toEqual(whole);
+    const builder = new FiguresBuilder(PERIOD, opts);
+    for (let i = 0; i < acknowledged.length; i += 97)
+      builder.add(acknowledged.slice(i, i + 97).map(insightRecordOf));
+    expect(builder.figures()).toEqual(whole);
+  });
+});
+
+describe('insightRecordOf', () => {
+  it('keeps only what the figures read: no justification, cards, people other than the voters', () => {
+    const r = {
+      ...aRequestIn('expired', { justification: 'secret incident details', ticket: 'INC-1' }),
+      votes: [aVote({ by: grace, at: T0 + 5 * S })],
+      acknowledgedBy: alan,
+      acknowledgedAt: T0 + 9 * S,
+      resolution: { at: T0 + 3600 * S, by: alan, reason: 'The time was up.' },
+      extensions: [{ addedMs: 3600 * S, at: T0 + 1800 * S, by: grace, reason: 'more secret details' }],
+    } satisfies AccessRequest;
+    const slim = insightRecordOf(r);
+    expect(Object.keys(slim).sort()).toEqual(
+      [
+        'acknowledgedAt',
+        'acknowledgedBy',
+        'approverChannel',
+        'createdAt',
+        'durationMs',
+        'expiresAt',
+        'extensions',
+        'grantedAt',
+        'group',
+        'id',
+        'kind',
+        'resolution',
+        'status',
+        'votes',
+      ].sort(),
+    );
+    expect(slim).toMatchObject({
+      group: { alias: r.group.alias },
+      acknowledgedBy: { id: alan.id },
+      resolution: { at: T0 + 3600 * S },
+      votes: [{ by: { id: grace.id, name: grace.name }, at: T0 + 5 * S }],
+      extensions: [{}],
+    });
+    expect(JSON.stringify(slim)).not.toMatch(/secret|INC-1|The time was up/);
+    expect(insightRecordOf(slim)).toEqual(slim);
   });
 });

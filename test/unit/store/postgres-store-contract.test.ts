@@ -5,6 +5,10 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../../src/adapters/store/postgres
 import { useEmbeddedPostgres } from '../../helpers/embedded-postgres';
 import { StoreOnFreshDatabase } from '../../helpers/store-on-fresh-database';
 import { describeStoreContract } from '../../helpers/store-contract';
+import { aRequest } from '../../helpers/domain-builders';
+import { aRequestIn } from '../../helpers/builders';
+import { insightRecordOf } from '../../../src/domain/insights';
+import { migrate } from '../../../src/adapters/store/postgres/migrate';
 
 const pg = useEmbeddedPostgres();
 
@@ -18,6 +22,39 @@ describeStoreContract('PostgresStore', () => {
     reopen: make,
     readOnly: () => pg.track(new StoreOnFreshDatabase(db, { readOnly: true })),
   };
+});
+
+describe('PostgresStore scanInsights', () => {
+  it('reads the period slice after slice, each request once, the edges of slices included once', async () => {
+    const db = pg.freshDatabase();
+    const store = pg.track(new StoreOnFreshDatabase(db, { scanSliceMs: 2000 }));
+    await store.open();
+    const T = Date.UTC(2026, 10, 1);
+    // Created at 0, 0, 0, 1, 2, 3, 4 and 5 s after T: slices of 2 s are [0, 2), [2, 4), [4, 6).
+    const at = [0, 0, 0, 1, 2, 3, 4, 5].map((s) => T + s * 1000);
+    const ids = at.map((_, i) => `R-SCN00${i}`);
+    for (const [i, id] of ids.entries()) {
+      await store.commit({
+        request: aRequest({
+          id,
+          group: { ...aRequest().group, alias: `g${i}` },
+          createdAt: at[i],
+          updatedAt: at[i],
+        }),
+        expectedVersion: null,
+        events: [],
+      });
+    }
+    const batches: string[][] = [];
+    for await (const batch of store.scanInsights(T, T + 5000)) batches.push(batch.map((r) => r.id).sort());
+    expect(batches).toEqual([ids.slice(0, 4), ids.slice(4, 6), ids.slice(6, 7)]);
+    const early: string[] = [];
+    for await (const batch of store.scanInsights(T, T + 6000)) {
+      early.push(...batch.map((r) => r.id));
+      break; // ends the scan
+    }
+    expect(early).toHaveLength(4);
+  });
 });
 
 describe('PostgresStore schema migrations', () => {
@@ -43,6 +80,47 @@ describe('PostgresStore schema migrations', () => {
     } finally {
       await pool.end();
       await Promise.all([a!.close(), b!.close()]);
+    }
+  });
+
+  it('migration 8 fills the insight record of the rows already there, and keeps it in step with later writes', async () => {
+    const db = pg.freshDatabase();
+    await db.ready;
+    const pool = new Pool({ connectionString: db.url });
+    const client = await pool.connect();
+    try {
+      await migrate(
+        client,
+        MIGRATIONS.filter((m) => m.version <= 7),
+      );
+      const before = aRequestIn('expired', { id: 'R-MIG008', extensions: [] });
+      await client.query(
+        `INSERT INTO requests (id, status, is_open, requester_id, group_alias, group_id, created_at, updated_at, version, doc)
+         VALUES ($1, $2, false, $3, $4, $5, $6, $7, 1, $8::jsonb)`,
+        [
+          before.id,
+          before.status,
+          before.requester.id.toLowerCase(),
+          before.group.alias,
+          before.group.id.toLowerCase(),
+          before.createdAt,
+          before.updatedAt,
+          JSON.stringify(before),
+        ],
+      );
+      expect(await migrate(client)).toEqual([8]);
+      const insight = async () =>
+        (await client.query<{ insight: unknown }>("SELECT insight FROM requests WHERE id = 'R-MIG008'"))
+          .rows[0]!.insight;
+      expect(await insight()).toEqual(insightRecordOf(before));
+      const later = { ...before, acknowledgedBy: before.requester, acknowledgedAt: before.updatedAt + 1 };
+      await client.query("UPDATE requests SET doc = $1::jsonb WHERE id = 'R-MIG008'", [
+        JSON.stringify(later),
+      ]);
+      expect(await insight()).toEqual(insightRecordOf(later));
+    } finally {
+      client.release();
+      await pool.end();
     }
   });
 
