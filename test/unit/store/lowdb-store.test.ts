@@ -8,8 +8,11 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { crc32 } from 'node:zlib';
 import path from 'node:path';
 import { LowdbStore } from '../../../src/adapters/store/lowdb-store';
+import { encodeHistoryLine } from '../../../src/adapters/store/history';
+import { insightRecordOf, type InsightRecord } from '../../../src/domain/insights';
 import { verifyAuditFile } from '../../../src/adapters/store/audit-verify';
 import * as lifecycle from '../../../src/domain/request';
 import type { AccessRequest, RequestEvent } from '../../../src/domain/request';
@@ -130,6 +133,51 @@ describe('LowdbStore', () => {
     writeFileSync(path.join(dir, 'history.jsonl'), JSON.stringify(old) + '\n');
     store = await open();
     expect(await store.get('R-OLD001')).toMatchObject({ status: 'cancelled' });
+  });
+
+  it('reads the insight records of history lines of every format: none, the header alone, the header and the record', async () => {
+    await store.close();
+    const closed = (id: string, n: number): AccessRequest => ({
+      ...aRequest({ id, requester: aPerson('alex'), createdAt: T0 + n, updatedAt: T0 + n, status: 'denied' }),
+      group: { alias: `g${n}`, id: `b2000000-0000-4000-8000-00000000000${n}`, displayName: 'G' },
+      resolution: { at: T0 + n + 1 },
+    });
+    const [bare, headed, current] = [closed('R-FMT001', 1), closed('R-FMT002', 2), closed('R-FMT003', 3)];
+    const body = JSON.stringify(headed);
+    const headedLine = `{"id":"R-FMT002","requester":${JSON.stringify(headed.requester.id)},"group":${JSON.stringify(headed.group.id)},"holds":false,"crc":${crc32(body)},"request":${body}}`;
+    writeFileSync(
+      path.join(dir, 'history.jsonl'),
+      `${JSON.stringify(bare)}\n${headedLine}\n${encodeHistoryLine(current)}`,
+    );
+    store = await open();
+    const records: InsightRecord[] = [];
+    for await (const batch of store.scanInsights(T0, T0 + 10)) records.push(...batch);
+    records.sort((a, b) => (a.id < b.id ? -1 : 1));
+    expect(records).toEqual([bare, headed, current].map(insightRecordOf));
+    expect((await store.listCreatedBetween(T0, T0 + 10)).map((r) => r.id)).toEqual([
+      'R-FMT001',
+      'R-FMT002',
+      'R-FMT003',
+    ]);
+    expect(await store.get('R-FMT003')).toEqual(current);
+  });
+
+  it('stops at start on a history line whose insight record was damaged, naming the file and line', async () => {
+    await store.close();
+    const line = encodeHistoryLine({
+      ...aRequest({ id: 'R-FMT004' }),
+      status: 'cancelled',
+      resolution: { at: T0 },
+    });
+    const file = path.join(dir, 'history.jsonl');
+    writeFileSync(file, line.replace('"status":"cancelled"', '"status":"cancellex"'));
+    const broken = new LowdbStore(dir);
+    await expect(broken.open()).rejects.toMatchObject({
+      code: 'STORE.CORRUPT',
+      message: expect.stringContaining(`${file} has a corrupt line 1`),
+    });
+    writeFileSync(file, line);
+    store = await open();
   });
 
   it('stops at start on a corrupt hot file, naming it and leaving it as it is', async () => {

@@ -83,7 +83,7 @@ describe('PostgresStore schema migrations', () => {
     }
   });
 
-  it('migration 8 fills the insight record of the rows already there, and keeps it in step with later writes', async () => {
+  it('migration 8: rows already there get their insight record as they are read, or on their next write; new rows at once', async () => {
     const db = pg.freshDatabase();
     await db.ready;
     const pool = new Pool({ connectionString: db.url });
@@ -112,12 +112,22 @@ describe('PostgresStore schema migrations', () => {
       const insight = async () =>
         (await client.query<{ insight: unknown }>("SELECT insight FROM requests WHERE id = 'R-MIG008'"))
           .rows[0]!.insight;
-      expect(await insight()).toEqual(insightRecordOf(before));
+      expect(await insight()).toBeNull(); // not filled by the migration (no long lock)
+      const store = pg.track(new PostgresStore(db.url));
+      await store.open();
+      const scanned = async () => {
+        const out: unknown[] = [];
+        for await (const batch of store.scanInsights(0, Number.MAX_SAFE_INTEGER)) out.push(...batch);
+        return out;
+      };
+      expect(await scanned()).toEqual([insightRecordOf(before)]);
       const later = { ...before, acknowledgedBy: before.requester, acknowledgedAt: before.updatedAt + 1 };
       await client.query("UPDATE requests SET doc = $1::jsonb WHERE id = 'R-MIG008'", [
         JSON.stringify(later),
       ]);
       expect(await insight()).toEqual(insightRecordOf(later));
+      expect(await scanned()).toEqual([insightRecordOf(later)]);
+      await store.close();
     } finally {
       client.release();
       await pool.end();

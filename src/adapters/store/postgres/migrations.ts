@@ -190,9 +190,11 @@ CREATE INDEX requests_by_created ON requests (created_at, id);
     sql: `
 -- What the insights report reads of a request (domain/insights.ts insightRecordOf: the same
 -- keys, absent ones left out; the store contract compares the two on every field), kept beside
--- the document: a generated column, so the database computes it on every write, whichever
--- Timebox version writes, and a month's report reads a third of the bytes as stored text (json,
--- not jsonb: nothing is rebuilt per row). Adding it computes it for every row once.
+-- the document, so that a month's report reads a third of the bytes as stored text (json, not
+-- jsonb: nothing is rebuilt per row). A trigger computes it on every write, whichever Timebox
+-- version writes. NB: rows written before this migration keep it NULL (the report computes
+-- theirs as it reads them): filling 100k rows here took 6 s with the table locked, and a
+-- rolling deploy's old replicas would have waited that long to record a removal.
 CREATE FUNCTION timebox_insight_record(doc jsonb) RETURNS json
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT jsonb_strip_nulls(jsonb_build_object(
@@ -216,7 +218,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     'extensions', COALESCE((SELECT jsonb_agg('{}'::jsonb) FROM jsonb_array_elements(doc->'extensions')), '[]'::jsonb)
   ))::json
 $$;
-ALTER TABLE requests ADD COLUMN insight json GENERATED ALWAYS AS (timebox_insight_record(doc)) STORED;
+ALTER TABLE requests ADD COLUMN insight json;
+CREATE FUNCTION timebox_keep_insight_record() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.insight := timebox_insight_record(NEW.doc);
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER requests_insight_record BEFORE INSERT OR UPDATE OF doc ON requests
+  FOR EACH ROW EXECUTE FUNCTION timebox_keep_insight_record();
 `,
   },
 ];

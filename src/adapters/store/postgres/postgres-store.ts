@@ -259,11 +259,13 @@ export class PostgresStore implements Store {
     // month's report holds no transaction or cursor open while it is read and nothing is
     // sorted: keyset pages (ORDER BY created_at, id LIMIT n) sorted the rest of the period on
     // every page. The record is the column the database keeps (migration 8): a third of each
-    // document's bytes, as stored text.
+    // document's bytes, as stored text; rows written before that migration have none, and the
+    // database computes theirs here.
     const slice = Math.max(this.scanSliceMs, Math.ceil((until - since) / 256));
     for (let from = since; from < until; from += slice) {
       const rows = await this.rows<{ insight: InsightRecord }>(
-        'SELECT insight FROM requests WHERE created_at >= $1 AND created_at < $2',
+        `SELECT COALESCE(insight, timebox_insight_record(doc)) AS insight FROM requests
+         WHERE created_at >= $1 AND created_at < $2`,
         [from, Math.min(until, from + slice)],
       );
       if (rows.length > 0) yield rows.map((r) => r.insight);
