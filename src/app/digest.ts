@@ -1,6 +1,6 @@
 import { renderDigestCard } from '../cards/digest-card';
 import { digestContent, digestZone, lastDigestAt, nextDigestAt, type DigestContent } from '../domain/digest';
-import type { Policy } from '../domain/policy';
+import { rulesFor, type Policy } from '../domain/policy';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
 import type { Notifier, OutgoingMessage } from '../ports/notifier';
@@ -11,11 +11,33 @@ import { PassLoop, type NextPass } from './pass-loop';
 /** A digest whose time passed while we were down is still posted within this long of it. */
 export const DIGEST_CATCH_UP_MS = 12 * 3_600_000;
 /**
- * Closed requests are read from those created this far back (`listCreatedBetween`), so that a
- * grant that ended in the last 24 h is found though it was asked long before (a pending time,
- * a scheduled start, the grant and its extensions). Open ones are all read (`listOpen`).
+ * Closed requests are read from those created at least this far back (`listCreatedBetween`),
+ * and further when the policy lets a request live longer (`digestLookbackMs`), so that a grant
+ * that ended in the last 24 h is found though it was asked long before. Open ones are all read
+ * (`listOpen`).
  */
 export const DIGEST_LOOKBACK_MS = 35 * 24 * 3_600_000;
+const DAY_MS = 24 * 3_600_000;
+
+/**
+ * How far back a request that ended in the last 24 h can have been created: the longest any
+ * group lets one live — waiting (pendingTimeout), scheduled ahead (maxScheduleAhead), granted
+ * (the longest duration of any kind) and extended (extension.maxTotal) — and a day for the
+ * 24 h themselves; never less than DIGEST_LOOKBACK_MS.
+ */
+export function digestLookbackMs(policy: Policy): number {
+  let longest = 0;
+  for (const alias of Object.keys(policy.groups)) {
+    const r = rulesFor(policy, alias);
+    const granted = Math.max(
+      r.maxDurationMs,
+      r.breakGlass?.maxDurationMs ?? 0,
+      r.autoApprove?.maxDurationMs ?? 0,
+    );
+    longest = Math.max(longest, r.pendingTimeoutMs + r.maxScheduleAheadMs + granted + r.extension.maxTotalMs);
+  }
+  return Math.max(DIGEST_LOOKBACK_MS, longest + DAY_MS);
+}
 /** A failed post (Teams down, no service URL known yet) is tried again after this, doubling up to the max. */
 export const DIGEST_RETRY_MS = 60_000;
 const DIGEST_RETRY_MAX_MS = 15 * 60_000;
@@ -175,7 +197,7 @@ export class DigestLoop {
   private async contentOf(channel: string, now: number): Promise<DigestContent | undefined> {
     const { store } = this.deps;
     const open = await store.listOpen();
-    const recent = await store.listCreatedBetween(now - DIGEST_LOOKBACK_MS, now + 1);
+    const recent = await store.listCreatedBetween(now - digestLookbackMs(this.deps.policy), now + 1);
     return digestContent(channel, [...open, ...recent], now);
   }
 

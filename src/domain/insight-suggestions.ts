@@ -71,7 +71,7 @@ export interface Suggestion {
 /** What suggestions need of one group's rules. */
 export type GroupView = Pick<
   GroupRules,
-  'maxDurationMs' | 'pendingTimeoutMs' | 'approvers' | 'autoApprove' | 'breakGlass'
+  'maxDurationMs' | 'pendingTimeoutMs' | 'approvers' | 'autoApprove' | 'breakGlass' | 'escalation'
 >;
 
 export interface PolicyView {
@@ -90,6 +90,7 @@ export function policyViewOf(policy: Policy): PolicyView {
           approvers: r.approvers,
           autoApprove: r.autoApprove,
           breakGlass: r.breakGlass,
+          escalation: r.escalation,
         };
         return [alias, view];
       }),
@@ -203,10 +204,19 @@ function timeouts(alias: string, f: Figures, rules: GroupView): Suggestion | und
   const share = f.timedOut / f.requests;
   if (share < TIMEOUT_MIN_SHARE) return undefined;
   const after = Math.max(60_000, Math.round(rules.pendingTimeoutMs / 2 / 60_000) * 60_000);
+  const evidence = `${f.timedOut} of ${f.requests} requests timed out (${percent(share)}) after pendingTimeout ${formatDuration(rules.pendingTimeoutMs)}`;
+  // Escalating already, and still timing out: the escalation approvers do not answer either.
+  if (rules.escalation)
+    return {
+      kind: SuggestionKind.TIMEOUTS,
+      group: alias,
+      evidence: `${evidence}, escalation included`,
+      change: `groups.${alias}.escalateTo: name people who answer (or a channel that does)${rules.escalation.afterMs === undefined ? `, and escalateAfter: ${formatDuration(after)}` : ''}`,
+    };
   return {
     kind: SuggestionKind.TIMEOUTS,
     group: alias,
-    evidence: `${f.timedOut} of ${f.requests} requests timed out (${percent(share)}) after pendingTimeout ${formatDuration(rules.pendingTimeoutMs)}`,
+    evidence,
     change: `groups.${alias}.escalateAfter: ${formatDuration(after)}, escalateTo: { channel: <a channel that answers> }`,
   };
 }

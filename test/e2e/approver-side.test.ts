@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { actAs, playgroundUsers } from '../../src/dev/act-as';
-import { DEMO, Evidence, ROOT, answerText, useE2E } from './harness';
+import { DEMO, Evidence, ROOT, answerText, devAs, requestIdIn, useE2E } from './harness';
 
 // Issue 17, the approver's side, in the browser: a scheduled start, escalation (every approver
 // away, and one approver away then nobody deciding in time) and delegation. The stack runs
@@ -17,24 +16,8 @@ const e2e = useE2E({
 const { sandbox, dbRead } = DEMO.groups;
 const { alex, isaiah, lynne } = DEMO.users;
 const logsRead = 'b2000000-0000-4000-8000-000000000004';
-const users = playgroundUsers(path.join(ROOT, '.m365agentsplayground.yml'));
 
-/** `npm run dev:as -- <person> <verb> <id>`, against this file's stack. */
-const as = (person: string, verb: string, requestId: string) =>
-  actAs({
-    person,
-    verb,
-    requestId,
-    dataDir: e2e.stack.dataDir,
-    playgroundUrl: e2e.stack.playgroundUrl,
-    users,
-  });
-
-const requestIdIn = (text: string): string => {
-  const id = /R-[A-Z0-9]+/.exec(text)?.[0];
-  if (!id) throw new Error(`no request id in: ${text}`);
-  return id;
-};
+const as = devAs(e2e);
 
 /** HH:MM of `at` in UTC, truncated to the minute as the cards show times. */
 const hhmm = (at: Date | number): string => new Date(at).toISOString().slice(11, 16);

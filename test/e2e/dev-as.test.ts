@@ -1,24 +1,13 @@
-import path from 'node:path';
-import { ActAsError, actAs, playgroundUsers } from '../../src/dev/act-as';
-import { DEMO, Evidence, ROOT, useE2E } from './harness';
+import { ActAsError } from '../../src/dev/act-as';
+import { DEMO, Evidence, devAs, useE2E } from './harness';
 
 // The README's try-out of two-person approval: `npm run dev:as -- megan approve R-…` clicks the
 // channel card as another demo user, through the playground, and the page follows.
 const e2e = useE2E();
 const { prodAdmin } = DEMO.groups;
 const { alex } = DEMO.users;
-const users = playgroundUsers(path.join(ROOT, '.m365agentsplayground.yml'));
 
-const as = (person: string, verb: string, requestId: string, reason?: string) =>
-  actAs({
-    person,
-    verb,
-    requestId,
-    reason,
-    dataDir: e2e.stack.dataDir,
-    playgroundUrl: e2e.stack.playgroundUrl,
-    users,
-  });
+const as = devAs(e2e);
 
 test('prod-admin 2 of 2 with dev:as: Megan, then Adele, approve on the channel card', async () => {
   const { playground, directory } = e2e;

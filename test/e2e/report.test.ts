@@ -1,6 +1,4 @@
-import path from 'node:path';
-import { actAs, playgroundUsers } from '../../src/dev/act-as';
-import { DEMO, Evidence, ROOT, useE2E } from './harness';
+import { DEMO, Evidence, devAs, requestIdIn, useE2E } from './harness';
 
 // Issue 18: the insights report card in the browser. A little history is made through the bot
 // first (sandbox: one approved, one denied; db-read: one approved), then Patti Fernandez (the
@@ -10,24 +8,8 @@ import { DEMO, Evidence, ROOT, useE2E } from './harness';
 const e2e = useE2E();
 const { sandbox, dbRead } = DEMO.groups;
 const { alex, patti } = DEMO.users;
-const users = playgroundUsers(path.join(ROOT, '.m365agentsplayground.yml'));
 
-const as = (person: string, verb: string, requestId: string, reason?: string) =>
-  actAs({
-    person,
-    verb,
-    requestId,
-    reason,
-    dataDir: e2e.stack.dataDir,
-    playgroundUrl: e2e.stack.playgroundUrl,
-    users,
-  });
-
-const requestIdIn = (text: string): string => {
-  const id = /R-[A-Z0-9]+/.exec(text)?.[0];
-  if (!id) throw new Error(`no request id in: ${text}`);
-  return id;
-};
+const as = devAs(e2e);
 
 /** A row of the figures table: its cells' texts, for the row whose first cell is `name`. */
 const ROW = (name: string, cells: (string | number)[]): RegExp =>

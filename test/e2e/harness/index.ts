@@ -18,6 +18,7 @@ export { DOCS_SCREENSHOTS_DIR, Evidence, writingDocsScreenshots, type CaptureOpt
 export { CHROMIUM_PATH, assertChromium, launchBrowser } from './browser';
 export { RESULTS_DIR, ROOT, startE2EStack, type E2EStack } from './e2e-stack';
 export { ReadmeTryout, runNpmCommand, type NpmRun } from './readme';
+export { devAs, requestIdIn } from './dev-as';
 
 /** Ids of examples/demo.directory.json and .m365agentsplayground.yml, for assertions. */
 export const DEMO = {

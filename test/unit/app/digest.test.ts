@@ -1,4 +1,5 @@
-import { DigestLoop, digestKey } from '../../../src/app/digest';
+import { DIGEST_LOOKBACK_MS, DigestLoop, digestKey, digestLookbackMs } from '../../../src/app/digest';
+import { validatePolicy } from '../../../src/domain/policy';
 import { silentLogger } from '../../../src/ports/logger';
 import { FakeClock } from '../../helpers/fake-clock';
 import { CHANNEL, HOUR, MINUTE, SERVICE_URL, people, rigPolicy, startRig, type Rig } from './rig';
@@ -182,5 +183,33 @@ describe('the daily digest of an approver channel, on the controlled clock', () 
     await settleLoops();
     expect(digests()).toHaveLength(2);
     expect(digestText(1)).toContain('Ended (1)');
+  });
+});
+
+describe('how far back the digest reads closed requests', () => {
+  const DAY = 24 * HOUR;
+  it('35 days for a policy whose requests live less', () => {
+    expect(digestLookbackMs(validatePolicy(rigPolicy()))).toBe(DIGEST_LOOKBACK_MS);
+  });
+
+  it('the longest a request can live, and a day, when a group allows more: waiting, scheduled, granted, extended', () => {
+    const base = rigPolicy();
+    const policy = validatePolicy({
+      ...base,
+      groups: {
+        ...base.groups,
+        'long-project': {
+          groupId: base.groups!['sandbox']!.groupId,
+          displayName: 'Long project',
+          approverChannel: 'ops',
+          approvers: { users: ['alex@example.com'] },
+          maxDuration: '40d',
+          pendingTimeout: '2d',
+          maxScheduleAhead: '14d',
+          extension: { requireApproval: true, maxTotal: '10d' },
+        },
+      },
+    });
+    expect(digestLookbackMs(policy)).toBe((2 + 14 + 40 + 10 + 1) * DAY);
   });
 });

@@ -217,6 +217,30 @@ describe('insight suggestions', () => {
       ]);
     });
 
+    it('names the escalation approvers when the group escalates already', () => {
+      const escalating = (afterMs?: number) =>
+        view({
+          'db-read': dbRead({
+            escalation: {
+              ...(afterMs ? { afterMs } : {}),
+              approvers: { users: ['lead@contoso.com'], groups: [] },
+            },
+          }),
+        });
+      expect(ofKind(SuggestionKind.TIMEOUTS, history(2, 8), escalating(20 * 60_000))).toEqual([
+        {
+          kind: 'timeouts',
+          group: 'db-read',
+          evidence: '2 of 10 requests timed out (20 %) after pendingTimeout 1h, escalation included',
+          change: 'groups.db-read.escalateTo: name people who answer (or a channel that does)',
+        },
+      ]);
+      // Escalating only when every approver is away: escalateAfter is what is missing.
+      expect(ofKind(SuggestionKind.TIMEOUTS, history(2, 8), escalating())[0]!.change).toBe(
+        'groups.db-read.escalateTo: name people who answer (or a channel that does), and escalateAfter: 30m',
+      );
+    });
+
     it('is not suggested on less', () => {
       expect(ofKind(SuggestionKind.TIMEOUTS, history(2, 7))).toEqual([]); // 9 requests
       expect(ofKind(SuggestionKind.TIMEOUTS, history(1, 9))).toEqual([]); // 10 %
