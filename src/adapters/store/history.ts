@@ -58,19 +58,22 @@ function createdAtOf(line: Buffer): number {
 const HEADER =
   /^\{"id":("(?:[^"\\]|\\.)*"),"requester":("(?:[^"\\]|\\.)*"),"group":("(?:[^"\\]|\\.)*"),"holds":(true|false)(?:,"crc":(\d+))?(?:,"insightBytes":(\d+),"insight":|,"request":)/;
 
-function encodeHistoryParts(r: AccessRequest): { head: string; checked: string; insightBytes: number } {
+/** A request's line, and where in it (bytes) its insight record and its request start: `Entry.insight`, `Entry.head`. */
+function encodeHistory(r: AccessRequest): { line: string; insightAt: number; requestAt: number } {
   const insight = JSON.stringify(insightRecordOf(r));
   const insightBytes = Buffer.byteLength(insight);
   const checked = `${insight},"request":${JSON.stringify(r)}`;
   // The same text JSON.stringify would give for { id, requester, group, holds, crc, insightBytes, insight, request }.
   const head = `{"id":${JSON.stringify(r.id)},"requester":${JSON.stringify(r.requester.id.toLowerCase())},"group":${JSON.stringify(r.group.id.toLowerCase())},"holds":${mayHoldMembership(r)},"crc":${crc32(checked)},"insightBytes":${insightBytes},"insight":`;
-  return { head, checked, insightBytes };
+  const insightAt = Buffer.byteLength(head);
+  return {
+    line: `${head}${checked}}\n`,
+    insightAt,
+    requestAt: insightAt + insightBytes + REQUEST_KEY.length,
+  };
 }
 
-export const encodeHistoryLine = (r: AccessRequest): string => {
-  const { head, checked } = encodeHistoryParts(r);
-  return `${head}${checked}}\n`;
-};
+export const encodeHistoryLine = (r: AccessRequest): string => encodeHistory(r).line;
 
 const CHUNK = 4 * 1024 * 1024;
 const CACHE_SIZE = 1000;
@@ -176,8 +179,8 @@ export class History {
    */
   async append(requests: readonly AccessRequest[]): Promise<void> {
     if (requests.length === 0) return;
-    const parts = requests.map(encodeHistoryParts);
-    const lines = parts.map(({ head, checked }) => Buffer.from(`${head}${checked}}\n`));
+    const encoded = requests.map(encodeHistory);
+    const lines = encoded.map(({ line }) => Buffer.from(line));
     // A failed append is cut off again (AppendFile), or the next one would be glued to half a
     // line and leave a corrupt line in the middle of the file (which stops start-up).
     await this.appender.append(Buffer.concat(lines));
@@ -190,8 +193,8 @@ export class History {
         groupId: this.intern(request.group.id.toLowerCase()),
         holds: mayHoldMembership(request),
         createdAt: request.createdAt,
-        insight: Buffer.byteLength(parts[i]!.head),
-        head: Buffer.byteLength(parts[i]!.head) + parts[i]!.insightBytes + REQUEST_KEY.length,
+        insight: encoded[i]!.insightAt,
+        head: encoded[i]!.requestAt,
       });
       this.end += line.length;
       this.remember(request);
