@@ -95,6 +95,11 @@ export class JwtChannel {
   readonly issued: IssuedToken[] = [];
   /** Client credentials the token endpoint accepts. */
   readonly clients = new Map<string, string>();
+  /**
+   * `expires_in` of the tokens it issues. At 60 s or less a client that renews a minute early
+   * (as the bot's credentials do) asks again for every call: a rotated secret shows at once.
+   */
+  tokenLifetimeS = 3599;
   /** Requests the metadata and key endpoints answered (path). */
   readonly fetches: string[] = [];
   private server?: Server;
@@ -153,7 +158,12 @@ export class JwtChannel {
       }
       const token = `outbound-${randomBytes(12).toString('hex')}`;
       this.issued.push({ clientId: body.client_id, scope: body.scope ?? '', token });
-      res.json({ token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token });
+      res.json({
+        token_type: 'Bearer',
+        expires_in: this.tokenLifetimeS,
+        ext_expires_in: this.tokenLifetimeS,
+        access_token: token,
+      });
     });
     await new Promise<void>((resolve) => {
       this.server = app.listen(0, '127.0.0.1', () => resolve());

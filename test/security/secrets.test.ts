@@ -89,6 +89,10 @@ describe('secrets never reach the logs or the audit', () => {
 
   it('production mode: normal work, forged tokens, connector, Graph and token-endpoint failures', async () => {
     const channel = await new JwtChannel().start();
+    // The bot keeps its Bot Connector clients, and their credentials keep a token until a
+    // minute before it expires: tokens of a minute make every call ask the token endpoint, so
+    // the secret rotated below is refused at the next call.
+    channel.tokenLifetimeS = 60;
     const inbound: string[] = [];
     const { h } = await startProduction({ LOG_LEVEL: 'debug', ...AZURE_ENV }, channel, {
       logger: undefined,

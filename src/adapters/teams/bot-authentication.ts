@@ -10,8 +10,11 @@ import {
   JwtTokenValidation,
   type AuthenticateRequestResult,
   type ClaimsIdentity,
+  type ConnectorClient,
   type ServiceClientCredentialsFactory,
+  type UserTokenClient,
 } from 'botframework-connector';
+import { KeptClients, KeptConnectorFactory } from './connector-clients';
 
 /** botbuilder's endpoint keys; setting any one makes botbuilder read all of them (ParameterizedBotFrameworkAuthentication). */
 const ENDPOINT_DEFAULTS: Record<string, string> = {
@@ -74,6 +77,9 @@ export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentic
   private readonly appId?: string;
   private readonly tenantId?: string;
   private readonly channelIssuer: string;
+  /** The clients of incoming turns, kept across turns (see KeptClients). */
+  private readonly turnClients = new KeptClients<ConnectorClient>();
+  private readonly userTokenClients = new KeptClients<UserTokenClient>();
 
   constructor(env: NodeJS.ProcessEnv, credentialsFactory?: ServiceClientCredentialsFactory) {
     const picked = pickBotEnv(env);
@@ -94,11 +100,23 @@ export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentic
     // Local mode (no app id) has authentication off, and botbuilder ignores the header there.
     // A header is required otherwise (botbuilder's own "no header" check says so too).
     if (this.appId) checkTokenShape(authHeader, this.tenantId, this.channelIssuer);
+    let result: AuthenticateRequestResult;
     try {
-      return await super.authenticateRequest(activity, authHeader);
+      result = await super.authenticateRequest(activity, authHeader);
     } catch (error) {
       throw unauthorized(error);
     }
+    const factory = result.connectorFactory;
+    if (!factory) return result;
+    const appId = appIdOf(result.claimsIdentity);
+    return { ...result, connectorFactory: new KeptConnectorFactory(factory, this.turnClients, appId) };
+  }
+
+  /** botbuilder's, kept per app id: every turn asks for one (for sign-in prompts, which Timebox has none of). */
+  override createUserTokenClient(claimsIdentity: ClaimsIdentity): Promise<UserTokenClient> {
+    return this.userTokenClients.get(appIdOf(claimsIdentity), () =>
+      super.createUserTokenClient(claimsIdentity),
+    );
   }
 
   override async authenticateStreamingRequest(
@@ -119,6 +137,15 @@ export class TimeboxBotAuthentication extends ConfigurationBotFrameworkAuthentic
       throw unauthorized(error);
     }
   }
+}
+
+/** The app id botbuilder makes a turn's clients for (ParameterizedBotFrameworkAuthentication's `getAppId`). */
+function appIdOf(claims: ClaimsIdentity): string {
+  return (
+    claims.getClaimValue(AuthenticationConstants.AudienceClaim) ??
+    claims.getClaimValue(AuthenticationConstants.AppIdClaim) ??
+    ''
+  );
 }
 
 /**

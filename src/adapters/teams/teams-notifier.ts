@@ -1,11 +1,6 @@
-import {
-  CardFactory,
-  type CloudAdapter,
-  type ConversationReference,
-  type Activity,
-  type TurnContext,
-} from 'botbuilder';
+import { CardFactory, type CloudAdapter, type ConversationReference, type Activity } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
+import { KeptClients } from './connector-clients';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import type {
   ChannelTarget,
@@ -50,20 +45,21 @@ export interface TeamsNotifierOptions {
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Sends through the Bot Connector with botbuilder's CloudAdapter (proactively: outside of any
- * incoming turn). Transient answers (429/412/502/504, 500/503, network errors) are retried
+ * Sends through the Bot Connector with the connector clients botbuilder's CloudAdapter makes
+ * for proactive calls (outside of any incoming turn), one per service URL. Transient answers (429/412/502/504, 500/503, network errors) are retried
  * here with backoff and jitter, honouring Retry-After; what is still failing after that
  * becomes CONNECTOR_FAILED (the outbox retries it later), and what cannot succeed
  * (403 BotNotInConversationRoster and kin, other 4xx) becomes CONNECTOR_PERMANENT at once.
  *
  * NB: botbuilder's connector client has its own retry policy (3 retries, 1-2-4 s, 5xx only,
- * 429 only with Retry-After, never 412). Each call removes it, so that there is one retry
+ * 429 only with Retry-After, never 412). It is taken out of our clients, so that there is one retry
  * policy, with one budget, that the tests can see: an effect never sits in a hidden backoff.
  */
 export class TeamsNotifier implements Notifier {
   private readonly retry: ConnectorRetryPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private readonly clients = new KeptClients<ConnectorClient>();
 
   constructor(
     private readonly adapter: CloudAdapter,
@@ -78,14 +74,12 @@ export class TeamsNotifier implements Notifier {
   }
 
   async postToChannel(channel: ChannelTarget, message: OutgoingMessage): Promise<MessageRef> {
-    let result: MessageRef | undefined;
-    await this.continueIn(channel.serviceUrl, channel.channelId, channel.tenantId, async (context) => {
-      const client = connectorOf(context);
+    return this.call(channel.serviceUrl, async (client) => {
       // NB: createConversation, not TeamsInfo.sendMessageToTeamsChannel: we need both the new
       // thread's conversation id and its first message's id to update the card later.
       const created = await client.conversations.createConversation({
         isGroup: true,
-        bot: { id: this.botId(), name: 'Timebox' },
+        bot: this.bot(),
         tenantId: channel.tenantId,
         channelData: {
           channel: { id: channel.channelId },
@@ -95,49 +89,68 @@ export class TeamsNotifier implements Notifier {
         activity: toActivity(message) as Activity,
         members: [],
       });
-      result = {
+      return {
         serviceUrl: channel.serviceUrl,
         conversationId: created.id!,
         activityId: created.activityId ?? created.id!,
       };
     });
-    return result!;
   }
 
   async updateCard(ref: MessageRef, card: object): Promise<void> {
-    await this.continueIn(ref.serviceUrl, ref.conversationId, undefined, async (context) => {
-      connectorOf(context);
-      await context.updateActivity({
+    await this.call(ref.serviceUrl, (client) =>
+      client.conversations.updateActivity(ref.conversationId, ref.activityId, {
+        ...this.envelope(ref.serviceUrl, ref.conversationId),
         id: ref.activityId,
         type: 'message',
         attachments: [CardFactory.adaptiveCard(card)],
-      });
-    });
+      } as Activity),
+    );
   }
 
   async replyInThread(ref: MessageRef, message: OutgoingMessage): Promise<void> {
     const threadId = ref.conversationId.includes(';messageid=')
       ? ref.conversationId
       : `${ref.conversationId};messageid=${ref.activityId}`;
-    await this.continueIn(ref.serviceUrl, threadId, undefined, async (context) => {
-      connectorOf(context);
-      await context.sendActivity(toActivity(message));
-    });
+    await this.call(ref.serviceUrl, (client) =>
+      client.conversations.sendToConversation(threadId, {
+        ...this.envelope(ref.serviceUrl, threadId),
+        ...toActivity(message),
+      } as Activity),
+    );
   }
 
   async sendToPerson(chat: PersonalChat, message: OutgoingMessage): Promise<MessageRef> {
-    let id = '';
-    await this.continueIn(
-      chat.serviceUrl,
-      chat.conversationId,
-      chat.tenantId,
-      async (context) => {
-        connectorOf(context);
-        id = (await context.sendActivity(toActivity(message)))?.id ?? '';
-      },
-      chat.botId,
+    const sent = await this.call(chat.serviceUrl, (client) =>
+      client.conversations.sendToConversation(chat.conversationId, {
+        ...this.envelope(chat.serviceUrl, chat.conversationId, chat.tenantId, chat.botId),
+        ...toActivity(message),
+      } as Activity),
     );
-    return { serviceUrl: chat.serviceUrl, conversationId: chat.conversationId, activityId: id };
+    return { serviceUrl: chat.serviceUrl, conversationId: chat.conversationId, activityId: sent?.id ?? '' };
+  }
+
+  private bot(botId?: string): { id: string; name: string } {
+    return { id: botId ?? this.botId(), name: 'Timebox' };
+  }
+
+  /**
+   * Where an outgoing activity goes and who sends it, as botbuilder's TurnContext fills it in
+   * (applyConversationReference). NB: no conversationType: connectors (the Agents Playground
+   * among them) reject an empty one.
+   */
+  private envelope(
+    serviceUrl: string,
+    conversationId: string,
+    tenantId?: string,
+    botId?: string,
+  ): Partial<Activity> {
+    return {
+      channelId: 'msteams',
+      serviceUrl,
+      conversation: { id: conversationId, ...(tenantId ? { tenantId } : {}) } as Activity['conversation'],
+      from: this.bot(botId),
+    };
   }
 
   /**
@@ -145,42 +158,12 @@ export class TeamsNotifier implements Notifier {
    * connector did the work (a 502 after the post landed) is repeated: at least once, as the
    * outbox promises; a duplicate notice beats a lost one.
    */
-  private async continueIn(
-    serviceUrl: string,
-    conversationId: string,
-    tenantId: string | undefined,
-    logic: (context: TurnContext) => Promise<void>,
-    botId?: string,
-  ): Promise<void> {
-    const reference: Partial<ConversationReference> = {
-      channelId: 'msteams',
-      serviceUrl,
-      // NB: no conversationType: connectors (the Agents Playground among them) reject an empty one.
-      conversation: {
-        id: conversationId,
-        ...(tenantId ? { tenantId } : {}),
-      } as ConversationReference['conversation'],
-      bot: { id: botId ?? this.botId(), name: 'Timebox' },
-    };
+  private async call<T>(serviceUrl: string, operation: (client: ConnectorClient) => Promise<T>): Promise<T> {
     const { maxAttempts, maxDelayMs } = this.retry;
     for (let attempt = 1; ; attempt++) {
       let failure: DomainError;
       try {
-        // NB: CloudAdapter runs `logic` as a turn, and a turn's error goes to adapter.onTurnError,
-        // which logs it and returns: continueConversationAsync would resolve as if the send had
-        // worked (no retry, no record, an empty message id). The error is caught inside the turn
-        // instead and thrown here, where the retries and the outbox see it.
-        let inTurn: { error: unknown } | undefined;
-        // An empty app id, not undefined, in local mode: undefined breaks continueConversationAsync.
-        await this.adapter.continueConversationAsync(this.appId, reference, async (context) => {
-          try {
-            await logic(context);
-          } catch (error) {
-            inTurn = { error };
-          }
-        });
-        if (!inTurn) return;
-        failure = toDomainError(inTurn.error);
+        return await operation(await this.clientFor(serviceUrl));
       } catch (error) {
         failure = toDomainError(error);
       }
@@ -198,19 +181,51 @@ export class TeamsNotifier implements Notifier {
     }
   }
 
+  /**
+   * The connector client for proactive calls to `serviceUrl`: the one botbuilder's CloudAdapter
+   * makes for a proactive turn (its credentials, for the Bot Connector's audience), taken from
+   * one such turn and kept, with botbuilder's built-in retry policy taken out (see the class
+   * comment). NB: the operations then go to the client directly, not through a turn each: a turn
+   * (continueConversationAsync) and a new client cost more CPU than the HTTP call itself.
+   */
+  private clientFor(serviceUrl: string): Promise<ConnectorClient> {
+    return this.clients.get(serviceUrl, async () => {
+      let client: ConnectorClient | undefined;
+      let failure: { error: unknown } | undefined;
+      // NB: an error inside the turn would go to adapter.onTurnError, which logs it and returns.
+      await this.adapter.continueConversationAsync(
+        // An empty app id, not undefined, in local mode: undefined breaks continueConversationAsync.
+        this.appId,
+        {
+          channelId: 'msteams',
+          serviceUrl,
+          conversation: { id: 'timebox' } as ConversationReference['conversation'],
+          bot: this.bot(),
+        },
+        async (context) => {
+          try {
+            client = withoutBuiltinRetries(
+              context.turnState.get<ConnectorClient>(context.adapter.ConnectorClientKey),
+            );
+          } catch (error) {
+            failure = { error };
+          }
+        },
+      );
+      if (failure) throw failure.error;
+      if (!client) throw new Error('botbuilder made no connector client for a proactive turn');
+      return client;
+    });
+  }
+
   private backoffMs(attempt: number): number {
     const ceiling = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
     return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
   }
 }
 
-/**
- * The connector client CloudAdapter made for this proactive turn, with botbuilder's built-in
- * retry policy taken out (see the class comment). Every operation calls it before its first
- * request; the client is new for each turn, so nothing else is affected.
- */
-function connectorOf(context: TurnContext): ConnectorClient {
-  const client = context.turnState.get<ConnectorClient>(context.adapter.ConnectorClientKey);
+/** `client` with botbuilder's built-in retry policy taken out (see TeamsNotifier). */
+function withoutBuiltinRetries(client: ConnectorClient): ConnectorClient {
   const pipeline = (
     client as unknown as { client?: { pipeline?: { removePolicy(options: { name: string }): unknown } } }
   ).client?.pipeline;
