@@ -4,23 +4,8 @@ import { insightRecordOf, type InsightRecord } from '../../domain/insights';
 import { mayHoldMembership, type AccessRequest } from '../../domain/request';
 import { DomainError, ErrorCodes } from '../../domain/errors';
 import { AppendFile } from './append-file';
+import { HistoryIndex, type HistoryEntry, type HistoryLine } from './history-index';
 import { frozen, keepNewest } from './store-core';
-
-/** Where one version of a closed request is in the file, and what lookups need without reading it. */
-interface Entry {
-  offset: number;
-  length: number;
-  requesterId: string;
-  groupId: string;
-  /** `mayHoldMembership` of this version. */
-  holds: boolean;
-  /** The request's `createdAt` (the same in every version): `createdBetween` reads only its period. */
-  createdAt: number;
-  /** Bytes of the header before the request's JSON (which ends one byte before the line); 0 = no header. */
-  head: number;
-  /** Where the insight record's JSON starts in the line (it ends before `,"request":`); 0 = none. */
-  insight: number;
-}
 
 const CREATED_AT = Buffer.from('"createdAt":');
 const REQUEST_KEY = Buffer.from(',"request":');
@@ -58,7 +43,7 @@ function createdAtOf(line: Buffer): number {
 const HEADER =
   /^\{"id":("(?:[^"\\]|\\.)*"),"requester":("(?:[^"\\]|\\.)*"),"group":("(?:[^"\\]|\\.)*"),"holds":(true|false)(?:,"crc":(\d+))?(?:,"insightBytes":(\d+),"insight":|,"request":)/;
 
-/** A request's line, and where in it (bytes) its insight record and its request start: `Entry.insight`, `Entry.head`. */
+/** A request's line, and where in it (bytes) its insight record and its request start: `HistoryEntry.insight`, `.head`. */
 function encodeHistory(r: AccessRequest): { line: string; insightAt: number; requestAt: number } {
   const insight = JSON.stringify(insightRecordOf(r));
   const insightBytes = Buffer.byteLength(insight);
@@ -82,19 +67,15 @@ const SMALL_LIMIT = 100;
 
 /**
  * Closed requests: an append-only JSONL file (the last line for an id wins). Only an index
- * (byte offset and a few fields per id) is held in memory; a request is read from the file
- * when asked for, through a small cache of the most recent. Appending is O(1) and memory is
- * a few dozen bytes per closed request, whatever the size of the history.
+ * (HistoryIndex: byte offset and a few fields per id, in typed columns) is held in memory; a
+ * request is read from the file when asked for, through a small cache of the most recent.
+ * Appending is O(1) and memory is some 120 bytes per closed request (its id, a Map slot and
+ * the columns: 12 MB at 100,000), whatever the size of the history.
  */
 export class History {
-  private readonly entries = new Map<string, Entry>();
-  private readonly byRequester = new Map<string, string[]>();
-  private readonly cache = new Map<string, AccessRequest>();
-  /**
-   * One copy of each requester and group id: 100,000 closed requests name a few thousand people
-   * and a few dozen groups, and a string per entry was a third of the index's memory.
-   */
-  private readonly names = new Map<string, string>();
+  private readonly entries = new HistoryIndex();
+  /** Requests read or appended lately, by row (one row per id). */
+  private readonly cache = new Map<number, AccessRequest>();
   /** Where the next line goes (the file's length once loaded). */
   private end = 0;
 
@@ -160,13 +141,8 @@ export class History {
 
   /** The newest version of a closed request, or undefined. */
   async get(id: string): Promise<AccessRequest | undefined> {
-    const cached = this.cache.get(id);
-    if (cached) return cached;
-    const entry = this.entries.get(id);
-    if (!entry) return undefined;
-    const request = await this.read(entry);
-    this.remember(request);
-    return request;
+    const row = this.entries.rowOf(id);
+    return row === undefined ? undefined : this.request(row);
   }
 
   get size(): number {
@@ -186,29 +162,26 @@ export class History {
     await this.appender.append(Buffer.concat(lines));
     requests.forEach((request, i) => {
       const line = lines[i]!;
-      this.put(request.id, {
+      const row = this.put(request.id, {
         offset: this.end,
         length: line.length - 1,
-        requesterId: this.intern(request.requester.id.toLowerCase()),
-        groupId: this.intern(request.group.id.toLowerCase()),
+        requesterId: request.requester.id.toLowerCase(),
+        groupId: request.group.id.toLowerCase(),
         holds: mayHoldMembership(request),
         createdAt: request.createdAt,
         insight: encoded[i]!.insightAt,
         head: encoded[i]!.requestAt,
       });
       this.end += line.length;
-      this.remember(request);
+      this.remember(row, request);
     });
   }
 
   /** A requester's closed requests, newest closed first. */
   async recentOf(requesterId: string, limit: number): Promise<AccessRequest[]> {
-    const ids = this.byRequester.get(requesterId.toLowerCase()) ?? [];
+    const rows = this.entries.rowsOf(requesterId.toLowerCase());
     const out: AccessRequest[] = [];
-    for (let i = ids.length - 1; i >= 0 && out.length < limit; i--) {
-      const request = this.entries.has(ids[i]!) ? await this.get(ids[i]!) : undefined;
-      if (request) out.push(request);
-    }
+    for (let i = rows.length - 1; i >= 0 && out.length < limit; i--) out.push(await this.request(rows[i]!));
     return out;
   }
 
@@ -216,11 +189,8 @@ export class History {
   async holding(requesterId: string, groupId: string): Promise<AccessRequest[]> {
     const group = groupId.toLowerCase();
     const out: AccessRequest[] = [];
-    for (const id of this.byRequester.get(requesterId.toLowerCase()) ?? []) {
-      const entry = this.entries.get(id);
-      if (!entry?.holds || entry.groupId !== group) continue;
-      const request = await this.get(id);
-      if (request) out.push(request);
+    for (const row of this.entries.rowsOf(requesterId.toLowerCase())) {
+      if (this.entries.holds(row) && this.entries.groupOf(row) === group) out.push(await this.request(row));
     }
     return out;
   }
@@ -232,17 +202,17 @@ export class History {
    */
   async createdBetween(since: number, until: number, limit?: number): Promise<AccessRequest[]> {
     const chosen = this.oldestCreated(since, until, limit);
-    const out = new Map<string, AccessRequest>();
-    const toRead: Array<[string, Entry]> = [];
-    for (const [id, entry] of chosen) {
-      const cached = this.cache.get(id);
-      if (cached) out.set(id, cached);
-      else toRead.push([id, entry]);
+    const out = new Map<number, AccessRequest>();
+    const toRead: HistoryLine[] = [];
+    for (const row of chosen) {
+      const cached = this.cache.get(row);
+      if (cached) out.set(row, cached);
+      else toRead.push(this.entries.line(row));
     }
     const decode = this.decodeLine.bind(this);
     for await (const batch of this.readLines(toRead, decode))
-      for (const [id, request] of batch) out.set(id, request);
-    return chosen.map(([id]) => out.get(id)!);
+      for (const [row, request] of batch) out.set(row, request);
+    return chosen.map((row) => out.get(row)!);
   }
 
   /**
@@ -254,13 +224,13 @@ export class History {
    */
   async *scanInsights(since: number, until: number): AsyncGenerator<InsightRecord[]> {
     const cached: InsightRecord[] = [];
-    const toRead: Array<[string, Entry]> = [];
-    for (const item of this.entries) {
-      const at = item[1].createdAt;
+    const toRead: HistoryLine[] = [];
+    for (let row = 0, rows = this.entries.size; row < rows; row++) {
+      const at = this.entries.createdAt(row);
       if (at < since || at >= until) continue;
-      const request = this.cache.get(item[0]);
+      const request = this.cache.get(row);
       if (request) cached.push(insightRecordOf(request));
-      else toRead.push(item);
+      else toRead.push(this.entries.line(row));
     }
     if (cached.length > 0) yield cached;
     const decode = this.decodeInsight.bind(this);
@@ -268,30 +238,31 @@ export class History {
   }
 
   /**
-   * The requests of `entries`' lines, read in file order: neighbouring lines together (a
-   * period's requests closed close together), up to CHUNK bytes a read — a read per line was
-   * most of the time on 100k history. One batch of [id, decode(line)] per read. NB: not frozen
-   * (unlike `get`): each is a fresh copy no one else holds, and freezing 100k requests (a
-   * WeakSet entry per object) was most of the time of a month's report.
+   * The requests of `lines`, read in file order: neighbouring lines together (a period's
+   * requests closed close together), up to CHUNK bytes a read — a read per line was most of
+   * the time on 100k history. One batch of [row, decode(line)] per read. `lines` are copies
+   * taken when the read was chosen (`HistoryIndex.line`), so a version appended meanwhile does
+   * not move them. NB: not frozen (unlike `get`): each is a fresh copy no one else holds, and
+   * freezing 100k requests (a WeakSet entry per object) was most of the time of a month's report.
    */
   private async *readLines<T>(
-    entries: Array<[string, Entry]>,
-    decode: (buffer: Buffer, start: number, entry: Entry) => T,
-  ): AsyncGenerator<Array<[string, T]>> {
-    if (entries.length === 0) return;
-    const toRead = [...entries].sort(([, a], [, b]) => a.offset - b.offset);
+    lines: HistoryLine[],
+    decode: (buffer: Buffer, start: number, line: HistoryLine) => T,
+  ): AsyncGenerator<Array<[number, T]>> {
+    if (lines.length === 0) return;
+    const toRead = [...lines].sort((a, b) => a.offset - b.offset);
     const handle = await fs.open(this.file, 'r');
     try {
       let buffer = Buffer.allocUnsafe(CHUNK);
       for (let i = 0; i < toRead.length;) {
-        const first = toRead[i]![1].offset;
+        const first = toRead[i]!.offset;
         let j = i + 1;
         while (j < toRead.length) {
-          const e = toRead[j]![1];
+          const e = toRead[j]!;
           if (e.offset + e.length - first > CHUNK) break;
           j++;
         }
-        const last = toRead[j - 1]![1];
+        const last = toRead[j - 1]!;
         const size = last.offset + last.length - first;
         if (size > buffer.length) buffer = Buffer.allocUnsafe(size); // one line longer than CHUNK
         const { bytesRead } = await handle.read(buffer, 0, size, first);
@@ -301,9 +272,9 @@ export class History {
             `The history file ${this.file} is shorter than its index says (read ${bytesRead} of ${size} bytes at ${first}). It was left as it is; restore it from a backup.`,
           );
         }
-        const batch: Array<[string, T]> = [];
-        for (const [id, entry] of toRead.slice(i, j))
-          batch.push([id, decode(buffer, entry.offset - first, entry)]);
+        const batch: Array<[number, T]> = [];
+        for (const line of toRead.slice(i, j))
+          batch.push([line.row, decode(buffer, line.offset - first, line)]);
         yield batch;
         i = j;
       }
@@ -315,28 +286,31 @@ export class History {
   /** The newest `createdAt` per group id of the requests created before `until`, from the index alone. */
   lastRequestedByGroup(until: number): Map<string, number> {
     const last = new Map<string, number>();
-    for (const { groupId, createdAt } of this.entries.values()) {
-      if (createdAt < until) keepNewest(last, groupId, createdAt);
+    for (let row = 0, rows = this.entries.size; row < rows; row++) {
+      const createdAt = this.entries.createdAt(row);
+      if (createdAt < until) keepNewest(last, this.entries.groupOf(row), createdAt);
     }
     return last;
   }
 
   /**
-   * The entries created in `[since, until)`, oldest first (then id), at most `limit`. A small
+   * The rows created in `[since, until)`, oldest first (then id), at most `limit`. A small
    * limit keeps only that many while scanning: `createdBetween(0, until, 1)` (where the history
    * begins) then costs one pass, not a sort of the whole index.
    */
-  private oldestCreated(since: number, until: number, limit?: number): Array<[string, Entry]> {
-    const order = ([ida, a]: [string, Entry], [idb, b]: [string, Entry]) =>
-      a.createdAt - b.createdAt || (ida < idb ? -1 : ida > idb ? 1 : 0);
-    const inPeriod = (entry: Entry) => entry.createdAt >= since && entry.createdAt < until;
+  private oldestCreated(since: number, until: number, limit?: number): number[] {
+    const createdAt = (row: number) => this.entries.createdAt(row);
+    const order = ([ida, a]: [string, number], [idb, b]: [string, number]) =>
+      createdAt(a) - createdAt(b) || (ida < idb ? -1 : ida > idb ? 1 : 0);
+    const inPeriod = (row: number) => createdAt(row) >= since && createdAt(row) < until;
+    const rowsOf = (items: Array<[string, number]>) => items.map(([, row]) => row);
     if (limit === undefined || limit > SMALL_LIMIT) {
-      const chosen = [...this.entries].filter(([, entry]) => inPeriod(entry)).sort(order);
-      return limit === undefined ? chosen : chosen.slice(0, Math.max(0, limit));
+      const chosen = [...this.entries.ids()].filter(([, row]) => inPeriod(row)).sort(order);
+      return rowsOf(limit === undefined ? chosen : chosen.slice(0, Math.max(0, limit)));
     }
-    const kept: Array<[string, Entry]> = [];
-    if (limit <= 0) return kept;
-    for (const item of this.entries) {
+    const kept: Array<[string, number]> = [];
+    if (limit <= 0) return [];
+    for (const item of this.entries.ids()) {
       if (!inPeriod(item[1])) continue;
       if (kept.length === limit && order(item, kept[limit - 1]!) >= 0) continue;
       let at = kept.length;
@@ -344,13 +318,13 @@ export class History {
       kept.splice(at, 0, item);
       if (kept.length > limit) kept.pop();
     }
-    return kept;
+    return rowsOf(kept);
   }
 
   private index(line: Buffer, offset: number, lineNumber: number, isOpen: (id: string) => boolean): void {
     if (line.length === 0) return;
     const head = HEADER.exec(line.subarray(0, 512).toString('utf8'));
-    let entry: Entry & { id: string };
+    let entry: HistoryEntry & { id: string };
     const headBytes = head ? Buffer.byteLength(head[0]) : 0;
     if (head?.[5] !== undefined) {
       const checked = line.subarray(headBytes, line.length - 1);
@@ -369,8 +343,8 @@ export class History {
     if (head) {
       entry = {
         id: JSON.parse(head[1]!),
-        requesterId: this.intern(JSON.parse(head[2]!) as string),
-        groupId: this.intern(JSON.parse(head[3]!) as string),
+        requesterId: JSON.parse(head[2]!) as string,
+        groupId: JSON.parse(head[3]!) as string,
         holds: head[4] === 'true',
         createdAt: createdAtOf(line),
         offset,
@@ -383,8 +357,8 @@ export class History {
       const request = this.decode(line.toString('utf8'), lineNumber);
       entry = {
         id: request.id,
-        requesterId: this.intern(request.requester.id.toLowerCase()),
-        groupId: this.intern(request.group.id.toLowerCase()),
+        requesterId: request.requester.id.toLowerCase(),
+        groupId: request.group.id.toLowerCase(),
         holds: mayHoldMembership(request),
         createdAt: request.createdAt,
         offset,
@@ -393,9 +367,8 @@ export class History {
         insight: 0,
       };
     }
-    if (isOpen(entry.id)) return;
-    const { id, ...rest } = entry;
-    this.put(id, rest);
+    // The columns copy the fields out; this object (and its extra `id`) is garbage at once.
+    if (!isOpen(entry.id)) this.put(entry.id, entry);
   }
 
   private corrupt(lineNumber: number): DomainError {
@@ -405,30 +378,28 @@ export class History {
     );
   }
 
-  private intern(name: string): string {
-    const known = this.names.get(name);
-    if (known !== undefined) return known;
-    this.names.set(name, name);
-    return name;
+  private put(id: string, entry: HistoryEntry): number {
+    // NB: a re-closed id keeps its row and its first place in its requester's list; "newest
+    // first" is by closing order, and a later patch (a removal recorded) does not make a request newer.
+    const row = this.entries.put(id, entry);
+    this.cache.delete(row);
+    return row;
   }
 
-  private put(id: string, entry: Entry): void {
-    if (!this.entries.has(id)) {
-      const list = this.byRequester.get(entry.requesterId) ?? [];
-      list.push(id);
-      this.byRequester.set(entry.requesterId, list);
-    }
-    // NB: a re-closed id keeps its first place in its requester's list; "newest first" is by
-    // closing order, and a later patch (a removal recorded) does not make a request newer.
-    this.entries.set(id, entry);
-    this.cache.delete(id);
+  /** The newest version of a row's request: from the cache, or read from the file (and cached). */
+  private async request(row: number): Promise<AccessRequest> {
+    const cached = this.cache.get(row);
+    if (cached) return cached;
+    const request = await this.read(this.entries.line(row));
+    this.remember(row, request);
+    return request;
   }
 
-  private async read(entry: Entry): Promise<AccessRequest> {
+  private async read(line: HistoryLine): Promise<AccessRequest> {
     const handle = await fs.open(this.file, 'r');
     try {
-      const buffer = Buffer.alloc(entry.length);
-      await handle.read(buffer, 0, entry.length, entry.offset);
+      const buffer = Buffer.alloc(line.length);
+      await handle.read(buffer, 0, line.length, line.offset);
       return frozen(this.decode(buffer.toString('utf8')));
     } finally {
       await handle.close();
@@ -436,15 +407,15 @@ export class History {
   }
 
   /**
-   * The request of `entry`'s line, which starts at `buffer[start]`. A line with the header is
-   * parsed from its request on (parsing is most of a month's report, and the header is an
-   * eighth of each line); a line without one is parsed whole.
+   * The request of `line`, which starts at `buffer[start]`. A line with the header is parsed
+   * from its request on (parsing is most of a month's report, and the header is an eighth of
+   * each line); a line without one is parsed whole.
    */
-  private decodeLine(buffer: Buffer, start: number, entry: Entry): AccessRequest {
-    const end = start + entry.length;
-    if (entry.head > 0) {
+  private decodeLine(buffer: Buffer, start: number, line: HistoryLine): AccessRequest {
+    const end = start + line.length;
+    if (line.head > 0) {
       try {
-        return JSON.parse(buffer.toString('utf8', start + entry.head, end - 1)) as AccessRequest;
+        return JSON.parse(buffer.toString('utf8', start + line.head, end - 1)) as AccessRequest;
       } catch {
         // Read whole below, for the message naming the file.
       }
@@ -452,19 +423,19 @@ export class History {
     return this.decode(buffer.toString('utf8', start, end));
   }
 
-  /** The insight record of `entry`'s line (see `decodeLine`): parsed alone when the line has one. */
-  private decodeInsight(buffer: Buffer, start: number, entry: Entry): InsightRecord {
-    if (entry.insight > 0) {
-      const from = start + entry.insight;
+  /** The insight record of `line` (see `decodeLine`): parsed alone when the line has one. */
+  private decodeInsight(buffer: Buffer, start: number, line: HistoryLine): InsightRecord {
+    if (line.insight > 0) {
+      const from = start + line.insight;
       try {
         return JSON.parse(
-          buffer.toString('utf8', from, start + entry.head - REQUEST_KEY.length),
+          buffer.toString('utf8', from, start + line.head - REQUEST_KEY.length),
         ) as InsightRecord;
       } catch {
         // Read whole below, for the message naming the file.
       }
     }
-    return insightRecordOf(this.decodeLine(buffer, start, entry));
+    return insightRecordOf(this.decodeLine(buffer, start, line));
   }
 
   private decode(text: string, lineNumber?: number): AccessRequest {
@@ -481,9 +452,9 @@ export class History {
   }
 
   /** Keeps the most recently used requests parsed (a small LRU: Map keeps insertion order). */
-  private remember(request: AccessRequest): void {
-    this.cache.delete(request.id);
-    this.cache.set(request.id, request);
+  private remember(row: number, request: AccessRequest): void {
+    this.cache.delete(row);
+    this.cache.set(row, request);
     if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
   }
 }
