@@ -39,7 +39,28 @@ interface Parts {
 
 const GMT_OFFSET = /^GMT[+-]/;
 
+/** Parts of recent minutes, per zone: a card shows a handful of times, each formatted once a minute. */
+const recentParts = new Map<string, Parts>();
+const RECENT_PARTS = 4096;
+
+/**
+ * NB: formatToParts costs ~20 µs and an array of objects a call, and every card render asks for
+ * several times (the same ones for each card of a request): remembered per zone and minute. All
+ * zones' offsets are whole minutes (the seconds of pre-1900 local mean times aside, which cards
+ * never show), so every instant of one UTC minute has the same parts.
+ */
 function partsOf(ms: number, timeZone: string): Parts {
+  const key = `${timeZone}|${Math.floor(ms / 60_000)}`;
+  let parts = recentParts.get(key);
+  if (!parts) {
+    if (recentParts.size >= RECENT_PARTS) recentParts.clear();
+    parts = formatParts(ms, timeZone);
+    recentParts.set(key, parts);
+  }
+  return parts;
+}
+
+function formatParts(ms: number, timeZone: string): Parts {
   const get = (f: Intl.DateTimeFormat) => {
     const p = Object.fromEntries(f.formatToParts(ms).map((x) => [x.type, x.value]));
     return {
