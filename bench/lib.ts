@@ -48,6 +48,7 @@ import type { GroupBaseline, Store } from '../src/ports/store';
 import { TeamsClient, type TeamsUser } from '../test/helpers/teams-client';
 import { bundleEntry } from '../test/chaos/bot-process';
 import { createBenchDatabase, type BenchDatabase, type StoreKind } from './postgres';
+import { SERVE_NODE_FLAGS } from '../src/serve-node-flags';
 
 export { storeArg, type StoreKind } from './postgres';
 
@@ -636,6 +637,7 @@ async function spawnServer(
   args: string[],
   env: Record<string, string>,
   readyTimeoutMs: number,
+  nodeFlags: readonly string[] = [],
 ): Promise<RunningProcess> {
   const port = await freePort();
   const spawnedAt = Date.now();
@@ -645,7 +647,7 @@ async function spawnServer(
     : [];
   // BENCH_NODE_FLAGS: extra node flags for the servers (e.g. to try a V8 heap setting).
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, ...profile, file, ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, ...flags, ...profile, file, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -721,6 +723,8 @@ export async function startBot(stack: Stack, readyTimeoutMs = 120_000): Promise<
       LOG_LEVEL: 'warn',
     },
     readyTimeoutMs,
+    // As deployed (the echo bot, a bare botbuilder app, keeps Node's defaults).
+    SERVE_NODE_FLAGS,
   );
 }
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, renameSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { SERVE_NODE_FLAGS } from '../../src/serve-node-flags';
 
 /** The repository root (this file is test/chaos/bot-process.ts). */
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -94,10 +95,13 @@ export function spawnBot(options: SpawnOptions): BotProcess {
   const runner = options.runner ?? 'bundle';
   if (runner === 'bundle' && !options.bundle)
     throw new Error('spawnBot: the bundle runner needs `bundle` (buildBot())');
-  const argv =
-    runner === 'bundle'
+  // The heap limits the bot is deployed with.
+  const argv = [
+    ...SERVE_NODE_FLAGS,
+    ...(runner === 'bundle'
       ? [options.bundle!, ...args]
-      : ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args];
+      : ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args]),
+  ];
   const spawnedAt = Date.now();
   const child = spawn(process.execPath, argv, {
     cwd: ROOT,
