@@ -359,8 +359,18 @@ const memberOf = (c: LocalDirectoryCall): string | undefined => {
   return c.method === 'DELETE' && m ? m[1]!.toLowerCase() : undefined;
 };
 
-/** Membership calls for one group and person whose spans in flight overlap (an effect run twice at once). */
-function concurrentMembershipCalls(calls: LocalDirectoryCall[]): string[] {
+/**
+ * Membership calls for one group and person whose spans in flight overlap: one effect run by two
+ * workers at once. NB: not when a bot was killed between the two calls' starts. Its call was
+ * already on its way, and the other replica took the effect over at once, as it should: the dead
+ * holder's connection was gone (outbox.ts, ownerGone), and the directory still answered the
+ * dead process's call.
+ */
+export function concurrentMembershipCalls(
+  calls: LocalDirectoryCall[],
+  lives: readonly Life[] = [],
+): string[] {
+  const kills = lives.flatMap((l) => (l.killed && l.endAt !== undefined ? [l.endAt] : []));
   const byMembership = new Map<string, LocalDirectoryCall[]>();
   for (const c of calls) {
     const who = memberOf(c);
@@ -369,12 +379,13 @@ function concurrentMembershipCalls(calls: LocalDirectoryCall[]): string[] {
     const key = `${group}/${who}`;
     byMembership.set(key, [...(byMembership.get(key) ?? []), c]);
   }
+  const killedBetween = (from: number, to: number) => kills.some((k) => k >= from && k <= to);
   const found: string[] = [];
   for (const [key, list] of byMembership) {
     list.sort((a, b) => a.at - b.at);
     let last: LocalDirectoryCall | undefined;
     for (const c of list) {
-      if (last && c.at < last.answeredAt!)
+      if (last && c.at < last.answeredAt! && !killedBetween(last.at, c.at))
         found.push(
           `${key}: ${last.method} ${new Date(last.at).toISOString()}-${last.answeredAt! - last.at} ms and ${c.method} at +${c.at - last.at} ms`,
         );
@@ -689,7 +700,7 @@ export async function analyze(input: {
       faultRate: graphCalls.length ? (throttled + unavailable) / graphCalls.length : 0,
     },
     held,
-    concurrentEffects: concurrentMembershipCalls(input.calls),
+    concurrentEffects: concurrentMembershipCalls(input.calls, input.lives),
     scheduled,
     sessions,
     addsPerGrant,
