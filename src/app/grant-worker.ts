@@ -28,6 +28,7 @@ import type { AccessService } from './access-service';
 import type { Presenter } from './presenter';
 import { requestJson } from './request-json';
 import { webhookDataOf } from './webhook-effects';
+import { ShownCards } from './shown-cards';
 
 export interface WorkerOptions {
   /** Attempts before a Teams effect is given up (it never blocks a grant or a removal). */
@@ -132,6 +133,8 @@ export class GrantWorker {
   private throttled = false;
   private readonly handlers: Record<EffectKind, Handler>;
   private readonly members: MemberBatcher;
+  /** What the request's cards show already: an update to the same version is not sent again. */
+  private readonly shownCards = new ShownCards();
 
   constructor(
     private readonly deps: {
@@ -442,9 +445,12 @@ export class GrantWorker {
       // A message the connector gave no id for cannot be updated; the next notice tells the news.
       (t): t is MessageLocation => !!t?.activityId,
     );
-    if (targets.length === 0) return this.complete(effect);
+    const which = receipt ? 'receipt' : 'approval';
+    if (targets.length === 0 || this.shownCards.shows(request.id, which, request.version))
+      return this.complete(effect);
     const card = receipt ? await presenter.receiptCard(request) : await presenter.approvalCard(request);
     for (const target of targets) await notifier.updateCard(target, card);
+    this.shownCards.showing(request.id, which, request.version);
     return this.complete(effect);
   }
 
