@@ -102,6 +102,31 @@ describe('GraphDirectory on the local directory: what the contract does not pin 
     expect((error as DomainError).message).toMatch(/ECONNREFUSED|cannot reach/);
   });
 
+  test('an attempt Graph does not answer within timeoutMs is cut off and retried; never answering is DIRECTORY_UNAVAILABLE', async () => {
+    server = await startTestDirectory();
+    const directory = (maxAttempts: number) =>
+      new GraphDirectory({
+        baseUrl: server.url,
+        retry: { maxAttempts, baseDelayMs: 10, maxDelayMs: 50 },
+        timeoutMs: 200,
+      });
+    server.faults.latency('POST /groups/*/members/$ref', 5_000, 1);
+    const started = Date.now();
+    await directory(2).addMember(ids.sandbox, ids.alex);
+    expect(Date.now() - started).toBeLessThan(4_000); // the stalled attempt was not waited out
+    expect(server.members(ids.sandbox)).toContain(ids.alex);
+
+    server.faults.latency('POST /groups/*/members/$ref', 5_000, 2);
+    const error = await directory(2)
+      .addMember(ids.sandbox, ids.megan)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect((error as DomainError).code).toBe(ErrorCodes.DIRECTORY_UNAVAILABLE);
+    expect((error as DomainError).message).toContain('did not answer within 200 ms');
+  });
+
   test("with Entra's 5-minute PIM minimum, a shorter assignment is refused with a pointer to the PIM settings", async () => {
     server = await startLocalDirectory({ seed: testSeed(), pimMinimumDurationMs: 300_000 });
     const directory = graphDirectoryFor(server);
