@@ -90,6 +90,13 @@ export interface SessionsReport {
   forStanding: string[];
   /** Removals from a revokeSessionsOnEnd group that no revocation followed. */
   missing: string[];
+  /**
+   * Revocations of a person revoked already since their last removal: the effect ran again
+   * (at least once, by design). `afterKill`: a bot was killed between the two calls (the first
+   * was answered, its completion not committed); the others repeat a call whose answer the bot
+   * did not get (a Graph timeout). Harmless: a revocation is idempotent, and audited once.
+   */
+  repeated: { afterKill: number; other: number };
 }
 
 export interface Analysis {
@@ -861,6 +868,7 @@ function checkSessions(
     beforeRemoval: [],
     forStanding: [],
     missing: [],
+    repeated: repeatedRevocations(revocations, changes, input.lives),
   };
   for (const { call, userId } of revocations) {
     // Some such group this person was removed from (the removal answered) and is not back in since.
@@ -906,4 +914,32 @@ function checkSessions(
     report.maxLagRunningMs = Math.max(report.maxLagRunningMs, upTime(input.lives, removedAt, at, outages));
   }
   return report;
+}
+
+/**
+ * See `SessionsReport.repeated`: revocations (in time order) of a person revoked already with no
+ * removal of them in between, told apart by whether a bot was killed between the two calls.
+ */
+export function repeatedRevocations(
+  revocations: Array<{ call: { at: number }; userId: string }>,
+  changes: Array<{ call: { at: number; method: string }; userId: string }>,
+  lives: Life[],
+): SessionsReport['repeated'] {
+  const repeated = { afterKill: 0, other: 0 };
+  const last = new Map<string, number>();
+  for (const { call, userId } of revocations) {
+    const previous = last.get(userId);
+    last.set(userId, call.at);
+    if (previous === undefined) continue;
+    const removedBetween = changes.some(
+      (x) => x.userId === userId && x.call.method === 'DELETE' && x.call.at > previous && x.call.at < call.at,
+    );
+    if (removedBetween) continue;
+    const killed = lives.some(
+      (l) => l.killed && l.endAt !== undefined && l.endAt > previous && l.endAt < call.at,
+    );
+    if (killed) repeated.afterKill++;
+    else repeated.other++;
+  }
+  return repeated;
 }
