@@ -91,10 +91,11 @@ export interface SessionsReport {
   /** Removals from a revokeSessionsOnEnd group that no revocation followed. */
   missing: string[];
   /**
-   * Revocations of a person revoked already since their last removal: the effect ran again
-   * (at least once, by design). `afterKill`: a bot was killed between the two calls (the first
-   * was answered, its completion not committed); the others repeat a call whose answer the bot
-   * did not get (a Graph timeout). Harmless: a revocation is idempotent, and audited once.
+   * Revocations of a person revoked already since their last removal: the effect ran again (at
+   * least once, by design). `afterKill`: a bot was killed between the two calls (Graph answered
+   * the first, its completion was not committed). `other`: no kill came between; no fault this
+   * run injects leaves a revocation done but unanswered, so these would want a look (reported,
+   * not failed: a repeat changes nothing and is audited once).
    */
   repeated: { afterKill: number; other: number };
 }

@@ -791,7 +791,7 @@ export function summarize(result: ChaosResult): string {
     ],
     [
       'sessions revoked',
-      `${a.sessions.revoked} (${a.sessions.audited} audited, ${a.sessions.failed.length} given up) after ${a.sessions.removals} removals from ${REVOKE_SESSIONS.join('/')}; removal → revocation max ${s(a.sessions.maxLagMs)} (${s(a.sessions.maxLagRunningMs)} running); ${a.sessions.beforeRemoval.length} before a removal, ${a.sessions.forStanding.length} for standing members, ${a.sessions.missing.length} removals not followed; ${a.sessions.repeated.afterKill + a.sessions.repeated.other} run again (${a.sessions.repeated.afterKill} after a kill, ${a.sessions.repeated.other} after a timeout)`,
+      `${a.sessions.revoked} (${a.sessions.audited} audited, ${a.sessions.failed.length} given up) after ${a.sessions.removals} removals from ${REVOKE_SESSIONS.join('/')}; removal → revocation max ${s(a.sessions.maxLagMs)} (${s(a.sessions.maxLagRunningMs)} running); ${a.sessions.beforeRemoval.length} before a removal, ${a.sessions.forStanding.length} for standing members, ${a.sessions.missing.length} removals not followed; ${a.sessions.repeated.afterKill + a.sessions.repeated.other} run again (${a.sessions.repeated.afterKill} after a kill, ${a.sessions.repeated.other} with no kill between)`,
     ],
     ['memberships no grant explains', String(a.unexplained.length)],
     ['standing members removed', String(a.standingRemoved.length)],
