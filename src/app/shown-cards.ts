@@ -10,6 +10,9 @@
  * idempotent); a request's version only grows, and one request's Teams effects run one at a
  * time, so a version remembered here is never older than what the card shows.
  */
+/** The approval card (with its escalation copy) or the receipt: the cards a request's version shows. */
+export type ShownCard = 'approval' | 'receipt';
+
 export class ShownCards {
   private readonly shown = new Map<string, number>();
 
@@ -17,15 +20,17 @@ export class ShownCards {
   constructor(private readonly limit = 4096) {}
 
   /** Whether `card` of the request shows `version` already (updated to it by this process). */
-  shows(requestId: string, card: string, version: number): boolean {
-    return this.shown.get(`${card}:${requestId}`) === version;
+  shows(requestId: string, card: ShownCard, version: number): boolean {
+    return this.shown.get(keyOf(requestId, card)) === version;
   }
 
   /** Records that `card` of the request now shows `version` (every copy of it was updated). */
-  showing(requestId: string, card: string, version: number): void {
-    const key = `${card}:${requestId}`;
+  showing(requestId: string, card: ShownCard, version: number): void {
+    const key = keyOf(requestId, card);
     this.shown.delete(key); // to the end: the Map's order is the order of use
     this.shown.set(key, version);
     if (this.shown.size > this.limit) this.shown.delete(this.shown.keys().next().value!);
   }
 }
+
+const keyOf = (requestId: string, card: ShownCard) => `${card}:${requestId}`;

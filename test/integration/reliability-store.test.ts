@@ -185,10 +185,9 @@ describe('a corrupt or unreadable store stops `timebox serve`, names the file, a
 describe('a crash between the hot write and the history append', () => {
   it('finishes the append at the next open: the transition, its outbox change and its audit event stay together', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'timebox-closing-'));
-    let abandoned: LowdbStore | undefined;
+    const a = new LowdbStore(dir);
     try {
       const now = Date.now();
-      const a = new LowdbStore(dir);
       await a.open();
       const created = await a.commit({
         request: aRequest({ id: 'R-CLOSE1', version: 0, createdAt: now, updatedAt: now }),
@@ -220,7 +219,6 @@ describe('a crash between the hot write and the history append', () => {
 
       const b = new LowdbStore(dir);
       await b.open();
-      abandoned = a;
       expect(await b.get(closed.id)).toMatchObject({
         version: patched.version,
         membershipRemovedAt: now + 2,
@@ -239,7 +237,7 @@ describe('a crash between the hot write and the history append', () => {
     } finally {
       // The crashed store's open files are let go only now (a dead process's are by the OS), so
       // that none is left to garbage collection ("Closing file descriptor … on garbage collection").
-      await abandoned?.close().catch(() => undefined);
+      await a.close().catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     }
   });

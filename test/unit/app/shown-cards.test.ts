@@ -1,6 +1,6 @@
 import { ShownCards } from '../../../src/app/shown-cards';
 import { DomainError, ErrorCodes } from '../../../src/domain/errors';
-import { MINUTE, people, startRig, type Rig } from './rig';
+import { HOUR, MINUTE, people, startRig, type Rig } from './rig';
 
 const connectorDown = () => new DomainError(ErrorCodes.CONNECTOR_FAILED, 'Bot Connector answered 502');
 
@@ -61,7 +61,7 @@ describe('card updates: a card is not sent the version it shows already', () => 
   it('a new version is still sent: the end of the grant updates both cards again', async () => {
     const request = await rig.grantTo(people.alex, 'db-read', people.megan);
     const before = updatesOf(request.approvalCard?.activityId).length;
-    await rig.advance(2 * 3_600_000);
+    await rig.advance(2 * HOUR);
     expect((await rig.get(request.id)).status).toBe('expired');
     expect(updatesOf(request.approvalCard?.activityId).length).toBeGreaterThan(before);
     expect(updatesOf(request.receiptCard?.activityId).length).toBeGreaterThan(0);
